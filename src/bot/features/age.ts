@@ -1,0 +1,31 @@
+import { Composer, type Context } from "grammy";
+import { buildAgeReport } from "../../age/build-age-report.js";
+import type { CalendarDate } from "../../age/calendar-date.js";
+import type { Runbook } from "../../runbook/runbook-schema.js";
+import { escapeHtml } from "../../telegram/html.js";
+import { formatAgeMessages } from "../format-age-message.js";
+
+export interface AgeFeatureDeps {
+  runbook: Runbook;
+  manifestFile: string;
+  dueSoonDays: number;
+  today: () => CalendarDate;
+}
+
+/** /age and /age overdue: the same report as `rotabot age`, read fresh from the manifest. */
+export function createAgeFeature({ runbook, manifestFile, dueSoonDays, today }: AgeFeatureDeps): Composer<Context> {
+  const composer = new Composer<Context>();
+  composer.command("age", async (ctx) => {
+    const filter = ctx.match.trim().toLowerCase();
+    if (filter !== "" && filter !== "overdue") {
+      await ctx.reply(`Unknown filter “${escapeHtml(filter)}”. Send /age for every secret or /age overdue for what needs action.`, { parse_mode: "HTML" });
+      return;
+    }
+    const asOf = today();
+    const report = await buildAgeReport(runbook, manifestFile, { asOf, dueSoonDays });
+    for (const text of formatAgeMessages(report, { asOf, onlyNeedsAction: filter === "overdue", manifestFile })) {
+      await ctx.reply(text, { parse_mode: "HTML" });
+    }
+  });
+  return composer;
+}

@@ -1,0 +1,32 @@
+import { AGE_USAGE, runAgeCommand } from "./age-command.js";
+import { EXIT, type CliIo } from "./cli-io.js";
+import { runStartCommand } from "./start-command.js";
+
+const COMMANDS = {
+  start: { run: runStartCommand, summary: "run the Telegram bot (long polling) until SIGINT/SIGTERM" },
+  age: { run: runAgeCommand, summary: "report secret ages from the manifest (table or --json; exit 1 when action is needed)" },
+} as const satisfies Record<string, { run: (args: string[], io: CliIo) => Promise<number>; summary: string }>;
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(8)} ${summary}`);
+  return `Usage: rotabot <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nrotabot <command> --help shows a command's options. Settings come from the environment or ./.env (see .env.example).\n\n${AGE_USAGE}\n`;
+}
+
+/** Dispatches `rotabot <command>`; returns the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    io.stdout(usage());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === "--version" || name === "version") {
+    io.stdout(`${io.version}\n`);
+    return EXIT.ok;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name as keyof typeof COMMANDS] : undefined;
+  if (!command) {
+    io.stderr(`rotabot: unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(", ")}. Run rotabot --help.\n`);
+    return EXIT.usage;
+  }
+  return command.run(args, io);
+}

@@ -1,0 +1,74 @@
+import path from "node:path";
+import { run } from "@grammyjs/runner";
+import { GrammyError } from "grammy";
+import { createBot } from "../bot/create-bot.js";
+import { COMMAND_MENU } from "../bot/command-menu.js";
+import { ConfigError, parseConfig } from "../config/parse-config.js";
+import { createLogger } from "../logging/create-logger.js";
+import { createRedactor } from "../logging/redactor.js";
+import { MANIFEST_PATH } from "../manifest/read-manifest.js";
+import { loadRunbook } from "../runbook/load-runbook.js";
+import { EXIT, type CliIo } from "./cli-io.js";
+
+/** Update types rotabot acts on; Telegram then sends no others. */
+const ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"] as const;
+
+/** `rotabot start`: validates everything, then long-polls until SIGINT/SIGTERM. */
+export async function runStartCommand(_args: string[], io: CliIo): Promise<number> {
+  let config;
+  try {
+    config = parseConfig(io.env, { purpose: "start", packageRoot: io.packageRoot });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.stderr(`rotabot start: ${error.message}\nSee .env.example for every setting.\n`);
+    return EXIT.usage;
+  }
+  const redactor = createRedactor([config.botToken]);
+  const logger = createLogger({ level: config.logLevel, redactor });
+
+  const loaded = await loadRunbook(config.runbookFile);
+  if (!loaded.ok) {
+    logger.fatal({ problems: loaded.problems }, "the runbook is not valid; fix it and start again");
+    io.stderr(`rotabot start: the runbook is not valid:\n  ${loaded.problems.join("\n  ")}\n`);
+    return EXIT.usage;
+  }
+  const manifestFile = path.join(config.infraDir, MANIFEST_PATH);
+  const { bot, audit } = createBot({ config, logger, runbook: loaded.runbook, manifestFile, now: io.now });
+
+  try {
+    await bot.init();
+  } catch (error) {
+    logger.fatal({ err: error }, explainStartFailure(error));
+    return EXIT.attention;
+  }
+  await bot.api.setMyCommands(COMMAND_MENU).catch((error: unknown) => logger.warn({ err: error }, "could not register the command menu"));
+  logger.info({ bot: bot.botInfo.username, opsChatId: config.opsChatId, auditChatId: config.auditChatId, operators: config.operatorIds.length, runbook: config.runbookFile, infraDir: config.infraDir }, "rotabot started");
+  await audit.record({ type: "bot_started", version: io.version, procedures: loaded.runbook.procedures.length, runbookFile: config.runbookFile });
+
+  const runner = run(bot, { runner: { fetch: { allowed_updates: ALLOWED_UPDATES, timeout: 30 }, silent: true } });
+  const outcome = await Promise.race([
+    io.stopSignal.then((signal) => ({ kind: "signal" as const, signal })),
+    (runner.task() ?? Promise.resolve()).then(
+      () => ({ kind: "stopped" as const }),
+      (error: unknown) => ({ kind: "failed" as const, error }),
+    ),
+  ]);
+  if (outcome.kind === "failed") {
+    logger.fatal({ err: outcome.error }, explainStartFailure(outcome.error));
+    return EXIT.attention;
+  }
+  logger.info({ reason: outcome.kind === "signal" ? outcome.signal : "runner stopped" }, "stopping: finishing the updates in hand");
+  if (runner.isRunning()) await runner.stop();
+  logger.info("rotabot stopped");
+  return EXIT.ok;
+}
+
+function explainStartFailure(error: unknown): string {
+  if (error instanceof GrammyError && error.error_code === 401) {
+    return "Telegram refused BOT_TOKEN (401): it is wrong or was revoked. Get the current token from @BotFather, update BOT_TOKEN and start again.";
+  }
+  if (error instanceof GrammyError && error.error_code === 409) {
+    return "Another process is polling with this bot token (409). Stop the other rotabot instance, then start again.";
+  }
+  return "cannot reach the Telegram Bot API; check TELEGRAM_API_ROOT and the network, then start again";
+}

@@ -1,0 +1,133 @@
+import path from "node:path";
+import { z } from "zod";
+
+/** What the configuration is for: `start` needs the Telegram settings, the shell commands do not. */
+export type ConfigPurpose = "start" | "cli";
+
+/** Options that `parseConfig` cannot read from the environment. */
+export interface ParseConfigOptions {
+  purpose: ConfigPurpose;
+  /** Root of the installed rotabot package; the default runbook lives below it. */
+  packageRoot: string;
+}
+
+/** Thrown once with every bad field, each with a hint that says how to fix it. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Configuration is not valid:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const BOT_TOKEN_PATTERN = /^\d{3,20}:[A-Za-z0-9_-]{30,64}$/;
+
+const integerId = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d{1,20}$/, `${name} must be a Telegram id: a whole number such as -1001234567890`)
+    .transform(Number);
+
+const userIdList = z
+  .string()
+  .trim()
+  .regex(/^\d{1,20}(\s*,\s*\d{1,20})*$/, "OPERATOR_IDS must be comma-separated Telegram user ids, for example 11111,22222")
+  .transform((s) => [...new Set(s.split(",").map((id) => Number(id.trim())))]);
+
+const envSchema = z.object({
+  BOT_TOKEN: z
+    .string()
+    .trim()
+    .regex(BOT_TOKEN_PATTERN, "BOT_TOKEN does not look like a bot token (digits, a colon, 30+ letters); copy it again from @BotFather")
+    .optional(),
+  TELEGRAM_API_ROOT: z
+    .url({ protocol: /^https?$/, error: "TELEGRAM_API_ROOT must be an http(s) URL such as https://api.telegram.org" })
+    .transform((u) => u.replace(/\/+$/, ""))
+    .default("https://api.telegram.org"),
+  OPS_CHAT_ID: integerId("OPS_CHAT_ID").optional(),
+  AUDIT_CHAT_ID: integerId("AUDIT_CHAT_ID").optional(),
+  OPERATOR_IDS: userIdList.optional(),
+  INFRA_DIR: z.string().trim().min(1).optional(),
+  VAULT_PASSWORD_FILE: z.string().trim().min(1).default("~/.akira-vault-pass.txt"),
+  RUNBOOK_FILE: z.string().trim().min(1).optional(),
+  STATE_DIR: z.string().trim().min(1).optional(),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",
+    })
+    .default("info"),
+});
+
+/** Settings every command shares. */
+export interface BaseConfig {
+  telegramApiRoot: string;
+  /** Absolute path of the infra checkout, or undefined when not configured. */
+  infraDir: string | undefined;
+  vaultPasswordFile: string;
+  runbookFile: string;
+  stateDir: string;
+  logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+}
+
+/** Settings of `rotabot start`: the Telegram side is required. */
+export interface BotConfig extends BaseConfig {
+  botToken: string;
+  opsChatId: number;
+  auditChatId: number;
+  operatorIds: readonly number[];
+  infraDir: string;
+}
+
+export type Config = BaseConfig & Partial<Omit<BotConfig, keyof BaseConfig>>;
+
+const REQUIRED_FOR_START = {
+  BOT_TOKEN: "BOT_TOKEN is required to start the bot: create a bot with @BotFather and put its token here",
+  OPS_CHAT_ID: "OPS_CHAT_ID is required to start the bot: the id of the ops group (see README, 'Finding chat ids')",
+  OPERATOR_IDS: "OPERATOR_IDS is required to start the bot: the Telegram user ids allowed to rotate secrets",
+  INFRA_DIR: "INFRA_DIR is required to start the bot: the root of the Akira infra checkout",
+} as const;
+
+/**
+ * Parses rotabot's settings from an environment map. Pure: pass `process.env` only from main.
+ * Throws one ConfigError that lists every bad field with a hint; secret values are never echoed.
+ */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>, options: ParseConfigOptions & { purpose: "start" }): BotConfig;
+export function parseConfig(env: Readonly<Record<string, string | undefined>>, options: ParseConfigOptions): Config;
+export function parseConfig(env: Readonly<Record<string, string | undefined>>, options: ParseConfigOptions): Config {
+  const present = Object.fromEntries(
+    Object.keys(envSchema.shape).flatMap((key) => {
+      const value = env[key];
+      return value === undefined || value.trim() === "" ? [] : [[key, value]];
+    }),
+  );
+  const parsed = envSchema.safeParse(present);
+  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((issue) => {
+    const field = String(issue.path[0] ?? "environment");
+    return issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`;
+  });
+  if (options.purpose === "start") {
+    for (const [key, hint] of Object.entries(REQUIRED_FOR_START)) {
+      if (!(key in present)) problems.push(hint);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+
+  const e = parsed.data;
+  const home = env.HOME ?? "/root";
+  const expand = (p: string) => path.resolve(p.replace(/^~(?=$|\/)/, home));
+  return {
+    telegramApiRoot: e.TELEGRAM_API_ROOT,
+    infraDir: e.INFRA_DIR === undefined ? undefined : expand(e.INFRA_DIR),
+    vaultPasswordFile: expand(e.VAULT_PASSWORD_FILE),
+    runbookFile: e.RUNBOOK_FILE === undefined ? path.join(options.packageRoot, "deploy", "runbook.yml") : expand(e.RUNBOOK_FILE),
+    stateDir: expand(e.STATE_DIR ?? path.join(env.XDG_STATE_HOME ?? path.join(home, ".local", "state"), "rotabot")),
+    logLevel: e.LOG_LEVEL,
+    botToken: e.BOT_TOKEN,
+    opsChatId: e.OPS_CHAT_ID,
+    auditChatId: e.AUDIT_CHAT_ID ?? e.OPS_CHAT_ID,
+    operatorIds: e.OPERATOR_IDS,
+  };
+}
+
+/** The environment variables rotabot reads, for docs and the .env.example check. */
+export const CONFIG_KEYS = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];

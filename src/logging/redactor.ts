@@ -1,0 +1,40 @@
+/** Replaces known secret values, in every form they commonly take, with a marker. */
+export interface Redactor {
+  /** Starts hiding a value (and its encodings) from now on. Values under 6 characters are refused. */
+  add(value: string): void;
+  redact(text: string): string;
+}
+
+export const REDACTED = "[redacted]";
+
+/** The forms a secret takes when a program prints it: raw, base64, URL-encoded, JSON-escaped. */
+export function secretForms(value: string): string[] {
+  const forms = new Set([
+    value,
+    Buffer.from(value).toString("base64"),
+    Buffer.from(value).toString("base64url"),
+    encodeURIComponent(value),
+    JSON.stringify(value).slice(1, -1),
+  ]);
+  return [...forms].filter((form) => form.length > 0);
+}
+
+/** Creates a redactor; the longest forms are replaced first so that no fragment of one survives. */
+export function createRedactor(initial: readonly string[] = []): Redactor {
+  const forms = new Set<string>();
+  let ordered: string[] = [];
+  const add = (value: string) => {
+    if (value.length < 6) throw new Error("refusing to redact a value shorter than 6 characters: it would mangle ordinary text");
+    for (const form of secretForms(value)) forms.add(form);
+    ordered = [...forms].sort((a, b) => b.length - a.length);
+  };
+  initial.forEach(add);
+  return {
+    add,
+    redact(text) {
+      let result = text;
+      for (const form of ordered) if (result.includes(form)) result = result.split(form).join(REDACTED);
+      return result;
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import { readFile } from "node:fs/promises";
+import { isMap, isScalar, LineCounter, parseDocument, type Pair } from "yaml";
+import { parseCalendarDate, type CalendarDate } from "../age/calendar-date.js";
+import { parseInterval, type Interval } from "../age/interval.js";
+
+/** Where the manifest lives inside an infra checkout (the runbook's canonical file). */
+export const MANIFEST_PATH = "infra/group_vars/all/_secrets_manifest.yml";
+
+/** One secret as the manifest describes it. */
+export interface ManifestEntry {
+  key: string;
+  category: string;
+  owner: string | null;
+  lastRotation: CalendarDate | null;
+  rotateEvery: Interval | null;
+  description: string | null;
+  line: number;
+}
+
+/** Something wrong in the manifest, with the line to look at. */
+export interface ManifestProblem {
+  file: string;
+  line: number;
+  key?: string;
+  message: string;
+}
+
+export type ReadManifestResult =
+  | { ok: true; entries: ManifestEntry[]; problems: ManifestProblem[] }
+  | { ok: false; problems: ManifestProblem[] };
+
+export interface ManifestRules {
+  /** Categories the runbook defines; any other is reported. */
+  categories: ReadonlySet<string>;
+  /** A last_rotation after this day is reported as lying in the future. */
+  asOf: CalendarDate;
+}
+
+/** Reads and checks `_secrets_manifest.yml`; bad entries are reported and left out, the rest kept. */
+export async function readManifest(file: string, rules: ManifestRules): Promise<ReadManifestResult> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message;
+    return { ok: false, problems: [{ file, line: 0, message: `${reason}: set INFRA_DIR (or --infra/--manifest) to the infra checkout that holds ${MANIFEST_PATH}` }] };
+  }
+  return parseManifest(text, file, rules);
+}
+
+/** Parses manifest text; `file` is used only in problem reports. */
+export function parseManifest(text: string, file: string, rules: ManifestRules): ReadManifestResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => ({
+        file,
+        line: e.linePos?.[0].line ?? lines.linePos(e.pos[0]).line,
+        message: `YAML syntax error: ${e.message.split("\n")[0]}; fix the file and run again`,
+      })),
+    };
+  }
+  const root = doc.contents;
+  const manifest = isMap(root) ? root.get("secrets_manifest", true) : undefined;
+  if (!isMap(manifest)) {
+    return { ok: false, problems: [{ file, line: 1, message: "the file needs a top-level `secrets_manifest:` mapping of vault keys to entries (see README, 'The manifest')" }] };
+  }
+  const entries: ManifestEntry[] = [];
+  const problems: ManifestProblem[] = [];
+  for (const pair of manifest.items) {
+    const result = readEntry(pair, (offset) => lines.linePos(offset).line, rules);
+    if ("message" in result) problems.push({ file, ...result });
+    else entries.push(result);
+  }
+  return { ok: true, entries, problems };
+}
+
+const NESTED = Symbol("nested");
+
+type EntryOrProblem = ManifestEntry | Omit<ManifestProblem, "file">;
+
+function readEntry(pair: Pair, lineAt: (offset: number) => number, rules: ManifestRules): EntryOrProblem {
+  const keyNode = pair.key;
+  const line = isScalar(keyNode) && keyNode.range ? lineAt(keyNode.range[0]) : 0;
+  const key = isScalar(keyNode) ? String(keyNode.value) : "";
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+    return { line, message: `"${key}" is not a vault variable name (letters, digits, underscores)` };
+  }
+  if (!isMap(pair.value)) {
+    return { line, key, message: `${key}: expected a mapping with at least \`category:\`` };
+  }
+  const fields = pair.value;
+  const fieldLine = (name: string) => {
+    const node = fields.get(name, true);
+    return isScalar(node) && node.range ? lineAt(node.range[0]) : line;
+  };
+  /** The field as text; null when empty or `~`, undefined when absent, NESTED for a list or map. */
+  const scalar = (name: string): string | null | undefined | typeof NESTED => {
+    const node = fields.get(name, true);
+    if (node === undefined) return undefined;
+    if (!isScalar(node)) return NESTED;
+    const value = node.value;
+    if (value === null || value === "") return null;
+    return typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? String(value) : NESTED;
+  };
+  const problem = (name: string, message: string) => ({ line: fieldLine(name), key, message: `${key}.${name}: ${message}` });
+
+  const category = scalar("category");
+  if (typeof category !== "string") {
+    return problem("category", `missing; add \`category: <${[...rules.categories].join("|")}>\``);
+  }
+  if (!rules.categories.has(category)) {
+    return problem("category", `unknown category "${category}"; use one of ${[...rules.categories].join(", ")}`);
+  }
+
+  const rawDate = scalar("last_rotation");
+  let lastRotation: CalendarDate | null = null;
+  if (rawDate === NESTED) return problem("last_rotation", "expected one date such as 2026-03-01");
+  if (typeof rawDate === "string") {
+    const date = parseCalendarDate(rawDate);
+    if (!date) return problem("last_rotation", `"${rawDate}" is not a date; write it as YYYY-MM-DD`);
+    if (date > rules.asOf) return problem("last_rotation", `${date} is in the future (today is ${rules.asOf}); correct the date`);
+    lastRotation = date;
+  }
+
+  const rawInterval = scalar("rotate_every");
+  let rotateEvery: Interval | null = null;
+  if (rawInterval === NESTED) return problem("rotate_every", "expected one interval such as \"6 months\"");
+  if (typeof rawInterval === "string") {
+    const interval = parseInterval(rawInterval);
+    if (!interval) return problem("rotate_every", `"${rawInterval}" is not an interval; write N days|weeks|months|years, e.g. "6 months"`);
+    rotateEvery = interval;
+  }
+
+  const optionalText = (name: string) => {
+    const value = scalar(name);
+    return typeof value === "string" ? value : null;
+  };
+  return { key, category, owner: optionalText("owner"), lastRotation, rotateEvery, description: optionalText("description"), line };
+}
