@@ -101,16 +101,19 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     }),
   );
   const parsed = envSchema.safeParse(present);
-  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((issue) => {
+  const problems: [field: string, message: string][] = parsed.success ? [] : parsed.error.issues.map((issue) => {
     const field = String(issue.path[0] ?? "environment");
-    return issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`;
+    return [field, issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`];
   });
   if (options.purpose === "start") {
     for (const [key, hint] of Object.entries(REQUIRED_FOR_START)) {
-      if (!(key in present)) problems.push(hint);
+      if (!(key in present)) problems.push([key, hint]);
     }
   }
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  if (problems.length > 0 || !parsed.success) {
+    const order = Object.keys(envSchema.shape);
+    throw new ConfigError(problems.sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([, message]) => message));
+  }
 
   const e = parsed.data;
   const home = env.HOME ?? "/root";

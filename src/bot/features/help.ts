@@ -8,7 +8,7 @@ export function createHelpFeature(): Composer<Context> {
   const text = [
     "<b>rotabot</b> walks operators through the Akira vault secret rotations and tells the team what happened.",
     "",
-    ...COMMAND_MENU.map(({ command, description }) => `/${command}: ${escapeHtml(description)}`),
+    ...COMMAND_MENU.map(({ command, description }) => `/${command} – ${escapeHtml(description)}`),
     "",
     "On the ops host the same report is <code>rotabot age</code> (add <code>--json</code> for cron).",
   ].join("\n");

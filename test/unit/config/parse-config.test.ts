@@ -1,0 +1,67 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { CONFIG_KEYS, ConfigError, parseConfig } from "../../../src/config/parse-config.js";
+import { withEnvFile } from "../../../src/config/load-env-file.js";
+import { PROJECT_ROOT } from "../../support/paths.js";
+
+const TOKEN = "123456789:AAEexampleexampleexampleexample12345";
+const options = { purpose: "start" as const, packageRoot: "/opt/rotabot" };
+const valid = { HOME: "/home/ops", BOT_TOKEN: TOKEN, OPS_CHAT_ID: "-1001234567890", OPERATOR_IDS: "11, 22,11", INFRA_DIR: "/srv/akira" };
+
+function problemsOf(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return expect.fail("expected a ConfigError");
+}
+
+describe("parseConfig", () => {
+  it("applies the documented defaults", () => {
+    const config = parseConfig(valid, options);
+    expect(config).toEqual({
+      botToken: TOKEN,
+      telegramApiRoot: "https://api.telegram.org",
+      opsChatId: -1001234567890,
+      auditChatId: -1001234567890,
+      operatorIds: [11, 22],
+      infraDir: "/srv/akira",
+      vaultPasswordFile: "/home/ops/.akira-vault-pass.txt",
+      runbookFile: "/opt/rotabot/deploy/runbook.yml",
+      stateDir: "/home/ops/.local/state/rotabot",
+      logLevel: "info",
+    });
+  });
+
+  it("lists every bad field in one error, with hints and without echoing the token", () => {
+    const problems = problemsOf(() => parseConfig({ BOT_TOKEN: "not-a-token-secretvalue", OPS_CHAT_ID: "ops", OPERATOR_IDS: "alice", TELEGRAM_API_ROOT: "ftp://x", LOG_LEVEL: "loud" }, options));
+    expect(problems).toHaveLength(6);
+    expect(problems.join("\n")).toMatch(/BOT_TOKEN .*@BotFather/);
+    expect(problems.join("\n")).toMatch(/OPS_CHAT_ID must be a Telegram id/);
+    expect(problems.join("\n")).toMatch(/OPERATOR_IDS must be comma-separated/);
+    expect(problems.join("\n")).toMatch(/TELEGRAM_API_ROOT must be an http\(s\) URL/);
+    expect(problems.join("\n")).toMatch(/LOG_LEVEL must be one of/);
+    expect(problems.join("\n")).toMatch(/INFRA_DIR is required/);
+    expect(problems.join("\n")).not.toContain("secretvalue");
+  });
+
+  it("requires the Telegram settings only to start the bot", () => {
+    expect(problemsOf(() => parseConfig({}, options))).toHaveLength(4);
+    expect(parseConfig({ HOME: "/h" }, { ...options, purpose: "cli" })).toMatchObject({ infraDir: undefined, botToken: undefined });
+  });
+
+  it("reads .env under the environment, the environment winning", () => {
+    const merged = withEnvFile({ LOG_LEVEL: "debug" }, path.join(PROJECT_ROOT, ".env.example"));
+    expect(merged.LOG_LEVEL).toBe("debug");
+    expect(merged.TELEGRAM_API_ROOT).toBe("https://api.telegram.org");
+    expect(withEnvFile({ A: "1" }, "/nonexistent/.env")).toEqual({ A: "1" });
+  });
+
+  it("keeps .env.example in step with the schema", () => {
+    const documented = [...readFileSync(path.join(PROJECT_ROOT, ".env.example"), "utf8").matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual([...CONFIG_KEYS].sort());
+  });
+});

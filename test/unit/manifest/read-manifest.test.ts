@@ -1,0 +1,81 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseCalendarDate } from "../../../src/age/calendar-date.js";
+import { parseManifest, readManifest } from "../../../src/manifest/read-manifest.js";
+
+const rules = { categories: new Set(["api_token", "telegram_bot_token", "sentry_dsn"]), asOf: parseCalendarDate("2026-11-25")! };
+
+describe("manifest reader", () => {
+  it("reads the documented format and keeps going past bad entries, naming their lines", () => {
+    const yaml = `# comment
+secrets_manifest:
+  vault_telegram_bot_token:
+    category: telegram_bot_token   # selects the runbook policy
+    owner: "@alerts-oncall"
+    last_rotation: 2026-03-01
+    rotate_every: 6 months
+    description: Notification bot
+    custom_field: kept by later rewrites
+  vault_bad_date:
+    category: api_token
+    last_rotation: 2026-02-30
+  vault_future:
+    category: api_token
+    last_rotation: 2027-01-01
+  vault_unknown_category:
+    category: password
+  vault_bad_interval:
+    category: api_token
+    rotate_every: every now and then
+  vault_missing_category:
+    owner: "@x"
+  vault_ok_api_token:
+    category: api_token
+`;
+    const result = parseManifest(yaml, "manifest.yml", rules);
+    if (!result.ok) throw new Error("expected a readable manifest");
+    expect(result.entries.map((e) => e.key)).toEqual(["vault_telegram_bot_token", "vault_ok_api_token"]);
+    expect(result.entries[0]).toMatchObject({ category: "telegram_bot_token", owner: "@alerts-oncall", lastRotation: "2026-03-01", rotateEvery: { count: 6, unit: "month" }, description: "Notification bot", line: 3 });
+    expect(result.entries[1]).toMatchObject({ owner: null, lastRotation: null, rotateEvery: null });
+    expect(result.problems.map((p) => [p.line, p.key])).toEqual([
+      [12, "vault_bad_date"],
+      [15, "vault_future"],
+      [17, "vault_unknown_category"],
+      [20, "vault_bad_interval"],
+      [21, "vault_missing_category"],
+    ]);
+    expect(result.problems[0]!.message).toContain("write it as YYYY-MM-DD");
+    expect(result.problems[1]!.message).toContain("in the future");
+    expect(result.problems[2]!.message).toContain("use one of api_token, telegram_bot_token, sentry_dsn");
+    expect(result.problems[3]!.message).toContain("N days|weeks|months|years");
+  });
+
+  it("treats an empty or null last_rotation as never rotated and a quoted date as a date", () => {
+    const result = parseManifest("secrets_manifest:\n  vault_a: {category: api_token, last_rotation: ~}\n  vault_b: {category: api_token, last_rotation: '2026-01-02'}\n", "m.yml", rules);
+    expect(result.ok && result.entries.map((e) => e.lastRotation)).toEqual([null, "2026-01-02"]);
+  });
+
+  it("refuses a file without secrets_manifest, with a hint", () => {
+    const result = parseManifest("vault_a: {category: api_token}\n", "m.yml", rules);
+    expect(result).toMatchObject({ ok: false, problems: [{ line: 1 }] });
+    expect(result.problems[0]!.message).toContain("secrets_manifest:");
+  });
+
+  it("reports YAML syntax errors and duplicate keys with their line", () => {
+    const broken = parseManifest("secrets_manifest:\n  vault_a: {category: api_token\n  vault_b: x\n", "m.yml", rules);
+    expect(broken.ok).toBe(false);
+    const duplicate = parseManifest("secrets_manifest:\n  vault_a: {category: api_token}\n  vault_a: {category: api_token}\n", "m.yml", rules);
+    expect(duplicate).toMatchObject({ ok: false, problems: [{ line: 3 }] });
+  });
+
+  it("says what to do when the file is missing", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "manifest-"));
+    const missing = await readManifest(path.join(dir, "nope.yml"), rules);
+    expect(missing.ok).toBe(false);
+    expect(missing.problems[0]!.message).toMatch(/file not found: set INFRA_DIR/);
+    writeFileSync(path.join(dir, "m.yml"), "secrets_manifest:\n  vault_a: {category: api_token}\n");
+    expect((await readManifest(path.join(dir, "m.yml"), rules)).ok).toBe(true);
+  });
+});
