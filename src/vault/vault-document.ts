@@ -38,7 +38,9 @@ function wrap(doc: Document, map: YAMLMap): VaultDocument {
       const index = pairIndex(key);
       if (index === -1) return undefined;
       const value = map.items[index]!.value;
-      return isScalar(value) && value.value !== null ? String(value.value) : undefined;
+      if (!isScalar(value)) return undefined;
+      const scalar: unknown = value.value;
+      return typeof scalar === "string" || typeof scalar === "number" || typeof scalar === "boolean" ? String(scalar) : undefined;
     },
     insert(key, value, after) {
       if (pairIndex(key) !== -1) throw new Error(`vault already has ${key}`);
