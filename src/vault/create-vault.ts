@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { copyFile, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { copyFile, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parseDocument } from "yaml";
@@ -126,6 +126,30 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
         doc.replaceWith(key, newKeyOf(key));
         return undefined;
       });
+    },
+
+    /**
+     * Puts `encrypted` (for example the committed vault) back in place when it decrypts to the same
+     * variables as the current vault, so an aborted rotation leaves the file byte for byte as it was.
+     */
+    restoreIfSameContent(encrypted: string): Promise<boolean> {
+      const task = writing.then(async () => {
+        const dir = path.dirname(vaultFile);
+        const temp = path.join(dir, `.${path.basename(vaultFile)}.rotabot-${randomBytes(4).toString("hex")}.tmp`);
+        try {
+          await writeFile(temp, encrypted.endsWith("\n") ? encrypted : `${encrypted}\n`, { mode: 0o600 });
+          const [candidate, current] = [await cli.decrypt(temp), await cli.decrypt(vaultFile)];
+          if (!candidate.ok || !current.ok) return false;
+          if (!isDeepStrictEqual(parseDocument(candidate.plaintext).toJS(), parseDocument(current.plaintext).toJS())) return false;
+          await fsyncPath(temp);
+          await rename(temp, vaultFile);
+          return true;
+        } finally {
+          await unlink(temp).catch(() => undefined);
+        }
+      });
+      writing = task.catch(() => undefined);
+      return task;
     },
 
     /** Drops `<key>_new` (abort before the point of no return). Absent is fine. */

@@ -1,0 +1,85 @@
+import pg from "pg";
+import { scramSha256Verifier } from "./scram-verifier.js";
+
+export interface PostgresTarget {
+  host?: string | undefined;
+  port?: number | undefined;
+  database: string;
+  role: string;
+}
+
+type Outcome = { ok: true; note: string } | { ok: false; message: string };
+
+/** Host and port: the runbook's, else libpq's usual PGHOST/PGPORT, else localhost:5432. */
+function clientFor(target: PostgresTarget, password: string, env: Readonly<Record<string, string | undefined>>) {
+  return new pg.Client({
+    host: target.host ?? env.PGHOST ?? "localhost",
+    port: target.port ?? (env.PGPORT ? Number(env.PGPORT) : 5432),
+    database: target.database,
+    user: target.role,
+    password,
+    connectionTimeoutMillis: 10_000,
+    application_name: "rotabot",
+  });
+}
+
+async function withClient<T>(target: PostgresTarget, password: string, env: Readonly<Record<string, string | undefined>>, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = clientFor(target, password, env);
+  client.on("error", () => undefined);
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** A message about a failed connection that cannot contain the password (pg never puts it in errors). */
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+export function createPostgresChecks(env: Readonly<Record<string, string | undefined>>) {
+  return {
+    /** Sets the role's password from a SCRAM verifier, logged in as the role itself with the current password. */
+    async setPassword(target: PostgresTarget, current: string, next: string): Promise<Outcome> {
+      const attempt = async (password: string) =>
+        withClient(target, password, env, async (client) => {
+          await client.query(`ALTER ROLE "${target.role}" PASSWORD '${scramSha256Verifier(next)}'`);
+        });
+      try {
+        await attempt(current);
+        return { ok: true, note: `${target.role} now accepts only the new password (sent as a SCRAM verifier)` };
+      } catch (first) {
+        try {
+          // A resumed rotation may find the password already changed: then the new one logs in.
+          await withClient(target, next, env, async (client) => client.query("select 1"));
+          return { ok: true, note: `${target.role} already accepts the new password` };
+        } catch {
+          return { ok: false, message: `could not change the password of ${target.role}: ${describe(first)}. Check that the database is reachable and the current vault value is right, then Retry` };
+        }
+      }
+    },
+
+    async login(target: PostgresTarget, password: string): Promise<Outcome> {
+      try {
+        await withClient(target, password, env, (client) => client.query("select 1"));
+        return { ok: true, note: `logged in as ${target.role}` };
+      } catch (error) {
+        return { ok: false, message: `cannot log in as ${target.role} on ${target.database}: ${describe(error)}` };
+      }
+    },
+
+    /** Counts sessions of the role that started before the password change. */
+    async oldSessionsGone(target: PostgresTarget, password: string, changedAt: string): Promise<Outcome> {
+      try {
+        const count = await withClient(target, password, env, async (client) => {
+          const result = await client.query<{ n: string }>("select count(*) as n from pg_stat_activity where usename = $1 and backend_start < $2 and pid <> pg_backend_pid()", [target.role, changedAt]);
+          return Number(result.rows[0]?.n ?? 0);
+        });
+        return count === 0 ? { ok: true, note: "no sessions from before the change remain" } : { ok: false, message: `${count} session(s) opened with the old password are still connected` };
+      } catch (error) {
+        return { ok: false, message: `cannot count sessions of ${target.role}: ${describe(error)}` };
+      }
+    },
+  };
+}
+export type PostgresChecks = ReturnType<typeof createPostgresChecks>;

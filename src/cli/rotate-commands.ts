@@ -1,0 +1,149 @@
+import { userInfo } from "node:os";
+import { parseArgs } from "node:util";
+import { findProcedure } from "../runbook/find-procedure.js";
+import { describePlan } from "../rotation/describe-plan.js";
+import { currentStep, type Actor } from "../rotation/rotation-model.js";
+import { EXIT, type CliIo } from "./cli-io.js";
+import { createPrompter } from "./create-prompter.js";
+import { driveRotation } from "./drive-rotation.js";
+import { openEngine } from "./open-engine.js";
+
+export const ROTATE_USAGE = `Usage:
+  rotabot rotate <secret|alias> [--incident REASON] [--yes] [--infra DIR]
+  rotabot status [--infra DIR]
+  rotabot resume <rotation-id> [--infra DIR]
+  rotabot abort <rotation-id> [--infra DIR]`;
+
+const shellActor = (io: CliIo): Actor => {
+  const name = io.env.SUDO_USER ?? io.env.USER ?? userInfo().username;
+  return { id: `shell:${name}`, name };
+};
+
+function parse(args: string[], io: CliIo) {
+  try {
+    return parseArgs({ args, allowPositionals: true, options: { incident: { type: "string" }, yes: { type: "boolean", default: false }, infra: { type: "string" } } });
+  } catch (error) {
+    io.stderr(`rotabot: ${(error as Error).message}\n${ROTATE_USAGE}\n`);
+    return undefined;
+  }
+}
+
+/** `rotabot rotate`: the same engine as the chat, on a terminal; the fallback when Telegram is down. */
+export async function runRotateCommand(args: string[], io: CliIo): Promise<number> {
+  const parsed = parse(args, io);
+  if (!parsed) return EXIT.usage;
+  const name = parsed.positionals[0];
+  if (!name) {
+    io.stderr(`${ROTATE_USAGE}\n`);
+    return EXIT.usage;
+  }
+  const opened = await openEngine(io, parsed.values.infra);
+  if (!opened.ok) {
+    io.stderr(`rotabot rotate: ${opened.message}\n`);
+    return EXIT.usage;
+  }
+  const { engine, runbook, entries } = opened;
+  const found = findProcedure(runbook, entries, name);
+  if (found.kind === "unknown") {
+    io.stderr(`rotabot rotate: no procedure for "${name}". Known: ${found.known.join(", ")}\n`);
+    return EXIT.usage;
+  }
+  if (found.kind === "ambiguous") {
+    io.stderr(`rotabot rotate: "${name}" fits several secrets; name one: ${found.keys.join(", ")}\n`);
+    return EXIT.usage;
+  }
+  const entry = entries.find((e) => e.key === found.key);
+  io.stdout(`Plan: rotate ${found.key} with "${found.procedure.title}"${entry?.lastRotation ? `, last rotated ${entry.lastRotation}` : ", never rotated"}${entry?.owner ? `, owner ${entry.owner}` : ""}\n`);
+  if (found.procedure.summary) io.stdout(`${found.procedure.summary}\n`);
+  for (const line of describePlan(runbook, found.procedure)) {
+    io.stdout(`  ${String(line.index).padStart(2)}. ${line.destructive ? "⚠ " : ""}${line.title}${line.destructive ? " (cannot be undone)" : ""}\n${line.detail ? `        ${line.detail}\n` : ""}`);
+  }
+  const prompter = createPrompter(process.stdin, process.stdout);
+  try {
+    if (!parsed.values.yes) {
+      const answer = await prompter.ask("Start this rotation? Type yes: ");
+      if (answer?.trim().toLowerCase() !== "yes") {
+        io.stdout("Not started.\n");
+        return EXIT.attention;
+      }
+    }
+    const started = await engine.start({
+      procedure: found.procedure,
+      key: found.key,
+      initiator: shellActor(io),
+      ...(parsed.values.incident ? { incident: { reason: parsed.values.incident } } : {}),
+      owner: entry?.owner ?? undefined,
+    });
+    if (!started.ok) {
+      io.stderr(`rotabot rotate: ${started.message}\n`);
+      return EXIT.attention;
+    }
+    io.stdout(`Rotation ${started.rotation.id} started.\n`);
+    return await driveRotation(engine, started.rotation.id, prompter, shellActor(io), io.stdout);
+  } finally {
+    prompter.close();
+  }
+}
+
+export async function runStatusCommand(args: string[], io: CliIo): Promise<number> {
+  const parsed = parse(args, io);
+  if (!parsed) return EXIT.usage;
+  const opened = await openEngine(io, parsed.values.infra);
+  if (!opened.ok) {
+    io.stderr(`rotabot status: ${opened.message}\n`);
+    return EXIT.usage;
+  }
+  const active = await opened.engine.active();
+  if (active.length === 0) io.stdout("No rotation in flight.\n");
+  for (const rotation of active) {
+    const step = currentStep(rotation);
+    io.stdout(`${rotation.id}  ${rotation.key}  ${rotation.state}  by ${rotation.initiator.name} since ${rotation.createdAt}\n  at: ${step?.title ?? "-"}${rotation.awaiting ? `\n  waiting for: ${rotation.awaiting.kind}` : ""}${rotation.message ? `\n  ${rotation.message}` : ""}\n`);
+  }
+  return EXIT.ok;
+}
+
+export async function runResumeCommand(args: string[], io: CliIo): Promise<number> {
+  const parsed = parse(args, io);
+  const id = parsed?.positionals[0];
+  if (!parsed || !id) {
+    io.stderr(`${ROTATE_USAGE}\n`);
+    return EXIT.usage;
+  }
+  const opened = await openEngine(io, parsed.values.infra);
+  if (!opened.ok) {
+    io.stderr(`rotabot resume: ${opened.message}\n`);
+    return EXIT.usage;
+  }
+  const resumed = await opened.engine.resume(id);
+  if (!resumed.ok) {
+    io.stderr(`rotabot resume: ${resumed.message}\n`);
+    return EXIT.attention;
+  }
+  const prompter = createPrompter(process.stdin, process.stdout);
+  try {
+    return await driveRotation(opened.engine, id, prompter, shellActor(io), io.stdout);
+  } finally {
+    prompter.close();
+  }
+}
+
+export async function runAbortCommand(args: string[], io: CliIo): Promise<number> {
+  const parsed = parse(args, io);
+  const id = parsed?.positionals[0];
+  if (!parsed || !id) {
+    io.stderr(`${ROTATE_USAGE}\n`);
+    return EXIT.usage;
+  }
+  const opened = await openEngine(io, parsed.values.infra);
+  if (!opened.ok) {
+    io.stderr(`rotabot abort: ${opened.message}\n`);
+    return EXIT.usage;
+  }
+  const aborted = await opened.engine.abort(id, shellActor(io));
+  if (!aborted.ok) {
+    io.stderr(`rotabot abort: ${aborted.message}\n`);
+    return EXIT.attention;
+  }
+  io.stdout(`${aborted.rotation.message ?? "aborted"}\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,57 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { open, readdir, readFile, rename } from "node:fs/promises";
+import path from "node:path";
+import type { Rotation } from "./rotation-model.js";
+
+/**
+ * Rotations on disk under STATE_DIR/rotations, one JSON file each, rewritten after every
+ * transition with temp file + fsync + rename so that a crash leaves the last complete state.
+ * Holds no secret values: the vault is their only resting place.
+ */
+export function createJournal(stateDir: string) {
+  const dir = path.join(stateDir, "rotations");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const fileOf = (id: string) => path.join(dir, `${id}.json`);
+
+  return {
+    dir,
+    async save(rotation: Rotation): Promise<void> {
+      const target = fileOf(rotation.id);
+      const temp = `${target}.${randomBytes(4).toString("hex")}.tmp`;
+      const handle = await open(temp, "w", 0o600);
+      try {
+        await handle.writeFile(`${JSON.stringify(rotation, null, 2)}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
+      const dirHandle = await open(dir, "r");
+      await dirHandle.sync().finally(() => dirHandle.close());
+    },
+
+    async load(id: string): Promise<Rotation | undefined> {
+      if (!/^[a-z0-9-]+$/.test(id)) return undefined;
+      try {
+        return JSON.parse(await readFile(fileOf(id), "utf8")) as Rotation;
+      } catch {
+        return undefined;
+      }
+    },
+
+    /** Every journaled rotation, newest first. */
+    async list(): Promise<Rotation[]> {
+      const names = (await readdir(dir)).filter((n) => n.endsWith(".json"));
+      const rotations = await Promise.all(names.map((n) => this.load(n.slice(0, -5))));
+      return rotations.filter((r): r is Rotation => r !== undefined).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    },
+  };
+}
+export type Journal = ReturnType<typeof createJournal>;
+
+/** A short id that fits in callback data: `20261125-1432-a3f9`. */
+export function newRotationId(now: Date): string {
+  const stamp = now.toISOString().slice(0, 16).replace(/[-:]/g, "").replace("T", "-");
+  return `${stamp}-${randomBytes(2).toString("hex")}`;
+}

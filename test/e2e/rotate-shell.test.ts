@@ -1,0 +1,206 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { everythingWritten, leaks, makeRotationInfra, OLD_BILLING, startShell, type RotationInfra } from "../support/rotation-fixture.js";
+import { runRotabot } from "../support/run-rotabot.js";
+import { vaultFor } from "../support/vault-fixture.js";
+
+const valueOf = (infra: RotationInfra, key: string) => new RegExp(`^${key}: "([^"]+)"$`, "m").exec(infra.vaultPlain())?.[1];
+const rotationIdOf = (output: string) => /Rotation (\d{8}-\d{4}-[0-9a-f]{4}) started/.exec(output)?.[1] ?? expect.fail(`no rotation id in:\n${output}`);
+const journalOf = (infra: RotationInfra, id: string) => JSON.parse(readFileSync(path.join(infra.stateDir, "rotations", `${id}.json`), "utf8")) as Record<string, unknown> & { state: string; steps: { id: string; state: string; attempts: number }[] };
+
+function expectConsistentVault(infra: RotationInfra, key: string, expectRotated: boolean) {
+  const plain = infra.vaultPlain();
+  expect(plain).not.toContain(`${key}_new`);
+  const value = valueOf(infra, key);
+  if (expectRotated) {
+    expect(value).toMatch(/^[A-Za-z0-9_-]{40}$/);
+    expect(value).not.toBe(OLD_BILLING);
+  } else {
+    expect(value).toBe(OLD_BILLING);
+  }
+  return value!;
+}
+
+describe("rotabot rotate on the shell (general rolling procedure, fixture commands)", { timeout: 60_000 }, () => {
+  it("runs the whole procedure and the completion checklist", async () => {
+    const infra = makeRotationInfra();
+    const shell = startShell(["rotate", "vault_billing_api_token"], infra.env);
+    await shell.waitFor(/Start this rotation\? Type yes: /);
+    expect(shell.output()).toMatch(/⚠ Remove the old secret and rename _new \(cannot be undone\)/);
+    expect(shell.output()).toContain("bin/fixture-step.sh accept_both {secret_key}");
+    shell.answer("yes");
+    await shell.waitFor(/Remove the old secret and rename _new\. This cannot be undone[^]*Type yes to go on/);
+    shell.answer("yes");
+    expect(await shell.exited).toBe(0);
+    const newValue = expectConsistentVault(infra, "vault_billing_api_token", true);
+    expect(valueOf(infra, "vault_reports_api_token")).toBe("old-reports-token-0123456789abcdef");
+    expect(infra.calls()).toEqual(["accept_both", "cycle", "verify", "smoke"]);
+    const output = shell.output();
+    expect(output).toContain("new=[redacted] old=[redacted]");
+    expect(output).toContain("✉ Owner to notify: @billing-team");
+    expect(output).toMatch(/✅ vault_billing_api_token rotated, commit [0-9a-f]{7}/);
+
+    const today = new Date().toISOString().slice(0, 10);
+    const manifest = readFileSync(path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), "utf8");
+    expect(manifest).toContain(`  # billing\n  vault_billing_api_token:\n    category: api_token\n    owner: "@billing-team"\n    last_rotation: ${today}\n    custom: kept\n`);
+    const id = rotationIdOf(output);
+    expect(readFileSync(path.join(infra.infraDir, "CHANGELOG.md"), "utf8")).toBe(`# Changelog\n\n## [Unreleased]\n\n### Security\n- ${today}: rotated \`vault_billing_api_token\` (rotation ${id}, by opsuser)\n\n## [1.0.0]\n\n- first\n`);
+    expect(infra.git("log", "-1", "--format=%B")).toContain(`Rotate vault_billing_api_token\n\nRotation ${id} by opsuser.`);
+    expect(infra.git("status", "--porcelain")).toBe("");
+    expect(journalOf(infra, id).state).toBe("completed");
+    expect(readdirSync(path.join(infra.stateDir, "vault-backups"))).toHaveLength(2);
+
+    expect(leaks(everythingWritten(infra, [output]), [newValue, OLD_BILLING])).toEqual([]);
+  });
+
+  it("refuses a second rotation of the same secret, naming who runs the first and where it is", async () => {
+    const infra = makeRotationInfra();
+    infra.touch("pause-cycle");
+    // api-token fits two secrets here: the shell asks for a key instead of guessing.
+    const ambiguous = await runRotabot(["rotate", "api-token", "--yes"], infra.env, infra.infraDir);
+    expect([ambiguous.code, ambiguous.stderr]).toEqual([2, 'rotabot rotate: "api-token" fits several secrets; name one: vault_billing_api_token, vault_reports_api_token\n']);
+    const running = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
+    await running.waitFor(/▶ Cycle services one by one/);
+    const second = await runRotabot(["rotate", "vault_billing_api_token", "--yes"], infra.env, infra.infraDir);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/vault_billing_api_token is already being rotated by opsuser since \S+ \(rotation \d{8}-\d{4}-[0-9a-f]{4}, running at "Cycle services one by one"\)/);
+    const other = await runRotabot(["rotate", "vault_reports_api_token", "--yes"], infra.env, infra.infraDir);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/rotation \S+ of vault_billing_api_token \(by opsuser\) is in flight and has changed the vault; rotations share the vault file and its commit, so finish or abort that one first/);
+    process.kill(-running.child.pid!, "SIGKILL");
+  });
+
+  it("refuses to start during a deploy unless an incident is declared, and records the reason", async () => {
+    const infra = makeRotationInfra();
+    infra.touch(".deploy-in-progress");
+    const refused = await runRotabot(["rotate", "vault_billing_api_token", "--yes"], infra.env, infra.infraDir);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/a deploy seems to be running[^]*declare an incident with a reason/);
+    expect(valueOf(infra, "vault_billing_api_token")).toBe(OLD_BILLING);
+    const shell = startShell(["rotate", "vault_billing_api_token", "--yes", "--incident", "token leaked in CI logs"], infra.env);
+    await shell.waitFor(/Type yes to go on/);
+    const id = rotationIdOf(shell.output());
+    expect(journalOf(infra, id).incident).toEqual({ reason: "token leaked in CI logs" });
+    shell.answer("yes");
+    expect(await shell.exited).toBe(0);
+    expect(infra.git("log", "-1", "--format=%b")).toContain("(incident: token leaked in CI logs)");
+  });
+
+  it("aborts before the point of no return: rollback runs, _new is dropped, nothing else changes", async () => {
+    const infra = makeRotationInfra();
+    infra.touch("fail-verify");
+    const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
+    await shell.waitFor(/Verify all services use the new secret failed: .*exited with code 1[^]*\[r\]etry, \[m\]ark done, \[a\]bort\? /);
+    shell.answer("a");
+    expect(await shell.exited).toBe(1);
+    expect(shell.output()).toMatch(/aborted by opsuser; vault_billing_api_token_new removed from the vault, nothing else changed/);
+    expectConsistentVault(infra, "vault_billing_api_token", false);
+    expect(infra.calls()).toEqual(["accept_both", "cycle", "verify", "rollback"]);
+    expect(infra.git("status", "--porcelain")).toBe("");
+    const again = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
+    await again.waitFor(/Verify all services use the new secret failed/);
+    process.kill(-again.child.pid!, "SIGKILL");
+  });
+
+  it("refuses to abort after the point of no return and says how to finish", async () => {
+    const infra = makeRotationInfra();
+    infra.touch("fail-smoke");
+    const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
+    await shell.waitFor(/Type yes to go on/);
+    shell.answer("yes");
+    await shell.waitFor(/Post-rotation smoke test failed[^]*\[r\]etry, \[m\]ark done\? $/);
+    const id = rotationIdOf(shell.output());
+    const abort = await runRotabot(["abort", id], infra.env, infra.infraDir);
+    expect(abort.code).toBe(1);
+    expect(abort.stderr).toMatch(/abort is no longer possible: "Remove the old secret and rename _new" has run and cannot be undone\. Finish the rotation/);
+    shell.answer("m");
+    expect(await shell.exited).toBe(0);
+    expectConsistentVault(infra, "vault_billing_api_token", true);
+  });
+
+  it("survives SIGKILL between steps: resume shows the pending confirmation again", async () => {
+    const infra = makeRotationInfra();
+    const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
+    await shell.waitFor(/Type yes to go on/);
+    const id = rotationIdOf(shell.output());
+    process.kill(-shell.child.pid!, "SIGKILL");
+    await shell.exited;
+    const status = await runRotabot(["status"], infra.env, infra.infraDir);
+    expect(status.stdout).toContain(`${id}  vault_billing_api_token  awaiting_operator  by opsuser`);
+    const resumed = startShell(["resume", id], infra.env);
+    await resumed.waitFor(/This cannot be undone[^]*Type yes to go on/);
+    resumed.answer("yes");
+    expect(await resumed.exited).toBe(0);
+    const value = expectConsistentVault(infra, "vault_billing_api_token", true);
+    expect(infra.calls()).toEqual(["accept_both", "cycle", "verify", "smoke"]);
+    expect(leaks(everythingWritten(infra, [shell.output(), resumed.output()]), [value, OLD_BILLING])).toEqual([]);
+  });
+
+  it("survives SIGKILL during a non-idempotent step: it is not re-run unless the operator says so", async () => {
+    const infra = makeRotationInfra();
+    infra.touch("pause-cycle");
+    const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
+    await shell.waitFor(/▶ Cycle services one by one/);
+    await expect.poll(() => infra.exists("paused-cycle"), { timeout: 10_000 }).toBe(true);
+    const id = rotationIdOf(shell.output());
+    process.kill(-shell.child.pid!, "SIGKILL");
+    await shell.exited;
+    infra.releasePaused("cycle");
+    const resumed = startShell(["resume", id], infra.env);
+    await resumed.waitFor(/"Cycle services one by one" was interrupted while running and may have partly happened[^]*\[r\]etry, \[m\]ark done, \[a\]bort\? /);
+    resumed.answer("m");
+    await resumed.waitFor(/Type yes to go on/);
+    resumed.answer("yes");
+    expect(await resumed.exited).toBe(0);
+    expectConsistentVault(infra, "vault_billing_api_token", true);
+    expect(infra.calls()).toEqual(["accept_both", "cycle", "verify", "smoke"]);
+    expect(journalOf(infra, id).steps.find((s) => s.id === "cycle")).toMatchObject({ state: "done", attempts: 1 });
+  });
+
+  it("re-runs an interrupted idempotent step by itself on resume", async () => {
+    const infra = makeRotationInfra();
+    infra.touch("pause-accept_both");
+    const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
+    await expect.poll(() => infra.exists("paused-accept_both"), { timeout: 15_000 }).toBe(true);
+    const id = rotationIdOf(shell.output());
+    process.kill(-shell.child.pid!, "SIGKILL");
+    await shell.exited;
+    infra.releasePaused("accept_both");
+    const resumed = startShell(["resume", id], infra.env);
+    await resumed.waitFor(/▶ Update affected services so both old and new values are accepted/);
+    await resumed.waitFor(/Type yes to go on/);
+    resumed.answer("yes");
+    expect(await resumed.exited).toBe(0);
+    expect(infra.calls()).toEqual(["accept_both", "accept_both", "cycle", "verify", "smoke"]);
+    expectConsistentVault(infra, "vault_billing_api_token", true);
+  });
+
+  it("offers to reuse or replace a _new left by an earlier attempt", async () => {
+    const infra = makeRotationInfra();
+    const leftover = "LeftoverFromAnEarlierAttempt_0123456abcd";
+    await vaultFor(infra.vaultFiles).addNew("vault_billing_api_token", leftover);
+    infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "earlier attempt");
+    const reuse = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
+    await reuse.waitFor(/vault_billing_api_token_new is already in the vault from an earlier attempt \(ends in …abcd\)\. Reuse it, or replace it with a new value\?[^]*re\[u\]se, re\[p\]lace, \[c\]ancel\? /);
+    reuse.answer("u");
+    await reuse.waitFor(/Type yes to go on/);
+    reuse.answer("yes");
+    expect(await reuse.exited).toBe(0);
+    expect(reuse.output()).toMatch(/⤼ Generate the new secret: reusing vault_billing_api_token_new/);
+    expect(expectConsistentVault(infra, "vault_billing_api_token", true)).toBe(leftover);
+
+    const replaceInfra = makeRotationInfra();
+    await vaultFor(replaceInfra.vaultFiles).addNew("vault_billing_api_token", leftover);
+    replaceInfra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "earlier attempt");
+    const replace = startShell(["rotate", "vault_billing_api_token", "--yes"], replaceInfra.env);
+    await replace.waitFor(/re\[u\]se, re\[p\]lace, \[c\]ancel\? /);
+    replace.answer("p");
+    await replace.waitFor(/Type yes to go on/);
+    replace.answer("yes");
+    expect(await replace.exited).toBe(0);
+    const replaced = expectConsistentVault(replaceInfra, "vault_billing_api_token", true);
+    expect(replaced).not.toBe(leftover);
+  });
+});
+

@@ -1,0 +1,133 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { secretForms } from "../../src/logging/redactor.js";
+import { MAIN_JS, PROJECT_ROOT } from "./paths.js";
+import { decryptVault, makeVaultFile } from "./vault-fixture.js";
+
+export const OLD_BILLING = "old-billing-token-0123456789abcdef";
+export const OLD_REPORTS = "old-reports-token-0123456789abcdef";
+
+const FIXTURE_STEP = `#!/bin/sh
+# Records each call; a careless tool that prints the values it was given.
+step="$1"
+echo "$step" >> calls.log
+echo "running $step for \${2:-?}"
+[ -n "\${NEW_VALUE:-}" ] && echo "new=$NEW_VALUE old=$OLD_VALUE"
+if [ -e "pause-$step" ]; then echo $$ > "paused-$step"; sleep 60; fi
+if [ -e "fail-$step" ]; then echo "step $step failed on purpose" >&2; exit 1; fi
+exit 0
+`;
+
+/** A throwaway Akira infra checkout (git) with a real encrypted vault and fixture commands. */
+export function makeRotationInfra() {
+  const infraDir = mkdtempSync(path.join(tmpdir(), "rotabot-infra-"));
+  const varsDir = path.join(infraDir, "infra/group_vars/all");
+  mkdirSync(varsDir, { recursive: true });
+  const vaultPlain = `# Akira vault\nvault_billing_api_token: "${OLD_BILLING}"\nvault_reports_api_token: "${OLD_REPORTS}"\n`;
+  const files = makeVaultFile(vaultPlain, varsDir);
+  const passwordFile = path.join(mkdtempSync(path.join(tmpdir(), "rotabot-pass-")), "vault-pass.txt");
+  writeFileSync(passwordFile, readFileSync(files.passwordFile), { mode: 0o600 });
+  execFileSync("rm", [files.passwordFile, "-rf", files.backupDir]);
+  writeFileSync(path.join(varsDir, "_secrets_manifest.yml"), `secrets_manifest:
+  # billing
+  vault_billing_api_token:
+    category: api_token
+    owner: "@billing-team"
+    last_rotation: 2025-01-01
+    custom: kept
+  vault_reports_api_token:
+    category: api_token
+    owner: "@reports-team"
+`);
+  writeFileSync(path.join(infraDir, "CHANGELOG.md"), "# Changelog\n\n## [1.0.0]\n\n- first\n");
+  mkdirSync(path.join(infraDir, "bin"));
+  writeFileSync(path.join(infraDir, "bin/fixture-step.sh"), FIXTURE_STEP, { mode: 0o755 });
+  writeFileSync(path.join(infraDir, ".gitignore"), "calls.log\npause-*\npaused-*\nfail-*\n.deploy-in-progress\n");
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: infraDir, env: { PATH: process.env.PATH, HOME: infraDir } }).toString();
+  git("init", "-q", "-b", "main");
+  git("-c", "user.name=fixture", "-c", "user.email=f@x", "add", "-A");
+  git("-c", "user.name=fixture", "-c", "user.email=f@x", "commit", "-qm", "initial");
+  const stateDir = mkdtempSync(path.join(tmpdir(), "rotabot-state-"));
+  const env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: infraDir,
+    USER: "opsuser",
+    INFRA_DIR: infraDir,
+    STATE_DIR: stateDir,
+    VAULT_PASSWORD_FILE: passwordFile,
+    RUNBOOK_FILE: path.join(PROJECT_ROOT, "test/support/fixtures/rotation-runbook.yml"),
+  };
+  return {
+    infraDir,
+    stateDir,
+    vaultFiles: { vaultFile: path.join(varsDir, "vault.yml"), passwordFile, backupDir: path.join(stateDir, "test-backups") },
+    env,
+    git,
+    vaultPlain: () => decryptVault(path.join(varsDir, "vault.yml"), passwordFile),
+    calls: () => readFileSync(path.join(infraDir, "calls.log"), "utf8").trim().split("\n").filter(Boolean),
+    touch: (name: string) => writeFileSync(path.join(infraDir, name), ""),
+    exists: (name: string) => { try { statSync(path.join(infraDir, name)); return true; } catch { return false; } },
+    /** After a simulated crash: stop the paused fixture command (a real crash leaves the playbook running too). */
+    releasePaused(step: string) {
+      unlinkSync(path.join(infraDir, `pause-${step}`));
+      const pid = Number(readFileSync(path.join(infraDir, `paused-${step}`), "utf8"));
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+export type RotationInfra = ReturnType<typeof makeRotationInfra>;
+
+/** A rotabot shell process whose prompts a test answers. */
+export function startShell(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [MAIN_JS, ...args], { env, cwd: env.INFRA_DIR, stdio: ["pipe", "pipe", "pipe"], detached: true });
+  let stdout = "";
+  let stderr = "";
+  const waiters: { pattern: RegExp; from: number; resolve: () => void }[] = [];
+  const check = () => {
+    for (const w of [...waiters]) if (w.pattern.test(stdout.slice(w.from))) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+  };
+  child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); check(); });
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  let mark = 0;
+  return {
+    child,
+    exited,
+    output: () => stdout + stderr,
+    /** Waits for text printed after the previous wait. */
+    waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+      const from = mark;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${stdout}\n${stderr}`)), timeoutMs);
+        waiters.push({ pattern, from, resolve: () => { clearTimeout(timer); mark = stdout.length; resolve(); } });
+        check();
+      });
+    },
+    answer: (text: string) => child.stdin.write(`${text}\n`),
+    endInput: () => child.stdin.end(),
+  };
+}
+
+/** Every text rotabot left behind or printed, for leak scans. */
+export function everythingWritten(infra: RotationInfra, printed: string[]): string {
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) return e.name === ".git" ? [] : files(full);
+      return [full];
+    });
+  const texts = [...files(infra.stateDir), ...files(infra.infraDir)].map((f) => readFileSync(f).toString("latin1"));
+  texts.push(infra.git("log", "-p", "--all"), ...printed);
+  return texts.join("\n");
+}
+
+/** The forms of each value found in the text. */
+export function leaks(text: string, values: string[]): string[] {
+  return values.flatMap((value) => secretForms(value).filter((form) => text.includes(form)));
+}
