@@ -19,7 +19,7 @@ export function createNatsChecks(env: Readonly<Record<string, string | undefined
       try {
         nc = await connect({ servers, user: target.user ?? env.NATS_USER ?? "akira", pass: password, timeout: 10_000, reconnect: false });
       } catch (error) {
-        return { ok: false, message: `cannot connect to NATS at ${servers} as ${target.user ?? "akira"} with the ${"new"} credential: ${error instanceof Error ? error.message : "error"}` };
+        return { ok: false, message: `cannot connect to NATS at ${servers} as ${target.user ?? "akira"} with the vault credential: ${error instanceof Error ? error.message : "error"}` };
       }
       try {
         const jsm = await jetstreamManager(nc);
