@@ -102,44 +102,42 @@ export async function runStatusCommand(args: string[], io: CliIo): Promise<numbe
   return EXIT.ok;
 }
 
-export async function runResumeCommand(args: string[], io: CliIo): Promise<number> {
+/** Parses `<command> <rotation-id>` and opens the engine; undefined after printing why not. */
+async function openForRotation(command: string, args: string[], io: CliIo) {
   const parsed = parse(args, io);
   const id = parsed?.positionals[0];
   if (!parsed || !id) {
     io.stderr(`${ROTATE_USAGE}\n`);
-    return EXIT.usage;
+    return undefined;
   }
   const opened = await openEngine(io, parsed.values.infra);
   if (!opened.ok) {
-    io.stderr(`rotabot resume: ${opened.message}\n`);
-    return EXIT.usage;
+    io.stderr(`rotabot ${command}: ${opened.message}\n`);
+    return undefined;
   }
-  const resumed = await opened.engine.resume(id);
+  return { id, engine: opened.engine };
+}
+
+export async function runResumeCommand(args: string[], io: CliIo): Promise<number> {
+  const opened = await openForRotation("resume", args, io);
+  if (!opened) return EXIT.usage;
+  const resumed = await opened.engine.resume(opened.id);
   if (!resumed.ok) {
     io.stderr(`rotabot resume: ${resumed.message}\n`);
     return EXIT.attention;
   }
   const prompter = createPrompter(process.stdin, process.stdout);
   try {
-    return await driveRotation(opened.engine, id, prompter, shellActor(io), io.stdout);
+    return await driveRotation(opened.engine, opened.id, prompter, shellActor(io), io.stdout);
   } finally {
     prompter.close();
   }
 }
 
 export async function runAbortCommand(args: string[], io: CliIo): Promise<number> {
-  const parsed = parse(args, io);
-  const id = parsed?.positionals[0];
-  if (!parsed || !id) {
-    io.stderr(`${ROTATE_USAGE}\n`);
-    return EXIT.usage;
-  }
-  const opened = await openEngine(io, parsed.values.infra);
-  if (!opened.ok) {
-    io.stderr(`rotabot abort: ${opened.message}\n`);
-    return EXIT.usage;
-  }
-  const aborted = await opened.engine.abort(id, shellActor(io));
+  const opened = await openForRotation("abort", args, io);
+  if (!opened) return EXIT.usage;
+  const aborted = await opened.engine.abort(opened.id, shellActor(io));
   if (!aborted.ok) {
     io.stderr(`rotabot abort: ${aborted.message}\n`);
     return EXIT.attention;
