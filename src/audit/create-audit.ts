@@ -14,27 +14,47 @@ export interface ChatRef {
   title?: string;
 }
 
+/** A rotation as audit lines name it. */
+interface RotationRef {
+  id: string;
+  key: string;
+}
+
 export type AuditEvent =
   | { type: "bot_started"; version: string; procedures: number; runbookFile: string }
   | { type: "unauthorized"; actor: Actor; chat: ChatRef | undefined; action: string }
-  | { type: "membership"; actor: Actor; chat: ChatRef; status: string };
+  | { type: "membership"; actor: Actor; chat: ChatRef; status: string }
+  | { type: "rotation_started"; rotation: RotationRef; by: string; environment: string; incident: string | undefined }
+  | { type: "rotation_refused"; key: string; by: string; reason: string }
+  | { type: "step_ok"; rotation: RotationRef; step: string; seconds: number; skipped: boolean }
+  | { type: "step_failed"; rotation: RotationRef; step: string; seconds: number; message: string }
+  | { type: "answered"; rotation: RotationRef; step: string; answer: string; by: string }
+  | { type: "press_refused"; rotation: RotationRef; by: Actor; reason: string }
+  | { type: "prompt_expired"; rotation: RotationRef; step: string }
+  | { type: "rotation_aborted"; rotation: RotationRef; by: string; message: string }
+  | { type: "rotation_completed"; rotation: RotationRef; minutes: number; commit: string | undefined; manifest: boolean; changelog: boolean }
+  | { type: "owner_notified"; rotation: RotationRef; owner: string | undefined }
+  | { type: "rotation_interrupted"; rotation: RotationRef; step: string | undefined };
 
 export interface AuditDeps {
-  /** Posts one HTML line to the audit chat. */
-  post: (html: string) => Promise<unknown>;
+  /** Posts one HTML line to the audit chat (in order, rate-limited); absent on the shell. */
+  post?: (html: string) => void;
+  /** The hash-chained audit log; every event is appended before it is posted. */
+  log: { append(event: unknown): void };
   logger: Logger;
 }
 
-/** Records audit events: one line in the audit channel and one structured log entry each. */
-export function createAudit({ post, logger }: AuditDeps) {
+/** Records audit events: the hash-chained log, one structured log entry, one line in the audit channel. */
+export function createAudit({ post, log, logger }: AuditDeps) {
   return {
-    async record(event: AuditEvent): Promise<void> {
-      logger.info({ audit: event }, `audit: ${event.type}`);
+    record(event: AuditEvent): void {
       try {
-        await post(formatAuditLine(event));
+        log.append(event);
       } catch (error) {
-        logger.error({ err: error, auditType: event.type }, "could not post the audit line to the audit chat; check AUDIT_CHAT_ID and that the bot is a member");
+        logger.error({ err: error }, "could not append to the audit log; check that STATE_DIR is writable");
       }
+      logger.info({ audit: event }, `audit: ${event.type}`);
+      post?.(formatAuditLine(event));
     },
   };
 }
@@ -49,7 +69,33 @@ export function formatAuditLine(event: AuditEvent): string {
       return `⛔ Refused: ${describeActor(event.actor)} tried <code>${escapeHtml(event.action)}</code> in ${describeChat(event.chat)}`;
     case "membership":
       return `👥 rotabot is now <b>${escapeHtml(event.status)}</b> in ${describeChat(event.chat)} (changed by ${describeActor(event.actor)})`;
+    case "rotation_started":
+      return `${rot(event.rotation)} ▶️ started by ${escapeHtml(event.by)} in ${escapeHtml(event.environment)}${event.incident ? `, <b>incident</b>: ${escapeHtml(event.incident)}` : ""}`;
+    case "rotation_refused":
+      return `🚫 <code>${escapeHtml(event.key)}</code>: rotation by ${escapeHtml(event.by)} refused: ${escapeHtml(event.reason)}`;
+    case "step_ok":
+      return `${rot(event.rotation)} ${event.skipped ? "⤼" : "✅"} ${escapeHtml(event.step)} (${event.seconds.toFixed(1)} s)`;
+    case "step_failed":
+      return `${rot(event.rotation)} ❌ ${escapeHtml(event.step)} failed after ${event.seconds.toFixed(1)} s: ${escapeHtml(event.message)}`;
+    case "answered":
+      return `${rot(event.rotation)} 👆 ${escapeHtml(event.step)}: ${escapeHtml(event.answer)} by ${escapeHtml(event.by)}`;
+    case "press_refused":
+      return `${rot(event.rotation)} ⛔ button press by ${describeActor(event.by)} refused: ${escapeHtml(event.reason)}`;
+    case "prompt_expired":
+      return `${rot(event.rotation)} ⌛ confirmation of “${escapeHtml(event.step)}” expired unanswered`;
+    case "rotation_aborted":
+      return `${rot(event.rotation)} ⏹ aborted by ${escapeHtml(event.by)}: ${escapeHtml(event.message)}`;
+    case "rotation_completed":
+      return `${rot(event.rotation)} 🏁 completed in ${event.minutes.toFixed(1)} min; manifest ${event.manifest ? "updated" : "NOT updated"}, CHANGELOG ${event.changelog ? "updated" : "NOT updated"}${event.commit ? `, commit <code>${escapeHtml(event.commit)}</code>` : ", no commit"}`;
+    case "owner_notified":
+      return `${rot(event.rotation)} ✉️ ${event.owner ? `${escapeHtml(event.owner)}: <code>${escapeHtml(event.rotation.key)}</code> was rotated` : "no owner in the manifest to notify"}`;
+    case "rotation_interrupted":
+      return `${rot(event.rotation)} ⚠️ interrupted${event.step ? ` during “${escapeHtml(event.step)}”` : ""} (rotabot stopped); resume with /resume ${escapeHtml(event.rotation.id)}`;
   }
+}
+
+function rot(rotation: RotationRef): string {
+  return `🔐 <code>${escapeHtml(rotation.key)}</code> [${escapeHtml(rotation.id)}]`;
 }
 
 function describeActor(actor: Actor): string {

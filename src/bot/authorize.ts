@@ -26,7 +26,7 @@ export function createAuthorization({ operatorIds, opsChatId, audit, auditEveryM
     const chat: ChatRef | undefined = ctx.chat ? { id: ctx.chat.id, type: ctx.chat.type, ...("title" in ctx.chat && ctx.chat.title ? { title: ctx.chat.title } : {}) } : undefined;
 
     if (ctx.myChatMember) {
-      if (chat) await audit.record({ type: "membership", actor, chat, status: ctx.myChatMember.new_chat_member.status });
+      if (chat) audit.record({ type: "membership", actor, chat, status: ctx.myChatMember.new_chat_member.status });
       return;
     }
 
@@ -37,7 +37,7 @@ export function createAuthorization({ operatorIds, opsChatId, audit, auditEveryM
     const stamp = now();
     if (stamp - (lastAudited.get(user.id) ?? -Infinity) >= auditEveryMs) {
       lastAudited.set(user.id, stamp);
-      await audit.record({ type: "unauthorized", actor, chat, action: describeAction(ctx) });
+      audit.record({ type: "unauthorized", actor, chat, action: describeAction(ctx) });
     }
     if (!(inOpsChat || inOwnPrivateChat)) return;
     const refusal = operators.has(user.id)

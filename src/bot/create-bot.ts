@@ -1,37 +1,65 @@
+import path from "node:path";
 import { autoRetry } from "@grammyjs/auto-retry";
+import { conversations, createConversation, type ConversationFlavor } from "@grammyjs/conversations";
 import { sequentialize } from "@grammyjs/runner";
 import { Bot, type Context } from "grammy";
+import { createRotateConversation, ROTATE_CONVERSATION } from "../../conversations/rotate.js";
 import { todayUtc } from "../age/calendar-date.js";
+import { createAuditLog } from "../audit/audit-log.js";
+import { auditRotationEvents } from "../audit/audit-rotation-events.js";
 import { createAudit } from "../audit/create-audit.js";
+import { createChannelPoster } from "../audit/create-channel-poster.js";
 import type { BotConfig } from "../config/parse-config.js";
 import type { Logger } from "../logging/create-logger.js";
+import type { Redactor } from "../logging/redactor.js";
+import type { RotationEngine } from "../rotation/create-rotation-engine.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
 import { createAuthorization } from "./authorize.js";
+import { createFileStorage } from "./create-file-storage.js";
 import { createAgeFeature } from "./features/age.js";
 import { createHelpFeature } from "./features/help.js";
 import { createUnhandledFeature } from "./features/unhandled.js";
 import { logApiCalls } from "./log-api-calls.js";
+import { createRotationFeature } from "./rotation/create-rotation-feature.js";
+import { createRotationPresenter } from "./rotation/create-rotation-presenter.js";
+import { createSecretIntake } from "./rotation/create-secret-intake.js";
 import { updateKey } from "./update-key.js";
+
+export type BotContext = ConversationFlavor<Context>;
 
 export interface CreateBotDeps {
   config: BotConfig;
   logger: Logger;
   runbook: Runbook;
   manifestFile: string;
+  engine: RotationEngine;
+  redactor: Redactor;
   now?: () => Date;
 }
 
 /**
  * Builds the bot with its middleware in the order it runs: ordering per user, error boundary,
- * authorization, features, and the catch-all last.
+ * authorization, secret intake (before conversations, so a pasted token never reaches their
+ * storage), conversations, features, and the catch-all last.
  */
-export function createBot({ config, logger, runbook, manifestFile, now = () => new Date() }: CreateBotDeps) {
-  const bot = new Bot<Context>(config.botToken, { client: { apiRoot: config.telegramApiRoot } });
+export function createBot({ config, logger, runbook, manifestFile, engine, redactor, now = () => new Date() }: CreateBotDeps) {
+  const bot = new Bot<BotContext>(config.botToken, { client: { apiRoot: config.telegramApiRoot } });
   bot.api.config.use(logApiCalls(logger));
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
 
-  const audit = createAudit({
-    post: (html) => bot.api.sendMessage(config.auditChatId, html, { parse_mode: "HTML", link_preview_options: { is_disabled: true } }),
+  const poster = createChannelPoster({
+    send: (html) => bot.api.sendMessage(config.auditChatId, html, { parse_mode: "HTML", link_preview_options: { is_disabled: true } }),
+    logger,
+  });
+  const audit = createAudit({ post: (html) => poster.post(html), log: createAuditLog(config.stateDir, now), logger });
+  auditRotationEvents(engine, audit);
+  const presenter = createRotationPresenter({
+    api: bot.api,
+    engine,
+    opsChatId: config.opsChatId,
+    botUsername: () => bot.botInfo.username,
+    confirmTimeoutMs: config.confirmTimeoutMs,
+    audit,
     logger,
   });
 
@@ -44,10 +72,24 @@ export function createBot({ config, logger, runbook, manifestFile, now = () => n
       .catch((replyError: unknown) => logger.error({ err: replyError, ref }, "could not tell the user about the failure"));
   });
   guarded.use(createAuthorization({ operatorIds: config.operatorIds, opsChatId: config.opsChatId, audit }));
+  guarded.use(createSecretIntake({ engine, presenter, redactor }));
+  guarded.use(
+    conversations<BotContext, Context>({
+      storage: { type: "key", version: 1, getStorageKey: (ctx) => updateKey(ctx), adapter: createFileStorage(path.join(config.stateDir, "conversations")) },
+      plugins: [
+        async (ctx, next) => {
+          ctx.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
+          await next();
+        },
+      ],
+    }),
+  );
+  guarded.use(createConversation(createRotateConversation({ engine, audit, runbook, infraDir: config.infraDir, now }), ROTATE_CONVERSATION));
   guarded.use(createHelpFeature());
   guarded.use(createAgeFeature({ runbook, manifestFile, dueSoonDays: 30, today: () => todayUtc(now()) }));
+  guarded.use(createRotationFeature({ engine, presenter, audit, opsChatId: config.opsChatId, approverIds: config.approverIds, requireSecondApprover: config.requireSecondApprover, now }));
   guarded.use(createUnhandledFeature());
 
   bot.catch((error) => logger.error({ err: error.error }, "unhandled bot error"));
-  return { bot, audit };
+  return { bot, audit, presenter, poster };
 }

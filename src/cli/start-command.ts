@@ -2,6 +2,7 @@ import path from "node:path";
 import { run } from "@grammyjs/runner";
 import { GrammyError } from "grammy";
 import { createBot } from "../bot/create-bot.js";
+import { buildEngine } from "../rotation/build-engine.js";
 import { COMMAND_MENU } from "../bot/command-menu.js";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
 import { createLogger } from "../logging/create-logger.js";
@@ -33,7 +34,9 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
     return EXIT.usage;
   }
   const manifestFile = path.join(config.infraDir, MANIFEST_PATH);
-  const { bot, audit } = createBot({ config, logger, runbook: loaded.runbook, manifestFile, now: io.now });
+  const { engine } = buildEngine({ config, runbook: loaded.runbook, logger, redactor, env: io.env, now: io.now });
+  const { bot, audit, presenter, poster } = createBot({ config, logger, runbook: loaded.runbook, manifestFile, engine, redactor, now: io.now });
+  const recovered = await engine.recover();
 
   try {
     await bot.init();
@@ -43,7 +46,11 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   }
   await bot.api.setMyCommands(COMMAND_MENU).catch((error: unknown) => logger.warn({ err: error }, "could not register the command menu"));
   logger.info({ bot: bot.botInfo.username, opsChatId: config.opsChatId, auditChatId: config.auditChatId, operators: config.operatorIds.length, runbook: config.runbookFile, infraDir: config.infraDir }, "rotabot started");
-  await audit.record({ type: "bot_started", version: io.version, procedures: loaded.runbook.procedures.length, runbookFile: config.runbookFile });
+  audit.record({ type: "bot_started", version: io.version, procedures: loaded.runbook.procedures.length, runbookFile: config.runbookFile });
+  if (recovered.length > 0) {
+    const lines = recovered.map((r) => `• ${r.key} [${r.id}] by ${r.initiator.name}: ${r.state.replace("_", " ")} — /resume ${r.id} or /cancel ${r.id}`);
+    await bot.api.sendMessage(config.opsChatId, `⚠️ rotabot restarted with rotations in flight:\n${lines.join("\n")}`).catch((error: unknown) => logger.warn({ err: error }, "could not announce the rotations in flight"));
+  }
 
   const runner = run(bot, { runner: { fetch: { allowed_updates: ALLOWED_UPDATES, timeout: 30 }, silent: true } });
   const outcome = await Promise.race([
@@ -59,6 +66,9 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   }
   logger.info({ reason: outcome.kind === "signal" ? outcome.signal : "runner stopped" }, "stopping: finishing the updates in hand");
   if (runner.isRunning()) await runner.stop();
+  await engine.stopAll();
+  presenter.stop();
+  await poster.flushed();
   logger.info("rotabot stopped");
   return EXIT.ok;
 }

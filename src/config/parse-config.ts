@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { parseDuration } from "../runbook/duration.js";
 
 /** What the configuration is for: `start` needs the Telegram settings, the shell commands do not. */
 export type ConfigPurpose = "start" | "cli";
@@ -51,6 +52,22 @@ const envSchema = z.object({
   VAULT_PASSWORD_FILE: z.string().trim().min(1).default("~/.akira-vault-pass.txt"),
   RUNBOOK_FILE: z.string().trim().min(1).optional(),
   STATE_DIR: z.string().trim().min(1).optional(),
+  CONFIRM_TIMEOUT: z
+    .string()
+    .trim()
+    .refine((v) => parseDuration(v) !== undefined, "CONFIRM_TIMEOUT must be a duration such as 15m, 900s or 1h")
+    .transform((v) => parseDuration(v)!)
+    .default(15 * 60_000),
+  APPROVER_IDS: z
+    .string()
+    .trim()
+    .regex(/^\d{1,20}(\s*,\s*\d{1,20})*$/, "APPROVER_IDS must be comma-separated Telegram user ids")
+    .transform((s) => [...new Set(s.split(",").map((id) => Number(id.trim())))])
+    .optional(),
+  REQUIRE_SECOND_APPROVER: z
+    .enum(["true", "false"], { error: "REQUIRE_SECOND_APPROVER must be true or false" })
+    .transform((v) => v === "true")
+    .default(false),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",
@@ -67,6 +84,11 @@ export interface BaseConfig {
   runbookFile: string;
   stateDir: string;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+  /** How long a confirmation button stays valid. */
+  confirmTimeoutMs: number;
+  /** Users whose press may approve a destructive step when a second approver is required. */
+  approverIds: readonly number[];
+  requireSecondApprover: boolean;
 }
 
 /** Settings of `rotabot start`: the Telegram side is required. */
@@ -110,6 +132,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
       if (!(key in present)) problems.push([key, hint]);
     }
   }
+  if (parsed.success && parsed.data.REQUIRE_SECOND_APPROVER && (parsed.data.APPROVER_IDS ?? []).length === 0) {
+    problems.push(["REQUIRE_SECOND_APPROVER", "REQUIRE_SECOND_APPROVER=true needs APPROVER_IDS: the users who may approve destructive steps"]);
+  }
   if (problems.length > 0 || !parsed.success) {
     const order = Object.keys(envSchema.shape);
     throw new ConfigError(problems.sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([, message]) => message));
@@ -125,6 +150,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     runbookFile: e.RUNBOOK_FILE === undefined ? path.join(options.packageRoot, "deploy", "runbook.yml") : expand(e.RUNBOOK_FILE),
     stateDir: expand(e.STATE_DIR ?? path.join(env.XDG_STATE_HOME ?? path.join(home, ".local", "state"), "rotabot")),
     logLevel: e.LOG_LEVEL,
+    confirmTimeoutMs: e.CONFIRM_TIMEOUT,
+    approverIds: e.APPROVER_IDS ?? [],
+    requireSecondApprover: e.REQUIRE_SECOND_APPROVER,
     botToken: e.BOT_TOKEN,
     opsChatId: e.OPS_CHAT_ID,
     auditChatId: e.AUDIT_CHAT_ID ?? e.OPS_CHAT_ID,

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { open, readdir, readFile, rename } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import writeFileAtomic from "write-file-atomic";
 import type { Rotation } from "./rotation-model.js";
 
 /**
  * Rotations on disk under STATE_DIR/rotations, one JSON file each, rewritten after every
- * transition with temp file + fsync + rename so that a crash leaves the last complete state.
+ * transition atomically (write-file-atomic: temp file, fsync, rename).
  * Holds no secret values: the vault is their only resting place.
  */
 export function createJournal(stateDir: string) {
@@ -17,18 +18,7 @@ export function createJournal(stateDir: string) {
   return {
     dir,
     async save(rotation: Rotation): Promise<void> {
-      const target = fileOf(rotation.id);
-      const temp = `${target}.${randomBytes(4).toString("hex")}.tmp`;
-      const handle = await open(temp, "w", 0o600);
-      try {
-        await handle.writeFile(`${JSON.stringify(rotation, null, 2)}\n`);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, target);
-      const dirHandle = await open(dir, "r");
-      await dirHandle.sync().finally(() => dirHandle.close());
+      await writeFileAtomic(fileOf(rotation.id), `${JSON.stringify(rotation, null, 2)}\n`, { mode: 0o600, fsync: true });
     },
 
     async load(id: string): Promise<Rotation | undefined> {

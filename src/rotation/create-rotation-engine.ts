@@ -146,11 +146,14 @@ export function createRotationEngine(deps: EngineDeps) {
       if (outcome.status === "failed") {
         record.state = signal.aborted ? "interrupted" : "failed";
         record.message = deps.redactor.redact(outcome.message);
-        rotation.state = "failed";
+        rotation.state = signal.aborted ? "interrupted" : "failed";
         rotation.message = `${record.title}: ${record.message}`;
         await save(rotation);
+        if (signal.aborted) {
+          emit({ type: "interrupted", rotation });
+          return;
+        }
         emit({ type: "step_failed", rotation, step: record, ms });
-        if (signal.aborted) return;
         const accepts: ResponseType[] = ["retry", "mark_done", ...(rotation.pointOfNoReturn ? [] : (["abort"] as const))];
         return awaitOperator(rotation, record, "failed", `${record.title} failed: ${record.message}`, accepts);
       }
@@ -462,6 +465,9 @@ export function createRotationEngine(deps: EngineDeps) {
       if (ownedElsewhere(rotation)) return fail("busy", elsewhereMessage(rotation));
       rotation.process = deps.self;
       if (rotation.awaiting) {
+        // A fresh nonce: buttons of the earlier prompt (expired, or from before a restart) stop working.
+        rotation.awaiting = { ...rotation.awaiting, nonce: randomBytes(4).toString("hex"), since: stamp() };
+        await save(rotation);
         emit({ type: "awaiting", rotation, awaiting: rotation.awaiting });
         return { ok: true, rotation };
       }

@@ -64,7 +64,7 @@ afterAll(async () => {
 
 describe("rotabot start against a Bot API server", () => {
   it("registers its command menu", () => {
-    expect(tg.commandsOf(BOT_ID)?.map((c) => c.command)).toEqual(["age", "help"]);
+    expect(tg.commandsOf(BOT_ID)?.map((c) => c.command)).toEqual(["rotate", "status", "cancel", "resume", "history", "age", "help"]);
   });
 
   it("answers an operator's /age in the ops group with the report, most urgent first", async () => {

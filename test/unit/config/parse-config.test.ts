@@ -33,6 +33,9 @@ describe("parseConfig", () => {
       runbookFile: "/opt/rotabot/deploy/runbook.yml",
       stateDir: "/home/ops/.local/state/rotabot",
       logLevel: "info",
+      confirmTimeoutMs: 900_000,
+      approverIds: [],
+      requireSecondApprover: false,
     });
   });
 

@@ -1,0 +1,27 @@
+import type { ResponseType } from "../../rotation/rotation-model.js";
+
+/** Button actions: engine answers, plus `ask_again` (re-send the private token request). */
+export type ButtonAction = Exclude<ResponseType, "collect"> | "ask_again";
+
+const CODES = {
+  go: "g", cancel: "c", retry: "r", mark_done: "m", abort: "a", reuse_new: "u", replace_new: "p", done: "d", added_myself: "y", ask_again: "k",
+} as const satisfies Record<ButtonAction, string>;
+const ACTIONS = Object.fromEntries(Object.entries(CODES).map(([action, code]) => [code, action])) as Record<string, ButtonAction>;
+
+export interface PromptButton {
+  rotationId: string;
+  nonce: string;
+  action: ButtonAction;
+}
+
+/** `rt|<rotation id>|<nonce>|<action>`: about 35 bytes, well under Telegram's 64. */
+export function encodeButton({ rotationId, nonce, action }: PromptButton): string {
+  return `rt|${rotationId}|${nonce}|${CODES[action]}`;
+}
+
+/** Undefined for anything rotabot did not make (forged or foreign data). */
+export function decodeButton(data: string): PromptButton | undefined {
+  const match = /^rt\|(\d{8}-\d{4}-[0-9a-f]{4})\|([0-9a-f]{8})\|([a-z])$/.exec(data);
+  const action = match ? ACTIONS[match[3]!] : undefined;
+  return match && action ? { rotationId: match[1]!, nonce: match[2]!, action } : undefined;
+}

@@ -1,0 +1,136 @@
+import { Composer, type Context } from "grammy";
+import type { ConversationFlavor } from "@grammyjs/conversations";
+import type { Audit } from "../../audit/create-audit.js";
+import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
+import { currentStep, type Rotation } from "../../rotation/rotation-model.js";
+import { escapeHtml } from "../../telegram/html.js";
+import { ROTATE_CONVERSATION } from "../../../conversations/rotate.js";
+import { decodeButton } from "./callback-data.js";
+import { telegramUserOf, type RotationPresenter } from "./create-rotation-presenter.js";
+import { telegramActor } from "./telegram-actor.js";
+
+export interface RotationFeatureDeps {
+  engine: RotationEngine;
+  presenter: RotationPresenter;
+  audit: Audit;
+  opsChatId: number;
+  approverIds: readonly number[];
+  requireSecondApprover: boolean;
+  now: () => Date;
+}
+
+const elapsed = (from: string, now: Date) => {
+  const minutes = Math.round((now.getTime() - Date.parse(from)) / 60_000);
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+};
+
+/** /rotate, /status, /cancel, /resume, /history and the rotation prompt buttons. */
+export function createRotationFeature(deps: RotationFeatureDeps): Composer<ConversationFlavor<Context>> {
+  const { engine, presenter, audit, opsChatId, now } = deps;
+  const composer = new Composer<ConversationFlavor<Context>>();
+
+  composer.command("rotate", async (ctx) => {
+    if (ctx.chat.id !== opsChatId) {
+      await ctx.reply("Start rotations in the ops chat, so the team sees them. I will ask for tokens here, privately.");
+      return;
+    }
+    const [name, ...rest] = ctx.match.trim().split(/\s+/).filter(Boolean);
+    const incident = rest[0]?.toLowerCase() === "incident" ? rest.slice(1).join(" ") : "";
+    if (!name) {
+      await ctx.reply("Which secret? For example /rotate telegram, /rotate nats, or /rotate vault_postgres_app_password. /age lists them.");
+      return;
+    }
+    if (rest.length > 0 && (rest[0]?.toLowerCase() !== "incident" || incident === "")) {
+      await ctx.reply("To rotate during a deploy, declare an incident with a reason: /rotate <secret> incident <reason>");
+      return;
+    }
+    await ctx.conversation.exitAll();
+    await ctx.conversation.enter(ROTATE_CONVERSATION, name, incident);
+  });
+
+  composer.command("status", async (ctx) => {
+    const active = await engine.active();
+    if (active.length === 0) {
+      await ctx.reply("No rotation in flight.");
+      return;
+    }
+    const lines = active.map((r) => {
+      const step = currentStep(r);
+      const waiting = r.awaiting ? `\n   waiting for ${escapeHtml(r.initiator.name)}: ${r.awaiting.kind.replace("_", " ")}` : "";
+      return `🔐 <code>${escapeHtml(r.key)}</code> [<code>${r.id}</code>] by ${escapeHtml(r.initiator.name)}, ${elapsed(r.createdAt, now())}\n   ${r.state.replace("_", " ")} at step ${step ? `${r.steps.indexOf(step) + 1}/${r.steps.length} “${escapeHtml(step.title)}”` : "-"}${waiting}`;
+    });
+    await ctx.reply(lines.join("\n\n"), { parse_mode: "HTML" });
+  });
+
+  composer.command("cancel", async (ctx) => {
+    const mine = (await engine.active()).filter((r) => r.initiator.id === `tg:${ctx.from?.id}` && (!ctx.match.trim() || r.id === ctx.match.trim()));
+    if (mine.length !== 1) {
+      await ctx.reply(mine.length === 0 ? "You have no rotation in flight. /status lists every rotation." : `You have several rotations in flight; name one: ${mine.map((r) => `/cancel ${r.id}`).join(", ")}`);
+      return;
+    }
+    const result = await engine.abort(mine[0]!.id, telegramActor(ctx.from!));
+    if (!result.ok) await ctx.reply(`Cannot cancel: ${result.message}`);
+  });
+
+  composer.command("resume", async (ctx) => {
+    const id = ctx.match.trim();
+    if (!id) {
+      const stopped = (await engine.active()).filter((r) => r.state !== "running");
+      await ctx.reply(stopped.length === 0 ? "Nothing to resume." : `Resumable: ${stopped.map((r) => `/resume ${r.id} (${r.key}, ${r.state.replace("_", " ")})`).join(", ")}`);
+      return;
+    }
+    const result = await engine.resume(id);
+    if (!result.ok) await ctx.reply(`Cannot resume: ${result.message}`);
+    else await ctx.reply(`Resuming rotation ${id} of ${result.rotation.key}.`);
+  });
+
+  composer.command("history", async (ctx) => {
+    const recent = (await engine.list()).slice(0, 10);
+    if (recent.length === 0) {
+      await ctx.reply("No rotations yet.");
+      return;
+    }
+    await ctx.reply(recent.map((r) => `${r.createdAt.slice(0, 16).replace("T", " ")} <code>${escapeHtml(r.key)}</code> ${r.state} by ${escapeHtml(r.initiator.name)}${r.commit ? ` (${escapeHtml(r.commit)})` : ""}`).join("\n"), { parse_mode: "HTML" });
+  });
+
+  composer.callbackQuery(/^rt\|/, async (ctx) => {
+    const button = decodeButton(ctx.callbackQuery.data);
+    const rotation = button ? await engine.get(button.rotationId) : undefined;
+    if (!button || !rotation) {
+      await ctx.answerCallbackQuery({ text: "This button is not one of mine, or its rotation is gone. /status shows what is in flight.", show_alert: true });
+      return;
+    }
+    const actor = telegramActor(ctx.from);
+    const refusal = whoMayNotPress(rotation, ctx.from.id, deps);
+    if (refusal) {
+      audit.record({ type: "press_refused", rotation: { id: rotation.id, key: rotation.key }, by: { id: ctx.from.id, name: ctx.from.first_name, ...(ctx.from.username ? { username: ctx.from.username } : {}) }, reason: refusal });
+      await ctx.answerCallbackQuery({ text: refusal, show_alert: true });
+      return;
+    }
+    if (presenter.isExpired(button.nonce)) {
+      await ctx.answerCallbackQuery({ text: `This confirmation expired. Send /resume ${rotation.id} to be asked again.`, show_alert: true });
+      return;
+    }
+    if (button.action === "ask_again") {
+      await ctx.answerCallbackQuery();
+      await presenter.repost(rotation.id);
+      return;
+    }
+    const result = await engine.respond(rotation.id, button.nonce, { type: button.action }, actor);
+    await ctx.answerCallbackQuery(result.ok ? { text: "OK" } : { text: result.message.slice(0, 190), show_alert: result.reason !== "stale" });
+  });
+
+  return composer;
+}
+
+/** Only the initiator answers; with the two-person rule a destructive step needs another approver. */
+function whoMayNotPress(rotation: Rotation, userId: number, deps: RotationFeatureDeps): string | undefined {
+  const initiator = telegramUserOf(rotation);
+  const destructive = rotation.awaiting?.kind === "destructive";
+  if (destructive && deps.requireSecondApprover) {
+    if (userId === initiator) return "A second person must approve this step: ask someone in APPROVER_IDS to press Confirm.";
+    if (!deps.approverIds.includes(userId)) return "Only an approver (APPROVER_IDS) can approve this step.";
+    return undefined;
+  }
+  return userId === initiator ? undefined : `Only ${rotation.initiator.name}, who started this rotation, can answer.`;
+}

@@ -1,0 +1,216 @@
+import { readFile } from "node:fs/promises";
+import { GrammyError, InlineKeyboard, InputFile, type Api } from "grammy";
+import type { Audit } from "../../audit/create-audit.js";
+import type { Logger } from "../../logging/create-logger.js";
+import type { EngineEvent, RotationEngine } from "../../rotation/create-rotation-engine.js";
+import type { Awaiting, ResponseType, Rotation } from "../../rotation/rotation-model.js";
+import { escapeHtml } from "../../telegram/html.js";
+import { encodeButton, type ButtonAction } from "./callback-data.js";
+import { renderProgress } from "./render-progress.js";
+
+const LABELS: Record<ButtonAction, string> = {
+  go: "✅ Confirm", cancel: "✖️ Cancel rotation", retry: "🔁 Retry", mark_done: "☑️ Mark done", abort: "⏹ Abort",
+  reuse_new: "♻️ Reuse it", replace_new: "🆕 Replace it", done: "✅ Done", added_myself: "I added it to the vault myself", ask_again: "📨 Ask me again",
+};
+const EDIT_INTERVAL_MS = 5_000;
+const TAIL_LINES = 8;
+
+export interface PresenterDeps {
+  api: Api;
+  engine: RotationEngine;
+  opsChatId: number;
+  botUsername: () => string;
+  confirmTimeoutMs: number;
+  audit: Audit;
+  logger: Logger;
+}
+
+interface Live {
+  progressMessageId?: number;
+  lastEdit: number;
+  timer?: NodeJS.Timeout;
+  tail: string[];
+  chain: Promise<unknown>;
+}
+
+/** The Telegram user id of a chat-started rotation's initiator, undefined for shell rotations. */
+export const telegramUserOf = (rotation: Rotation) => (rotation.initiator.id.startsWith("tg:") ? Number(rotation.initiator.id.slice(3)) : undefined);
+
+/**
+ * Shows rotations in the ops chat: one live progress message each (edited at most every five
+ * seconds), every prompt as a message with buttons bound to its nonce, token requests in the
+ * initiator's private chat, failure logs as documents, and expiry of unanswered confirmations.
+ */
+export function createRotationPresenter({ api, engine, opsChatId, botUsername, confirmTimeoutMs, audit, logger }: PresenterDeps) {
+  const live = new Map<string, Live>();
+  const prompts = new Map<string, { chatId: number; messageId: number; text: string }>();
+  const expired = new Set<string>();
+  const expiryTimers = new Map<string, NodeJS.Timeout>();
+  /** Telegram user id -> the collect prompt waiting for their private message. */
+  const collecting = new Map<number, { rotationId: string; nonce: string; key: string }>();
+
+  const stateOf = (id: string): Live => {
+    let state = live.get(id);
+    if (!state) {
+      state = { lastEdit: 0, tail: [], chain: Promise.resolve() };
+      live.set(id, state);
+    }
+    return state;
+  };
+  /** Runs Telegram calls of one rotation in order; a failure is logged, never thrown. */
+  const serial = (id: string, task: () => Promise<unknown>) => {
+    const state = stateOf(id);
+    state.chain = state.chain.then(task).catch((error: unknown) => {
+      if (error instanceof GrammyError && error.description.includes("message is not modified")) return;
+      logger.warn({ err: error, rotationId: id }, "could not update the chat about a rotation");
+    });
+    return state.chain;
+  };
+
+  function refreshProgress(rotation: Rotation, immediately: boolean): void {
+    const state = stateOf(rotation.id);
+    clearTimeout(state.timer);
+    const wait = immediately ? 0 : Math.max(0, state.lastEdit + EDIT_INTERVAL_MS - Date.now());
+    state.timer = setTimeout(() => {
+      void serial(rotation.id, async () => {
+        const latest = (await engine.get(rotation.id)) ?? rotation;
+        const text = renderProgress(latest, state.tail);
+        state.lastEdit = Date.now();
+        if (state.progressMessageId === undefined) {
+          state.progressMessageId = (await api.sendMessage(opsChatId, text, { parse_mode: "HTML" })).message_id;
+        } else {
+          await api.editMessageText(opsChatId, state.progressMessageId, text, { parse_mode: "HTML" });
+        }
+      });
+    }, wait);
+  }
+
+  function keyboardFor(rotation: Rotation, awaiting: Awaiting, actions: readonly ButtonAction[]): InlineKeyboard {
+    const keyboard = new InlineKeyboard();
+    actions.forEach((action, i) => {
+      keyboard.text(LABELS[action], encodeButton({ rotationId: rotation.id, nonce: awaiting.nonce, action }));
+      if (i % 2 === 1) keyboard.row();
+    });
+    return keyboard;
+  }
+
+  async function postPrompt(rotation: Rotation, awaiting: Awaiting): Promise<void> {
+    const userId = telegramUserOf(rotation);
+    if (awaiting.kind === "collect" && userId !== undefined) {
+      collecting.set(userId, { rotationId: rotation.id, nonce: awaiting.nonce, key: rotation.key });
+      const privateText = `🔑 <b>${escapeHtml(rotation.key)}</b> (rotation <code>${rotation.id}</code>)\n\n${escapeHtml(awaiting.prompt)}\n\nSend it here as a plain message. I store it in the vault as <code>${escapeHtml(rotation.key)}_new</code>, delete your message and show only its last 4 characters.`;
+      try {
+        await api.sendMessage(userId, privateText, { parse_mode: "HTML", reply_markup: keyboardFor(rotation, awaiting, ["added_myself", "cancel"]) });
+        await api.sendMessage(opsChatId, `🔑 Waiting for ${escapeHtml(rotation.initiator.name)} to send the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat with me.`, { parse_mode: "HTML" });
+      } catch (error) {
+        if (!(error instanceof GrammyError && error.error_code === 403)) throw error;
+        const text = `🔑 ${escapeHtml(rotation.initiator.name)}, I need the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat, but I cannot write to you yet. Open @${escapeHtml(botUsername())}, press Start (or send /start), then press the button below.`;
+        const sent = await api.sendMessage(opsChatId, text, { parse_mode: "HTML", reply_markup: keyboardFor(rotation, awaiting, ["ask_again", "cancel"]) });
+        prompts.set(awaiting.nonce, { chatId: opsChatId, messageId: sent.message_id, text });
+      }
+      return;
+    }
+    const warning = awaiting.kind === "destructive" ? "⚠️ <b>Cannot be undone.</b> " : "";
+    const who = rotation.initiator.name;
+    const text = `${warning}${escapeHtml(awaiting.prompt)}\n\n<i>Rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code>; only ${escapeHtml(who)} can answer.</i>`;
+    const sent = await api.sendMessage(opsChatId, text, { parse_mode: "HTML", reply_markup: keyboardFor(rotation, awaiting, awaiting.accepts.filter((a): a is Exclude<ResponseType, "collect"> => a !== "collect")) });
+    prompts.set(awaiting.nonce, { chatId: opsChatId, messageId: sent.message_id, text });
+    if (awaiting.kind === "destructive" || awaiting.kind === "confirm") {
+      expiryTimers.set(awaiting.nonce, setTimeout(() => void expire(rotation.id, awaiting.nonce), confirmTimeoutMs).unref());
+    }
+  }
+
+  async function expire(rotationId: string, nonce: string): Promise<void> {
+    const rotation = await engine.get(rotationId);
+    if (rotation?.awaiting?.nonce !== nonce) return;
+    expired.add(nonce);
+    audit.record({ type: "prompt_expired", rotation: { id: rotation.id, key: rotation.key }, step: rotation.steps.find((s) => s.id === rotation.awaiting?.stepId)?.title ?? "" });
+    const minutes = Math.round(confirmTimeoutMs / 60_000);
+    await settlePrompt(rotationId, nonce, `⌛ This confirmation expired after ${minutes} minute${minutes === 1 ? "" : "s"}; nothing was done. Send /resume ${rotationId} to be asked again, or /cancel ${rotationId}.`);
+  }
+
+  /** Removes a prompt's buttons and appends what happened to it. */
+  function settlePrompt(rotationId: string, nonce: string, outcome: string): Promise<unknown> {
+    clearTimeout(expiryTimers.get(nonce));
+    expiryTimers.delete(nonce);
+    const prompt = prompts.get(nonce);
+    if (!prompt) return Promise.resolve();
+    prompts.delete(nonce);
+    return serial(rotationId, () => api.editMessageText(prompt.chatId, prompt.messageId, `${prompt.text}\n\n${escapeHtml(outcome)}`, { parse_mode: "HTML" }));
+  }
+
+  async function sendFailureLog(rotation: Rotation, stepTitle: string, logFile: string | undefined): Promise<void> {
+    if (!logFile) return;
+    const content = await readFile(logFile).catch(() => undefined);
+    if (!content || content.length === 0) return;
+    await api.sendDocument(opsChatId, new InputFile(content, `${rotation.id}-${stepTitle.replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()}.log`), {
+      caption: `Full output of “${stepTitle}” (redacted)`,
+    });
+  }
+
+  function onEvent(event: EngineEvent): void {
+    const rotation = event.rotation;
+    if (telegramUserOf(rotation) === undefined) return;
+    const state = stateOf(rotation.id);
+    switch (event.type) {
+      case "started":
+      case "step_started":
+      case "step_finished":
+      case "interrupted":
+        if (event.type === "step_started") state.tail = [];
+        refreshProgress(rotation, event.type === "started");
+        break;
+      case "output":
+        state.tail.push(event.line);
+        if (state.tail.length > TAIL_LINES) state.tail.shift();
+        refreshProgress(rotation, false);
+        break;
+      case "step_failed":
+        refreshProgress(rotation, true);
+        void serial(rotation.id, () => sendFailureLog(rotation, event.step.title, event.step.logFile));
+        break;
+      case "awaiting":
+        refreshProgress(rotation, true);
+        void serial(rotation.id, () => postPrompt(rotation, event.awaiting));
+        break;
+      case "answered":
+        for (const [userId, pending] of collecting) if (pending.rotationId === rotation.id) collecting.delete(userId);
+        for (const nonce of [...prompts.keys()]) void settlePrompt(rotation.id, nonce, `${event.actor.name}: ${event.response.replace("_", " ")}`);
+        break;
+      case "completed": {
+        refreshProgress(rotation, true);
+        const minutes = ((Date.parse(rotation.endedAt ?? rotation.updatedAt) - Date.parse(rotation.createdAt)) / 60_000).toFixed(1);
+        void serial(rotation.id, () =>
+          api.sendMessage(opsChatId, `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}`, { parse_mode: "HTML" }),
+        );
+        void serial(rotation.id, () => Promise.resolve(live.delete(rotation.id)));
+        break;
+      }
+      case "aborted":
+        refreshProgress(rotation, true);
+        for (const nonce of [...prompts.keys()]) void settlePrompt(rotation.id, nonce, "rotation aborted");
+        void serial(rotation.id, () => api.sendMessage(opsChatId, `⏹ ${escapeHtml(rotation.message ?? "aborted")}`));
+        break;
+      case "owner_notified":
+        break;
+    }
+  }
+
+  const off = engine.on(onEvent);
+  return {
+    /** The collect prompt waiting for this user's private message, if any. */
+    pendingCollect: (userId: number) => collecting.get(userId),
+    isExpired: (nonce: string) => expired.has(nonce),
+    /** Posts the current prompt of a rotation again (after /start in private, or on resume). */
+    async repost(rotationId: string): Promise<void> {
+      const rotation = await engine.get(rotationId);
+      if (rotation?.awaiting) await serial(rotation.id, () => postPrompt(rotation, rotation.awaiting!));
+    },
+    stop(): void {
+      off();
+      for (const state of live.values()) clearTimeout(state.timer);
+      for (const timer of expiryTimers.values()) clearTimeout(timer);
+    },
+  };
+}
+export type RotationPresenter = ReturnType<typeof createRotationPresenter>;
