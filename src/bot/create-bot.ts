@@ -50,6 +50,7 @@ export function createBot({ config, logger, runbook, manifestFile, engine, redac
   const poster = createChannelPoster({
     send: (html) => bot.api.sendMessage(config.auditChatId, html, { parse_mode: "HTML", link_preview_options: { is_disabled: true } }),
     logger,
+    perMinute: config.auditMaxPerMinute,
   });
   const audit = createAudit({ post: (html) => poster.post(html), log: createAuditLog(config.stateDir, now), logger });
   auditRotationEvents(engine, audit);

@@ -68,6 +68,12 @@ const envSchema = z.object({
     .enum(["true", "false"], { error: "REQUIRE_SECOND_APPROVER must be true or false" })
     .transform((v) => v === "true")
     .default(false),
+  AUDIT_MAX_PER_MINUTE: z
+    .string()
+    .trim()
+    .regex(/^[1-9]\d{0,4}$/, "AUDIT_MAX_PER_MINUTE must be a whole number of messages, such as 20")
+    .transform(Number)
+    .default(20),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",
@@ -89,6 +95,8 @@ export interface BaseConfig {
   /** Users whose press may approve a destructive step when a second approver is required. */
   approverIds: readonly number[];
   requireSecondApprover: boolean;
+  /** Audit messages per minute to the audit chat; Telegram allows about 20 in a group. */
+  auditMaxPerMinute: number;
 }
 
 /** Settings of `rotabot start`: the Telegram side is required. */
@@ -153,6 +161,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     confirmTimeoutMs: e.CONFIRM_TIMEOUT,
     approverIds: e.APPROVER_IDS ?? [],
     requireSecondApprover: e.REQUIRE_SECOND_APPROVER,
+    auditMaxPerMinute: e.AUDIT_MAX_PER_MINUTE,
     botToken: e.BOT_TOKEN,
     opsChatId: e.OPS_CHAT_ID,
     auditChatId: e.AUDIT_CHAT_ID ?? e.OPS_CHAT_ID,

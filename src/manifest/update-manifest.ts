@@ -31,7 +31,7 @@ export async function setLastRotation(file: string, key: string, date: string, c
     added = true;
   }
   const temp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(temp, doc.toString());
+  await writeFile(temp, doc.toString({ lineWidth: 0 }));
   await rename(temp, file);
   return { ok: true, added };
 }

@@ -126,10 +126,18 @@ async function runCommandStep(step: { argv: readonly string[]; env?: Readonly<Re
     values.new_value = promoted ? read.values.current : read.values.next;
     if (!promoted) values.old_value = read.values.current;
   }
+  let argv: string[], env: Record<string, string>, stdin: string | undefined;
+  try {
+    argv = step.argv.map((a) => expandPlaceholders(a, values));
+    env = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expandPlaceholders(v, values)]));
+    stdin = step.stdin === undefined ? undefined : expandPlaceholders(step.stdin, values);
+  } catch (error) {
+    return { status: "failed", message: `${(error as Error).message} (the old value is gone after the promote step); fix the runbook step, then Mark done or Retry` };
+  }
   const result = await deps.runCommand({
-    argv: step.argv.map((a) => expandPlaceholders(a, values)),
-    env: Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expandPlaceholders(v, values)])),
-    ...(step.stdin !== undefined ? { stdin: expandPlaceholders(step.stdin, values) } : {}),
+    argv,
+    env,
+    ...(stdin !== undefined ? { stdin } : {}),
     timeoutMs: parseDuration(step.timeout) ?? 600_000,
     signal: run.signal,
     onLine: run.onLine,

@@ -70,6 +70,6 @@ function wrap(doc: Document, map: YAMLMap): VaultDocument {
       map.items[target]!.value = value;
       map.items.splice(source, 1);
     },
-    toString: () => doc.toString(),
+    toString: () => doc.toString({ lineWidth: 0 }),
   };
 }

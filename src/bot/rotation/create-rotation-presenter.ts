@@ -27,6 +27,7 @@ export interface PresenterDeps {
 
 interface Live {
   progressMessageId?: number;
+  shownText?: string;
   lastEdit: number;
   timer?: NodeJS.Timeout;
   tail: string[];
@@ -75,6 +76,8 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
       void serial(rotation.id, async () => {
         const latest = (await engine.get(rotation.id)) ?? rotation;
         const text = renderProgress(latest, state.tail);
+        if (text === state.shownText) return;
+        state.shownText = text;
         state.lastEdit = Date.now();
         if (state.progressMessageId === undefined) {
           state.progressMessageId = (await api.sendMessage(opsChatId, text, { parse_mode: "HTML" })).message_id;

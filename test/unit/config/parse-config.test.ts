@@ -36,6 +36,7 @@ describe("parseConfig", () => {
       confirmTimeoutMs: 900_000,
       approverIds: [],
       requireSecondApprover: false,
+      auditMaxPerMinute: 20,
     });
   });
 

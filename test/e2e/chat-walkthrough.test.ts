@@ -1,0 +1,181 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buttonsOf, textOf, walkRotation } from "../support/chat-driver.js";
+import { makeChatInfra, OLD_VALUES } from "../support/chat-fixture.js";
+import { startFakeBotApi, type FakeBotApi } from "../support/fake-telegram/fake-bot-api.js";
+import { everythingWritten, leaks } from "../support/rotation-fixture.js";
+import { spawnBot, type BotProcess } from "../support/run-rotabot.js";
+
+const BOT = 7001;
+const NOTIFY_BOT = 5_550_001_234;
+const OPS = -1001000000001;
+const AUDIT = -1001000000002;
+const ALICE = 101;
+const BOB = 102;
+const MALLORY = 666;
+
+let tg: FakeBotApi;
+let bot: BotProcess;
+let infra: Awaited<ReturnType<typeof makeChatInfra>>;
+let oldTelegramToken: string;
+const secrets: string[] = [...Object.values(OLD_VALUES)];
+
+const valueOf = (key: string) => new RegExp(`^${key}: "([^"]+)"$`, "m").exec(infra.vaultPlain())?.[1];
+const auditText = () => tg.messages(AUDIT).filter((m) => m.botId === BOT).map(textOf).join("\n");
+const today = new Date().toISOString().slice(0, 10);
+const walk = (command: string, extra: Partial<Parameters<typeof walkRotation>[1]> = {}) => walkRotation(command, { tg, botId: BOT, opsChat: OPS, operator: ALICE, ...extra });
+
+function expectRotated(key: string, expected?: string) {
+  const plain = infra.vaultPlain();
+  expect(plain).not.toContain(`${key}_new`);
+  const value = valueOf(key)!;
+  if (expected !== undefined) expect(value).toBe(expected);
+  expect(value).not.toBe((OLD_VALUES as Record<string, string>)[key]);
+  secrets.push(value);
+  const manifest = readFileSync(path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), "utf8");
+  expect(manifest).toMatch(new RegExp(`${key}: \\{[^}]*last_rotation: ${today}`));
+  expect(readFileSync(path.join(infra.infraDir, "CHANGELOG.md"), "utf8")).toMatch(new RegExp(`rotated \`${key}\` \\(rotation \\S+, by @alice\\)`));
+  expect(infra.git("status", "--porcelain")).toBe("");
+  return value;
+}
+
+async function expectAudit(rotationId: string, key: string, owner: string) {
+  await tg.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${rotationId}] 🏁 completed`), 15_000);
+  const lines = auditText().split("\n").filter((l) => l.includes(`[${rotationId}]`));
+  expect(lines[0]).toMatch(new RegExp(`${key} \\[${rotationId}\\] ▶️ started by @alice in staging`));
+  expect(lines.some((l) => /👆 .*: confirmed by @alice/.test(l))).toBe(true);
+  expect(lines.some((l) => /✅ Post-rotation smoke test \(\d+\.\d s\)/.test(l))).toBe(true);
+  expect(lines.some((l) => /🏁 completed in [\d.]+ min; manifest updated, CHANGELOG updated, commit [0-9a-f]{7}/.test(l))).toBe(true);
+  expect(lines.some((l) => l.includes(`✉️ ${owner}: ${key} was rotated`))).toBe(true);
+}
+
+beforeAll(async () => {
+  tg = await startFakeBotApi();
+  const { token } = tg.addBot({ id: BOT, username: "akira_rotabot" });
+  oldTelegramToken = tg.addBot({ id: NOTIFY_BOT, username: "akira_alerts_bot" }).token;
+  secrets.push(token, oldTelegramToken);
+  for (const [id, name] of [[ALICE, "alice"], [BOB, "bob"], [MALLORY, "mallory"]] as const) tg.addUser({ id, first_name: name, username: name });
+  tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, BOB, MALLORY], bots: [BOT] });
+  tg.addGroup({ id: AUDIT, title: "Akira Audit", type: "channel", members: [], bots: [BOT, NOTIFY_BOT] });
+  tg.userSends({ from: ALICE, chat: "private", text: "/start" });
+  infra = await makeChatInfra(oldTelegramToken);
+  bot = spawnBot({ ...infra.env, BOT_TOKEN: token, TELEGRAM_API_ROOT: tg.url, OPS_CHAT_ID: String(OPS), AUDIT_CHAT_ID: String(AUDIT), OPERATOR_IDS: `${ALICE},${BOB}`, LOG_LEVEL: "debug", AUDIT_MAX_PER_MINUTE: "600" });
+  await tg.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("rotabot 0.1.0 started"), 15_000);
+}, 60_000);
+
+afterAll(async () => {
+  // On failure, the chat as the operator saw it and the bot's log tell what happened.
+  const dump = [OPS, AUDIT, ALICE].flatMap((chat) => tg.messages(chat, BOT).map((m) => `[${chat}${m.deleted ? " deleted" : ""}] ${textOf(m)} ${buttonsOf(m).join(" ")}`));
+  writeFileSync(path.join(infra.stateDir, "..", `chat-walkthrough-${process.pid}.txt`), `${dump.join("\n")}\n\n${bot.output()}`);
+  await bot?.stop();
+  await tg?.close();
+});
+
+describe("chat walkthroughs with the shipped runbook (fixture commands)", { timeout: 90_000 }, () => {
+  it("rotates the Telegram bot token: private token, same bot, test alert, revoke with a 401 check", async () => {
+    const newToken = tg.issueToken(NOTIFY_BOT);
+    secrets.push(newToken);
+    const { rotationId, prompts } = await walk("/rotate telegram", {
+      token: () => newToken,
+      beforeDone: (prompt) => {
+        expect(prompt).toMatch(/revoke the old token/i);
+        tg.revokeToken(oldTelegramToken);
+      },
+    });
+    expect(prompts.some((p) => p.startsWith("🔑"))).toBe(true);
+    expectRotated("vault_telegram_bot_token", newToken);
+    await expectAudit(rotationId, "vault_telegram_bot_token", "@alerts-oncall");
+    expect(tg.messages(AUDIT).some((m) => m.botId === NOTIFY_BOT && textOf(m).startsWith("Test alert from rotabot"))).toBe(true);
+    const pasted = tg.messages(ALICE, BOT).find((m) => m.message.text === newToken);
+    expect(pasted?.deleted).toBe(true);
+    expect(tg.messages(ALICE, BOT).some((m) => m.botId === BOT && textOf(m).includes(`ends in …${newToken.slice(-4)}`))).toBe(true);
+  });
+
+  it("rotates the SignalWire PAT", async () => {
+    const pat = `PT${randomBytes(24).toString("hex")}`;
+    secrets.push(pat);
+    const { rotationId } = await walk("/rotate signalwire", { token: () => pat });
+    expectRotated("vault_signalwire_token", pat);
+    await expectAudit(rotationId, "vault_signalwire_token", "@voice-team");
+  });
+
+  it("rotates the PostgreSQL app password: maintenance window, ALTER USER and promote each confirmed", async () => {
+    const { rotationId, prompts } = await walk("/rotate postgres");
+    expect(prompts.filter((p) => p.includes("Cannot be undone"))).toHaveLength(2);
+    expect(prompts.some((p) => p.includes("maintenance window"))).toBe(true);
+    expect(expectRotated("vault_postgres_app_password")).toMatch(/^[A-Za-z0-9]{32}$/);
+    await expectAudit(rotationId, "vault_postgres_app_password", "@backend-team");
+  });
+
+  it("rotates the NATS password", async () => {
+    const { rotationId } = await walk("/rotate nats");
+    expectRotated("vault_nats_password");
+    await expectAudit(rotationId, "vault_nats_password", "@platform-team");
+  });
+
+  it("rotates the Sentry DSN only after the policy reason is confirmed", async () => {
+    const dsn = `https://${randomBytes(16).toString("hex")}@o1.ingest.sentry.io/4242`;
+    secrets.push(dsn);
+    const { rotationId, prompts } = await walk("/rotate sentry", { token: () => dsn });
+    expect(prompts[0]).toMatch(/not passwords/);
+    expectRotated("vault_sentry_dsn", dsn);
+    await expectAudit(rotationId, "vault_sentry_dsn", "@backend-team");
+  });
+
+  it("rotates an API token through the general rolling procedure", async () => {
+    const { rotationId } = await walk("/rotate api-token");
+    expectRotated("vault_billing_api_token");
+    await expectAudit(rotationId, "vault_billing_api_token", "@billing-team");
+  });
+
+  it("refuses Confirm from a stranger and from another operator, audits both; a double press runs the step once", async () => {
+    let pressed = false;
+    const { rotationId } = await walk("/rotate vault_billing_api_token", {
+      onPrompt: (prompt) => {
+        const confirm = buttonsOf(prompt).find((b) => b.endsWith("|g"));
+        if (!confirm || pressed) return;
+        pressed = true;
+        for (const from of [MALLORY, BOB]) tg.pressButton({ from, chat: OPS, messageId: prompt.message.message_id, data: confirm });
+        tg.pressButton({ from: ALICE, chat: OPS, messageId: prompt.message.message_id, data: confirm });
+        tg.pressButton({ from: ALICE, chat: OPS, messageId: prompt.message.message_id, data: confirm });
+        return false;
+      },
+    });
+    const answers = tg.calls.filter((c) => c.method === "answerCallbackQuery").map((c) => String(c.params.text));
+    expect(answers).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^⛔ Only rotabot operators can use this bot/),
+      "Only @alice, who started this rotation, can answer.",
+      expect.stringMatching(/no longer current|a step is running/),
+    ]));
+    await tg.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${rotationId}] 🏁 completed`), 15_000);
+    expect(auditText()).toMatch(/⛔ Refused: mallory @mallory \(id 666\) tried a button press in supergroup “Akira Ops”/);
+    expect(auditText()).toContain(`[${rotationId}] ⛔ button press by bob @bob (id 102) refused: Only @alice, who started this rotation, can answer.`);
+    const journal = JSON.parse(readFileSync(path.join(infra.stateDir, "rotations", `${rotationId}.json`), "utf8")) as { steps: { id: string; attempts: number }[] };
+    expect(journal.steps.find((s) => s.id === "promote")!.attempts).toBe(1);
+  });
+
+  it("answers a second operator's /age and /status at once while a long command runs, which runs once", async () => {
+    const cyclesBefore = infra.calls().filter((c) => c === "cycle_services").length;
+    infra.touch("pause-cycle_services");
+    const walking = walk("/rotate api-token");
+    await expect.poll(() => infra.exists("paused-cycle_services"), { timeout: 20_000 }).toBe(true);
+    tg.userSends({ from: BOB, chat: OPS, text: "/status" });
+    const status = await tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes("running at step") && textOf(m).includes("Cycle services one by one"), 5_000);
+    expect(textOf(status)).toContain("by @alice");
+    tg.userSends({ from: BOB, chat: OPS, text: "/age" });
+    await tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes("Secret ages") && m.message.date >= status.message.date, 5_000);
+    infra.releasePaused("cycle_services");
+    await walking;
+    expect(infra.calls().filter((c) => c === "cycle_services")).toHaveLength(cyclesBefore + 1);
+  });
+
+  it("leaves no secret value in any form in requests to the Bot API, files, logs or git history", () => {
+    const requests = JSON.stringify(tg.calls.map((c) => [c.method, c.params, c.method === "getUpdates" ? null : c.result]));
+    const documents = tg.documents().map((d) => d.content.toString("latin1"));
+    const everything = everythingWritten(infra, [requests, bot.output(), ...documents]);
+    expect(leaks(everything, secrets)).toEqual([]);
+  });
+});
+

@@ -1,0 +1,59 @@
+import type { InlineKeyboardMarkup } from "grammy/types";
+import type { FakeBotApi, StoredMessage } from "./fake-telegram/fake-bot-api.js";
+
+export const textOf = (m: StoredMessage) => m.message.text ?? "";
+export const buttonsOf = (m: StoredMessage) =>
+  ((m.message.reply_markup as InlineKeyboardMarkup | undefined)?.inline_keyboard ?? []).flat().flatMap((b) => ("callback_data" in b ? [b.callback_data] : []));
+
+export interface WalkOptions {
+  tg: FakeBotApi;
+  botId: number;
+  opsChat: number;
+  operator: number;
+  /** What the operator pastes privately when asked for a token. */
+  token?: () => string;
+  /** Called with the prompt text before pressing Done on a manual step. */
+  beforeDone?: (prompt: string) => void;
+  /** Called with each prompt before it is answered; return false to leave it unanswered. */
+  onPrompt?: (prompt: StoredMessage) => boolean | void;
+}
+
+/** Plays the operator: /rotate, Start, then answers every prompt until the completion message. */
+export async function walkRotation(command: string, options: WalkOptions): Promise<{ rotationId: string; prompts: string[] }> {
+  const { tg, botId, opsChat, operator } = options;
+  const handled = new Set<string>();
+  const seen = (m: StoredMessage) => `${m.message.chat.id}:${m.message.message_id}`;
+  const before = new Set(tg.messages(opsChat).map(seen));
+  tg.userSends({ from: operator, chat: opsChat, text: command });
+  const plan = await tg.waitForMessage((m) => m.botId === botId && !before.has(seen(m)) && buttonsOf(m).some((b) => b.endsWith("|start")));
+  tg.pressButton({ from: operator, chat: opsChat, messageId: plan.message.message_id, data: buttonsOf(plan).find((b) => b.endsWith("|start"))! });
+  const started = await tg.waitForMessage((m) => m.message.message_id === plan.message.message_id && m.message.chat.id === opsChat && /Started as rotation|Not started/.test(textOf(m)));
+  const rotationId = /rotation (\d{8}-\d{4}-[0-9a-f]{4})/.exec(textOf(started))?.[1];
+  if (!rotationId) throw new Error(`rotation did not start: ${textOf(started)}`);
+  const prompts: string[] = [];
+  for (;;) {
+    const next = await tg.waitForMessage((m) => {
+      if (m.botId !== botId || m.deleted || handled.has(seen(m))) return false;
+      if (m.message.chat.id === opsChat && textOf(m).includes("Rotation complete") && !before.has(seen(m))) return true;
+      return buttonsOf(m).some((b) => b.startsWith(`rt|${rotationId}|`)) && (m.message.chat.id === opsChat || m.message.chat.id === operator);
+    }, 20_000);
+    handled.add(seen(next));
+    if (textOf(next).includes("Rotation complete")) return { rotationId, prompts };
+    prompts.push(textOf(next));
+    if (options.onPrompt?.(next) === false) continue;
+    const buttons = buttonsOf(next);
+    const press = (suffix: string) => tg.pressButton({ from: operator, chat: next.message.chat.id, messageId: next.message.message_id, data: buttons.find((b) => b.endsWith(`|${suffix}`))! });
+    if (buttons.some((b) => b.endsWith("|y"))) {
+      if (!options.token) throw new Error(`asked for a token: ${textOf(next)}`);
+      if (textOf(next).includes("does not look like")) throw new Error(`the pasted value was refused: ${textOf(next)}`);
+      tg.userSends({ from: operator, chat: "private", text: options.token() });
+    } else if (buttons.some((b) => b.endsWith("|g"))) {
+      press("g");
+    } else if (buttons.some((b) => b.endsWith("|d"))) {
+      options.beforeDone?.(textOf(next));
+      press("d");
+    } else {
+      throw new Error(`unexpected prompt in rotation ${rotationId}: ${textOf(next)}`);
+    }
+  }
+}
