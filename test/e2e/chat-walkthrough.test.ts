@@ -143,7 +143,7 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
         return false;
       },
     });
-    const answers = tg.calls.filter((c) => c.method === "answerCallbackQuery").map((c) => String(c.params.text));
+    const answers = tg.calls.filter((c) => c.method === "answerCallbackQuery").map((c) => (typeof c.params.text === "string" ? c.params.text : ""));
     expect(answers).toEqual(expect.arrayContaining([
       expect.stringMatching(/^⛔ Only rotabot operators can use this bot/),
       "Only @alice, who started this rotation, can answer.",

@@ -1,9 +1,8 @@
-import type { InlineKeyboardMarkup } from "grammy/types";
 import type { FakeBotApi, StoredMessage } from "./fake-telegram/fake-bot-api.js";
 
 export const textOf = (m: StoredMessage) => m.message.text ?? "";
 export const buttonsOf = (m: StoredMessage) =>
-  ((m.message.reply_markup as InlineKeyboardMarkup | undefined)?.inline_keyboard ?? []).flat().flatMap((b) => ("callback_data" in b ? [b.callback_data] : []));
+  ((m.message.reply_markup)?.inline_keyboard ?? []).flat().flatMap((b) => ("callback_data" in b ? [b.callback_data] : []));
 
 export interface WalkOptions {
   tg: FakeBotApi;
