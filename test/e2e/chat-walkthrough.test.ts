@@ -1,36 +1,24 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buttonsOf, textOf, walkRotation } from "../support/chat-driver.js";
-import { makeChatInfra, OLD_VALUES } from "../support/chat-fixture.js";
-import { startFakeBotApi, type FakeBotApi } from "../support/fake-telegram/fake-bot-api.js";
+import { buttonsOf, textOf } from "../support/chat-driver.js";
+import { OLD_VALUES } from "../support/chat-fixture.js";
+import { ALICE, AUDIT, BOB, BOT, MALLORY, NOTIFY_BOT, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
 import { everythingWritten, leaks } from "../support/rotation-fixture.js";
-import { spawnBot, type BotProcess } from "../support/run-rotabot.js";
 
-const BOT = 7001;
-const NOTIFY_BOT = 5_550_001_234;
-const OPS = -1001000000001;
-const AUDIT = -1001000000002;
-const ALICE = 101;
-const BOB = 102;
-const MALLORY = 666;
-
-let tg: FakeBotApi;
-let bot: BotProcess;
-let infra: Awaited<ReturnType<typeof makeChatInfra>>;
-let oldTelegramToken: string;
-const secrets: string[] = [...Object.values(OLD_VALUES)];
-
-const valueOf = (key: string) => new RegExp(`^${key}: "([^"]+)"$`, "m").exec(infra.vaultPlain())?.[1];
-const auditText = () => tg.messages(AUDIT).filter((m) => m.botId === BOT).map(textOf).join("\n");
+let world: ChatWorld;
+let tg: ChatWorld["tg"];
+let infra: ChatWorld["infra"];
+const secrets: string[] = [];
 const today = new Date().toISOString().slice(0, 10);
-const walk = (command: string, extra: Partial<Parameters<typeof walkRotation>[1]> = {}) => walkRotation(command, { tg, botId: BOT, opsChat: OPS, operator: ALICE, ...extra });
+const walk = (command: string, extra: Parameters<ChatWorld["walk"]>[1] = {}) => world.walk(command, extra);
+const auditText = () => world.auditText();
 
 function expectRotated(key: string, expected?: string) {
   const plain = infra.vaultPlain();
   expect(plain).not.toContain(`${key}_new`);
-  const value = valueOf(key)!;
+  const value = world.valueOf(key)!;
   if (expected !== undefined) expect(value).toBe(expected);
   expect(value).not.toBe((OLD_VALUES as Record<string, string>)[key]);
   secrets.push(value);
@@ -52,26 +40,13 @@ async function expectAudit(rotationId: string, key: string, owner: string) {
 }
 
 beforeAll(async () => {
-  tg = await startFakeBotApi();
-  const { token } = tg.addBot({ id: BOT, username: "akira_rotabot" });
-  oldTelegramToken = tg.addBot({ id: NOTIFY_BOT, username: "akira_alerts_bot" }).token;
-  secrets.push(token, oldTelegramToken);
-  for (const [id, name] of [[ALICE, "alice"], [BOB, "bob"], [MALLORY, "mallory"]] as const) tg.addUser({ id, first_name: name, username: name });
-  tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, BOB, MALLORY], bots: [BOT] });
-  tg.addGroup({ id: AUDIT, title: "Akira Audit", type: "channel", members: [], bots: [BOT, NOTIFY_BOT] });
-  tg.userSends({ from: ALICE, chat: "private", text: "/start" });
-  infra = await makeChatInfra(oldTelegramToken);
-  bot = spawnBot({ ...infra.env, BOT_TOKEN: token, TELEGRAM_API_ROOT: tg.url, OPS_CHAT_ID: String(OPS), AUDIT_CHAT_ID: String(AUDIT), OPERATOR_IDS: `${ALICE},${BOB}`, LOG_LEVEL: "debug", AUDIT_MAX_PER_MINUTE: "600" });
-  await tg.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("rotabot 0.1.0 started"), 15_000);
+  world = await startChatWorld();
+  ({ tg, infra } = world);
+  secrets.push(...world.secrets);
+  await world.startBot();
 }, 60_000);
 
-afterAll(async () => {
-  // On failure, the chat as the operator saw it and the bot's log tell what happened.
-  const dump = [OPS, AUDIT, ALICE].flatMap((chat) => tg.messages(chat, BOT).map((m) => `[${chat}${m.deleted ? " deleted" : ""}] ${textOf(m)} ${buttonsOf(m).join(" ")}`));
-  writeFileSync(path.join(infra.stateDir, "..", `chat-walkthrough-${process.pid}.txt`), `${dump.join("\n")}\n\n${bot.output()}`);
-  await bot?.stop();
-  await tg?.close();
-});
+afterAll(() => world?.stop());
 
 describe("chat walkthroughs with the shipped runbook (fixture commands)", { timeout: 90_000 }, () => {
   it("rotates the Telegram bot token: private token, same bot, test alert, revoke with a 401 check", async () => {
@@ -81,7 +56,7 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
       token: () => newToken,
       beforeDone: (prompt) => {
         expect(prompt).toMatch(/revoke the old token/i);
-        tg.revokeToken(oldTelegramToken);
+        tg.revokeToken(world.oldTelegramToken);
       },
     });
     expect(prompts.some((p) => p.startsWith("🔑"))).toBe(true);
@@ -174,7 +149,7 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
   it("leaves no secret value in any form in requests to the Bot API, files, logs or git history", () => {
     const requests = JSON.stringify(tg.calls.map((c) => [c.method, c.params, c.method === "getUpdates" ? null : c.result]));
     const documents = tg.documents().map((d) => d.content.toString("latin1"));
-    const everything = everythingWritten(infra, [requests, bot.output(), ...documents]);
+    const everything = everythingWritten(infra, [requests, world.output(), ...documents]);
     expect(leaks(everything, secrets)).toEqual([]);
   });
 });
