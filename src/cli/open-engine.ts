@@ -1,3 +1,6 @@
+import { createAuditLog } from "../audit/audit-log.js";
+import { auditRotationEvents } from "../audit/audit-rotation-events.js";
+import { createAudit } from "../audit/create-audit.js";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
 import { createLogger } from "../logging/create-logger.js";
 import { createRedactor } from "../logging/redactor.js";
@@ -25,6 +28,8 @@ export async function openEngine(io: CliIo, infraOverride?: string) {
   const logger = createLogger({ level: config.logLevel === "info" ? "warn" : config.logLevel, redactor, stream: { write: (line: string) => io.stderr(line) } });
   const manifest = await readManifest(path.join(infraDir, MANIFEST_PATH), { categories: new Set(Object.keys(loaded.runbook.policies)), asOf: todayUtc(io.now()) });
   const { engine } = buildEngine({ config: { ...config, infraDir }, runbook: loaded.runbook, logger, redactor, env: io.env, now: io.now });
+  // Shell rotations are audited too: into the same hash-chained log (the channel is the bot's).
+  auditRotationEvents(engine, createAudit({ log: createAuditLog(config.stateDir, io.now), logger }));
   await engine.recover();
   return { ok: true as const, engine, runbook: loaded.runbook, entries: manifest.ok ? manifest.entries : [], redactor };
 }

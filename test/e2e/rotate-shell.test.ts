@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { everythingWritten, leaks, makeRotationInfra, OLD_BILLING, startShell, type RotationInfra } from "../support/rotation-fixture.js";
@@ -52,6 +52,15 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     expect(readdirSync(path.join(infra.stateDir, "vault-backups"))).toHaveLength(2);
 
     expect(leaks(everythingWritten(infra, [output]), [newValue, OLD_BILLING])).toEqual([]);
+
+    const verified = await runRotabot(["audit", "verify"], infra.env, infra.infraDir);
+    expect([verified.code, verified.stdout]).toEqual([0, expect.stringMatching(/^audit log intact: \d+ entries/) as string]);
+    const auditFile = path.join(infra.stateDir, "audit.jsonl");
+    const lines = readFileSync(auditFile, "utf8").trim().split("\n");
+    expect(lines.some((l) => l.includes('"type":"rotation_completed"'))).toBe(true);
+    writeFileSync(auditFile, `${lines.filter((_, i) => i !== 2).join("\n")}\n`);
+    const tampered = await runRotabot(["audit", "verify"], infra.env, infra.infraDir);
+    expect([tampered.code, tampered.stderr]).toEqual([1, expect.stringMatching(/audit log TAMPERED: .*audit\.jsonl line 3: /) as string]);
   });
 
   it("refuses a second rotation of the same secret, naming who runs the first and where it is", async () => {
