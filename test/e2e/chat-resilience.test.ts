@@ -1,9 +1,6 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { buttonsOf, textOf } from "../support/chat-driver.js";
+import { buttonsOf, completed, journalOf, press, promptOf, startRotation, textOf } from "../support/chat-driver.js";
 import { ALICE, AUDIT, BOB, BOT, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
-import type { StoredMessage } from "../support/fake-telegram/fake-bot-api.js";
 
 let world: ChatWorld | undefined;
 afterEach(async () => {
@@ -11,63 +8,7 @@ afterEach(async () => {
   world = undefined;
 });
 
-/** /rotate, Start, and the rotation id; the caller answers the prompts. */
-async function startRotation(w: ChatWorld, command: string, from = ALICE): Promise<string> {
-  const { tg } = w;
-  const before = tg.messages(OPS).length;
-  tg.userSends({ from, chat: OPS, text: command });
-  const plan = await tg.waitForMessage((m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => b.endsWith("|start")));
-  tg.pressButton({ from, chat: OPS, messageId: plan.message.message_id, data: buttonsOf(plan).find((b) => b.endsWith("|start"))! });
-  const started = await tg.waitForMessage((m) => m.message.message_id === plan.message.message_id && /Started as rotation/.test(textOf(m)));
-  return /rotation (\S+):/.exec(textOf(started))![1]!;
-}
-
-const promptOf = (w: ChatWorld, id: string, pattern: RegExp, after = 0) =>
-  w.tg.waitForMessage((m) => m.botId === BOT && m.message.message_id > after && buttonsOf(m).some((b) => b.startsWith(`rt|${id}|`)) && pattern.test(textOf(m)), 20_000);
-const press = (w: ChatWorld, prompt: StoredMessage, suffix: string, from = ALICE) =>
-  w.tg.pressButton({ from, chat: prompt.message.chat.id, messageId: prompt.message.message_id, data: buttonsOf(prompt).find((b) => b.endsWith(`|${suffix}`))! });
-const completed = (w: ChatWorld, key: string) => w.tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes("Rotation complete") && textOf(m).includes(key), 30_000);
-const journalOf = (w: ChatWorld, id: string) => JSON.parse(readFileSync(path.join(w.infra.stateDir, "rotations", `${id}.json`), "utf8")) as { state: string; steps: { id: string; attempts: number; state: string }[] };
-
-describe("chat walkthroughs survive restarts, timeouts and rate limits", { timeout: 90_000 }, () => {
-  it("finishes after a crash while waiting for a confirmation: /resume asks again and the old button is dead", async () => {
-    world = await startChatWorld();
-    await world.startBot();
-    const id = await startRotation(world, "/rotate api-token");
-    const prompt = await promptOf(world, id, /Cannot be undone/);
-    await world.killBot();
-    await world.startBot();
-    await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes("rotabot restarted with rotations in flight") && textOf(m).includes(`/resume ${id}`));
-    world.tg.userSends({ from: ALICE, chat: OPS, text: `/resume ${id}` });
-    const again = await promptOf(world, id, /Cannot be undone/, prompt.message.message_id);
-    const stale = world.tg.pressButton({ from: ALICE, chat: OPS, messageId: prompt.message.message_id, data: buttonsOf(prompt).find((b) => b.endsWith("|g"))! });
-    const answer = await world.tg.waitForCall((c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === stale);
-    expect(answer.params.text).toMatch(/no longer current/);
-    press(world, again, "g");
-    await completed(world, "vault_billing_api_token");
-    expect(journalOf(world, id).steps.find((s) => s.id === "promote")).toMatchObject({ state: "done", attempts: 1 });
-    expect(world.infra.vaultPlain()).not.toContain("_new");
-  });
-
-  it("finishes after a crash during a command: the interrupted idempotent step is re-run on /resume", async () => {
-    world = await startChatWorld();
-    await world.startBot();
-    world.infra.touch("pause-cycle_services");
-    const id = await startRotation(world, "/rotate api-token");
-    await expect.poll(() => world!.infra.exists("paused-cycle_services"), { timeout: 20_000 }).toBe(true);
-    await world.killBot();
-    world.infra.releasePaused("cycle_services");
-    await world.startBot();
-    await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes(`/resume ${id}`));
-    expect(journalOf(world, id).steps.find((s) => s.id === "cycle_services")!.state).toBe("interrupted");
-    expect(world.auditText()).toContain(`[${id}] ⚠️ interrupted during “Cycle services one by one” (rotabot stopped)`);
-    world.tg.userSends({ from: ALICE, chat: OPS, text: `/resume ${id}` });
-    press(world, await promptOf(world, id, /Cannot be undone/), "g");
-    await completed(world, "vault_billing_api_token");
-    expect(journalOf(world, id).steps.find((s) => s.id === "cycle_services")).toMatchObject({ state: "done", attempts: 2 });
-    expect(world.infra.vaultPlain()).not.toContain("_new");
-  });
-
+describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeout: 90_000 }, () => {
   it("expires an unanswered confirmation, says so, and asks again on /resume", async () => {
     world = await startChatWorld({ CONFIRM_TIMEOUT: "2s" });
     await world.startBot();
@@ -125,5 +66,35 @@ describe("chat walkthroughs survive restarts, timeouts and rate limits", { timeo
     expect(world.infra.vaultPlain()).not.toContain("_new");
     expect(world.infra.git("status", "--porcelain")).toBe("");
     expect(world.tg.messages(BOB, BOT).filter((m) => !m.message.from?.is_bot && m.message.text !== "/start").every((m) => m.deleted)).toBe(true);
+  });
+
+  it("posts the failed step's redacted log as a document with Retry, Mark done and Abort; Abort rolls back", async () => {
+    world = await startChatWorld();
+    await world.startBot();
+    world.infra.touch("fail-verify_new");
+    const id = await startRotation(world, "/rotate api-token");
+    const failed = await promptOf(world, id, /Verify all services use the new secret failed/);
+    expect(buttonsOf(failed).map((b) => b.slice(-1))).toEqual(["r", "m", "a"]);
+    const document = await world.tg.waitForMessage((m) => m.botId === BOT && m.document !== undefined);
+    const log = document.document!.content.toString();
+    expect(log).toContain("step verify_new failed on purpose");
+    expect(log).toContain("new=[redacted]");
+    press(world, failed, "a");
+    await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).startsWith("⏹ aborted by @alice"));
+    expect(world.infra.vaultPlain()).not.toContain("_new");
+    expect(world.infra.git("status", "--porcelain")).toBe("");
+  });
+
+  it("with the two-person rule, the initiator cannot approve a destructive step; an approver can", async () => {
+    world = await startChatWorld({ APPROVER_IDS: String(BOB), REQUIRE_SECOND_APPROVER: "true" });
+    await world.startBot();
+    const id = await startRotation(world, "/rotate api-token");
+    const prompt = await promptOf(world, id, /Cannot be undone/);
+    const own = press(world, prompt, "g", ALICE);
+    const answer = await world.tg.waitForCall((c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === own);
+    expect(answer.params.text).toBe("A second person must approve this step: ask someone in APPROVER_IDS to press Confirm.");
+    press(world, prompt, "g", BOB);
+    await completed(world, "vault_billing_api_token");
+    expect(world.auditText()).toContain(`[${id}] 👆 Remove the old secret from vault and rename _new to the canonical name: confirmed by @bob`);
   });
 });

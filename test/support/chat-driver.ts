@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import type { FakeBotApi, StoredMessage } from "./fake-telegram/fake-bot-api.js";
+import { ALICE, BOT, OPS, type ChatWorld } from "./chat-world.js";
 
 export const textOf = (m: StoredMessage) => m.message.text ?? "";
 export const buttonsOf = (m: StoredMessage) =>
@@ -56,3 +59,22 @@ export async function walkRotation(command: string, options: WalkOptions): Promi
     }
   }
 }
+
+/** /rotate, Start, and the rotation id; the caller answers the prompts. */
+export async function startRotation(w: ChatWorld, command: string, from = ALICE): Promise<string> {
+  const { tg } = w;
+  const before = tg.messages(OPS).length;
+  tg.userSends({ from, chat: OPS, text: command });
+  const plan = await tg.waitForMessage((m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => b.endsWith("|start")));
+  tg.pressButton({ from, chat: OPS, messageId: plan.message.message_id, data: buttonsOf(plan).find((b) => b.endsWith("|start"))! });
+  const started = await tg.waitForMessage((m) => m.message.message_id === plan.message.message_id && /Started as rotation/.test(textOf(m)));
+  return /rotation (\S+):/.exec(textOf(started))![1]!;
+}
+
+export const promptOf = (w: ChatWorld, id: string, pattern: RegExp, after = 0) =>
+  w.tg.waitForMessage((m) => m.botId === BOT && m.message.message_id > after && buttonsOf(m).some((b) => b.startsWith(`rt|${id}|`)) && pattern.test(textOf(m)), 20_000);
+export const press = (w: ChatWorld, prompt: StoredMessage, suffix: string, from = ALICE) =>
+  w.tg.pressButton({ from, chat: prompt.message.chat.id, messageId: prompt.message.message_id, data: buttonsOf(prompt).find((b) => b.endsWith(`|${suffix}`))! });
+export const completed = (w: ChatWorld, key: string) => w.tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes("Rotation complete") && textOf(m).includes(key), 30_000);
+export const journalOf = (w: ChatWorld, id: string) => JSON.parse(readFileSync(path.join(w.infra.stateDir, "rotations", `${id}.json`), "utf8")) as { state: string; steps: { id: string; attempts: number; state: string }[] };
+

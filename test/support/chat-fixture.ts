@@ -4,7 +4,6 @@ import { readFileSync } from "node:fs";
 import { parse, stringify } from "yaml";
 import { SHIPPED_RUNBOOK } from "./paths.js";
 import { makeRotationInfra } from "./rotation-fixture.js";
-import { vaultFor } from "./vault-fixture.js";
 
 type Json = Record<string, unknown>;
 
@@ -41,15 +40,8 @@ export const OLD_VALUES = {
 } as const;
 
 /** An infra checkout holding every secret of the seed, for chat walkthroughs. */
-export async function makeChatInfra(oldTelegramToken: string) {
-  const infra = makeRotationInfra();
-  const vault = vaultFor(infra.vaultFiles);
-  for (const [key, value] of [...Object.entries(OLD_VALUES), ["vault_telegram_bot_token", oldTelegramToken]]) {
-    const added = await vault.addNew(key!, value!);
-    if (!added.ok) throw new Error(added.message);
-    const promoted = await vault.promote(key!);
-    if (!promoted.ok) throw new Error(promoted.message);
-  }
+export function makeChatInfra(oldTelegramToken: string) {
+  const infra = makeRotationInfra({ ...OLD_VALUES, vault_telegram_bot_token: oldTelegramToken });
   writeFileSync(path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), `secrets_manifest:
   vault_telegram_bot_token: {category: telegram_bot_token, owner: "@alerts-oncall", last_rotation: 2025-01-01}
   vault_signalwire_token: {category: signalwire_pat, owner: "@voice-team", last_rotation: 2025-01-01}

@@ -22,7 +22,7 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
   tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, BOB, MALLORY], bots: [BOT] });
   tg.addGroup({ id: AUDIT, title: "Akira Audit", type: "channel", members: [], bots: [BOT, NOTIFY_BOT] });
   tg.userSends({ from: ALICE, chat: "private", text: "/start" });
-  const infra = await makeChatInfra(oldTelegramToken);
+  const infra = makeChatInfra(oldTelegramToken);
   const env = { ...infra.env, BOT_TOKEN: token, TELEGRAM_API_ROOT: tg.url, OPS_CHAT_ID: String(OPS), AUDIT_CHAT_ID: String(AUDIT), OPERATOR_IDS: `${ALICE},${BOB}`, LOG_LEVEL: "debug", AUDIT_MAX_PER_MINUTE: "600", ...extraEnv };
   const outputs: string[] = [];
   let bot: BotProcess | undefined;

@@ -21,11 +21,12 @@ exit 0
 `;
 
 /** A throwaway Akira infra checkout (git) with a real encrypted vault and fixture commands. */
-export function makeRotationInfra() {
+export function makeRotationInfra(extraSecrets: Readonly<Record<string, string>> = {}) {
   const infraDir = mkdtempSync(path.join(tmpdir(), "rotabot-infra-"));
   const varsDir = path.join(infraDir, "infra/group_vars/all");
   mkdirSync(varsDir, { recursive: true });
-  const vaultPlain = `# Akira vault\nvault_billing_api_token: "${OLD_BILLING}"\nvault_reports_api_token: "${OLD_REPORTS}"\n`;
+  const extra = Object.entries(extraSecrets).map(([key, value]) => `${key}: "${value}"\n`).join("");
+  const vaultPlain = `# Akira vault\nvault_billing_api_token: "${OLD_BILLING}"\nvault_reports_api_token: "${OLD_REPORTS}"\n${extra}`;
   const files = makeVaultFile(vaultPlain, varsDir);
   const passwordFile = path.join(mkdtempSync(path.join(tmpdir(), "rotabot-pass-")), "vault-pass.txt");
   writeFileSync(passwordFile, readFileSync(files.passwordFile), { mode: 0o600 });
