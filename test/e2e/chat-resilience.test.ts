@@ -1,6 +1,9 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { buttonsOf, completed, journalOf, press, promptOf, startRotation, textOf } from "../support/chat-driver.js";
 import { ALICE, AUDIT, BOB, BOT, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
+import { vaultFor } from "../support/vault-fixture.js";
 
 let world: ChatWorld | undefined;
 afterEach(async () => {
@@ -96,5 +99,38 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     press(world, prompt, "g", BOB);
     await completed(world, "vault_billing_api_token");
     expect(world.auditText()).toContain(`[${id}] 👆 Remove the old secret from vault and rename _new to the canonical name: confirmed by @bob`);
+  });
+
+  it("asks which API token when the name fits several, and cancels from the plan without changing anything", async () => {
+    world = await startChatWorld();
+    const manifest = path.join(world.infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml");
+    writeFileSync(manifest, `${readFileSync(manifest, "utf8")}  vault_reports_api_token: {category: api_token, owner: "@reports-team"}\n`);
+    world.infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "reports token");
+    await world.startBot();
+    world.tg.userSends({ from: ALICE, chat: OPS, text: "/rotate api" });
+    const pick = await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).startsWith("“api” fits several secrets. Which one?"));
+    expect(pick.message.reply_markup?.inline_keyboard.flat().map((b) => b.text)).toEqual(["vault_billing_api_token", "vault_reports_api_token"]);
+    world.tg.pressButton({ from: ALICE, chat: OPS, messageId: pick.message.message_id, data: buttonsOf(pick)[1]! });
+    const plan = await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes("Plan: rotate vault_reports_api_token"));
+    expect(textOf(plan)).toContain("Last rotated: never · owner: @reports-team");
+    world.tg.pressButton({ from: ALICE, chat: OPS, messageId: plan.message.message_id, data: buttonsOf(plan).find((b) => b.endsWith("|cancel"))! });
+    await world.tg.waitForMessage((m) => m.message.message_id === plan.message.message_id && textOf(m).includes("Cancelled by @alice; nothing was done."));
+    world.tg.userSends({ from: ALICE, chat: OPS, text: "/rotate ldap" });
+    await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).startsWith("I have no procedure for “ldap”. Try one of: signalwire,"));
+    expect(world.infra.exists("calls.log")).toBe(false); // no command ran
+  });
+
+  it("accepts a token the operator added to the vault by hand, after checking it is there and well-formed", async () => {
+    world = await startChatWorld();
+    await world.startBot();
+    const id = await startRotation(world, "/rotate signalwire");
+    const prompt = await world.tg.waitForMessage((m) => m.botId === BOT && m.message.chat.id === ALICE && buttonsOf(m).some((b) => b.endsWith("|y")));
+    press(world, prompt, "y");
+    const notThere = await world.tg.waitForMessage((m) => m.botId === BOT && m.message.chat.id === ALICE && textOf(m).includes("vault_signalwire_token_new is not in the vault yet"));
+    await vaultFor(world.infra.vaultFiles).addNew("vault_signalwire_token", "PThandAddedToken0123456789wxyz");
+    press(world, notThere, "y");
+    await promptOf(world, id, /revoke the old token/);
+    expect(journalOf(world, id).steps.find((s) => s.id === "create_token")).toMatchObject({ state: "done" });
+    expect(world.auditText()).toContain(`[${id}] 👆 Create a new Personal Access Token in the SignalWire dashboard: added to the vault by hand by @alice`);
   });
 });
