@@ -47,6 +47,8 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   await bot.api.setMyCommands(COMMAND_MENU).catch((error: unknown) => logger.warn({ err: error }, "could not register the command menu"));
   logger.info({ bot: bot.botInfo.username, opsChatId: config.opsChatId, auditChatId: config.auditChatId, operators: config.operatorIds.length, runbook: config.runbookFile, infraDir: config.infraDir }, "rotabot started");
   audit.record({ type: "bot_started", version: io.version, procedures: loaded.runbook.procedures.length, runbookFile: config.runbookFile });
+  // A token request from before the restart is asked again, so a pasted token is taken in, not left in the chat.
+  for (const rotation of recovered) if (rotation.awaiting?.kind === "collect") await presenter.repost(rotation.id);
   if (recovered.length > 0) {
     const lines = recovered.map((r) => `• ${r.key} [${r.id}] by ${r.initiator.name}: ${r.state.replace("_", " ")} — /resume ${r.id} or /cancel ${r.id}`);
     await bot.api.sendMessage(config.opsChatId, `⚠️ rotabot restarted with rotations in flight:\n${lines.join("\n")}`).catch((error: unknown) => logger.warn({ err: error }, "could not announce the rotations in flight"));

@@ -63,4 +63,20 @@ describe("chat walkthroughs survive a restart of the bot", { timeout: 90_000 }, 
     world.tg.pressButton({ from: ALICE, chat: OPS, messageId: plan.message.message_id, data: buttonsOf(plan).find((b) => b.endsWith("|start"))! });
     await world.tg.waitForMessage((m) => m.message.message_id === plan.message.message_id && /Started as rotation/.test(textOf(m)), 15_000);
   });
+
+  it("asks again for a token it was waiting for when it stopped, and takes it in", async () => {
+    world = await startChatWorld();
+    await world.startBot();
+    const id = await startRotation(world, "/rotate sentry");
+    press(world, await promptOf(world, id, /not passwords/), "g");
+    await world.tg.waitForMessage((m) => m.botId === BOT && m.message.chat.id === ALICE && buttonsOf(m).some((b) => b.endsWith("|y")));
+    await world.killBot();
+    const before = world.tg.messages(ALICE, BOT).length;
+    await world.startBot();
+    await world.tg.waitForMessage((m) => m.botId === BOT && m.message.chat.id === ALICE && m.message.message_id > before && buttonsOf(m).some((b) => b.endsWith("|y")));
+    const dsn = "https://fedcba9876543210fedcba9876543210@o1.ingest.sentry.io/77";
+    world.tg.userSends({ from: ALICE, chat: "private", text: dsn });
+    await world.tg.waitForMessage((m) => m.message.chat.id === ALICE && textOf(m).startsWith("🔐 Stored in the vault as vault_sentry_dsn_new (ends in …o/77)"));
+    expect(world.tg.messages(ALICE, BOT).find((m) => m.message.text === dsn)?.deleted).toBe(true);
+  });
 });
