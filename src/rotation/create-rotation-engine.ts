@@ -8,7 +8,7 @@ import { newKeyOf } from "../vault/create-vault.js";
 import type { Journal } from "./create-journal.js";
 import { newRotationId } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
-import { executeStep } from "./execute-step.js";
+import { executeStep, runCommandStep } from "./execute-step.js";
 import { readSecretValues } from "./read-secret-values.js";
 import { currentStep, TERMINAL_STATES, type Actor, type Awaiting, type OperatorResponse, type ResponseType, type Rotation, type StepRecord } from "./rotation-model.js";
 import type { StepDeps, StepOutcome } from "./step-context.js";
@@ -409,12 +409,9 @@ export function createRotationEngine(deps: EngineDeps) {
         if (committed !== undefined) await deps.vault.restoreIfSameContent(committed);
       }
       for (const step of procedureOf(rotation)?.rollback ?? []) {
-        const result = await deps.runCommand({
-          argv: step.argv.map((a) => a.replace("{vault_password_file}", deps.paths.vaultPasswordFile).replace("{secret_key}", rotation.key)),
-          timeoutMs: parseDuration(step.timeout) ?? 600_000,
-          logFile: path.join(deps.paths.stateDir, "logs", rotation.id, `rollback-${step.id}.log`),
-        });
-        if (!result.ok) problems.push(`${step.title}: ${result.message}`);
+        const logFile = path.join(deps.paths.stateDir, "logs", rotation.id, `rollback-${step.id}.log`);
+        const result = await runCommandStep(step, { rotation, signal: new AbortController().signal, onLine: () => undefined, logFile }, deps);
+        if (result.status === "failed") problems.push(`${step.title}: ${result.message}`);
       }
       for (const step of rotation.steps) if (step.state === "running" || step.state === "awaiting") step.state = "interrupted";
       rotation.state = "aborted";

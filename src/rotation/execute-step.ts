@@ -108,8 +108,12 @@ export async function executeStep(step: AutomaticStep, run: StepRun, deps: StepD
   }
 }
 
-/** A `run` or argv `verify` step: placeholders expanded, secrets only by env and stdin. */
-async function runCommandStep(step: { argv: readonly string[]; env?: Readonly<Record<string, string>>; stdin?: string; timeout: string }, run: StepRun, deps: StepDeps): Promise<StepOutcome> {
+/** A `run`, argv `verify` or rollback step: placeholders expanded, secrets only by env and stdin. */
+export async function runCommandStep(
+  step: { argv: readonly string[]; env?: Readonly<Record<string, string>>; stdin?: string; timeout: string },
+  run: Pick<StepRun, "rotation" | "signal" | "onLine" | "logFile">,
+  deps: StepDeps,
+): Promise<StepOutcome> {
   const texts = [...Object.values(step.env ?? {}), step.stdin];
   const values: PlaceholderValues = {
     vault_password_file: deps.paths.vaultPasswordFile,
