@@ -146,6 +146,20 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
     expect(infra.calls().filter((c) => c === "cycle_services")).toHaveLength(cyclesBefore + 1);
   });
 
+  it("keeps one progress message per rotation, edited at most every five seconds", () => {
+    const progress = tg.messages(OPS).filter((m) => m.botId === BOT && textOf(m).startsWith("🔐 Rotation "));
+    const ids = progress.map((m) => /Rotation (\S+) of/.exec(textOf(m))![1]);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBeGreaterThanOrEqual(8);
+    let total = 0;
+    for (const message of progress) {
+      const edits = tg.calls.filter((c) => c.method === "editMessageText" && c.ok && c.params.message_id === message.message.message_id).map((c) => c.at);
+      total += edits.length;
+      edits.slice(1).forEach((at, i) => expect(at - edits[i]!).toBeGreaterThanOrEqual(4_900));
+    }
+    expect(total).toBeGreaterThanOrEqual(ids.length);
+  });
+
   it("leaves no secret value in any form in requests to the Bot API, files, logs or git history", () => {
     const requests = JSON.stringify(tg.calls.map((c) => [c.method, c.params, c.method === "getUpdates" ? null : c.result]));
     const documents = tg.documents().map((d) => d.content.toString("latin1"));

@@ -68,22 +68,28 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
     return state.chain;
   };
 
-  function refreshProgress(rotation: Rotation, immediately: boolean): void {
+  /**
+   * Schedules an edit of the progress message, never sooner than five seconds after the last
+   * one (Telegram allows about 20 edits a minute in a group). `final` drops the state after it.
+   */
+  function refreshProgress(rotation: Rotation, final = false): void {
     const state = stateOf(rotation.id);
     clearTimeout(state.timer);
-    const wait = immediately ? 0 : Math.max(0, state.lastEdit + EDIT_INTERVAL_MS - Date.now());
+    const wait = state.progressMessageId === undefined ? 0 : Math.max(0, state.lastEdit + EDIT_INTERVAL_MS - Date.now());
     state.timer = setTimeout(() => {
       void serial(rotation.id, async () => {
         const latest = (await engine.get(rotation.id)) ?? rotation;
         const text = renderProgress(latest, state.tail);
-        if (text === state.shownText) return;
-        state.shownText = text;
-        state.lastEdit = Date.now();
-        if (state.progressMessageId === undefined) {
-          state.progressMessageId = (await api.sendMessage(opsChatId, text, { parse_mode: "HTML" })).message_id;
-        } else {
-          await api.editMessageText(opsChatId, state.progressMessageId, text, { parse_mode: "HTML" });
+        if (text !== state.shownText) {
+          state.shownText = text;
+          state.lastEdit = Date.now();
+          if (state.progressMessageId === undefined) {
+            state.progressMessageId = (await api.sendMessage(opsChatId, text, { parse_mode: "HTML" })).message_id;
+          } else {
+            await api.editMessageText(opsChatId, state.progressMessageId, text, { parse_mode: "HTML" });
+          }
         }
+        if (final) live.delete(rotation.id);
       });
     }, wait);
   }
@@ -161,19 +167,19 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
       case "step_finished":
       case "interrupted":
         if (event.type === "step_started") state.tail = [];
-        refreshProgress(rotation, event.type === "started");
+        refreshProgress(rotation);
         break;
       case "output":
         state.tail.push(event.line);
         if (state.tail.length > TAIL_LINES) state.tail.shift();
-        refreshProgress(rotation, false);
+        refreshProgress(rotation);
         break;
       case "step_failed":
-        refreshProgress(rotation, true);
+        refreshProgress(rotation);
         void serial(rotation.id, () => sendFailureLog(rotation, event.step.title, event.step.logFile));
         break;
       case "awaiting":
-        refreshProgress(rotation, true);
+        refreshProgress(rotation);
         void serial(rotation.id, () => postPrompt(rotation, event.awaiting));
         break;
       case "answered":
@@ -186,7 +192,6 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
         void serial(rotation.id, () =>
           api.sendMessage(opsChatId, `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}`, { parse_mode: "HTML" }),
         );
-        void serial(rotation.id, () => Promise.resolve(live.delete(rotation.id)));
         break;
       }
       case "aborted":
