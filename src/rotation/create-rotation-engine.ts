@@ -1,14 +1,14 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Logger } from "../logging/create-logger.js";
-import { parseDuration } from "../runbook/duration.js";
 import type { EpilogueStep, Procedure, Step } from "../runbook/runbook-schema.js";
 import { fail, type Result } from "../result.js";
 import { newKeyOf } from "../vault/create-vault.js";
 import type { Journal } from "./create-journal.js";
-import { newRotationId } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
+import { checkCanStart } from "./check-can-start.js";
 import { executeStep, runCommandStep } from "./execute-step.js";
+import { newRotation } from "./new-rotation.js";
 import { readSecretValues } from "./read-secret-values.js";
 import { currentStep, TERMINAL_STATES, type Actor, type Awaiting, type OperatorResponse, type ResponseType, type Rotation, type StepRecord } from "./rotation-model.js";
 import type { StepDeps, StepOutcome } from "./step-context.js";
@@ -191,32 +191,6 @@ export function createRotationEngine(deps: EngineDeps) {
     driving.set(rotation.id, { controller, done });
   }
 
-  function recordsFor(procedure: Procedure): StepRecord[] {
-    const record = (step: Step | EpilogueStep, phase: StepRecord["phase"]): StepRecord => ({
-      id: step.id,
-      title: step.title,
-      kind: step.kind,
-      phase,
-      destructive: step.destructive,
-      idempotent: step.idempotent ?? ["generate", "vault_add_new", "verify", "wait_drain", "vault_promote", "nats_reload", "manifest_update", "changelog_update", "git_commit", "notify_owner"].includes(step.kind),
-      state: "pending",
-      attempts: 0,
-    });
-    return [...procedure.steps.map((s) => record(s, "procedure")), ...deps.runbook.epilogue.map((s) => record(s, "epilogue"))];
-  }
-
-  async function refuseIfBusy(key: string): Promise<string | undefined> {
-    const holder = await deps.locks.holder(key);
-    if (!holder) return undefined;
-    const other = await load(holder.rotationId);
-    if (!other || TERMINAL_STATES.has(other.state)) {
-      await deps.locks.release(key, holder.rotationId);
-      return undefined;
-    }
-    const at = currentStep(other);
-    return `${key} is already being rotated by ${holder.initiator} since ${holder.startedAt} (rotation ${holder.rotationId}, ${other.state.replace("_", " ")} at "${at?.title ?? "the end"}"). Finish or abort that one first`;
-  }
-
   const engine = {
     on(listener: (event: EngineEvent) => void): () => void {
       listeners.add(listener);
@@ -236,54 +210,16 @@ export function createRotationEngine(deps: EngineDeps) {
     },
 
     async start(request: StartRequest): Promise<EngineResult> {
-      const { procedure, key, initiator } = request;
-      const busy = await refuseIfBusy(key);
-      if (busy) return fail("refused", busy);
-      const dirty = (await deps.git.isRepository()) ? await deps.git.dirty([deps.runbook.files.vault, deps.runbook.files.manifest, deps.runbook.files.changelog]) : [];
-      if (dirty.length > 0) {
-        const other = (await engine.active())[0];
-        if (other) {
-          return fail("refused", `rotation ${other.id} of ${other.key} (by ${other.initiator.name}) is in flight and has changed the vault; rotations share the vault file and its commit, so finish or abort that one first`);
-        }
-        return fail("refused", `uncommitted changes in ${dirty.join(", ")} in INFRA_DIR: commit or stash them first, so the rotation's commit holds only the rotation`);
-      }
-      const password = await deps.vault.checkPasswordFile();
-      if (!password.ok) return fail("refused", password.message);
-      const values = await readSecretValues(deps.vault, deps.redactor, key);
-      if (!values.ok) return fail("refused", values.message);
-
-      if (deps.runbook.deploy_guard) {
-        const guard = deps.runbook.deploy_guard;
-        const result = await deps.runCommand({ argv: guard.argv, timeoutMs: parseDuration(guard.timeout) ?? 30_000 });
-        if (!result.ok && !request.incident) {
-          return fail("refused", `a deploy seems to be running (check "${guard.title}" failed: ${result.message}). The runbook says not to rotate during an active deploy: wait for it, or declare an incident with a reason if the deploy is the mitigation`);
-        }
-      }
-
-      const now = deps.now();
-      const rotation: Rotation = {
-        version: 1,
-        id: newRotationId(now),
-        key,
-        procedureId: procedure.id,
-        category: procedure.category,
-        initiator,
-        environment: request.environment ?? "staging",
-        ...(request.incident ? { incident: request.incident } : {}),
-        ...(request.owner ? { owner: request.owner } : {}),
-        state: "running",
-        process: deps.self,
-        steps: recordsFor(procedure),
-        createdAt: now.toISOString(),
-        updatedAt: now.toISOString(),
-      };
-      const lock = await deps.locks.acquire(key, { rotationId: rotation.id, initiator: initiator.name, startedAt: rotation.createdAt });
-      if (!lock.ok) return fail("refused", `${key} is already being rotated by ${lock.holder.initiator} (rotation ${lock.holder.rotationId})`);
+      const checked = await checkCanStart(deps, request, { load, active: () => engine.active() });
+      if (!checked.ok) return checked;
+      const rotation = newRotation(deps.runbook, request, deps.now(), deps.self);
+      const lock = await deps.locks.acquire(request.key, { rotationId: rotation.id, initiator: request.initiator.name, startedAt: rotation.createdAt });
+      if (!lock.ok) return fail("refused", `${request.key} is already being rotated by ${lock.holder.initiator} (rotation ${lock.holder.rotationId})`);
       await save(rotation);
       emit({ type: "started", rotation });
-      if (values.values.next !== undefined) {
+      if (checked.leftoverNew !== undefined) {
         const first = rotation.steps[0]!;
-        await awaitOperator(rotation, first, "existing_new", `${newKeyOf(key)} is already in the vault from an earlier attempt (ends in …${values.values.next.slice(-4)}). Reuse it, or replace it with a new value?`, ["reuse_new", "replace_new", "cancel"]);
+        await awaitOperator(rotation, first, "existing_new", `${newKeyOf(request.key)} is already in the vault from an earlier attempt (ends in …${checked.leftoverNew.slice(-4)}). Reuse it, or replace it with a new value?`, ["reuse_new", "replace_new", "cancel"]);
         return { ok: true, rotation };
       }
       kick(rotation);
