@@ -80,6 +80,6 @@ export async function runAgeCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT.usage;
   }
   const attention = report.rows.filter((r) => NEEDS_ACTION.has(r.status)).length;
-  if (!values.json && attention > 0) io.stderr(`${attention} secret(s) overdue or never rotated: rotate them following deploy/runbook.yml.\n`);
+  if (!values.json && attention > 0) io.stderr(`${attention} secret(s) overdue or never rotated: rotate them with /rotate <key> in the ops chat, or rotabot rotate <key>.\n`);
   return attention > 0 && !values["exit-zero"] ? EXIT.attention : EXIT.ok;
 }
