@@ -1,22 +1,9 @@
-type Outcome = { ok: true; note: string } | { ok: false; message: string };
-interface BotApiReply {
-  ok: boolean;
-  result?: { id?: number; username?: string };
-  error_code?: number;
-  description?: string;
-}
+import { callBotApi } from "../telegram/call-bot-api.js";
 
+type Outcome = { ok: true; note: string } | { ok: false; message: string };
 /** Bot API calls made with a token other than rotabot's own (the one being rotated). */
 export function createTelegramChecks({ apiRoot, alertChatId }: { apiRoot: string; alertChatId: number | undefined }) {
-  const call = async (token: string, method: string, body?: object): Promise<BotApiReply> => {
-    const response = await fetch(`${apiRoot}/bot${token}/${method}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body ?? {}),
-      signal: AbortSignal.timeout(15_000),
-    });
-    return (await response.json()) as BotApiReply;
-  };
+  const call = (token: string, method: string, body?: object) => callBotApi(apiRoot, token, method, body);
   const safely = async (what: string, run: () => Promise<Outcome>): Promise<Outcome> => {
     try {
       return await run();

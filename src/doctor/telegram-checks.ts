@@ -1,22 +1,10 @@
+import { callBotApi, type BotApiReply } from "../telegram/call-bot-api.js";
 import type { CheckResult } from "./doctor-checks.js";
-
-interface Reply {
-  ok: boolean;
-  result?: { id?: number; username?: string; status?: string; can_post_messages?: boolean; type?: string };
-  error_code?: number;
-  description?: string;
-}
 
 /** With a token: the bot exists, and is in the ops and audit chats with what it needs there. */
 export async function runTelegramChecks({ apiRoot, token, opsChatId, auditChatId }: { apiRoot: string; token: string; opsChatId: number; auditChatId: number }): Promise<CheckResult[]> {
-  const call = async (method: string, body: object = {}): Promise<Reply> => {
-    try {
-      const response = await fetch(`${apiRoot}/bot${token}/${method}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
-      return (await response.json()) as Reply;
-    } catch {
-      return { ok: false, description: "the Bot API did not answer" };
-    }
-  };
+  const call = (method: string, body: object = {}): Promise<BotApiReply> =>
+    callBotApi(apiRoot, token, method, body, 10_000).catch(() => ({ ok: false, description: "the Bot API did not answer" }));
   const me = await call("getMe");
   if (!me.ok || me.result?.id === undefined) {
     return [{ check: "telegram bot", status: "fail", detail: `getMe failed: ${me.error_code ?? ""} ${me.description ?? ""}`.trim(), fix: me.error_code === 401 ? "BOT_TOKEN is wrong or revoked: copy the current one from @BotFather" : "check TELEGRAM_API_ROOT and the network" }];

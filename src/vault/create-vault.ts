@@ -67,7 +67,7 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
       if (plaintext.trim() === "" || loaded.doc.keys().length === 0) return fail("invalid", "refusing to write an empty vault; nothing was changed");
 
       const dir = path.dirname(vaultFile);
-      const temp = path.join(dir, `.${path.basename(vaultFile)}.rotabot-${randomBytes(4).toString("hex")}.tmp`);
+      const temp = tempBeside(vaultFile);
       try {
         const encrypted = await cli.encrypt(plaintext, temp);
         if (!encrypted.ok) return encrypted;
@@ -134,8 +134,7 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
      */
     restoreIfSameContent(encrypted: string): Promise<boolean> {
       const task = writing.then(async () => {
-        const dir = path.dirname(vaultFile);
-        const temp = path.join(dir, `.${path.basename(vaultFile)}.rotabot-${randomBytes(4).toString("hex")}.tmp`);
+        const temp = tempBeside(vaultFile);
         try {
           await writeFile(temp, encrypted.endsWith("\n") ? encrypted : `${encrypted}\n`, { mode: 0o600 });
           const [candidate, current] = [await cli.decrypt(temp), await cli.decrypt(vaultFile)];
@@ -163,6 +162,11 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
   };
 }
 export type Vault = ReturnType<typeof createVault>;
+
+/** A temp file in the vault's folder (same file system, so rename is atomic); removeStaleTemps knows the pattern. */
+function tempBeside(vaultFile: string): string {
+  return path.join(path.dirname(vaultFile), `.${path.basename(vaultFile)}.rotabot-${randomBytes(4).toString("hex")}.tmp`);
+}
 
 /** Temp files of writes that were killed midway: they are encrypted, but clutter the vault folder. */
 async function removeStaleTemps(dir: string, base: string): Promise<void> {
