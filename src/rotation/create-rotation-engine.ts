@@ -288,6 +288,7 @@ export function createRotationEngine(deps: EngineDeps) {
           record.attempts++;
           record.endedAt = stamp();
           record.message = `${response.type === "collect" ? `received from ${actor.name}` : `added to the vault by ${actor.name}`}, ends in …${value.slice(-4)}`;
+          emit({ type: "step_finished", rotation, step: record, ms: 0 });
           break;
         }
         case "retry":

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { everythingWritten, leaks, makeRotationInfra, OLD_BILLING, startShell, type RotationInfra } from "../support/rotation-fixture.js";
+import { makeChatInfra, OLD_VALUES } from "../support/chat-fixture.js";
 import { runRotabot } from "../support/run-rotabot.js";
 import { vaultFor } from "../support/vault-fixture.js";
 
@@ -211,5 +212,20 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     const replaced = expectConsistentVault(replaceInfra, "vault_billing_api_token", true);
     expect(replaced).not.toBe(leftover);
   });
-});
 
+  it("takes a pasted token on the terminal without echoing it or leaving it anywhere (shipped SignalWire procedure)", async () => {
+    const infra = makeChatInfra("1234567890:OldNotificationToken_0123456789abcdef");
+    const pat = "PTshellPastedToken0123456789abcdef";
+    const shell = startShell(["rotate", "signalwire", "--yes"], infra.env);
+    await shell.waitFor(/Paste the value \(not echoed\)/);
+    shell.answer(pat);
+    await shell.waitFor(/revoke the old token[^]*Type done when it is done/);
+    shell.answer("done");
+    await shell.waitFor(/Type yes to go on/);
+    shell.answer("yes");
+    expect(await shell.exited).toBe(0);
+    expect(shell.output()).toMatch(/received from opsuser, ends in …cdef/);
+    expect(valueOf(infra, "vault_signalwire_token")).toBe(pat);
+    expect(leaks(everythingWritten(infra, [shell.output()]), [pat, OLD_VALUES.vault_signalwire_token])).toEqual([]);
+  });
+});
