@@ -17,6 +17,7 @@ import type { Runbook } from "../runbook/runbook-schema.js";
 import { createAuthorization } from "./authorize.js";
 import { createFileStorage } from "./create-file-storage.js";
 import { createAgeFeature } from "./features/age.js";
+import { createDigestButtons } from "./features/digest-buttons.js";
 import { createHelpFeature } from "./features/help.js";
 import { createUnhandledFeature } from "./features/unhandled.js";
 import { logApiCalls } from "./log-api-calls.js";
@@ -88,6 +89,7 @@ export function createBot({ config, logger, runbook, manifestFile, engine, redac
   guarded.use(createConversation(createRotateConversation({ engine, audit, runbook, infraDir: config.infraDir, now }), ROTATE_CONVERSATION));
   guarded.use(createHelpFeature());
   guarded.use(createAgeFeature({ runbook, manifestFile, dueSoonDays: 30, today: () => todayUtc(now()) }));
+  guarded.use(createDigestButtons(config.opsChatId));
   guarded.use(createRotationFeature({ engine, presenter, audit, opsChatId: config.opsChatId, approverIds: config.approverIds, requireSecondApprover: config.requireSecondApprover, now }));
   guarded.use(createUnhandledFeature());
 

@@ -18,7 +18,7 @@ export function formatAgeMessages(report: AgeReport, { asOf, onlyNeedsAction, ma
     ? `${needAction.length === 0 ? "✅ nothing needs action" : `❗ ${plural(needAction.length, "secret")} need${needAction.length === 1 ? "s" : ""} action`}${dueSoon.length > 0 ? `, ${dueSoon.length} due soon` : ""}`
     : "⚠️ the manifest could not be read";
   const header = `<b>Secret ages</b> as of ${asOf}: ${summary}`;
-  const blocks = shown.map(formatRow);
+  const blocks = shown.map(formatAgeRow);
   if (report.readable && shown.length === 0) {
     blocks.push(onlyNeedsAction ? "Nothing is overdue or never rotated. Send /age for every secret." : "The manifest lists no secrets.");
   }
@@ -30,7 +30,7 @@ export function formatAgeMessages(report: AgeReport, { asOf, onlyNeedsAction, ma
   return packMessages(header, blocks);
 }
 
-function formatRow(row: AgeRow): string {
+export function formatAgeRow(row: AgeRow): string {
   const details = [
     describeDue(row),
     row.due_on ? `due ${row.due_on}` : null,

@@ -1,7 +1,22 @@
 import { GrammyError, type Transformer } from "grammy";
 import type { Logger } from "../logging/create-logger.js";
 
-/** An API transformer that logs each Bot API call's method, outcome and duration, never its payload. */
+/** What a debug log shows of a call: where it went and the start of its text, never files or the token. */
+function summarize(payload: unknown): Record<string, unknown> {
+  if (typeof payload !== "object" || payload === null) return {};
+  const p = payload as Record<string, unknown>;
+  const text = typeof p.text === "string" ? p.text : typeof p.caption === "string" ? p.caption : undefined;
+  return {
+    ...(p.chat_id !== undefined ? { chatId: p.chat_id } : {}),
+    ...(p.message_id !== undefined ? { messageId: p.message_id } : {}),
+    ...(text !== undefined ? { text: text.length > 200 ? `${text.slice(0, 200)}…` : text } : {}),
+  };
+}
+
+/**
+ * An API transformer that logs each Bot API call's method, outcome and duration; at debug also
+ * its chat and the start of its text. The logger's redactor masks any known secret value.
+ */
 export function logApiCalls(logger: Logger): Transformer {
   return async (prev, method, payload, signal) => {
     const started = Date.now();
@@ -10,7 +25,7 @@ export function logApiCalls(logger: Logger): Transformer {
       if (!result.ok) {
         logger.warn({ method, errorCode: result.error_code, description: result.description, ms: Date.now() - started }, "Bot API call failed");
       } else {
-        logger.debug({ method, ms: Date.now() - started }, "Bot API call");
+        logger.debug({ method, ...summarize(payload), ms: Date.now() - started }, "Bot API call");
       }
       return result;
     } catch (error) {

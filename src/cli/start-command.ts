@@ -8,6 +8,8 @@ import { ConfigError, parseConfig } from "../config/parse-config.js";
 import { createLogger } from "../logging/create-logger.js";
 import { createRedactor } from "../logging/redactor.js";
 import { MANIFEST_PATH } from "../manifest/read-manifest.js";
+import { createDigestSender } from "../reminders/create-digest-sender.js";
+import { createReminders, type Reminders } from "../reminders/create-reminders.js";
 import { loadRunbook } from "../runbook/load-runbook.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 
@@ -54,6 +56,18 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
     await bot.api.sendMessage(config.opsChatId, `⚠️ rotabot restarted with rotations in flight:\n${lines.join("\n")}`).catch((error: unknown) => logger.warn({ err: error }, "could not announce the rotations in flight"));
   }
 
+  let reminders: Reminders | undefined;
+  if (config.reminders) {
+    reminders = createReminders({
+      schedule: config.reminders,
+      stateFile: path.join(config.stateDir, "reminders.json"),
+      runDigest: createDigestSender({ api: bot.api, runbook: loaded.runbook, manifestFile, opsChatId: config.opsChatId, dueSoonDays: 30 }),
+      logger,
+      now: io.now,
+    });
+    await reminders.start();
+  }
+
   const runner = run(bot, { runner: { fetch: { allowed_updates: ALLOWED_UPDATES, timeout: 30 }, silent: true } });
   const outcome = await Promise.race([
     io.stopSignal.then((signal) => ({ kind: "signal" as const, signal })),
@@ -68,7 +82,8 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   }
   logger.info({ reason: outcome.kind === "signal" ? outcome.signal : "runner stopped" }, "stopping: finishing the updates in hand");
   if (runner.isRunning()) await runner.stop();
-  await engine.stopAll();
+  await reminders?.stop();
+  await engine.stopAll(config.shutdownGraceMs);
   presenter.stop();
   await poster.flushed();
   logger.info("rotabot stopped");

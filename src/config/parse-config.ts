@@ -74,12 +74,44 @@ const envSchema = z.object({
     .regex(/^[1-9]\d{0,4}$/, "AUDIT_MAX_PER_MINUTE must be a whole number of messages, such as 20")
     .transform(Number)
     .default(20),
+  REMINDER_TIME: z
+    .string()
+    .trim()
+    .regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, "REMINDER_TIME must be a time of day such as 09:00 (24-hour), or off")
+    .default("09:00"),
+  REMINDER_TIMEZONE: z
+    .string()
+    .trim()
+    .refine(isTimeZone, "REMINDER_TIMEZONE must be an IANA time zone such as UTC or Europe/Berlin")
+    .default("UTC"),
+  SHUTDOWN_GRACE: z
+    .string()
+    .trim()
+    .refine((v) => parseDuration(v) !== undefined, "SHUTDOWN_GRACE must be a duration such as 30s or 2m")
+    .transform((v) => parseDuration(v)!)
+    .default(30_000),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",
     })
     .default("info"),
 });
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** When the daily digest of secrets that need action goes to the ops chat; undefined when off. */
+export interface ReminderSchedule {
+  hour: number;
+  minute: number;
+  timeZone: string;
+}
 
 /** Settings every command shares. */
 export interface BaseConfig {
@@ -97,6 +129,9 @@ export interface BaseConfig {
   requireSecondApprover: boolean;
   /** Audit messages per minute to the audit chat; Telegram allows about 20 in a group. */
   auditMaxPerMinute: number;
+  reminders: ReminderSchedule | undefined;
+  /** How long a running command may finish after SIGTERM before it is stopped. */
+  shutdownGraceMs: number;
 }
 
 /** Settings of `rotabot start`: the Telegram side is required. */
@@ -162,6 +197,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     approverIds: e.APPROVER_IDS ?? [],
     requireSecondApprover: e.REQUIRE_SECOND_APPROVER,
     auditMaxPerMinute: e.AUDIT_MAX_PER_MINUTE,
+    reminders: e.REMINDER_TIME === "off" ? undefined : { hour: Number(e.REMINDER_TIME.slice(0, 2)), minute: Number(e.REMINDER_TIME.slice(3)), timeZone: e.REMINDER_TIMEZONE },
+    shutdownGraceMs: e.SHUTDOWN_GRACE,
     botToken: e.BOT_TOKEN,
     opsChatId: e.OPS_CHAT_ID,
     auditChatId: e.AUDIT_CHAT_ID ?? e.OPS_CHAT_ID,

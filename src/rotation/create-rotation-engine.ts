@@ -57,6 +57,8 @@ export function createRotationEngine(deps: EngineDeps) {
   const listeners = new Set<(event: EngineEvent) => void>();
   const live = new Map<string, Rotation>();
   const driving = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Set by stopAll: rotations finish the step in hand and stop before the next one. */
+  let stopping = false;
   const stamp = () => deps.now().toISOString();
   const emit = (event: EngineEvent) => {
     for (const listener of listeners) {
@@ -120,6 +122,7 @@ export function createRotationEngine(deps: EngineDeps) {
     }
     for (;;) {
       if (signal.aborted) return;
+      if (stopping) return stopBetweenSteps(rotation);
       const record = currentStep(rotation);
       if (!record) return complete(rotation);
       const step = definitionOf(rotation, record);
@@ -174,6 +177,14 @@ export function createRotationEngine(deps: EngineDeps) {
     await save(rotation);
     await deps.locks.release(rotation.key, rotation.id);
     emit({ type: "completed", rotation });
+  }
+
+  async function stopBetweenSteps(rotation: Rotation): Promise<void> {
+    const next = currentStep(rotation);
+    rotation.state = "interrupted";
+    rotation.message = `rotabot stopped${next ? ` before “${next.title}”` : ""}; nothing is running`;
+    await save(rotation);
+    emit({ type: "interrupted", rotation });
   }
 
   /** Starts driving in the background; callers never await steps. */
@@ -421,10 +432,22 @@ export function createRotationEngine(deps: EngineDeps) {
       return { ok: true, rotation };
     },
 
-    /** Stops every running step (SIGTERM of the process); the journal marks them interrupted on the next start. */
-    async stopAll(): Promise<void> {
+    /**
+     * Stops for a shutdown (SIGTERM): no rotation starts another step; a running command gets
+     * `graceMs` to finish, then it is stopped. Either way the rotation is journaled as
+     * interrupted and announced, and /resume continues it after the restart.
+     */
+    async stopAll(graceMs = 0): Promise<void> {
+      stopping = true;
+      const allDone = () => Promise.all([...driving.values()].map((d) => d.done));
+      if (graceMs > 0 && driving.size > 0) {
+        deps.logger.info({ rotations: [...driving.keys()], graceMs }, "stopping: letting running steps finish");
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([allDone(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+        clearTimeout(timer);
+      }
       for (const { controller } of driving.values()) controller.abort();
-      await Promise.all([...driving.values()].map((d) => d.done));
+      await allDone();
     },
   };
   return engine;

@@ -37,7 +37,20 @@ describe("parseConfig", () => {
       approverIds: [],
       requireSecondApprover: false,
       auditMaxPerMinute: 20,
+      reminders: { hour: 9, minute: 0, timeZone: "UTC" },
+      shutdownGraceMs: 30_000,
     });
+  });
+
+  it("reads the digest time and time zone, or turns the digest off", () => {
+    expect(parseConfig({ ...valid, REMINDER_TIME: "17:45", REMINDER_TIMEZONE: "Europe/Berlin", SHUTDOWN_GRACE: "2m" }, options)).toMatchObject({ reminders: { hour: 17, minute: 45, timeZone: "Europe/Berlin" }, shutdownGraceMs: 120_000 });
+    expect(parseConfig({ ...valid, REMINDER_TIME: "off" }, options).reminders).toBeUndefined();
+    const problems = problemsOf(() => parseConfig({ ...valid, REMINDER_TIME: "9am", REMINDER_TIMEZONE: "Mars/Olympus", SHUTDOWN_GRACE: "soon" }, options));
+    expect(problems).toEqual([
+      "REMINDER_TIME must be a time of day such as 09:00 (24-hour), or off",
+      "REMINDER_TIMEZONE must be an IANA time zone such as UTC or Europe/Berlin",
+      "SHUTDOWN_GRACE must be a duration such as 30s or 2m",
+    ]);
   });
 
   it("lists every bad field in one error, with hints and without echoing the token", () => {
