@@ -12,8 +12,20 @@ const stopSignal = new Promise<string>((resolve) => {
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => resolve(signal));
 });
 
+/** The settings file: ROTABOT_ENV_FILE (`-` for standard input) when set, else ./.env if present. */
+function readEnvironment(): Record<string, string | undefined> {
+  const chosen = process.env.ROTABOT_ENV_FILE;
+  if (chosen === undefined || chosen === "") return withEnvFile(process.env, path.join(process.cwd(), ".env"));
+  try {
+    return withEnvFile(process.env, chosen === "-" ? 0 : chosen, { required: true });
+  } catch (error) {
+    process.stderr.write(`rotabot: cannot read ROTABOT_ENV_FILE=${chosen}: ${(error as Error).message}. Point it at the settings file (see .env.example) or unset it.\n`);
+    process.exit(2);
+  }
+}
+
 process.exitCode = await runCli(process.argv.slice(2), {
-  env: withEnvFile(process.env, path.join(process.cwd(), ".env")),
+  env: readEnvironment(),
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   packageRoot,
