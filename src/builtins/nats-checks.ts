@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 
@@ -10,16 +11,27 @@ export interface NatsTarget {
   consumer: string;
 }
 
+/**
+ * The username a password logs in with. NATS refuses one username twice, so a rolling window
+ * needs a second one; `{password_sha256_8}` in the runbook's `user` stands for the first 8 hex
+ * digits of the password's SHA-256, giving each password its own username (the sandbox's
+ * playbooks do the same), with no state to keep about which user is current.
+ */
+export function natsUserFor(template: string, password: string): string {
+  return template.replaceAll("{password_sha256_8}", createHash("sha256").update(password).digest("hex").slice(0, 8));
+}
+
 /** What `nats stream info` and `nats consumer info` show, through nats.js (there is no nats CLI here). */
 export function createNatsChecks(env: Readonly<Record<string, string | undefined>>) {
   return {
     async streamHealth(target: NatsTarget, password: string): Promise<Outcome> {
       const servers = target.server ?? env.NATS_URL ?? "nats://127.0.0.1:4222";
+      const user = natsUserFor(target.user ?? env.NATS_USER ?? "akira", password);
       let nc;
       try {
-        nc = await connect({ servers, user: target.user ?? env.NATS_USER ?? "akira", pass: password, timeout: 10_000, reconnect: false });
+        nc = await connect({ servers, user, pass: password, timeout: 10_000, reconnect: false });
       } catch (error) {
-        return { ok: false, message: `cannot connect to NATS at ${servers} as ${target.user ?? "akira"} with the vault credential: ${error instanceof Error ? error.message : "error"}` };
+        return { ok: false, message: `cannot connect to NATS at ${servers} as ${user} with the vault credential: ${error instanceof Error ? error.message : "error"}` };
       }
       try {
         const jsm = await jetstreamManager(nc);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeBotApi, type FakeBotApi, type StoredMessage } from "../support/fake-telegram/fake-bot-api.js";
+import { startFakeBotApi, type FakeBotApi, type StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { daysAgo, makeInfraDir } from "../support/infra-fixture.js";
 import { spawnBot, testEnv, type BotProcess } from "../support/run-rotabot.js";
 

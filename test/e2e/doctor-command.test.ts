@@ -1,7 +1,7 @@
 import { appendFileSync, chmodSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeBotApi, type FakeBotApi } from "../support/fake-telegram/fake-bot-api.js";
+import { startFakeBotApi, type FakeBotApi } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { makeRotationInfra } from "../support/rotation-fixture.js";
 import { runRotabot } from "../support/run-rotabot.js";
 import { vaultFor } from "../support/vault-fixture.js";

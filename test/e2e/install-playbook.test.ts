@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeBotApi, type FakeBotApi } from "../support/fake-telegram/fake-bot-api.js";
+import { startFakeBotApi, type FakeBotApi } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { makeRotationInfra } from "../support/rotation-fixture.js";
 import { PROJECT_ROOT } from "../support/paths.js";
 

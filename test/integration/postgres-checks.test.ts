@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresChecks } from "../../src/builtins/postgres-checks.js";
-import { startPostgres } from "../support/postgres-cluster.js";
+import { startPostgres } from "../../src/sandbox/services/start-postgres.js";
 
 const OLD = "OldAppPassword0123456789ab";
 const NEW = "NewAppPassword0123456789cd";

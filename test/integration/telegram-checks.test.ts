@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTelegramChecks } from "../../src/builtins/telegram-checks.js";
-import { startFakeBotApi, type FakeBotApi } from "../support/fake-telegram/fake-bot-api.js";
+import { startFakeBotApi, type FakeBotApi } from "../../src/sandbox/telegram/fake-bot-api.js";
 
 const AUDIT = -1001000000002;
 let tg: FakeBotApi;

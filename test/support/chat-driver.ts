@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { FakeBotApi, StoredMessage } from "./fake-telegram/fake-bot-api.js";
+import type { FakeBotApi, StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { ALICE, BOT, OPS, type ChatWorld } from "./chat-world.js";
 
 export const textOf = (m: StoredMessage) => m.message.text ?? "";

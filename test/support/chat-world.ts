@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { buttonsOf, textOf, walkRotation, type WalkOptions } from "./chat-driver.js";
 import { makeChatInfra, OLD_VALUES } from "./chat-fixture.js";
-import { startFakeBotApi, type FakeBotApi } from "./fake-telegram/fake-bot-api.js";
+import { startFakeBotApi, type FakeBotApi } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { spawnBot, type BotProcess } from "./run-rotabot.js";
 
 export const BOT = 7001;

@@ -1,7 +1,7 @@
 import { Api, GrammyError, InputFile } from "grammy";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseHtml, parseMarkdownV2 } from "./parse-entities.js";
-import { startFakeBotApi, type FakeBotApi } from "./fake-bot-api.js";
+import { parseHtml, parseMarkdownV2 } from "../../../src/sandbox/telegram/parse-entities.js";
+import { startFakeBotApi, type FakeBotApi } from "../../../src/sandbox/telegram/fake-bot-api.js";
 
 const OPS = -1001000000001;
 let tg: FakeBotApi;

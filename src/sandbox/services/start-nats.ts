@@ -1,0 +1,44 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort } from "./free-port.js";
+
+/** Runs `nats-server -c <conf>` and resolves once it is ready; its log is collected. */
+export async function runNatsServer(conf: string) {
+  const child = spawn("nats-server", ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stderr.on("data", (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const deadline = Date.now() + 10_000;
+  while (!log.includes("Server is ready")) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`nats-server did not start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    pid: child.pid!,
+    log: () => log,
+    async stop(): Promise<void> {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** A real nats-server with JetStream on random ports; `users` become the authorization block. */
+export async function startNats(users: { user: string; password: string }[]) {
+  const dir = mkdtempSync(path.join(tmpdir(), "rotabot-nats-"));
+  const [port, monitor] = [await freePort(), await freePort()];
+  const conf = path.join(dir, "nats.conf");
+  const render = (list: typeof users) => `listen: 127.0.0.1:${port}\nhttp: 127.0.0.1:${monitor}\njetstream { store_dir: "${path.join(dir, "js")}" }\nauthorization { users = [\n${list.map((u) => `  { user: "${u.user}", password: "${u.password}" }`).join("\n")}\n] }\n`;
+  writeFileSync(conf, render(users));
+  const server = await runNatsServer(conf);
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    monitorUrl: `http://127.0.0.1:${monitor}`,
+    conf,
+    log: server.log,
+    writeConfig: (list: typeof users) => writeFileSync(conf, render(list)),
+    stop: () => void server.stop(),
+  };
+}

@@ -1,0 +1,224 @@
+import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { natsUserFor } from "../../src/builtins/nats-checks.js";
+import { SANDBOX_IDS, startStagingBox, type StagingBox } from "../../src/sandbox/start-staging-box.js";
+import type { StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
+import { buttonsOf, textOf, walkRotation, type WalkOptions } from "../support/chat-driver.js";
+import { PROJECT_ROOT } from "../support/paths.js";
+import { leaks } from "../support/rotation-fixture.js";
+import { spawnBot, type BotProcess } from "../support/run-rotabot.js";
+import { decryptVault } from "../support/vault-fixture.js";
+
+const { rotabot: BOT, notifyBot: NOTIFY_BOT, opsChat: OPS, auditChat: AUDIT, alice: ALICE } = SANDBOX_IDS;
+const today = new Date().toISOString().slice(0, 10);
+const NATS_USER = "akira-{password_sha256_8}";
+
+let box: StagingBox;
+let bot: BotProcess;
+const secrets: string[] = [];
+
+/** Walks a rotation, confirming everything, until a step fails; returns the failure prompt. */
+async function walkUntilFailure(command: string): Promise<StoredMessage> {
+  let failed: StoredMessage | undefined;
+  // The walk keeps waiting for more prompts and gives up on its own after the abort; nothing to await.
+  walk(command, { onPrompt: (prompt) => (/ failed/.test(textOf(prompt)) ? ((failed = prompt), false) : undefined) }).catch(() => undefined);
+  await expect.poll(() => failed, { timeout: 120_000, interval: 250 }).toBeDefined();
+  return failed!;
+}
+
+const walk = (command: string, extra: Partial<WalkOptions> = {}) => walkRotation(command, { tg: box.telegram, botId: BOT, opsChat: OPS, operator: ALICE, ...extra });
+const vaultPlain = () => decryptVault(path.join(box.infraDir, "infra/group_vars/all/vault.yml"), box.passwordFile);
+const vaultValue = (key: string) => new RegExp(`^${key}: "([^"]+)"$`, "m").exec(vaultPlain())?.[1];
+const journal = (id: string) => JSON.parse(readFileSync(path.join(box.rotabotEnv.STATE_DIR!, "rotations", `${id}.json`), "utf8")) as { state: string; steps: { id: string; state: string; attempts: number }[] };
+
+/** What the seed's completion checklist promises, for every rotation. */
+async function expectRotated(rotationId: string, key: string, owner: string, expected?: string): Promise<string> {
+  const plain = vaultPlain();
+  expect(plain).not.toContain(`${key}_new`);
+  const value = vaultValue(key)!;
+  if (expected !== undefined) expect(value).toBe(expected);
+  expect(value).not.toBe(box.secrets[key as keyof StagingBox["secrets"]]);
+  secrets.push(value);
+  const manifest = readFileSync(path.join(box.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), "utf8");
+  expect(manifest).toMatch(new RegExp(`  ${key}:\\n(    .*\\n)*?    last_rotation: ${today}\\n`));
+  expect(readFileSync(path.join(box.infraDir, "CHANGELOG.md"), "utf8")).toContain(`rotated \`${key}\` (rotation ${rotationId}, by @alice)`);
+  expect(await box.git("log", "-1", "--format=%s")).toBe(`Rotate ${key}`);
+  expect(await box.git("status", "--porcelain")).toBe("");
+  expect(journal(rotationId).steps.find((s) => s.id === "smoke_test")).toMatchObject({ state: "done" });
+  await box.telegram.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${rotationId}] 🏁 completed`), 15_000);
+  expect(box.telegram.messages(AUDIT, BOT).map(textOf).join("\n")).toContain(`[${rotationId}] ✉️ ${owner}: ${key} was rotated`);
+  return value;
+}
+
+const getMe = (token: string) => fetch(`${box.telegram.url}/bot${token}/getMe`).then(async (r) => ({ status: r.status, body: (await r.json()) as { result?: { id: number } } }));
+const repoStatus = (token: string) =>
+  fetch(`${box.repository.url}/dists/bookworm/Release`, { headers: { Authorization: `Basic ${Buffer.from(`signalwire:${token}`).toString("base64")}` } }).then((r) => r.status);
+const pgLogin = async (password: string) => {
+  const client = new pg.Client({ host: box.postgres.host, port: box.postgres.port, user: "akira_app", password, database: "akira" });
+  try {
+    await client.connect();
+    return (await client.query<{ u: string }>("select current_user as u")).rows[0]!.u;
+  } catch (error) {
+    return `refused: ${(error as Error).message}`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+};
+
+beforeAll(async () => {
+  box = await startStagingBox({ packageRoot: PROJECT_ROOT });
+  secrets.push(...Object.values(box.secrets), box.rotabotEnv.BOT_TOKEN!, readFileSync(box.passwordFile, "utf8").trim());
+  bot = spawnBot({ ...box.rotabotEnv, LOG_LEVEL: "debug" }, box.infraDir);
+  await box.telegram.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("started: 6 procedures"), 20_000);
+}, 120_000);
+
+afterAll(async () => {
+  await bot?.stop();
+  await box?.stop();
+});
+
+describe("staging in a box: the shipped runbook against real services", { timeout: 180_000 }, () => {
+  it("rotates the Telegram bot token: same bot, test alert in the ops channel, old token 401 after revoke", async () => {
+    const oldToken = box.secrets.vault_telegram_bot_token;
+    const newToken = box.telegram.issueToken(NOTIFY_BOT);
+    secrets.push(newToken);
+    const { rotationId } = await walk("/rotate telegram", {
+      token: () => newToken,
+      beforeDone: () => box.telegram.revokeToken(oldToken),
+    });
+    await expectRotated(rotationId, "vault_telegram_bot_token", "@alerts-oncall", newToken);
+    expect((await getMe(newToken)).body.result?.id).toBe(NOTIFY_BOT);
+    expect((await getMe(oldToken)).status).toBe(401);
+    expect(box.telegram.messages(AUDIT, NOTIFY_BOT).some((m) => textOf(m).startsWith("Test alert from rotabot"))).toBe(true);
+    expect(readFileSync(path.join(box.servicesDir, "notifications/bot.env"), "utf8")).toBe(`TELEGRAM_BOT_TOKEN=${newToken}\n`);
+  });
+
+  it("rotates the SignalWire PAT: the package repository takes the new token and refuses the revoked one", async () => {
+    const oldToken = box.secrets.vault_signalwire_token;
+    const pat = box.repository.createToken();
+    secrets.push(pat);
+    const { rotationId } = await walk("/rotate signalwire", { token: () => pat, beforeDone: () => box.repository.revokeToken(oldToken) });
+    await expectRotated(rotationId, "vault_signalwire_token", "@voice-team", pat);
+    expect(await repoStatus(pat)).toBe(200);
+    expect(await repoStatus(oldToken)).toBe(401);
+    expect(readFileSync(path.join(box.servicesDir, "freeswitch/auth.conf"), "utf8")).toContain(`password ${pat}`);
+  });
+
+  it("rotates the PostgreSQL app password: the new one logs in, the old one is refused, the server log holds neither", async () => {
+    const oldPassword = box.secrets.vault_postgres_app_password;
+    const { rotationId } = await walk("/rotate postgres");
+    const newPassword = await expectRotated(rotationId, "vault_postgres_app_password", "@backend-team");
+    expect(await pgLogin(newPassword)).toBe("akira_app");
+    expect(await pgLogin(oldPassword)).toMatch(/^refused: password authentication failed/);
+    expect(readFileSync(path.join(box.servicesDir, "backend/pgpass"), "utf8")).toContain(`:akira_app:${newPassword}`);
+    const serverLog = box.postgres.serverLog();
+    expect(serverLog).toContain("ALTER ROLE");
+    expect(leaks(serverLog, [oldPassword, newPassword])).toEqual([]);
+  });
+
+  it("rotates the NATS password: new clients publish and consume on AKIRA_CDR, the old credential is refused", async () => {
+    const oldPassword = box.secrets.vault_nats_password;
+    const { rotationId } = await walk("/rotate nats");
+    const newPassword = await expectRotated(rotationId, "vault_nats_password", "@platform-team");
+    const conf = readFileSync(box.nats.conf, "utf8");
+    expect(conf).toContain(`user: "${natsUserFor(NATS_USER, newPassword)}"`);
+    expect(conf).not.toContain(natsUserFor(NATS_USER, oldPassword));
+
+    const nc = await connect({ servers: box.nats.url, user: natsUserFor(NATS_USER, newPassword), pass: newPassword, reconnect: false });
+    try {
+      const ack = await jetstream(nc).publish("cdr.after-rotation", "call 42");
+      expect(ack.stream).toBe("AKIRA_CDR");
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.consumers.info("AKIRA_CDR", "cdr_worker")).config.ack_policy).toBe(AckPolicy.Explicit);
+      const consumer = await jetstream(nc).consumers.get("AKIRA_CDR", "cdr_worker");
+      const messages = await consumer.fetch({ max_messages: 10, expires: 2_000 });
+      const seen: string[] = [];
+      for await (const m of messages) {
+        seen.push(m.string());
+        m.ack();
+      }
+      expect(seen).toContain("call 42");
+    } finally {
+      await nc.close();
+    }
+    await expect(connect({ servers: box.nats.url, user: natsUserFor(NATS_USER, oldPassword), pass: oldPassword, reconnect: false })).rejects.toThrow(/Authorization Violation/i);
+  });
+
+  it("rotates the Sentry DSN: events with the new DSN arrive, the old DSN is refused", async () => {
+    const dsn = box.sentry.createDsn();
+    secrets.push(dsn);
+    const refusedBefore = box.sentry.events.filter((e) => e.key === "refused").length;
+    const { rotationId } = await walk("/rotate sentry", { token: () => dsn });
+    await expectRotated(rotationId, "vault_sentry_dsn", "@backend-team", dsn);
+    // verify_sentry sent one event per service with the DSN each deployed; the smoke test did again.
+    expect(box.sentry.events.filter((e) => e.key === "current" && e.message.startsWith("deploy check from")).length).toBeGreaterThanOrEqual(6);
+    expect(box.sentry.events.filter((e) => e.key === "refused").length).toBe(refusedBefore);
+    const old = box.secrets.vault_sentry_dsn;
+    const status = await fetch(`${box.sentry.url}/api/4507/store/`, { method: "POST", headers: { "X-Sentry-Auth": `Sentry sentry_key=${/\/\/([0-9a-f]+)@/.exec(old)![1]}` }, body: "{}" }).then((r) => r.status);
+    expect(status).toBe(403);
+  });
+
+  it("rotates an API token through the general rolling procedure", async () => {
+    const { rotationId } = await walk("/rotate api-token");
+    const token = await expectRotated(rotationId, "vault_billing_api_token", "@billing-team");
+    expect(readFileSync(path.join(box.servicesDir, "api-clients/vault_billing_api_token.token"), "utf8")).toBe(`${token}\n`);
+  });
+
+  it("stops on a playbook that fails midway and offers Retry, Mark done and Abort; Abort leaves the vault as it was", async () => {
+    const before = vaultPlain();
+    const gateway = path.join(box.servicesDir, "api-gateway");
+    renameSync(gateway, `${gateway}.away`); // the accept_both play cannot write the gateway's list
+    try {
+      const failed = await walkUntilFailure("/rotate api-token");
+      expect(textOf(failed)).toContain("Update affected services so both old and new values are accepted failed");
+      expect(buttonsOf(failed).map((b) => b.slice(-1)).sort()).toEqual(["a", "m", "r"]);
+      expect(vaultPlain()).toContain("vault_billing_api_token_new");
+      box.telegram.pressButton({ from: ALICE, chat: OPS, messageId: failed.message.message_id, data: buttonsOf(failed).find((b) => b.endsWith("|a"))! });
+      await box.telegram.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("aborted by"), 20_000);
+      expect(vaultPlain()).toBe(before);
+      expect(await box.git("status", "--porcelain")).toBe("");
+    } finally {
+      renameSync(`${gateway}.away`, gateway);
+    }
+  });
+
+  it("does not reload NATS with a config that does not validate, and says why", async () => {
+    const staging = path.join(box.infraDir, "infra/group_vars/all/staging.yml");
+    const original = readFileSync(staging, "utf8");
+    writeFileSync(staging, `${original}nats_extra_config: "cluster { this is not valid"\n`);
+    const loadTime = async () => ((await (await fetch(`${box.nats.monitorUrl}/varz`)).json()) as { config_load_time: string }).config_load_time;
+    const before = await loadTime();
+    try {
+      const failed = await walkUntilFailure("/rotate nats");
+      expect(textOf(failed)).toContain("Reload NATS failed: the new NATS config does not validate, so NATS was not reloaded");
+      expect(await loadTime()).toBe(before);
+      box.telegram.pressButton({ from: ALICE, chat: OPS, messageId: failed.message.message_id, data: buttonsOf(failed).find((b) => b.endsWith("|a"))! });
+      await box.telegram.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("aborted by") && textOf(m).includes("vault_nats_password"), 20_000);
+      expect(vaultPlain()).not.toContain("vault_nats_password_new");
+    } finally {
+      writeFileSync(staging, original);
+      await box.playbook("deploy_nats.yml", "--tags", "config");
+    }
+  });
+
+  it("leaves no secret value in any form in chat, logs, state, service logs or git history", () => {
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    const requests = JSON.stringify(box.telegram.calls.map((c) => [c.method, c.params, c.method === "getUpdates" ? null : c.result]));
+    const texts = [
+      requests,
+      ...box.telegram.documents().map((d) => d.content.toString("latin1")),
+      bot.output(),
+      box.postgres.serverLog(),
+      box.nats.log(),
+      ...files(box.rotabotEnv.STATE_DIR!).map((f) => readFileSync(f).toString("latin1")),
+    ];
+    return box.git("log", "-p", "--all").then((history) => {
+      expect(leaks([...texts, history].join("\n"), secrets)).toEqual([]);
+    });
+  });
+});
