@@ -3,6 +3,7 @@ import { AUDIT_USAGE, runAuditCommand } from "./audit-command.js";
 import { DOCTOR_USAGE, runDoctorCommand } from "./doctor-command.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { ROTATE_USAGE, runAbortCommand, runResumeCommand, runRotateCommand, runStatusCommand } from "./rotate-commands.js";
+import { runSandboxCommand, SANDBOX_USAGE } from "./sandbox-command.js";
 import { runStartCommand } from "./start-command.js";
 
 const COMMANDS = {
@@ -14,11 +15,12 @@ const COMMANDS = {
   abort: { run: runAbortCommand, summary: "abort a rotation before its point of no return" },
   audit: { run: runAuditCommand, summary: "verify the hash-chained audit log (audit verify)" },
   doctor: { run: runDoctorCommand, summary: "check tools, files, vault, manifest, STATE_DIR and Telegram, each with a fix" },
+  sandbox: { run: runSandboxCommand, summary: "rehearse rotations: staging in a box (real PostgreSQL, NATS, playbooks) and a web chat" },
 } as const satisfies Record<string, { run: (args: string[], io: CliIo) => Promise<number>; summary: string }>;
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(8)} ${summary}`);
-  return `Usage: rotabot <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nrotabot <command> --help shows a command's options. Settings come from the environment or ./.env (see .env.example).\n\n${AGE_USAGE}\n\n${ROTATE_USAGE}\n\n${AUDIT_USAGE}\n${DOCTOR_USAGE}\n`;
+  return `Usage: rotabot <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nrotabot <command> --help shows a command's options. Settings come from the environment or ./.env (see .env.example).\n\n${AGE_USAGE}\n\n${ROTATE_USAGE}\n\n${AUDIT_USAGE}\n${DOCTOR_USAGE}\n${SANDBOX_USAGE}\n`;
 }
 
 /** Dispatches `rotabot <command>`; returns the process exit code. */

@@ -147,6 +147,8 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
     await createCdrStream(nats.url, secrets.vault_nats_password);
 
     say("deploying every service with the infra's site.yml");
+    // The backend and the workers run as small apps holding PostgreSQL sessions; stop them first.
+    cleanups.push(() => Promise.all(["backend", "cdr-worker", "reports"].map((service) => execa(path.join(infraDir, "scripts/akira_app.py"), ["stop", path.join(servicesDir, service)], { reject: false }))));
     await playbook("site.yml");
 
     return {

@@ -62,6 +62,6 @@ describe("rotabot age", () => {
 
   it("explains an unknown command", async () => {
     const { code, stderr } = await runRotabot(["rotat"], env);
-    expect([code, stderr]).toEqual([2, 'rotabot: unknown command "rotat". Commands: start, age, rotate, status, resume, abort, audit, doctor. Run rotabot --help.\n']);
+    expect([code, stderr]).toEqual([2, 'rotabot: unknown command "rotat". Commands: start, age, rotate, status, resume, abort, audit, doctor, sandbox. Run rotabot --help.\n']);
   });
 });

@@ -10,7 +10,7 @@ import type { StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { buttonsOf, textOf, walkRotation, type WalkOptions } from "../support/chat-driver.js";
 import { PROJECT_ROOT } from "../support/paths.js";
 import { leaks } from "../support/rotation-fixture.js";
-import { spawnBot, type BotProcess } from "../support/run-rotabot.js";
+import { runRotabot, spawnBot, type BotProcess } from "../support/run-rotabot.js";
 import { decryptVault } from "../support/vault-fixture.js";
 
 const { rotabot: BOT, notifyBot: NOTIFY_BOT, opsChat: OPS, auditChat: AUDIT, alice: ALICE } = SANDBOX_IDS;
@@ -82,6 +82,14 @@ afterAll(async () => {
 });
 
 describe("staging in a box: the shipped runbook against real services", { timeout: 180_000 }, () => {
+  it("passes rotabot doctor: every tool, playbook and file the shipped runbook names is there", async () => {
+    const doctor = await runRotabot(["doctor", "--json"], box.rotabotEnv, box.infraDir);
+    const checks = JSON.parse(doctor.stdout) as { check: string; status: string }[];
+    expect(checks.filter((c) => c.status !== "ok")).toEqual([]);
+    expect(checks.map((c) => c.check)).toEqual(expect.arrayContaining(["tool ansible-playbook", "tool docker", "file infra/playbooks/deploy_nats.yml", "file infra/playbooks/smoketest.yml", "audit chat"]));
+    expect(doctor.code).toBe(0);
+  });
+
   it("rotates the Telegram bot token: same bot, test alert in the ops channel, old token 401 after revoke", async () => {
     const oldToken = box.secrets.vault_telegram_bot_token;
     const newToken = box.telegram.issueToken(NOTIFY_BOT);
@@ -108,13 +116,21 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     expect(readFileSync(path.join(box.servicesDir, "freeswitch/auth.conf"), "utf8")).toContain(`password ${pat}`);
   });
 
-  it("rotates the PostgreSQL app password: the new one logs in, the old one is refused, the server log holds neither", async () => {
+  it("rotates the PostgreSQL app password: the apps reconnect with the new one, the old one is refused, the server log holds neither", async () => {
     const oldPassword = box.secrets.vault_postgres_app_password;
+    const apps = () => box.postgres.admin("select application_name as app, backend_start as since from pg_stat_activity where usename = 'akira_app' and application_name like 'akira-%' order by 1").then((r) => r.rows as { app: string; since: Date }[]);
+    expect((await apps()).map((a) => a.app)).toEqual(["akira-backend", "akira-cdr-worker", "akira-reports"]);
+    const started = new Date();
     const { rotationId } = await walk("/rotate postgres");
     const newPassword = await expectRotated(rotationId, "vault_postgres_app_password", "@backend-team");
     expect(await pgLogin(newPassword)).toBe("akira_app");
     expect(await pgLogin(oldPassword)).toMatch(/^refused: password authentication failed/);
     expect(readFileSync(path.join(box.servicesDir, "backend/pgpass"), "utf8")).toContain(`:akira_app:${newPassword}`);
+    // Each app was restarted by the redeploy and logged in with the new password; none holds an old session.
+    const after = await apps();
+    expect(after.map((a) => a.app)).toEqual(["akira-backend", "akira-cdr-worker", "akira-reports"]);
+    for (const app of after) expect(app.since.getTime()).toBeGreaterThan(started.getTime());
+    expect(journal(rotationId).steps.find((s) => s.id === "drain")).toMatchObject({ state: "done" });
     const serverLog = box.postgres.serverLog();
     expect(serverLog).toContain("ALTER ROLE");
     expect(leaks(serverLog, [oldPassword, newPassword])).toEqual([]);

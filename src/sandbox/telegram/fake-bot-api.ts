@@ -435,6 +435,11 @@ export async function startFakeBotApi() {
       return token;
     },
 
+    /** The bot's tokens that still work. */
+    tokensOf(botId: number): string[] {
+      return [...requireBot(botId).tokens].filter(([, t]) => !t.revoked).map(([token]) => token);
+    },
+
     /** From now on the token answers 401; a pending long poll with it is cut off. */
     revokeToken(token: string): void {
       const botId = tokenOwner.get(token);

@@ -1,0 +1,106 @@
+import { spawn } from "node:child_process";
+import { createWriteStream, existsSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { execa } from "execa";
+import { startStagingBox, type StagingBox } from "../sandbox/start-staging-box.js";
+import { startWebChat } from "../sandbox/web-chat/create-web-chat.js";
+import { EXIT, type CliIo } from "./cli-io.js";
+
+export const SANDBOX_USAGE = "Usage: rotabot sandbox [--port N]   (staging in a box with a web chat on http://127.0.0.1:N, default 8080; Ctrl-C stops and removes it)";
+
+const NEEDED = [
+  { tool: "ansible-playbook", package: "ansible-core" },
+  { tool: "nats-server", package: "nats-server" },
+  { tool: "git", package: "git" },
+  { tool: "/usr/lib/postgresql/15/bin/initdb", package: "postgresql-15" },
+];
+
+/**
+ * `rotabot sandbox`: brings up staging in a box (real PostgreSQL and NATS, the infra's real
+ * playbooks, local stand-ins for Telegram, SignalWire and Sentry), runs `rotabot start` against
+ * it, and serves a web chat to rehearse rotations in. Stays up until SIGINT/SIGTERM, then stops
+ * everything it started and removes its folders.
+ */
+export async function runSandboxCommand(args: string[], io: CliIo): Promise<number> {
+  let port: number;
+  try {
+    const { values } = parseArgs({ args, options: { port: { type: "string", default: "8080" } } });
+    port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--port must be a port number, not ${values.port}`);
+  } catch (error) {
+    io.stderr(`rotabot sandbox: ${(error as Error).message}\n${SANDBOX_USAGE}\n`);
+    return EXIT.usage;
+  }
+  if (port !== 0 && !(await portIsFree(port))) {
+    io.stderr(`rotabot sandbox: port ${port} on 127.0.0.1 is taken; choose another with --port, e.g. rotabot sandbox --port ${port + 1}\n`);
+    return EXIT.usage;
+  }
+  const missing = [];
+  for (const need of NEEDED) {
+    const found = need.tool.startsWith("/") ? existsSync(need.tool) : (await execa("sh", ["-c", `command -v ${need.tool}`], { reject: false })).exitCode === 0;
+    if (!found) missing.push(need.package);
+  }
+  if (missing.length > 0) {
+    io.stderr(`rotabot sandbox needs ${missing.join(", ")}: run \`bash scripts/install-system-packages.sh\` (Debian 12, as root) or apt-get install ${missing.join(" ")}, then start it again.\n`);
+    return EXIT.usage;
+  }
+
+  const say = (line: string) => io.stdout(`• ${line}\n`);
+  let box: StagingBox | undefined;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    box = await startStagingBox({ packageRoot: io.packageRoot, say, today: io.now() });
+    const started = box;
+    cleanups.push(() => started.stop());
+
+    say("starting rotabot against the box");
+    const logFile = path.join(box.root, "rotabot.log");
+    const log = createWriteStream(logFile);
+    const bot = spawn(process.execPath, [path.join(io.packageRoot, "dist/src/main.js"), "start"], { env: box.rotabotEnv, cwd: box.infraDir, stdio: ["ignore", "pipe", "pipe"] });
+    bot.stdout.pipe(log);
+    bot.stderr.pipe(log);
+    const botExited = new Promise<number | null>((resolve) => bot.once("exit", resolve));
+    cleanups.push(async () => {
+      if (bot.exitCode === null) bot.kill("SIGTERM");
+      await botExited;
+    });
+    await Promise.race([
+      box.telegram.waitForMessage((m) => m.message.text?.includes("started: 6 procedures") === true, 30_000),
+      botExited.then((code) => Promise.reject(new Error(`rotabot exited (${code}) while starting; see ${logFile}`))),
+    ]);
+
+    const web = await startWebChat({ box, port });
+    cleanups.push(() => web.close());
+    io.stdout(`
+rotabot sandbox is up: open ${web.url}
+
+  You are Alice, an operator, in the Akira Ops group. Try /age, then /rotate telegram,
+  /rotate postgres, /rotate nats, /rotate signalwire, /rotate sentry or /rotate api-token.
+  Tokens are asked for in your private chat; BotFather, the SignalWire dashboard and Sentry
+  are in the right-hand column.
+
+  Infra checkout: ${box.infraDir}   (git log shows the rotation commits)
+  rotabot log:    ${logFile}
+  Ctrl-C stops everything and removes ${box.root}.
+`);
+    const outcome = await Promise.race([io.stopSignal.then(() => "signal" as const), botExited.then(() => "bot" as const)]);
+    if (outcome === "bot") io.stderr(`rotabot stopped unexpectedly; see ${logFile} (the sandbox is being removed).\n`);
+    return outcome === "signal" ? EXIT.ok : EXIT.attention;
+  } catch (error) {
+    io.stderr(`rotabot sandbox could not start: ${(error as Error).message}\n`);
+    return EXIT.attention;
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    if (box) io.stdout(`rotabot sandbox stopped; ${box.root} removed.\n`);
+  }
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
