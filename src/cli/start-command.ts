@@ -61,7 +61,7 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
     reminders = createReminders({
       schedule: config.reminders,
       stateFile: path.join(config.stateDir, "reminders.json"),
-      runDigest: createDigestSender({ api: bot.api, runbook: loaded.runbook, manifestFile, opsChatId: config.opsChatId, dueSoonDays: 30 }),
+      runDigest: createDigestSender({ api: bot.api, runbook: loaded.runbook, manifestFile, opsChatId: config.opsChatId, dueSoonDays: 30, timeZone: config.reminders.timeZone }),
       logger,
       now: io.now,
     });

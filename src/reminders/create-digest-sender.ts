@@ -1,6 +1,6 @@
 import type { Api } from "grammy";
 import { buildAgeReport } from "../age/build-age-report.js";
-import { todayUtc } from "../age/calendar-date.js";
+import { todayIn } from "../age/calendar-date.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
 import { formatDigest } from "./format-digest.js";
 
@@ -10,12 +10,14 @@ export interface DigestSenderDeps {
   manifestFile: string;
   opsChatId: number;
   dueSoonDays: number;
+  /** The digest's time zone: "today" is the date there when it runs. */
+  timeZone: string;
 }
 
 /** Reads the manifest fresh and posts the digest to the ops chat, or nothing when nothing needs action. */
-export function createDigestSender({ api, runbook, manifestFile, opsChatId, dueSoonDays }: DigestSenderDeps) {
+export function createDigestSender({ api, runbook, manifestFile, opsChatId, dueSoonDays, timeZone }: DigestSenderDeps) {
   return async (at: Date): Promise<"sent" | "nothing_due"> => {
-    const asOf = todayUtc(at);
+    const asOf = todayIn(timeZone, at);
     const digest = formatDigest(await buildAgeReport(runbook, manifestFile, { asOf, dueSoonDays }), { asOf, manifestFile });
     if (!digest) return "nothing_due";
     await api.sendMessage(opsChatId, digest.html, { parse_mode: "HTML", reply_markup: digest.keyboard, link_preview_options: { is_disabled: true } });

@@ -7,9 +7,11 @@ import { newKeyOf } from "../vault/create-vault.js";
 import type { Journal } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
 import { checkCanStart } from "./check-can-start.js";
-import { executeStep, runCommandStep } from "./execute-step.js";
+import { executeStep } from "./execute-step.js";
 import { newRotation } from "./new-rotation.js";
 import { readSecretValues } from "./read-secret-values.js";
+import { rollBack } from "./roll-back.js";
+import { takeCollectedValue } from "./take-collected-value.js";
 import { currentStep, TERMINAL_STATES, type Actor, type Awaiting, type OperatorResponse, type ResponseType, type Rotation, type StepRecord } from "./rotation-model.js";
 import type { StepDeps, StepOutcome } from "./step-context.js";
 
@@ -272,33 +274,15 @@ export function createRotationEngine(deps: EngineDeps) {
         case "added_myself": {
           const step = definitionOf(rotation, record);
           if (step?.kind !== "collect") return fail("invalid", "this step does not take a value");
-          let value: string | undefined;
-          if (response.type === "collect") {
-            value = response.value.trim();
-            if (value.length >= 6) deps.redactor.add(value);
-          } else {
-            const read = await deps.vault.read(newKeyOf(rotation.key));
-            value = read.ok ? read.value : undefined;
-            if (value === undefined) {
-              await awaitOperator(rotation, record, "collect", `${newKeyOf(rotation.key)} is not in the vault yet. Add it with ansible-vault edit, or paste the value here.\n\n${step.prompt}`, awaiting.accepts);
-              return { ok: true, rotation };
-            }
-          }
-          if (!new RegExp(step.format.pattern).test(value)) {
-            await awaitOperator(rotation, record, "collect", `That does not look like ${step.format.hint}. Nothing was stored. ${step.prompt}`, awaiting.accepts);
+          const taken = await takeCollectedValue({ key: rotation.key, step, response, actor }, deps);
+          if (!taken.ok) {
+            await awaitOperator(rotation, record, "collect", taken.prompt, awaiting.accepts);
             return { ok: true, rotation };
-          }
-          if (response.type === "collect") {
-            const added = await deps.vault.addNew(rotation.key, value, { replace: true });
-            if (!added.ok) {
-              await awaitOperator(rotation, record, "collect", `Could not store it: ${added.message}`, awaiting.accepts);
-              return { ok: true, rotation };
-            }
           }
           record.state = "done";
           record.attempts++;
           record.endedAt = stamp();
-          record.message = `${response.type === "collect" ? `received from ${actor.name}` : `added to the vault by ${actor.name}`}, ends in …${value.slice(-4)}`;
+          record.message = taken.note;
           emit({ type: "step_finished", rotation, step: record, ms: 0 });
           break;
         }
@@ -349,18 +333,7 @@ export function createRotationEngine(deps: EngineDeps) {
         running.controller.abort();
         await running.done;
       }
-      const dropped = await deps.vault.dropNew(rotation.key);
-      const problems = dropped.ok ? [] : [dropped.message];
-      if (dropped.ok && (await deps.git.isRepository())) {
-        // Re-encryption changes the bytes (new salt): put back the committed file when its content is the same.
-        const committed = await deps.git.showHead(deps.runbook.files.vault);
-        if (committed !== undefined) await deps.vault.restoreIfSameContent(committed);
-      }
-      for (const step of procedureOf(rotation)?.rollback ?? []) {
-        const logFile = path.join(deps.paths.stateDir, "logs", rotation.id, `rollback-${step.id}.log`);
-        const result = await runCommandStep(step, { rotation, signal: new AbortController().signal, onLine: () => undefined, logFile }, deps);
-        if (result.status === "failed") problems.push(`${step.title}: ${result.message}`);
-      }
+      const problems = await rollBack(rotation, deps);
       for (const step of rotation.steps) if (step.state === "running" || step.state === "awaiting") step.state = "interrupted";
       rotation.state = "aborted";
       rotation.endedAt = stamp();

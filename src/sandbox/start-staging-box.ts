@@ -66,6 +66,9 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
     const stateDir = path.join(root, "rotabot-state");
     const home = path.join(root, "home");
     for (const dir of [binDir, stateDir, home, ...SERVICES.map((s) => path.join(servicesDir, s))]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // As if the bot had been down over the last digest: it makes up for it at start, so the ops
+    // chat opens with the daily digest and its Rotate buttons.
+    writeFileSync(path.join(stateDir, "reminders.json"), JSON.stringify({ lastRunAt: new Date(today.getTime() - 2 * 86_400_000).toISOString() }));
 
     say("starting the Telegram stand-in, the SignalWire package repository and Sentry");
     const telegram = await startFakeBotApi();

@@ -25,12 +25,13 @@ const secrets: string[] = [];
 async function walkUntilFailure(command: string): Promise<StoredMessage> {
   let failed: StoredMessage | undefined;
   // The walk keeps waiting for more prompts and gives up on its own after the abort; nothing to await.
-  walk(command, { onPrompt: (prompt) => (/ failed/.test(textOf(prompt)) ? ((failed = prompt), false) : undefined) }).catch(() => undefined);
+  walk(command, {
+    promptTimeoutMs: 20_000, onPrompt: (prompt) => (/ failed/.test(textOf(prompt)) ? ((failed = prompt), false) : undefined) }).catch(() => undefined);
   await expect.poll(() => failed, { timeout: 120_000, interval: 250 }).toBeDefined();
   return failed!;
 }
 
-const walk = (command: string, extra: Partial<WalkOptions> = {}) => walkRotation(command, { tg: box.telegram, botId: BOT, opsChat: OPS, operator: ALICE, ...extra });
+const walk = (command: string, extra: Partial<WalkOptions> = {}) => walkRotation(command, { tg: box.telegram, botId: BOT, opsChat: OPS, operator: ALICE, promptTimeoutMs: 150_000, ...extra });
 const vaultPlain = () => decryptVault(path.join(box.infraDir, "infra/group_vars/all/vault.yml"), box.passwordFile);
 const vaultValue = (key: string) => new RegExp(`^${key}: "([^"]+)"$`, "m").exec(vaultPlain())?.[1];
 const journal = (id: string) => JSON.parse(readFileSync(path.join(box.rotabotEnv.STATE_DIR!, "rotations", `${id}.json`), "utf8")) as { state: string; steps: { id: string; state: string; attempts: number }[] };
@@ -81,7 +82,12 @@ afterAll(async () => {
   await box?.stop();
 });
 
-describe("staging in a box: the shipped runbook against real services", { timeout: 180_000 }, () => {
+describe("staging in a box: the shipped runbook against real services", { timeout: 300_000 }, () => {
+  it("opens with the daily digest it missed: what is overdue or due soon, each with a Rotate button", async () => {
+    const digest = await box.telegram.waitForMessage((m) => m.message.chat.id === OPS && textOf(m).startsWith("⏰ Daily secret check"), 15_000);
+    expect(buttonsOf(digest)).toEqual(["due|vault_telegram_bot_token", "due|vault_billing_api_token", "due|vault_signalwire_token"]);
+  });
+
   it("passes rotabot doctor: every tool, playbook and file the shipped runbook names is there", async () => {
     const doctor = await runRotabot(["doctor", "--json"], box.rotabotEnv, box.infraDir);
     const checks = JSON.parse(doctor.stdout) as { check: string; status: string }[];

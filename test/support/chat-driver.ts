@@ -16,6 +16,8 @@ export interface WalkOptions {
   token?: () => string;
   /** Called with the prompt text before pressing Done on a manual step. */
   beforeDone?: (prompt: string) => void;
+  /** How long to wait for the next prompt: real playbooks between two prompts take longer. */
+  promptTimeoutMs?: number;
   /** Called with each prompt before it is answered; return false to leave it unanswered. */
   onPrompt?: (prompt: StoredMessage) => boolean | void;
 }
@@ -38,7 +40,7 @@ export async function walkRotation(command: string, options: WalkOptions): Promi
       if (m.botId !== botId || m.deleted || handled.has(seen(m))) return false;
       if (m.message.chat.id === opsChat && textOf(m).includes("Rotation complete") && !before.has(seen(m))) return true;
       return buttonsOf(m).some((b) => b.startsWith(`rt|${rotationId}|`)) && (m.message.chat.id === opsChat || m.message.chat.id === operator);
-    }, 20_000);
+    }, options.promptTimeoutMs ?? 20_000);
     handled.add(seen(next));
     if (textOf(next).includes("Rotation complete")) return { rotationId, prompts };
     prompts.push(textOf(next));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addMonths, daysBetween, parseCalendarDate } from "../../../src/age/calendar-date.js";
+import { addMonths, daysBetween, parseCalendarDate, todayIn } from "../../../src/age/calendar-date.js";
 import { addInterval, formatInterval, parseInterval } from "../../../src/age/interval.js";
 
 const d = (s: string) => parseCalendarDate(s) ?? expect.fail(`bad date in test: ${s}`);
@@ -46,5 +46,14 @@ describe("intervals", () => {
 
   it("rejects what is not an interval", () => {
     for (const bad of ["six months", "0 days", "6 fortnights", "-1 month", "6", ""]) expect(parseInterval(bad), bad).toBeUndefined();
+  });
+});
+
+describe("the date in a time zone", () => {
+  it("is the local date where the team reads the digest", () => {
+    const instant = new Date("2026-11-25T23:30:00Z");
+    expect(todayIn("UTC", instant)).toBe("2026-11-25");
+    expect(todayIn("Asia/Tokyo", instant)).toBe("2026-11-26");
+    expect(todayIn("America/Los_Angeles", instant)).toBe("2026-11-25");
   });
 });

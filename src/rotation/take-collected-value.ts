@@ -1,0 +1,38 @@
+import type { Redactor } from "../logging/redactor.js";
+import type { Step } from "../runbook/runbook-schema.js";
+import { newKeyOf, type Vault } from "../vault/create-vault.js";
+import type { Actor, OperatorResponse } from "./rotation-model.js";
+
+type CollectStep = Extract<Step, { kind: "collect" }>;
+
+export type CollectOutcome =
+  /** Stored (or found) under `<key>_new`; the note names who gave it and its last 4 characters. */
+  | { ok: true; note: string }
+  /** Nothing stored: ask again with this prompt. */
+  | { ok: false; prompt: string };
+
+/**
+ * An answer to a `collect` step: a pasted value is format-checked and written to the vault as
+ * `<key>_new`; "I added it myself" is checked in the vault. The value goes to the redactor
+ * before anything else can print it, and never into the outcome.
+ */
+export async function takeCollectedValue(
+  { key, step, response, actor }: { key: string; step: CollectStep; response: OperatorResponse; actor: Actor },
+  { vault, redactor }: { vault: Vault; redactor: Redactor },
+): Promise<CollectOutcome> {
+  let value: string | undefined;
+  if (response.type === "collect") {
+    value = response.value.trim();
+    if (value.length >= 6) redactor.add(value);
+  } else {
+    const read = await vault.read(newKeyOf(key));
+    value = read.ok ? read.value : undefined;
+    if (value === undefined) return { ok: false, prompt: `${newKeyOf(key)} is not in the vault yet. Add it with ansible-vault edit, or paste the value here.\n\n${step.prompt}` };
+  }
+  if (!new RegExp(step.format.pattern).test(value)) return { ok: false, prompt: `That does not look like ${step.format.hint}. Nothing was stored. ${step.prompt}` };
+  if (response.type === "collect") {
+    const added = await vault.addNew(key, value, { replace: true });
+    if (!added.ok) return { ok: false, prompt: `Could not store it: ${added.message}` };
+  }
+  return { ok: true, note: `${response.type === "collect" ? `received from ${actor.name}` : `added to the vault by ${actor.name}`}, ends in …${value.slice(-4)}` };
+}
