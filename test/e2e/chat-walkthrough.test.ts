@@ -66,6 +66,9 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
     const pasted = tg.messages(ALICE, BOT).find((m) => m.message.text === newToken);
     expect(pasted?.deleted).toBe(true);
     expect(tg.messages(ALICE, BOT).some((m) => m.botId === BOT && textOf(m).includes(`ends in …${newToken.slice(-4)}`))).toBe(true);
+    const request = tg.messages(ALICE, BOT).find((m) => m.botId === BOT && textOf(m).startsWith("🔑") && textOf(m).includes(rotationId))!;
+    expect(buttonsOf(request)).toEqual([]);
+    expect(textOf(request)).toMatch(/@alice: sent the value/);
   });
 
   it("rotates the SignalWire PAT", async () => {
@@ -153,7 +156,7 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
     expect(ids.length).toBeGreaterThanOrEqual(8);
     let total = 0;
     for (const message of progress) {
-      const edits = tg.calls.filter((c) => c.method === "editMessageText" && c.ok && c.params.message_id === message.message.message_id).map((c) => c.at);
+      const edits = tg.calls.filter((c) => c.method === "editMessageText" && c.ok && c.params.message_id === message.message.message_id && c.params.chat_id === message.message.chat.id).map((c) => c.at);
       total += edits.length;
       edits.slice(1).forEach((at, i) => expect(at - edits[i]!).toBeGreaterThanOrEqual(4_900));
     }

@@ -8,7 +8,8 @@ import { MAIN_JS, PROJECT_ROOT } from "../support/paths.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const OPS = -1_001_000_000_001;
-const SCREENSHOT = path.join(PROJECT_ROOT, "test-results", "sandbox-rotate-nats.png");
+const ALICE = 101;
+const SCREENSHOT = path.join(PROJECT_ROOT, "test-results", "sandbox-rotations.png");
 
 let sandbox: ChildProcess | undefined;
 let browser: Browser | undefined;
@@ -18,7 +19,7 @@ afterAll(async () => {
 });
 
 describe("rotabot sandbox in a browser", { timeout: 240_000 }, () => {
-  it("rotates the NATS password by clicking through the web chat, then Ctrl-C removes everything", async () => {
+  it("rotates the NATS password and the Telegram token (BotFather panel, private chat) by clicking, then Ctrl-C removes everything", async () => {
     sandbox = spawn(process.execPath, [MAIN_JS, "sandbox", "--port", "0"], { env: { PATH: process.env.PATH, HOME: mkdtempSync(path.join(tmpdir(), "sandbox-home-")) }, stdio: ["ignore", "pipe", "pipe"] });
     let printed = "";
     sandbox.stdout!.on("data", (d: Buffer) => (printed += d.toString()));
@@ -39,23 +40,54 @@ describe("rotabot sandbox in a browser", { timeout: 240_000 }, () => {
 
     await ops.locator("input").fill("/rotate nats");
     await ops.locator("input").press("Enter");
-    await ops.locator('button[data-callback$="|start"]').click({ timeout: 15_000 });
-    const deadline = Date.now() + 180_000;
-    while (!(await ops.innerText()).includes("Rotation complete")) {
-      if (Date.now() > deadline) throw new Error(`the rotation did not complete:\n${await ops.innerText()}`);
-      const go = ops.locator('button[data-callback^="rt|"][data-callback$="|g"]');
-      if ((await go.count()) > 0) {
-        await go.last().click();
-        await page.waitForTimeout(1_500);
-      } else {
-        await page.waitForTimeout(500);
+    await ops.locator('button[data-callback$="|start"]').last().click({ timeout: 15_000 });
+    await clickThrough(1);
+
+    // Telegram: a new token from the BotFather panel, pasted in the private chat; the old one revoked there.
+    await page.getByRole("button", { name: "Issue a new token" }).click();
+    const issued = /New token for @akira_alerts_bot:\n(\d+:\S+)/;
+    await expect.poll(() => page.locator("#notes").innerText(), { timeout: 10_000 }).toMatch(issued);
+    const token = issued.exec(await page.locator("#notes").innerText())![1]!;
+    await ops.locator("input").fill("/rotate telegram");
+    await ops.locator("input").press("Enter");
+    await ops.locator('button[data-callback$="|start"]').last().click({ timeout: 15_000 });
+    const dm = page.locator(`section[data-chat="${ALICE}"]`);
+    await dm.locator('button[data-callback^="rt|"][data-callback$="|y"]').waitFor({ timeout: 30_000 });
+    await dm.locator("input").fill(token);
+    await dm.locator("input").press("Enter");
+    await expect.poll(() => dm.innerText(), { timeout: 15_000 }).toContain(`Stored in the vault as vault_telegram_bot_token_new (ends in …${token.slice(-4)})`);
+    expect(await dm.innerText()).not.toContain(token);
+    await clickThrough(2, async () => {
+      const old = page.locator('[data-list="botfather"] button').filter({ hasNotText: token.slice(-4) });
+      await old.first().click();
+      await expect.poll(() => page.locator("#notes").innerText()).toContain("revoked: it now answers 401");
+    });
+    expect(execFileSync("git", ["-C", infraDir, "log", "-1", "--format=%s"]).toString().trim()).toBe("Rotate vault_telegram_bot_token");
+
+    /** Presses Confirm (and Done, after `beforeDone`) until the ops chat shows `completions` completed rotations. */
+    async function clickThrough(completions: number, beforeDone?: () => Promise<void>) {
+      const deadline = Date.now() + 180_000;
+      while ((await ops.locator(".msg", { hasText: "Rotation complete" }).count()) < completions) {
+        if (Date.now() > deadline) throw new Error(`the rotation did not complete:\n${await ops.innerText()}`);
+        const go = ops.locator('button[data-callback^="rt|"][data-callback$="|g"]');
+        const done = ops.locator('button[data-callback^="rt|"][data-callback$="|d"]');
+        if ((await done.count()) > 0) {
+          await beforeDone?.();
+          await done.last().click();
+          await page.waitForTimeout(1_500);
+        } else if ((await go.count()) > 0) {
+          await go.last().click();
+          await page.waitForTimeout(1_500);
+        } else {
+          await page.waitForTimeout(500);
+        }
       }
     }
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
     expect(await page.locator(`section[data-chat="${-1_001_000_000_002}"]`).innerText()).toContain("🏁 completed");
-    expect(execFileSync("git", ["-C", infraDir, "log", "-1", "--format=%s"]).toString().trim()).toBe("Rotate vault_nats_password");
+    expect(execFileSync("git", ["-C", infraDir, "log", "--format=%s"]).toString()).toContain("Rotate vault_nats_password");
 
     sandbox.kill("SIGINT");
     expect(await exited).toBe(0);

@@ -94,6 +94,9 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
     }, wait);
   }
 
+  /** How a settled prompt says what was answered, where the response name alone reads oddly. */
+  const ANSWERED: Partial<Record<ResponseType, string>> = { collect: "sent the value (checked, then stored in the vault or asked again)", added_myself: "added it to the vault" };
+
   function keyboardFor(rotation: Rotation, awaiting: Awaiting, actions: readonly ButtonAction[]): InlineKeyboard {
     const keyboard = new InlineKeyboard();
     actions.forEach((action, i) => {
@@ -104,12 +107,15 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
   }
 
   async function postPrompt(rotation: Rotation, awaiting: Awaiting): Promise<void> {
+    // Asked again (Ask me again, a restart): the earlier message of this prompt loses its buttons.
+    if (prompts.has(awaiting.nonce)) void settlePrompt(rotation.id, awaiting.nonce, "Asked again in a newer message.");
     const userId = telegramUserOf(rotation);
     if (awaiting.kind === "collect" && userId !== undefined) {
       collecting.set(userId, { rotationId: rotation.id, nonce: awaiting.nonce, key: rotation.key });
       const privateText = `🔑 <b>${escapeHtml(rotation.key)}</b> (rotation <code>${rotation.id}</code>)\n\n${escapeHtml(awaiting.prompt)}\n\nSend it here as a plain message. I store it in the vault as <code>${escapeHtml(rotation.key)}_new</code>, delete your message and show only its last 4 characters.`;
       try {
-        await api.sendMessage(userId, privateText, { parse_mode: "HTML", reply_markup: keyboardFor(rotation, awaiting, ["added_myself", "cancel"]) });
+        const sent = await api.sendMessage(userId, privateText, { parse_mode: "HTML", reply_markup: keyboardFor(rotation, awaiting, ["added_myself", "cancel"]) });
+        prompts.set(awaiting.nonce, { chatId: userId, messageId: sent.message_id, text: privateText });
         await api.sendMessage(opsChatId, `🔑 Waiting for ${escapeHtml(rotation.initiator.name)} to send the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat with me.`, { parse_mode: "HTML" });
       } catch (error) {
         if (!(error instanceof GrammyError && error.error_code === 403)) throw error;
@@ -184,7 +190,7 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
         break;
       case "answered":
         for (const [userId, pending] of collecting) if (pending.rotationId === rotation.id) collecting.delete(userId);
-        for (const nonce of [...prompts.keys()]) void settlePrompt(rotation.id, nonce, `${event.actor.name}: ${event.response.replace("_", " ")}`);
+        for (const nonce of [...prompts.keys()]) void settlePrompt(rotation.id, nonce, `${event.actor.name}: ${ANSWERED[event.response] ?? event.response.replace("_", " ")}`);
         break;
       case "completed": {
         refreshProgress(rotation, true);
