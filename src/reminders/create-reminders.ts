@@ -8,8 +8,8 @@ export interface RemindersDeps {
   schedule: ReminderSchedule;
   /** Remembers the last digest run, so a run missed while the bot was down is caught up once. */
   stateFile: string;
-  /** Builds and sends the digest (or decides nothing needs sending). Throws when it could not be sent. */
-  runDigest: (scheduledFor: Date) => Promise<"sent" | "nothing_due">;
+  /** Builds the digest as of `at` (now) and sends it, or decides nothing needs sending. Throws when it could not be sent. */
+  runDigest: (at: Date) => Promise<"sent" | "nothing_due">;
   logger: Logger;
   now?: () => Date;
   /** A croner pattern instead of the daily one, for tests of the timer itself. */
@@ -43,7 +43,7 @@ export function createReminders({ schedule, stateFile, runDigest, logger, now = 
   const run = (scheduledFor: Date, why: "scheduled" | "catch_up") => {
     running = running.then(async () => {
       try {
-        const outcome = await runDigest(scheduledFor);
+        const outcome = await runDigest(now());
         await record(scheduledFor);
         logger.info({ scheduledFor: scheduledFor.toISOString(), why, outcome }, outcome === "sent" ? "daily digest sent" : "daily digest: nothing needs action, nothing sent");
       } catch (error) {

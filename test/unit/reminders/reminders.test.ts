@@ -21,13 +21,13 @@ function setup(state?: string) {
 }
 
 describe("daily digest schedule", () => {
-  it("makes up once for a run missed while the bot was down, at the time it was due", async () => {
+  it("makes up once for a run missed while the bot was down, recording the slot it made up for", async () => {
     const s = setup(JSON.stringify({ lastRunAt: "2026-11-23T09:00:00.000Z" }));
     const now = () => new Date("2026-11-25T14:30:00Z");
     const reminders = createReminders({ schedule: NINE_UTC, stateFile: s.stateFile, runDigest: s.runDigest, logger, now });
     await reminders.start();
     await reminders.stop();
-    expect(s.runs.map((d) => d.toISOString())).toEqual(["2026-11-25T09:00:00.000Z"]);
+    expect(s.runs.map((d) => d.toISOString())).toEqual(["2026-11-25T14:30:00.000Z"]);
     expect(s.recorded()).toBe("2026-11-25T09:00:00.000Z");
 
     const again = createReminders({ schedule: NINE_UTC, stateFile: s.stateFile, runDigest: s.runDigest, logger, now });
