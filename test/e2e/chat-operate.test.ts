@@ -17,6 +17,16 @@ function writeManifest(w: ChatWorld, body: string) {
   writeFileSync(path.join(w.infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), `secrets_manifest:\n${body}`);
   w.infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "manifest for the digest");
 }
+/** A bot with SHUTDOWN_GRACE `grace` and an API token rotation paused inside its cycle_services command. */
+async function pausedRotation(grace: string): Promise<{ w: ChatWorld; id: string }> {
+  const w = (world = await startChatWorld({ SHUTDOWN_GRACE: grace }));
+  await w.startBot();
+  w.infra.touch("pause-cycle_services");
+  const id = await startRotation(w, "/rotate api-token");
+  await expect.poll(() => w.infra.exists("paused-cycle_services"), { timeout: 20_000 }).toBe(true);
+  return { w, id };
+}
+
 const remindersFile = (w: ChatWorld) => path.join(w.infra.stateDir, "reminders.json");
 const lastDigestRun = (w: ChatWorld) => (JSON.parse(readFileSync(remindersFile(w), "utf8")) as { lastRunAt: string }).lastRunAt;
 
@@ -65,38 +75,30 @@ describe("operating the bot", { timeout: 90_000 }, () => {
   });
 
   it("on SIGTERM lets a running command finish within the grace period, then stops before the next step; /resume finishes", async () => {
-    world = await startChatWorld({ SHUTDOWN_GRACE: "30s" });
-    await world.startBot();
-    world.infra.touch("pause-cycle_services");
-    const id = await startRotation(world, "/rotate api-token");
-    await expect.poll(() => world!.infra.exists("paused-cycle_services"), { timeout: 20_000 }).toBe(true);
-    const exited = world.bot().stop();
+    const { w, id } = await pausedRotation("30s");
+    const exited = w.bot().stop();
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    world.infra.releasePaused("cycle_services");
+    w.infra.releasePaused("cycle_services");
     expect(await exited).toBe(0);
-    const journal = journalOf(world, id);
+    const journal = journalOf(w, id);
     expect(journal.state).toBe("interrupted");
     expect(journal.steps.find((s) => s.id === "cycle_services")).toMatchObject({ state: "done", attempts: 1 });
     expect(journal.steps.find((s) => s.id === "verify_new")).toMatchObject({ state: "pending" });
-    expect(world.auditText()).toContain(`[${id}] ⚠️ interrupted (rotabot stopped); resume with /resume ${id}`);
+    expect(w.auditText()).toContain(`[${id}] ⚠️ interrupted (rotabot stopped); resume with /resume ${id}`);
 
-    await world.startBot();
-    await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes("rotabot restarted with rotations in flight") && textOf(m).includes(`/resume ${id}`));
-    world.tg.userSends({ from: ALICE, chat: OPS, text: `/resume ${id}` });
-    press(world, await promptOf(world, id, /Cannot be undone/), "g");
-    await completed(world, "vault_billing_api_token");
-    expect(journalOf(world, id).steps.find((s) => s.id === "cycle_services")!.attempts).toBe(1);
-    expect(world.infra.vaultPlain()).not.toContain("_new");
+    await w.startBot();
+    await w.tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes("rotabot restarted with rotations in flight") && textOf(m).includes(`/resume ${id}`));
+    w.tg.userSends({ from: ALICE, chat: OPS, text: `/resume ${id}` });
+    press(w, await promptOf(w, id, /Cannot be undone/), "g");
+    await completed(w, "vault_billing_api_token");
+    expect(journalOf(w, id).steps.find((s) => s.id === "cycle_services")!.attempts).toBe(1);
+    expect(w.infra.vaultPlain()).not.toContain("_new");
   });
 
   it("on SIGTERM stops a command that outlives the grace period and journals the step as interrupted", async () => {
-    world = await startChatWorld({ SHUTDOWN_GRACE: "1s" });
-    await world.startBot();
-    world.infra.touch("pause-cycle_services");
-    const id = await startRotation(world, "/rotate api-token");
-    await expect.poll(() => world!.infra.exists("paused-cycle_services"), { timeout: 20_000 }).toBe(true);
-    expect(await world.bot().stop()).toBe(0);
-    expect(journalOf(world, id).steps.find((s) => s.id === "cycle_services")!.state).toBe("interrupted");
-    expect(world.tg.messages(AUDIT, BOT).map(textOf).join("\n")).toContain(`[${id}] ⚠️ interrupted during “Cycle services one by one” (rotabot stopped)`);
+    const { w, id } = await pausedRotation("1s");
+    expect(await w.bot().stop()).toBe(0);
+    expect(journalOf(w, id).steps.find((s) => s.id === "cycle_services")!.state).toBe("interrupted");
+    expect(w.tg.messages(AUDIT, BOT).map(textOf).join("\n")).toContain(`[${id}] ⚠️ interrupted during “Cycle services one by one” (rotabot stopped)`);
   });
 });

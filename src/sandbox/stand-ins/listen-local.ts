@@ -1,15 +1,21 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** An HTTP server on a random port of 127.0.0.1, with a close that does not wait for keep-alive clients. */
-export async function listenLocal(handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>) {
+/**
+ * An HTTP server on 127.0.0.1 (a random port unless one is given), with a close that does not
+ * wait for keep-alive clients. A handler that throws answers 500.
+ */
+export async function listenLocal(handler: (req: IncomingMessage, res: ServerResponse) => unknown, port = 0) {
   const server = createServer((req, res) => {
     Promise.resolve(handler(req, res)).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async close(): Promise<void> {

@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import type { StagingBox } from "../start-staging-box.js";
 import { SANDBOX_IDS } from "../start-staging-box.js";
 import type { StoredMessage } from "../telegram/fake-bot-api.js";
-import { readBody } from "../stand-ins/listen-local.js";
+import { listenLocal, readBody } from "../stand-ins/listen-local.js";
 import { WEB_CHAT_PAGE } from "./page.js";
 
 const CHATS = [
@@ -113,16 +111,5 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
   };
   const activeNotifyTokens = () => telegram.tokensOf(SANDBOX_IDS.notifyBot);
 
-  const server = createServer((req, res) => void handle(req, res).catch(() => res.writeHead(500).end()));
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close(): Promise<void> {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return listenLocal(handle, port);
 }
