@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type Browser } from "playwright-core";
@@ -63,6 +63,11 @@ describe("rotabot sandbox in a browser", { timeout: 240_000 }, () => {
       await expect.poll(() => page.locator("#notes").innerText()).toContain("revoked: it now answers 401");
     });
     expect(execFileSync("git", ["-C", infraDir, "log", "-1", "--format=%s"]).toString().trim()).toBe("Rotate vault_telegram_bot_token");
+    // The token typed into the page reached the vault only: not the bot's log, not git history.
+    const botLog = readFileSync(/rotabot log:\s+(\S+)/.exec(printed)![1]!, "utf8");
+    expect(botLog).toContain("rotabot started");
+    expect(botLog).not.toContain(token);
+    expect(execFileSync("git", ["-C", infraDir, "log", "-p", "--all"]).toString()).not.toContain(token);
 
     /** Presses Confirm (and Done, after `beforeDone`) until the ops chat shows `completions` completed rotations. */
     async function clickThrough(completions: number, beforeDone?: () => Promise<void>) {
