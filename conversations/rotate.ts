@@ -39,24 +39,47 @@ const PLAN_MINUTES = 15;
  */
 export function createRotateConversation({ engine, audit, runbook, infraDir, now }: RotateConversationDeps) {
   const resolveTarget = async (typed: string): Promise<Target> => {
-    const manifest = await readManifest(path.join(infraDir, runbook.files.manifest), { categories: new Set(Object.keys(runbook.policies)), asOf: todayUtc(now()) });
-    if (!manifest.ok) return { kind: "unreadable", message: manifest.problems.map((p) => `${p.file}:${p.line}: ${p.message}`).join("; ") };
+    const manifest = await readManifest(path.join(infraDir, runbook.files.manifest), {
+      categories: new Set(Object.keys(runbook.policies)),
+      asOf: todayUtc(now()),
+    });
+    if (!manifest.ok)
+      return {
+        kind: "unreadable",
+        message: manifest.problems.map((p) => `${p.file}:${p.line}: ${p.message}`).join("; "),
+      };
     const found = findProcedure(runbook, manifest.entries, typed);
     if (found.kind === "unknown") return { kind: "unknown", known: found.known };
     if (found.kind === "ambiguous") return { kind: "ambiguous", keys: found.keys };
     const entry = manifest.entries.find((e) => e.key === found.key);
-    return { kind: "found", procedureId: found.procedure.id, key: found.key, owner: entry?.owner ?? null, lastRotation: entry?.lastRotation ?? null };
+    return {
+      kind: "found",
+      procedureId: found.procedure.id,
+      key: found.key,
+      owner: entry?.owner ?? null,
+      lastRotation: entry?.lastRotation ?? null,
+    };
   };
 
-  return async function rotate(conversation: Conversation<ConversationFlavor<Context>, Context>, ctx: Context, typed: string, incident: string): Promise<void> {
+  return async function rotate(
+    conversation: Conversation<ConversationFlavor<Context>, Context>,
+    ctx: Context,
+    typed: string,
+    incident: string,
+  ): Promise<void> {
     const user = ctx.from!;
     const nonce = await conversation.external(() => randomBytes(4).toString("hex"));
-    const onlyInitiator = { otherwise: (other: Context) => other.answerCallbackQuery({ text: `Only ${telegramActor(user).name} can answer this.`, show_alert: true }) };
+    const onlyInitiator = {
+      otherwise: (other: Context) =>
+        other.answerCallbackQuery({ text: `Only ${telegramActor(user).name} can answer this.`, show_alert: true }),
+    };
     const waitOptions = { next: true, maxMilliseconds: PLAN_MINUTES * 60_000 };
 
     let target = await conversation.external(() => resolveTarget(typed));
     if (target.kind === "unreadable") {
-      await ctx.reply(`The manifest cannot be read: ${target.message}. Fix it (rotabot age shows every problem) and send /rotate again.`);
+      await ctx.reply(
+        `The manifest cannot be read: ${target.message}. Fix it (rotabot age shows every problem) and send /rotate again.`,
+      );
       return;
     }
     if (target.kind === "unknown") {
@@ -68,7 +91,9 @@ export function createRotateConversation({ engine, audit, runbook, infraDir, now
       const keyboard = new InlineKeyboard();
       keys.forEach((key, i) => keyboard.text(key, `pick|${nonce}|${i}`).row());
       await ctx.reply(`“${typed}” fits several secrets. Which one?`, { reply_markup: keyboard });
-      const pick = await conversation.waitForCallbackQuery(new RegExp(`^pick\\|${nonce}\\|\\d+$`), waitOptions).andFrom(user.id, onlyInitiator);
+      const pick = await conversation
+        .waitForCallbackQuery(new RegExp(`^pick\\|${nonce}\\|\\d+$`), waitOptions)
+        .andFrom(user.id, onlyInitiator);
       await pick.answerCallbackQuery();
       const key = keys[Number(pick.callbackQuery.data.split("|")[2])]!;
       target = await conversation.external(() => resolveTarget(key));
@@ -78,7 +103,10 @@ export function createRotateConversation({ engine, audit, runbook, infraDir, now
     const { procedureId, key, owner, lastRotation } = target;
     const procedure = runbook.procedures.find((p) => p.id === procedureId)!;
     const plan = describePlan(runbook, procedure)
-      .map((l) => `${l.destructive ? "⚠️" : "▫️"} ${l.index}. ${escapeHtml(l.title)}${l.destructive ? " <b>(cannot be undone)</b>" : ""}${l.detail ? `\n      <code>${escapeHtml(l.detail)}</code>` : ""}`)
+      .map(
+        (l) =>
+          `${l.destructive ? "⚠️" : "▫️"} ${l.index}. ${escapeHtml(l.title)}${l.destructive ? " <b>(cannot be undone)</b>" : ""}${l.detail ? `\n      <code>${escapeHtml(l.detail)}</code>` : ""}`,
+      )
       .join("\n");
     const text = [
       `🔐 <b>Plan: rotate <code>${escapeHtml(key)}</code></b> (${escapeHtml(procedure.title)})`,
@@ -89,21 +117,43 @@ export function createRotateConversation({ engine, audit, runbook, infraDir, now
       "",
       `Only ${escapeHtml(telegramActor(user).name)} can start it; this plan expires in ${PLAN_MINUTES} minutes.`,
     ].join("\n");
-    const keyboard = new InlineKeyboard().text("▶️ Start", `plan|${nonce}|start`).text("✖️ Cancel", `plan|${nonce}|cancel`);
+    const keyboard = new InlineKeyboard()
+      .text("▶️ Start", `plan|${nonce}|start`)
+      .text("✖️ Cancel", `plan|${nonce}|cancel`);
     const planMessage = await ctx.reply(text, { parse_mode: "HTML", reply_markup: keyboard });
 
-    const press = await conversation.waitForCallbackQuery(new RegExp(`^plan\\|${nonce}\\|(start|cancel)$`), waitOptions).andFrom(user.id, onlyInitiator);
+    const press = await conversation
+      .waitForCallbackQuery(new RegExp(`^plan\\|${nonce}\\|(start|cancel)$`), waitOptions)
+      .andFrom(user.id, onlyInitiator);
     await press.answerCallbackQuery();
     if (press.callbackQuery.data.endsWith("|cancel")) {
-      await ctx.api.editMessageText(planMessage.chat.id, planMessage.message_id, `${text}\n\n✖️ Cancelled by ${escapeHtml(telegramActor(user).name)}; nothing was done.`, { parse_mode: "HTML" });
+      await ctx.api.editMessageText(
+        planMessage.chat.id,
+        planMessage.message_id,
+        `${text}\n\n✖️ Cancelled by ${escapeHtml(telegramActor(user).name)}; nothing was done.`,
+        { parse_mode: "HTML" },
+      );
       return;
     }
     const started = await conversation.external(async () => {
-      const result = await engine.start({ procedure, key, initiator: telegramActor(user), ...(incident ? { incident: { reason: incident } } : {}), owner: owner ?? undefined });
-      if (!result.ok) audit.record({ type: "rotation_refused", key, by: telegramActor(user).name, reason: result.message });
-      return result.ok ? { ok: true as const, id: result.rotation.id } : { ok: false as const, message: result.message };
+      const result = await engine.start({
+        procedure,
+        key,
+        initiator: telegramActor(user),
+        ...(incident ? { incident: { reason: incident } } : {}),
+        owner: owner ?? undefined,
+      });
+      if (!result.ok)
+        audit.record({ type: "rotation_refused", key, by: telegramActor(user).name, reason: result.message });
+      return result.ok
+        ? { ok: true as const, id: result.rotation.id }
+        : { ok: false as const, message: result.message };
     });
-    const outcome = started.ok ? `▶️ Started as rotation <code>${started.id}</code>: progress follows below.` : `🚫 Not started: ${escapeHtml(started.message)}`;
-    await ctx.api.editMessageText(planMessage.chat.id, planMessage.message_id, `${text}\n\n${outcome}`, { parse_mode: "HTML" });
+    const outcome = started.ok
+      ? `▶️ Started as rotation <code>${started.id}</code>: progress follows below.`
+      : `🚫 Not started: ${escapeHtml(started.message)}`;
+    await ctx.api.editMessageText(planMessage.chat.id, planMessage.message_id, `${text}\n\n${outcome}`, {
+      parse_mode: "HTML",
+    });
   };
 }

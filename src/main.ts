@@ -19,7 +19,9 @@ function readEnvironment(): Record<string, string | undefined> {
   try {
     return withEnvFile(process.env, chosen === "-" ? 0 : chosen, { required: true });
   } catch (error) {
-    process.stderr.write(`rotabot: cannot read ROTABOT_ENV_FILE=${chosen}: ${(error as Error).message}. Point it at the settings file (see .env.example) or unset it.\n`);
+    process.stderr.write(
+      `rotabot: cannot read ROTABOT_ENV_FILE=${chosen}: ${(error as Error).message}. Point it at the settings file (see .env.example) or unset it.\n`,
+    );
     process.exit(2);
   }
 }

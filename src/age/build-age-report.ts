@@ -11,7 +11,10 @@ export interface AgeReport {
 
 /** Reads the manifest fresh from disk and computes the report; the one path for shell and chat. */
 export async function buildAgeReport(runbook: Runbook, manifestFile: string, options: AgeOptions): Promise<AgeReport> {
-  const manifest = await readManifest(manifestFile, { categories: new Set(Object.keys(runbook.policies)), asOf: options.asOf });
+  const manifest = await readManifest(manifestFile, {
+    categories: new Set(Object.keys(runbook.policies)),
+    asOf: options.asOf,
+  });
   if (!manifest.ok) return { rows: [], problems: manifest.problems, readable: false };
   return { rows: computeAgeReport(runbook, manifest.entries, options), problems: manifest.problems, readable: true };
 }

@@ -20,12 +20,14 @@ export function todayUtc(now: Date = new Date()): CalendarDate {
 
 /** The date it is at `now` in an IANA time zone (the digest's "today" where the team reads it). */
 export function todayIn(timeZone: string, now: Date = new Date()): CalendarDate {
-  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(now) as CalendarDate;
+  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(
+    now,
+  ) as CalendarDate;
 }
 
 /** Whole days from `from` to `to` (negative when `to` is earlier). */
 export function daysBetween(from: CalendarDate, to: CalendarDate): number {
-  return Math.round((toEpochDay(to) - toEpochDay(from)));
+  return Math.round(toEpochDay(to) - toEpochDay(from));
 }
 
 export function addDays(date: CalendarDate, days: number): CalendarDate {

@@ -32,7 +32,11 @@ export interface AgeOptions {
  * Computes each secret's age, due date and status, most urgent first. The entry's
  * `rotate_every` overrides its category's policy; without either the status is `no_policy`.
  */
-export function computeAgeReport(runbook: Runbook, entries: readonly ManifestEntry[], { asOf, dueSoonDays }: AgeOptions): AgeRow[] {
+export function computeAgeReport(
+  runbook: Runbook,
+  entries: readonly ManifestEntry[],
+  { asOf, dueSoonDays }: AgeOptions,
+): AgeRow[] {
   const rows = entries.map((entry): AgeRow => {
     const interval = entry.rotateEvery ?? categoryInterval(runbook, entry.category);
     const ageDays = entry.lastRotation === null ? null : daysBetween(entry.lastRotation, asOf);

@@ -17,6 +17,10 @@ export function formatAgeTable(rows: readonly AgeRow[]): string {
     row.owner ?? "-",
   ]);
   const widths = COLUMNS.map((title, i) => Math.max(title.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: readonly string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (values: readonly string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(COLUMNS), ...cells.map(line)].join("\n");
 }

@@ -13,7 +13,10 @@ interface ChainedEntry {
   event: unknown;
 }
 
-const hashOf = (seq: number, at: string, prev: string, event: unknown) => createHash("sha256").update(JSON.stringify([seq, at, prev, event])).digest("hex");
+const hashOf = (seq: number, at: string, prev: string, event: unknown) =>
+  createHash("sha256")
+    .update(JSON.stringify([seq, at, prev, event]))
+    .digest("hex");
 
 /**
  * The append-only audit log, STATE_DIR/audit.jsonl: each line holds the hash of the previous
@@ -24,7 +27,9 @@ export function createAuditLog(stateDir: string, now: () => Date = () => new Dat
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = path.join(stateDir, "audit.jsonl");
   const headFile = path.join(stateDir, "audit.head");
-  let head = existsSync(headFile) ? (JSON.parse(readFileSync(headFile, "utf8")) as { seq: number; hash: string }) : { seq: 0, hash: GENESIS };
+  let head = existsSync(headFile)
+    ? (JSON.parse(readFileSync(headFile, "utf8")) as { seq: number; hash: string })
+    : { seq: 0, hash: GENESIS };
   return {
     file,
     append(event: unknown): void {
@@ -46,7 +51,11 @@ export type VerifyResult = { ok: true; entries: number } | { ok: false; line: nu
 export function verifyAuditLog(stateDir: string): VerifyResult {
   const file = path.join(stateDir, "audit.jsonl");
   const headFile = path.join(stateDir, "audit.head");
-  const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [];
+  const lines = existsSync(file)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+    : [];
   let prev = GENESIS;
   for (const [index, text] of lines.entries()) {
     let entry: ChainedEntry;
@@ -55,14 +64,27 @@ export function verifyAuditLog(stateDir: string): VerifyResult {
     } catch {
       return { ok: false, line: index + 1, problem: "not valid JSON" };
     }
-    if (entry.seq !== index + 1) return { ok: false, line: index + 1, problem: `sequence ${entry.seq} where ${index + 1} was expected: a line before it was removed or added` };
-    if (entry.prev !== prev) return { ok: false, line: index + 1, problem: "does not follow the previous line: a line was removed or edited" };
-    if (hashOf(entry.seq, entry.at, entry.prev, entry.event) !== entry.hash) return { ok: false, line: index + 1, problem: "its content was edited" };
+    if (entry.seq !== index + 1)
+      return {
+        ok: false,
+        line: index + 1,
+        problem: `sequence ${entry.seq} where ${index + 1} was expected: a line before it was removed or added`,
+      };
+    if (entry.prev !== prev)
+      return { ok: false, line: index + 1, problem: "does not follow the previous line: a line was removed or edited" };
+    if (hashOf(entry.seq, entry.at, entry.prev, entry.event) !== entry.hash)
+      return { ok: false, line: index + 1, problem: "its content was edited" };
     prev = entry.hash;
   }
-  const recorded = existsSync(headFile) ? (JSON.parse(readFileSync(headFile, "utf8")) as { seq: number; hash: string }) : { seq: 0, hash: GENESIS };
+  const recorded = existsSync(headFile)
+    ? (JSON.parse(readFileSync(headFile, "utf8")) as { seq: number; hash: string })
+    : { seq: 0, hash: GENESIS };
   if (recorded.seq !== lines.length || recorded.hash !== prev) {
-    return { ok: false, line: lines.length, problem: `the log ends at entry ${lines.length} but audit.head records ${recorded.seq}: lines were removed from the end` };
+    return {
+      ok: false,
+      line: lines.length,
+      problem: `the log ends at entry ${lines.length} but audit.head records ${recorded.seq}: lines were removed from the end`,
+    };
   }
   return { ok: true, entries: lines.length };
 }

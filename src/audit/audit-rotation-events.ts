@@ -2,8 +2,16 @@ import type { RotationEngine } from "../rotation/create-rotation-engine.js";
 import type { Audit } from "./create-audit.js";
 
 const RESPONSE_WORDS: Record<string, string> = {
-  go: "confirmed", cancel: "cancelled", collect: "token received", added_myself: "added to the vault by hand", done: "marked done",
-  retry: "retry", mark_done: "marked done", abort: "abort", reuse_new: "reuse the existing _new", replace_new: "replace the existing _new",
+  go: "confirmed",
+  cancel: "cancelled",
+  collect: "token received",
+  added_myself: "added to the vault by hand",
+  done: "marked done",
+  retry: "retry",
+  mark_done: "marked done",
+  abort: "abort",
+  reuse_new: "reuse the existing _new",
+  replace_new: "replace the existing _new",
 };
 
 /** Turns engine events into audit events: one line per meaningful step, never a value. */
@@ -12,31 +20,73 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
     const ref = { id: event.rotation.id, key: event.rotation.key };
     switch (event.type) {
       case "started":
-        audit.record({ type: "rotation_started", rotation: ref, by: event.rotation.initiator.name, environment: event.rotation.environment, incident: event.rotation.incident?.reason });
+        audit.record({
+          type: "rotation_started",
+          rotation: ref,
+          by: event.rotation.initiator.name,
+          environment: event.rotation.environment,
+          incident: event.rotation.incident?.reason,
+        });
         break;
       case "step_finished":
-        audit.record({ type: "step_ok", rotation: ref, step: event.step.title, seconds: event.ms / 1000, skipped: event.step.state === "skipped" });
+        audit.record({
+          type: "step_ok",
+          rotation: ref,
+          step: event.step.title,
+          seconds: event.ms / 1000,
+          skipped: event.step.state === "skipped",
+        });
         break;
       case "step_failed":
-        audit.record({ type: "step_failed", rotation: ref, step: event.step.title, seconds: event.ms / 1000, message: event.step.message ?? "failed" });
+        audit.record({
+          type: "step_failed",
+          rotation: ref,
+          step: event.step.title,
+          seconds: event.ms / 1000,
+          message: event.step.message ?? "failed",
+        });
         break;
       case "answered":
-        audit.record({ type: "answered", rotation: ref, step: event.step.title, answer: RESPONSE_WORDS[event.response] ?? event.response, by: event.actor.name });
+        audit.record({
+          type: "answered",
+          rotation: ref,
+          step: event.step.title,
+          answer: RESPONSE_WORDS[event.response] ?? event.response,
+          by: event.actor.name,
+        });
         break;
       case "aborted":
-        audit.record({ type: "rotation_aborted", rotation: ref, by: event.actor.name, message: event.rotation.message ?? "" });
+        audit.record({
+          type: "rotation_aborted",
+          rotation: ref,
+          by: event.actor.name,
+          message: event.rotation.message ?? "",
+        });
         break;
       case "completed": {
         const done = (kind: string) => event.rotation.steps.some((s) => s.kind === kind && s.state === "done");
-        const minutes = (Date.parse(event.rotation.endedAt ?? event.rotation.updatedAt) - Date.parse(event.rotation.createdAt)) / 60_000;
-        audit.record({ type: "rotation_completed", rotation: ref, minutes, commit: event.rotation.commit, manifest: done("manifest_update"), changelog: done("changelog_update") });
+        const minutes =
+          (Date.parse(event.rotation.endedAt ?? event.rotation.updatedAt) - Date.parse(event.rotation.createdAt)) /
+          60_000;
+        audit.record({
+          type: "rotation_completed",
+          rotation: ref,
+          minutes,
+          commit: event.rotation.commit,
+          manifest: done("manifest_update"),
+          changelog: done("changelog_update"),
+        });
         break;
       }
       case "owner_notified":
         audit.record({ type: "owner_notified", rotation: ref, owner: event.owner });
         break;
       case "interrupted":
-        audit.record({ type: "rotation_interrupted", rotation: ref, step: event.rotation.steps.find((s) => s.state === "interrupted")?.title });
+        audit.record({
+          type: "rotation_interrupted",
+          rotation: ref,
+          step: event.rotation.steps.find((s) => s.state === "interrupted")?.title,
+        });
         break;
       default:
         break;

@@ -32,7 +32,14 @@ export type AuditEvent =
   | { type: "press_refused"; rotation: RotationRef; by: Actor; reason: string }
   | { type: "prompt_expired"; rotation: RotationRef; step: string }
   | { type: "rotation_aborted"; rotation: RotationRef; by: string; message: string }
-  | { type: "rotation_completed"; rotation: RotationRef; minutes: number; commit: string | undefined; manifest: boolean; changelog: boolean }
+  | {
+      type: "rotation_completed";
+      rotation: RotationRef;
+      minutes: number;
+      commit: string | undefined;
+      manifest: boolean;
+      changelog: boolean;
+    }
   | { type: "owner_notified"; rotation: RotationRef; owner: string | undefined }
   | { type: "rotation_interrupted"; rotation: RotationRef; step: string | undefined };
 

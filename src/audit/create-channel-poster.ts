@@ -37,7 +37,10 @@ export function createChannelPoster({ send, logger, perMinute = 20, now = Date.n
       try {
         await send(batch.join("\n"));
       } catch (error) {
-        logger.error({ err: error, lines: batch.length }, "could not post audit lines to the audit chat; they are in the audit log (STATE_DIR/audit.jsonl)");
+        logger.error(
+          { err: error, lines: batch.length },
+          "could not post audit lines to the audit chat; they are in the audit log (STATE_DIR/audit.jsonl)",
+        );
       }
     }
   }

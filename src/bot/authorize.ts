@@ -15,15 +15,31 @@ export interface AuthorizeDeps {
  * Strangers get a short refusal where the bot is meant to talk (ops chat, private chat) and silence
  * in foreign groups; every refusal is audited.
  */
-export function createAuthorization({ operatorIds, opsChatId, audit, auditEveryMs = 60_000, now = Date.now }: AuthorizeDeps): MiddlewareFn<Context> {
+export function createAuthorization({
+  operatorIds,
+  opsChatId,
+  audit,
+  auditEveryMs = 60_000,
+  now = Date.now,
+}: AuthorizeDeps): MiddlewareFn<Context> {
   const operators = new Set(operatorIds);
   const lastAudited = new Map<number, number>();
 
   return async (ctx, next) => {
     const user = ctx.from;
     if (!user || user.is_bot) return;
-    const actor: Actor = { id: user.id, name: [user.first_name, user.last_name].filter(Boolean).join(" "), ...(user.username ? { username: user.username } : {}) };
-    const chat: ChatRef | undefined = ctx.chat ? { id: ctx.chat.id, type: ctx.chat.type, ...("title" in ctx.chat && ctx.chat.title ? { title: ctx.chat.title } : {}) } : undefined;
+    const actor: Actor = {
+      id: user.id,
+      name: [user.first_name, user.last_name].filter(Boolean).join(" "),
+      ...(user.username ? { username: user.username } : {}),
+    };
+    const chat: ChatRef | undefined = ctx.chat
+      ? {
+          id: ctx.chat.id,
+          type: ctx.chat.type,
+          ...("title" in ctx.chat && ctx.chat.title ? { title: ctx.chat.title } : {}),
+        }
+      : undefined;
 
     if (ctx.myChatMember) {
       if (chat) audit.record({ type: "membership", actor, chat, status: ctx.myChatMember.new_chat_member.status });

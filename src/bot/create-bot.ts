@@ -43,13 +43,25 @@ export interface CreateBotDeps {
  * authorization, secret intake (before conversations, so a pasted token never reaches their
  * storage), conversations, features, and the catch-all last.
  */
-export function createBot({ config, logger, runbook, manifestFile, engine, redactor, now = () => new Date() }: CreateBotDeps) {
+export function createBot({
+  config,
+  logger,
+  runbook,
+  manifestFile,
+  engine,
+  redactor,
+  now = () => new Date(),
+}: CreateBotDeps) {
   const bot = new Bot<BotContext>(config.botToken, { client: { apiRoot: config.telegramApiRoot } });
   bot.api.config.use(logApiCalls(logger));
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
 
   const poster = createChannelPoster({
-    send: (html) => bot.api.sendMessage(config.auditChatId, html, { parse_mode: "HTML", link_preview_options: { is_disabled: true } }),
+    send: (html) =>
+      bot.api.sendMessage(config.auditChatId, html, {
+        parse_mode: "HTML",
+        link_preview_options: { is_disabled: true },
+      }),
     logger,
     perMinute: config.auditMaxPerMinute,
   });
@@ -70,14 +82,23 @@ export function createBot({ config, logger, runbook, manifestFile, engine, redac
     const ref = Math.random().toString(36).slice(2, 8);
     logger.error({ err: error.error, ref, updateId: error.ctx.update.update_id }, "update handling failed");
     await error.ctx
-      .reply(`Something went wrong while handling that (ref ${ref}). Nothing was changed; try again, and if it repeats, look for ref ${ref} in the rotabot logs.`)
-      .catch((replyError: unknown) => logger.error({ err: replyError, ref }, "could not tell the user about the failure"));
+      .reply(
+        `Something went wrong while handling that (ref ${ref}). Nothing was changed; try again, and if it repeats, look for ref ${ref} in the rotabot logs.`,
+      )
+      .catch((replyError: unknown) =>
+        logger.error({ err: replyError, ref }, "could not tell the user about the failure"),
+      );
   });
   guarded.use(createAuthorization({ operatorIds: config.operatorIds, opsChatId: config.opsChatId, audit }));
   guarded.use(createSecretIntake({ engine, presenter, redactor }));
   guarded.use(
     conversations<BotContext, Context>({
-      storage: { type: "key", version: 1, getStorageKey: (ctx) => updateKey(ctx), adapter: createFileStorage(path.join(config.stateDir, "conversations")) },
+      storage: {
+        type: "key",
+        version: 1,
+        getStorageKey: (ctx) => updateKey(ctx),
+        adapter: createFileStorage(path.join(config.stateDir, "conversations")),
+      },
       plugins: [
         async (ctx, next) => {
           ctx.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
@@ -86,11 +107,26 @@ export function createBot({ config, logger, runbook, manifestFile, engine, redac
       ],
     }),
   );
-  guarded.use(createConversation(createRotateConversation({ engine, audit, runbook, infraDir: config.infraDir, now }), ROTATE_CONVERSATION));
+  guarded.use(
+    createConversation(
+      createRotateConversation({ engine, audit, runbook, infraDir: config.infraDir, now }),
+      ROTATE_CONVERSATION,
+    ),
+  );
   guarded.use(createHelpFeature());
   guarded.use(createAgeFeature({ runbook, manifestFile, dueSoonDays: 30, today: () => todayUtc(now()) }));
   guarded.use(createDigestButtons(config.opsChatId));
-  guarded.use(createRotationFeature({ engine, presenter, audit, opsChatId: config.opsChatId, approverIds: config.approverIds, requireSecondApprover: config.requireSecondApprover, now }));
+  guarded.use(
+    createRotationFeature({
+      engine,
+      presenter,
+      audit,
+      opsChatId: config.opsChatId,
+      approverIds: config.approverIds,
+      requireSecondApprover: config.requireSecondApprover,
+      now,
+    }),
+  );
   guarded.use(createUnhandledFeature());
 
   bot.catch((error) => logger.error({ err: error.error }, "unhandled bot error"));

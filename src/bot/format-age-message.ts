@@ -10,7 +10,10 @@ export interface AgeMessageOptions {
 }
 
 /** The /age report as Telegram HTML messages, each under the length limit. */
-export function formatAgeMessages(report: AgeReport, { asOf, onlyNeedsAction, manifestFile }: AgeMessageOptions): string[] {
+export function formatAgeMessages(
+  report: AgeReport,
+  { asOf, onlyNeedsAction, manifestFile }: AgeMessageOptions,
+): string[] {
   const needAction = report.rows.filter((r) => NEEDS_ACTION.has(r.status));
   const dueSoon = report.rows.filter((r) => r.status === "due_soon");
   const shown = onlyNeedsAction ? needAction : report.rows;
@@ -20,10 +23,16 @@ export function formatAgeMessages(report: AgeReport, { asOf, onlyNeedsAction, ma
   const header = `<b>Secret ages</b> as of ${asOf}: ${summary}`;
   const blocks = shown.map(formatAgeRow);
   if (report.readable && shown.length === 0) {
-    blocks.push(onlyNeedsAction ? "Nothing is overdue or never rotated. Send /age for every secret." : "The manifest lists no secrets.");
+    blocks.push(
+      onlyNeedsAction
+        ? "Nothing is overdue or never rotated. Send /age for every secret."
+        : "The manifest lists no secrets.",
+    );
   }
   if (report.problems.length > 0) {
-    blocks.push(`⚠️ <b>${plural(report.problems.length, "manifest problem")}</b> (${report.readable ? "those entries are left out" : "nothing could be read"}):`);
+    blocks.push(
+      `⚠️ <b>${plural(report.problems.length, "manifest problem")}</b> (${report.readable ? "those entries are left out" : "nothing could be read"}):`,
+    );
     blocks.push(...report.problems.map((p) => `• <code>${escapeHtml(formatProblem(p))}</code>`));
     blocks.push(`Fix <code>${escapeHtml(manifestFile)}</code> and send /age again.`);
   }

@@ -23,7 +23,10 @@ export function logApiCalls(logger: Logger): Transformer {
     try {
       const result = await prev(method, payload, signal);
       if (!result.ok) {
-        logger.warn({ method, errorCode: result.error_code, description: result.description, ms: Date.now() - started }, "Bot API call failed");
+        logger.warn(
+          { method, errorCode: result.error_code, description: result.description, ms: Date.now() - started },
+          "Bot API call failed",
+        );
       } else {
         logger.debug({ method, ...summarize(payload), ms: Date.now() - started }, "Bot API call");
       }

@@ -31,15 +31,24 @@ export function createNatsChecks(env: Readonly<Record<string, string | undefined
       try {
         nc = await connect({ servers, user, pass: password, timeout: 10_000, reconnect: false });
       } catch (error) {
-        return { ok: false, message: `cannot connect to NATS at ${servers} as ${user} with the vault credential: ${error instanceof Error ? error.message : "error"}` };
+        return {
+          ok: false,
+          message: `cannot connect to NATS at ${servers} as ${user} with the vault credential: ${error instanceof Error ? error.message : "error"}`,
+        };
       }
       try {
         const jsm = await jetstreamManager(nc);
         const stream = await jsm.streams.info(target.stream);
         const consumer = await jsm.consumers.info(target.stream, target.consumer);
-        return { ok: true, note: `stream ${target.stream}: ${stream.state.messages} messages; consumer ${target.consumer}: ${consumer.num_pending} pending, ${consumer.num_ack_pending} awaiting ack` };
+        return {
+          ok: true,
+          note: `stream ${target.stream}: ${stream.state.messages} messages; consumer ${target.consumer}: ${consumer.num_pending} pending, ${consumer.num_ack_pending} awaiting ack`,
+        };
       } catch (error) {
-        return { ok: false, message: `stream ${target.stream} or consumer ${target.consumer} is not healthy: ${error instanceof Error ? error.message : "error"}` };
+        return {
+          ok: false,
+          message: `stream ${target.stream} or consumer ${target.consumer} is not healthy: ${error instanceof Error ? error.message : "error"}`,
+        };
       } finally {
         await nc.close().catch(() => undefined);
       }

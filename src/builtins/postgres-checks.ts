@@ -23,7 +23,12 @@ function clientFor(target: PostgresTarget, password: string, env: Readonly<Recor
   });
 }
 
-async function withClient<T>(target: PostgresTarget, password: string, env: Readonly<Record<string, string | undefined>>, use: (client: pg.Client) => Promise<T>): Promise<T> {
+async function withClient<T>(
+  target: PostgresTarget,
+  password: string,
+  env: Readonly<Record<string, string | undefined>>,
+  use: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = clientFor(target, password, env);
   client.on("error", () => undefined);
   await client.connect();
@@ -54,7 +59,10 @@ export function createPostgresChecks(env: Readonly<Record<string, string | undef
           await withClient(target, next, env, async (client) => client.query("select 1"));
           return { ok: true, note: `${target.role} already accepts the new password` };
         } catch {
-          return { ok: false, message: `could not change the password of ${target.role}: ${describe(first)}. Check that the database is reachable and the current vault value is right, then Retry` };
+          return {
+            ok: false,
+            message: `could not change the password of ${target.role}: ${describe(first)}. Check that the database is reachable and the current vault value is right, then Retry`,
+          };
         }
       }
     },
@@ -72,10 +80,15 @@ export function createPostgresChecks(env: Readonly<Record<string, string | undef
     async oldSessionsGone(target: PostgresTarget, password: string, changedAt: string): Promise<Outcome> {
       try {
         const count = await withClient(target, password, env, async (client) => {
-          const result = await client.query<{ n: string }>("select count(*) as n from pg_stat_activity where usename = $1 and backend_start < $2 and pid <> pg_backend_pid()", [target.role, changedAt]);
+          const result = await client.query<{ n: string }>(
+            "select count(*) as n from pg_stat_activity where usename = $1 and backend_start < $2 and pid <> pg_backend_pid()",
+            [target.role, changedAt],
+          );
           return Number(result.rows[0]?.n ?? 0);
         });
-        return count === 0 ? { ok: true, note: "no sessions from before the change remain" } : { ok: false, message: `${count} session(s) opened with the old password are still connected` };
+        return count === 0
+          ? { ok: true, note: "no sessions from before the change remain" }
+          : { ok: false, message: `${count} session(s) opened with the old password are still connected` };
       } catch (error) {
         return { ok: false, message: `cannot count sessions of ${target.role}: ${describe(error)}` };
       }

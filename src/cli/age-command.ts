@@ -51,18 +51,26 @@ export async function runAgeCommand(args: string[], io: CliIo): Promise<number> 
   const asOf = values["as-of"] === undefined ? todayUtc(io.now()) : parseCalendarDate(values["as-of"]);
   if (!asOf) problems.push(`--as-of "${values["as-of"]}" is not a date; write YYYY-MM-DD`);
   const dueSoonDays = Number(values["due-soon-days"]);
-  if (!Number.isInteger(dueSoonDays) || dueSoonDays < 0) problems.push(`--due-soon-days "${values["due-soon-days"]}" must be a whole number of days, 0 or more`);
+  if (!Number.isInteger(dueSoonDays) || dueSoonDays < 0)
+    problems.push(`--due-soon-days "${values["due-soon-days"]}" must be a whole number of days, 0 or more`);
   let config;
   try {
-    config = parseConfig(values.infra ? { ...io.env, INFRA_DIR: values.infra } : io.env, { purpose: "cli", packageRoot: io.packageRoot });
+    config = parseConfig(values.infra ? { ...io.env, INFRA_DIR: values.infra } : io.env, {
+      purpose: "cli",
+      packageRoot: io.packageRoot,
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);
   }
-  const manifestFile = values.manifest !== undefined
-    ? path.resolve(values.manifest)
-    : config?.infraDir !== undefined ? path.join(config.infraDir, MANIFEST_PATH) : undefined;
-  if (config && manifestFile === undefined) problems.push("no manifest: pass --infra DIR or --manifest FILE, or set INFRA_DIR");
+  const manifestFile =
+    values.manifest !== undefined
+      ? path.resolve(values.manifest)
+      : config?.infraDir !== undefined
+        ? path.join(config.infraDir, MANIFEST_PATH)
+        : undefined;
+  if (config && manifestFile === undefined)
+    problems.push("no manifest: pass --infra DIR or --manifest FILE, or set INFRA_DIR");
   if (problems.length > 0 || !config || !asOf || manifestFile === undefined) {
     io.stderr(`rotabot age: ${problems.join("\n  ")}\n`);
     return EXIT.usage;
@@ -76,10 +84,15 @@ export async function runAgeCommand(args: string[], io: CliIo): Promise<number> 
   const report = await buildAgeReport(loaded.runbook, manifestFile, { asOf, dueSoonDays });
   io.stdout(values.json ? `${JSON.stringify(report.rows, null, 2)}\n` : `${formatAgeTable(report.rows)}\n`);
   if (report.problems.length > 0) {
-    io.stderr(`rotabot age: ${report.problems.length} manifest problem(s)${report.readable ? ", those entries are left out" : ""}:\n  ${report.problems.map(formatProblem).join("\n  ")}\n`);
+    io.stderr(
+      `rotabot age: ${report.problems.length} manifest problem(s)${report.readable ? ", those entries are left out" : ""}:\n  ${report.problems.map(formatProblem).join("\n  ")}\n`,
+    );
     return EXIT.usage;
   }
   const attention = report.rows.filter((r) => NEEDS_ACTION.has(r.status)).length;
-  if (!values.json && attention > 0) io.stderr(`${attention} secret(s) overdue or never rotated: rotate them with /rotate <key> in the ops chat, or rotabot rotate <key>.\n`);
+  if (!values.json && attention > 0)
+    io.stderr(
+      `${attention} secret(s) overdue or never rotated: rotate them with /rotate <key> in the ops chat, or rotabot rotate <key>.\n`,
+    );
   return attention > 0 && !values["exit-zero"] ? EXIT.attention : EXIT.ok;
 }

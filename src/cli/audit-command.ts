@@ -3,7 +3,8 @@ import { verifyAuditLog } from "../audit/audit-log.js";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 
-export const AUDIT_USAGE = "Usage: rotabot audit verify [--state-dir DIR]   (checks STATE_DIR/audit.jsonl for edited or removed lines)";
+export const AUDIT_USAGE =
+  "Usage: rotabot audit verify [--state-dir DIR]   (checks STATE_DIR/audit.jsonl for edited or removed lines)";
 
 /** `rotabot audit verify`: recomputes the audit log's hash chain. */
 export function runAuditCommand(args: string[], io: CliIo): Promise<number> {

@@ -9,7 +9,10 @@ export interface Prompter {
   close(): void;
 }
 
-export function createPrompter(input: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => void }, output: Writable): Prompter {
+export function createPrompter(
+  input: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => void },
+  output: Writable,
+): Prompter {
   const rl = createInterface({ input, terminal: false });
   const lines: AsyncIterator<string> = rl[Symbol.asyncIterator]();
   const next = async (): Promise<string | undefined> => {

@@ -9,21 +9,28 @@ import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
 import { createVault } from "../vault/create-vault.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 
-export const DOCTOR_USAGE = "Usage: rotabot doctor [--infra DIR] [--json]   (checks tools, files, vault, manifest, STATE_DIR and, with BOT_TOKEN, Telegram)";
+export const DOCTOR_USAGE =
+  "Usage: rotabot doctor [--infra DIR] [--json]   (checks tools, files, vault, manifest, STATE_DIR and, with BOT_TOKEN, Telegram)";
 const ICON = { ok: "✔", warn: "⚠", fail: "✘" } as const;
 
 /** `rotabot doctor`: everything around rotabot that must be right, each with a fix. Exit 1 on any failure. */
 export async function runDoctorCommand(args: string[], io: CliIo): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { infra: { type: "string" }, json: { type: "boolean", default: false } } }));
+    ({ values } = parseArgs({
+      args,
+      options: { infra: { type: "string" }, json: { type: "boolean", default: false } },
+    }));
   } catch (error) {
     io.stderr(`rotabot doctor: ${(error as Error).message}\n${DOCTOR_USAGE}\n`);
     return EXIT.usage;
   }
   let config;
   try {
-    config = parseConfig(values.infra ? { ...io.env, INFRA_DIR: values.infra } : io.env, { purpose: "cli", packageRoot: io.packageRoot });
+    config = parseConfig(values.infra ? { ...io.env, INFRA_DIR: values.infra } : io.env, {
+      purpose: "cli",
+      packageRoot: io.packageRoot,
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr(`rotabot doctor: ${error.message}\n`);
@@ -31,24 +38,62 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
   }
   const results: CheckResult[] = [];
   const loaded = await loadRunbook(config.runbookFile);
-  if (!loaded.ok) results.push({ check: "runbook", status: "fail", detail: loaded.problems.join("; "), fix: "fix the runbook" });
-  else results.push({ check: "runbook", status: "ok", detail: `${loaded.runbook.procedures.length} procedures in ${config.runbookFile}` });
+  if (!loaded.ok)
+    results.push({ check: "runbook", status: "fail", detail: loaded.problems.join("; "), fix: "fix the runbook" });
+  else
+    results.push({
+      check: "runbook",
+      status: "ok",
+      detail: `${loaded.runbook.procedures.length} procedures in ${config.runbookFile}`,
+    });
   if (config.infraDir === undefined) {
-    results.push({ check: "INFRA_DIR", status: "fail", detail: "not set", fix: "set INFRA_DIR (or pass --infra DIR) to the Akira infra checkout" });
+    results.push({
+      check: "INFRA_DIR",
+      status: "fail",
+      detail: "not set",
+      fix: "set INFRA_DIR (or pass --infra DIR) to the Akira infra checkout",
+    });
   } else if (loaded.ok) {
     const cli = createAnsibleVaultCli({ passwordFile: config.vaultPasswordFile, env: allowedEnv(io.env) });
-    const vault = createVault({ vaultFile: path.join(config.infraDir, loaded.runbook.files.vault), passwordFile: config.vaultPasswordFile, cli, backupDir: path.join(config.stateDir, "vault-backups") });
-    results.push(...(await runLocalChecks({ runbook: loaded.runbook, infraDir: config.infraDir, stateDir: config.stateDir, vault, env: io.env, now: io.now })));
+    const vault = createVault({
+      vaultFile: path.join(config.infraDir, loaded.runbook.files.vault),
+      passwordFile: config.vaultPasswordFile,
+      cli,
+      backupDir: path.join(config.stateDir, "vault-backups"),
+    });
+    results.push(
+      ...(await runLocalChecks({
+        runbook: loaded.runbook,
+        infraDir: config.infraDir,
+        stateDir: config.stateDir,
+        vault,
+        env: io.env,
+        now: io.now,
+      })),
+    );
   }
   if (config.botToken && config.opsChatId !== undefined) {
-    results.push(...(await runTelegramChecks({ apiRoot: config.telegramApiRoot, token: config.botToken, opsChatId: config.opsChatId, auditChatId: config.auditChatId ?? config.opsChatId })));
+    results.push(
+      ...(await runTelegramChecks({
+        apiRoot: config.telegramApiRoot,
+        token: config.botToken,
+        opsChatId: config.opsChatId,
+        auditChatId: config.auditChatId ?? config.opsChatId,
+      })),
+    );
   } else {
-    results.push({ check: "telegram", status: "warn", detail: "not checked: BOT_TOKEN and OPS_CHAT_ID are not set", fix: "set them to check the bot and its chats" });
+    results.push({
+      check: "telegram",
+      status: "warn",
+      detail: "not checked: BOT_TOKEN and OPS_CHAT_ID are not set",
+      fix: "set them to check the bot and its chats",
+    });
   }
   const failed = results.filter((r) => r.status === "fail").length;
   if (values.json) io.stdout(`${JSON.stringify(results, null, 2)}\n`);
   else {
-    for (const r of results) io.stdout(`${ICON[r.status]} ${r.check}: ${r.detail}${r.fix ? `\n    fix: ${r.fix}` : ""}\n`);
+    for (const r of results)
+      io.stdout(`${ICON[r.status]} ${r.check}: ${r.detail}${r.fix ? `\n    fix: ${r.fix}` : ""}\n`);
     io.stdout(failed === 0 ? "All checks passed.\n" : `${failed} check(s) failed.\n`);
   }
   return failed === 0 ? EXIT.ok : EXIT.attention;

@@ -13,12 +13,21 @@ const CHOICES: Record<string, { letter: string; label: string }> = {
 };
 
 /** Prints progress and answers prompts on the terminal until the rotation ends or the input does. */
-export async function driveRotation(engine: RotationEngine, id: string, prompter: Prompter, actor: Actor, print: (text: string) => void): Promise<number> {
+export async function driveRotation(
+  engine: RotationEngine,
+  id: string,
+  prompter: Prompter,
+  actor: Actor,
+  print: (text: string) => void,
+): Promise<number> {
   const off = engine.on((event) => {
     if (!("rotation" in event) || event.rotation.id !== id) return;
     if (event.type === "step_started") print(`▶ ${event.step.title}\n`);
     if (event.type === "output") print(`    ${event.line}\n`);
-    if (event.type === "step_finished") print(`${event.step.state === "skipped" ? "⤼" : "✔"} ${event.step.title}${event.step.message ? `: ${event.step.message}` : ""} (${(event.ms / 1000).toFixed(1)} s)\n`);
+    if (event.type === "step_finished")
+      print(
+        `${event.step.state === "skipped" ? "⤼" : "✔"} ${event.step.title}${event.step.message ? `: ${event.step.message}` : ""} (${(event.ms / 1000).toFixed(1)} s)\n`,
+      );
     if (event.type === "step_failed") print(`✘ ${event.step.title}: ${event.step.message ?? "failed"}\n`);
     if (event.type === "owner_notified") print(`✉ Owner to notify: ${event.owner ?? "(no owner in the manifest)"}\n`);
   });
@@ -35,7 +44,9 @@ export async function driveRotation(engine: RotationEngine, id: string, prompter
         return EXIT.attention;
       }
       if (!rotation.awaiting) {
-        print(`Rotation ${id} stopped (${rotation.state}): ${rotation.message ?? ""}\nContinue with: rotabot resume ${id}\n`);
+        print(
+          `Rotation ${id} stopped (${rotation.state}): ${rotation.message ?? ""}\nContinue with: rotabot resume ${id}\n`,
+        );
         return EXIT.attention;
       }
       const response = await ask(rotation.awaiting, prompter, print);
@@ -46,7 +57,8 @@ export async function driveRotation(engine: RotationEngine, id: string, prompter
       const result = await engine.respond(id, rotation.awaiting.nonce, response, actor);
       if (!result.ok) {
         print(`${result.message}\n`);
-        if (result.reason === "refused" && response.type !== "abort" && response.type !== "cancel") return EXIT.attention;
+        if (result.reason === "refused" && response.type !== "abort" && response.type !== "cancel")
+          return EXIT.attention;
       }
     }
   } finally {
@@ -54,7 +66,11 @@ export async function driveRotation(engine: RotationEngine, id: string, prompter
   }
 }
 
-async function ask(awaiting: Awaiting, prompter: Prompter, print: (text: string) => void): Promise<OperatorResponse | undefined> {
+async function ask(
+  awaiting: Awaiting,
+  prompter: Prompter,
+  print: (text: string) => void,
+): Promise<OperatorResponse | undefined> {
   print(`\n${awaiting.kind === "destructive" ? "⚠️  " : ""}${awaiting.prompt}\n`);
   for (;;) {
     switch (awaiting.kind) {
@@ -67,7 +83,9 @@ async function ask(awaiting: Awaiting, prompter: Prompter, print: (text: string)
         break;
       }
       case "collect": {
-        const answer = await prompter.askHidden("Paste the value (not echoed), or type added if you put it in the vault yourself, or cancel: ");
+        const answer = await prompter.askHidden(
+          "Paste the value (not echoed), or type added if you put it in the vault yourself, or cancel: ",
+        );
         if (answer === undefined) return undefined;
         if (answer.trim() === "added") return { type: "added_myself" };
         if (answer.trim() === "cancel") return { type: "cancel" };

@@ -15,19 +15,41 @@ import type { CliIo } from "./cli-io.js";
 export async function openEngine(io: CliIo, infraOverride?: string) {
   let config;
   try {
-    config = parseConfig(infraOverride ? { ...io.env, INFRA_DIR: infraOverride } : io.env, { purpose: "cli", packageRoot: io.packageRoot });
+    config = parseConfig(infraOverride ? { ...io.env, INFRA_DIR: infraOverride } : io.env, {
+      purpose: "cli",
+      packageRoot: io.packageRoot,
+    });
   } catch (error) {
     if (error instanceof ConfigError) return { ok: false as const, message: error.message };
     throw error;
   }
   const infraDir = config.infraDir;
-  if (infraDir === undefined) return { ok: false as const, message: "INFRA_DIR is not set: set it (or pass --infra DIR) to the Akira infra checkout" };
+  if (infraDir === undefined)
+    return {
+      ok: false as const,
+      message: "INFRA_DIR is not set: set it (or pass --infra DIR) to the Akira infra checkout",
+    };
   const loaded = await loadRunbook(config.runbookFile);
-  if (!loaded.ok) return { ok: false as const, message: `the runbook is not valid:\n  ${loaded.problems.join("\n  ")}` };
+  if (!loaded.ok)
+    return { ok: false as const, message: `the runbook is not valid:\n  ${loaded.problems.join("\n  ")}` };
   const redactor = createRedactor(config.botToken ? [config.botToken] : []);
-  const logger = createLogger({ level: config.logLevel === "info" ? "warn" : config.logLevel, redactor, stream: { write: (line: string) => io.stderr(line) } });
-  const manifest = await readManifest(path.join(infraDir, MANIFEST_PATH), { categories: new Set(Object.keys(loaded.runbook.policies)), asOf: todayUtc(io.now()) });
-  const { engine } = buildEngine({ config: { ...config, infraDir }, runbook: loaded.runbook, logger, redactor, env: io.env, now: io.now });
+  const logger = createLogger({
+    level: config.logLevel === "info" ? "warn" : config.logLevel,
+    redactor,
+    stream: { write: (line: string) => io.stderr(line) },
+  });
+  const manifest = await readManifest(path.join(infraDir, MANIFEST_PATH), {
+    categories: new Set(Object.keys(loaded.runbook.policies)),
+    asOf: todayUtc(io.now()),
+  });
+  const { engine } = buildEngine({
+    config: { ...config, infraDir },
+    runbook: loaded.runbook,
+    logger,
+    redactor,
+    env: io.env,
+    now: io.now,
+  });
   // Shell rotations are audited too: into the same hash-chained log (the channel is the bot's).
   auditRotationEvents(engine, createAudit({ log: createAuditLog(config.stateDir, io.now), logger }));
   await engine.recover();

@@ -21,7 +21,11 @@ const shellActor = (io: CliIo): Actor => {
 
 function parse(args: string[], io: CliIo) {
   try {
-    return parseArgs({ args, allowPositionals: true, options: { incident: { type: "string" }, yes: { type: "boolean", default: false }, infra: { type: "string" } } });
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: { incident: { type: "string" }, yes: { type: "boolean", default: false }, infra: { type: "string" } },
+    });
   } catch (error) {
     io.stderr(`rotabot: ${(error as Error).message}\n${ROTATE_USAGE}\n`);
     return undefined;
@@ -53,10 +57,14 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
     return EXIT.usage;
   }
   const entry = entries.find((e) => e.key === found.key);
-  io.stdout(`Plan: rotate ${found.key} with "${found.procedure.title}"${entry?.lastRotation ? `, last rotated ${entry.lastRotation}` : ", never rotated"}${entry?.owner ? `, owner ${entry.owner}` : ""}\n`);
+  io.stdout(
+    `Plan: rotate ${found.key} with "${found.procedure.title}"${entry?.lastRotation ? `, last rotated ${entry.lastRotation}` : ", never rotated"}${entry?.owner ? `, owner ${entry.owner}` : ""}\n`,
+  );
   if (found.procedure.summary) io.stdout(`${found.procedure.summary}\n`);
   for (const line of describePlan(runbook, found.procedure)) {
-    io.stdout(`  ${String(line.index).padStart(2)}. ${line.destructive ? "⚠ " : ""}${line.title}${line.destructive ? " (cannot be undone)" : ""}\n${line.detail ? `        ${line.detail}\n` : ""}`);
+    io.stdout(
+      `  ${String(line.index).padStart(2)}. ${line.destructive ? "⚠ " : ""}${line.title}${line.destructive ? " (cannot be undone)" : ""}\n${line.detail ? `        ${line.detail}\n` : ""}`,
+    );
   }
   const prompter = createPrompter(process.stdin, process.stdout);
   try {
@@ -97,7 +105,9 @@ export async function runStatusCommand(args: string[], io: CliIo): Promise<numbe
   if (active.length === 0) io.stdout("No rotation in flight.\n");
   for (const rotation of active) {
     const step = currentStep(rotation);
-    io.stdout(`${rotation.id}  ${rotation.key}  ${rotation.state}  by ${rotation.initiator.name} since ${rotation.createdAt}\n  at: ${step?.title ?? "-"}${rotation.awaiting ? `\n  waiting for: ${rotation.awaiting.kind}` : ""}${rotation.message ? `\n  ${rotation.message}` : ""}\n`);
+    io.stdout(
+      `${rotation.id}  ${rotation.key}  ${rotation.state}  by ${rotation.initiator.name} since ${rotation.createdAt}\n  at: ${step?.title ?? "-"}${rotation.awaiting ? `\n  waiting for: ${rotation.awaiting.kind}` : ""}${rotation.message ? `\n  ${rotation.message}` : ""}\n`,
+    );
   }
   return EXIT.ok;
 }

@@ -2,20 +2,35 @@ import { AGE_USAGE, runAgeCommand } from "./age-command.js";
 import { AUDIT_USAGE, runAuditCommand } from "./audit-command.js";
 import { DOCTOR_USAGE, runDoctorCommand } from "./doctor-command.js";
 import { EXIT, type CliIo } from "./cli-io.js";
-import { ROTATE_USAGE, runAbortCommand, runResumeCommand, runRotateCommand, runStatusCommand } from "./rotate-commands.js";
+import {
+  ROTATE_USAGE,
+  runAbortCommand,
+  runResumeCommand,
+  runRotateCommand,
+  runStatusCommand,
+} from "./rotate-commands.js";
 import { runSandboxCommand, SANDBOX_USAGE } from "./sandbox-command.js";
 import { runStartCommand } from "./start-command.js";
 
 const COMMANDS = {
   start: { run: runStartCommand, summary: "run the Telegram bot (long polling) until SIGINT/SIGTERM" },
-  age: { run: runAgeCommand, summary: "report secret ages from the manifest (table or --json; exit 1 when action is needed)" },
+  age: {
+    run: runAgeCommand,
+    summary: "report secret ages from the manifest (table or --json; exit 1 when action is needed)",
+  },
   rotate: { run: runRotateCommand, summary: "rotate a secret on this terminal (the fallback when Telegram is down)" },
   status: { run: runStatusCommand, summary: "list rotations in flight" },
   resume: { run: runResumeCommand, summary: "continue an interrupted or waiting rotation" },
   abort: { run: runAbortCommand, summary: "abort a rotation before its point of no return" },
   audit: { run: runAuditCommand, summary: "verify the hash-chained audit log (audit verify)" },
-  doctor: { run: runDoctorCommand, summary: "check tools, files, vault, manifest, STATE_DIR and Telegram, each with a fix" },
-  sandbox: { run: runSandboxCommand, summary: "rehearse rotations: staging in a box (real PostgreSQL, NATS, playbooks) and a web chat" },
+  doctor: {
+    run: runDoctorCommand,
+    summary: "check tools, files, vault, manifest, STATE_DIR and Telegram, each with a fix",
+  },
+  sandbox: {
+    run: runSandboxCommand,
+    summary: "rehearse rotations: staging in a box (real PostgreSQL, NATS, playbooks) and a web chat",
+  },
 } as const satisfies Record<string, { run: (args: string[], io: CliIo) => Promise<number>; summary: string }>;
 
 function usage(): string {
@@ -36,7 +51,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name as keyof typeof COMMANDS] : undefined;
   if (!command) {
-    io.stderr(`rotabot: unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(", ")}. Run rotabot --help.\n`);
+    io.stderr(
+      `rotabot: unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(", ")}. Run rotabot --help.\n`,
+    );
     return EXIT.usage;
   }
   return command.run(args, io);

@@ -8,7 +8,8 @@ import { startStagingBox, type StagingBox } from "../sandbox/start-staging-box.j
 import { startWebChat } from "../sandbox/web-chat/create-web-chat.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 
-export const SANDBOX_USAGE = "Usage: rotabot sandbox [--port N]   (staging in a box with a web chat on http://127.0.0.1:N, default 8080; Ctrl-C stops and removes it)";
+export const SANDBOX_USAGE =
+  "Usage: rotabot sandbox [--port N]   (staging in a box with a web chat on http://127.0.0.1:N, default 8080; Ctrl-C stops and removes it)";
 
 const NEEDED = [
   { tool: "ansible-playbook", package: "ansible-core" },
@@ -28,22 +29,29 @@ export async function runSandboxCommand(args: string[], io: CliIo): Promise<numb
   try {
     const { values } = parseArgs({ args, options: { port: { type: "string", default: "8080" } } });
     port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--port must be a port number, not ${values.port}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535)
+      throw new Error(`--port must be a port number, not ${values.port}`);
   } catch (error) {
     io.stderr(`rotabot sandbox: ${(error as Error).message}\n${SANDBOX_USAGE}\n`);
     return EXIT.usage;
   }
   if (port !== 0 && !(await portIsFree(port))) {
-    io.stderr(`rotabot sandbox: port ${port} on 127.0.0.1 is taken; choose another with --port, e.g. rotabot sandbox --port ${port + 1}\n`);
+    io.stderr(
+      `rotabot sandbox: port ${port} on 127.0.0.1 is taken; choose another with --port, e.g. rotabot sandbox --port ${port + 1}\n`,
+    );
     return EXIT.usage;
   }
   const missing = [];
   for (const need of NEEDED) {
-    const found = need.tool.startsWith("/") ? existsSync(need.tool) : (await execa("sh", ["-c", `command -v ${need.tool}`], { reject: false })).exitCode === 0;
+    const found = need.tool.startsWith("/")
+      ? existsSync(need.tool)
+      : (await execa("sh", ["-c", `command -v ${need.tool}`], { reject: false })).exitCode === 0;
     if (!found) missing.push(need.package);
   }
   if (missing.length > 0) {
-    io.stderr(`rotabot sandbox needs ${missing.join(", ")}: run \`bash scripts/install-system-packages.sh\` (Debian 12, as root) or apt-get install ${missing.join(" ")}, then start it again.\n`);
+    io.stderr(
+      `rotabot sandbox needs ${missing.join(", ")}: run \`bash scripts/install-system-packages.sh\` (Debian 12, as root) or apt-get install ${missing.join(" ")}, then start it again.\n`,
+    );
     return EXIT.usage;
   }
 
@@ -58,7 +66,11 @@ export async function runSandboxCommand(args: string[], io: CliIo): Promise<numb
     say("starting rotabot against the box");
     const logFile = path.join(box.root, "rotabot.log");
     const log = createWriteStream(logFile);
-    const bot = spawn(process.execPath, [path.join(io.packageRoot, "dist/src/main.js"), "start"], { env: box.rotabotEnv, cwd: box.infraDir, stdio: ["ignore", "pipe", "pipe"] });
+    const bot = spawn(process.execPath, [path.join(io.packageRoot, "dist/src/main.js"), "start"], {
+      env: box.rotabotEnv,
+      cwd: box.infraDir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     bot.stdout.pipe(log);
     bot.stderr.pipe(log);
     const botExited = new Promise<number | null>((resolve) => bot.once("exit", resolve));
@@ -85,7 +97,10 @@ rotabot sandbox is up: open ${web.url}
   rotabot log:    ${logFile}
   Ctrl-C stops everything and removes ${box.root}.
 `);
-    const outcome = await Promise.race([io.stopSignal.then(() => "signal" as const), botExited.then(() => "bot" as const)]);
+    const outcome = await Promise.race([
+      io.stopSignal.then(() => "signal" as const),
+      botExited.then(() => "bot" as const),
+    ]);
     if (outcome === "bot") io.stderr(`rotabot stopped unexpectedly; see ${logFile} (the sandbox is being removed).\n`);
     return outcome === "signal" ? EXIT.ok : EXIT.attention;
   } catch (error) {

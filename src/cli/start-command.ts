@@ -37,7 +37,15 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   }
   const manifestFile = path.join(config.infraDir, MANIFEST_PATH);
   const { engine } = buildEngine({ config, runbook: loaded.runbook, logger, redactor, env: io.env, now: io.now });
-  const { bot, audit, presenter, poster } = createBot({ config, logger, runbook: loaded.runbook, manifestFile, engine, redactor, now: io.now });
+  const { bot, audit, presenter, poster } = createBot({
+    config,
+    logger,
+    runbook: loaded.runbook,
+    manifestFile,
+    engine,
+    redactor,
+    now: io.now,
+  });
   const recovered = await engine.recover();
 
   try {
@@ -46,14 +54,36 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
     logger.fatal({ err: error }, explainStartFailure(error));
     return EXIT.attention;
   }
-  await bot.api.setMyCommands(COMMAND_MENU).catch((error: unknown) => logger.warn({ err: error }, "could not register the command menu"));
-  logger.info({ bot: bot.botInfo.username, opsChatId: config.opsChatId, auditChatId: config.auditChatId, operators: config.operatorIds.length, runbook: config.runbookFile, infraDir: config.infraDir }, "rotabot started");
-  audit.record({ type: "bot_started", version: io.version, procedures: loaded.runbook.procedures.length, runbookFile: config.runbookFile });
+  await bot.api
+    .setMyCommands(COMMAND_MENU)
+    .catch((error: unknown) => logger.warn({ err: error }, "could not register the command menu"));
+  logger.info(
+    {
+      bot: bot.botInfo.username,
+      opsChatId: config.opsChatId,
+      auditChatId: config.auditChatId,
+      operators: config.operatorIds.length,
+      runbook: config.runbookFile,
+      infraDir: config.infraDir,
+    },
+    "rotabot started",
+  );
+  audit.record({
+    type: "bot_started",
+    version: io.version,
+    procedures: loaded.runbook.procedures.length,
+    runbookFile: config.runbookFile,
+  });
   // A token request from before the restart is asked again, so a pasted token is taken in, not left in the chat.
   for (const rotation of recovered) if (rotation.awaiting?.kind === "collect") await presenter.repost(rotation.id);
   if (recovered.length > 0) {
-    const lines = recovered.map((r) => `• ${r.key} [${r.id}] by ${r.initiator.name}: ${r.state.replace("_", " ")} — /resume ${r.id} or /cancel ${r.id}`);
-    await bot.api.sendMessage(config.opsChatId, `⚠️ rotabot restarted with rotations in flight:\n${lines.join("\n")}`).catch((error: unknown) => logger.warn({ err: error }, "could not announce the rotations in flight"));
+    const lines = recovered.map(
+      (r) =>
+        `• ${r.key} [${r.id}] by ${r.initiator.name}: ${r.state.replace("_", " ")} — /resume ${r.id} or /cancel ${r.id}`,
+    );
+    await bot.api
+      .sendMessage(config.opsChatId, `⚠️ rotabot restarted with rotations in flight:\n${lines.join("\n")}`)
+      .catch((error: unknown) => logger.warn({ err: error }, "could not announce the rotations in flight"));
   }
 
   let reminders: Reminders | undefined;
@@ -61,7 +91,14 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
     reminders = createReminders({
       schedule: config.reminders,
       stateFile: path.join(config.stateDir, "reminders.json"),
-      runDigest: createDigestSender({ api: bot.api, runbook: loaded.runbook, manifestFile, opsChatId: config.opsChatId, dueSoonDays: 30, timeZone: config.reminders.timeZone }),
+      runDigest: createDigestSender({
+        api: bot.api,
+        runbook: loaded.runbook,
+        manifestFile,
+        opsChatId: config.opsChatId,
+        dueSoonDays: 30,
+        timeZone: config.reminders.timeZone,
+      }),
       logger,
       now: io.now,
     });
@@ -80,7 +117,10 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
     logger.fatal({ err: outcome.error }, explainStartFailure(outcome.error));
     return EXIT.attention;
   }
-  logger.info({ reason: outcome.kind === "signal" ? outcome.signal : "runner stopped" }, "stopping: finishing the updates in hand");
+  logger.info(
+    { reason: outcome.kind === "signal" ? outcome.signal : "runner stopped" },
+    "stopping: finishing the updates in hand",
+  );
   if (runner.isRunning()) await runner.stop();
   await reminders?.stop();
   await engine.stopAll(config.shutdownGraceMs);

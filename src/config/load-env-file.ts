@@ -6,7 +6,11 @@ import { parseEnv } from "node:util";
  * A missing file is not an error unless `required`; `0` reads standard input. Returns the merged
  * map without touching the input.
  */
-export function withEnvFile(env: Readonly<Record<string, string | undefined>>, file: string | 0, { required = false } = {}): Record<string, string | undefined> {
+export function withEnvFile(
+  env: Readonly<Record<string, string | undefined>>,
+  file: string | 0,
+  { required = false } = {},
+): Record<string, string | undefined> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");

@@ -32,14 +32,20 @@ const integerId = (name: string) =>
 const userIdList = z
   .string()
   .trim()
-  .regex(/^\d{1,20}(\s*,\s*\d{1,20})*$/, "OPERATOR_IDS must be comma-separated Telegram user ids, for example 11111,22222")
+  .regex(
+    /^\d{1,20}(\s*,\s*\d{1,20})*$/,
+    "OPERATOR_IDS must be comma-separated Telegram user ids, for example 11111,22222",
+  )
   .transform((s) => [...new Set(s.split(",").map((id) => Number(id.trim())))]);
 
 const envSchema = z.object({
   BOT_TOKEN: z
     .string()
     .trim()
-    .regex(BOT_TOKEN_PATTERN, "BOT_TOKEN does not look like a bot token (digits, a colon, 30+ letters); copy it again from @BotFather")
+    .regex(
+      BOT_TOKEN_PATTERN,
+      "BOT_TOKEN does not look like a bot token (digits, a colon, 30+ letters); copy it again from @BotFather",
+    )
     .optional(),
   TELEGRAM_API_ROOT: z
     .url({ protocol: /^https?$/, error: "TELEGRAM_API_ROOT must be an http(s) URL such as https://api.telegram.org" })
@@ -147,7 +153,8 @@ export type Config = BaseConfig & Partial<Omit<BotConfig, keyof BaseConfig>>;
 
 const REQUIRED_FOR_START = {
   BOT_TOKEN: "BOT_TOKEN is required to start the bot: create a bot with @BotFather and put its token here",
-  OPS_CHAT_ID: "OPS_CHAT_ID is required to start the bot: the id of the ops group (README, Deploy, step 3 shows how to find it)",
+  OPS_CHAT_ID:
+    "OPS_CHAT_ID is required to start the bot: the id of the ops group (README, Deploy, step 3 shows how to find it)",
   OPERATOR_IDS: "OPERATOR_IDS is required to start the bot: the Telegram user ids allowed to rotate secrets",
   INFRA_DIR: "INFRA_DIR is required to start the bot: the root of the Akira infra checkout",
 } as const;
@@ -156,7 +163,10 @@ const REQUIRED_FOR_START = {
  * Parses rotabot's settings from an environment map. Pure: pass `process.env` only from main.
  * Throws one ConfigError that lists every bad field with a hint; secret values are never echoed.
  */
-export function parseConfig(env: Readonly<Record<string, string | undefined>>, options: ParseConfigOptions & { purpose: "start" }): BotConfig;
+export function parseConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  options: ParseConfigOptions & { purpose: "start" },
+): BotConfig;
 export function parseConfig(env: Readonly<Record<string, string | undefined>>, options: ParseConfigOptions): Config;
 export function parseConfig(env: Readonly<Record<string, string | undefined>>, options: ParseConfigOptions): Config {
   const present = Object.fromEntries(
@@ -166,21 +176,28 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     }),
   );
   const parsed = envSchema.safeParse(present);
-  const problems: [field: string, message: string][] = parsed.success ? [] : parsed.error.issues.map((issue) => {
-    const field = String(issue.path[0] ?? "environment");
-    return [field, issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`];
-  });
+  const problems: [field: string, message: string][] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const field = String(issue.path[0] ?? "environment");
+        return [field, issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`];
+      });
   if (options.purpose === "start") {
     for (const [key, hint] of Object.entries(REQUIRED_FOR_START)) {
       if (!(key in present)) problems.push([key, hint]);
     }
   }
   if (parsed.success && parsed.data.REQUIRE_SECOND_APPROVER && (parsed.data.APPROVER_IDS ?? []).length === 0) {
-    problems.push(["REQUIRE_SECOND_APPROVER", "REQUIRE_SECOND_APPROVER=true needs APPROVER_IDS: the users who may approve destructive steps"]);
+    problems.push([
+      "REQUIRE_SECOND_APPROVER",
+      "REQUIRE_SECOND_APPROVER=true needs APPROVER_IDS: the users who may approve destructive steps",
+    ]);
   }
   if (problems.length > 0 || !parsed.success) {
     const order = Object.keys(envSchema.shape);
-    throw new ConfigError(problems.sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([, message]) => message));
+    throw new ConfigError(
+      problems.sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([, message]) => message),
+    );
   }
 
   const e = parsed.data;
@@ -190,14 +207,22 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     telegramApiRoot: e.TELEGRAM_API_ROOT,
     infraDir: e.INFRA_DIR === undefined ? undefined : expand(e.INFRA_DIR),
     vaultPasswordFile: expand(e.VAULT_PASSWORD_FILE),
-    runbookFile: e.RUNBOOK_FILE === undefined ? path.join(options.packageRoot, "deploy", "runbook.yml") : expand(e.RUNBOOK_FILE),
+    runbookFile:
+      e.RUNBOOK_FILE === undefined ? path.join(options.packageRoot, "deploy", "runbook.yml") : expand(e.RUNBOOK_FILE),
     stateDir: expand(e.STATE_DIR ?? path.join(env.XDG_STATE_HOME ?? path.join(home, ".local", "state"), "rotabot")),
     logLevel: e.LOG_LEVEL,
     confirmTimeoutMs: e.CONFIRM_TIMEOUT,
     approverIds: e.APPROVER_IDS ?? [],
     requireSecondApprover: e.REQUIRE_SECOND_APPROVER,
     auditMaxPerMinute: e.AUDIT_MAX_PER_MINUTE,
-    reminders: e.REMINDER_TIME === "off" ? undefined : { hour: Number(e.REMINDER_TIME.slice(0, 2)), minute: Number(e.REMINDER_TIME.slice(3)), timeZone: e.REMINDER_TIMEZONE },
+    reminders:
+      e.REMINDER_TIME === "off"
+        ? undefined
+        : {
+            hour: Number(e.REMINDER_TIME.slice(0, 2)),
+            minute: Number(e.REMINDER_TIME.slice(3)),
+            timeZone: e.REMINDER_TIMEZONE,
+          },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     botToken: e.BOT_TOKEN,
     opsChatId: e.OPS_CHAT_ID,

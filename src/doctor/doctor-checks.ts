@@ -25,11 +25,22 @@ export interface DoctorDeps {
 }
 
 const ok = (check: string, detail: string): CheckResult => ({ check, status: "ok", detail });
-const bad = (status: "warn" | "fail", check: string, detail: string, fix: string): CheckResult => ({ check, status, detail, fix });
+const bad = (status: "warn" | "fail", check: string, detail: string, fix: string): CheckResult => ({
+  check,
+  status,
+  detail,
+  fix,
+});
 
 async function onPath(program: string, env: Readonly<Record<string, string | undefined>>): Promise<boolean> {
   for (const dir of (env.PATH ?? "").split(":").filter(Boolean)) {
-    if (await access(path.join(dir, program), constants.X_OK).then(() => true, () => false)) return true;
+    if (
+      await access(path.join(dir, program), constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
   }
   return false;
 }
@@ -41,7 +52,8 @@ function commandsOf(runbook: Runbook): { where: string; argv: readonly string[] 
   for (const p of runbook.procedures) {
     for (const s of [...p.steps, ...p.rollback]) {
       if ("argv" in s && s.argv) out.push({ where: `${p.id}/${s.id}`, argv: s.argv });
-      if (s.kind === "nats_reload") out.push({ where: `${p.id}/${s.id}`, argv: s.config_test }, { where: `${p.id}/${s.id}`, argv: s.reload });
+      if (s.kind === "nats_reload")
+        out.push({ where: `${p.id}/${s.id}`, argv: s.config_test }, { where: `${p.id}/${s.id}`, argv: s.reload });
     }
   }
   for (const s of runbook.epilogue) if ("argv" in s) out.push({ where: `epilogue/${s.id}`, argv: s.argv });
@@ -52,12 +64,32 @@ function commandsOf(runbook: Runbook): { where: string; argv: readonly string[] 
  * The checks of `rotabot doctor` that need no Telegram: tools, files the runbook names, the
  * vault and its password file, manifest and vault agreeing, STATE_DIR writable.
  */
-export async function runLocalChecks({ runbook, infraDir, stateDir, vault, env, now }: DoctorDeps): Promise<CheckResult[]> {
+export async function runLocalChecks({
+  runbook,
+  infraDir,
+  stateDir,
+  vault,
+  env,
+  now,
+}: DoctorDeps): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const commands = commandsOf(runbook);
 
-  for (const program of ["ansible-vault", "git", ...new Set(commands.map((c) => c.argv[0]!).filter((p) => !p.includes("/")))]) {
-    results.push((await onPath(program, env)) ? ok(`tool ${program}`, "found on PATH") : bad("fail", `tool ${program}`, "not found on PATH", program.startsWith("ansible") ? "apt-get install ansible-core" : `install ${program} on the ops host`));
+  for (const program of [
+    "ansible-vault",
+    "git",
+    ...new Set(commands.map((c) => c.argv[0]!).filter((p) => !p.includes("/"))),
+  ]) {
+    results.push(
+      (await onPath(program, env))
+        ? ok(`tool ${program}`, "found on PATH")
+        : bad(
+            "fail",
+            `tool ${program}`,
+            "not found on PATH",
+            program.startsWith("ansible") ? "apt-get install ansible-core" : `install ${program} on the ops host`,
+          ),
+    );
   }
   const files = new Map<string, string>();
   for (const { where, argv } of commands) {
@@ -65,37 +97,99 @@ export async function runLocalChecks({ runbook, infraDir, stateDir, vault, env, 
   }
   for (const file of [runbook.files.vault, runbook.files.manifest]) files.set(file, "files");
   for (const [file, where] of files) {
-    const exists = await stat(path.join(infraDir, file)).then(() => true, () => false);
-    results.push(exists ? ok(`file ${file}`, `exists (used by ${where})`) : bad("fail", `file ${file}`, `missing in INFRA_DIR (used by ${where})`, `add it to the infra checkout ${infraDir}, or fix the runbook`));
+    const exists = await stat(path.join(infraDir, file)).then(
+      () => true,
+      () => false,
+    );
+    results.push(
+      exists
+        ? ok(`file ${file}`, `exists (used by ${where})`)
+        : bad(
+            "fail",
+            `file ${file}`,
+            `missing in INFRA_DIR (used by ${where})`,
+            `add it to the infra checkout ${infraDir}, or fix the runbook`,
+          ),
+    );
   }
 
   const password = await vault.checkPasswordFile();
-  if (!password.ok) results.push(bad("fail", "vault password file", password.message, "create it with the vault password, mode 0600"));
-  else results.push(password.warnings.length > 0 ? bad("warn", "vault password file", password.warnings.join("; "), "chmod 600 the file") : ok("vault password file", "present, readable only by its owner"));
+  if (!password.ok)
+    results.push(bad("fail", "vault password file", password.message, "create it with the vault password, mode 0600"));
+  else
+    results.push(
+      password.warnings.length > 0
+        ? bad("warn", "vault password file", password.warnings.join("; "), "chmod 600 the file")
+        : ok("vault password file", "present, readable only by its owner"),
+    );
   const keys = await vault.listKeys();
   if (!keys.ok) results.push(bad("fail", "vault", keys.message, "see the message"));
   else results.push(ok("vault", `decrypts: ${keys.keys.length} variables`));
 
-  const manifest = await readManifest(path.join(infraDir, runbook.files.manifest), { categories: new Set(Object.keys(runbook.policies)), asOf: todayUtc(now()) });
+  const manifest = await readManifest(path.join(infraDir, runbook.files.manifest), {
+    categories: new Set(Object.keys(runbook.policies)),
+    asOf: todayUtc(now()),
+  });
   if (!manifest.ok || manifest.problems.length > 0) {
-    results.push(bad("fail", "manifest", manifest.problems.map((p) => `line ${p.line}: ${p.message}`).join("; "), "fix the manifest (rotabot age shows every problem)"));
+    results.push(
+      bad(
+        "fail",
+        "manifest",
+        manifest.problems.map((p) => `line ${p.line}: ${p.message}`).join("; "),
+        "fix the manifest (rotabot age shows every problem)",
+      ),
+    );
   } else {
     results.push(ok("manifest", `${manifest.entries.length} secrets`));
   }
   if (keys.ok && manifest.ok) {
     const inVault = new Set(keys.keys);
     for (const entry of manifest.entries) {
-      if (!inVault.has(entry.key)) results.push(bad("fail", `secret ${entry.key}`, "in the manifest but not in the vault", `add ${entry.key} to the vault (ansible-vault edit) or remove it from the manifest`));
+      if (!inVault.has(entry.key))
+        results.push(
+          bad(
+            "fail",
+            `secret ${entry.key}`,
+            "in the manifest but not in the vault",
+            `add ${entry.key} to the vault (ansible-vault edit) or remove it from the manifest`,
+          ),
+        );
     }
     const listed = new Set(manifest.entries.map((e) => e.key));
     for (const key of keys.keys) {
-      if (key.endsWith("_new")) results.push(bad("fail", `secret ${key}`, "left in the vault by an unfinished rotation", `resume or abort that rotation (rotabot status), or remove ${key}`));
-      else if (key.startsWith("vault_") && !listed.has(key)) results.push(bad("warn", `secret ${key}`, "in the vault but not in the manifest, so nobody tracks its age", `add ${key} to the manifest with its category`));
+      if (key.endsWith("_new"))
+        results.push(
+          bad(
+            "fail",
+            `secret ${key}`,
+            "left in the vault by an unfinished rotation",
+            `resume or abort that rotation (rotabot status), or remove ${key}`,
+          ),
+        );
+      else if (key.startsWith("vault_") && !listed.has(key))
+        results.push(
+          bad(
+            "warn",
+            `secret ${key}`,
+            "in the vault but not in the manifest, so nobody tracks its age",
+            `add ${key} to the manifest with its category`,
+          ),
+        );
     }
   }
 
   const probe = path.join(stateDir, `.doctor-${process.pid}`);
-  const writable = await mkdir(stateDir, { recursive: true, mode: 0o700 }).then(() => writeFile(probe, "")).then(() => rm(probe)).then(() => true, () => false);
-  results.push(writable ? ok("STATE_DIR", `${stateDir} is writable`) : bad("fail", "STATE_DIR", `${stateDir} is not writable`, "create it for the rotabot user, or set STATE_DIR"));
+  const writable = await mkdir(stateDir, { recursive: true, mode: 0o700 })
+    .then(() => writeFile(probe, ""))
+    .then(() => rm(probe))
+    .then(
+      () => true,
+      () => false,
+    );
+  results.push(
+    writable
+      ? ok("STATE_DIR", `${stateDir} is writable`)
+      : bad("fail", "STATE_DIR", `${stateDir} is not writable`, "create it for the rotabot user, or set STATE_DIR"),
+  );
   return results;
 }

@@ -1,5 +1,21 @@
 /** Variables a command may inherit from rotabot's environment; everything else (BOT_TOKEN!) stays out. */
-const ALLOWED_NAMES = new Set(["PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM", "SSH_AUTH_SOCK", "PGHOST", "PGPORT", "PGDATABASE", "PGSSLMODE", "NATS_URL"]);
+const ALLOWED_NAMES = new Set([
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR",
+  "TERM",
+  "SSH_AUTH_SOCK",
+  "PGHOST",
+  "PGPORT",
+  "PGDATABASE",
+  "PGSSLMODE",
+  "NATS_URL",
+]);
 const ALLOWED_PREFIXES = ["LC_", "ANSIBLE_"];
 
 /** The allowlisted subset of an environment, for every command rotabot runs. */

@@ -18,7 +18,13 @@ export interface CommandSpec {
 
 export type CommandResult =
   | { ok: true; exitCode: 0; tail: string[] }
-  | { ok: false; reason: "exit" | "timeout" | "cancelled" | "not_found"; exitCode: number | undefined; message: string; tail: string[] };
+  | {
+      ok: false;
+      reason: "exit" | "timeout" | "cancelled" | "not_found";
+      exitCode: number | undefined;
+      message: string;
+      tail: string[];
+    };
 
 export interface CommandRunnerDeps {
   cwd: string;
@@ -88,16 +94,27 @@ export function createCommandRunner({ cwd, baseEnv, redactor, killGraceMs = 5_00
     await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
 
     if (ended) {
-      const message = ended === "timeout" ? `timed out after ${Math.round(spec.timeoutMs / 1000)} s and was stopped` : "was cancelled and stopped";
+      const message =
+        ended === "timeout"
+          ? `timed out after ${Math.round(spec.timeoutMs / 1000)} s and was stopped`
+          : "was cancelled and stopped";
       return { ok: false, reason: ended, exitCode: result.exitCode, message: `${file} ${message}`, tail };
     }
     if (result.failed && result.exitCode === undefined) {
       const notFound = (result.cause as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
-      const message = notFound ? `${file} was not found on PATH; install it on the ops host` : redactor.redact(result.shortMessage ?? `${file} could not be started`);
+      const message = notFound
+        ? `${file} was not found on PATH; install it on the ops host`
+        : redactor.redact(result.shortMessage ?? `${file} could not be started`);
       return { ok: false, reason: notFound ? "not_found" : "exit", exitCode: undefined, message, tail };
     }
     if (result.exitCode !== 0) {
-      return { ok: false, reason: "exit", exitCode: result.exitCode, message: `${file} exited with code ${result.exitCode}`, tail };
+      return {
+        ok: false,
+        reason: "exit",
+        exitCode: result.exitCode,
+        message: `${file} exited with code ${result.exitCode}`,
+        tail,
+      };
     }
     return { ok: true, exitCode: 0, tail };
   };

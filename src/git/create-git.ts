@@ -12,17 +12,31 @@ export function createGit({ cwd, env }: { cwd: string; env: Readonly<Record<stri
     /** Paths among `files` with uncommitted changes. */
     async dirty(files: readonly string[]): Promise<string[]> {
       const result = await git(["status", "--porcelain", "--", ...files]);
-      return result.stdout.split("\n").filter(Boolean).map((l) => l.slice(3));
+      return result.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.slice(3));
     },
     /** Commits `files`; ok with commit undefined when there was nothing to commit. */
-    async commit(files: readonly string[], message: string): Promise<Result<{ commit: string | undefined }, "git_failed">> {
+    async commit(
+      files: readonly string[],
+      message: string,
+    ): Promise<Result<{ commit: string | undefined }, "git_failed">> {
       const add = await git(["add", "--", ...files]);
-      if (add.exitCode !== 0) return fail("git_failed", `git add failed: ${add.stderr.trim()}; commit ${files.join(", ")} by hand`);
+      if (add.exitCode !== 0)
+        return fail("git_failed", `git add failed: ${add.stderr.trim()}; commit ${files.join(", ")} by hand`);
       const staged = await git(["diff", "--cached", "--quiet", "--", ...files]);
       if (staged.exitCode === 0) return { ok: true, commit: undefined };
-      const identity = (await git(["config", "user.email"])).exitCode === 0 ? [] : ["-c", "user.name=rotabot", "-c", "user.email=rotabot@localhost"];
+      const identity =
+        (await git(["config", "user.email"])).exitCode === 0
+          ? []
+          : ["-c", "user.name=rotabot", "-c", "user.email=rotabot@localhost"];
       const commit = await git([...identity, "commit", "-m", message, "--", ...files]);
-      if (commit.exitCode !== 0) return fail("git_failed", `git commit failed: ${commit.stderr.trim() || commit.stdout.trim()}; commit ${files.join(", ")} by hand`);
+      if (commit.exitCode !== 0)
+        return fail(
+          "git_failed",
+          `git commit failed: ${commit.stderr.trim() || commit.stdout.trim()}; commit ${files.join(", ")} by hand`,
+        );
       const head = await git(["rev-parse", "--short", "HEAD"]);
       return { ok: true, commit: head.stdout.trim() };
     },
@@ -33,7 +47,9 @@ export function createGit({ cwd, env }: { cwd: string; env: Readonly<Record<stri
     },
     async push(): Promise<Result<object, "git_failed">> {
       const push = await git(["push"]);
-      return push.exitCode === 0 ? { ok: true } : fail("git_failed", `git push failed: ${push.stderr.trim()}; push by hand`);
+      return push.exitCode === 0
+        ? { ok: true }
+        : fail("git_failed", `git push failed: ${push.stderr.trim()}; push by hand`);
     },
   };
 }

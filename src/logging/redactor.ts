@@ -24,7 +24,8 @@ export function createRedactor(initial: readonly string[] = []): Redactor {
   const forms = new Set<string>();
   let ordered: string[] = [];
   const add = (value: string) => {
-    if (value.length < 6) throw new Error("refusing to redact a value shorter than 6 characters: it would mangle ordinary text");
+    if (value.length < 6)
+      throw new Error("refusing to redact a value shorter than 6 characters: it would mangle ordinary text");
     for (const form of secretForms(value)) forms.add(form);
     ordered = [...forms].sort((a, b) => b.length - a.length);
   };

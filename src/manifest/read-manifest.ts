@@ -26,8 +26,7 @@ export interface ManifestProblem {
 }
 
 export type ReadManifestResult =
-  | { ok: true; entries: ManifestEntry[]; problems: ManifestProblem[] }
-  | { ok: false; problems: ManifestProblem[] };
+  { ok: true; entries: ManifestEntry[]; problems: ManifestProblem[] } | { ok: false; problems: ManifestProblem[] };
 
 export interface ManifestRules {
   /** Categories the runbook defines; any other is reported. */
@@ -43,7 +42,16 @@ export async function readManifest(file: string, rules: ManifestRules): Promise<
     text = await readFile(file, "utf8");
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message;
-    return { ok: false, problems: [{ file, line: 0, message: `${reason}: set INFRA_DIR (or --infra/--manifest) to the infra checkout that holds ${MANIFEST_PATH}` }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line: 0,
+          message: `${reason}: set INFRA_DIR (or --infra/--manifest) to the infra checkout that holds ${MANIFEST_PATH}`,
+        },
+      ],
+    };
   }
   return parseManifest(text, file, rules);
 }
@@ -65,7 +73,17 @@ export function parseManifest(text: string, file: string, rules: ManifestRules):
   const root = doc.contents;
   const manifest = isMap(root) ? root.get("secrets_manifest", true) : undefined;
   if (!isMap(manifest)) {
-    return { ok: false, problems: [{ file, line: 1, message: "the file needs a top-level `secrets_manifest:` mapping of vault keys to entries (see README, 'The manifest')" }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line: 1,
+          message:
+            "the file needs a top-level `secrets_manifest:` mapping of vault keys to entries (see README, 'The manifest')",
+        },
+      ],
+    };
   }
   const entries: ManifestEntry[] = [];
   const problems: ManifestProblem[] = [];
@@ -103,9 +121,15 @@ function readEntry(pair: Pair, lineAt: (offset: number) => number, rules: Manife
     if (!isScalar(node)) return NESTED;
     const value = node.value;
     if (value === null || value === "") return null;
-    return typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? String(value) : NESTED;
+    return typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+      ? String(value)
+      : NESTED;
   };
-  const problem = (name: string, message: string) => ({ line: fieldLine(name), key, message: `${key}.${name}: ${message}` });
+  const problem = (name: string, message: string) => ({
+    line: fieldLine(name),
+    key,
+    message: `${key}.${name}: ${message}`,
+  });
 
   const category = scalar("category");
   if (typeof category !== "string") {
@@ -121,16 +145,21 @@ function readEntry(pair: Pair, lineAt: (offset: number) => number, rules: Manife
   if (typeof rawDate === "string") {
     const date = parseCalendarDate(rawDate);
     if (!date) return problem("last_rotation", `"${rawDate}" is not a date; write it as YYYY-MM-DD`);
-    if (date > rules.asOf) return problem("last_rotation", `${date} is in the future (today is ${rules.asOf}); correct the date`);
+    if (date > rules.asOf)
+      return problem("last_rotation", `${date} is in the future (today is ${rules.asOf}); correct the date`);
     lastRotation = date;
   }
 
   const rawInterval = scalar("rotate_every");
   let rotateEvery: Interval | null = null;
-  if (rawInterval === NESTED) return problem("rotate_every", "expected one interval such as \"6 months\"");
+  if (rawInterval === NESTED) return problem("rotate_every", 'expected one interval such as "6 months"');
   if (typeof rawInterval === "string") {
     const interval = parseInterval(rawInterval);
-    if (!interval) return problem("rotate_every", `"${rawInterval}" is not an interval; write N days|weeks|months|years, e.g. "6 months"`);
+    if (!interval)
+      return problem(
+        "rotate_every",
+        `"${rawInterval}" is not an interval; write N days|weeks|months|years, e.g. "6 months"`,
+      );
     rotateEvery = interval;
   }
 
@@ -138,5 +167,13 @@ function readEntry(pair: Pair, lineAt: (offset: number) => number, rules: Manife
     const value = scalar(name);
     return typeof value === "string" ? value : null;
   };
-  return { key, category, owner: optionalText("owner"), lastRotation, rotateEvery, description: optionalText("description"), line };
+  return {
+    key,
+    category,
+    owner: optionalText("owner"),
+    lastRotation,
+    rotateEvery,
+    description: optionalText("description"),
+    line,
+  };
 }

@@ -7,7 +7,12 @@ import { fail, type Result } from "../result.js";
  * Sets `secrets_manifest.<key>.last_rotation` to the rotation date, keeping comments, order and
  * unknown fields; adds the entry (with its category) when the manifest lacks it.
  */
-export async function setLastRotation(file: string, key: string, date: string, category: string): Promise<Result<{ added: boolean }, "unreadable">> {
+export async function setLastRotation(
+  file: string,
+  key: string,
+  date: string,
+  category: string,
+): Promise<Result<{ added: boolean }, "unreadable">> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -17,7 +22,10 @@ export async function setLastRotation(file: string, key: string, date: string, c
   const doc = parseDocument(text);
   const manifest = isMap(doc.contents) ? doc.contents.get("secrets_manifest", true) : undefined;
   if (doc.errors.length > 0 || !isMap(manifest)) {
-    return fail("unreadable", `the manifest ${file} is not valid (run rotabot age to see why); set last_rotation of ${key} to ${date} by hand`);
+    return fail(
+      "unreadable",
+      `the manifest ${file} is not valid (run rotabot age to see why); set last_rotation of ${key} to ${date} by hand`,
+    );
   }
   const entry = manifest.get(key, true);
   let added = false;

@@ -18,9 +18,16 @@ export interface DigestSenderDeps {
 export function createDigestSender({ api, runbook, manifestFile, opsChatId, dueSoonDays, timeZone }: DigestSenderDeps) {
   return async (at: Date): Promise<"sent" | "nothing_due"> => {
     const asOf = todayIn(timeZone, at);
-    const digest = formatDigest(await buildAgeReport(runbook, manifestFile, { asOf, dueSoonDays }), { asOf, manifestFile });
+    const digest = formatDigest(await buildAgeReport(runbook, manifestFile, { asOf, dueSoonDays }), {
+      asOf,
+      manifestFile,
+    });
     if (!digest) return "nothing_due";
-    await api.sendMessage(opsChatId, digest.html, { parse_mode: "HTML", reply_markup: digest.keyboard, link_preview_options: { is_disabled: true } });
+    await api.sendMessage(opsChatId, digest.html, {
+      parse_mode: "HTML",
+      reply_markup: digest.keyboard,
+      link_preview_options: { is_disabled: true },
+    });
     return "sent";
   };
 }

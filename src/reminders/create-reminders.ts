@@ -25,7 +25,14 @@ interface ReminderState {
  * due while rotabot was down (after the last recorded one) is made up for, once. A first start
  * records the schedule without sending. A failed send is logged and retried at the next start or run.
  */
-export function createReminders({ schedule, stateFile, runDigest, logger, now = () => new Date(), pattern }: RemindersDeps) {
+export function createReminders({
+  schedule,
+  stateFile,
+  runDigest,
+  logger,
+  now = () => new Date(),
+  pattern,
+}: RemindersDeps) {
   const cronPattern = pattern ?? `0 ${schedule.minute} ${schedule.hour} * * *`;
   let job: Cron | undefined;
   let running: Promise<void> = Promise.resolve();
@@ -33,21 +40,32 @@ export function createReminders({ schedule, stateFile, runDigest, logger, now = 
   const readState = async (): Promise<ReminderState | undefined> => {
     try {
       const parsed = JSON.parse(await readFile(stateFile, "utf8")) as Partial<ReminderState>;
-      return typeof parsed.lastRunAt === "string" && !Number.isNaN(Date.parse(parsed.lastRunAt)) ? { lastRunAt: parsed.lastRunAt } : undefined;
+      return typeof parsed.lastRunAt === "string" && !Number.isNaN(Date.parse(parsed.lastRunAt))
+        ? { lastRunAt: parsed.lastRunAt }
+        : undefined;
     } catch {
       return undefined;
     }
   };
-  const record = (at: Date) => writeFileAtomic(stateFile, `${JSON.stringify({ lastRunAt: at.toISOString() } satisfies ReminderState)}\n`, { mode: 0o600 });
+  const record = (at: Date) =>
+    writeFileAtomic(stateFile, `${JSON.stringify({ lastRunAt: at.toISOString() } satisfies ReminderState)}\n`, {
+      mode: 0o600,
+    });
 
   const run = (scheduledFor: Date, why: "scheduled" | "catch_up") => {
     running = running.then(async () => {
       try {
         const outcome = await runDigest(now());
         await record(scheduledFor);
-        logger.info({ scheduledFor: scheduledFor.toISOString(), why, outcome }, outcome === "sent" ? "daily digest sent" : "daily digest: nothing needs action, nothing sent");
+        logger.info(
+          { scheduledFor: scheduledFor.toISOString(), why, outcome },
+          outcome === "sent" ? "daily digest sent" : "daily digest: nothing needs action, nothing sent",
+        );
       } catch (error) {
-        logger.error({ err: error, scheduledFor: scheduledFor.toISOString(), why }, "daily digest could not be sent; it is tried again at the next run or start");
+        logger.error(
+          { err: error, scheduledFor: scheduledFor.toISOString(), why },
+          "daily digest could not be sent; it is tried again at the next run or start",
+        );
       }
     });
     return running;
@@ -61,7 +79,14 @@ export function createReminders({ schedule, stateFile, runDigest, logger, now = 
       });
       const previous = job.previousRuns(1, now())[0];
       const state = await readState();
-      logger.info({ at: `${String(schedule.hour).padStart(2, "0")}:${String(schedule.minute).padStart(2, "0")}`, timeZone: schedule.timeZone, next: job.nextRun()?.toISOString() }, "daily digest scheduled");
+      logger.info(
+        {
+          at: `${String(schedule.hour).padStart(2, "0")}:${String(schedule.minute).padStart(2, "0")}`,
+          timeZone: schedule.timeZone,
+          next: job.nextRun()?.toISOString(),
+        },
+        "daily digest scheduled",
+      );
       if (!previous) return;
       if (!state) {
         await record(previous);

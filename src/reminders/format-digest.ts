@@ -25,7 +25,10 @@ const MAX_LISTED = 30;
  * that opens the /rotate plan. Undefined when nothing needs action, so nothing is sent.
  * A manifest that cannot be read is reported too: a silent digest would hide it.
  */
-export function formatDigest(report: AgeReport, { asOf, manifestFile }: { asOf: string; manifestFile: string }): Digest | undefined {
+export function formatDigest(
+  report: AgeReport,
+  { asOf, manifestFile }: { asOf: string; manifestFile: string },
+): Digest | undefined {
   if (!report.readable) {
     return {
       html: `⚠️ <b>Daily secret check</b> (${asOf}): the manifest <code>${escapeHtml(manifestFile)}</code> cannot be read. Run <code>rotabot age</code> on the ops host to see why, fix it, then send /age.`,
@@ -37,9 +40,15 @@ export function formatDigest(report: AgeReport, { asOf, manifestFile }: { asOf: 
   if (rows.length === 0) return undefined;
   const listed = rows.slice(0, MAX_LISTED);
   const keyboard = new InlineKeyboard();
-  for (const row of listed) if (DIGEST_BUTTON.test(`due|${row.key}`)) keyboard.text(`Rotate ${row.key}`, `due|${row.key}`).row();
+  for (const row of listed)
+    if (DIGEST_BUTTON.test(`due|${row.key}`)) keyboard.text(`Rotate ${row.key}`, `due|${row.key}`).row();
   const more = rows.length > listed.length ? [`…and ${rows.length - listed.length} more: send /age overdue.`] : [];
-  const html = [`⏰ <b>Daily secret check</b> (${asOf}): ${summary(rows)}`, ...listed.map(formatAgeRow), ...more, "Press Rotate to see the plan, or send /age for every secret."].join("\n\n");
+  const html = [
+    `⏰ <b>Daily secret check</b> (${asOf}): ${summary(rows)}`,
+    ...listed.map(formatAgeRow),
+    ...more,
+    "Press Rotate to see the plan, or send /age for every secret.",
+  ].join("\n\n");
   return { html, keyboard, keys: listed.map((r) => r.key) };
 }
 

@@ -14,7 +14,11 @@ interface Lookups {
  * checkout, a usable vault, and no deploy running (unless an incident is declared). Reads both
  * values into the redactor; returns a `<key>_new` left by an earlier attempt, if any.
  */
-export async function checkCanStart(deps: EngineDeps, request: StartRequest, { load, active }: Lookups): Promise<{ ok: true; leftoverNew: string | undefined } | Failure<"refused">> {
+export async function checkCanStart(
+  deps: EngineDeps,
+  request: StartRequest,
+  { load, active }: Lookups,
+): Promise<{ ok: true; leftoverNew: string | undefined } | Failure<"refused">> {
   const { key } = request;
   const holder = await deps.locks.holder(key);
   if (holder) {
@@ -23,16 +27,27 @@ export async function checkCanStart(deps: EngineDeps, request: StartRequest, { l
       await deps.locks.release(key, holder.rotationId);
     } else {
       const at = currentStep(other);
-      return fail("refused", `${key} is already being rotated by ${holder.initiator} since ${holder.startedAt} (rotation ${holder.rotationId}, ${other.state.replace("_", " ")} at "${at?.title ?? "the end"}"). Finish or abort that one first`);
+      return fail(
+        "refused",
+        `${key} is already being rotated by ${holder.initiator} since ${holder.startedAt} (rotation ${holder.rotationId}, ${other.state.replace("_", " ")} at "${at?.title ?? "the end"}"). Finish or abort that one first`,
+      );
     }
   }
-  const dirty = (await deps.git.isRepository()) ? await deps.git.dirty([deps.runbook.files.vault, deps.runbook.files.manifest, deps.runbook.files.changelog]) : [];
+  const dirty = (await deps.git.isRepository())
+    ? await deps.git.dirty([deps.runbook.files.vault, deps.runbook.files.manifest, deps.runbook.files.changelog])
+    : [];
   if (dirty.length > 0) {
     const other = (await active())[0];
     if (other) {
-      return fail("refused", `rotation ${other.id} of ${other.key} (by ${other.initiator.name}) is in flight and has changed the vault; rotations share the vault file and its commit, so finish or abort that one first`);
+      return fail(
+        "refused",
+        `rotation ${other.id} of ${other.key} (by ${other.initiator.name}) is in flight and has changed the vault; rotations share the vault file and its commit, so finish or abort that one first`,
+      );
     }
-    return fail("refused", `uncommitted changes in ${dirty.join(", ")} in INFRA_DIR: commit or stash them first, so the rotation's commit holds only the rotation`);
+    return fail(
+      "refused",
+      `uncommitted changes in ${dirty.join(", ")} in INFRA_DIR: commit or stash them first, so the rotation's commit holds only the rotation`,
+    );
   }
   const password = await deps.vault.checkPasswordFile();
   if (!password.ok) return fail("refused", password.message);
@@ -42,7 +57,10 @@ export async function checkCanStart(deps: EngineDeps, request: StartRequest, { l
   if (guard) {
     const result = await deps.runCommand({ argv: guard.argv, timeoutMs: parseDuration(guard.timeout) ?? 30_000 });
     if (!result.ok && !request.incident) {
-      return fail("refused", `a deploy seems to be running (check "${guard.title}" failed: ${result.message}). The runbook says not to rotate during an active deploy: wait for it, or declare an incident with a reason if the deploy is the mitigation`);
+      return fail(
+        "refused",
+        `a deploy seems to be running (check "${guard.title}" failed: ${result.message}). The runbook says not to rotate during an active deploy: wait for it, or declare an incident with a reason if the deploy is the mitigation`,
+      );
     }
   }
   return { ok: true, leftoverNew: values.values.next };

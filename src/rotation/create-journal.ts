@@ -18,7 +18,10 @@ export function createJournal(stateDir: string) {
   return {
     dir,
     async save(rotation: Rotation): Promise<void> {
-      await writeFileAtomic(fileOf(rotation.id), `${JSON.stringify(rotation, null, 2)}\n`, { mode: 0o600, fsync: true });
+      await writeFileAtomic(fileOf(rotation.id), `${JSON.stringify(rotation, null, 2)}\n`, {
+        mode: 0o600,
+        fsync: true,
+      });
     },
 
     async load(id: string): Promise<Rotation | undefined> {
@@ -34,7 +37,9 @@ export function createJournal(stateDir: string) {
     async list(): Promise<Rotation[]> {
       const names = (await readdir(dir)).filter((n) => n.endsWith(".json"));
       const rotations = await Promise.all(names.map((n) => this.load(n.slice(0, -5))));
-      return rotations.filter((r): r is Rotation => r !== undefined).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      return rotations
+        .filter((r): r is Rotation => r !== undefined)
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     },
   };
 }

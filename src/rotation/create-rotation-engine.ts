@@ -12,7 +12,16 @@ import { newRotation } from "./new-rotation.js";
 import { readSecretValues } from "./read-secret-values.js";
 import { rollBack } from "./roll-back.js";
 import { takeCollectedValue } from "./take-collected-value.js";
-import { currentStep, TERMINAL_STATES, type Actor, type Awaiting, type OperatorResponse, type ResponseType, type Rotation, type StepRecord } from "./rotation-model.js";
+import {
+  currentStep,
+  TERMINAL_STATES,
+  type Actor,
+  type Awaiting,
+  type OperatorResponse,
+  type ResponseType,
+  type Rotation,
+  type StepRecord,
+} from "./rotation-model.js";
 import type { StepDeps, StepOutcome } from "./step-context.js";
 
 /** What front ends (chat, shell, audit) hear from the engine; never carries a secret value. */
@@ -79,24 +88,48 @@ export function createRotationEngine(deps: EngineDeps) {
   const load = async (id: string) => live.get(id) ?? (await deps.journal.load(id));
   /** A rotation driven by another live process on this host: only that process may touch it. */
   const ownedElsewhere = (rotation: Rotation) =>
-    rotation.process !== undefined && rotation.process.pid !== deps.self.pid && rotation.process.host === deps.self.host && !TERMINAL_STATES.has(rotation.state) && deps.isAlive(rotation.process.pid);
+    rotation.process !== undefined &&
+    rotation.process.pid !== deps.self.pid &&
+    rotation.process.host === deps.self.host &&
+    !TERMINAL_STATES.has(rotation.state) &&
+    deps.isAlive(rotation.process.pid);
   const elsewhereMessage = (rotation: Rotation) =>
     `rotation ${rotation.id} is being run by another rotabot process (pid ${rotation.process?.pid}); answer it there (the bot or the shell that started it), or stop that process first`;
   const procedureOf = (rotation: Rotation) => deps.runbook.procedures.find((p) => p.id === rotation.procedureId);
   const definitionOf = (rotation: Rotation, record: StepRecord): Step | EpilogueStep | undefined => {
     const procedure = procedureOf(rotation);
-    return record.phase === "procedure" ? procedure?.steps.find((s) => s.id === record.id) : deps.runbook.epilogue.find((s) => s.id === record.id);
+    return record.phase === "procedure"
+      ? procedure?.steps.find((s) => s.id === record.id)
+      : deps.runbook.epilogue.find((s) => s.id === record.id);
   };
 
-  async function awaitOperator(rotation: Rotation, record: StepRecord, kind: Awaiting["kind"], prompt: string, accepts: ResponseType[]): Promise<void> {
-    rotation.awaiting = { stepId: record.id, kind, nonce: randomBytes(4).toString("hex"), since: stamp(), prompt: deps.redactor.redact(prompt), accepts };
+  async function awaitOperator(
+    rotation: Rotation,
+    record: StepRecord,
+    kind: Awaiting["kind"],
+    prompt: string,
+    accepts: ResponseType[],
+  ): Promise<void> {
+    rotation.awaiting = {
+      stepId: record.id,
+      kind,
+      nonce: randomBytes(4).toString("hex"),
+      since: stamp(),
+      prompt: deps.redactor.redact(prompt),
+      accepts,
+    };
     if (record.state === "pending" && kind !== "existing_new") record.state = "awaiting";
     if (rotation.state === "running") rotation.state = "awaiting_operator";
     await save(rotation);
     emit({ type: "awaiting", rotation, awaiting: rotation.awaiting });
   }
 
-  async function runStep(rotation: Rotation, record: StepRecord, step: Step | EpilogueStep, signal: AbortSignal): Promise<StepOutcome> {
+  async function runStep(
+    rotation: Rotation,
+    record: StepRecord,
+    step: Step | EpilogueStep,
+    signal: AbortSignal,
+  ): Promise<StepOutcome> {
     record.state = "running";
     record.attempts++;
     record.startedAt = stamp();
@@ -108,9 +141,33 @@ export function createRotationEngine(deps: EngineDeps) {
     if (step.kind === "collect" || step.kind === "confirm") return { status: "done" };
     if (step.kind === "manual") {
       if (!step.check) return { status: "done", note: `done, says ${record.confirmedBy?.name ?? "the operator"}` };
-      return executeStep({ id: step.id, title: step.title, kind: "verify", check: step.check, destructive: false, timeout: "1m" }, { rotation, record, step, procedure: procedureOf(rotation)!, signal, logFile: record.logFile, onLine: (line) => emit({ type: "output", rotation, step: record, line }) }, deps);
+      return executeStep(
+        { id: step.id, title: step.title, kind: "verify", check: step.check, destructive: false, timeout: "1m" },
+        {
+          rotation,
+          record,
+          step,
+          procedure: procedureOf(rotation)!,
+          signal,
+          logFile: record.logFile,
+          onLine: (line) => emit({ type: "output", rotation, step: record, line }),
+        },
+        deps,
+      );
     }
-    return executeStep(step, { rotation, record, step, procedure: procedureOf(rotation)!, signal, logFile: record.logFile, onLine: (line) => emit({ type: "output", rotation, step: record, line }) }, deps);
+    return executeStep(
+      step,
+      {
+        rotation,
+        record,
+        step,
+        procedure: procedureOf(rotation)!,
+        signal,
+        logFile: record.logFile,
+        onLine: (line) => emit({ type: "output", rotation, step: record, line }),
+      },
+      deps,
+    );
   }
 
   /** Runs steps until the rotation needs the operator, fails, or completes. */
@@ -135,14 +192,24 @@ export function createRotationEngine(deps: EngineDeps) {
         return;
       }
       if (record.state !== "pending") return;
-      if (step.kind === "collect") return awaitOperator(rotation, record, "collect", step.prompt, ["collect", "added_myself", "cancel"]);
+      if (step.kind === "collect")
+        return awaitOperator(rotation, record, "collect", step.prompt, ["collect", "added_myself", "cancel"]);
       if (step.kind === "manual" && !record.confirmedBy) {
-        const warning = step.destructive ? "\n\nThis cannot be undone: once you press Done, the rotation can no longer be aborted." : "";
+        const warning = step.destructive
+          ? "\n\nThis cannot be undone: once you press Done, the rotation can no longer be aborted."
+          : "";
         return awaitOperator(rotation, record, "manual", `${step.instruction}${warning}`, ["done", "cancel"]);
       }
-      if (step.kind === "confirm" && !record.confirmedBy) return awaitOperator(rotation, record, "confirm", step.message, ["go", "cancel"]);
+      if (step.kind === "confirm" && !record.confirmedBy)
+        return awaitOperator(rotation, record, "confirm", step.message, ["go", "cancel"]);
       if (step.destructive && step.kind !== "manual" && !record.confirmedBy) {
-        return awaitOperator(rotation, record, "destructive", `${step.title}. This cannot be undone, and the rotation can no longer be aborted after it.`, ["go", "cancel"]);
+        return awaitOperator(
+          rotation,
+          record,
+          "destructive",
+          `${step.title}. This cannot be undone, and the rotation can no longer be aborted after it.`,
+          ["go", "cancel"],
+        );
       }
       const started = Date.now();
       const outcome = await runStep(rotation, record, step, signal);
@@ -159,7 +226,11 @@ export function createRotationEngine(deps: EngineDeps) {
           return;
         }
         emit({ type: "step_failed", rotation, step: record, ms });
-        const accepts: ResponseType[] = ["retry", "mark_done", ...(rotation.pointOfNoReturn ? [] : (["abort"] as const))];
+        const accepts: ResponseType[] = [
+          "retry",
+          "mark_done",
+          ...(rotation.pointOfNoReturn ? [] : (["abort"] as const)),
+        ];
         return awaitOperator(rotation, record, "failed", `${record.title} failed: ${record.message}`, accepts);
       }
       record.state = outcome.status;
@@ -197,7 +268,9 @@ export function createRotationEngine(deps: EngineDeps) {
       .catch(async (error: unknown) => {
         deps.logger.error({ err: error, rotationId: rotation.id }, "rotation stopped on an unexpected error");
         rotation.state = "failed";
-        rotation.message = deps.redactor.redact(`unexpected error: ${error instanceof Error ? error.message : String(error)}; see the rotabot log, then resume`);
+        rotation.message = deps.redactor.redact(
+          `unexpected error: ${error instanceof Error ? error.message : String(error)}; see the rotabot log, then resume`,
+        );
         await save(rotation).catch(() => undefined);
       })
       .finally(() => driving.delete(rotation.id));
@@ -226,13 +299,27 @@ export function createRotationEngine(deps: EngineDeps) {
       const checked = await checkCanStart(deps, request, { load, active: () => engine.active() });
       if (!checked.ok) return checked;
       const rotation = newRotation(deps.runbook, request, deps.now(), deps.self);
-      const lock = await deps.locks.acquire(request.key, { rotationId: rotation.id, initiator: request.initiator.name, startedAt: rotation.createdAt });
-      if (!lock.ok) return fail("refused", `${request.key} is already being rotated by ${lock.holder.initiator} (rotation ${lock.holder.rotationId})`);
+      const lock = await deps.locks.acquire(request.key, {
+        rotationId: rotation.id,
+        initiator: request.initiator.name,
+        startedAt: rotation.createdAt,
+      });
+      if (!lock.ok)
+        return fail(
+          "refused",
+          `${request.key} is already being rotated by ${lock.holder.initiator} (rotation ${lock.holder.rotationId})`,
+        );
       await save(rotation);
       emit({ type: "started", rotation });
       if (checked.leftoverNew !== undefined) {
         const first = rotation.steps[0]!;
-        await awaitOperator(rotation, first, "existing_new", `${newKeyOf(request.key)} is already in the vault from an earlier attempt (ends in …${checked.leftoverNew.slice(-4)}). Reuse it, or replace it with a new value?`, ["reuse_new", "replace_new", "cancel"]);
+        await awaitOperator(
+          rotation,
+          first,
+          "existing_new",
+          `${newKeyOf(request.key)} is already in the vault from an earlier attempt (ends in …${checked.leftoverNew.slice(-4)}). Reuse it, or replace it with a new value?`,
+          ["reuse_new", "replace_new", "cancel"],
+        );
         return { ok: true, rotation };
       }
       kick(rotation);
@@ -246,8 +333,13 @@ export function createRotationEngine(deps: EngineDeps) {
       if (driving.has(id)) return fail("busy", "a step is running; wait for it to finish");
       if (ownedElsewhere(rotation)) return fail("busy", elsewhereMessage(rotation));
       const awaiting = rotation.awaiting;
-      if (!awaiting || awaiting.nonce !== nonce) return fail("stale", "this prompt is no longer current (already answered or replaced); use the latest message, or /status");
-      if (!awaiting.accepts.includes(response.type)) return fail("invalid", `this prompt accepts ${awaiting.accepts.join(", ")}`);
+      if (!awaiting || awaiting.nonce !== nonce)
+        return fail(
+          "stale",
+          "this prompt is no longer current (already answered or replaced); use the latest message, or /status",
+        );
+      if (!awaiting.accepts.includes(response.type))
+        return fail("invalid", `this prompt accepts ${awaiting.accepts.join(", ")}`);
       const record = rotation.steps.find((s) => s.id === awaiting.stepId)!;
       delete rotation.awaiting;
       emit({ type: "answered", rotation, step: record, response: response.type, actor });
@@ -322,10 +414,17 @@ export function createRotationEngine(deps: EngineDeps) {
     async abort(id: string, actor: Actor): Promise<EngineResult> {
       const rotation = await load(id);
       if (!rotation) return fail("not_found", `there is no rotation ${id}`);
-      if (TERMINAL_STATES.has(rotation.state)) return fail("refused", `rotation ${id} has already ${rotation.state === "completed" ? "completed" : "been aborted"}`);
+      if (TERMINAL_STATES.has(rotation.state))
+        return fail(
+          "refused",
+          `rotation ${id} has already ${rotation.state === "completed" ? "completed" : "been aborted"}`,
+        );
       if (rotation.pointOfNoReturn) {
         const step = rotation.steps.find((s) => s.id === rotation.pointOfNoReturn!.stepId);
-        return fail("refused", `abort is no longer possible: "${step?.title ?? rotation.pointOfNoReturn.stepId}" has run and cannot be undone. Finish the rotation: resume it, retry or mark the remaining steps done`);
+        return fail(
+          "refused",
+          `abort is no longer possible: "${step?.title ?? rotation.pointOfNoReturn.stepId}" has run and cannot be undone. Finish the rotation: resume it, retry or mark the remaining steps done`,
+        );
       }
       if (ownedElsewhere(rotation)) return fail("busy", elsewhereMessage(rotation));
       const running = driving.get(id);
@@ -334,13 +433,15 @@ export function createRotationEngine(deps: EngineDeps) {
         await running.done;
       }
       const problems = await rollBack(rotation, deps);
-      for (const step of rotation.steps) if (step.state === "running" || step.state === "awaiting") step.state = "interrupted";
+      for (const step of rotation.steps)
+        if (step.state === "running" || step.state === "awaiting") step.state = "interrupted";
       rotation.state = "aborted";
       rotation.endedAt = stamp();
       delete rotation.awaiting;
-      rotation.message = problems.length === 0
-        ? `aborted by ${actor.name}; ${newKeyOf(rotation.key)} removed from the vault, nothing else changed`
-        : `aborted by ${actor.name}, but the rollback needs attention: ${problems.join("; ")}`;
+      rotation.message =
+        problems.length === 0
+          ? `aborted by ${actor.name}; ${newKeyOf(rotation.key)} removed from the vault, nothing else changed`
+          : `aborted by ${actor.name}, but the rollback needs attention: ${problems.join("; ")}`;
       await save(rotation);
       await deps.locks.release(rotation.key, rotation.id);
       emit({ type: "aborted", rotation, actor });
@@ -378,7 +479,8 @@ export function createRotationEngine(deps: EngineDeps) {
     async resume(id: string): Promise<EngineResult> {
       const rotation = await load(id);
       if (!rotation) return fail("not_found", `there is no rotation ${id}; rotabot status lists the active ones`);
-      if (TERMINAL_STATES.has(rotation.state)) return fail("refused", `rotation ${id} has already ended (${rotation.state})`);
+      if (TERMINAL_STATES.has(rotation.state))
+        return fail("refused", `rotation ${id} has already ended (${rotation.state})`);
       if (driving.has(id)) return fail("busy", "the rotation is already running");
       if (ownedElsewhere(rotation)) return fail("busy", elsewhereMessage(rotation));
       rotation.process = deps.self;
@@ -394,7 +496,13 @@ export function createRotationEngine(deps: EngineDeps) {
       const record = currentStep(rotation);
       if (record?.state === "interrupted") {
         if (!record.idempotent) {
-          await awaitOperator(rotation, record, "interrupted", `"${record.title}" was interrupted while running and may have partly happened. Retry it, mark it done if it completed, or abort.`, ["retry", "mark_done", ...(rotation.pointOfNoReturn ? [] : (["abort"] as const))]);
+          await awaitOperator(
+            rotation,
+            record,
+            "interrupted",
+            `"${record.title}" was interrupted while running and may have partly happened. Retry it, mark it done if it completed, or abort.`,
+            ["retry", "mark_done", ...(rotation.pointOfNoReturn ? [] : (["abort"] as const))],
+          );
           return { ok: true, rotation };
         }
         record.state = "pending";

@@ -25,12 +25,18 @@ export async function executeStep(step: AutomaticStep, run: StepRun, deps: StepD
       deps.redactor.add(value);
       // The vault is the value's only resting place: write it at once (the next step confirms it).
       const added = await deps.vault.addNew(key, value);
-      return added.ok ? { status: "done", note: `generated ${step.length} characters (${step.alphabet}) into ${newKeyOf(key)}` } : { status: "failed", message: added.message };
+      return added.ok
+        ? { status: "done", note: `generated ${step.length} characters (${step.alphabet}) into ${newKeyOf(key)}` }
+        : { status: "failed", message: added.message };
     }
     case "vault_add_new": {
       const read = await readSecretValues(deps.vault, deps.redactor, key);
       if (!read.ok) return { status: "failed", message: read.message };
-      if (read.values.next === undefined) return { status: "failed", message: `${newKeyOf(key)} is not in the vault; the previous step should have put it there. Retry that step, or add it with ansible-vault edit` };
+      if (read.values.next === undefined)
+        return {
+          status: "failed",
+          message: `${newKeyOf(key)} is not in the vault; the previous step should have put it there. Retry that step, or add it with ansible-vault edit`,
+        };
       return { status: "done", note: `${newKeyOf(key)} is in the vault (ends in …${read.values.next.slice(-4)})` };
     }
     case "run":
@@ -45,7 +51,11 @@ export async function executeStep(step: AutomaticStep, run: StepRun, deps: StepD
       for (;;) {
         const outcome = await runBuiltinCheck(step.check, run, deps);
         if (outcome.status !== "failed") return outcome;
-        if (Date.now() + interval > deadline) return { status: "failed", message: `still not drained after ${step.timeout}: ${outcome.message}. Retry to keep waiting, or Mark done if you drained them by hand` };
+        if (Date.now() + interval > deadline)
+          return {
+            status: "failed",
+            message: `still not drained after ${step.timeout}: ${outcome.message}. Retry to keep waiting, or Mark done if you drained them by hand`,
+          };
         if (await sleep(interval, run.signal)) return { status: "failed", message: "cancelled while waiting" };
       }
     }
@@ -53,15 +63,19 @@ export async function executeStep(step: AutomaticStep, run: StepRun, deps: StepD
       const read = await readSecretValues(deps.vault, deps.redactor, key);
       if (!read.ok) return { status: "failed", message: read.message };
       // A crash after the (atomic) rename leaves no _new: the promote already happened.
-      if (read.values.next === undefined && run.record.attempts > 1) return { status: "done", note: `${key} already holds the new value` };
+      if (read.values.next === undefined && run.record.attempts > 1)
+        return { status: "done", note: `${key} already holds the new value` };
       const promoted = await deps.vault.promote(key);
-      return promoted.ok ? { status: "done", note: `${key} now holds the new value; the old one is gone from the vault` } : { status: "failed", message: promoted.message };
+      return promoted.ok
+        ? { status: "done", note: `${key} now holds the new value; the old one is gone from the vault` }
+        : { status: "failed", message: promoted.message };
     }
     case "postgres_set_password": {
       const read = await readSecretValues(deps.vault, deps.redactor, key);
       if (!read.ok) return { status: "failed", message: read.message };
       const { current, next } = read.values;
-      if (current === undefined || next === undefined) return { status: "failed", message: `${key} and ${newKeyOf(key)} must both be in the vault` };
+      if (current === undefined || next === undefined)
+        return { status: "failed", message: `${key} and ${newKeyOf(key)} must both be in the vault` };
       const outcome = await deps.postgres.setPassword(step, current, next);
       run.onLine(outcome.ok ? outcome.note : outcome.message);
       return outcome.ok ? { status: "done", note: outcome.note } : { status: "failed", message: outcome.message };
@@ -69,26 +83,39 @@ export async function executeStep(step: AutomaticStep, run: StepRun, deps: StepD
     case "nats_reload": {
       const monitor = step.monitor_url ?? deps.env.NATS_MONITOR_URL ?? "http://127.0.0.1:8222";
       const test = await runCommandStep({ argv: step.config_test, timeout: "2m" }, run, deps);
-      if (test.status === "failed") return { status: "failed", message: `the new NATS config does not validate, so NATS was not reloaded: ${test.message}` };
+      if (test.status === "failed")
+        return {
+          status: "failed",
+          message: `the new NATS config does not validate, so NATS was not reloaded: ${test.message}`,
+        };
       const before = await deps.nats.configLoadTime(monitor);
       const reload = await runCommandStep({ argv: step.reload, timeout: "2m" }, run, deps);
       if (reload.status === "failed") return reload;
       for (let i = 0; i < 50; i++) {
         const after = await deps.nats.configLoadTime(monitor);
-        if (after !== undefined && after !== before) return { status: "done", note: `NATS reloaded its config (config_load_time ${after})` };
+        if (after !== undefined && after !== before)
+          return { status: "done", note: `NATS reloaded its config (config_load_time ${after})` };
         if (await sleep(200, run.signal)) break;
       }
-      return { status: "failed", message: `the reload command exited 0 but NATS (${monitor}/varz) shows no new config_load_time: check the nats-server log for "Failed to reload"` };
+      return {
+        status: "failed",
+        message: `the reload command exited 0 but NATS (${monitor}/varz) shows no new config_load_time: check the nats-server log for "Failed to reload"`,
+      };
     }
     case "manifest_update": {
       const date = deps.now().toISOString().slice(0, 10);
       const updated = await setLastRotation(deps.paths.manifestFile, key, date, rotation.category);
-      return updated.ok ? { status: "done", note: `last_rotation of ${key} is ${date}${updated.added ? " (entry added)" : ""}` } : { status: "failed", message: updated.message };
+      return updated.ok
+        ? { status: "done", note: `last_rotation of ${key} is ${date}${updated.added ? " (entry added)" : ""}` }
+        : { status: "failed", message: updated.message };
     }
     case "changelog_update": {
       const line = changelogLine(key, rotation.id, rotation.initiator.name, deps.now().toISOString().slice(0, 10));
       const added = await addChangelogEntry(deps.paths.changelogFile, line);
-      return { status: added ? "done" : "skipped", note: added ? "CHANGELOG.md has the entry" : "CHANGELOG.md already had the entry" };
+      return {
+        status: added ? "done" : "skipped",
+        note: added ? "CHANGELOG.md has the entry" : "CHANGELOG.md already had the entry",
+      };
     }
     case "git_commit": {
       if (!(await deps.git.isRepository())) return { status: "skipped", note: "INFRA_DIR is not a git checkout" };
@@ -101,7 +128,10 @@ export async function executeStep(step: AutomaticStep, run: StepRun, deps: StepD
         const pushed = await deps.git.push();
         if (!pushed.ok) return { status: "failed", message: pushed.message };
       }
-      return { status: committed.commit ? "done" : "skipped", note: committed.commit ? `commit ${committed.commit}` : "nothing to commit" };
+      return {
+        status: committed.commit ? "done" : "skipped",
+        note: committed.commit ? `commit ${committed.commit}` : "nothing to commit",
+      };
     }
     case "notify_owner":
       return { status: "done", note: "owner notification handed to the front end" };
@@ -136,7 +166,10 @@ export async function runCommandStep(
     env = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expandPlaceholders(v, values)]));
     stdin = step.stdin === undefined ? undefined : expandPlaceholders(step.stdin, values);
   } catch (error) {
-    return { status: "failed", message: `${(error as Error).message} (the old value is gone after the promote step); fix the runbook step, then Mark done or Retry` };
+    return {
+      status: "failed",
+      message: `${(error as Error).message} (the old value is gone after the promote step); fix the runbook step, then Mark done or Retry`,
+    };
   }
   const result = await deps.runCommand({
     argv,
@@ -148,7 +181,10 @@ export async function runCommandStep(
     logFile: run.logFile,
   });
   if (result.ok) return { status: "done" };
-  return { status: "failed", message: `${result.message}. Full output: ${path.relative(deps.paths.stateDir, run.logFile)}` };
+  return {
+    status: "failed",
+    message: `${result.message}. Full output: ${path.relative(deps.paths.stateDir, run.logFile)}`,
+  };
 }
 
 /** Resolves true when cancelled. */
@@ -156,9 +192,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve(true);
     const timer = setTimeout(() => resolve(false), ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve(true);
-    }, { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      { once: true },
+    );
   });
 }

@@ -5,11 +5,25 @@ import type { StartRequest } from "./create-rotation-engine.js";
 
 /** Step kinds that are safe to run again after an interruption unless the runbook says otherwise. */
 const IDEMPOTENT_KINDS: ReadonlySet<string> = new Set([
-  "generate", "vault_add_new", "verify", "wait_drain", "vault_promote", "nats_reload", "manifest_update", "changelog_update", "git_commit", "notify_owner",
+  "generate",
+  "vault_add_new",
+  "verify",
+  "wait_drain",
+  "vault_promote",
+  "nats_reload",
+  "manifest_update",
+  "changelog_update",
+  "git_commit",
+  "notify_owner",
 ]);
 
 /** A fresh rotation record: the procedure's steps, then the runbook's epilogue, all pending. */
-export function newRotation(runbook: Runbook, request: StartRequest, now: Date, self: { pid: number; host: string }): Rotation {
+export function newRotation(
+  runbook: Runbook,
+  request: StartRequest,
+  now: Date,
+  self: { pid: number; host: string },
+): Rotation {
   const record = (step: Step | EpilogueStep, phase: StepRecord["phase"]): StepRecord => ({
     id: step.id,
     title: step.title,
@@ -32,7 +46,10 @@ export function newRotation(runbook: Runbook, request: StartRequest, now: Date, 
     ...(request.owner ? { owner: request.owner } : {}),
     state: "running",
     process: self,
-    steps: [...request.procedure.steps.map((s) => record(s, "procedure")), ...runbook.epilogue.map((s) => record(s, "epilogue"))],
+    steps: [
+      ...request.procedure.steps.map((s) => record(s, "procedure")),
+      ...runbook.epilogue.map((s) => record(s, "epilogue")),
+    ],
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };

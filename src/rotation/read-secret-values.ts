@@ -9,7 +9,11 @@ export interface SecretValues {
 }
 
 /** Reads both values from the vault into memory and registers them for redaction before anyone sees them. */
-export async function readSecretValues(vault: Vault, redactor: Redactor, key: string): Promise<{ ok: true; values: SecretValues } | { ok: false; message: string }> {
+export async function readSecretValues(
+  vault: Vault,
+  redactor: Redactor,
+  key: string,
+): Promise<{ ok: true; values: SecretValues } | { ok: false; message: string }> {
   const [current, next] = [await vault.read(key), await vault.read(newKeyOf(key))];
   if (!current.ok) return { ok: false, message: current.message };
   if (!next.ok) return { ok: false, message: next.message };

@@ -19,7 +19,11 @@ export async function rollBack(rotation: Rotation, deps: StepDeps): Promise<stri
   const procedure = deps.runbook.procedures.find((p) => p.id === rotation.procedureId);
   for (const step of procedure?.rollback ?? []) {
     const logFile = path.join(deps.paths.stateDir, "logs", rotation.id, `rollback-${step.id}.log`);
-    const result = await runCommandStep(step, { rotation, signal: new AbortController().signal, onLine: () => undefined, logFile }, deps);
+    const result = await runCommandStep(
+      step,
+      { rotation, signal: new AbortController().signal, onLine: () => undefined, logFile },
+      deps,
+    );
     if (result.status === "failed") problems.push(`${step.title}: ${result.message}`);
   }
   return problems;

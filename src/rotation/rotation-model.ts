@@ -7,7 +7,14 @@ export interface Actor {
 export const STEP_STATES = ["pending", "running", "awaiting", "done", "skipped", "failed", "interrupted"] as const;
 export type StepState = (typeof STEP_STATES)[number];
 
-export const ROTATION_STATES = ["running", "awaiting_operator", "completed", "failed", "aborted", "interrupted"] as const;
+export const ROTATION_STATES = [
+  "running",
+  "awaiting_operator",
+  "completed",
+  "failed",
+  "aborted",
+  "interrupted",
+] as const;
 export type RotationState = (typeof ROTATION_STATES)[number];
 export const TERMINAL_STATES: ReadonlySet<RotationState> = new Set(["completed", "aborted"]);
 
@@ -29,7 +36,18 @@ export interface StepRecord {
 }
 
 /** Answers an operator can give; each prompt lists the ones it accepts. */
-export const RESPONSE_TYPES = ["go", "cancel", "collect", "added_myself", "done", "retry", "mark_done", "abort", "reuse_new", "replace_new"] as const;
+export const RESPONSE_TYPES = [
+  "go",
+  "cancel",
+  "collect",
+  "added_myself",
+  "done",
+  "retry",
+  "mark_done",
+  "abort",
+  "reuse_new",
+  "replace_new",
+] as const;
 export type ResponseType = (typeof RESPONSE_TYPES)[number];
 export type OperatorResponse = { type: Exclude<ResponseType, "collect"> } | { type: "collect"; value: string };
 

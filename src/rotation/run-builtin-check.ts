@@ -10,7 +10,10 @@ export async function runBuiltinCheck(check: BuiltinCheck, run: StepRun, deps: S
   const promoted = run.rotation.steps.some((s) => s.kind === "vault_promote" && s.state === "done");
   // After promote the canonical key holds the new value.
   const newValue = promoted ? current : next;
-  const missing = (what: string): StepOutcome => ({ status: "failed", message: `the ${what} value of ${run.rotation.key} is not in the vault` });
+  const missing = (what: string): StepOutcome => ({
+    status: "failed",
+    message: `the ${what} value of ${run.rotation.key} is not in the vault`,
+  });
   const outcome = async () => {
     switch (check.builtin) {
       case "postgres_login": {
@@ -23,7 +26,9 @@ export async function runBuiltinCheck(check: BuiltinCheck, run: StepRun, deps: S
         return deps.postgres.oldSessionsGone(check, newValue, changed);
       }
       case "telegram_same_bot":
-        return current === undefined || newValue === undefined || promoted ? undefined : deps.telegram.sameBot(current, newValue);
+        return current === undefined || newValue === undefined || promoted
+          ? undefined
+          : deps.telegram.sameBot(current, newValue);
       case "telegram_test_alert":
         return newValue === undefined ? undefined : deps.telegram.testAlert(newValue, check.text);
       case "telegram_old_token_revoked":

@@ -27,12 +27,20 @@ export async function takeCollectedValue(
   } else {
     const read = await vault.read(newKeyOf(key));
     value = read.ok ? read.value : undefined;
-    if (value === undefined) return { ok: false, prompt: `${newKeyOf(key)} is not in the vault yet. Add it with ansible-vault edit, or paste the value here.\n\n${step.prompt}` };
+    if (value === undefined)
+      return {
+        ok: false,
+        prompt: `${newKeyOf(key)} is not in the vault yet. Add it with ansible-vault edit, or paste the value here.\n\n${step.prompt}`,
+      };
   }
-  if (!new RegExp(step.format.pattern).test(value)) return { ok: false, prompt: `That does not look like ${step.format.hint}. Nothing was stored. ${step.prompt}` };
+  if (!new RegExp(step.format.pattern).test(value))
+    return { ok: false, prompt: `That does not look like ${step.format.hint}. Nothing was stored. ${step.prompt}` };
   if (response.type === "collect") {
     const added = await vault.addNew(key, value, { replace: true });
     if (!added.ok) return { ok: false, prompt: `Could not store it: ${added.message}` };
   }
-  return { ok: true, note: `${response.type === "collect" ? `received from ${actor.name}` : `added to the vault by ${actor.name}`}, ends in …${value.slice(-4)}` };
+  return {
+    ok: true,
+    note: `${response.type === "collect" ? `received from ${actor.name}` : `added to the vault by ${actor.name}`}, ends in …${value.slice(-4)}`,
+  };
 }

@@ -13,7 +13,10 @@ export type FindProcedureResult =
 export function findProcedure(runbook: Runbook, entries: readonly ManifestEntry[], typed: string): FindProcedureResult {
   const name = typed.trim().toLowerCase();
   for (const procedure of runbook.procedures) {
-    if (procedure.secret !== undefined && (name === procedure.secret || name === procedure.id || procedure.aliases.includes(name))) {
+    if (
+      procedure.secret !== undefined &&
+      (name === procedure.secret || name === procedure.id || procedure.aliases.includes(name))
+    ) {
       return { kind: "found", procedure, key: procedure.secret };
     }
   }

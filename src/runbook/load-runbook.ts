@@ -11,7 +11,12 @@ export async function loadRunbook(file: string): Promise<LoadRunbookResult> {
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    return { ok: false, problems: [`${file}: cannot read the runbook (${(error as NodeJS.ErrnoException).code ?? "error"}); set RUNBOOK_FILE to deploy/runbook.yml or your own copy`] };
+    return {
+      ok: false,
+      problems: [
+        `${file}: cannot read the runbook (${(error as NodeJS.ErrnoException).code ?? "error"}); set RUNBOOK_FILE to deploy/runbook.yml or your own copy`,
+      ],
+    };
   }
   return parseRunbook(text, file);
 }
@@ -21,7 +26,12 @@ export function parseRunbook(text: string, file: string): LoadRunbookResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
-    return { ok: false, problems: doc.errors.map((e) => `${file}:${lines.linePos(e.pos[0]).line}: YAML syntax error: ${e.message.split("\n")[0]}`) };
+    return {
+      ok: false,
+      problems: doc.errors.map(
+        (e) => `${file}:${lines.linePos(e.pos[0]).line}: YAML syntax error: ${e.message.split("\n")[0]}`,
+      ),
+    };
   }
   const parsed = runbookSchema.safeParse(doc.toJS());
   if (parsed.success) return { ok: true, runbook: parsed.data };

@@ -3,7 +3,14 @@ import { parseInterval } from "../age/interval.js";
 import { parseDuration } from "./duration.js";
 
 /** Placeholders allowed in argv: none of them is a secret value. */
-export const ARGV_PLACEHOLDERS = ["vault_password_file", "infra_dir", "secret_key", "new_key", "rotation_id", "state_dir"] as const;
+export const ARGV_PLACEHOLDERS = [
+  "vault_password_file",
+  "infra_dir",
+  "secret_key",
+  "new_key",
+  "rotation_id",
+  "state_dir",
+] as const;
 /** Placeholders that expand to secret values: allowed only in a step's `env` or `stdin`. */
 export const SECRET_PLACEHOLDERS = ["new_value", "old_value"] as const;
 const PLACEHOLDER = /\{([a-z_]+)\}/g;
@@ -24,9 +31,17 @@ const argvSchema = z
     argv.forEach((arg, i) => {
       for (const name of placeholdersIn(arg)) {
         if ((SECRET_PLACEHOLDERS as readonly string[]).includes(name)) {
-          ctx.addIssue({ code: "custom", path: [i], message: `{${name}} is a secret value and may not appear in argv (other processes can read argv); pass it through the step's env or stdin` });
+          ctx.addIssue({
+            code: "custom",
+            path: [i],
+            message: `{${name}} is a secret value and may not appear in argv (other processes can read argv); pass it through the step's env or stdin`,
+          });
         } else if (!(ARGV_PLACEHOLDERS as readonly string[]).includes(name)) {
-          ctx.addIssue({ code: "custom", path: [i], message: `unknown placeholder {${name}}; argv may use ${ARGV_PLACEHOLDERS.map((p) => `{${p}}`).join(", ")}` });
+          ctx.addIssue({
+            code: "custom",
+            path: [i],
+            message: `unknown placeholder {${name}}; argv may use ${ARGV_PLACEHOLDERS.map((p) => `{${p}}`).join(", ")}`,
+          });
         }
       }
     });
@@ -42,7 +57,9 @@ const withKnownPlaceholders = z.string().superRefine((value, ctx) => {
 /** A command: argv without a shell; secret values only by env or stdin. */
 const commandFields = {
   argv: argvSchema,
-  env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "environment names are UPPER_CASE"), withKnownPlaceholders).optional(),
+  env: z
+    .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "environment names are UPPER_CASE"), withKnownPlaceholders)
+    .optional(),
   stdin: withKnownPlaceholders.optional(),
   timeout: duration.default("10m"),
 };
@@ -63,14 +80,16 @@ const builtinCheck = z.discriminatedUnion("builtin", [
   z.object({ builtin: z.literal("telegram_same_bot") }).strict(),
   z.object({ builtin: z.literal("telegram_test_alert"), text }).strict(),
   z.object({ builtin: z.literal("telegram_old_token_revoked") }).strict(),
-  z.object({
-    builtin: z.literal("nats_stream_health"),
-    stream: z.string().min(1),
-    consumer: z.string().min(1),
-    server: z.string().min(1).optional(),
-    user: z.string().min(1).optional(),
-    use: whichValue,
-  }).strict(),
+  z
+    .object({
+      builtin: z.literal("nats_stream_health"),
+      stream: z.string().min(1),
+      consumer: z.string().min(1),
+      server: z.string().min(1).optional(),
+      user: z.string().min(1).optional(),
+      use: whichValue,
+    })
+    .strict(),
 ]);
 export type BuiltinCheck = z.infer<typeof builtinCheck>;
 
@@ -101,22 +120,39 @@ const formatSchema = z
   .strict();
 
 export const STEP_KINDS = [
-  "generate", "collect", "vault_add_new", "run", "verify", "manual", "confirm",
-  "vault_promote", "wait_drain", "postgres_set_password", "nats_reload",
+  "generate",
+  "collect",
+  "vault_add_new",
+  "run",
+  "verify",
+  "manual",
+  "confirm",
+  "vault_promote",
+  "wait_drain",
+  "postgres_set_password",
+  "nats_reload",
 ] as const satisfies readonly string[];
 
 const stepSchema = z.discriminatedUnion("kind", [
-  z.object({
-    ...stepBase,
-    kind: z.literal("generate"),
-    length: z.number().int().min(24, "generated secrets have at least 24 characters").max(256).default(32),
-    alphabet: z.enum(["alphanumeric", "hex", "urlsafe"]).default("alphanumeric"),
-  }).strict(),
+  z
+    .object({
+      ...stepBase,
+      kind: z.literal("generate"),
+      length: z.number().int().min(24, "generated secrets have at least 24 characters").max(256).default(32),
+      alphabet: z.enum(["alphanumeric", "hex", "urlsafe"]).default("alphanumeric"),
+    })
+    .strict(),
   z.object({ ...stepBase, kind: z.literal("collect"), prompt: text, format: formatSchema }).strict(),
   z.object({ ...stepBase, kind: z.literal("vault_add_new") }).strict(),
   z.object({ ...stepBase, kind: z.literal("run"), ...commandFields }).strict(),
   z
-    .object({ ...stepBase, kind: z.literal("verify"), ...commandFields, argv: argvSchema.optional(), check: builtinCheck.optional() })
+    .object({
+      ...stepBase,
+      kind: z.literal("verify"),
+      ...commandFields,
+      argv: argvSchema.optional(),
+      check: builtinCheck.optional(),
+    })
     .strict()
     .refine((step) => (step.argv === undefined) !== (step.check === undefined), {
       message: "a verify step has exactly one of `argv` (a command that must exit 0) or `check` (a built-in check)",
@@ -124,21 +160,25 @@ const stepSchema = z.discriminatedUnion("kind", [
   z.object({ ...stepBase, kind: z.literal("manual"), instruction: text, check: builtinCheck.optional() }).strict(),
   z.object({ ...stepBase, kind: z.literal("confirm"), message: text }).strict(),
   z.object({ ...stepBase, kind: z.literal("vault_promote") }).strict(),
-  z.object({
-    ...stepBase,
-    kind: z.literal("wait_drain"),
-    check: builtinCheck,
-    timeout: duration.default("30m"),
-    interval: duration.default("15s"),
-  }).strict(),
+  z
+    .object({
+      ...stepBase,
+      kind: z.literal("wait_drain"),
+      check: builtinCheck,
+      timeout: duration.default("30m"),
+      interval: duration.default("15s"),
+    })
+    .strict(),
   z.object({ ...stepBase, kind: z.literal("postgres_set_password"), ...postgresTarget }).strict(),
-  z.object({
-    ...stepBase,
-    kind: z.literal("nats_reload"),
-    config_test: argvSchema,
-    reload: argvSchema,
-    monitor_url: z.string().url().optional(),
-  }).strict(),
+  z
+    .object({
+      ...stepBase,
+      kind: z.literal("nats_reload"),
+      config_test: argvSchema,
+      reload: argvSchema,
+      monitor_url: z.string().url().optional(),
+    })
+    .strict(),
 ]);
 export type Step = z.infer<typeof stepSchema>;
 export type StepKind = Step["kind"];
@@ -157,7 +197,10 @@ const policySchema = z
     every: z
       .string()
       .nullable()
-      .refine((s) => s === null || parseInterval(s) !== undefined, "write an interval such as \"6 months\", or null for no schedule"),
+      .refine(
+        (s) => s === null || parseInterval(s) !== undefined,
+        'write an interval such as "6 months", or null for no schedule',
+      ),
     also_on: z.array(text).default([]),
     only_when: text.optional(),
     note: text.optional(),
@@ -189,7 +232,10 @@ export const runbookSchema = z
     files: z
       .object({ vault: text, manifest: text, changelog: text.default("CHANGELOG.md"), helper_runbook: text.optional() })
       .strict(),
-    deploy_guard: z.object({ ...commandFields, title: text.default("No deploy is running") }).strict().optional(),
+    deploy_guard: z
+      .object({ ...commandFields, title: text.default("No deploy is running") })
+      .strict()
+      .optional(),
     policies: z.record(slug, policySchema),
     procedures: z.array(procedureSchema).min(1),
     epilogue: z.array(epilogueStep).default([]),
@@ -199,32 +245,65 @@ export const runbookSchema = z
     const seenNames = new Map<string, number>();
     const seenIds = new Set<string>();
     runbook.procedures.forEach((procedure, index) => {
-      if (seenIds.has(procedure.id)) ctx.addIssue({ code: "custom", path: ["procedures", index, "id"], message: `duplicate procedure id "${procedure.id}"` });
+      if (seenIds.has(procedure.id))
+        ctx.addIssue({
+          code: "custom",
+          path: ["procedures", index, "id"],
+          message: `duplicate procedure id "${procedure.id}"`,
+        });
       seenIds.add(procedure.id);
       if (!(procedure.category in runbook.policies)) {
-        ctx.addIssue({ code: "custom", path: ["procedures", index, "category"], message: `category "${procedure.category}" has no entry under policies; add it there` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["procedures", index, "category"],
+          message: `category "${procedure.category}" has no entry under policies; add it there`,
+        });
       }
       for (const name of [procedure.id, ...procedure.aliases, ...(procedure.secret ? [procedure.secret] : [])]) {
         const other = seenNames.get(name);
         if (other !== undefined && other !== index) {
-          ctx.addIssue({ code: "custom", path: ["procedures", index, "aliases"], message: `"${name}" already names procedure ${runbook.procedures[other]!.id}` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["procedures", index, "aliases"],
+            message: `"${name}" already names procedure ${runbook.procedures[other]!.id}`,
+          });
         }
         seenNames.set(name, index);
       }
       const stepIds = new Set<string>();
       procedure.steps.forEach((step, stepIndex) => {
-        if (stepIds.has(step.id)) ctx.addIssue({ code: "custom", path: ["procedures", index, "steps", stepIndex, "id"], message: `duplicate step id "${step.id}"` });
+        if (stepIds.has(step.id))
+          ctx.addIssue({
+            code: "custom",
+            path: ["procedures", index, "steps", stepIndex, "id"],
+            message: `duplicate step id "${step.id}"`,
+          });
         stepIds.add(step.id);
       });
       const kinds = procedure.steps.map((s) => s.kind);
       if (!kinds.includes("vault_add_new")) {
-        ctx.addIssue({ code: "custom", path: ["procedures", index, "steps"], message: "every procedure adds the new value to the vault: add a `vault_add_new` step" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["procedures", index, "steps"],
+          message: "every procedure adds the new value to the vault: add a `vault_add_new` step",
+        });
       }
       if (!kinds.includes("generate") && !kinds.includes("collect")) {
-        ctx.addIssue({ code: "custom", path: ["procedures", index, "steps"], message: "add a `generate` or `collect` step that produces the new value" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["procedures", index, "steps"],
+          message: "add a `generate` or `collect` step that produces the new value",
+        });
       }
-      if (procedure.applies_to_category && runbook.procedures.some((p, i) => i < index && p.applies_to_category && p.category === procedure.category)) {
-        ctx.addIssue({ code: "custom", path: ["procedures", index, "category"], message: `another procedure already applies to category "${procedure.category}"` });
+      if (
+        procedure.applies_to_category &&
+        runbook.procedures.some((p, i) => i < index && p.applies_to_category && p.category === procedure.category)
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["procedures", index, "category"],
+          message: `another procedure already applies to category "${procedure.category}"`,
+        });
       }
     });
   });

@@ -27,7 +27,18 @@ export const SANDBOX_IDS = {
   bob: 102,
 } as const;
 
-const SERVICES = ["backend", "cdr-worker", "reports", "kamailio-cdr-bridge", "tools", "notifications", "freeswitch", "nats", "api-gateway", "api-clients"];
+const SERVICES = [
+  "backend",
+  "cdr-worker",
+  "reports",
+  "kamailio-cdr-bridge",
+  "tools",
+  "notifications",
+  "freeswitch",
+  "nats",
+  "api-gateway",
+  "api-clients",
+];
 
 export interface StagingBoxOptions {
   /** The rotabot package root: the box's infra template is `deploy/sandbox/infra` below it. */
@@ -65,21 +76,46 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
     const binDir = path.join(root, "bin");
     const stateDir = path.join(root, "rotabot-state");
     const home = path.join(root, "home");
-    for (const dir of [binDir, stateDir, home, ...SERVICES.map((s) => path.join(servicesDir, s))]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const dir of [binDir, stateDir, home, ...SERVICES.map((s) => path.join(servicesDir, s))])
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
     // As if the bot had been down over the last digest: it makes up for it at start, so the ops
     // chat opens with the daily digest and its Rotate buttons.
-    writeFileSync(path.join(stateDir, "reminders.json"), JSON.stringify({ lastRunAt: new Date(today.getTime() - 2 * 86_400_000).toISOString() }));
+    writeFileSync(
+      path.join(stateDir, "reminders.json"),
+      JSON.stringify({ lastRunAt: new Date(today.getTime() - 2 * 86_400_000).toISOString() }),
+    );
 
     say("starting the Telegram stand-in, the SignalWire package repository and Sentry");
     const telegram = await startFakeBotApi();
     cleanups.push(() => telegram.close());
-    const { token: rotabotToken } = telegram.addBot({ id: SANDBOX_IDS.rotabot, username: "akira_rotabot", firstName: "rotabot" });
-    const notifyToken = telegram.addBot({ id: SANDBOX_IDS.notifyBot, username: "akira_alerts_bot", firstName: "Akira alerts" }).token;
+    const { token: rotabotToken } = telegram.addBot({
+      id: SANDBOX_IDS.rotabot,
+      username: "akira_rotabot",
+      firstName: "rotabot",
+    });
+    const notifyToken = telegram.addBot({
+      id: SANDBOX_IDS.notifyBot,
+      username: "akira_alerts_bot",
+      firstName: "Akira alerts",
+    }).token;
     telegram.addUser({ id: SANDBOX_IDS.alice, first_name: "Alice", username: "alice" });
     telegram.addUser({ id: SANDBOX_IDS.bob, first_name: "Bob", username: "bob" });
-    telegram.addGroup({ id: SANDBOX_IDS.opsChat, title: "Akira Ops", members: [SANDBOX_IDS.alice, SANDBOX_IDS.bob], bots: [SANDBOX_IDS.rotabot] });
-    telegram.addGroup({ id: SANDBOX_IDS.auditChat, title: "Akira Audit", type: "channel", members: [], bots: [SANDBOX_IDS.rotabot, SANDBOX_IDS.notifyBot], adminBots: [SANDBOX_IDS.rotabot, SANDBOX_IDS.notifyBot] });
-    for (const user of [SANDBOX_IDS.alice, SANDBOX_IDS.bob]) telegram.userSends({ from: user, chat: "private", text: "/start" });
+    telegram.addGroup({
+      id: SANDBOX_IDS.opsChat,
+      title: "Akira Ops",
+      members: [SANDBOX_IDS.alice, SANDBOX_IDS.bob],
+      bots: [SANDBOX_IDS.rotabot],
+    });
+    telegram.addGroup({
+      id: SANDBOX_IDS.auditChat,
+      title: "Akira Audit",
+      type: "channel",
+      members: [],
+      bots: [SANDBOX_IDS.rotabot, SANDBOX_IDS.notifyBot],
+      adminBots: [SANDBOX_IDS.rotabot, SANDBOX_IDS.notifyBot],
+    });
+    for (const user of [SANDBOX_IDS.alice, SANDBOX_IDS.bob])
+      telegram.userSends({ from: user, chat: "private", text: "/start" });
     const repository = await startPackageRepository();
     cleanups.push(() => repository.close());
     const sentry = await startSentryIngest();
@@ -98,7 +134,9 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
     const postgres = await startPostgres({ parentDir: root });
     cleanups.push(() => postgres.stop());
     // The verifier, not the password: the server log never sees a plaintext, even at setup.
-    await postgres.admin(`CREATE ROLE akira_app LOGIN PASSWORD '${scramSha256Verifier(secrets.vault_postgres_app_password)}'`);
+    await postgres.admin(
+      `CREATE ROLE akira_app LOGIN PASSWORD '${scramSha256Verifier(secrets.vault_postgres_app_password)}'`,
+    );
     await postgres.admin("CREATE DATABASE akira OWNER akira_app");
 
     const [natsPort, natsMonitorPort] = [await freePort(), await freePort()];
@@ -112,34 +150,62 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
     say("writing the infra checkout: playbooks, encrypted vault, manifest");
     cpSync(path.join(packageRoot, "deploy/sandbox/infra"), infraDir, { recursive: true, verbatimSymlinks: true });
     const varsDir = path.join(infraDir, "infra/group_vars/all");
-    writeFileSync(path.join(varsDir, "staging.yml"), `# Where the staging services of this box listen (written by rotabot sandbox).\n${stringify({
-      staging_root: servicesDir,
-      postgres_host: postgres.host,
-      postgres_port: postgres.port,
-      nats_host: "127.0.0.1",
-      nats_port: natsPort,
-      nats_monitor_port: natsMonitorPort,
-      nats_conf_path: nats.conf,
-      nats_pid_file: nats.pidFile,
-      nats_store_dir: path.join(servicesDir, "nats", "jetstream"),
-      freeswitch_repo_url: repository.url,
-      telegram_api_root: telegram.url,
-    })}`);
+    writeFileSync(
+      path.join(varsDir, "staging.yml"),
+      `# Where the staging services of this box listen (written by rotabot sandbox).\n${stringify({
+        staging_root: servicesDir,
+        postgres_host: postgres.host,
+        postgres_port: postgres.port,
+        nats_host: "127.0.0.1",
+        nats_port: natsPort,
+        nats_monitor_port: natsMonitorPort,
+        nats_conf_path: nats.conf,
+        nats_pid_file: nats.pidFile,
+        nats_store_dir: path.join(servicesDir, "nats", "jetstream"),
+        freeswitch_repo_url: repository.url,
+        telegram_api_root: telegram.url,
+      })}`,
+    );
     writeFileSync(path.join(varsDir, "_secrets_manifest.yml"), manifestFor(today));
     const passwordFile = path.join(root, "vault-pass.txt");
     writeFileSync(passwordFile, `${generateSecret(32, "alphanumeric")}\n`, { mode: 0o600 });
-    const commandEnv = { ...allowedEnv(process.env), HOME: home, PATH: `${binDir}:${process.env.PATH ?? "/usr/bin:/bin"}` };
-    const vaultText = `# Akira staging vault (rotabot sandbox). Edit with ansible-vault edit.\n${Object.entries(secrets).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n")}\n`;
-    const encrypted = await createAnsibleVaultCli({ passwordFile, env: commandEnv }).encrypt(vaultText, path.join(varsDir, "vault.yml"));
+    const commandEnv = {
+      ...allowedEnv(process.env),
+      HOME: home,
+      PATH: `${binDir}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+    };
+    const vaultText = `# Akira staging vault (rotabot sandbox). Edit with ansible-vault edit.\n${Object.entries(secrets)
+      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+      .join("\n")}\n`;
+    const encrypted = await createAnsibleVaultCli({ passwordFile, env: commandEnv }).encrypt(
+      vaultText,
+      path.join(varsDir, "vault.yml"),
+    );
     if (!encrypted.ok) throw new Error(encrypted.message);
     writeFileSync(path.join(binDir, "docker"), dockerShim(nats.conf, nats.pidFile), { mode: 0o755 });
-    const git = (...args: string[]) => execa("git", ["-c", "user.name=Akira Ops", "-c", "user.email=ops@akira.test", ...args], { cwd: infraDir, env: commandEnv, extendEnv: false });
+    const git = (...args: string[]) =>
+      execa("git", ["-c", "user.name=Akira Ops", "-c", "user.email=ops@akira.test", ...args], {
+        cwd: infraDir,
+        env: commandEnv,
+        extendEnv: false,
+      });
     await git("init", "-q", "-b", "main");
     await git("add", "-A");
     await git("commit", "-qm", "Staging infra");
 
     const playbook = async (name: string, ...extra: string[]) => {
-      const run = await execa("ansible-playbook", ["-i", "infra/inventory/staging.yml", `infra/playbooks/${name}`, "--vault-password-file", passwordFile, ...extra], { cwd: infraDir, env: { ...commandEnv, ANSIBLE_NOCOLOR: "1" }, extendEnv: false, reject: false, all: true });
+      const run = await execa(
+        "ansible-playbook",
+        [
+          "-i",
+          "infra/inventory/staging.yml",
+          `infra/playbooks/${name}`,
+          "--vault-password-file",
+          passwordFile,
+          ...extra,
+        ],
+        { cwd: infraDir, env: { ...commandEnv, ANSIBLE_NOCOLOR: "1" }, extendEnv: false, reject: false, all: true },
+      );
       if (run.exitCode !== 0) throw new Error(`ansible-playbook ${name} failed:\n${run.all}`);
       return run.all;
     };
@@ -151,7 +217,15 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
 
     say("deploying every service with the infra's site.yml");
     // The backend and the workers run as small apps holding PostgreSQL sessions; stop them first.
-    cleanups.push(() => Promise.all(["backend", "cdr-worker", "reports"].map((service) => execa(path.join(infraDir, "scripts/akira_app.py"), ["stop", path.join(servicesDir, service)], { reject: false }))));
+    cleanups.push(() =>
+      Promise.all(
+        ["backend", "cdr-worker", "reports"].map((service) =>
+          execa(path.join(infraDir, "scripts/akira_app.py"), ["stop", path.join(servicesDir, service)], {
+            reject: false,
+          }),
+        ),
+      ),
+    );
     await playbook("site.yml");
 
     return {
@@ -240,7 +314,12 @@ exit 125
 }
 
 async function createCdrStream(url: string, password: string): Promise<void> {
-  const nc = await connect({ servers: url, user: natsUserFor("akira-{password_sha256_8}", password), pass: password, timeout: 10_000 });
+  const nc = await connect({
+    servers: url,
+    user: natsUserFor("akira-{password_sha256_8}", password),
+    pass: password,
+    timeout: 10_000,
+  });
   try {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: "AKIRA_CDR", subjects: ["cdr.>"] });

@@ -11,7 +11,13 @@ export interface BotApiReply {
  * one `doctor` checks). The token travels only in the URL path, as the Bot API requires; never
  * log the URL. Throws when the API does not answer.
  */
-export async function callBotApi(apiRoot: string, token: string, method: string, body: object = {}, timeoutMs = 15_000): Promise<BotApiReply> {
+export async function callBotApi(
+  apiRoot: string,
+  token: string,
+  method: string,
+  body: object = {},
+  timeoutMs = 15_000,
+): Promise<BotApiReply> {
   const response = await fetch(`${apiRoot}/bot${token}/${method}`, {
     method: "POST",
     headers: { "content-type": "application/json" },

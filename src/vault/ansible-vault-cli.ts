@@ -1,6 +1,10 @@
 import { execa } from "execa";
 
-export type VaultCliFailure = { ok: false; reason: "wrong_password" | "not_encrypted" | "missing_tool" | "failed"; message: string };
+export type VaultCliFailure = {
+  ok: false;
+  reason: "wrong_password" | "not_encrypted" | "missing_tool" | "failed";
+  message: string;
+};
 export type DecryptResult = { ok: true; plaintext: string } | VaultCliFailure;
 
 export interface AnsibleVaultCliDeps {
@@ -14,16 +18,39 @@ export interface AnsibleVaultCliDeps {
  * Its stderr never holds plaintext, so it may be quoted in messages.
  */
 export function createAnsibleVaultCli({ passwordFile, env }: AnsibleVaultCliDeps) {
-  const options = { env: { ...env, PAGER: "cat", ANSIBLE_NOCOLOR: "1" }, extendEnv: false, reject: false, stripFinalNewline: false, timeout: 60_000 } as const;
+  const options = {
+    env: { ...env, PAGER: "cat", ANSIBLE_NOCOLOR: "1" },
+    extendEnv: false,
+    reject: false,
+    stripFinalNewline: false,
+    timeout: 60_000,
+  } as const;
   const failure = (stderr: string, exitCode: number | undefined, file: string): VaultCliFailure => {
-    if (exitCode === undefined) return { ok: false, reason: "missing_tool", message: "ansible-vault was not found on PATH: install ansible-core (apt-get install ansible-core)" };
+    if (exitCode === undefined)
+      return {
+        ok: false,
+        reason: "missing_tool",
+        message: "ansible-vault was not found on PATH: install ansible-core (apt-get install ansible-core)",
+      };
     if (/Decryption failed/.test(stderr)) {
-      return { ok: false, reason: "wrong_password", message: `the vault password in VAULT_PASSWORD_FILE (${passwordFile}) does not decrypt ${file}: check that it is the Akira vault password` };
+      return {
+        ok: false,
+        reason: "wrong_password",
+        message: `the vault password in VAULT_PASSWORD_FILE (${passwordFile}) does not decrypt ${file}: check that it is the Akira vault password`,
+      };
     }
     if (/input is not vault encrypted data/i.test(stderr)) {
-      return { ok: false, reason: "not_encrypted", message: `${file} is not encrypted with ansible-vault: encrypt it with ansible-vault encrypt before rotating` };
+      return {
+        ok: false,
+        reason: "not_encrypted",
+        message: `${file} is not encrypted with ansible-vault: encrypt it with ansible-vault encrypt before rotating`,
+      };
     }
-    return { ok: false, reason: "failed", message: `ansible-vault failed on ${file}: ${stderr.trim().split("\n").pop() ?? "no message"}` };
+    return {
+      ok: false,
+      reason: "failed",
+      message: `ansible-vault failed on ${file}: ${stderr.trim().split("\n").pop() ?? "no message"}`,
+    };
   };
   return {
     async decrypt(file: string): Promise<DecryptResult> {
@@ -33,7 +60,11 @@ export function createAnsibleVaultCli({ passwordFile, env }: AnsibleVaultCliDeps
     },
     /** Encrypts plaintext from stdin into `output` (which ansible-vault recreates). */
     async encrypt(plaintext: string, output: string): Promise<{ ok: true } | VaultCliFailure> {
-      const result = await execa("ansible-vault", ["encrypt", "--vault-password-file", passwordFile, "--output", output, "-"], { ...options, input: plaintext });
+      const result = await execa(
+        "ansible-vault",
+        ["encrypt", "--vault-password-file", passwordFile, "--output", output, "-"],
+        { ...options, input: plaintext },
+      );
       if (result.exitCode === 0) return { ok: true };
       return failure(result.stderr, result.exitCode, output);
     },

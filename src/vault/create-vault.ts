@@ -17,7 +17,17 @@ export interface VaultDeps {
   now?: () => Date;
 }
 
-type VaultFailure = Failure<"password_file" | "wrong_password" | "not_encrypted" | "missing_tool" | "failed" | "new_exists" | "no_new" | "invalid" | "verify_failed">;
+type VaultFailure = Failure<
+  | "password_file"
+  | "wrong_password"
+  | "not_encrypted"
+  | "missing_tool"
+  | "failed"
+  | "new_exists"
+  | "no_new"
+  | "invalid"
+  | "verify_failed"
+>;
 
 export const newKeyOf = (key: string) => `${key}_new`;
 
@@ -34,19 +44,36 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
     try {
       info = await stat(passwordFile);
     } catch {
-      return fail("password_file", `the vault password file ${passwordFile} does not exist: create it with the vault password (mode 0600) or set VAULT_PASSWORD_FILE`);
+      return fail(
+        "password_file",
+        `the vault password file ${passwordFile} does not exist: create it with the vault password (mode 0600) or set VAULT_PASSWORD_FILE`,
+      );
     }
-    if (info.size === 0) return fail("password_file", `the vault password file ${passwordFile} is empty: write the vault password into it`);
-    const warnings = (info.mode & 0o077) !== 0 ? [`the vault password file ${passwordFile} is readable by other users: run chmod 600 ${passwordFile}`] : [];
+    if (info.size === 0)
+      return fail(
+        "password_file",
+        `the vault password file ${passwordFile} is empty: write the vault password into it`,
+      );
+    const warnings =
+      (info.mode & 0o077) !== 0
+        ? [`the vault password file ${passwordFile} is readable by other users: run chmod 600 ${passwordFile}`]
+        : [];
     return { ok: true, warnings };
   }
 
   async function load(): Promise<Result<{ doc: VaultDocument; warnings: string[] }, VaultFailure["reason"]>> {
     const password = await checkPasswordFile();
     if (!password.ok) return password;
-    const head = await readFile(vaultFile, "utf8").then((t) => t.slice(0, 14), () => undefined);
+    const head = await readFile(vaultFile, "utf8").then(
+      (t) => t.slice(0, 14),
+      () => undefined,
+    );
     if (head === undefined) return fail("failed", `the vault ${vaultFile} does not exist: check INFRA_DIR`);
-    if (head !== "$ANSIBLE_VAULT") return fail("not_encrypted", `${vaultFile} is not encrypted with ansible-vault: encrypt it (ansible-vault encrypt) before rotating`);
+    if (head !== "$ANSIBLE_VAULT")
+      return fail(
+        "not_encrypted",
+        `${vaultFile} is not encrypted with ansible-vault: encrypt it (ansible-vault encrypt) before rotating`,
+      );
     const decrypted = await cli.decrypt(vaultFile);
     if (!decrypted.ok) return decrypted;
     const parsed = parseVaultDocument(decrypted.plaintext);
@@ -55,7 +82,10 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
   }
 
   /** Applies `change` to the decrypted document and writes the result safely; serialized per process. */
-  function write(label: string, change: (doc: VaultDocument) => VaultFailure | "unchanged" | undefined): Promise<Result<{ backup: string | undefined }, VaultFailure["reason"]>> {
+  function write(
+    label: string,
+    change: (doc: VaultDocument) => VaultFailure | "unchanged" | undefined,
+  ): Promise<Result<{ backup: string | undefined }, VaultFailure["reason"]>> {
     const task = writing.then(async (): Promise<Result<{ backup: string | undefined }, VaultFailure["reason"]>> => {
       const loaded = await load();
       if (!loaded.ok) return loaded;
@@ -64,7 +94,8 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
       if (refused) return refused;
       await removeStaleTemps(path.dirname(vaultFile), path.basename(vaultFile));
       const plaintext = loaded.doc.toString();
-      if (plaintext.trim() === "" || loaded.doc.keys().length === 0) return fail("invalid", "refusing to write an empty vault; nothing was changed");
+      if (plaintext.trim() === "" || loaded.doc.keys().length === 0)
+        return fail("invalid", "refusing to write an empty vault; nothing was changed");
 
       const dir = path.dirname(vaultFile);
       const temp = tempBeside(vaultFile);
@@ -73,10 +104,16 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
         if (!encrypted.ok) return encrypted;
         const check = await cli.decrypt(temp);
         if (!check.ok || !isDeepStrictEqual(parseDocument(check.plaintext).toJS(), parseDocument(plaintext).toJS())) {
-          return fail("verify_failed", `the re-encrypted vault did not decrypt to the intended variables; the vault was not changed (${label})`);
+          return fail(
+            "verify_failed",
+            `the re-encrypted vault did not decrypt to the intended variables; the vault was not changed (${label})`,
+          );
         }
         await mkdir(backupDir, { recursive: true, mode: 0o700 });
-        const backup = path.join(backupDir, `${now().toISOString().replace(/[:.]/g, "-")}-${label}-${path.basename(vaultFile)}`);
+        const backup = path.join(
+          backupDir,
+          `${now().toISOString().replace(/[:.]/g, "-")}-${label}-${path.basename(vaultFile)}`,
+        );
         await copyFile(vaultFile, backup, constants.COPYFILE_EXCL);
         await fsyncPath(temp);
         await rename(temp, vaultFile);
@@ -107,11 +144,15 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
 
     /** Adds `<key>_new` beside `<key>`; `replace` overwrites one left by an earlier attempt. */
     addNew(key: string, value: string, { replace = false } = {}) {
-      if (value.trim() === "") return Promise.resolve(fail("invalid" as const, `refusing to store an empty value as ${newKeyOf(key)}`));
+      if (value.trim() === "")
+        return Promise.resolve(fail("invalid" as const, `refusing to store an empty value as ${newKeyOf(key)}`));
       return write(`add-${key}`, (doc) => {
         const existing = doc.get(newKeyOf(key));
         if (existing !== undefined && !replace) {
-          return fail("new_exists", `${newKeyOf(key)} is already in the vault from an earlier attempt: reuse it, or replace it with a new value`);
+          return fail(
+            "new_exists",
+            `${newKeyOf(key)} is already in the vault from an earlier attempt: reuse it, or replace it with a new value`,
+          );
         }
         if (existing !== undefined) doc.set(newKeyOf(key), value);
         else doc.insert(newKeyOf(key), value, key);
@@ -122,7 +163,8 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
     /** Removes the old value and renames `<key>_new` to `<key>` in one rewrite. */
     promote(key: string) {
       return write(`promote-${key}`, (doc) => {
-        if (doc.get(newKeyOf(key)) === undefined) return fail("no_new", `${newKeyOf(key)} is not in the vault, so there is nothing to promote`);
+        if (doc.get(newKeyOf(key)) === undefined)
+          return fail("no_new", `${newKeyOf(key)} is not in the vault, so there is nothing to promote`);
         doc.replaceWith(key, newKeyOf(key));
         return undefined;
       });
@@ -139,7 +181,8 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
           await writeFile(temp, encrypted.endsWith("\n") ? encrypted : `${encrypted}\n`, { mode: 0o600 });
           const [candidate, current] = [await cli.decrypt(temp), await cli.decrypt(vaultFile)];
           if (!candidate.ok || !current.ok) return false;
-          if (!isDeepStrictEqual(parseDocument(candidate.plaintext).toJS(), parseDocument(current.plaintext).toJS())) return false;
+          if (!isDeepStrictEqual(parseDocument(candidate.plaintext).toJS(), parseDocument(current.plaintext).toJS()))
+            return false;
           await fsyncPath(temp);
           await rename(temp, vaultFile);
           return true;
@@ -165,7 +208,10 @@ export type Vault = ReturnType<typeof createVault>;
 
 /** A temp file in the vault's folder (same file system, so rename is atomic); removeStaleTemps knows the pattern. */
 function tempBeside(vaultFile: string): string {
-  return path.join(path.dirname(vaultFile), `.${path.basename(vaultFile)}.rotabot-${randomBytes(4).toString("hex")}.tmp`);
+  return path.join(
+    path.dirname(vaultFile),
+    `.${path.basename(vaultFile)}.rotabot-${randomBytes(4).toString("hex")}.tmp`,
+  );
 }
 
 /** Temp files of writes that were killed midway: they are encrypted, but clutter the vault folder. */

@@ -18,9 +18,14 @@ export type ParseVaultResult = { ok: true; doc: VaultDocument } | { ok: false; m
 /** Parses decrypted vault text; the vault must be a mapping of variables. */
 export function parseVaultDocument(text: string): ParseVaultResult {
   const doc = parseDocument(text);
-  if (doc.errors.length > 0) return { ok: false, message: `the decrypted vault is not valid YAML (${doc.errors[0]!.message.split("\n")[0]}); fix it with ansible-vault edit` };
+  if (doc.errors.length > 0)
+    return {
+      ok: false,
+      message: `the decrypted vault is not valid YAML (${doc.errors[0]!.message.split("\n")[0]}); fix it with ansible-vault edit`,
+    };
   if (doc.contents === null) doc.contents = doc.createNode({}) as unknown as typeof doc.contents;
-  if (!isMap(doc.contents)) return { ok: false, message: "the decrypted vault is not a mapping of variables; fix it with ansible-vault edit" };
+  if (!isMap(doc.contents))
+    return { ok: false, message: "the decrypted vault is not a mapping of variables; fix it with ansible-vault edit" };
   return { ok: true, doc: wrap(doc, doc.contents) };
 }
 
@@ -40,7 +45,9 @@ function wrap(doc: Document, map: YAMLMap): VaultDocument {
       const value = map.items[index]!.value;
       if (!isScalar(value)) return undefined;
       const scalar: unknown = value.value;
-      return typeof scalar === "string" || typeof scalar === "number" || typeof scalar === "boolean" ? String(scalar) : undefined;
+      return typeof scalar === "string" || typeof scalar === "number" || typeof scalar === "boolean"
+        ? String(scalar)
+        : undefined;
     },
     insert(key, value, after) {
       if (pairIndex(key) !== -1) throw new Error(`vault already has ${key}`);

@@ -33,7 +33,8 @@ let token: string;
 let bot: BotProcess;
 
 const textOf = (m: StoredMessage) => m.message.text ?? "";
-const botMessagesIn = (chat: number, chatOwner?: number) => tg.messages(chat, chatOwner).filter((m) => m.botId === BOT_ID);
+const botMessagesIn = (chat: number, chatOwner?: number) =>
+  tg.messages(chat, chatOwner).filter((m) => m.botId === BOT_ID);
 
 beforeAll(async () => {
   tg = await startFakeBotApi();
@@ -43,18 +44,22 @@ beforeAll(async () => {
   tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, MALLORY], bots: [BOT_ID] });
   tg.addGroup({ id: AUDIT, title: "Akira Audit", type: "channel", members: [ALICE], bots: [BOT_ID] });
   tg.addGroup({ id: FOREIGN, title: "Random Group", members: [ALICE, MALLORY], bots: [BOT_ID] });
-  bot = spawnBot(testEnv({
-    BOT_TOKEN: token,
-    TELEGRAM_API_ROOT: tg.url,
-    OPS_CHAT_ID: String(OPS),
-    AUDIT_CHAT_ID: String(AUDIT),
-    OPERATOR_IDS: String(ALICE),
-    INFRA_DIR: makeInfraDir(MANIFEST),
-    LOG_LEVEL: "debug",
-  }));
-  await tg.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("started"), 15_000).catch((error: unknown) => {
-    throw new Error(`bot did not start: ${String(error)}\n${bot.output()}`);
-  });
+  bot = spawnBot(
+    testEnv({
+      BOT_TOKEN: token,
+      TELEGRAM_API_ROOT: tg.url,
+      OPS_CHAT_ID: String(OPS),
+      AUDIT_CHAT_ID: String(AUDIT),
+      OPERATOR_IDS: String(ALICE),
+      INFRA_DIR: makeInfraDir(MANIFEST),
+      LOG_LEVEL: "debug",
+    }),
+  );
+  await tg
+    .waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("started"), 15_000)
+    .catch((error: unknown) => {
+      throw new Error(`bot did not start: ${String(error)}\n${bot.output()}`);
+    });
 });
 
 afterAll(async () => {
@@ -64,17 +69,35 @@ afterAll(async () => {
 
 describe("rotabot start against a Bot API server", () => {
   it("registers its command menu", () => {
-    expect(tg.commandsOf(BOT_ID)?.map((c) => c.command)).toEqual(["rotate", "status", "cancel", "resume", "history", "age", "help"]);
+    expect(tg.commandsOf(BOT_ID)?.map((c) => c.command)).toEqual([
+      "rotate",
+      "status",
+      "cancel",
+      "resume",
+      "history",
+      "age",
+      "help",
+    ]);
   });
 
   it("answers an operator's /age in the ops group with the report, most urgent first", async () => {
     const before = botMessagesIn(OPS).length;
     tg.userSends({ from: ALICE, chat: OPS, text: "/age" });
-    const reply = await tg.waitForMessage((m) => m.botId === BOT_ID && m.message.chat.id === OPS && textOf(m).includes("Secret ages"));
+    const reply = await tg.waitForMessage(
+      (m) => m.botId === BOT_ID && m.message.chat.id === OPS && textOf(m).includes("Secret ages"),
+    );
     expect(botMessagesIn(OPS)).toHaveLength(before + 1);
     const text = textOf(reply);
-    const order = ["vault_cdr_api_token", "vault_telegram_bot_token", "vault_postgres_app_password", "vault_signalwire_token", "vault_sentry_dsn"];
-    expect(order.map((key) => text.indexOf(key))).toEqual([...order.map((key) => text.indexOf(key))].sort((a, b) => a - b));
+    const order = [
+      "vault_cdr_api_token",
+      "vault_telegram_bot_token",
+      "vault_postgres_app_password",
+      "vault_signalwire_token",
+      "vault_sentry_dsn",
+    ];
+    expect(order.map((key) => text.indexOf(key))).toEqual(
+      [...order.map((key) => text.indexOf(key))].sort((a, b) => a - b),
+    );
     expect(text).toMatch(/2 secrets need action, 1 due soon/);
     expect(text).toMatch(/vault_telegram_bot_token\n\s+overdue by \d+ days/);
     expect(text).toMatch(/vault_cdr_api_token\n\s+never rotated · every 6 months/);
@@ -85,7 +108,9 @@ describe("rotabot start against a Bot API server", () => {
 
   it("shows only what needs action with /age overdue, and explains a bad filter", async () => {
     tg.userSends({ from: ALICE, chat: OPS, text: "/age@akira_rotabot overdue" });
-    const reply = await tg.waitForMessage((m) => m.botId === BOT_ID && textOf(m).includes("Secret ages") && !textOf(m).includes("vault_signalwire_token"));
+    const reply = await tg.waitForMessage(
+      (m) => m.botId === BOT_ID && textOf(m).includes("Secret ages") && !textOf(m).includes("vault_signalwire_token"),
+    );
     expect(textOf(reply)).toContain("vault_telegram_bot_token");
     expect(textOf(reply)).not.toContain("vault_postgres_app_password");
     tg.userSends({ from: ALICE, chat: OPS, text: "/age soon" });
@@ -94,22 +119,35 @@ describe("rotabot start against a Bot API server", () => {
 
   it("refuses a stranger in the ops group and audits who tried what", async () => {
     tg.userSends({ from: MALLORY, chat: OPS, text: "/age" });
-    await tg.waitForMessage((m) => m.botId === BOT_ID && m.message.chat.id === OPS && textOf(m).includes(`Your Telegram user id is ${MALLORY}`));
-    const audit = await tg.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("Refused") && textOf(m).includes("Mallory"));
-    expect(textOf(audit)).toBe(`⛔ Refused: Mallory @mallory (id ${MALLORY}) tried /age in supergroup “Akira Ops” (id ${OPS})`);
+    await tg.waitForMessage(
+      (m) =>
+        m.botId === BOT_ID && m.message.chat.id === OPS && textOf(m).includes(`Your Telegram user id is ${MALLORY}`),
+    );
+    const audit = await tg.waitForMessage(
+      (m) => m.message.chat.id === AUDIT && textOf(m).includes("Refused") && textOf(m).includes("Mallory"),
+    );
+    expect(textOf(audit)).toBe(
+      `⛔ Refused: Mallory @mallory (id ${MALLORY}) tried /age in supergroup “Akira Ops” (id ${OPS})`,
+    );
   });
 
   it("refuses a stranger in a private chat and audits it; an operator is served there", async () => {
     tg.userSends({ from: MALLORY, chat: "private", text: "/age" });
-    await tg.waitForMessage((m) => m.message.chat.id === MALLORY && m.botId === BOT_ID && textOf(m).startsWith("⛔ Only rotabot operators"));
+    await tg.waitForMessage(
+      (m) => m.message.chat.id === MALLORY && m.botId === BOT_ID && textOf(m).startsWith("⛔ Only rotabot operators"),
+    );
     expect(botMessagesIn(MALLORY).some((m) => textOf(m).includes("Secret ages"))).toBe(false);
     tg.userSends({ from: ALICE, chat: "private", text: "/age" });
-    await tg.waitForMessage((m) => m.message.chat.id === ALICE && m.botId === BOT_ID && textOf(m).includes("Secret ages"));
+    await tg.waitForMessage(
+      (m) => m.message.chat.id === ALICE && m.botId === BOT_ID && textOf(m).includes("Secret ages"),
+    );
   });
 
   it("stays silent in foreign groups, even for operators, and audits the attempt", async () => {
     tg.userSends({ from: ALICE, chat: FOREIGN, text: "/age" });
-    await tg.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes(`tried /age in supergroup “Random Group”`));
+    await tg.waitForMessage(
+      (m) => m.message.chat.id === AUDIT && textOf(m).includes(`tried /age in supergroup “Random Group”`),
+    );
     expect(botMessagesIn(FOREIGN)).toEqual([]);
   });
 
@@ -118,20 +156,33 @@ describe("rotabot start against a Bot API server", () => {
     tg.injectFault({ method: "getUpdates", status: 500 });
     tg.injectFault({ method: "sendMessage", status: 500 });
     tg.userSends({ from: ALICE, chat: OPS, text: "/help" });
-    await tg.waitForMessage((m) => m.botId === BOT_ID && m.message.chat.id === OPS && textOf(m).includes("/age – Secret ages"), 20_000);
+    await tg.waitForMessage(
+      (m) => m.botId === BOT_ID && m.message.chat.id === OPS && textOf(m).includes("/age – Secret ages"),
+      20_000,
+    );
     const failed = tg.calls.filter((c) => !c.ok).map((c) => `${c.method}:${c.status}`);
     expect(failed).toEqual(expect.arrayContaining(["sendMessage:429", "sendMessage:500", "getUpdates:500"]));
   });
 
   it("points an unknown command at /help", async () => {
     tg.userSends({ from: ALICE, chat: OPS, text: "/rotatee telegram" });
-    await tg.waitForMessage((m) => m.botId === BOT_ID && textOf(m) === "I don't know /rotatee. Send /help for the commands I take.");
+    await tg.waitForMessage(
+      (m) => m.botId === BOT_ID && textOf(m) === "I don't know /rotatee. Send /help for the commands I take.",
+    );
   });
 
   it("answers a press on a button nobody owns", async () => {
     const sent = tg.messages(OPS).find((m) => m.botId === BOT_ID)!;
-    const queryId = tg.pressButton({ from: ALICE, chat: OPS, messageId: sent.message.message_id, data: "rot:stale:1", forge: true });
-    const answer = await tg.waitForCall((c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === queryId);
+    const queryId = tg.pressButton({
+      from: ALICE,
+      chat: OPS,
+      messageId: sent.message.message_id,
+      data: "rot:stale:1",
+      forge: true,
+    });
+    const answer = await tg.waitForCall(
+      (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === queryId,
+    );
     expect(answer.params.text).toMatch(/no longer active/);
   });
 

@@ -18,14 +18,32 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     const id = await startRotation(world, "/rotate api-token");
     const prompt = await promptOf(world, id, /Cannot be undone/);
     const confirm = buttonsOf(prompt).find((b) => b.endsWith("|g"))!;
-    await world.tg.waitForMessage((m) => m.message.message_id === prompt.message.message_id && textOf(m).includes("⌛ This confirmation expired after"), 10_000);
+    await world.tg.waitForMessage(
+      (m) =>
+        m.message.message_id === prompt.message.message_id && textOf(m).includes("⌛ This confirmation expired after"),
+      10_000,
+    );
     expect(buttonsOf(prompt)).toEqual([]);
     // A client that kept the old keyboard (or a forged press) still sends the data: refused as expired.
-    const late = world.tg.pressButton({ from: ALICE, chat: OPS, messageId: prompt.message.message_id, data: confirm, forge: true });
-    const answer = await world.tg.waitForCall((c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === late);
+    const late = world.tg.pressButton({
+      from: ALICE,
+      chat: OPS,
+      messageId: prompt.message.message_id,
+      data: confirm,
+      forge: true,
+    });
+    const answer = await world.tg.waitForCall(
+      (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === late,
+    );
     expect(answer.params.text).toMatch(/expired/);
     expect(journalOf(world, id).state).toBe("awaiting_operator");
-    await world.tg.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${id}] ⌛ confirmation of “Remove the old secret from vault and rename _new to the canonical name” expired unanswered`));
+    await world.tg.waitForMessage(
+      (m) =>
+        m.message.chat.id === AUDIT &&
+        textOf(m).includes(
+          `[${id}] ⌛ confirmation of “Remove the old secret from vault and rename _new to the canonical name” expired unanswered`,
+        ),
+    );
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/resume ${id}` });
     press(world, await promptOf(world, id, /Cannot be undone/, prompt.message.message_id), "g");
     await completed(world, "vault_billing_api_token");
@@ -34,15 +52,28 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
   it("loses nothing to 429s during a rotation: audit complete and in order", async () => {
     world = await startChatWorld();
     await world.startBot();
-    for (const method of ["sendMessage", "editMessageText", "answerCallbackQuery", "sendMessage"]) world.tg.injectFault({ method, status: 429, retryAfter: 1, times: 2 });
+    for (const method of ["sendMessage", "editMessageText", "answerCallbackQuery", "sendMessage"])
+      world.tg.injectFault({ method, status: 429, retryAfter: 1, times: 2 });
     const { rotationId } = await world.walk("/rotate api-token");
-    await world.tg.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${rotationId}] 🏁 completed`), 30_000);
-    const lines = world.auditText().split("\n").filter((l) => l.includes(`[${rotationId}]`)).map((l) => l.replace(/ \(\d+\.\d s\)$/, ""));
+    await world.tg.waitForMessage(
+      (m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${rotationId}] 🏁 completed`),
+      30_000,
+    );
+    const lines = world
+      .auditText()
+      .split("\n")
+      .filter((l) => l.includes(`[${rotationId}]`))
+      .map((l) => l.replace(/ \(\d+\.\d s\)$/, ""));
     const expected = [
-      "▶️ started by @alice in staging", "✅ Generate the new secret", "✅ Add it to vault with a _new suffix",
-      "✅ Update affected services so both old and new values are accepted", "✅ Cycle services one by one", "✅ Verify all services use the new secret",
+      "▶️ started by @alice in staging",
+      "✅ Generate the new secret",
+      "✅ Add it to vault with a _new suffix",
+      "✅ Update affected services so both old and new values are accepted",
+      "✅ Cycle services one by one",
+      "✅ Verify all services use the new secret",
       "👆 Remove the old secret from vault and rename _new to the canonical name: confirmed by @alice",
-      "✅ Remove the old secret from vault and rename _new to the canonical name", "✅ Post-rotation smoke test",
+      "✅ Remove the old secret from vault and rename _new to the canonical name",
+      "✅ Post-rotation smoke test",
     ];
     const found = expected.map((e) => lines.findIndex((l) => l.endsWith(e) || l.includes(`] ${e}`)));
     expect(found.filter((i) => i === -1)).toEqual([]);
@@ -58,17 +89,34 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     const ask = await promptOf(world, id, /I cannot write to you yet/);
     world.tg.userSends({ from: BOB, chat: "private", text: "/start" });
     press(world, ask, "k", BOB);
-    await world.tg.waitForMessage((m) => m.botId === BOT && m.message.chat.id === BOB && buttonsOf(m).some((b) => b.endsWith("|y")));
+    await world.tg.waitForMessage(
+      (m) => m.botId === BOT && m.message.chat.id === BOB && buttonsOf(m).some((b) => b.endsWith("|y")),
+    );
     world.tg.userSends({ from: BOB, chat: "private", text: "too short" });
-    await world.tg.waitForMessage((m) => m.message.chat.id === BOB && textOf(m).includes("That does not look like a SignalWire Personal Access Token"));
+    await world.tg.waitForMessage(
+      (m) =>
+        m.message.chat.id === BOB && textOf(m).includes("That does not look like a SignalWire Personal Access Token"),
+    );
     world.tg.userSends({ from: BOB, chat: "private", text: "PTbobsNewToken0123456789abcdef" });
-    await world.tg.waitForMessage((m) => m.message.chat.id === BOB && textOf(m).startsWith("🔐 Stored in the vault as vault_signalwire_token_new (ends in …cdef)"));
+    await world.tg.waitForMessage(
+      (m) =>
+        m.message.chat.id === BOB &&
+        textOf(m).startsWith("🔐 Stored in the vault as vault_signalwire_token_new (ends in …cdef)"),
+    );
     await promptOf(world, id, /revoke the old token/);
     world.tg.userSends({ from: BOB, chat: OPS, text: "/cancel" });
-    await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).startsWith("⏹ aborted by @bob; vault_signalwire_token_new removed from the vault"));
+    await world.tg.waitForMessage(
+      (m) =>
+        m.botId === BOT && textOf(m).startsWith("⏹ aborted by @bob; vault_signalwire_token_new removed from the vault"),
+    );
     expect(world.infra.vaultPlain()).not.toContain("_new");
     expect(world.infra.git("status", "--porcelain")).toBe("");
-    expect(world.tg.messages(BOB, BOT).filter((m) => !m.message.from?.is_bot && m.message.text !== "/start").every((m) => m.deleted)).toBe(true);
+    expect(
+      world.tg
+        .messages(BOB, BOT)
+        .filter((m) => !m.message.from?.is_bot && m.message.text !== "/start")
+        .every((m) => m.deleted),
+    ).toBe(true);
   });
 
   it("posts the failed step's redacted log as a document with Retry, Mark done and Abort; Abort rolls back", async () => {
@@ -94,29 +142,56 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     const id = await startRotation(world, "/rotate api-token");
     const prompt = await promptOf(world, id, /Cannot be undone/);
     const own = press(world, prompt, "g", ALICE);
-    const answer = await world.tg.waitForCall((c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === own);
-    expect(answer.params.text).toBe("A second person must approve this step: ask someone in APPROVER_IDS to press Confirm.");
+    const answer = await world.tg.waitForCall(
+      (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === own,
+    );
+    expect(answer.params.text).toBe(
+      "A second person must approve this step: ask someone in APPROVER_IDS to press Confirm.",
+    );
     press(world, prompt, "g", BOB);
     await completed(world, "vault_billing_api_token");
-    expect(world.auditText()).toContain(`[${id}] 👆 Remove the old secret from vault and rename _new to the canonical name: confirmed by @bob`);
+    expect(world.auditText()).toContain(
+      `[${id}] 👆 Remove the old secret from vault and rename _new to the canonical name: confirmed by @bob`,
+    );
   });
 
   it("asks which API token when the name fits several, and cancels from the plan without changing anything", async () => {
     world = await startChatWorld();
     const manifest = path.join(world.infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml");
-    writeFileSync(manifest, `${readFileSync(manifest, "utf8")}  vault_reports_api_token: {category: api_token, owner: "@reports-team"}\n`);
+    writeFileSync(
+      manifest,
+      `${readFileSync(manifest, "utf8")}  vault_reports_api_token: {category: api_token, owner: "@reports-team"}\n`,
+    );
     world.infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "reports token");
     await world.startBot();
     world.tg.userSends({ from: ALICE, chat: OPS, text: "/rotate api" });
-    const pick = await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).startsWith("“api” fits several secrets. Which one?"));
-    expect(pick.message.reply_markup?.inline_keyboard.flat().map((b) => b.text)).toEqual(["vault_billing_api_token", "vault_reports_api_token"]);
+    const pick = await world.tg.waitForMessage(
+      (m) => m.botId === BOT && textOf(m).startsWith("“api” fits several secrets. Which one?"),
+    );
+    expect(pick.message.reply_markup?.inline_keyboard.flat().map((b) => b.text)).toEqual([
+      "vault_billing_api_token",
+      "vault_reports_api_token",
+    ]);
     world.tg.pressButton({ from: ALICE, chat: OPS, messageId: pick.message.message_id, data: buttonsOf(pick)[1]! });
-    const plan = await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes("Plan: rotate vault_reports_api_token"));
+    const plan = await world.tg.waitForMessage(
+      (m) => m.botId === BOT && textOf(m).includes("Plan: rotate vault_reports_api_token"),
+    );
     expect(textOf(plan)).toContain("Last rotated: never · owner: @reports-team");
-    world.tg.pressButton({ from: ALICE, chat: OPS, messageId: plan.message.message_id, data: buttonsOf(plan).find((b) => b.endsWith("|cancel"))! });
-    await world.tg.waitForMessage((m) => m.message.message_id === plan.message.message_id && textOf(m).includes("Cancelled by @alice; nothing was done."));
+    world.tg.pressButton({
+      from: ALICE,
+      chat: OPS,
+      messageId: plan.message.message_id,
+      data: buttonsOf(plan).find((b) => b.endsWith("|cancel"))!,
+    });
+    await world.tg.waitForMessage(
+      (m) =>
+        m.message.message_id === plan.message.message_id &&
+        textOf(m).includes("Cancelled by @alice; nothing was done."),
+    );
     world.tg.userSends({ from: ALICE, chat: OPS, text: "/rotate ldap" });
-    await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).startsWith("I have no procedure for “ldap”. Try one of: signalwire,"));
+    await world.tg.waitForMessage(
+      (m) => m.botId === BOT && textOf(m).startsWith("I have no procedure for “ldap”. Try one of: signalwire,"),
+    );
     expect(world.infra.exists("calls.log")).toBe(false); // no command ran
   });
 
@@ -124,13 +199,22 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     world = await startChatWorld();
     await world.startBot();
     const id = await startRotation(world, "/rotate signalwire");
-    const prompt = await world.tg.waitForMessage((m) => m.botId === BOT && m.message.chat.id === ALICE && buttonsOf(m).some((b) => b.endsWith("|y")));
+    const prompt = await world.tg.waitForMessage(
+      (m) => m.botId === BOT && m.message.chat.id === ALICE && buttonsOf(m).some((b) => b.endsWith("|y")),
+    );
     press(world, prompt, "y");
-    const notThere = await world.tg.waitForMessage((m) => m.botId === BOT && m.message.chat.id === ALICE && textOf(m).includes("vault_signalwire_token_new is not in the vault yet"));
+    const notThere = await world.tg.waitForMessage(
+      (m) =>
+        m.botId === BOT &&
+        m.message.chat.id === ALICE &&
+        textOf(m).includes("vault_signalwire_token_new is not in the vault yet"),
+    );
     await vaultFor(world.infra.vaultFiles).addNew("vault_signalwire_token", "PThandAddedToken0123456789wxyz");
     press(world, notThere, "y");
     await promptOf(world, id, /revoke the old token/);
     expect(journalOf(world, id).steps.find((s) => s.id === "create_token")).toMatchObject({ state: "done" });
-    expect(world.auditText()).toContain(`[${id}] 👆 Create a new Personal Access Token in the SignalWire dashboard: added to the vault by hand by @alice`);
+    expect(world.auditText()).toContain(
+      `[${id}] 👆 Create a new Personal Access Token in the SignalWire dashboard: added to the vault by hand by @alice`,
+    );
   });
 });

@@ -4,7 +4,17 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buttonsOf, textOf } from "../support/chat-driver.js";
 import { OLD_VALUES } from "../support/chat-fixture.js";
-import { ALICE, AUDIT, BOB, BOT, MALLORY, NOTIFY_BOT, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
+import {
+  ALICE,
+  AUDIT,
+  BOB,
+  BOT,
+  MALLORY,
+  NOTIFY_BOT,
+  OPS,
+  startChatWorld,
+  type ChatWorld,
+} from "../support/chat-world.js";
 import { everythingWritten, leaks } from "../support/rotation-fixture.js";
 
 let world: ChatWorld;
@@ -24,18 +34,27 @@ function expectRotated(key: string, expected?: string) {
   secrets.push(value);
   const manifest = readFileSync(path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), "utf8");
   expect(manifest).toMatch(new RegExp(`${key}: \\{[^}]*last_rotation: ${today}`));
-  expect(readFileSync(path.join(infra.infraDir, "CHANGELOG.md"), "utf8")).toMatch(new RegExp(`rotated \`${key}\` \\(rotation \\S+, by @alice\\)`));
+  expect(readFileSync(path.join(infra.infraDir, "CHANGELOG.md"), "utf8")).toMatch(
+    new RegExp(`rotated \`${key}\` \\(rotation \\S+, by @alice\\)`),
+  );
   expect(infra.git("status", "--porcelain")).toBe("");
   return value;
 }
 
 async function expectAudit(rotationId: string, key: string, owner: string) {
-  await tg.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${rotationId}] 🏁 completed`), 15_000);
-  const lines = auditText().split("\n").filter((l) => l.includes(`[${rotationId}]`));
+  await tg.waitForMessage(
+    (m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${rotationId}] 🏁 completed`),
+    15_000,
+  );
+  const lines = auditText()
+    .split("\n")
+    .filter((l) => l.includes(`[${rotationId}]`));
   expect(lines[0]).toMatch(new RegExp(`${key} \\[${rotationId}\\] ▶️ started by @alice in staging`));
   expect(lines.some((l) => /👆 .*: confirmed by @alice/.test(l))).toBe(true);
   expect(lines.some((l) => /✅ Post-rotation smoke test \(\d+\.\d s\)/.test(l))).toBe(true);
-  expect(lines.some((l) => /🏁 completed in [\d.]+ min; manifest updated, CHANGELOG updated, commit [0-9a-f]{7}/.test(l))).toBe(true);
+  expect(
+    lines.some((l) => /🏁 completed in [\d.]+ min; manifest updated, CHANGELOG updated, commit [0-9a-f]{7}/.test(l)),
+  ).toBe(true);
   expect(lines.some((l) => l.includes(`✉️ ${owner}: ${key} was rotated`))).toBe(true);
 }
 
@@ -62,11 +81,17 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
     expect(prompts.some((p) => p.startsWith("🔑"))).toBe(true);
     expectRotated("vault_telegram_bot_token", newToken);
     await expectAudit(rotationId, "vault_telegram_bot_token", "@alerts-oncall");
-    expect(tg.messages(AUDIT).some((m) => m.botId === NOTIFY_BOT && textOf(m).startsWith("Test alert from rotabot"))).toBe(true);
+    expect(
+      tg.messages(AUDIT).some((m) => m.botId === NOTIFY_BOT && textOf(m).startsWith("Test alert from rotabot")),
+    ).toBe(true);
     const pasted = tg.messages(ALICE, BOT).find((m) => m.message.text === newToken);
     expect(pasted?.deleted).toBe(true);
-    expect(tg.messages(ALICE, BOT).some((m) => m.botId === BOT && textOf(m).includes(`ends in …${newToken.slice(-4)}`))).toBe(true);
-    const request = tg.messages(ALICE, BOT).find((m) => m.botId === BOT && textOf(m).startsWith("🔑") && textOf(m).includes(rotationId))!;
+    expect(
+      tg.messages(ALICE, BOT).some((m) => m.botId === BOT && textOf(m).includes(`ends in …${newToken.slice(-4)}`)),
+    ).toBe(true);
+    const request = tg
+      .messages(ALICE, BOT)
+      .find((m) => m.botId === BOT && textOf(m).startsWith("🔑") && textOf(m).includes(rotationId))!;
     expect(buttonsOf(request)).toEqual([]);
     expect(textOf(request)).toMatch(/@alice: sent the value/);
   });
@@ -115,22 +140,36 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
         const confirm = buttonsOf(prompt).find((b) => b.endsWith("|g"));
         if (!confirm || pressed) return;
         pressed = true;
-        for (const from of [MALLORY, BOB]) tg.pressButton({ from, chat: OPS, messageId: prompt.message.message_id, data: confirm });
+        for (const from of [MALLORY, BOB])
+          tg.pressButton({ from, chat: OPS, messageId: prompt.message.message_id, data: confirm });
         tg.pressButton({ from: ALICE, chat: OPS, messageId: prompt.message.message_id, data: confirm });
         tg.pressButton({ from: ALICE, chat: OPS, messageId: prompt.message.message_id, data: confirm });
         return false;
       },
     });
-    const answers = tg.calls.filter((c) => c.method === "answerCallbackQuery").map((c) => (typeof c.params.text === "string" ? c.params.text : ""));
-    expect(answers).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^⛔ Only rotabot operators can use this bot/),
-      "Only @alice, who started this rotation, can answer.",
-      expect.stringMatching(/no longer current|a step is running/),
-    ]));
-    await tg.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${rotationId}] 🏁 completed`), 15_000);
-    expect(auditText()).toMatch(/⛔ Refused: mallory @mallory \(id 666\) tried a button press in supergroup “Akira Ops”/);
-    expect(auditText()).toContain(`[${rotationId}] ⛔ button press by bob @bob (id 102) refused: Only @alice, who started this rotation, can answer.`);
-    const journal = JSON.parse(readFileSync(path.join(infra.stateDir, "rotations", `${rotationId}.json`), "utf8")) as { steps: { id: string; attempts: number }[] };
+    const answers = tg.calls
+      .filter((c) => c.method === "answerCallbackQuery")
+      .map((c) => (typeof c.params.text === "string" ? c.params.text : ""));
+    expect(answers).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^⛔ Only rotabot operators can use this bot/),
+        "Only @alice, who started this rotation, can answer.",
+        expect.stringMatching(/no longer current|a step is running/),
+      ]),
+    );
+    await tg.waitForMessage(
+      (m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${rotationId}] 🏁 completed`),
+      15_000,
+    );
+    expect(auditText()).toMatch(
+      /⛔ Refused: mallory @mallory \(id 666\) tried a button press in supergroup “Akira Ops”/,
+    );
+    expect(auditText()).toContain(
+      `[${rotationId}] ⛔ button press by bob @bob (id 102) refused: Only @alice, who started this rotation, can answer.`,
+    );
+    const journal = JSON.parse(readFileSync(path.join(infra.stateDir, "rotations", `${rotationId}.json`), "utf8")) as {
+      steps: { id: string; attempts: number }[];
+    };
     expect(journal.steps.find((s) => s.id === "promote")!.attempts).toBe(1);
   });
 
@@ -140,10 +179,17 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
     const walking = walk("/rotate api-token");
     await expect.poll(() => infra.exists("paused-cycle_services"), { timeout: 20_000 }).toBe(true);
     tg.userSends({ from: BOB, chat: OPS, text: "/status" });
-    const status = await tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes("running at step") && textOf(m).includes("Cycle services one by one"), 5_000);
+    const status = await tg.waitForMessage(
+      (m) =>
+        m.botId === BOT && textOf(m).includes("running at step") && textOf(m).includes("Cycle services one by one"),
+      5_000,
+    );
     expect(textOf(status)).toContain("by @alice");
     tg.userSends({ from: BOB, chat: OPS, text: "/age" });
-    await tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes("Secret ages") && m.message.date >= status.message.date, 5_000);
+    await tg.waitForMessage(
+      (m) => m.botId === BOT && textOf(m).includes("Secret ages") && m.message.date >= status.message.date,
+      5_000,
+    );
     infra.releasePaused("cycle_services");
     await walking;
     expect(infra.calls().filter((c) => c === "cycle_services")).toHaveLength(cyclesBefore + 1);
@@ -156,7 +202,15 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
     expect(ids.length).toBeGreaterThanOrEqual(8);
     let total = 0;
     for (const message of progress) {
-      const edits = tg.calls.filter((c) => c.method === "editMessageText" && c.ok && c.params.message_id === message.message.message_id && c.params.chat_id === message.message.chat.id).map((c) => c.at);
+      const edits = tg.calls
+        .filter(
+          (c) =>
+            c.method === "editMessageText" &&
+            c.ok &&
+            c.params.message_id === message.message.message_id &&
+            c.params.chat_id === message.message.chat.id,
+        )
+        .map((c) => c.at);
       total += edits.length;
       edits.slice(1).forEach((at, i) => expect(at - edits[i]!).toBeGreaterThanOrEqual(4_900));
     }
@@ -164,10 +218,11 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
   });
 
   it("leaves no secret value in any form in requests to the Bot API, files, logs or git history", () => {
-    const requests = JSON.stringify(tg.calls.map((c) => [c.method, c.params, c.method === "getUpdates" ? null : c.result]));
+    const requests = JSON.stringify(
+      tg.calls.map((c) => [c.method, c.params, c.method === "getUpdates" ? null : c.result]),
+    );
     const documents = tg.documents().map((d) => d.content.toString("latin1"));
     const everything = everythingWritten(infra, [requests, world.output(), ...documents]);
     expect(leaks(everything, secrets)).toEqual([]);
   });
 });
-

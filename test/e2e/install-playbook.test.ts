@@ -20,12 +20,28 @@ let secrets: string[];
 
 const installed = (p: string) => path.join(prefix, p);
 const playbook = (...extra: string[]) =>
-  execa("ansible-playbook", ["-i", "localhost,", "-c", "local", path.join(PROJECT_ROOT, "deploy/ansible/install.yml"), "-e", "rotabot_hosts=localhost", "-e", `@${varsFile}`, ...extra], {
-    reject: false,
-    all: true,
-    env: { ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0" },
-  });
-const recap = (output: string) => /localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)/.exec(output)?.slice(1).map(Number);
+  execa(
+    "ansible-playbook",
+    [
+      "-i",
+      "localhost,",
+      "-c",
+      "local",
+      path.join(PROJECT_ROOT, "deploy/ansible/install.yml"),
+      "-e",
+      "rotabot_hosts=localhost",
+      "-e",
+      `@${varsFile}`,
+      ...extra,
+    ],
+    {
+      reject: false,
+      all: true,
+      env: { ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0" },
+    },
+  );
+const recap = (output: string) =>
+  /localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)/.exec(output)?.slice(1).map(Number);
 const userExists = () => execa("id", [USER], { reject: false }).then((r) => r.exitCode === 0);
 
 beforeAll(async () => {
@@ -45,21 +61,25 @@ beforeAll(async () => {
   prefix = mkdtempSync(path.join(tmpdir(), "rotabot-prefix-"));
   chmodSync(prefix, 0o755); // like / on a real host: the service user may pass through
   varsFile = path.join(mkdtempSync(path.join(tmpdir(), "rotabot-vars-")), "vars.json");
-  writeFileSync(varsFile, JSON.stringify({
-    rotabot_prefix: prefix,
-    rotabot_user: USER,
-    rotabot_infra_dir: infra.infraDir,
-    rotabot_manage_service: false,
-    rotabot_telegram_api_root: tg.url,
-    rotabot_ops_chat_id: OPS,
-    rotabot_audit_chat_id: AUDIT,
-    rotabot_operator_ids: [101, 102],
-    rotabot_extra_env: { RUNBOOK_FILE: path.join(infra.infraDir, "rotabot-runbook.yml"), REMINDER_TIME: "08:30" },
-    rotabot_npm_ci_args: ["--no-audit", "--no-fund", "--prefer-offline"],
-    // In production these two come from the controller's vault.
-    vault_rotabot_bot_token: token,
-    vault_rotabot_vault_password: vaultPassword,
-  }), { mode: 0o600 });
+  writeFileSync(
+    varsFile,
+    JSON.stringify({
+      rotabot_prefix: prefix,
+      rotabot_user: USER,
+      rotabot_infra_dir: infra.infraDir,
+      rotabot_manage_service: false,
+      rotabot_telegram_api_root: tg.url,
+      rotabot_ops_chat_id: OPS,
+      rotabot_audit_chat_id: AUDIT,
+      rotabot_operator_ids: [101, 102],
+      rotabot_extra_env: { RUNBOOK_FILE: path.join(infra.infraDir, "rotabot-runbook.yml"), REMINDER_TIME: "08:30" },
+      rotabot_npm_ci_args: ["--no-audit", "--no-fund", "--prefer-offline"],
+      // In production these two come from the controller's vault.
+      vault_rotabot_bot_token: token,
+      vault_rotabot_vault_password: vaultPassword,
+    }),
+    { mode: 0o600 },
+  );
 });
 
 afterAll(async () => {
@@ -105,12 +125,21 @@ describe("the install playbook", { timeout: 240_000 }, () => {
     expect(statSync(installed("var/lib/rotabot")).mode & 0o777).toBe(0o700);
 
     const unit = installed("etc/systemd/system/rotabot.service");
-    expect(readFileSync(unit, "utf8")).toMatch(new RegExp(`^ExecStart=\\S+ ${installed("opt/rotabot")}/dist/src/main.js start$`, "m"));
+    expect(readFileSync(unit, "utf8")).toMatch(
+      new RegExp(`^ExecStart=\\S+ ${installed("opt/rotabot")}/dist/src/main.js start$`, "m"),
+    );
     await execa("systemd-analyze", ["verify", unit]);
-    const security = await execa("systemd-analyze", ["security", "--offline=yes", "--threshold=20", unit], { reject: false, all: true });
+    const security = await execa("systemd-analyze", ["security", "--offline=yes", "--threshold=20", unit], {
+      reject: false,
+      all: true,
+    });
     expect(security.exitCode, security.all).toBe(0); // exposure at most 2.0 of 10 ("OK")
 
-    const age = await execa(process.execPath, [installed("opt/rotabot/dist/src/main.js"), "age", "--infra", infra.infraDir, "--exit-zero"], { reject: false, env: { RUNBOOK_FILE: path.join(infra.infraDir, "rotabot-runbook.yml") } });
+    const age = await execa(
+      process.execPath,
+      [installed("opt/rotabot/dist/src/main.js"), "age", "--infra", infra.infraDir, "--exit-zero"],
+      { reject: false, env: { RUNBOOK_FILE: path.join(infra.infraDir, "rotabot-runbook.yml") } },
+    );
     expect(age.exitCode, age.stderr).toBe(0);
     expect(age.stdout).toContain("vault_billing_api_token");
 

@@ -1,14 +1,27 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { everythingWritten, leaks, makeRotationInfra, OLD_BILLING, startShell, type RotationInfra } from "../support/rotation-fixture.js";
+import {
+  everythingWritten,
+  leaks,
+  makeRotationInfra,
+  OLD_BILLING,
+  startShell,
+  type RotationInfra,
+} from "../support/rotation-fixture.js";
 import { makeChatInfra, OLD_VALUES } from "../support/chat-fixture.js";
 import { runRotabot } from "../support/run-rotabot.js";
 import { vaultFor } from "../support/vault-fixture.js";
 
-const valueOf = (infra: RotationInfra, key: string) => new RegExp(`^${key}: "([^"]+)"$`, "m").exec(infra.vaultPlain())?.[1];
-const rotationIdOf = (output: string) => /Rotation (\d{8}-\d{4}-[0-9a-f]{4}) started/.exec(output)?.[1] ?? expect.fail(`no rotation id in:\n${output}`);
-const journalOf = (infra: RotationInfra, id: string) => JSON.parse(readFileSync(path.join(infra.stateDir, "rotations", `${id}.json`), "utf8")) as Record<string, unknown> & { state: string; steps: { id: string; state: string; attempts: number }[] };
+const valueOf = (infra: RotationInfra, key: string) =>
+  new RegExp(`^${key}: "([^"]+)"$`, "m").exec(infra.vaultPlain())?.[1];
+const rotationIdOf = (output: string) =>
+  /Rotation (\d{8}-\d{4}-[0-9a-f]{4}) started/.exec(output)?.[1] ?? expect.fail(`no rotation id in:\n${output}`);
+const journalOf = (infra: RotationInfra, id: string) =>
+  JSON.parse(readFileSync(path.join(infra.stateDir, "rotations", `${id}.json`), "utf8")) as Record<string, unknown> & {
+    state: string;
+    steps: { id: string; state: string; attempts: number }[];
+  };
 
 function expectConsistentVault(infra: RotationInfra, key: string, expectRotated: boolean) {
   const plain = infra.vaultPlain();
@@ -44,10 +57,16 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
 
     const today = new Date().toISOString().slice(0, 10);
     const manifest = readFileSync(path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), "utf8");
-    expect(manifest).toContain(`  # billing\n  vault_billing_api_token:\n    category: api_token\n    owner: "@billing-team"\n    last_rotation: ${today}\n    custom: kept\n`);
+    expect(manifest).toContain(
+      `  # billing\n  vault_billing_api_token:\n    category: api_token\n    owner: "@billing-team"\n    last_rotation: ${today}\n    custom: kept\n`,
+    );
     const id = rotationIdOf(output);
-    expect(readFileSync(path.join(infra.infraDir, "CHANGELOG.md"), "utf8")).toBe(`# Changelog\n\n## [Unreleased]\n\n### Security\n- ${today}: rotated \`vault_billing_api_token\` (rotation ${id}, by opsuser)\n\n## [1.0.0]\n\n- first\n`);
-    expect(infra.git("log", "-1", "--format=%B")).toContain(`Rotate vault_billing_api_token\n\nRotation ${id} by opsuser.`);
+    expect(readFileSync(path.join(infra.infraDir, "CHANGELOG.md"), "utf8")).toBe(
+      `# Changelog\n\n## [Unreleased]\n\n### Security\n- ${today}: rotated \`vault_billing_api_token\` (rotation ${id}, by opsuser)\n\n## [1.0.0]\n\n- first\n`,
+    );
+    expect(infra.git("log", "-1", "--format=%B")).toContain(
+      `Rotate vault_billing_api_token\n\nRotation ${id} by opsuser.`,
+    );
     expect(infra.git("status", "--porcelain")).toBe("");
     expect(journalOf(infra, id).state).toBe("completed");
     expect(readdirSync(path.join(infra.stateDir, "vault-backups"))).toHaveLength(2);
@@ -55,13 +74,19 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     expect(leaks(everythingWritten(infra, [output]), [newValue, OLD_BILLING])).toEqual([]);
 
     const verified = await runRotabot(["audit", "verify"], infra.env, infra.infraDir);
-    expect([verified.code, verified.stdout]).toEqual([0, expect.stringMatching(/^audit log intact: \d+ entries/) as string]);
+    expect([verified.code, verified.stdout]).toEqual([
+      0,
+      expect.stringMatching(/^audit log intact: \d+ entries/) as string,
+    ]);
     const auditFile = path.join(infra.stateDir, "audit.jsonl");
     const lines = readFileSync(auditFile, "utf8").trim().split("\n");
     expect(lines.some((l) => l.includes('"type":"rotation_completed"'))).toBe(true);
     writeFileSync(auditFile, `${lines.filter((_, i) => i !== 2).join("\n")}\n`);
     const tampered = await runRotabot(["audit", "verify"], infra.env, infra.infraDir);
-    expect([tampered.code, tampered.stderr]).toEqual([1, expect.stringMatching(/audit log TAMPERED: .*audit\.jsonl line 3: /) as string]);
+    expect([tampered.code, tampered.stderr]).toEqual([
+      1,
+      expect.stringMatching(/audit log TAMPERED: .*audit\.jsonl line 3: /) as string,
+    ]);
   });
 
   it("refuses a second rotation of the same secret, naming who runs the first and where it is", async () => {
@@ -69,15 +94,22 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     infra.touch("pause-cycle");
     // api-token fits two secrets here: the shell asks for a key instead of guessing.
     const ambiguous = await runRotabot(["rotate", "api-token", "--yes"], infra.env, infra.infraDir);
-    expect([ambiguous.code, ambiguous.stderr]).toEqual([2, 'rotabot rotate: "api-token" fits several secrets; name one: vault_billing_api_token, vault_reports_api_token\n']);
+    expect([ambiguous.code, ambiguous.stderr]).toEqual([
+      2,
+      'rotabot rotate: "api-token" fits several secrets; name one: vault_billing_api_token, vault_reports_api_token\n',
+    ]);
     const running = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
     await running.waitFor(/▶ Cycle services one by one/);
     const second = await runRotabot(["rotate", "vault_billing_api_token", "--yes"], infra.env, infra.infraDir);
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/vault_billing_api_token is already being rotated by opsuser since \S+ \(rotation \d{8}-\d{4}-[0-9a-f]{4}, running at "Cycle services one by one"\)/);
+    expect(second.stderr).toMatch(
+      /vault_billing_api_token is already being rotated by opsuser since \S+ \(rotation \d{8}-\d{4}-[0-9a-f]{4}, running at "Cycle services one by one"\)/,
+    );
     const other = await runRotabot(["rotate", "vault_reports_api_token", "--yes"], infra.env, infra.infraDir);
     expect(other.code).toBe(1);
-    expect(other.stderr).toMatch(/rotation \S+ of vault_billing_api_token \(by opsuser\) is in flight and has changed the vault; rotations share the vault file and its commit, so finish or abort that one first/);
+    expect(other.stderr).toMatch(
+      /rotation \S+ of vault_billing_api_token \(by opsuser\) is in flight and has changed the vault; rotations share the vault file and its commit, so finish or abort that one first/,
+    );
     process.kill(-running.child.pid!, "SIGKILL");
   });
 
@@ -88,7 +120,10 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/a deploy seems to be running[^]*declare an incident with a reason/);
     expect(valueOf(infra, "vault_billing_api_token")).toBe(OLD_BILLING);
-    const shell = startShell(["rotate", "vault_billing_api_token", "--yes", "--incident", "token leaked in CI logs"], infra.env);
+    const shell = startShell(
+      ["rotate", "vault_billing_api_token", "--yes", "--incident", "token leaked in CI logs"],
+      infra.env,
+    );
     await shell.waitFor(/Type yes to go on/);
     const id = rotationIdOf(shell.output());
     expect(journalOf(infra, id).incident).toEqual({ reason: "token leaked in CI logs" });
@@ -101,10 +136,14 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     const infra = makeRotationInfra();
     infra.touch("fail-verify");
     const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
-    await shell.waitFor(/Verify all services use the new secret failed: .*exited with code 1[^]*\[r\]etry, \[m\]ark done, \[a\]bort\? /);
+    await shell.waitFor(
+      /Verify all services use the new secret failed: .*exited with code 1[^]*\[r\]etry, \[m\]ark done, \[a\]bort\? /,
+    );
     shell.answer("a");
     expect(await shell.exited).toBe(1);
-    expect(shell.output()).toMatch(/aborted by opsuser; vault_billing_api_token_new removed from the vault, nothing else changed/);
+    expect(shell.output()).toMatch(
+      /aborted by opsuser; vault_billing_api_token_new removed from the vault, nothing else changed/,
+    );
     expectConsistentVault(infra, "vault_billing_api_token", false);
     expect(infra.calls()).toEqual(["accept_both", "cycle", "verify", "rollback"]);
     expect(infra.git("status", "--porcelain")).toBe("");
@@ -123,7 +162,9 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     const id = rotationIdOf(shell.output());
     const abort = await runRotabot(["abort", id], infra.env, infra.infraDir);
     expect(abort.code).toBe(1);
-    expect(abort.stderr).toMatch(/abort is no longer possible: "Remove the old secret and rename _new" has run and cannot be undone\. Finish the rotation/);
+    expect(abort.stderr).toMatch(
+      /abort is no longer possible: "Remove the old secret and rename _new" has run and cannot be undone\. Finish the rotation/,
+    );
     shell.answer("m");
     expect(await shell.exited).toBe(0);
     expectConsistentVault(infra, "vault_billing_api_token", true);
@@ -158,7 +199,9 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     await shell.exited;
     infra.releasePaused("cycle");
     const resumed = startShell(["resume", id], infra.env);
-    await resumed.waitFor(/"Cycle services one by one" was interrupted while running and may have partly happened[^]*\[r\]etry, \[m\]ark done, \[a\]bort\? /);
+    await resumed.waitFor(
+      /"Cycle services one by one" was interrupted while running and may have partly happened[^]*\[r\]etry, \[m\]ark done, \[a\]bort\? /,
+    );
     resumed.answer("m");
     await resumed.waitFor(/Type yes to go on/);
     resumed.answer("yes");
@@ -192,7 +235,9 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     await vaultFor(infra.vaultFiles).addNew("vault_billing_api_token", leftover);
     infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "earlier attempt");
     const reuse = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
-    await reuse.waitFor(/vault_billing_api_token_new is already in the vault from an earlier attempt \(ends in …abcd\)\. Reuse it, or replace it with a new value\?[^]*re\[u\]se, re\[p\]lace, \[c\]ancel\? /);
+    await reuse.waitFor(
+      /vault_billing_api_token_new is already in the vault from an earlier attempt \(ends in …abcd\)\. Reuse it, or replace it with a new value\?[^]*re\[u\]se, re\[p\]lace, \[c\]ancel\? /,
+    );
     reuse.answer("u");
     await reuse.waitFor(/Type yes to go on/);
     reuse.answer("yes");

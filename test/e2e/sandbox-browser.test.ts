@@ -20,12 +20,17 @@ afterAll(async () => {
 
 describe("rotabot sandbox in a browser", { timeout: 240_000 }, () => {
   it("rotates the NATS password and the Telegram token (BotFather panel, private chat) by clicking, then Ctrl-C removes everything", async () => {
-    sandbox = spawn(process.execPath, [MAIN_JS, "sandbox", "--port", "0"], { env: { PATH: process.env.PATH, HOME: mkdtempSync(path.join(tmpdir(), "sandbox-home-")) }, stdio: ["ignore", "pipe", "pipe"] });
+    sandbox = spawn(process.execPath, [MAIN_JS, "sandbox", "--port", "0"], {
+      env: { PATH: process.env.PATH, HOME: mkdtempSync(path.join(tmpdir(), "sandbox-home-")) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let printed = "";
     sandbox.stdout!.on("data", (d: Buffer) => (printed += d.toString()));
     sandbox.stderr!.on("data", (d: Buffer) => (printed += d.toString()));
     const exited = new Promise<number | null>((resolve) => sandbox!.once("exit", resolve));
-    await expect.poll(() => printed, { timeout: 120_000, interval: 200 }).toMatch(/rotabot sandbox is up: open (http:\/\/127\.0\.0\.1:\d+)/);
+    await expect
+      .poll(() => printed, { timeout: 120_000, interval: 200 })
+      .toMatch(/rotabot sandbox is up: open (http:\/\/127\.0\.0\.1:\d+)/);
     const url = /open (http:\/\/127\.0\.0\.1:\d+)/.exec(printed)![1]!;
     const infraDir = /Infra checkout: (\S+)/.exec(printed)![1]!;
     const root = /removes (\S+)\.\n/.exec(printed)![1]!;
@@ -55,14 +60,18 @@ describe("rotabot sandbox in a browser", { timeout: 240_000 }, () => {
     await dm.locator('button[data-callback^="rt|"][data-callback$="|y"]').waitFor({ timeout: 30_000 });
     await dm.locator("input").fill(token);
     await dm.locator("input").press("Enter");
-    await expect.poll(() => dm.innerText(), { timeout: 15_000 }).toContain(`Stored in the vault as vault_telegram_bot_token_new (ends in …${token.slice(-4)})`);
+    await expect
+      .poll(() => dm.innerText(), { timeout: 15_000 })
+      .toContain(`Stored in the vault as vault_telegram_bot_token_new (ends in …${token.slice(-4)})`);
     expect(await dm.innerText()).not.toContain(token);
     await clickThrough(2, async () => {
       const old = page.locator('[data-list="botfather"] button').filter({ hasNotText: token.slice(-4) });
       await old.first().click();
       await expect.poll(() => page.locator("#notes").innerText()).toContain("revoked: it now answers 401");
     });
-    expect(execFileSync("git", ["-C", infraDir, "log", "-1", "--format=%s"]).toString().trim()).toBe("Rotate vault_telegram_bot_token");
+    expect(execFileSync("git", ["-C", infraDir, "log", "-1", "--format=%s"]).toString().trim()).toBe(
+      "Rotate vault_telegram_bot_token",
+    );
     // The token typed into the page reached the vault only: not the bot's log, not git history.
     const botLog = readFileSync(/rotabot log:\s+(\S+)/.exec(printed)![1]!, "utf8");
     expect(botLog).toContain("rotabot started");
@@ -92,7 +101,9 @@ describe("rotabot sandbox in a browser", { timeout: 240_000 }, () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
     expect(await page.locator(`section[data-chat="${-1_001_000_000_002}"]`).innerText()).toContain("🏁 completed");
-    expect(execFileSync("git", ["-C", infraDir, "log", "--format=%s"]).toString()).toContain("Rotate vault_nats_password");
+    expect(execFileSync("git", ["-C", infraDir, "log", "--format=%s"]).toString()).toContain(
+      "Rotate vault_nats_password",
+    );
 
     sandbox.kill("SIGINT");
     expect(await exited).toBe(0);

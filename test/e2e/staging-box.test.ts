@@ -26,15 +26,29 @@ async function walkUntilFailure(command: string): Promise<StoredMessage> {
   let failed: StoredMessage | undefined;
   // The walk keeps waiting for more prompts and gives up on its own after the abort; nothing to await.
   walk(command, {
-    promptTimeoutMs: 20_000, onPrompt: (prompt) => (/ failed/.test(textOf(prompt)) ? ((failed = prompt), false) : undefined) }).catch(() => undefined);
+    promptTimeoutMs: 20_000,
+    onPrompt: (prompt) => (/ failed/.test(textOf(prompt)) ? ((failed = prompt), false) : undefined),
+  }).catch(() => undefined);
   await expect.poll(() => failed, { timeout: 120_000, interval: 250 }).toBeDefined();
   return failed!;
 }
 
-const walk = (command: string, extra: Partial<WalkOptions> = {}) => walkRotation(command, { tg: box.telegram, botId: BOT, opsChat: OPS, operator: ALICE, promptTimeoutMs: 150_000, ...extra });
+const walk = (command: string, extra: Partial<WalkOptions> = {}) =>
+  walkRotation(command, {
+    tg: box.telegram,
+    botId: BOT,
+    opsChat: OPS,
+    operator: ALICE,
+    promptTimeoutMs: 150_000,
+    ...extra,
+  });
 const vaultPlain = () => decryptVault(path.join(box.infraDir, "infra/group_vars/all/vault.yml"), box.passwordFile);
 const vaultValue = (key: string) => new RegExp(`^${key}: "([^"]+)"$`, "m").exec(vaultPlain())?.[1];
-const journal = (id: string) => JSON.parse(readFileSync(path.join(box.rotabotEnv.STATE_DIR!, "rotations", `${id}.json`), "utf8")) as { state: string; steps: { id: string; state: string; attempts: number }[] };
+const journal = (id: string) =>
+  JSON.parse(readFileSync(path.join(box.rotabotEnv.STATE_DIR!, "rotations", `${id}.json`), "utf8")) as {
+    state: string;
+    steps: { id: string; state: string; attempts: number }[];
+  };
 
 /** What the seed's completion checklist promises, for every rotation. */
 async function expectRotated(rotationId: string, key: string, owner: string, expected?: string): Promise<string> {
@@ -46,20 +60,39 @@ async function expectRotated(rotationId: string, key: string, owner: string, exp
   secrets.push(value);
   const manifest = readFileSync(path.join(box.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), "utf8");
   expect(manifest).toMatch(new RegExp(`  ${key}:\\n(    .*\\n)*?    last_rotation: ${today}\\n`));
-  expect(readFileSync(path.join(box.infraDir, "CHANGELOG.md"), "utf8")).toContain(`rotated \`${key}\` (rotation ${rotationId}, by @alice)`);
+  expect(readFileSync(path.join(box.infraDir, "CHANGELOG.md"), "utf8")).toContain(
+    `rotated \`${key}\` (rotation ${rotationId}, by @alice)`,
+  );
   expect(await box.git("log", "-1", "--format=%s")).toBe(`Rotate ${key}`);
   expect(await box.git("status", "--porcelain")).toBe("");
   expect(journal(rotationId).steps.find((s) => s.id === "smoke_test")).toMatchObject({ state: "done" });
-  await box.telegram.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${rotationId}] 🏁 completed`), 15_000);
-  expect(box.telegram.messages(AUDIT, BOT).map(textOf).join("\n")).toContain(`[${rotationId}] ✉️ ${owner}: ${key} was rotated`);
+  await box.telegram.waitForMessage(
+    (m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${rotationId}] 🏁 completed`),
+    15_000,
+  );
+  expect(box.telegram.messages(AUDIT, BOT).map(textOf).join("\n")).toContain(
+    `[${rotationId}] ✉️ ${owner}: ${key} was rotated`,
+  );
   return value;
 }
 
-const getMe = (token: string) => fetch(`${box.telegram.url}/bot${token}/getMe`).then(async (r) => ({ status: r.status, body: (await r.json()) as { result?: { id: number } } }));
+const getMe = (token: string) =>
+  fetch(`${box.telegram.url}/bot${token}/getMe`).then(async (r) => ({
+    status: r.status,
+    body: (await r.json()) as { result?: { id: number } },
+  }));
 const repoStatus = (token: string) =>
-  fetch(`${box.repository.url}/dists/bookworm/Release`, { headers: { Authorization: `Basic ${Buffer.from(`signalwire:${token}`).toString("base64")}` } }).then((r) => r.status);
+  fetch(`${box.repository.url}/dists/bookworm/Release`, {
+    headers: { Authorization: `Basic ${Buffer.from(`signalwire:${token}`).toString("base64")}` },
+  }).then((r) => r.status);
 const pgLogin = async (password: string) => {
-  const client = new pg.Client({ host: box.postgres.host, port: box.postgres.port, user: "akira_app", password, database: "akira" });
+  const client = new pg.Client({
+    host: box.postgres.host,
+    port: box.postgres.port,
+    user: "akira_app",
+    password,
+    database: "akira",
+  });
   try {
     await client.connect();
     return (await client.query<{ u: string }>("select current_user as u")).rows[0]!.u;
@@ -74,7 +107,10 @@ beforeAll(async () => {
   box = await startStagingBox({ packageRoot: PROJECT_ROOT });
   secrets.push(...Object.values(box.secrets), box.rotabotEnv.BOT_TOKEN!, readFileSync(box.passwordFile, "utf8").trim());
   bot = spawnBot({ ...box.rotabotEnv, LOG_LEVEL: "debug" }, box.infraDir);
-  await box.telegram.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("started: 6 procedures"), 20_000);
+  await box.telegram.waitForMessage(
+    (m) => m.message.chat.id === AUDIT && textOf(m).includes("started: 6 procedures"),
+    20_000,
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -84,15 +120,30 @@ afterAll(async () => {
 
 describe("staging in a box: the shipped runbook against real services", { timeout: 300_000 }, () => {
   it("opens with the daily digest it missed: what is overdue or due soon, each with a Rotate button", async () => {
-    const digest = await box.telegram.waitForMessage((m) => m.message.chat.id === OPS && textOf(m).startsWith("⏰ Daily secret check"), 15_000);
-    expect(buttonsOf(digest)).toEqual(["due|vault_telegram_bot_token", "due|vault_billing_api_token", "due|vault_signalwire_token"]);
+    const digest = await box.telegram.waitForMessage(
+      (m) => m.message.chat.id === OPS && textOf(m).startsWith("⏰ Daily secret check"),
+      15_000,
+    );
+    expect(buttonsOf(digest)).toEqual([
+      "due|vault_telegram_bot_token",
+      "due|vault_billing_api_token",
+      "due|vault_signalwire_token",
+    ]);
   });
 
   it("passes rotabot doctor: every tool, playbook and file the shipped runbook names is there", async () => {
     const doctor = await runRotabot(["doctor", "--json"], box.rotabotEnv, box.infraDir);
     const checks = JSON.parse(doctor.stdout) as { check: string; status: string }[];
     expect(checks.filter((c) => c.status !== "ok")).toEqual([]);
-    expect(checks.map((c) => c.check)).toEqual(expect.arrayContaining(["tool ansible-playbook", "tool docker", "file infra/playbooks/deploy_nats.yml", "file infra/playbooks/smoketest.yml", "audit chat"]));
+    expect(checks.map((c) => c.check)).toEqual(
+      expect.arrayContaining([
+        "tool ansible-playbook",
+        "tool docker",
+        "file infra/playbooks/deploy_nats.yml",
+        "file infra/playbooks/smoketest.yml",
+        "audit chat",
+      ]),
+    );
     expect(doctor.code).toBe(0);
   });
 
@@ -107,15 +158,22 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     await expectRotated(rotationId, "vault_telegram_bot_token", "@alerts-oncall", newToken);
     expect((await getMe(newToken)).body.result?.id).toBe(NOTIFY_BOT);
     expect((await getMe(oldToken)).status).toBe(401);
-    expect(box.telegram.messages(AUDIT, NOTIFY_BOT).some((m) => textOf(m).startsWith("Test alert from rotabot"))).toBe(true);
-    expect(readFileSync(path.join(box.servicesDir, "notifications/bot.env"), "utf8")).toBe(`TELEGRAM_BOT_TOKEN=${newToken}\n`);
+    expect(box.telegram.messages(AUDIT, NOTIFY_BOT).some((m) => textOf(m).startsWith("Test alert from rotabot"))).toBe(
+      true,
+    );
+    expect(readFileSync(path.join(box.servicesDir, "notifications/bot.env"), "utf8")).toBe(
+      `TELEGRAM_BOT_TOKEN=${newToken}\n`,
+    );
   });
 
   it("rotates the SignalWire PAT: the package repository takes the new token and refuses the revoked one", async () => {
     const oldToken = box.secrets.vault_signalwire_token;
     const pat = box.repository.createToken();
     secrets.push(pat);
-    const { rotationId } = await walk("/rotate signalwire", { token: () => pat, beforeDone: () => box.repository.revokeToken(oldToken) });
+    const { rotationId } = await walk("/rotate signalwire", {
+      token: () => pat,
+      beforeDone: () => box.repository.revokeToken(oldToken),
+    });
     await expectRotated(rotationId, "vault_signalwire_token", "@voice-team", pat);
     expect(await repoStatus(pat)).toBe(200);
     expect(await repoStatus(oldToken)).toBe(401);
@@ -124,7 +182,12 @@ describe("staging in a box: the shipped runbook against real services", { timeou
 
   it("rotates the PostgreSQL app password: the apps reconnect with the new one, the old one is refused, the server log holds neither", async () => {
     const oldPassword = box.secrets.vault_postgres_app_password;
-    const apps = () => box.postgres.admin("select application_name as app, backend_start as since from pg_stat_activity where usename = 'akira_app' and application_name like 'akira-%' order by 1").then((r) => r.rows as { app: string; since: Date }[]);
+    const apps = () =>
+      box.postgres
+        .admin(
+          "select application_name as app, backend_start as since from pg_stat_activity where usename = 'akira_app' and application_name like 'akira-%' order by 1",
+        )
+        .then((r) => r.rows as { app: string; since: Date }[]);
     expect((await apps()).map((a) => a.app)).toEqual(["akira-backend", "akira-cdr-worker", "akira-reports"]);
     const started = new Date();
     const { rotationId } = await walk("/rotate postgres");
@@ -150,7 +213,12 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     expect(conf).toContain(`user: "${natsUserFor(NATS_USER, newPassword)}"`);
     expect(conf).not.toContain(natsUserFor(NATS_USER, oldPassword));
 
-    const nc = await connect({ servers: box.nats.url, user: natsUserFor(NATS_USER, newPassword), pass: newPassword, reconnect: false });
+    const nc = await connect({
+      servers: box.nats.url,
+      user: natsUserFor(NATS_USER, newPassword),
+      pass: newPassword,
+      reconnect: false,
+    });
     try {
       const ack = await jetstream(nc).publish("cdr.after-rotation", "call 42");
       expect(ack.stream).toBe("AKIRA_CDR");
@@ -167,7 +235,14 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     } finally {
       await nc.close();
     }
-    await expect(connect({ servers: box.nats.url, user: natsUserFor(NATS_USER, oldPassword), pass: oldPassword, reconnect: false })).rejects.toThrow(/Authorization Violation/i);
+    await expect(
+      connect({
+        servers: box.nats.url,
+        user: natsUserFor(NATS_USER, oldPassword),
+        pass: oldPassword,
+        reconnect: false,
+      }),
+    ).rejects.toThrow(/Authorization Violation/i);
   });
 
   it("rotates the Sentry DSN: events with the new DSN arrive, the old DSN is refused", async () => {
@@ -177,17 +252,25 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     const { rotationId } = await walk("/rotate sentry", { token: () => dsn });
     await expectRotated(rotationId, "vault_sentry_dsn", "@backend-team", dsn);
     // verify_sentry sent one event per service with the DSN each deployed; the smoke test did again.
-    expect(box.sentry.events.filter((e) => e.key === "current" && e.message.startsWith("deploy check from")).length).toBeGreaterThanOrEqual(6);
+    expect(
+      box.sentry.events.filter((e) => e.key === "current" && e.message.startsWith("deploy check from")).length,
+    ).toBeGreaterThanOrEqual(6);
     expect(box.sentry.events.filter((e) => e.key === "refused").length).toBe(refusedBefore);
     const old = box.secrets.vault_sentry_dsn;
-    const status = await fetch(`${box.sentry.url}/api/4507/store/`, { method: "POST", headers: { "X-Sentry-Auth": `Sentry sentry_key=${/\/\/([0-9a-f]+)@/.exec(old)![1]}` }, body: "{}" }).then((r) => r.status);
+    const status = await fetch(`${box.sentry.url}/api/4507/store/`, {
+      method: "POST",
+      headers: { "X-Sentry-Auth": `Sentry sentry_key=${/\/\/([0-9a-f]+)@/.exec(old)![1]}` },
+      body: "{}",
+    }).then((r) => r.status);
     expect(status).toBe(403);
   });
 
   it("rotates an API token through the general rolling procedure", async () => {
     const { rotationId } = await walk("/rotate api-token");
     const token = await expectRotated(rotationId, "vault_billing_api_token", "@billing-team");
-    expect(readFileSync(path.join(box.servicesDir, "api-clients/vault_billing_api_token.token"), "utf8")).toBe(`${token}\n`);
+    expect(readFileSync(path.join(box.servicesDir, "api-clients/vault_billing_api_token.token"), "utf8")).toBe(
+      `${token}\n`,
+    );
   });
 
   it("stops on a playbook that fails midway and offers Retry, Mark done and Abort; Abort leaves the vault as it was", async () => {
@@ -197,9 +280,18 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     try {
       const failed = await walkUntilFailure("/rotate api-token");
       expect(textOf(failed)).toContain("Update affected services so both old and new values are accepted failed");
-      expect(buttonsOf(failed).map((b) => b.slice(-1)).sort()).toEqual(["a", "m", "r"]);
+      expect(
+        buttonsOf(failed)
+          .map((b) => b.slice(-1))
+          .sort(),
+      ).toEqual(["a", "m", "r"]);
       expect(vaultPlain()).toContain("vault_billing_api_token_new");
-      box.telegram.pressButton({ from: ALICE, chat: OPS, messageId: failed.message.message_id, data: buttonsOf(failed).find((b) => b.endsWith("|a"))! });
+      box.telegram.pressButton({
+        from: ALICE,
+        chat: OPS,
+        messageId: failed.message.message_id,
+        data: buttonsOf(failed).find((b) => b.endsWith("|a"))!,
+      });
       await box.telegram.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("aborted by"), 20_000);
       expect(vaultPlain()).toBe(before);
       expect(await box.git("status", "--porcelain")).toBe("");
@@ -212,14 +304,26 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     const staging = path.join(box.infraDir, "infra/group_vars/all/staging.yml");
     const original = readFileSync(staging, "utf8");
     writeFileSync(staging, `${original}nats_extra_config: "cluster { this is not valid"\n`);
-    const loadTime = async () => ((await (await fetch(`${box.nats.monitorUrl}/varz`)).json()) as { config_load_time: string }).config_load_time;
+    const loadTime = async () =>
+      ((await (await fetch(`${box.nats.monitorUrl}/varz`)).json()) as { config_load_time: string }).config_load_time;
     const before = await loadTime();
     try {
       const failed = await walkUntilFailure("/rotate nats");
-      expect(textOf(failed)).toContain("Reload NATS failed: the new NATS config does not validate, so NATS was not reloaded");
+      expect(textOf(failed)).toContain(
+        "Reload NATS failed: the new NATS config does not validate, so NATS was not reloaded",
+      );
       expect(await loadTime()).toBe(before);
-      box.telegram.pressButton({ from: ALICE, chat: OPS, messageId: failed.message.message_id, data: buttonsOf(failed).find((b) => b.endsWith("|a"))! });
-      await box.telegram.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("aborted by") && textOf(m).includes("vault_nats_password"), 20_000);
+      box.telegram.pressButton({
+        from: ALICE,
+        chat: OPS,
+        messageId: failed.message.message_id,
+        data: buttonsOf(failed).find((b) => b.endsWith("|a"))!,
+      });
+      await box.telegram.waitForMessage(
+        (m) =>
+          m.message.chat.id === AUDIT && textOf(m).includes("aborted by") && textOf(m).includes("vault_nats_password"),
+        20_000,
+      );
       expect(vaultPlain()).not.toContain("vault_nats_password_new");
     } finally {
       writeFileSync(staging, original);
@@ -229,8 +333,12 @@ describe("staging in a box: the shipped runbook against real services", { timeou
 
   it("leaves no secret value in any form in chat, logs, state, service logs or git history", () => {
     const files = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
-    const requests = JSON.stringify(box.telegram.calls.map((c) => [c.method, c.params, c.method === "getUpdates" ? null : c.result]));
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)],
+      );
+    const requests = JSON.stringify(
+      box.telegram.calls.map((c) => [c.method, c.params, c.method === "getUpdates" ? null : c.result]),
+    );
     const texts = [
       requests,
       ...box.telegram.documents().map((d) => d.content.toString("latin1")),

@@ -13,7 +13,14 @@ const BOT_TOKEN = "123456789:AAfakeBotTokenThatMustNeverLeak_12345";
 
 function runner() {
   const redactor = createRedactor([SECRET]);
-  const env = allowedEnv({ PATH: process.env.PATH, HOME: "/root", BOT_TOKEN, VAULT_PASS: "x", ANSIBLE_CONFIG: "/etc/ansible.cfg", PGPASSWORD: "pw" });
+  const env = allowedEnv({
+    PATH: process.env.PATH,
+    HOME: "/root",
+    BOT_TOKEN,
+    VAULT_PASS: "x",
+    ANSIBLE_CONFIG: "/etc/ansible.cfg",
+    PGPASSWORD: "pw",
+  });
   return createCommandRunner({ cwd: PROJECT_ROOT, baseEnv: env, redactor, killGraceMs: 500 });
 }
 
@@ -41,7 +48,11 @@ describe("command runner", () => {
     expect(result.ok).toBe(true);
     const output = lines.join("\n");
     expect(output).toContain("argv: --tags freeswitch");
-    const names = /env-names: (.*)/.exec(output)![1]!.trim().split(" ").filter((n) => !["PWD", "SHLVL", "_", "OLDPWD"].includes(n));
+    const names = /env-names: (.*)/
+      .exec(output)![1]!
+      .trim()
+      .split(" ")
+      .filter((n) => !["PWD", "SHLVL", "_", "OLDPWD"].includes(n));
     expect(names).toEqual(["ANSIBLE_CONFIG", "HOME", "PATH", "ROTABOT_NEW_VALUE"]);
     expect(output).not.toMatch(/BOT_TOKEN|VAULT_PASS|PGPASSWORD/);
     expect(output).toContain("secret-env: [redacted]");
@@ -57,13 +68,26 @@ describe("command runner", () => {
   });
 
   it("reports a failing exit code with the tail of the output", async () => {
-    const result = await runner()({ argv: [path.join(FIXTURES, "report-self.sh")], env: { EXIT_WITH: "3" }, timeoutMs: 10_000 });
-    expect(result).toMatchObject({ ok: false, reason: "exit", exitCode: 3, message: expect.stringContaining("exited with code 3") as string });
+    const result = await runner()({
+      argv: [path.join(FIXTURES, "report-self.sh")],
+      env: { EXIT_WITH: "3" },
+      timeoutMs: 10_000,
+    });
+    expect(result).toMatchObject({
+      ok: false,
+      reason: "exit",
+      exitCode: 3,
+      message: expect.stringContaining("exited with code 3") as string,
+    });
     expect(result.tail.at(-1)).toBe("to stderr");
   });
 
   it("says when the program is missing", async () => {
-    expect(await runner()({ argv: ["ansible-playbook-does-not-exist"], timeoutMs: 5_000 })).toMatchObject({ ok: false, reason: "not_found", message: expect.stringContaining("not found on PATH") as string });
+    expect(await runner()({ argv: ["ansible-playbook-does-not-exist"], timeoutMs: 5_000 })).toMatchObject({
+      ok: false,
+      reason: "not_found",
+      message: expect.stringContaining("not found on PATH") as string,
+    });
   });
 
   it("kills the whole process tree on timeout", async () => {
@@ -77,8 +101,14 @@ describe("command runner", () => {
   it("kills the whole process tree on cancel", async () => {
     const pidFile = path.join(mkdtempSync(path.join(tmpdir(), "tree-")), "child.pid");
     const controller = new AbortController();
-    const running = runner()({ argv: [path.join(FIXTURES, "spawn-tree.sh"), pidFile], timeoutMs: 60_000, signal: controller.signal });
-    await expect.poll(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", { timeout: 5_000 }).toBe(true);
+    const running = runner()({
+      argv: [path.join(FIXTURES, "spawn-tree.sh"), pidFile],
+      timeoutMs: 60_000,
+      signal: controller.signal,
+    });
+    await expect
+      .poll(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", { timeout: 5_000 })
+      .toBe(true);
     controller.abort();
     expect(await running).toMatchObject({ ok: false, reason: "cancelled" });
     await expect.poll(() => alive(Number(readFileSync(pidFile, "utf8"))), { timeout: 5_000 }).toBe(false);

@@ -17,11 +17,20 @@ describe("Telegram built-ins against the fake Bot API", () => {
     const newToken = tg.issueToken(id);
     const checks = createTelegramChecks({ apiRoot: tg.url, alertChatId: AUDIT });
 
-    expect(await checks.sameBot(oldToken, newToken)).toEqual({ ok: true, note: "the new token belongs to the same bot @akira_alerts_bot" });
-    expect(await checks.sameBot(oldToken, other.token)).toMatchObject({ ok: false, message: "the new token belongs to @someone_elses_bot, not to @akira_alerts_bot; paste the token of the same bot" });
+    expect(await checks.sameBot(oldToken, newToken)).toEqual({
+      ok: true,
+      note: "the new token belongs to the same bot @akira_alerts_bot",
+    });
+    expect(await checks.sameBot(oldToken, other.token)).toMatchObject({
+      ok: false,
+      message: "the new token belongs to @someone_elses_bot, not to @akira_alerts_bot; paste the token of the same bot",
+    });
     expect(await checks.testAlert(newToken, "Test alert from rotabot")).toMatchObject({ ok: true });
     expect(tg.messages(AUDIT).map((m) => m.message.text)).toEqual(["Test alert from rotabot"]);
-    expect(await checks.oldTokenRevoked(oldToken)).toMatchObject({ ok: false, message: expect.stringContaining("revoke it in @BotFather") as string });
+    expect(await checks.oldTokenRevoked(oldToken)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("revoke it in @BotFather") as string,
+    });
     tg.revokeToken(oldToken);
     expect(await checks.oldTokenRevoked(oldToken)).toEqual({ ok: true, note: "the old token answers 401" });
     expect(await checks.sameBot(oldToken, newToken)).toMatchObject({ ok: false });
@@ -29,6 +38,9 @@ describe("Telegram built-ins against the fake Bot API", () => {
 
   it("explains an unreachable API", async () => {
     const checks = createTelegramChecks({ apiRoot: "http://127.0.0.1:9", alertChatId: AUDIT });
-    expect(await checks.testAlert("1:x", "hi")).toMatchObject({ ok: false, message: expect.stringContaining("check TELEGRAM_API_ROOT") as string });
+    expect(await checks.testAlert("1:x", "hi")).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("check TELEGRAM_API_ROOT") as string,
+    });
   });
 });

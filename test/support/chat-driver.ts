@@ -5,7 +5,9 @@ import { ALICE, BOT, OPS, type ChatWorld } from "./chat-world.js";
 
 export const textOf = (m: StoredMessage) => m.message.text ?? "";
 export const buttonsOf = (m: StoredMessage) =>
-  ((m.message.reply_markup)?.inline_keyboard ?? []).flat().flatMap((b) => ("callback_data" in b ? [b.callback_data] : []));
+  (m.message.reply_markup?.inline_keyboard ?? [])
+    .flat()
+    .flatMap((b) => ("callback_data" in b ? [b.callback_data] : []));
 
 export interface WalkOptions {
   tg: FakeBotApi;
@@ -23,15 +25,30 @@ export interface WalkOptions {
 }
 
 /** Plays the operator: /rotate, Start, then answers every prompt until the completion message. */
-export async function walkRotation(command: string, options: WalkOptions): Promise<{ rotationId: string; prompts: string[] }> {
+export async function walkRotation(
+  command: string,
+  options: WalkOptions,
+): Promise<{ rotationId: string; prompts: string[] }> {
   const { tg, botId, opsChat, operator } = options;
   const handled = new Set<string>();
   const seen = (m: StoredMessage) => `${m.message.chat.id}:${m.message.message_id}`;
   const before = new Set(tg.messages(opsChat).map(seen));
   tg.userSends({ from: operator, chat: opsChat, text: command });
-  const plan = await tg.waitForMessage((m) => m.botId === botId && !before.has(seen(m)) && buttonsOf(m).some((b) => b.endsWith("|start")));
-  tg.pressButton({ from: operator, chat: opsChat, messageId: plan.message.message_id, data: buttonsOf(plan).find((b) => b.endsWith("|start"))! });
-  const started = await tg.waitForMessage((m) => m.message.message_id === plan.message.message_id && m.message.chat.id === opsChat && /Started as rotation|Not started/.test(textOf(m)));
+  const plan = await tg.waitForMessage(
+    (m) => m.botId === botId && !before.has(seen(m)) && buttonsOf(m).some((b) => b.endsWith("|start")),
+  );
+  tg.pressButton({
+    from: operator,
+    chat: opsChat,
+    messageId: plan.message.message_id,
+    data: buttonsOf(plan).find((b) => b.endsWith("|start"))!,
+  });
+  const started = await tg.waitForMessage(
+    (m) =>
+      m.message.message_id === plan.message.message_id &&
+      m.message.chat.id === opsChat &&
+      /Started as rotation|Not started/.test(textOf(m)),
+  );
   const rotationId = /rotation (\d{8}-\d{4}-[0-9a-f]{4})/.exec(textOf(started))?.[1];
   if (!rotationId) throw new Error(`rotation did not start: ${textOf(started)}`);
   const prompts: string[] = [];
@@ -39,14 +56,23 @@ export async function walkRotation(command: string, options: WalkOptions): Promi
     const next = await tg.waitForMessage((m) => {
       if (m.botId !== botId || m.deleted || handled.has(seen(m))) return false;
       if (m.message.chat.id === opsChat && textOf(m).includes("Rotation complete") && !before.has(seen(m))) return true;
-      return buttonsOf(m).some((b) => b.startsWith(`rt|${rotationId}|`)) && (m.message.chat.id === opsChat || m.message.chat.id === operator);
+      return (
+        buttonsOf(m).some((b) => b.startsWith(`rt|${rotationId}|`)) &&
+        (m.message.chat.id === opsChat || m.message.chat.id === operator)
+      );
     }, options.promptTimeoutMs ?? 20_000);
     handled.add(seen(next));
     if (textOf(next).includes("Rotation complete")) return { rotationId, prompts };
     prompts.push(textOf(next));
     if (options.onPrompt?.(next) === false) continue;
     const buttons = buttonsOf(next);
-    const press = (suffix: string) => tg.pressButton({ from: operator, chat: next.message.chat.id, messageId: next.message.message_id, data: buttons.find((b) => b.endsWith(`|${suffix}`))! });
+    const press = (suffix: string) =>
+      tg.pressButton({
+        from: operator,
+        chat: next.message.chat.id,
+        messageId: next.message.message_id,
+        data: buttons.find((b) => b.endsWith(`|${suffix}`))!,
+      });
     if (buttons.some((b) => b.endsWith("|y"))) {
       if (!options.token) throw new Error(`asked for a token: ${textOf(next)}`);
       if (textOf(next).includes("does not look like")) throw new Error(`the pasted value was refused: ${textOf(next)}`);
@@ -67,16 +93,44 @@ export async function startRotation(w: ChatWorld, command: string, from = ALICE)
   const { tg } = w;
   const before = tg.messages(OPS).length;
   tg.userSends({ from, chat: OPS, text: command });
-  const plan = await tg.waitForMessage((m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => b.endsWith("|start")));
-  tg.pressButton({ from, chat: OPS, messageId: plan.message.message_id, data: buttonsOf(plan).find((b) => b.endsWith("|start"))! });
-  const started = await tg.waitForMessage((m) => m.message.message_id === plan.message.message_id && /Started as rotation/.test(textOf(m)));
+  const plan = await tg.waitForMessage(
+    (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => b.endsWith("|start")),
+  );
+  tg.pressButton({
+    from,
+    chat: OPS,
+    messageId: plan.message.message_id,
+    data: buttonsOf(plan).find((b) => b.endsWith("|start"))!,
+  });
+  const started = await tg.waitForMessage(
+    (m) => m.message.message_id === plan.message.message_id && /Started as rotation/.test(textOf(m)),
+  );
   return /rotation (\S+):/.exec(textOf(started))![1]!;
 }
 
 export const promptOf = (w: ChatWorld, id: string, pattern: RegExp, after = 0) =>
-  w.tg.waitForMessage((m) => m.botId === BOT && m.message.message_id > after && buttonsOf(m).some((b) => b.startsWith(`rt|${id}|`)) && pattern.test(textOf(m)), 20_000);
+  w.tg.waitForMessage(
+    (m) =>
+      m.botId === BOT &&
+      m.message.message_id > after &&
+      buttonsOf(m).some((b) => b.startsWith(`rt|${id}|`)) &&
+      pattern.test(textOf(m)),
+    20_000,
+  );
 export const press = (w: ChatWorld, prompt: StoredMessage, suffix: string, from = ALICE) =>
-  w.tg.pressButton({ from, chat: prompt.message.chat.id, messageId: prompt.message.message_id, data: buttonsOf(prompt).find((b) => b.endsWith(`|${suffix}`))! });
-export const completed = (w: ChatWorld, key: string) => w.tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes("Rotation complete") && textOf(m).includes(key), 30_000);
-export const journalOf = (w: ChatWorld, id: string) => JSON.parse(readFileSync(path.join(w.infra.stateDir, "rotations", `${id}.json`), "utf8")) as { state: string; steps: { id: string; attempts: number; state: string }[] };
-
+  w.tg.pressButton({
+    from,
+    chat: prompt.message.chat.id,
+    messageId: prompt.message.message_id,
+    data: buttonsOf(prompt).find((b) => b.endsWith(`|${suffix}`))!,
+  });
+export const completed = (w: ChatWorld, key: string) =>
+  w.tg.waitForMessage(
+    (m) => m.botId === BOT && textOf(m).includes("Rotation complete") && textOf(m).includes(key),
+    30_000,
+  );
+export const journalOf = (w: ChatWorld, id: string) =>
+  JSON.parse(readFileSync(path.join(w.infra.stateDir, "rotations", `${id}.json`), "utf8")) as {
+    state: string;
+    steps: { id: string; attempts: number; state: string }[];
+  };

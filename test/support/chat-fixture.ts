@@ -17,10 +17,19 @@ export function writeChatRunbook(dir: string): string {
   const fixture = (id: string) => ["bin/fixture-step.sh", id];
   const rewrite = (step: Json): Json => {
     const check = step.check as Json | undefined;
-    if (step.kind === "run" || (step.kind === "verify" && step.argv)) return { ...step, argv: fixture(String(step.id)), env: { NEW_VALUE: "{new_value}" } };
-    if (step.kind === "verify" && check && !String(check.builtin).startsWith("telegram")) return { id: step.id, title: step.title, kind: "verify", argv: fixture(String(step.id)) };
+    if (step.kind === "run" || (step.kind === "verify" && step.argv))
+      return { ...step, argv: fixture(String(step.id)), env: { NEW_VALUE: "{new_value}" } };
+    if (step.kind === "verify" && check && !String(check.builtin).startsWith("telegram"))
+      return { id: step.id, title: step.title, kind: "verify", argv: fixture(String(step.id)) };
     if (step.kind === "wait_drain" || step.kind === "postgres_set_password" || step.kind === "nats_reload") {
-      return { id: step.id, title: step.title, kind: "run", argv: fixture(String(step.id)), destructive: step.destructive ?? false, idempotent: true };
+      return {
+        id: step.id,
+        title: step.title,
+        kind: "run",
+        argv: fixture(String(step.id)),
+        destructive: step.destructive ?? false,
+        idempotent: true,
+      };
     }
     return step;
   };
@@ -42,14 +51,17 @@ export const OLD_VALUES = {
 /** An infra checkout holding every secret of the seed, for chat walkthroughs. */
 export function makeChatInfra(oldTelegramToken: string) {
   const infra = makeRotationInfra({ ...OLD_VALUES, vault_telegram_bot_token: oldTelegramToken });
-  writeFileSync(path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), `secrets_manifest:
+  writeFileSync(
+    path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"),
+    `secrets_manifest:
   vault_telegram_bot_token: {category: telegram_bot_token, owner: "@alerts-oncall", last_rotation: 2025-01-01}
   vault_signalwire_token: {category: signalwire_pat, owner: "@voice-team", last_rotation: 2025-01-01}
   vault_postgres_app_password: {category: database_password, owner: "@backend-team", last_rotation: 2025-01-01}
   vault_nats_password: {category: nats_password, owner: "@platform-team"}
   vault_sentry_dsn: {category: sentry_dsn, owner: "@backend-team"}
   vault_billing_api_token: {category: api_token, owner: "@billing-team", last_rotation: 2025-01-01}
-`);
+`,
+  );
   infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "all seed secrets");
   const runbookFile = writeChatRunbook(infra.stateDir);
   return { ...infra, env: { ...infra.env, RUNBOOK_FILE: runbookFile } };

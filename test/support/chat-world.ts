@@ -18,12 +18,27 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
   const tg: FakeBotApi = await startFakeBotApi();
   const { token } = tg.addBot({ id: BOT, username: "akira_rotabot" });
   const oldTelegramToken = tg.addBot({ id: NOTIFY_BOT, username: "akira_alerts_bot" }).token;
-  for (const [id, name] of [[ALICE, "alice"], [BOB, "bob"], [MALLORY, "mallory"]] as const) tg.addUser({ id, first_name: name, username: name });
+  for (const [id, name] of [
+    [ALICE, "alice"],
+    [BOB, "bob"],
+    [MALLORY, "mallory"],
+  ] as const)
+    tg.addUser({ id, first_name: name, username: name });
   tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, BOB, MALLORY], bots: [BOT] });
   tg.addGroup({ id: AUDIT, title: "Akira Audit", type: "channel", members: [], bots: [BOT, NOTIFY_BOT] });
   tg.userSends({ from: ALICE, chat: "private", text: "/start" });
   const infra = makeChatInfra(oldTelegramToken);
-  const env = { ...infra.env, BOT_TOKEN: token, TELEGRAM_API_ROOT: tg.url, OPS_CHAT_ID: String(OPS), AUDIT_CHAT_ID: String(AUDIT), OPERATOR_IDS: `${ALICE},${BOB}`, LOG_LEVEL: "debug", AUDIT_MAX_PER_MINUTE: "600", ...extraEnv };
+  const env = {
+    ...infra.env,
+    BOT_TOKEN: token,
+    TELEGRAM_API_ROOT: tg.url,
+    OPS_CHAT_ID: String(OPS),
+    AUDIT_CHAT_ID: String(AUDIT),
+    OPERATOR_IDS: `${ALICE},${BOB}`,
+    LOG_LEVEL: "debug",
+    AUDIT_MAX_PER_MINUTE: "600",
+    ...extraEnv,
+  };
   const outputs: string[] = [];
   let bot: BotProcess | undefined;
 
@@ -39,7 +54,10 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
     async startBot(): Promise<void> {
       const starts = tg.messages(AUDIT).filter((m) => textOf(m).includes("started: 6 procedures")).length;
       bot = spawnBot(env);
-      await tg.waitForMessage(() => tg.messages(AUDIT).filter((m) => textOf(m).includes("started: 6 procedures")).length > starts, 15_000);
+      await tg.waitForMessage(
+        () => tg.messages(AUDIT).filter((m) => textOf(m).includes("started: 6 procedures")).length > starts,
+        15_000,
+      );
     },
     /** Simulates a crash: SIGKILL, no goodbye. */
     async killBot(): Promise<void> {
@@ -47,12 +65,25 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
       await bot!.exited;
       outputs.push(bot!.output());
     },
-    walk: (command: string, extra: Partial<WalkOptions> = {}) => walkRotation(command, { tg, botId: BOT, opsChat: OPS, operator: ALICE, ...extra }),
-    auditText: () => tg.messages(AUDIT).filter((m) => m.botId === BOT).map(textOf).join("\n"),
+    walk: (command: string, extra: Partial<WalkOptions> = {}) =>
+      walkRotation(command, { tg, botId: BOT, opsChat: OPS, operator: ALICE, ...extra }),
+    auditText: () =>
+      tg
+        .messages(AUDIT)
+        .filter((m) => m.botId === BOT)
+        .map(textOf)
+        .join("\n"),
     valueOf: (key: string) => new RegExp(`^${key}: "([^"]+)"$`, "m").exec(infra.vaultPlain())?.[1],
     async stop(): Promise<void> {
-      const dump = [OPS, AUDIT, ALICE, BOB].flatMap((chat) => tg.messages(chat, BOT).map((m) => `[${chat}${m.deleted ? " deleted" : ""}] ${textOf(m)} ${buttonsOf(m).join(" ")}`));
-      writeFileSync(path.join(infra.stateDir, "..", `chat-world-${process.pid}-${Date.now()}.txt`), `${dump.join("\n")}\n\n${world.output()}`);
+      const dump = [OPS, AUDIT, ALICE, BOB].flatMap((chat) =>
+        tg
+          .messages(chat, BOT)
+          .map((m) => `[${chat}${m.deleted ? " deleted" : ""}] ${textOf(m)} ${buttonsOf(m).join(" ")}`),
+      );
+      writeFileSync(
+        path.join(infra.stateDir, "..", `chat-world-${process.pid}-${Date.now()}.txt`),
+        `${dump.join("\n")}\n\n${world.output()}`,
+      );
       await bot?.stop();
       await tg.close();
     },

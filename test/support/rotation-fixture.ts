@@ -25,13 +25,17 @@ export function makeRotationInfra(extraSecrets: Readonly<Record<string, string>>
   const infraDir = mkdtempSync(path.join(tmpdir(), "rotabot-infra-"));
   const varsDir = path.join(infraDir, "infra/group_vars/all");
   mkdirSync(varsDir, { recursive: true });
-  const extra = Object.entries(extraSecrets).map(([key, value]) => `${key}: "${value}"\n`).join("");
+  const extra = Object.entries(extraSecrets)
+    .map(([key, value]) => `${key}: "${value}"\n`)
+    .join("");
   const vaultPlain = `# Akira vault\nvault_billing_api_token: "${OLD_BILLING}"\nvault_reports_api_token: "${OLD_REPORTS}"\n${extra}`;
   const files = makeVaultFile(vaultPlain, varsDir);
   const passwordFile = path.join(mkdtempSync(path.join(tmpdir(), "rotabot-pass-")), "vault-pass.txt");
   writeFileSync(passwordFile, readFileSync(files.passwordFile), { mode: 0o600 });
   execFileSync("rm", [files.passwordFile, "-rf", files.backupDir]);
-  writeFileSync(path.join(varsDir, "_secrets_manifest.yml"), `secrets_manifest:
+  writeFileSync(
+    path.join(varsDir, "_secrets_manifest.yml"),
+    `secrets_manifest:
   # billing
   vault_billing_api_token:
     category: api_token
@@ -41,12 +45,14 @@ export function makeRotationInfra(extraSecrets: Readonly<Record<string, string>>
   vault_reports_api_token:
     category: api_token
     owner: "@reports-team"
-`);
+`,
+  );
   writeFileSync(path.join(infraDir, "CHANGELOG.md"), "# Changelog\n\n## [1.0.0]\n\n- first\n");
   mkdirSync(path.join(infraDir, "bin"));
   writeFileSync(path.join(infraDir, "bin/fixture-step.sh"), FIXTURE_STEP, { mode: 0o755 });
   writeFileSync(path.join(infraDir, ".gitignore"), "calls.log\npause-*\npaused-*\nfail-*\n.deploy-in-progress\n");
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: infraDir, env: { PATH: process.env.PATH, HOME: infraDir } }).toString();
+  const git = (...args: string[]) =>
+    execFileSync("git", args, { cwd: infraDir, env: { PATH: process.env.PATH, HOME: infraDir } }).toString();
   git("init", "-q", "-b", "main");
   git("-c", "user.name=fixture", "-c", "user.email=f@x", "add", "-A");
   git("-c", "user.name=fixture", "-c", "user.email=f@x", "commit", "-qm", "initial");
@@ -63,13 +69,24 @@ export function makeRotationInfra(extraSecrets: Readonly<Record<string, string>>
   return {
     infraDir,
     stateDir,
-    vaultFiles: { vaultFile: path.join(varsDir, "vault.yml"), passwordFile, backupDir: path.join(stateDir, "test-backups") },
+    vaultFiles: {
+      vaultFile: path.join(varsDir, "vault.yml"),
+      passwordFile,
+      backupDir: path.join(stateDir, "test-backups"),
+    },
     env,
     git,
     vaultPlain: () => decryptVault(path.join(varsDir, "vault.yml"), passwordFile),
     calls: () => readFileSync(path.join(infraDir, "calls.log"), "utf8").trim().split("\n").filter(Boolean),
     touch: (name: string) => writeFileSync(path.join(infraDir, name), ""),
-    exists: (name: string) => { try { statSync(path.join(infraDir, name)); return true; } catch { return false; } },
+    exists: (name: string) => {
+      try {
+        statSync(path.join(infraDir, name));
+        return true;
+      } catch {
+        return false;
+      }
+    },
     /** Lets a paused fixture command go on (after a simulated crash it finishes as an orphan, as a playbook would). */
     releasePaused(step: string) {
       unlinkSync(path.join(infraDir, `pause-${step}`));
@@ -80,14 +97,26 @@ export type RotationInfra = ReturnType<typeof makeRotationInfra>;
 
 /** A rotabot shell process whose prompts a test answers. */
 export function startShell(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN_JS, ...args], { env, cwd: env.INFRA_DIR, stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const child = spawn(process.execPath, [MAIN_JS, ...args], {
+    env,
+    cwd: env.INFRA_DIR,
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+  });
   let stdout = "";
   let stderr = "";
   const waiters: { pattern: RegExp; from: number; resolve: () => void }[] = [];
   const check = () => {
-    for (const w of [...waiters]) if (w.pattern.test(stdout.slice(w.from))) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+    for (const w of [...waiters])
+      if (w.pattern.test(stdout.slice(w.from))) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
   };
-  child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); check(); });
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+    check();
+  });
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
   let mark = 0;
@@ -99,8 +128,19 @@ export function startShell(args: string[], env: Record<string, string>) {
     waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<void> {
       const from = mark;
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${stdout}\n${stderr}`)), timeoutMs);
-        waiters.push({ pattern, from, resolve: () => { clearTimeout(timer); mark = stdout.length; resolve(); } });
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${stdout}\n${stderr}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          pattern,
+          from,
+          resolve: () => {
+            clearTimeout(timer);
+            mark = stdout.length;
+            resolve();
+          },
+        });
         check();
       });
     },

@@ -11,7 +11,11 @@ export function testEnv(extra: Record<string, string>): Record<string, string> {
 }
 
 /** Runs `rotabot <args>` to completion. */
-export function runRotabot(args: string[], env: Record<string, string>, cwd = tmpdir()): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runRotabot(
+  args: string[],
+  env: Record<string, string>,
+  cwd = tmpdir(),
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN_JS, ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

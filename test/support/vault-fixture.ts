@@ -13,7 +13,10 @@ export function makeVaultFile(plaintext: string, dir = mkdtempSync(path.join(tmp
   writeFileSync(passwordFile, `${randomBytes(18).toString("base64url")}\n`, { mode: 0o600 });
   chmodSync(passwordFile, 0o600);
   const vaultFile = path.join(dir, "vault.yml");
-  execFileSync("ansible-vault", ["encrypt", "--vault-password-file", passwordFile, "--output", vaultFile, "-"], { input: plaintext, env: { PATH: process.env.PATH } });
+  execFileSync("ansible-vault", ["encrypt", "--vault-password-file", passwordFile, "--output", vaultFile, "-"], {
+    input: plaintext,
+    env: { PATH: process.env.PATH },
+  });
   const backupDir = path.join(dir, "backups");
   mkdirSync(backupDir, { recursive: true });
   return { dir, passwordFile, vaultFile, backupDir };
@@ -21,9 +24,14 @@ export function makeVaultFile(plaintext: string, dir = mkdtempSync(path.join(tmp
 
 /** Decrypts with the real binary, independently of rotabot's code. */
 export function decryptVault(vaultFile: string, passwordFile: string): string {
-  return execFileSync("ansible-vault", ["view", "--vault-password-file", passwordFile, vaultFile], { env: { PATH: process.env.PATH, PAGER: "cat" } }).toString();
+  return execFileSync("ansible-vault", ["view", "--vault-password-file", passwordFile, vaultFile], {
+    env: { PATH: process.env.PATH, PAGER: "cat" },
+  }).toString();
 }
 
 export function vaultFor(files: { vaultFile: string; passwordFile: string; backupDir: string }) {
-  return createVault({ ...files, cli: createAnsibleVaultCli({ passwordFile: files.passwordFile, env: allowedEnv(process.env) }) });
+  return createVault({
+    ...files,
+    cli: createAnsibleVaultCli({ passwordFile: files.passwordFile, env: allowedEnv(process.env) }),
+  });
 }

@@ -18,7 +18,10 @@ export function createAgeFeature({ runbook, manifestFile, dueSoonDays, today }: 
   composer.command("age", async (ctx) => {
     const filter = ctx.match.trim().toLowerCase();
     if (filter !== "" && filter !== "overdue") {
-      await ctx.reply(`Unknown filter “${escapeHtml(filter)}”. Send /age for every secret or /age overdue for what needs action.`, { parse_mode: "HTML" });
+      await ctx.reply(
+        `Unknown filter “${escapeHtml(filter)}”. Send /age for every secret or /age overdue for what needs action.`,
+        { parse_mode: "HTML" },
+      );
       return;
     }
     const asOf = today();

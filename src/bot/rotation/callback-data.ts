@@ -4,9 +4,21 @@ import type { ResponseType } from "../../rotation/rotation-model.js";
 export type ButtonAction = Exclude<ResponseType, "collect"> | "ask_again";
 
 const CODES = {
-  go: "g", cancel: "c", retry: "r", mark_done: "m", abort: "a", reuse_new: "u", replace_new: "p", done: "d", added_myself: "y", ask_again: "k",
+  go: "g",
+  cancel: "c",
+  retry: "r",
+  mark_done: "m",
+  abort: "a",
+  reuse_new: "u",
+  replace_new: "p",
+  done: "d",
+  added_myself: "y",
+  ask_again: "k",
 } as const satisfies Record<ButtonAction, string>;
-const ACTIONS = Object.fromEntries(Object.entries(CODES).map(([action, code]) => [code, action])) as Record<string, ButtonAction>;
+const ACTIONS = Object.fromEntries(Object.entries(CODES).map(([action, code]) => [code, action])) as Record<
+  string,
+  ButtonAction
+>;
 
 export interface PromptButton {
   rotationId: string;

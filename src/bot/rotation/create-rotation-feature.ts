@@ -37,11 +37,15 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
     const [name, ...rest] = ctx.match.trim().split(/\s+/).filter(Boolean);
     const incident = rest[0]?.toLowerCase() === "incident" ? rest.slice(1).join(" ") : "";
     if (!name) {
-      await ctx.reply("Which secret? For example /rotate telegram, /rotate nats, or /rotate vault_postgres_app_password. /age lists them.");
+      await ctx.reply(
+        "Which secret? For example /rotate telegram, /rotate nats, or /rotate vault_postgres_app_password. /age lists them.",
+      );
       return;
     }
     if (rest.length > 0 && (rest[0]?.toLowerCase() !== "incident" || incident === "")) {
-      await ctx.reply("To rotate during a deploy, declare an incident with a reason: /rotate <secret> incident <reason>");
+      await ctx.reply(
+        "To rotate during a deploy, declare an incident with a reason: /rotate <secret> incident <reason>",
+      );
       return;
     }
     await ctx.conversation.exitAll();
@@ -56,16 +60,24 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
     }
     const lines = active.map((r) => {
       const step = currentStep(r);
-      const waiting = r.awaiting ? `\n   waiting for ${escapeHtml(r.initiator.name)}: ${r.awaiting.kind.replace("_", " ")}` : "";
+      const waiting = r.awaiting
+        ? `\n   waiting for ${escapeHtml(r.initiator.name)}: ${r.awaiting.kind.replace("_", " ")}`
+        : "";
       return `🔐 <code>${escapeHtml(r.key)}</code> [<code>${r.id}</code>] by ${escapeHtml(r.initiator.name)}, ${elapsed(r.createdAt, now())}\n   ${r.state.replace("_", " ")} at step ${step ? `${r.steps.indexOf(step) + 1}/${r.steps.length} “${escapeHtml(step.title)}”` : "-"}${waiting}`;
     });
     await ctx.reply(lines.join("\n\n"), { parse_mode: "HTML" });
   });
 
   composer.command("cancel", async (ctx) => {
-    const mine = (await engine.active()).filter((r) => r.initiator.id === `tg:${ctx.from?.id}` && (!ctx.match.trim() || r.id === ctx.match.trim()));
+    const mine = (await engine.active()).filter(
+      (r) => r.initiator.id === `tg:${ctx.from?.id}` && (!ctx.match.trim() || r.id === ctx.match.trim()),
+    );
     if (mine.length !== 1) {
-      await ctx.reply(mine.length === 0 ? "You have no rotation in flight. /status lists every rotation." : `You have several rotations in flight; name one: ${mine.map((r) => `/cancel ${r.id}`).join(", ")}`);
+      await ctx.reply(
+        mine.length === 0
+          ? "You have no rotation in flight. /status lists every rotation."
+          : `You have several rotations in flight; name one: ${mine.map((r) => `/cancel ${r.id}`).join(", ")}`,
+      );
       return;
     }
     const result = await engine.abort(mine[0]!.id, telegramActor(ctx.from!));
@@ -76,7 +88,11 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
     const id = ctx.match.trim();
     if (!id) {
       const stopped = (await engine.active()).filter((r) => r.state !== "running");
-      await ctx.reply(stopped.length === 0 ? "Nothing to resume." : `Resumable: ${stopped.map((r) => `/resume ${r.id} (${r.key}, ${r.state.replace("_", " ")})`).join(", ")}`);
+      await ctx.reply(
+        stopped.length === 0
+          ? "Nothing to resume."
+          : `Resumable: ${stopped.map((r) => `/resume ${r.id} (${r.key}, ${r.state.replace("_", " ")})`).join(", ")}`,
+      );
       return;
     }
     const result = await engine.resume(id);
@@ -90,25 +106,48 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       await ctx.reply("No rotations yet.");
       return;
     }
-    await ctx.reply(recent.map((r) => `${r.createdAt.slice(0, 16).replace("T", " ")} <code>${escapeHtml(r.key)}</code> ${r.state} by ${escapeHtml(r.initiator.name)}${r.commit ? ` (${escapeHtml(r.commit)})` : ""}`).join("\n"), { parse_mode: "HTML" });
+    await ctx.reply(
+      recent
+        .map(
+          (r) =>
+            `${r.createdAt.slice(0, 16).replace("T", " ")} <code>${escapeHtml(r.key)}</code> ${r.state} by ${escapeHtml(r.initiator.name)}${r.commit ? ` (${escapeHtml(r.commit)})` : ""}`,
+        )
+        .join("\n"),
+      { parse_mode: "HTML" },
+    );
   });
 
   composer.callbackQuery(/^rt\|/, async (ctx) => {
     const button = decodeButton(ctx.callbackQuery.data);
     const rotation = button ? await engine.get(button.rotationId) : undefined;
     if (!button || !rotation) {
-      await ctx.answerCallbackQuery({ text: "This button is not one of mine, or its rotation is gone. /status shows what is in flight.", show_alert: true });
+      await ctx.answerCallbackQuery({
+        text: "This button is not one of mine, or its rotation is gone. /status shows what is in flight.",
+        show_alert: true,
+      });
       return;
     }
     const actor = telegramActor(ctx.from);
     const refusal = whoMayNotPress(rotation, ctx.from.id, deps);
     if (refusal) {
-      audit.record({ type: "press_refused", rotation: { id: rotation.id, key: rotation.key }, by: { id: ctx.from.id, name: ctx.from.first_name, ...(ctx.from.username ? { username: ctx.from.username } : {}) }, reason: refusal });
+      audit.record({
+        type: "press_refused",
+        rotation: { id: rotation.id, key: rotation.key },
+        by: {
+          id: ctx.from.id,
+          name: ctx.from.first_name,
+          ...(ctx.from.username ? { username: ctx.from.username } : {}),
+        },
+        reason: refusal,
+      });
       await ctx.answerCallbackQuery({ text: refusal, show_alert: true });
       return;
     }
     if (presenter.isExpired(button.nonce)) {
-      await ctx.answerCallbackQuery({ text: `This confirmation expired. Send /resume ${rotation.id} to be asked again.`, show_alert: true });
+      await ctx.answerCallbackQuery({
+        text: `This confirmation expired. Send /resume ${rotation.id} to be asked again.`,
+        show_alert: true,
+      });
       return;
     }
     if (button.action === "ask_again") {
@@ -117,7 +156,9 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       return;
     }
     const result = await engine.respond(rotation.id, button.nonce, { type: button.action }, actor);
-    await ctx.answerCallbackQuery(result.ok ? { text: "OK" } : { text: result.message.slice(0, 190), show_alert: result.reason !== "stale" });
+    await ctx.answerCallbackQuery(
+      result.ok ? { text: "OK" } : { text: result.message.slice(0, 190), show_alert: result.reason !== "stale" },
+    );
   });
 
   return composer;
@@ -128,7 +169,8 @@ function whoMayNotPress(rotation: Rotation, userId: number, deps: RotationFeatur
   const initiator = telegramUserOf(rotation);
   const destructive = rotation.awaiting?.kind === "destructive";
   if (destructive && deps.requireSecondApprover) {
-    if (userId === initiator) return "A second person must approve this step: ask someone in APPROVER_IDS to press Confirm.";
+    if (userId === initiator)
+      return "A second person must approve this step: ask someone in APPROVER_IDS to press Confirm.";
     if (!deps.approverIds.includes(userId)) return "Only an approver (APPROVER_IDS) can approve this step.";
     return undefined;
   }

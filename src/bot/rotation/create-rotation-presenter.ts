@@ -9,8 +9,16 @@ import { encodeButton, type ButtonAction } from "./callback-data.js";
 import { renderProgress } from "./render-progress.js";
 
 const LABELS: Record<ButtonAction, string> = {
-  go: "✅ Confirm", cancel: "✖️ Cancel rotation", retry: "🔁 Retry", mark_done: "☑️ Mark done", abort: "⏹ Abort",
-  reuse_new: "♻️ Reuse it", replace_new: "🆕 Replace it", done: "✅ Done", added_myself: "I added it to the vault myself", ask_again: "📨 Ask me again",
+  go: "✅ Confirm",
+  cancel: "✖️ Cancel rotation",
+  retry: "🔁 Retry",
+  mark_done: "☑️ Mark done",
+  abort: "⏹ Abort",
+  reuse_new: "♻️ Reuse it",
+  replace_new: "🆕 Replace it",
+  done: "✅ Done",
+  added_myself: "I added it to the vault myself",
+  ask_again: "📨 Ask me again",
 };
 const EDIT_INTERVAL_MS = 5_000;
 const TAIL_LINES = 8;
@@ -35,14 +43,23 @@ interface Live {
 }
 
 /** The Telegram user id of a chat-started rotation's initiator, undefined for shell rotations. */
-export const telegramUserOf = (rotation: Rotation) => (rotation.initiator.id.startsWith("tg:") ? Number(rotation.initiator.id.slice(3)) : undefined);
+export const telegramUserOf = (rotation: Rotation) =>
+  rotation.initiator.id.startsWith("tg:") ? Number(rotation.initiator.id.slice(3)) : undefined;
 
 /**
  * Shows rotations in the ops chat: one live progress message each (edited at most every five
  * seconds), every prompt as a message with buttons bound to its nonce, token requests in the
  * initiator's private chat, failure logs as documents, and expiry of unanswered confirmations.
  */
-export function createRotationPresenter({ api, engine, opsChatId, botUsername, confirmTimeoutMs, audit, logger }: PresenterDeps) {
+export function createRotationPresenter({
+  api,
+  engine,
+  opsChatId,
+  botUsername,
+  confirmTimeoutMs,
+  audit,
+  logger,
+}: PresenterDeps) {
   const live = new Map<string, Live>();
   const prompts = new Map<string, { chatId: number; messageId: number; text: string }>();
   const expired = new Set<string>();
@@ -75,7 +92,8 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
   function refreshProgress(rotation: Rotation, final = false): void {
     const state = stateOf(rotation.id);
     clearTimeout(state.timer);
-    const wait = state.progressMessageId === undefined ? 0 : Math.max(0, state.lastEdit + EDIT_INTERVAL_MS - Date.now());
+    const wait =
+      state.progressMessageId === undefined ? 0 : Math.max(0, state.lastEdit + EDIT_INTERVAL_MS - Date.now());
     state.timer = setTimeout(() => {
       void serial(rotation.id, async () => {
         const latest = (await engine.get(rotation.id)) ?? rotation;
@@ -95,7 +113,10 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
   }
 
   /** How a settled prompt says what was answered, where the response name alone reads oddly. */
-  const ANSWERED: Partial<Record<ResponseType, string>> = { collect: "sent the value (checked, then stored in the vault or asked again)", added_myself: "added it to the vault" };
+  const ANSWERED: Partial<Record<ResponseType, string>> = {
+    collect: "sent the value (checked, then stored in the vault or asked again)",
+    added_myself: "added it to the vault",
+  };
 
   function keyboardFor(rotation: Rotation, awaiting: Awaiting, actions: readonly ButtonAction[]): InlineKeyboard {
     const keyboard = new InlineKeyboard();
@@ -114,13 +135,23 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
       collecting.set(userId, { rotationId: rotation.id, nonce: awaiting.nonce, key: rotation.key });
       const privateText = `🔑 <b>${escapeHtml(rotation.key)}</b> (rotation <code>${rotation.id}</code>)\n\n${escapeHtml(awaiting.prompt)}\n\nSend it here as a plain message. I store it in the vault as <code>${escapeHtml(rotation.key)}_new</code>, delete your message and show only its last 4 characters.`;
       try {
-        const sent = await api.sendMessage(userId, privateText, { parse_mode: "HTML", reply_markup: keyboardFor(rotation, awaiting, ["added_myself", "cancel"]) });
+        const sent = await api.sendMessage(userId, privateText, {
+          parse_mode: "HTML",
+          reply_markup: keyboardFor(rotation, awaiting, ["added_myself", "cancel"]),
+        });
         prompts.set(awaiting.nonce, { chatId: userId, messageId: sent.message_id, text: privateText });
-        await api.sendMessage(opsChatId, `🔑 Waiting for ${escapeHtml(rotation.initiator.name)} to send the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat with me.`, { parse_mode: "HTML" });
+        await api.sendMessage(
+          opsChatId,
+          `🔑 Waiting for ${escapeHtml(rotation.initiator.name)} to send the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat with me.`,
+          { parse_mode: "HTML" },
+        );
       } catch (error) {
         if (!(error instanceof GrammyError && error.error_code === 403)) throw error;
         const text = `🔑 ${escapeHtml(rotation.initiator.name)}, I need the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat, but I cannot write to you yet. Open @${escapeHtml(botUsername())}, press Start (or send /start), then press the button below.`;
-        const sent = await api.sendMessage(opsChatId, text, { parse_mode: "HTML", reply_markup: keyboardFor(rotation, awaiting, ["ask_again", "cancel"]) });
+        const sent = await api.sendMessage(opsChatId, text, {
+          parse_mode: "HTML",
+          reply_markup: keyboardFor(rotation, awaiting, ["ask_again", "cancel"]),
+        });
         prompts.set(awaiting.nonce, { chatId: opsChatId, messageId: sent.message_id, text });
       }
       return;
@@ -128,10 +159,20 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
     const warning = awaiting.kind === "destructive" ? "⚠️ <b>Cannot be undone.</b> " : "";
     const who = rotation.initiator.name;
     const text = `${warning}${escapeHtml(awaiting.prompt)}\n\n<i>Rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code>; only ${escapeHtml(who)} can answer.</i>`;
-    const sent = await api.sendMessage(opsChatId, text, { parse_mode: "HTML", reply_markup: keyboardFor(rotation, awaiting, awaiting.accepts.filter((a): a is Exclude<ResponseType, "collect"> => a !== "collect")) });
+    const sent = await api.sendMessage(opsChatId, text, {
+      parse_mode: "HTML",
+      reply_markup: keyboardFor(
+        rotation,
+        awaiting,
+        awaiting.accepts.filter((a): a is Exclude<ResponseType, "collect"> => a !== "collect"),
+      ),
+    });
     prompts.set(awaiting.nonce, { chatId: opsChatId, messageId: sent.message_id, text });
     if (awaiting.kind === "destructive" || awaiting.kind === "confirm") {
-      expiryTimers.set(awaiting.nonce, setTimeout(() => void expire(rotation.id, awaiting.nonce), confirmTimeoutMs).unref());
+      expiryTimers.set(
+        awaiting.nonce,
+        setTimeout(() => void expire(rotation.id, awaiting.nonce), confirmTimeoutMs).unref(),
+      );
     }
   }
 
@@ -139,9 +180,17 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
     const rotation = await engine.get(rotationId);
     if (rotation?.awaiting?.nonce !== nonce) return;
     expired.add(nonce);
-    audit.record({ type: "prompt_expired", rotation: { id: rotation.id, key: rotation.key }, step: rotation.steps.find((s) => s.id === rotation.awaiting?.stepId)?.title ?? "" });
+    audit.record({
+      type: "prompt_expired",
+      rotation: { id: rotation.id, key: rotation.key },
+      step: rotation.steps.find((s) => s.id === rotation.awaiting?.stepId)?.title ?? "",
+    });
     const minutes = Math.round(confirmTimeoutMs / 60_000);
-    await settlePrompt(rotationId, nonce, `⌛ This confirmation expired after ${minutes} minute${minutes === 1 ? "" : "s"}; nothing was done. Send /resume ${rotationId} to be asked again, or /cancel ${rotationId}.`);
+    await settlePrompt(
+      rotationId,
+      nonce,
+      `⌛ This confirmation expired after ${minutes} minute${minutes === 1 ? "" : "s"}; nothing was done. Send /resume ${rotationId} to be asked again, or /cancel ${rotationId}.`,
+    );
   }
 
   /** Removes a prompt's buttons and appends what happened to it. */
@@ -151,16 +200,24 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
     const prompt = prompts.get(nonce);
     if (!prompt) return Promise.resolve();
     prompts.delete(nonce);
-    return serial(rotationId, () => api.editMessageText(prompt.chatId, prompt.messageId, `${prompt.text}\n\n${escapeHtml(outcome)}`, { parse_mode: "HTML" }));
+    return serial(rotationId, () =>
+      api.editMessageText(prompt.chatId, prompt.messageId, `${prompt.text}\n\n${escapeHtml(outcome)}`, {
+        parse_mode: "HTML",
+      }),
+    );
   }
 
   async function sendFailureLog(rotation: Rotation, stepTitle: string, logFile: string | undefined): Promise<void> {
     if (!logFile) return;
     const content = await readFile(logFile).catch(() => undefined);
     if (!content || content.length === 0) return;
-    await api.sendDocument(opsChatId, new InputFile(content, `${rotation.id}-${stepTitle.replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()}.log`), {
-      caption: `Full output of “${stepTitle}” (redacted)`,
-    });
+    await api.sendDocument(
+      opsChatId,
+      new InputFile(content, `${rotation.id}-${stepTitle.replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()}.log`),
+      {
+        caption: `Full output of “${stepTitle}” (redacted)`,
+      },
+    );
   }
 
   function onEvent(event: EngineEvent): void {
@@ -190,13 +247,25 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, c
         break;
       case "answered":
         for (const [userId, pending] of collecting) if (pending.rotationId === rotation.id) collecting.delete(userId);
-        for (const nonce of [...prompts.keys()]) void settlePrompt(rotation.id, nonce, `${event.actor.name}: ${ANSWERED[event.response] ?? event.response.replace("_", " ")}`);
+        for (const nonce of [...prompts.keys()])
+          void settlePrompt(
+            rotation.id,
+            nonce,
+            `${event.actor.name}: ${ANSWERED[event.response] ?? event.response.replace("_", " ")}`,
+          );
         break;
       case "completed": {
         refreshProgress(rotation, true);
-        const minutes = ((Date.parse(rotation.endedAt ?? rotation.updatedAt) - Date.parse(rotation.createdAt)) / 60_000).toFixed(1);
+        const minutes = (
+          (Date.parse(rotation.endedAt ?? rotation.updatedAt) - Date.parse(rotation.createdAt)) /
+          60_000
+        ).toFixed(1);
         void serial(rotation.id, () =>
-          api.sendMessage(opsChatId, `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}`, { parse_mode: "HTML" }),
+          api.sendMessage(
+            opsChatId,
+            `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}`,
+            { parse_mode: "HTML" },
+          ),
         );
         break;
       }

@@ -9,7 +9,15 @@ import type { RotationPresenter } from "./create-rotation-presenter.js";
  * a token is taken out of the update at once (stored in the vault as `<key>_new`, the message
  * deleted, the text replaced), so the value never reaches conversation storage, logs or replies.
  */
-export function createSecretIntake({ engine, presenter, redactor }: { engine: RotationEngine; presenter: RotationPresenter; redactor: Redactor }): MiddlewareFn<Context> {
+export function createSecretIntake({
+  engine,
+  presenter,
+  redactor,
+}: {
+  engine: RotationEngine;
+  presenter: RotationPresenter;
+  redactor: Redactor;
+}): MiddlewareFn<Context> {
   return async (ctx, next) => {
     const text = ctx.message?.text;
     const user = ctx.from;
@@ -20,12 +28,20 @@ export function createSecretIntake({ engine, presenter, redactor }: { engine: Ro
     if (value.length >= 6) redactor.add(value);
     ctx.message!.text = "[secret taken by rotabot]";
     await ctx.deleteMessage().catch(() => undefined);
-    const result = await engine.respond(pending.rotationId, pending.nonce, { type: "collect", value }, telegramActor(user));
+    const result = await engine.respond(
+      pending.rotationId,
+      pending.nonce,
+      { type: "collect", value },
+      telegramActor(user),
+    );
     if (!result.ok) {
       await ctx.reply(`Nothing was stored: ${result.message}`);
       return;
     }
     const step = result.rotation.steps.find((s) => s.kind === "collect" && s.state === "done");
-    if (step) await ctx.reply(`🔐 Stored in the vault as ${pending.key}_new (${step.message?.replace(/^.*, /, "") ?? "received"}). Your message was deleted. Progress continues in the ops chat.`);
+    if (step)
+      await ctx.reply(
+        `🔐 Stored in the vault as ${pending.key}_new (${step.message?.replace(/^.*, /, "") ?? "received"}). Your message was deleted. Progress continues in the ops chat.`,
+      );
   };
 }

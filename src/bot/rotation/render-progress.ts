@@ -1,9 +1,22 @@
 import { currentStep, type Rotation, type StepRecord } from "../../rotation/rotation-model.js";
 import { escapeHtml } from "../../telegram/html.js";
 
-const ICONS: Record<StepRecord["state"], string> = { pending: "▫️", running: "▶️", awaiting: "❓", done: "✅", skipped: "⤼", failed: "❌", interrupted: "⚠️" };
+const ICONS: Record<StepRecord["state"], string> = {
+  pending: "▫️",
+  running: "▶️",
+  awaiting: "❓",
+  done: "✅",
+  skipped: "⤼",
+  failed: "❌",
+  interrupted: "⚠️",
+};
 const STATE_WORDS: Record<Rotation["state"], string> = {
-  running: "running", awaiting_operator: "waiting for the operator", completed: "completed", failed: "failed, waiting for a decision", aborted: "aborted", interrupted: "interrupted",
+  running: "running",
+  awaiting_operator: "waiting for the operator",
+  completed: "completed",
+  failed: "failed, waiting for a decision",
+  aborted: "aborted",
+  interrupted: "interrupted",
 };
 
 /** The live checklist of a rotation: every step with its state, and the tail of the running command. */
@@ -12,9 +25,16 @@ export function renderProgress(rotation: Rotation, tail: readonly string[]): str
     `🔐 <b>Rotation</b> <code>${escapeHtml(rotation.id)}</code> of <code>${escapeHtml(rotation.key)}</code> by ${escapeHtml(rotation.initiator.name)}${rotation.incident ? ` (incident: ${escapeHtml(rotation.incident.reason)})` : ""}`,
     `State: <b>${STATE_WORDS[rotation.state]}</b>`,
     "",
-    ...rotation.steps.map((s, i) => `${ICONS[s.state]} ${i + 1}. ${escapeHtml(s.title)}${s.destructive ? " ⚠" : ""}${s.state === "failed" && s.message ? `\n      ${escapeHtml(s.message.slice(0, 300))}` : ""}`),
+    ...rotation.steps.map(
+      (s, i) =>
+        `${ICONS[s.state]} ${i + 1}. ${escapeHtml(s.title)}${s.destructive ? " ⚠" : ""}${s.state === "failed" && s.message ? `\n      ${escapeHtml(s.message.slice(0, 300))}` : ""}`,
+    ),
   ];
   const running = currentStep(rotation);
-  if (tail.length > 0 && running?.state === "running") lines.push("", `<pre>${escapeHtml(tail.map((l) => (l.length > 150 ? `${l.slice(0, 150)}…` : l)).join("\n"))}</pre>`);
+  if (tail.length > 0 && running?.state === "running")
+    lines.push(
+      "",
+      `<pre>${escapeHtml(tail.map((l) => (l.length > 150 ? `${l.slice(0, 150)}…` : l)).join("\n"))}</pre>`,
+    );
   return lines.join("\n");
 }

@@ -30,7 +30,8 @@ export async function startNats(users: { user: string; password: string }[]) {
   const dir = mkdtempSync(path.join(tmpdir(), "rotabot-nats-"));
   const [port, monitor] = [await freePort(), await freePort()];
   const conf = path.join(dir, "nats.conf");
-  const render = (list: typeof users) => `listen: 127.0.0.1:${port}\nhttp: 127.0.0.1:${monitor}\njetstream { store_dir: "${path.join(dir, "js")}" }\nauthorization { users = [\n${list.map((u) => `  { user: "${u.user}", password: "${u.password}" }`).join("\n")}\n] }\n`;
+  const render = (list: typeof users) =>
+    `listen: 127.0.0.1:${port}\nhttp: 127.0.0.1:${monitor}\njetstream { store_dir: "${path.join(dir, "js")}" }\nauthorization { users = [\n${list.map((u) => `  { user: "${u.user}", password: "${u.password}" }`).join("\n")}\n] }\n`;
   writeFileSync(conf, render(users));
   const server = await runNatsServer(conf);
   return {

@@ -22,18 +22,31 @@ export async function startPostgres({ parentDir = tmpdir() }: { parentDir?: stri
   const root = process.getuid?.() === 0;
   if (root) execFileSync("chown", ["-R", "postgres:postgres", dir]);
   const run = (cmd: string, args: string[]) => {
-    const [file, argv] = root ? ["runuser", ["-u", "postgres", "--", path.join(BIN, cmd), ...args]] : [path.join(BIN, cmd), args];
+    const [file, argv] = root
+      ? ["runuser", ["-u", "postgres", "--", path.join(BIN, cmd), ...args]]
+      : [path.join(BIN, cmd), args];
     try {
       execFileSync(file, argv, { stdio: "pipe", encoding: "utf8" });
     } catch (error) {
       const stderr = (error as { stderr?: string }).stderr?.trim();
-      throw new Error(`PostgreSQL ${cmd} failed${stderr ? `: ${stderr}` : ""}. Is postgresql-15 installed (apt-get install postgresql-15)?`);
+      throw new Error(
+        `PostgreSQL ${cmd} failed${stderr ? `: ${stderr}` : ""}. Is postgresql-15 installed (apt-get install postgresql-15)?`,
+      );
     }
   };
   run("initdb", ["-D", data, "-A", "scram-sha-256", "-U", "postgres", `--pwfile=${path.join(dir, "pw")}`]);
   const port = await freePort();
   const log = path.join(dir, "server.log");
-  run("pg_ctl", ["-D", data, "-l", log, "-w", "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c log_statement=all -c log_connections=on`, "start"]);
+  run("pg_ctl", [
+    "-D",
+    data,
+    "-l",
+    log,
+    "-w",
+    "-o",
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c log_statement=all -c log_connections=on`,
+    "start",
+  ]);
   const connect = async (database = "postgres") => {
     const client = new pg.Client({ host: "127.0.0.1", port, user: "postgres", password: superPassword, database });
     await client.connect();

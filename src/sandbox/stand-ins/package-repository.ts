@@ -23,10 +23,13 @@ export async function startPackageRepository() {
       return;
     }
     const [scheme, encoded] = (req.headers.authorization ?? "").split(" ");
-    const [user, token] = scheme === "Basic" && encoded ? Buffer.from(encoded, "base64").toString().split(/:(.*)/s) : [];
+    const [user, token] =
+      scheme === "Basic" && encoded ? Buffer.from(encoded, "base64").toString().split(/:(.*)/s) : [];
     if (user !== "signalwire" || !token || tokens.get(token)?.revoked !== false) {
       requests.refused++;
-      res.writeHead(401, { "WWW-Authenticate": 'Basic realm="SignalWire FreeSWITCH repository"' }).end("401 Unauthorized: a valid SignalWire Personal Access Token is required\n");
+      res
+        .writeHead(401, { "WWW-Authenticate": 'Basic realm="SignalWire FreeSWITCH repository"' })
+        .end("401 Unauthorized: a valid SignalWire Personal Access Token is required\n");
       return;
     }
     requests.accepted++;

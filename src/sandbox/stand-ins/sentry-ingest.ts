@@ -19,11 +19,15 @@ export async function startSentryIngest() {
       return;
     }
     const auth = req.headers["x-sentry-auth"];
-    const key = /sentry_key=([0-9a-f]+)/.exec(Array.isArray(auth) ? auth.join(",") : (auth ?? ""))?.[1] ?? url.searchParams.get("sentry_key");
+    const key =
+      /sentry_key=([0-9a-f]+)/.exec(Array.isArray(auth) ? auth.join(",") : (auth ?? ""))?.[1] ??
+      url.searchParams.get("sentry_key");
     const body = await readBody(req);
     if (Number(match[1]) !== SENTRY_PROJECT_ID || !key || key !== currentKey) {
       events.push({ key: "refused", message: "" });
-      res.writeHead(403, { "Content-Type": "application/json" }).end(JSON.stringify({ detail: "event submission rejected with_reason: ProjectId or key is not valid" }));
+      res
+        .writeHead(403, { "Content-Type": "application/json" })
+        .end(JSON.stringify({ detail: "event submission rejected with_reason: ProjectId or key is not valid" }));
       return;
     }
     let message = "";
@@ -34,7 +38,9 @@ export async function startSentryIngest() {
       message = "(envelope)";
     }
     events.push({ key: "current", message });
-    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ id: randomBytes(16).toString("hex") }));
+    res
+      .writeHead(200, { "Content-Type": "application/json" })
+      .end(JSON.stringify({ id: randomBytes(16).toString("hex") }));
   });
   const host = server.url.replace(/^http:\/\//, "");
   return {

@@ -3,7 +3,15 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { BotCommand, Chat, InlineKeyboardMarkup, Message, Update, User } from "grammy/types";
 import { EntityParseError, parseWithMode } from "./parse-entities.js";
-import { intParam, isUploadedFile, jsonParam, readRequestParams, textParam, type ParamValue, type UploadedFile } from "./request-params.js";
+import {
+  intParam,
+  isUploadedFile,
+  jsonParam,
+  readRequestParams,
+  textParam,
+  type ParamValue,
+  type UploadedFile,
+} from "./request-params.js";
 
 /** Every call a bot made, as the server saw it. */
 export interface RecordedCall {
@@ -31,7 +39,14 @@ interface FakeBot {
   tokens: Map<string, { revoked: boolean }>;
   updates: Update[];
   allowedUpdates: string[] | undefined;
-  waiter: { res: ServerResponse; token: string; timer: NodeJS.Timeout; settle: (updates: Update[] | "conflict" | "unauthorized") => void } | undefined;
+  waiter:
+    | {
+        res: ServerResponse;
+        token: string;
+        timer: NodeJS.Timeout;
+        settle: (updates: Update[] | "conflict" | "unauthorized") => void;
+      }
+    | undefined;
   startedBy: Set<number>;
   commands: Map<string, BotCommand[]>;
   callbacks: Map<string, { answered: boolean; from: number; at: number }>;
@@ -58,7 +73,11 @@ const DEFAULT_EXCLUDED_UPDATES = new Set(["chat_member", "message_reaction", "me
 const CALLBACK_QUERY_LIFETIME_MS = 15 * 60_000;
 
 class TelegramError extends Error {
-  constructor(readonly status: number, readonly description: string, readonly parameters?: Record<string, unknown>) {
+  constructor(
+    readonly status: number,
+    readonly description: string,
+    readonly parameters?: Record<string, unknown>,
+  ) {
     super(description);
   }
 }
@@ -100,13 +119,19 @@ export async function startFakeBotApi() {
     if (chatId > 0) {
       const chat = chats.get(privateKey(bot.user.id, chatId));
       if (!users.has(chatId)) throw badRequest("chat not found");
-      if (!chat || !bot.startedBy.has(chatId)) throw new TelegramError(403, "Forbidden: bot can't initiate conversation with a user");
+      if (!chat || !bot.startedBy.has(chatId))
+        throw new TelegramError(403, "Forbidden: bot can't initiate conversation with a user");
       return chat;
     }
     const chat = chats.get(groupKey(chatId));
     if (!chat) throw badRequest("chat not found");
     if (!chat.bots.has(bot.user.id)) {
-      throw new TelegramError(403, chat.chat.type === "supergroup" ? "Forbidden: bot is not a member of the supergroup chat" : "Forbidden: bot is not a member of the group chat");
+      throw new TelegramError(
+        403,
+        chat.chat.type === "supergroup"
+          ? "Forbidden: bot is not a member of the supergroup chat"
+          : "Forbidden: bot is not a member of the group chat",
+      );
     }
     return chat;
   }
@@ -121,9 +146,11 @@ export async function startFakeBotApi() {
     if (!markup) return undefined;
     if ("inline_keyboard" in markup) {
       const rows = markup.inline_keyboard;
-      if (!Array.isArray(rows) || rows.some((row) => !Array.isArray(row))) throw badRequest("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays");
+      if (!Array.isArray(rows) || rows.some((row) => !Array.isArray(row)))
+        throw badRequest('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays');
       for (const button of rows.flat() as Record<string, unknown>[]) {
-        if (typeof button.text !== "string" || button.text === "") throw badRequest("text buttons are unallowed in the inline keyboard");
+        if (typeof button.text !== "string" || button.text === "")
+          throw badRequest("text buttons are unallowed in the inline keyboard");
         if (typeof button.callback_data === "string") {
           const bytes = Buffer.byteLength(button.callback_data);
           if (bytes < 1 || bytes > 64) throw badRequest("BUTTON_DATA_INVALID");
@@ -147,11 +174,17 @@ export async function startFakeBotApi() {
       throw error;
     }
     if (field === "text" && parsed.text.trim() === "") throw badRequest("message text is empty");
-    if (parsed.text.length > limit) throw badRequest(field === "text" ? "message is too long" : "message caption is too long");
+    if (parsed.text.length > limit)
+      throw badRequest(field === "text" ? "message is too long" : "message caption is too long");
     return parsed;
   }
 
-  function storeMessage(chat: FakeChat, botId: number, message: Omit<Message, "message_id" | "date" | "chat">, document?: UploadedFile): StoredMessage {
+  function storeMessage(
+    chat: FakeChat,
+    botId: number,
+    message: Omit<Message, "message_id" | "date" | "chat">,
+    document?: UploadedFile,
+  ): StoredMessage {
     const stored: StoredMessage = {
       message: { ...message, message_id: chat.nextMessageId++, date: now(), chat: chat.chat },
       botId,
@@ -186,14 +219,27 @@ export async function startFakeBotApi() {
   function editMessage(bot: FakeBot, params: Record<string, ParamValue>, withText: boolean): Message {
     const chat = resolveChat(bot, params.chat_id);
     const stored = findMessage(chat, params, "edit");
-    if (stored.botId !== bot.user.id || (withText && stored.message.text === undefined)) throw badRequest("message can't be edited");
-    const parsed = withText ? parseText(params, "text", 4096) : { text: stored.message.text, entities: stored.message.entities ?? [] };
+    if (stored.botId !== bot.user.id || (withText && stored.message.text === undefined))
+      throw badRequest("message can't be edited");
+    const parsed = withText
+      ? parseText(params, "text", 4096)
+      : { text: stored.message.text, entities: stored.message.entities ?? [] };
     const markup = parseMarkup(params.reply_markup);
-    const before = JSON.stringify([stored.message.text, stored.message.entities ?? [], stored.message.reply_markup ?? null]);
+    const before = JSON.stringify([
+      stored.message.text,
+      stored.message.entities ?? [],
+      stored.message.reply_markup ?? null,
+    ]);
     if (before === JSON.stringify([parsed.text, parsed.entities, markup ?? null])) {
-      throw badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message");
+      throw badRequest(
+        "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+      );
     }
-    const message = { ...stored.message, edit_date: now() } as Message & { text?: string; entities?: unknown; reply_markup?: unknown };
+    const message = { ...stored.message, edit_date: now() } as Message & {
+      text?: string;
+      entities?: unknown;
+      reply_markup?: unknown;
+    };
     if (parsed.text !== undefined) message.text = parsed.text;
     if (parsed.entities.length > 0) message.entities = parsed.entities;
     else delete message.entities;
@@ -207,20 +253,35 @@ export async function startFakeBotApi() {
 
   type Handler = (bot: FakeBot, params: Record<string, ParamValue>, res: ServerResponse) => unknown;
   const methods: Record<string, Handler> = {
-    getMe: (bot) => ({ ...bot.user, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false, can_connect_to_business: false, has_main_web_app: false }),
+    getMe: (bot) => ({
+      ...bot.user,
+      can_join_groups: true,
+      can_read_all_group_messages: false,
+      supports_inline_queries: false,
+      can_connect_to_business: false,
+      has_main_web_app: false,
+    }),
     deleteWebhook: () => true,
     getWebhookInfo: () => ({ url: "", has_custom_certificate: false, pending_update_count: 0 }),
     setMyCommands: (bot, params) => {
       const commands = jsonParam<BotCommand[]>(params.commands);
-      if (!Array.isArray(commands) || commands.length > 100) throw badRequest("commands must be an array of at most 100 BotCommand");
+      if (!Array.isArray(commands) || commands.length > 100)
+        throw badRequest("commands must be an array of at most 100 BotCommand");
       for (const c of commands) {
         if (!/^[a-z0-9_]{1,32}$/.test(c.command)) throw badRequest("BOT_COMMAND_INVALID");
-        if (typeof c.description !== "string" || c.description.length < 1 || c.description.length > 256) throw badRequest("BOT_COMMAND_DESCRIPTION_INVALID");
+        if (typeof c.description !== "string" || c.description.length < 1 || c.description.length > 256)
+          throw badRequest("BOT_COMMAND_DESCRIPTION_INVALID");
       }
-      bot.commands.set(JSON.stringify(jsonParam(params.scope) ?? { type: "default" }) + (textParam(params.language_code) ?? ""), commands);
+      bot.commands.set(
+        JSON.stringify(jsonParam(params.scope) ?? { type: "default" }) + (textParam(params.language_code) ?? ""),
+        commands,
+      );
       return true;
     },
-    getMyCommands: (bot, params) => bot.commands.get(JSON.stringify(jsonParam(params.scope) ?? { type: "default" }) + (textParam(params.language_code) ?? "")) ?? [],
+    getMyCommands: (bot, params) =>
+      bot.commands.get(
+        JSON.stringify(jsonParam(params.scope) ?? { type: "default" }) + (textParam(params.language_code) ?? ""),
+      ) ?? [],
     getChat: (bot, params) => resolveChat(bot, params.chat_id).chat,
     getChatMember: (bot, params) => {
       const chat = resolveChat(bot, params.chat_id);
@@ -228,7 +289,11 @@ export async function startFakeBotApi() {
       const user = userId === bot.user.id ? bot.user : users.get(userId);
       if (!user) throw badRequest("PARTICIPANT_ID_INVALID");
       const isBotAdmin = userId === bot.user.id && chat.adminBots.has(userId);
-      const status = isBotAdmin ? "administrator" : chat.members.has(userId) || chat.bots.has(userId) ? "member" : "left";
+      const status = isBotAdmin
+        ? "administrator"
+        : chat.members.has(userId) || chat.bots.has(userId)
+          ? "member"
+          : "left";
       return { status, user, ...(isBotAdmin ? { can_delete_messages: true } : {}) };
     },
     sendMessage: (bot, params) => {
@@ -247,18 +312,34 @@ export async function startFakeBotApi() {
     sendDocument: (bot, params) => {
       const chat = resolveChat(bot, params.chat_id);
       const document = params.document;
-      if (!isUploadedFile(document)) throw badRequest(typeof document === "string" ? "wrong file identifier/HTTP URL specified" : "there is no document in the request");
+      if (!isUploadedFile(document))
+        throw badRequest(
+          typeof document === "string"
+            ? "wrong file identifier/HTTP URL specified"
+            : "there is no document in the request",
+        );
       if (document.content.length === 0) throw badRequest("file must be non-empty");
       const caption = parseText(params, "caption", 1024);
       const markup = parseMarkup(params.reply_markup);
       const fileId = `fake-file-${nextFileId++}`;
-      return storeMessage(chat, bot.user.id, {
-        from: bot.user,
-        document: { file_id: fileId, file_unique_id: fileId, file_name: document.filename, mime_type: document.contentType, file_size: document.content.length },
-        ...(caption.text !== undefined ? { caption: caption.text } : {}),
-        ...(caption.entities.length > 0 ? { caption_entities: caption.entities } : {}),
-        ...(markup ? { reply_markup: markup } : {}),
-      }, document).message;
+      return storeMessage(
+        chat,
+        bot.user.id,
+        {
+          from: bot.user,
+          document: {
+            file_id: fileId,
+            file_unique_id: fileId,
+            file_name: document.filename,
+            mime_type: document.contentType,
+            file_size: document.content.length,
+          },
+          ...(caption.text !== undefined ? { caption: caption.text } : {}),
+          ...(caption.entities.length > 0 ? { caption_entities: caption.entities } : {}),
+          ...(markup ? { reply_markup: markup } : {}),
+        },
+        document,
+      ).message;
     },
     editMessageText: (bot, params) => editMessage(bot, params, true),
     editMessageReplyMarkup: (bot, params) => editMessage(bot, params, false),
@@ -266,7 +347,8 @@ export async function startFakeBotApi() {
       const chat = resolveChat(bot, params.chat_id);
       const stored = findMessage(chat, params, "delete");
       const ownMessage = stored.message.from?.id === bot.user.id;
-      if (chat.chat.type !== "private" && !ownMessage && !chat.adminBots.has(bot.user.id)) throw badRequest("message can't be deleted");
+      if (chat.chat.type !== "private" && !ownMessage && !chat.adminBots.has(bot.user.id))
+        throw badRequest("message can't be deleted");
       stored.deleted = true;
       events.emit("message", stored);
       return true;
@@ -296,7 +378,16 @@ export async function startFakeBotApi() {
       if (updates === "unauthorized") {
         reply(res, bot.user.id, "getUpdates", params, new TelegramError(401, "Unauthorized"));
       } else if (updates === "conflict") {
-        reply(res, bot.user.id, "getUpdates", params, new TelegramError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"));
+        reply(
+          res,
+          bot.user.id,
+          "getUpdates",
+          params,
+          new TelegramError(
+            409,
+            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+          ),
+        );
       } else {
         reply(res, bot.user.id, "getUpdates", params, updates.slice(0, limit));
       }
@@ -323,12 +414,31 @@ export async function startFakeBotApi() {
     });
   }
 
-  function reply(res: ServerResponse, botId: number, method: string, params: Record<string, ParamValue>, outcome: unknown): void {
+  function reply(
+    res: ServerResponse,
+    botId: number,
+    method: string,
+    params: Record<string, ParamValue>,
+    outcome: unknown,
+  ): void {
     const error = outcome instanceof TelegramError ? outcome : undefined;
     const body = error
-      ? { ok: false, error_code: error.status, description: error.description, ...(error.parameters ? { parameters: error.parameters } : {}) }
+      ? {
+          ok: false,
+          error_code: error.status,
+          description: error.description,
+          ...(error.parameters ? { parameters: error.parameters } : {}),
+        }
       : { ok: true, result: outcome };
-    const call: RecordedCall = { botId, method, params, ok: !error, status: error?.status ?? 200, at: Date.now(), ...(error ? { description: error.description } : { result: outcome }) };
+    const call: RecordedCall = {
+      botId,
+      method,
+      params,
+      ok: !error,
+      status: error?.status ?? 200,
+      at: Date.now(),
+      ...(error ? { description: error.description } : { result: outcome }),
+    };
     calls.push(call);
     if (!res.headersSent && !res.destroyed) {
       res.writeHead(error?.status ?? 200, { "content-type": "application/json" });
@@ -341,7 +451,9 @@ export async function startFakeBotApi() {
     const url = new URL(req.url ?? "/", "http://localhost");
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     if (!match) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ ok: false, error_code: 404, description: "Not Found" }));
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ ok: false, error_code: 404, description: "Not Found" }));
       return;
     }
     const [, token, method] = match as unknown as [string, string, string];
@@ -356,7 +468,9 @@ export async function startFakeBotApi() {
         if (fault) {
           fault.remaining--;
           throw fault.status === 429
-            ? new TelegramError(429, `Too Many Requests: retry after ${fault.retryAfter ?? 1}`, { retry_after: fault.retryAfter ?? 1 })
+            ? new TelegramError(429, `Too Many Requests: retry after ${fault.retryAfter ?? 1}`, {
+                retry_after: fault.retryAfter ?? 1,
+              })
             : new TelegramError(fault.status, fault.status === 500 ? "Internal Server Error" : "Bad Gateway");
         }
         if (method === "getUpdates") {
@@ -368,7 +482,14 @@ export async function startFakeBotApi() {
         reply(res, bot.user.id, method, params, handler(bot, params, res));
       } catch (error) {
         if (error instanceof TelegramError) reply(res, botId ?? 0, method, params, error);
-        else reply(res, botId ?? 0, method, params, new TelegramError(500, `Internal Server Error: ${(error as Error).message}`));
+        else
+          reply(
+            res,
+            botId ?? 0,
+            method,
+            params,
+            new TelegramError(500, `Internal Server Error: ${(error as Error).message}`),
+          );
       }
     })();
   });
@@ -456,7 +577,21 @@ export async function startFakeBotApi() {
     },
 
     /** A group or supergroup with its members; bots listed in adminBots see every message and may delete others'. */
-    addGroup({ id, title, type = "supergroup", members, bots: botIds, adminBots = [] }: { id: number; title: string; type?: "group" | "supergroup" | "channel"; members: number[]; bots: number[]; adminBots?: number[] }) {
+    addGroup({
+      id,
+      title,
+      type = "supergroup",
+      members,
+      bots: botIds,
+      adminBots = [],
+    }: {
+      id: number;
+      title: string;
+      type?: "group" | "supergroup" | "channel";
+      members: number[];
+      bots: number[];
+      adminBots?: number[];
+    }) {
       chats.set(groupKey(id), {
         chat: { id, type, title },
         members: new Set(members),
@@ -468,24 +603,57 @@ export async function startFakeBotApi() {
     },
 
     /** A user sends text to a group (chat id) or to the bot privately (chat "private"). */
-    userSends({ from, chat, text, bot: botId, replyTo }: { from: number; chat: number | "private"; text: string; bot?: number; replyTo?: number }): Message {
+    userSends({
+      from,
+      chat,
+      text,
+      bot: botId,
+      replyTo,
+    }: {
+      from: number;
+      chat: number | "private";
+      text: string;
+      bot?: number;
+      replyTo?: number;
+    }): Message {
       const user = requireUser(from);
       const bot = requireBot(botId);
       let target: FakeChat;
       if (chat === "private") {
         const key = privateKey(bot.user.id, from);
         if (!chats.has(key)) {
-          chats.set(key, { chat: { id: from, type: "private", first_name: user.first_name, ...(user.username ? { username: user.username } : {}) }, members: new Set([from]), bots: new Set([bot.user.id]), adminBots: new Set(), messages: new Map(), nextMessageId: 1 });
+          chats.set(key, {
+            chat: {
+              id: from,
+              type: "private",
+              first_name: user.first_name,
+              ...(user.username ? { username: user.username } : {}),
+            },
+            members: new Set([from]),
+            bots: new Set([bot.user.id]),
+            adminBots: new Set(),
+            messages: new Map(),
+            nextMessageId: 1,
+          });
         }
         bot.startedBy.add(from);
         target = chats.get(key)!;
       } else {
-        target = chats.get(groupKey(chat)) ?? (() => { throw new Error(`fake Telegram: no group ${chat}`); })();
+        target =
+          chats.get(groupKey(chat)) ??
+          (() => {
+            throw new Error(`fake Telegram: no group ${chat}`);
+          })();
         if (!target.members.has(from)) throw new Error(`fake Telegram: user ${from} is not in group ${chat}`);
       }
       const entities = commandEntities(text);
       const replyToMessage = replyTo === undefined ? undefined : target.messages.get(replyTo)?.message;
-      const stored = storeMessage(target, 0, { from: user, text, ...(entities.length > 0 ? { entities } : {}), ...(replyToMessage ? { reply_to_message: replyToMessage } : {}) } as Message);
+      const stored = storeMessage(target, 0, {
+        from: user,
+        text,
+        ...(entities.length > 0 ? { entities } : {}),
+        ...(replyToMessage ? { reply_to_message: replyToMessage } : {}),
+      } as Message);
       for (const candidate of chat === "private" ? [bot] : [...target.bots].map((id) => requireBot(id))) {
         if (botSees(candidate, target, stored.message)) enqueue(candidate, "message", stored.message);
       }
@@ -493,13 +661,28 @@ export async function startFakeBotApi() {
     },
 
     /** A user presses an inline button; `forge` skips the check that the button exists, as a modified client could. */
-    pressButton({ from, chat, messageId, data, bot: botId, forge = false }: { from: number; chat: number; messageId: number; data: string; bot?: number; forge?: boolean }): string {
+    pressButton({
+      from,
+      chat,
+      messageId,
+      data,
+      bot: botId,
+      forge = false,
+    }: {
+      from: number;
+      chat: number;
+      messageId: number;
+      data: string;
+      bot?: number;
+      forge?: boolean;
+    }): string {
       const user = requireUser(from);
       const bot = requireBot(botId);
       const target = chats.get(chat > 0 ? privateKey(bot.user.id, chat) : groupKey(chat));
       const stored = target?.messages.get(messageId);
-      if (!target || !stored || stored.deleted) throw new Error(`fake Telegram: no message ${messageId} in chat ${chat}`);
-      const buttons = ((stored.message.reply_markup)?.inline_keyboard ?? []).flat();
+      if (!target || !stored || stored.deleted)
+        throw new Error(`fake Telegram: no message ${messageId} in chat ${chat}`);
+      const buttons = (stored.message.reply_markup?.inline_keyboard ?? []).flat();
       if (!forge && !buttons.some((b) => "callback_data" in b && b.callback_data === data)) {
         throw new Error(`fake Telegram: message ${messageId} has no button with data "${data}"`);
       }
@@ -517,7 +700,9 @@ export async function startFakeBotApi() {
 
     /** Every file a bot uploaded, for leak scans. */
     documents(): UploadedFile[] {
-      return [...chats.values()].flatMap((c) => [...c.messages.values()].flatMap((m) => (m.document ? [m.document] : [])));
+      return [...chats.values()].flatMap((c) =>
+        [...c.messages.values()].flatMap((m) => (m.document ? [m.document] : [])),
+      );
     },
 
     commandsOf(botId?: number, scope: object = { type: "default" }): BotCommand[] | undefined {
@@ -551,7 +736,13 @@ export async function startFakeBotApi() {
 
 export type FakeBotApi = Awaited<ReturnType<typeof startFakeBotApi>>;
 
-function waitForEvent<T>(events: EventEmitter, name: string, predicate: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+function waitForEvent<T>(
+  events: EventEmitter,
+  name: string,
+  predicate: (value: T) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const listener = (value: T) => {
       if (!predicate(value)) return;

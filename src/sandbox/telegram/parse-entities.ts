@@ -15,9 +15,22 @@ const fail = (detail: string): never => {
 };
 
 const HTML_TAGS: Record<string, MessageEntity["type"] | "spoiler-span"> = {
-  b: "bold", strong: "bold", i: "italic", em: "italic", u: "underline", ins: "underline",
-  s: "strikethrough", strike: "strikethrough", del: "strikethrough", "tg-spoiler": "spoiler",
-  span: "spoiler-span", a: "text_link", code: "code", pre: "pre", blockquote: "blockquote", "tg-emoji": "custom_emoji",
+  b: "bold",
+  strong: "bold",
+  i: "italic",
+  em: "italic",
+  u: "underline",
+  ins: "underline",
+  s: "strikethrough",
+  strike: "strikethrough",
+  del: "strikethrough",
+  "tg-spoiler": "spoiler",
+  span: "spoiler-span",
+  a: "text_link",
+  code: "code",
+  pre: "pre",
+  blockquote: "blockquote",
+  "tg-emoji": "custom_emoji",
 };
 const NAMED_ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"' };
 
@@ -25,7 +38,8 @@ const NAMED_ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quo
 export function parseHtml(source: string): ParsedText {
   let text = "";
   const entities: MessageEntity[] = [];
-  const open: { tag: string; type: MessageEntity["type"] | null; offset: number; url?: string; language?: string }[] = [];
+  const open: { tag: string; type: MessageEntity["type"] | null; offset: number; url?: string; language?: string }[] =
+    [];
   let i = 0;
   while (i < source.length) {
     const ch = source[i]!;
@@ -50,18 +64,27 @@ export function parseHtml(source: string): ParsedText {
         const name = match?.[1]?.toLowerCase() ?? body;
         const kind = HTML_TAGS[name];
         if (!match || !kind) fail(`Unsupported start tag "${name}" at byte offset ${byteOffset(source, i)}`);
-        const attrs = Object.fromEntries([...(match![2] ?? "").matchAll(/([a-z-]+)\s*=\s*"([^"]*)"/gi)].map((m) => [m[1]!.toLowerCase(), m[2]!]));
+        const attrs = Object.fromEntries(
+          [...(match![2] ?? "").matchAll(/([a-z-]+)\s*=\s*"([^"]*)"/gi)].map((m) => [m[1]!.toLowerCase(), m[2]!]),
+        );
         const parent = open[open.length - 1];
         if (parent && (parent.type === "code" || parent.type === null || (parent.type === "pre" && name !== "code"))) {
           fail(`Can't parse entities inside ${parent.tag}: tag "${name}" at byte offset ${byteOffset(source, i)}`);
         }
-        if (kind === "spoiler-span" && attrs.class !== "tg-spoiler") fail(`Tag "span" must have class "tg-spoiler" at byte offset ${byteOffset(source, i)}`);
-        if (kind === "text_link" && !attrs.href) fail(`Tag "a" must have attribute "href" at byte offset ${byteOffset(source, i)}`);
+        if (kind === "spoiler-span" && attrs.class !== "tg-spoiler")
+          fail(`Tag "span" must have class "tg-spoiler" at byte offset ${byteOffset(source, i)}`);
+        if (kind === "text_link" && !attrs.href)
+          fail(`Tag "a" must have attribute "href" at byte offset ${byteOffset(source, i)}`);
         if (kind === "code" && parent?.type === "pre") {
           if (attrs.class?.startsWith("language-")) parent.language = attrs.class.slice("language-".length);
           open.push({ tag: name, type: null, offset: text.length });
         } else {
-          open.push({ tag: name, type: kind === "spoiler-span" ? "spoiler" : kind!, offset: text.length, ...(attrs.href ? { url: attrs.href } : {}) });
+          open.push({
+            tag: name,
+            type: kind === "spoiler-span" ? "spoiler" : kind!,
+            offset: text.length,
+            ...(attrs.href ? { url: attrs.href } : {}),
+          });
         }
       }
       i = end + 1;
@@ -84,7 +107,13 @@ export function parseHtml(source: string): ParsedText {
 }
 
 const MD_RESERVED = new Set("_*[]()~`>#+-=|{}.!\\".split(""));
-const MD_MARKERS: [string, MessageEntity["type"]][] = [["||", "spoiler"], ["__", "underline"], ["*", "bold"], ["_", "italic"], ["~", "strikethrough"]];
+const MD_MARKERS: [string, MessageEntity["type"]][] = [
+  ["||", "spoiler"],
+  ["__", "underline"],
+  ["*", "bold"],
+  ["_", "italic"],
+  ["~", "strikethrough"],
+];
 
 /** Parses MarkdownV2, including the rule that every reserved character outside entities is escaped. */
 export function parseMarkdownV2(source: string): ParsedText {
@@ -96,7 +125,8 @@ export function parseMarkdownV2(source: string): ParsedText {
     const ch = source[i]!;
     if (ch === "\\") {
       const next = source[i + 1];
-      if (next === undefined || !MD_RESERVED.has(next)) fail(`Character '\\' is reserved and must be escaped with the preceding '\\'`);
+      if (next === undefined || !MD_RESERVED.has(next))
+        fail(`Character '\\' is reserved and must be escaped with the preceding '\\'`);
       text += next;
       i += 2;
       continue;
@@ -131,7 +161,12 @@ export function parseMarkdownV2(source: string): ParsedText {
       const end = source.indexOf(")", i + 2);
       if (end === -1) fail(`Can't find end of a URL at byte offset ${byteOffset(source, i)}`);
       const start = open.pop()!;
-      entities.push({ type: "text_link", offset: start.offset, length: text.length - start.offset, url: source.slice(i + 2, end) });
+      entities.push({
+        type: "text_link",
+        offset: start.offset,
+        length: text.length - start.offset,
+        url: source.slice(i + 2, end),
+      });
       i = end + 1;
       continue;
     }
@@ -154,7 +189,8 @@ export function parseMarkdownV2(source: string): ParsedText {
   }
   const unclosed = open.pop();
   if (unclosed) {
-    const name = unclosed.type === "text_link" ? "TextUrl" : unclosed.type.charAt(0).toUpperCase() + unclosed.type.slice(1);
+    const name =
+      unclosed.type === "text_link" ? "TextUrl" : unclosed.type.charAt(0).toUpperCase() + unclosed.type.slice(1);
     fail(`Can't find end of ${name} entity at byte offset ${byteOffset(source, unclosed.at)}`);
   }
   return { text, entities: entities.sort((a, b) => a.offset - b.offset) };

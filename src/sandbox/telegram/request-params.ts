@@ -30,7 +30,8 @@ export async function readRequestParams(req: IncomingMessage, url: URL): Promise
     const parts = await readMultipart(type, body);
     // grammY (like other clients) sends files as separate parts referenced by "attach://<name>".
     for (const [name, value] of Object.entries(parts)) {
-      if (typeof value === "string" && value.startsWith("attach://")) params[name] = parts[value.slice("attach://".length)] ?? value;
+      if (typeof value === "string" && value.startsWith("attach://"))
+        params[name] = parts[value.slice("attach://".length)] ?? value;
       else params[name] = value;
     }
     return params;
@@ -68,7 +69,16 @@ function readMultipart(contentType: string, body: Buffer): Promise<Record<string
     parser.on("file", (name, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("end", () => (parts[name] = { kind: "file", filename: info.filename ?? name, contentType: info.mimeType, content: Buffer.concat(chunks) }));
+      stream.on(
+        "end",
+        () =>
+          (parts[name] = {
+            kind: "file",
+            filename: info.filename ?? name,
+            contentType: info.mimeType,
+            content: Buffer.concat(chunks),
+          }),
+      );
     });
     parser.on("close", () => resolve(parts));
     parser.on("error", reject);

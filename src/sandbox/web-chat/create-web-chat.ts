@@ -34,18 +34,31 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
   const outside: { at: number; from: string; text: string }[] = [];
   const view = (m: StoredMessage) => ({
     id: m.message.message_id,
-    from: m.botId === SANDBOX_IDS.rotabot ? "rotabot" : m.botId === SANDBOX_IDS.notifyBot ? "Akira alerts" : (m.message.from?.first_name ?? "?"),
+    from:
+      m.botId === SANDBOX_IDS.rotabot
+        ? "rotabot"
+        : m.botId === SANDBOX_IDS.notifyBot
+          ? "Akira alerts"
+          : (m.message.from?.first_name ?? "?"),
     mine: m.message.from?.id === SANDBOX_IDS.alice,
-    text: m.deleted ? "(deleted)" : (m.message.text ?? m.message.caption ?? (m.message.document ? `📎 ${m.message.document.file_name ?? "document"}` : "")),
+    text: m.deleted
+      ? "(deleted)"
+      : (m.message.text ??
+        m.message.caption ??
+        (m.message.document ? `📎 ${m.message.document.file_name ?? "document"}` : "")),
     deleted: m.deleted,
     edited: m.message.edit_date !== undefined,
-    buttons: (m.message.reply_markup?.inline_keyboard ?? []).map((row) => row.flatMap((b) => ("callback_data" in b ? [{ text: b.text, data: b.callback_data }] : []))),
+    buttons: (m.message.reply_markup?.inline_keyboard ?? []).map((row) =>
+      row.flatMap((b) => ("callback_data" in b ? [{ text: b.text, data: b.callback_data }] : [])),
+    ),
   });
   const state = () => ({
     chats: CHATS.map((chat) => ({ ...chat, messages: telegram.messages(chat.id).map(view) })),
     outside,
     // Alerts the bot showed on button presses ("Only alice can answer this", expired prompts).
-    notices: telegram.calls.filter((c) => c.method === "answerCallbackQuery" && c.ok && typeof c.params.text === "string").map((c) => ({ at: c.at, text: c.params.text as string })),
+    notices: telegram.calls
+      .filter((c) => c.method === "answerCallbackQuery" && c.ok && typeof c.params.text === "string")
+      .map((c) => ({ at: c.at, text: c.params.text as string })),
     version: telegram.calls.length + outside.length,
   });
   const note = (from: string, text: string) => outside.push({ at: Date.now(), from, text });
@@ -53,7 +66,8 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
   const actions: Record<string, (body: unknown) => unknown> = {
     "/api/send": (body) => {
       const { chatId, text } = send.parse(body);
-      if (!CHATS.some((c) => c.id === chatId && c.canSend)) throw new Error("you can write in the ops group and in your private chat with the bot");
+      if (!CHATS.some((c) => c.id === chatId && c.canSend))
+        throw new Error("you can write in the ops group and in your private chat with the bot");
       telegram.userSends({ from: SANDBOX_IDS.alice, chat: chatId === SANDBOX_IDS.alice ? "private" : chatId, text });
       return {};
     },
@@ -64,7 +78,10 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
     },
     "/api/botfather/token": () => {
       const token = telegram.issueToken(SANDBOX_IDS.notifyBot);
-      note("BotFather", `New token for @akira_alerts_bot:\n${token}\nPaste it in your private chat with rotabot when it asks.`);
+      note(
+        "BotFather",
+        `New token for @akira_alerts_bot:\n${token}\nPaste it in your private chat with rotabot when it asks.`,
+      );
       return { token };
     },
     "/api/botfather/revoke": (body) => {
@@ -93,16 +110,29 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://sandbox");
-    const json = (status: number, value: unknown) => res.writeHead(status, { "Content-Type": "application/json", "Cache-Control": "no-store" }).end(JSON.stringify(value));
+    const json = (status: number, value: unknown) =>
+      res
+        .writeHead(status, { "Content-Type": "application/json", "Cache-Control": "no-store" })
+        .end(JSON.stringify(value));
     if (req.method === "GET" && url.pathname === "/") {
-      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'" }).end(WEB_CHAT_PAGE);
+      res
+        .writeHead(200, {
+          "Content-Type": "text/html; charset=utf-8",
+          "Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+        })
+        .end(WEB_CHAT_PAGE);
       return;
     }
-    if (req.method === "GET" && url.pathname === "/api/state") return json(200, { ...state(), tokens: { botfather: activeNotifyTokens().map(ending), signalwire: repository.activeTokens().map(ending) } });
+    if (req.method === "GET" && url.pathname === "/api/state")
+      return json(200, {
+        ...state(),
+        tokens: { botfather: activeNotifyTokens().map(ending), signalwire: repository.activeTokens().map(ending) },
+      });
     const action = actions[url.pathname];
     if (req.method !== "POST" || !action) return json(404, { error: "not found" });
     // Only this page may call the API: a browser sends Origin on cross-site POSTs.
-    if (req.headers.origin && req.headers.origin !== `http://${req.headers.host}`) return json(403, { error: "cross-origin request refused" });
+    if (req.headers.origin && req.headers.origin !== `http://${req.headers.host}`)
+      return json(403, { error: "cross-origin request refused" });
     try {
       json(200, action(JSON.parse((await readBody(req)) || "{}")));
     } catch (error) {

@@ -52,7 +52,10 @@ describe("fake Bot API: long polling", () => {
     const older = errorOf(api.getUpdates({ timeout: 5 }));
     await new Promise((r) => setTimeout(r, 50));
     const newer = api.getUpdates({ timeout: 1 });
-    expect(await older).toEqual({ code: 409, description: expect.stringContaining("terminated by other getUpdates request") as string });
+    expect(await older).toEqual({
+      code: 409,
+      description: expect.stringContaining("terminated by other getUpdates request") as string,
+    });
     expect(await newer).toEqual([]);
   });
 
@@ -75,19 +78,31 @@ describe("fake Bot API: privacy mode and chats", () => {
   });
 
   it("lets a bot write privately only to users who started it", async () => {
-    expect(await errorOf(api.sendMessage(11, "hi"))).toEqual({ code: 403, description: "Forbidden: bot can't initiate conversation with a user" });
+    expect(await errorOf(api.sendMessage(11, "hi"))).toEqual({
+      code: 403,
+      description: "Forbidden: bot can't initiate conversation with a user",
+    });
     tg.userSends({ from: 11, chat: "private", text: "/start" });
     await api.sendMessage(11, "hi");
-    expect(await errorOf(api.sendMessage(-42, "hi"))).toEqual({ code: 400, description: "Bad Request: chat not found" });
+    expect(await errorOf(api.sendMessage(-42, "hi"))).toEqual({
+      code: 400,
+      description: "Bad Request: chat not found",
+    });
   });
 
   it("deletes others' messages in groups only as admin, and always in private chats", async () => {
     const groupMessage = tg.userSends({ from: 11, chat: OPS, text: "/x" });
-    expect(await errorOf(api.deleteMessage(OPS, groupMessage.message_id))).toEqual({ code: 400, description: "Bad Request: message can't be deleted" });
+    expect(await errorOf(api.deleteMessage(OPS, groupMessage.message_id))).toEqual({
+      code: 400,
+      description: "Bad Request: message can't be deleted",
+    });
     const privateMessage = tg.userSends({ from: 11, chat: "private", text: "token" });
     expect(await api.deleteMessage(11, privateMessage.message_id)).toBe(true);
     expect(tg.messages(11)[0]!.deleted).toBe(true);
-    expect(await errorOf(api.deleteMessage(11, privateMessage.message_id))).toEqual({ code: 400, description: "Bad Request: message to delete not found" });
+    expect(await errorOf(api.deleteMessage(11, privateMessage.message_id))).toEqual({
+      code: 400,
+      description: "Bad Request: message to delete not found",
+    });
   });
 });
 
@@ -95,47 +110,87 @@ describe("fake Bot API: messages", () => {
   it("parses HTML and rejects malformed entities like Telegram", async () => {
     const sent = await api.sendMessage(OPS, "<b>bold</b> &amp; <code>x</code>", { parse_mode: "HTML" });
     expect(sent.text).toBe("bold & x");
-    expect(sent.entities).toEqual([{ type: "bold", offset: 0, length: 4 }, { type: "code", offset: 7, length: 1 }]);
-    expect((await errorOf(api.sendMessage(OPS, "a < b", { parse_mode: "HTML" }))).description).toMatch(/^Bad Request: can't parse entities: /);
-    expect((await errorOf(api.sendMessage(OPS, "<foo>x</foo>", { parse_mode: "HTML" }))).description).toMatch(/Unsupported start tag "foo" at byte offset 0/);
-    expect((await errorOf(api.sendMessage(OPS, "<b>open", { parse_mode: "HTML" }))).description).toMatch(/Can't find end tag corresponding to start tag "b"/);
-    expect((await errorOf(api.sendMessage(OPS, "fish & chips", { parse_mode: "HTML" }))).description).toMatch(/can't parse entities/);
-    expect((await errorOf(api.sendMessage(OPS, "v1.2", { parse_mode: "MarkdownV2" }))).description).toBe("Bad Request: can't parse entities: Character '.' is reserved and must be escaped with the preceding '\\'");
+    expect(sent.entities).toEqual([
+      { type: "bold", offset: 0, length: 4 },
+      { type: "code", offset: 7, length: 1 },
+    ]);
+    expect((await errorOf(api.sendMessage(OPS, "a < b", { parse_mode: "HTML" }))).description).toMatch(
+      /^Bad Request: can't parse entities: /,
+    );
+    expect((await errorOf(api.sendMessage(OPS, "<foo>x</foo>", { parse_mode: "HTML" }))).description).toMatch(
+      /Unsupported start tag "foo" at byte offset 0/,
+    );
+    expect((await errorOf(api.sendMessage(OPS, "<b>open", { parse_mode: "HTML" }))).description).toMatch(
+      /Can't find end tag corresponding to start tag "b"/,
+    );
+    expect((await errorOf(api.sendMessage(OPS, "fish & chips", { parse_mode: "HTML" }))).description).toMatch(
+      /can't parse entities/,
+    );
+    expect((await errorOf(api.sendMessage(OPS, "v1.2", { parse_mode: "MarkdownV2" }))).description).toBe(
+      "Bad Request: can't parse entities: Character '.' is reserved and must be escaped with the preceding '\\'",
+    );
   });
 
   it("enforces the 4096-character limit after parsing, and 64-byte callback data", async () => {
     await api.sendMessage(OPS, `<b>${"x".repeat(4096)}</b>`, { parse_mode: "HTML" });
-    expect(await errorOf(api.sendMessage(OPS, "x".repeat(4097)))).toEqual({ code: 400, description: "Bad Request: message is too long" });
-    expect(await errorOf(api.sendMessage(OPS, ""))).toEqual({ code: 400, description: "Bad Request: message text is empty" });
+    expect(await errorOf(api.sendMessage(OPS, "x".repeat(4097)))).toEqual({
+      code: 400,
+      description: "Bad Request: message is too long",
+    });
+    expect(await errorOf(api.sendMessage(OPS, ""))).toEqual({
+      code: 400,
+      description: "Bad Request: message text is empty",
+    });
     const keyboard = (data: string) => ({ reply_markup: { inline_keyboard: [[{ text: "Go", callback_data: data }]] } });
     await api.sendMessage(OPS, "ok", keyboard("x".repeat(64)));
-    expect(await errorOf(api.sendMessage(OPS, "no", keyboard("é".repeat(33))))).toEqual({ code: 400, description: "Bad Request: BUTTON_DATA_INVALID" });
+    expect(await errorOf(api.sendMessage(OPS, "no", keyboard("é".repeat(33))))).toEqual({
+      code: 400,
+      description: "Bad Request: BUTTON_DATA_INVALID",
+    });
   });
 
   it("refuses an edit that changes nothing", async () => {
     const sent = await api.sendMessage(OPS, "<b>step 1</b>", { parse_mode: "HTML" });
     const edited = await api.editMessageText(OPS, sent.message_id, "<b>step 2</b>", { parse_mode: "HTML" });
     expect(edited).toMatchObject({ text: "step 2" });
-    expect((await errorOf(api.editMessageText(OPS, sent.message_id, "<b>step 2</b>", { parse_mode: "HTML" }))).description).toMatch(/^Bad Request: message is not modified/);
+    expect(
+      (await errorOf(api.editMessageText(OPS, sent.message_id, "<b>step 2</b>", { parse_mode: "HTML" }))).description,
+    ).toMatch(/^Bad Request: message is not modified/);
     expect(tg.messages(OPS)[0]).toMatchObject({ edits: 1, message: { text: "step 2" } });
   });
 
   it("delivers button presses and answers each query once", async () => {
-    const sent = await api.sendMessage(OPS, "Start?", { reply_markup: { inline_keyboard: [[{ text: "Start", callback_data: "start:1" }]] } });
-    expect(() => tg.pressButton({ from: 11, chat: OPS, messageId: sent.message_id, data: "start:2" })).toThrow(/no button/);
+    const sent = await api.sendMessage(OPS, "Start?", {
+      reply_markup: { inline_keyboard: [[{ text: "Start", callback_data: "start:1" }]] },
+    });
+    expect(() => tg.pressButton({ from: 11, chat: OPS, messageId: sent.message_id, data: "start:2" })).toThrow(
+      /no button/,
+    );
     const id = tg.pressButton({ from: 11, chat: OPS, messageId: sent.message_id, data: "start:1" });
     const [update] = await api.getUpdates({ timeout: 0 });
-    expect(update!.callback_query).toMatchObject({ id, data: "start:1", from: { id: 11 }, message: { message_id: sent.message_id } });
+    expect(update!.callback_query).toMatchObject({
+      id,
+      data: "start:1",
+      from: { id: 11 },
+      message: { message_id: sent.message_id },
+    });
     expect(await api.answerCallbackQuery(id, { text: "ok" })).toBe(true);
     expect((await errorOf(api.answerCallbackQuery(id))).description).toMatch(/query is too old/);
   });
 
   it("accepts multipart documents and registers commands", async () => {
-    await api.sendDocument(OPS, new InputFile(Buffer.from("full log\n"), "step.log"), { caption: "<b>log</b>", parse_mode: "HTML" });
-    expect(tg.documents()).toEqual([expect.objectContaining({ filename: "step.log", content: Buffer.from("full log\n") })]);
+    await api.sendDocument(OPS, new InputFile(Buffer.from("full log\n"), "step.log"), {
+      caption: "<b>log</b>",
+      parse_mode: "HTML",
+    });
+    expect(tg.documents()).toEqual([
+      expect.objectContaining({ filename: "step.log", content: Buffer.from("full log\n") }),
+    ]);
     await api.setMyCommands([{ command: "age", description: "Secret ages" }]);
     expect(await api.getMyCommands()).toEqual([{ command: "age", description: "Secret ages" }]);
-    expect((await errorOf(api.setMyCommands([{ command: "Bad-Command", description: "x" }]))).description).toBe("Bad Request: BOT_COMMAND_INVALID");
+    expect((await errorOf(api.setMyCommands([{ command: "Bad-Command", description: "x" }]))).description).toBe(
+      "Bad Request: BOT_COMMAND_INVALID",
+    );
   });
 });
 
@@ -145,7 +200,10 @@ describe("fake Bot API: tokens and faults", () => {
     expect((await new Api(second, { apiRoot: tg.url }).getMe()).id).toBe(5001);
     tg.revokeToken(token);
     expect(await errorOf(api.getMe())).toEqual({ code: 401, description: "Unauthorized" });
-    expect(await errorOf(new Api("999:unknown", { apiRoot: tg.url }).getMe())).toEqual({ code: 401, description: "Unauthorized" });
+    expect(await errorOf(new Api("999:unknown", { apiRoot: tg.url }).getMe())).toEqual({
+      code: 401,
+      description: "Unauthorized",
+    });
   });
 
   it("injects 429 with retry_after and 5xx", async () => {
@@ -162,7 +220,10 @@ describe("entity parsers", () => {
   it("handles pre with a language, links and numeric entities", () => {
     expect(parseHtml('<pre><code class="language-yaml">a: 1</code></pre><a href="https://x.y">l</a>&#33;')).toEqual({
       text: "a: 1l!",
-      entities: [{ type: "pre", offset: 0, length: 4, language: "yaml" }, { type: "text_link", offset: 4, length: 1, url: "https://x.y" }],
+      entities: [
+        { type: "pre", offset: 0, length: 4, language: "yaml" },
+        { type: "text_link", offset: 4, length: 1, url: "https://x.y" },
+      ],
     });
     expect(() => parseHtml("<code><b>x</b></code>")).toThrow(/can't parse entities/);
   });
@@ -170,7 +231,10 @@ describe("entity parsers", () => {
   it("parses MarkdownV2 entities and escapes", () => {
     expect(parseMarkdownV2("*bold* and `co\\`de` v1\\.2")).toEqual({
       text: "bold and co`de v1.2",
-      entities: [{ type: "bold", offset: 0, length: 4 }, { type: "code", offset: 9, length: 5 }],
+      entities: [
+        { type: "bold", offset: 0, length: 4 },
+        { type: "code", offset: 9, length: 5 },
+      ],
     });
     expect(() => parseMarkdownV2("*open")).toThrow(/Can't find end of Bold entity/);
   });

@@ -45,7 +45,8 @@ describe("intervals", () => {
   });
 
   it("rejects what is not an interval", () => {
-    for (const bad of ["six months", "0 days", "6 fortnights", "-1 month", "6", ""]) expect(parseInterval(bad), bad).toBeUndefined();
+    for (const bad of ["six months", "0 days", "6 fortnights", "-1 month", "6", ""])
+      expect(parseInterval(bad), bad).toBeUndefined();
   });
 });
 

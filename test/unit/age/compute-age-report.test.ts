@@ -20,30 +20,47 @@ function report(yaml: string, asOf: string, dueSoonDays = 30) {
 
 describe("age report", () => {
   it("uses the category policy and the seed's frequencies", () => {
-    const [row] = report("secrets_manifest:\n  vault_x_api_token: {category: api_token, last_rotation: 2025-08-31}\n", "2026-02-28");
-    expect(row).toMatchObject({ policy: "6 months", due_on: "2026-02-28", days_left: 0, age_days: 181, status: "due_soon" });
+    const [row] = report(
+      "secrets_manifest:\n  vault_x_api_token: {category: api_token, last_rotation: 2025-08-31}\n",
+      "2026-02-28",
+    );
+    expect(row).toMatchObject({
+      policy: "6 months",
+      due_on: "2026-02-28",
+      days_left: 0,
+      age_days: 181,
+      status: "due_soon",
+    });
   });
 
   it("is overdue the day after the due date, and due today on it", () => {
-    const yaml = "secrets_manifest:\n  vault_telegram_bot_token: {category: telegram_bot_token, last_rotation: 2024-02-29}\n";
+    const yaml =
+      "secrets_manifest:\n  vault_telegram_bot_token: {category: telegram_bot_token, last_rotation: 2024-02-29}\n";
     expect(report(yaml, "2025-02-28")[0]).toMatchObject({ due_on: "2025-02-28", days_left: 0, status: "due_soon" });
     expect(report(yaml, "2025-03-01")[0]).toMatchObject({ days_left: -1, status: "overdue" });
   });
 
   it("counts due_soon inclusively up to the window and ok beyond it", () => {
-    const yaml = "secrets_manifest:\n  vault_postgres_app_password: {category: database_password, last_rotation: 2025-12-10}\n";
+    const yaml =
+      "secrets_manifest:\n  vault_postgres_app_password: {category: database_password, last_rotation: 2025-12-10}\n";
     expect(report(yaml, "2026-11-10")[0]).toMatchObject({ days_left: 30, status: "due_soon" });
     expect(report(yaml, "2026-11-09")[0]).toMatchObject({ days_left: 31, status: "ok" });
     expect(report(yaml, "2026-11-10", 7)[0]).toMatchObject({ status: "ok" });
   });
 
   it("lets rotate_every override the category", () => {
-    const [row] = report("secrets_manifest:\n  vault_x_api_token: {category: api_token, rotate_every: 2 weeks, last_rotation: 2026-11-01}\n", "2026-11-25");
+    const [row] = report(
+      "secrets_manifest:\n  vault_x_api_token: {category: api_token, rotate_every: 2 weeks, last_rotation: 2026-11-01}\n",
+      "2026-11-25",
+    );
     expect(row).toMatchObject({ policy: "2 weeks", due_on: "2026-11-15", days_left: -10, status: "overdue" });
   });
 
   it("reports no_policy where neither the category nor the entry has an interval (Sentry, NATS as shipped)", () => {
-    const rows = report("secrets_manifest:\n  vault_sentry_dsn: {category: sentry_dsn}\n  vault_nats_password: {category: nats_password, last_rotation: 2020-01-01}\n", "2026-11-25");
+    const rows = report(
+      "secrets_manifest:\n  vault_sentry_dsn: {category: sentry_dsn}\n  vault_nats_password: {category: nats_password, last_rotation: 2020-01-01}\n",
+      "2026-11-25",
+    );
     expect(rows.map((r) => [r.key, r.status, r.policy, r.due_on])).toEqual([
       ["vault_nats_password", "no_policy", null, null],
       ["vault_sentry_dsn", "no_policy", null, null],

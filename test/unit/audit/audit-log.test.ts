@@ -8,7 +8,11 @@ function logWith(n: number) {
   const dir = mkdtempSync(path.join(tmpdir(), "audit-"));
   const log = createAuditLog(dir);
   for (let i = 1; i <= n; i++) log.append({ type: "step_ok", n: i });
-  return { dir, file: path.join(dir, "audit.jsonl"), lines: () => readFileSync(path.join(dir, "audit.jsonl"), "utf8").split("\n").filter(Boolean) };
+  return {
+    dir,
+    file: path.join(dir, "audit.jsonl"),
+    lines: () => readFileSync(path.join(dir, "audit.jsonl"), "utf8").split("\n").filter(Boolean),
+  };
 }
 
 describe("hash-chained audit log", () => {
@@ -28,10 +32,19 @@ describe("hash-chained audit log", () => {
 
   it("detects a deleted line in the middle and at the end", () => {
     const middle = logWith(4);
-    writeFileSync(middle.file, `${middle.lines().filter((_, i) => i !== 1).join("\n")}\n`);
+    writeFileSync(
+      middle.file,
+      `${middle
+        .lines()
+        .filter((_, i) => i !== 1)
+        .join("\n")}\n`,
+    );
     expect(verifyAuditLog(middle.dir)).toMatchObject({ ok: false, line: 2 });
     const tail = logWith(4);
     writeFileSync(tail.file, `${tail.lines().slice(0, 3).join("\n")}\n`);
-    expect(verifyAuditLog(tail.dir)).toMatchObject({ ok: false, problem: expect.stringContaining("removed from the end") as string });
+    expect(verifyAuditLog(tail.dir)).toMatchObject({
+      ok: false,
+      problem: expect.stringContaining("removed from the end") as string,
+    });
   });
 });

@@ -7,7 +7,13 @@ import { PROJECT_ROOT } from "../../support/paths.js";
 
 const TOKEN = "123456789:AAEexampleexampleexampleexample12345";
 const options = { purpose: "start" as const, packageRoot: "/opt/rotabot" };
-const valid = { HOME: "/home/ops", BOT_TOKEN: TOKEN, OPS_CHAT_ID: "-1001234567890", OPERATOR_IDS: "11, 22,11", INFRA_DIR: "/srv/akira" };
+const valid = {
+  HOME: "/home/ops",
+  BOT_TOKEN: TOKEN,
+  OPS_CHAT_ID: "-1001234567890",
+  OPERATOR_IDS: "11, 22,11",
+  INFRA_DIR: "/srv/akira",
+};
 
 function problemsOf(fn: () => unknown): readonly string[] {
   try {
@@ -43,9 +49,19 @@ describe("parseConfig", () => {
   });
 
   it("reads the digest time and time zone, or turns the digest off", () => {
-    expect(parseConfig({ ...valid, REMINDER_TIME: "17:45", REMINDER_TIMEZONE: "Europe/Berlin", SHUTDOWN_GRACE: "2m" }, options)).toMatchObject({ reminders: { hour: 17, minute: 45, timeZone: "Europe/Berlin" }, shutdownGraceMs: 120_000 });
+    expect(
+      parseConfig(
+        { ...valid, REMINDER_TIME: "17:45", REMINDER_TIMEZONE: "Europe/Berlin", SHUTDOWN_GRACE: "2m" },
+        options,
+      ),
+    ).toMatchObject({ reminders: { hour: 17, minute: 45, timeZone: "Europe/Berlin" }, shutdownGraceMs: 120_000 });
     expect(parseConfig({ ...valid, REMINDER_TIME: "off" }, options).reminders).toBeUndefined();
-    const problems = problemsOf(() => parseConfig({ ...valid, REMINDER_TIME: "9am", REMINDER_TIMEZONE: "Mars/Olympus", SHUTDOWN_GRACE: "soon" }, options));
+    const problems = problemsOf(() =>
+      parseConfig(
+        { ...valid, REMINDER_TIME: "9am", REMINDER_TIMEZONE: "Mars/Olympus", SHUTDOWN_GRACE: "soon" },
+        options,
+      ),
+    );
     expect(problems).toEqual([
       "REMINDER_TIME must be a time of day such as 09:00 (24-hour), or off",
       "REMINDER_TIMEZONE must be an IANA time zone such as UTC or Europe/Berlin",
@@ -54,7 +70,18 @@ describe("parseConfig", () => {
   });
 
   it("lists every bad field in one error, with hints and without echoing the token", () => {
-    const problems = problemsOf(() => parseConfig({ BOT_TOKEN: "not-a-token-secretvalue", OPS_CHAT_ID: "ops", OPERATOR_IDS: "alice", TELEGRAM_API_ROOT: "ftp://x", LOG_LEVEL: "loud" }, options));
+    const problems = problemsOf(() =>
+      parseConfig(
+        {
+          BOT_TOKEN: "not-a-token-secretvalue",
+          OPS_CHAT_ID: "ops",
+          OPERATOR_IDS: "alice",
+          TELEGRAM_API_ROOT: "ftp://x",
+          LOG_LEVEL: "loud",
+        },
+        options,
+      ),
+    );
     expect(problems).toHaveLength(6);
     expect(problems.join("\n")).toMatch(/BOT_TOKEN .*@BotFather/);
     expect(problems.join("\n")).toMatch(/OPS_CHAT_ID must be a Telegram id/);
@@ -67,7 +94,10 @@ describe("parseConfig", () => {
 
   it("requires the Telegram settings only to start the bot", () => {
     expect(problemsOf(() => parseConfig({}, options))).toHaveLength(4);
-    expect(parseConfig({ HOME: "/h" }, { ...options, purpose: "cli" })).toMatchObject({ infraDir: undefined, botToken: undefined });
+    expect(parseConfig({ HOME: "/h" }, { ...options, purpose: "cli" })).toMatchObject({
+      infraDir: undefined,
+      botToken: undefined,
+    });
   });
 
   it("reads .env under the environment, the environment winning", () => {
@@ -78,7 +108,9 @@ describe("parseConfig", () => {
   });
 
   it("keeps .env.example in step with the schema", () => {
-    const documented = [...readFileSync(path.join(PROJECT_ROOT, ".env.example"), "utf8").matchAll(/^([A-Z_]+)=/gm)].map((m) => m[1]);
+    const documented = [...readFileSync(path.join(PROJECT_ROOT, ".env.example"), "utf8").matchAll(/^([A-Z_]+)=/gm)].map(
+      (m) => m[1],
+    );
     expect(documented.sort()).toEqual([...CONFIG_KEYS].sort());
   });
 });

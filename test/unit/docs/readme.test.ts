@@ -4,7 +4,10 @@ import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../support/paths.js";
 
 const readme = readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
-const quickStart = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("\n## ", readme.indexOf("## Quick start") + 1));
+const quickStart = readme.slice(
+  readme.indexOf("## Quick start"),
+  readme.indexOf("\n## ", readme.indexOf("## Quick start") + 1),
+);
 const commandLines = [...quickStart.matchAll(/```sh\n([^\n]+)\n```/g)].map((m) => m[1]);
 
 describe("README quick start", () => {

@@ -5,7 +5,10 @@ import { describe, expect, it } from "vitest";
 import { parseCalendarDate } from "../../../src/age/calendar-date.js";
 import { parseManifest, readManifest } from "../../../src/manifest/read-manifest.js";
 
-const rules = { categories: new Set(["api_token", "telegram_bot_token", "sentry_dsn"]), asOf: parseCalendarDate("2026-11-25")! };
+const rules = {
+  categories: new Set(["api_token", "telegram_bot_token", "sentry_dsn"]),
+  asOf: parseCalendarDate("2026-11-25")!,
+};
 
 describe("manifest reader", () => {
   it("reads the documented format and keeps going past bad entries, naming their lines", () => {
@@ -37,7 +40,14 @@ secrets_manifest:
     const result = parseManifest(yaml, "manifest.yml", rules);
     if (!result.ok) throw new Error("expected a readable manifest");
     expect(result.entries.map((e) => e.key)).toEqual(["vault_telegram_bot_token", "vault_ok_api_token"]);
-    expect(result.entries[0]).toMatchObject({ category: "telegram_bot_token", owner: "@alerts-oncall", lastRotation: "2026-03-01", rotateEvery: { count: 6, unit: "month" }, description: "Notification bot", line: 3 });
+    expect(result.entries[0]).toMatchObject({
+      category: "telegram_bot_token",
+      owner: "@alerts-oncall",
+      lastRotation: "2026-03-01",
+      rotateEvery: { count: 6, unit: "month" },
+      description: "Notification bot",
+      line: 3,
+    });
     expect(result.entries[1]).toMatchObject({ owner: null, lastRotation: null, rotateEvery: null });
     expect(result.problems.map((p) => [p.line, p.key])).toEqual([
       [12, "vault_bad_date"],
@@ -53,7 +63,11 @@ secrets_manifest:
   });
 
   it("treats an empty or null last_rotation as never rotated and a quoted date as a date", () => {
-    const result = parseManifest("secrets_manifest:\n  vault_a: {category: api_token, last_rotation: ~}\n  vault_b: {category: api_token, last_rotation: '2026-01-02'}\n", "m.yml", rules);
+    const result = parseManifest(
+      "secrets_manifest:\n  vault_a: {category: api_token, last_rotation: ~}\n  vault_b: {category: api_token, last_rotation: '2026-01-02'}\n",
+      "m.yml",
+      rules,
+    );
     expect(result.ok && result.entries.map((e) => e.lastRotation)).toEqual([null, "2026-01-02"]);
   });
 
@@ -66,7 +80,11 @@ secrets_manifest:
   it("reports YAML syntax errors and duplicate keys with their line", () => {
     const broken = parseManifest("secrets_manifest:\n  vault_a: {category: api_token\n  vault_b: x\n", "m.yml", rules);
     expect(broken.ok).toBe(false);
-    const duplicate = parseManifest("secrets_manifest:\n  vault_a: {category: api_token}\n  vault_a: {category: api_token}\n", "m.yml", rules);
+    const duplicate = parseManifest(
+      "secrets_manifest:\n  vault_a: {category: api_token}\n  vault_a: {category: api_token}\n",
+      "m.yml",
+      rules,
+    );
     expect(duplicate).toMatchObject({ ok: false, problems: [{ line: 3 }] });
   });
 

@@ -24,7 +24,13 @@ describe("daily digest schedule", () => {
   it("makes up once for a run missed while the bot was down, recording the slot it made up for", async () => {
     const s = setup(JSON.stringify({ lastRunAt: "2026-11-23T09:00:00.000Z" }));
     const now = () => new Date("2026-11-25T14:30:00Z");
-    const reminders = createReminders({ schedule: NINE_UTC, stateFile: s.stateFile, runDigest: s.runDigest, logger, now });
+    const reminders = createReminders({
+      schedule: NINE_UTC,
+      stateFile: s.stateFile,
+      runDigest: s.runDigest,
+      logger,
+      now,
+    });
     await reminders.start();
     await reminders.stop();
     expect(s.runs.map((d) => d.toISOString())).toEqual(["2026-11-25T14:30:00.000Z"]);
@@ -39,7 +45,13 @@ describe("daily digest schedule", () => {
   it("does not send before today's time has come, and reads the time in the configured zone", async () => {
     const s = setup(JSON.stringify({ lastRunAt: "2026-11-24T08:00:00.000Z" }));
     // 09:00 in Berlin is 08:00 UTC in November; at 07:59 UTC the last due run is yesterday's.
-    const reminders = createReminders({ schedule: { ...NINE_UTC, timeZone: "Europe/Berlin" }, stateFile: s.stateFile, runDigest: s.runDigest, logger, now: () => new Date("2026-11-25T07:59:00Z") });
+    const reminders = createReminders({
+      schedule: { ...NINE_UTC, timeZone: "Europe/Berlin" },
+      stateFile: s.stateFile,
+      runDigest: s.runDigest,
+      logger,
+      now: () => new Date("2026-11-25T07:59:00Z"),
+    });
     await reminders.start();
     await reminders.stop();
     expect(s.runs).toEqual([]);
@@ -47,7 +59,13 @@ describe("daily digest schedule", () => {
 
   it("records the schedule on a first start without sending", async () => {
     const s = setup();
-    const reminders = createReminders({ schedule: NINE_UTC, stateFile: s.stateFile, runDigest: s.runDigest, logger, now: () => new Date("2026-11-25T10:00:00Z") });
+    const reminders = createReminders({
+      schedule: NINE_UTC,
+      stateFile: s.stateFile,
+      runDigest: s.runDigest,
+      logger,
+      now: () => new Date("2026-11-25T10:00:00Z"),
+    });
     await reminders.start();
     await reminders.stop();
     expect(s.runs).toEqual([]);
@@ -57,7 +75,13 @@ describe("daily digest schedule", () => {
   it("keeps a failed send due, so the next start tries again", async () => {
     const s = setup(JSON.stringify({ lastRunAt: "2026-11-20T09:00:00.000Z" }));
     const failing = () => Promise.reject(new Error("Bot API unreachable"));
-    const reminders = createReminders({ schedule: NINE_UTC, stateFile: s.stateFile, runDigest: failing, logger, now: () => new Date("2026-11-25T10:00:00Z") });
+    const reminders = createReminders({
+      schedule: NINE_UTC,
+      stateFile: s.stateFile,
+      runDigest: failing,
+      logger,
+      now: () => new Date("2026-11-25T10:00:00Z"),
+    });
     await reminders.start();
     await reminders.stop();
     expect(s.recorded()).toBe("2026-11-20T09:00:00.000Z");
@@ -65,7 +89,13 @@ describe("daily digest schedule", () => {
 
   it("fires on its schedule while running", async () => {
     const s = setup(JSON.stringify({ lastRunAt: new Date().toISOString() }));
-    const reminders = createReminders({ schedule: NINE_UTC, stateFile: s.stateFile, runDigest: s.runDigest, logger, pattern: "* * * * * *" });
+    const reminders = createReminders({
+      schedule: NINE_UTC,
+      stateFile: s.stateFile,
+      runDigest: s.runDigest,
+      logger,
+      pattern: "* * * * * *",
+    });
     await reminders.start();
     await expect.poll(() => s.runs.length, { timeout: 5_000 }).toBeGreaterThan(0);
     await reminders.stop();

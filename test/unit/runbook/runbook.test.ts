@@ -10,50 +10,121 @@ const loaded = await loadRunbook(SHIPPED_RUNBOOK);
 if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
 const runbook = loaded.runbook;
 const procedure = (id: string) => runbook.procedures.find((p) => p.id === id) ?? expect.fail(`no procedure ${id}`);
-const entry = (key: string, category: string): ManifestEntry => ({ key, category, owner: null, lastRotation: null, rotateEvery: null, description: null, line: 1 });
+const entry = (key: string, category: string): ManifestEntry => ({
+  key,
+  category,
+  owner: null,
+  lastRotation: null,
+  rotateEvery: null,
+  description: null,
+  line: 1,
+});
 
 describe("shipped runbook", () => {
   it("has exactly the seed's frequencies", () => {
     const every = Object.fromEntries(Object.entries(runbook.policies).map(([k, p]) => [k, p.every]));
-    expect(every).toEqual({ api_token: "6 months", database_password: "12 months", signalwire_pat: "12 months", telegram_bot_token: "12 months", sentry_dsn: null, nats_password: null });
+    expect(every).toEqual({
+      api_token: "6 months",
+      database_password: "12 months",
+      signalwire_pat: "12 months",
+      telegram_bot_token: "12 months",
+      sentry_dsn: null,
+      nats_password: null,
+    });
     expect(runbook.policies.api_token!.also_on).toEqual(["suspected compromise"]);
     expect(runbook.policies.telegram_bot_token!.also_on).toEqual(["suspected compromise"]);
     expect(runbook.policies.sentry_dsn!.only_when).toMatch(/organization policy/);
   });
 
   it("names the seed's canonical files", () => {
-    expect(runbook.files).toEqual({ vault: "infra/group_vars/all/vault.yml", manifest: "infra/group_vars/all/_secrets_manifest.yml", changelog: "CHANGELOG.md", helper_runbook: "secret-rotation.md" });
+    expect(runbook.files).toEqual({
+      vault: "infra/group_vars/all/vault.yml",
+      manifest: "infra/group_vars/all/_secrets_manifest.yml",
+      changelog: "CHANGELOG.md",
+      helper_runbook: "secret-rotation.md",
+    });
   });
 
   it("has a procedure for every secret in the seed, reachable by alias and by vault key", () => {
     const cases: [string, string][] = [
-      ["telegram", "vault_telegram_bot_token"], ["nats", "vault_nats_password"], ["postgres", "vault_postgres_app_password"],
-      ["signalwire", "vault_signalwire_token"], ["sentry", "vault_sentry_dsn"], ["vault_nats_password", "vault_nats_password"],
+      ["telegram", "vault_telegram_bot_token"],
+      ["nats", "vault_nats_password"],
+      ["postgres", "vault_postgres_app_password"],
+      ["signalwire", "vault_signalwire_token"],
+      ["sentry", "vault_sentry_dsn"],
+      ["vault_nats_password", "vault_nats_password"],
     ];
-    for (const [typed, key] of cases) expect(findProcedure(runbook, [], typed), typed).toMatchObject({ kind: "found", key });
+    for (const [typed, key] of cases)
+      expect(findProcedure(runbook, [], typed), typed).toMatchObject({ kind: "found", key });
   });
 
   it("resolves API tokens through the general procedure, asking which one when there are several", () => {
     const entries = [entry("vault_billing_api_token", "api_token"), entry("vault_reports_api_token", "api_token")];
-    expect(findProcedure(runbook, entries, "api-token")).toMatchObject({ kind: "ambiguous", keys: ["vault_billing_api_token", "vault_reports_api_token"] });
-    expect(findProcedure(runbook, entries, "vault_reports_api_token")).toMatchObject({ kind: "found", key: "vault_reports_api_token", procedure: { id: "api-token" } });
-    expect(findProcedure(runbook, entries.slice(0, 1), "api")).toMatchObject({ kind: "found", key: "vault_billing_api_token" });
+    expect(findProcedure(runbook, entries, "api-token")).toMatchObject({
+      kind: "ambiguous",
+      keys: ["vault_billing_api_token", "vault_reports_api_token"],
+    });
+    expect(findProcedure(runbook, entries, "vault_reports_api_token")).toMatchObject({
+      kind: "found",
+      key: "vault_reports_api_token",
+      procedure: { id: "api-token" },
+    });
+    expect(findProcedure(runbook, entries.slice(0, 1), "api")).toMatchObject({
+      kind: "found",
+      key: "vault_billing_api_token",
+    });
     const unknown = findProcedure(runbook, entries, "ldap");
     expect(unknown.kind).toBe("unknown");
-    expect(unknown.kind === "unknown" && unknown.known).toEqual(expect.arrayContaining(["telegram", "nats", "vault_billing_api_token"]));
+    expect(unknown.kind === "unknown" && unknown.known).toEqual(
+      expect.arrayContaining(["telegram", "nats", "vault_billing_api_token"]),
+    );
   });
 
   it("keeps the seed's commands verbatim, with only the password file as a placeholder", () => {
     const deploy = procedure("signalwire").steps.find((s) => s.id === "deploy_signaling");
-    expect(deploy).toMatchObject({ kind: "run", argv: ["ansible-playbook", "-i", "infra/inventory/staging.yml", "infra/playbooks/deploy_signaling.yml", "--vault-password-file", "{vault_password_file}", "--tags", "freeswitch"] });
-    expect(procedure("nats").steps.find((s) => s.id === "reload")).toMatchObject({ kind: "nats_reload", reload: ["docker", "exec", "nats", "nats-server", "-sl"] });
-    expect(procedure("nats").steps.find((s) => s.id === "verify_health")).toMatchObject({ check: { builtin: "nats_stream_health", stream: "AKIRA_CDR", consumer: "cdr_worker" } });
-    expect(procedure("postgres").steps.find((s) => s.id === "alter_role")).toMatchObject({ kind: "postgres_set_password", role: "akira_app", seed: "ALTER USER akira_app PASSWORD '<new-password>';" });
-    expect(runbook.epilogue[0]).toMatchObject({ kind: "run", argv: ["ansible-playbook", "-i", "infra/inventory/staging.yml", "infra/playbooks/smoketest.yml", "--vault-password-file", "{vault_password_file}"] });
+    expect(deploy).toMatchObject({
+      kind: "run",
+      argv: [
+        "ansible-playbook",
+        "-i",
+        "infra/inventory/staging.yml",
+        "infra/playbooks/deploy_signaling.yml",
+        "--vault-password-file",
+        "{vault_password_file}",
+        "--tags",
+        "freeswitch",
+      ],
+    });
+    expect(procedure("nats").steps.find((s) => s.id === "reload")).toMatchObject({
+      kind: "nats_reload",
+      reload: ["docker", "exec", "nats", "nats-server", "-sl"],
+    });
+    expect(procedure("nats").steps.find((s) => s.id === "verify_health")).toMatchObject({
+      check: { builtin: "nats_stream_health", stream: "AKIRA_CDR", consumer: "cdr_worker" },
+    });
+    expect(procedure("postgres").steps.find((s) => s.id === "alter_role")).toMatchObject({
+      kind: "postgres_set_password",
+      role: "akira_app",
+      seed: "ALTER USER akira_app PASSWORD '<new-password>';",
+    });
+    expect(runbook.epilogue[0]).toMatchObject({
+      kind: "run",
+      argv: [
+        "ansible-playbook",
+        "-i",
+        "infra/inventory/staging.yml",
+        "infra/playbooks/smoketest.yml",
+        "--vault-password-file",
+        "{vault_password_file}",
+      ],
+    });
   });
 
   it("marks the destructive steps the seed describes (revoke, rename, remove old, ALTER USER)", () => {
-    const destructive = (id: string) => procedure(id).steps.filter((s) => s.destructive).map((s) => s.id);
+    const destructive = (id: string) =>
+      procedure(id)
+        .steps.filter((s) => s.destructive)
+        .map((s) => s.id);
     expect(destructive("signalwire")).toEqual(["revoke_old", "promote"]);
     expect(destructive("postgres")).toEqual(["alter_role", "promote"]);
     expect(destructive("nats")).toEqual(["promote"]);
@@ -63,7 +134,13 @@ describe("shipped runbook", () => {
   });
 
   it("ends every rotation with the completion checklist", () => {
-    expect(runbook.epilogue.map((s) => s.kind)).toEqual(["run", "manifest_update", "changelog_update", "git_commit", "notify_owner"]);
+    expect(runbook.epilogue.map((s) => s.kind)).toEqual([
+      "run",
+      "manifest_update",
+      "changelog_update",
+      "git_commit",
+      "notify_owner",
+    ]);
   });
 
   it("generates passwords of at least 24 characters", () => {
@@ -79,13 +156,22 @@ describe("runbook validation", () => {
   const lineOf = (needle: string) => shippedText.slice(0, shippedText.indexOf(needle)).split("\n").length;
 
   it("refuses a secret value in argv, naming file, line and field", () => {
-    const result = broken("--tags, freeswitch]", "--tags, freeswitch, \"--token={new_value}\"]");
+    const result = broken("--tags, freeswitch]", '--tags, freeswitch, "--token={new_value}"]');
     expect(result.ok).toBe(false);
-    expect(!result.ok && result.problems).toEqual([expect.stringMatching(new RegExp(`^runbook\\.yml:${lineOf("--tags, freeswitch]")}: procedures\\[0\\]\\.steps\\[2\\]\\.argv\\[8\\]: \\{new_value\\} is a secret value`))]);
+    expect(!result.ok && result.problems).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^runbook\\.yml:${lineOf("--tags, freeswitch]")}: procedures\\[0\\]\\.steps\\[2\\]\\.argv\\[8\\]: \\{new_value\\} is a secret value`,
+        ),
+      ),
+    ]);
   });
 
   it("refuses an unknown step kind and an unknown placeholder", () => {
-    const kind = broken("kind: vault_promote\n        title: Rename the new vault key to vault_signalwire_token", "kind: vault_rename\n        title: x");
+    const kind = broken(
+      "kind: vault_promote\n        title: Rename the new vault key to vault_signalwire_token",
+      "kind: vault_rename\n        title: x",
+    );
     expect(!kind.ok && kind.problems[0]).toMatch(/procedures\[0\]\.steps\[5\]\.kind/);
     const placeholder = broken('"{vault_password_file}", --tags, freeswitch]', '"{vault_pass}", --tags, freeswitch]');
     expect(!placeholder.ok && placeholder.problems[0]).toMatch(/unknown placeholder \{vault_pass\}/);
@@ -93,7 +179,9 @@ describe("runbook validation", () => {
 
   it("refuses a policy interval that is not one, a duplicate alias and a category without policy", () => {
     const interval = broken("every: 6 months", "every: half a year");
-    expect(!interval.ok && interval.problems[0]).toMatch(new RegExp(`^runbook\\.yml:${lineOf("every: 6 months")}: policies\\.api_token\\.every`));
+    expect(!interval.ok && interval.problems[0]).toMatch(
+      new RegExp(`^runbook\\.yml:${lineOf("every: 6 months")}: policies\\.api_token\\.every`),
+    );
     const alias = broken("aliases: [nats]", "aliases: [nats, telegram]");
     expect(!alias.ok && alias.problems.join()).toMatch(/"telegram" already names procedure/);
     const category = broken("category: nats_password", "category: nats_pw");
@@ -101,7 +189,10 @@ describe("runbook validation", () => {
   });
 
   it("refuses generated passwords shorter than 24 characters and YAML syntax errors", () => {
-    const short = broken("length: 32\n        alphabet: alphanumeric\n      - id: add_new\n        kind: vault_add_new\n        title: Add vault_postgres", "length: 12\n        alphabet: alphanumeric\n      - id: add_new\n        kind: vault_add_new\n        title: Add vault_postgres");
+    const short = broken(
+      "length: 32\n        alphabet: alphanumeric\n      - id: add_new\n        kind: vault_add_new\n        title: Add vault_postgres",
+      "length: 12\n        alphabet: alphanumeric\n      - id: add_new\n        kind: vault_add_new\n        title: Add vault_postgres",
+    );
     expect(!short.ok && short.problems[0]).toMatch(/at least 24 characters/);
     const syntax = parseRunbook("version: 1\npolicies: [\n", "r.yml");
     expect(!syntax.ok && syntax.problems[0]).toMatch(/^r\.yml:\d+: YAML syntax error/);
