@@ -154,7 +154,7 @@ export type Config = BaseConfig & Partial<Omit<BotConfig, keyof BaseConfig>>;
 const REQUIRED_FOR_START = {
   BOT_TOKEN: "BOT_TOKEN is required to start the bot: create a bot with @BotFather and put its token here",
   OPS_CHAT_ID:
-    "OPS_CHAT_ID is required to start the bot: the id of the ops group (README, Deploy, step 3 shows how to find it)",
+    "OPS_CHAT_ID is required to start the bot: the id of the ops group (docs/deploy.md, step 3, shows how to find it)",
   OPERATOR_IDS: "OPERATOR_IDS is required to start the bot: the Telegram user ids allowed to rotate secrets",
   INFRA_DIR: "INFRA_DIR is required to start the bot: the root of the Akira infra checkout",
 } as const;

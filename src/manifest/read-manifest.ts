@@ -80,7 +80,7 @@ export function parseManifest(text: string, file: string, rules: ManifestRules):
           file,
           line: 1,
           message:
-            "the file needs a top-level `secrets_manifest:` mapping of vault keys to entries (see README, 'The manifest')",
+            "the file needs a top-level `secrets_manifest:` mapping of vault keys to entries (see docs/runbook.md, 'The manifest')",
         },
       ],
     };
