@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import type { Conversation, ConversationFlavor } from "@grammyjs/conversations";
 import { InlineKeyboard, type Context } from "grammy";
-import { todayUtc } from "../src/age/calendar-date.js";
+import { todayUtc } from "../src/time/calendar-date.js";
 import { readManifest } from "../src/manifest/read-manifest.js";
 import type { Audit } from "../src/audit/create-audit.js";
 import type { RotationEngine } from "../src/rotation/create-rotation-engine.js";
@@ -10,7 +9,7 @@ import { describePlan } from "../src/rotation/describe-plan.js";
 import { findProcedure } from "../src/runbook/find-procedure.js";
 import type { Runbook } from "../src/runbook/runbook-schema.js";
 import { escapeHtml } from "../src/telegram/html.js";
-import { telegramActor } from "../src/bot/rotation/telegram-actor.js";
+import { telegramActor } from "../src/telegram/telegram-actor.js";
 
 /** The id under which the /rotate walkthrough is registered. */
 export const ROTATE_CONVERSATION = "rotate";
@@ -19,7 +18,7 @@ export interface RotateConversationDeps {
   engine: RotationEngine;
   audit: Audit;
   runbook: Runbook;
-  infraDir: string;
+  manifestFile: string;
   now: () => Date;
 }
 
@@ -37,9 +36,9 @@ const PLAN_MINUTES = 15;
  * start (progress, confirmations, tokens) is the engine's and the presenter's: this dialog never
  * waits on a running step. `external` returns only names and ids, never a value.
  */
-export function createRotateConversation({ engine, audit, runbook, infraDir, now }: RotateConversationDeps) {
+export function createRotateConversation({ engine, audit, runbook, manifestFile, now }: RotateConversationDeps) {
   const resolveTarget = async (typed: string): Promise<Target> => {
-    const manifest = await readManifest(path.join(infraDir, runbook.files.manifest), {
+    const manifest = await readManifest(manifestFile, {
       categories: new Set(Object.keys(runbook.policies)),
       asOf: todayUtc(now()),
     });

@@ -1,7 +1,7 @@
 import type { ManifestEntry } from "../manifest/read-manifest.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
-import { daysBetween, type CalendarDate } from "./calendar-date.js";
-import { addInterval, formatInterval, parseInterval, type Interval } from "./interval.js";
+import { daysBetween, type CalendarDate } from "../time/calendar-date.js";
+import { addInterval, formatInterval, parseInterval, type Interval } from "../time/interval.js";
 
 export const AGE_STATUSES = ["overdue", "never_rotated", "due_soon", "ok", "no_policy"] as const;
 export type AgeStatus = (typeof AGE_STATUSES)[number];

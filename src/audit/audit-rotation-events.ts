@@ -1,18 +1,6 @@
 import type { RotationEngine } from "../rotation/create-rotation-engine.js";
+import { RESPONSES } from "../rotation/responses.js";
 import type { Audit } from "./create-audit.js";
-
-const RESPONSE_WORDS: Record<string, string> = {
-  go: "confirmed",
-  cancel: "cancelled",
-  collect: "token received",
-  added_myself: "added to the vault by hand",
-  done: "marked done",
-  retry: "retry",
-  mark_done: "marked done",
-  abort: "abort",
-  reuse_new: "reuse the existing _new",
-  replace_new: "replace the existing _new",
-};
 
 /** Turns engine events into audit events: one line per meaningful step, never a value. */
 export function auditRotationEvents(engine: RotationEngine, audit: Audit): () => void {
@@ -51,7 +39,7 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
           type: "answered",
           rotation: ref,
           step: event.step.title,
-          answer: RESPONSE_WORDS[event.response] ?? event.response,
+          answer: RESPONSES[event.response].audit,
           by: event.actor.name,
         });
         break;
@@ -78,6 +66,9 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
         });
         break;
       }
+      case "prompt_expired":
+        audit.record({ type: "prompt_expired", rotation: ref, step: event.step.title });
+        break;
       case "owner_notified":
         audit.record({ type: "owner_notified", rotation: ref, owner: event.owner });
         break;

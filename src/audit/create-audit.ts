@@ -1,12 +1,6 @@
 import type { Logger } from "../logging/create-logger.js";
+import type { Actor } from "../rotation/model.js";
 import { escapeHtml } from "../telegram/html.js";
-
-/** Who did something, as Telegram describes them. */
-export interface Actor {
-  id: number;
-  name: string;
-  username?: string;
-}
 
 export interface ChatRef {
   id: number;
@@ -52,8 +46,13 @@ export interface AuditDeps {
 }
 
 /** Records audit events: the hash-chained log, one structured log entry, one line in the audit channel. */
-export function createAudit({ post, log, logger }: AuditDeps) {
+export function createAudit({ post: initialPost, log, logger }: AuditDeps) {
+  let post = initialPost;
   return {
+    /** Sends every later event to the audit channel too (the bot attaches its poster once it exists). */
+    attachChannel(channel: (html: string) => void): void {
+      post = channel;
+    },
     record(event: AuditEvent): void {
       try {
         log.append(event);
@@ -107,7 +106,7 @@ function rot(rotation: RotationRef): string {
 
 function describeActor(actor: Actor): string {
   const handle = actor.username ? ` @${escapeHtml(actor.username)}` : "";
-  return `${escapeHtml(actor.name)}${handle} (id <code>${actor.id}</code>)`;
+  return `${escapeHtml(actor.name)}${handle} (id <code>${escapeHtml(actor.id.replace(/^tg:/, ""))}</code>)`;
 }
 
 function describeChat(chat: ChatRef | undefined): string {

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareFn } from "grammy";
-import type { Actor, Audit, ChatRef } from "../audit/create-audit.js";
+import type { Audit, ChatRef } from "../audit/create-audit.js";
+import type { Actor } from "../rotation/model.js";
 
 export interface AuthorizeDeps {
   operatorIds: readonly number[];
@@ -29,7 +30,7 @@ export function createAuthorization({
     const user = ctx.from;
     if (!user || user.is_bot) return;
     const actor: Actor = {
-      id: user.id,
+      id: `tg:${user.id}`,
       name: [user.first_name, user.last_name].filter(Boolean).join(" "),
       ...(user.username ? { username: user.username } : {}),
     };

@@ -4,16 +4,10 @@ import { conversations, createConversation, type ConversationFlavor } from "@gra
 import { sequentialize } from "@grammyjs/runner";
 import { Bot, type Context } from "grammy";
 import { createRotateConversation, ROTATE_CONVERSATION } from "../../conversations/rotate.js";
-import { todayUtc } from "../age/calendar-date.js";
-import { createAuditLog } from "../audit/audit-log.js";
-import { auditRotationEvents } from "../audit/audit-rotation-events.js";
-import { createAudit } from "../audit/create-audit.js";
+import { todayUtc } from "../time/calendar-date.js";
 import { createChannelPoster } from "../audit/create-channel-poster.js";
+import type { App } from "../app/create-app.js";
 import type { BotConfig } from "../config/parse-config.js";
-import type { Logger } from "../logging/create-logger.js";
-import type { Redactor } from "../logging/redactor.js";
-import type { RotationEngine } from "../rotation/create-rotation-engine.js";
-import type { Runbook } from "../runbook/runbook-schema.js";
 import { createAuthorization } from "./authorize.js";
 import { createFileStorage } from "./create-file-storage.js";
 import { createAgeFeature } from "./features/age.js";
@@ -29,12 +23,7 @@ import { updateKey } from "./update-key.js";
 export type BotContext = ConversationFlavor<Context>;
 
 export interface CreateBotDeps {
-  config: BotConfig;
-  logger: Logger;
-  runbook: Runbook;
-  manifestFile: string;
-  engine: RotationEngine;
-  redactor: Redactor;
+  app: App<BotConfig>;
   now?: () => Date;
 }
 
@@ -43,15 +32,9 @@ export interface CreateBotDeps {
  * authorization, secret intake (before conversations, so a pasted token never reaches their
  * storage), conversations, features, and the catch-all last.
  */
-export function createBot({
-  config,
-  logger,
-  runbook,
-  manifestFile,
-  engine,
-  redactor,
-  now = () => new Date(),
-}: CreateBotDeps) {
+export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
+  const { config, logger, runbook, engine, redactor, audit } = app;
+  const manifestFile = app.paths.manifestFile;
   const bot = new Bot<BotContext>(config.botToken, { client: { apiRoot: config.telegramApiRoot } });
   bot.api.config.use(logApiCalls(logger));
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
@@ -65,15 +48,12 @@ export function createBot({
     logger,
     perMinute: config.auditMaxPerMinute,
   });
-  const audit = createAudit({ post: (html) => poster.post(html), log: createAuditLog(config.stateDir, now), logger });
-  auditRotationEvents(engine, audit);
+  audit.attachChannel((html) => poster.post(html));
   const presenter = createRotationPresenter({
     api: bot.api,
     engine,
     opsChatId: config.opsChatId,
     botUsername: () => bot.botInfo.username,
-    confirmTimeoutMs: config.confirmTimeoutMs,
-    audit,
     logger,
   });
 
@@ -108,10 +88,7 @@ export function createBot({
     }),
   );
   guarded.use(
-    createConversation(
-      createRotateConversation({ engine, audit, runbook, infraDir: config.infraDir, now }),
-      ROTATE_CONVERSATION,
-    ),
+    createConversation(createRotateConversation({ engine, audit, runbook, manifestFile, now }), ROTATE_CONVERSATION),
   );
   guarded.use(createHelpFeature());
   guarded.use(createAgeFeature({ runbook, manifestFile, dueSoonDays: 30, today: () => todayUtc(now()) }));
@@ -122,13 +99,11 @@ export function createBot({
       presenter,
       audit,
       opsChatId: config.opsChatId,
-      approverIds: config.approverIds,
-      requireSecondApprover: config.requireSecondApprover,
       now,
     }),
   );
   guarded.use(createUnhandledFeature());
 
   bot.catch((error) => logger.error({ err: error.error }, "unhandled bot error"));
-  return { bot, audit, presenter, poster };
+  return { bot, presenter, poster };
 }

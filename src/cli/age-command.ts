@@ -1,7 +1,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { buildAgeReport, formatProblem } from "../age/build-age-report.js";
-import { parseCalendarDate, todayUtc } from "../age/calendar-date.js";
+import { parseCalendarDate, todayUtc } from "../time/calendar-date.js";
 import { NEEDS_ACTION } from "../age/compute-age-report.js";
 import { formatAgeTable } from "../age/format-age-table.js";
 import { ConfigError, parseConfig } from "../config/parse-config.js";

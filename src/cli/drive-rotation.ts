@@ -1,27 +1,26 @@
-import type { RotationEngine } from "../rotation/create-rotation-engine.js";
-import { TERMINAL_STATES, type Actor, type Awaiting, type OperatorResponse } from "../rotation/rotation-model.js";
+import type { EngineEvent, RotationEngine } from "../rotation/create-rotation-engine.js";
+import type { Actor, Awaiting, OperatorResponse } from "../rotation/model.js";
+import { isTerminal } from "../rotation/queries.js";
+import { RESPONSES, responseForShellAnswer } from "../rotation/responses.js";
 import { EXIT } from "./cli-io.js";
 import type { Prompter } from "./create-prompter.js";
 
-const CHOICES: Record<string, { letter: string; label: string }> = {
-  retry: { letter: "r", label: "[r]etry" },
-  mark_done: { letter: "m", label: "[m]ark done" },
-  abort: { letter: "a", label: "[a]bort" },
-  reuse_new: { letter: "u", label: "re[u]se" },
-  replace_new: { letter: "p", label: "re[p]lace" },
-  cancel: { letter: "c", label: "[c]ancel" },
-};
+type Begin = () => Promise<Awaited<ReturnType<RotationEngine["start"]>>>;
 
-/** Prints progress and answers prompts on the terminal until the rotation ends or the input does. */
+/**
+ * Starts or resumes a rotation with `begin`, then prints its progress and answers prompts on the
+ * terminal until it ends or the input does. Listens before `begin`, so no event is missed.
+ */
 export async function driveRotation(
   engine: RotationEngine,
-  id: string,
+  begin: Begin,
   prompter: Prompter,
   actor: Actor,
   print: (text: string) => void,
 ): Promise<number> {
-  const off = engine.on((event) => {
-    if (!("rotation" in event) || event.rotation.id !== id) return;
+  let id: string | undefined;
+  const early: EngineEvent[] = [];
+  const show = (event: EngineEvent) => {
     if (event.type === "step_started") print(`▶ ${event.step.title}\n`);
     if (event.type === "output") print(`    ${event.line}\n`);
     if (event.type === "step_finished")
@@ -30,8 +29,17 @@ export async function driveRotation(
       );
     if (event.type === "step_failed") print(`✘ ${event.step.title}: ${event.step.message ?? "failed"}\n`);
     if (event.type === "owner_notified") print(`✉ Owner to notify: ${event.owner ?? "(no owner in the manifest)"}\n`);
+  };
+  const off = engine.on((event) => {
+    if (id === undefined) early.push(event);
+    else if (event.rotation.id === id) show(event);
   });
   try {
+    // `begin` says itself why it failed.
+    const begun = await begin();
+    if (!begun.ok) return EXIT.attention;
+    id = begun.rotation.id;
+    for (const event of early) if (event.rotation.id === id) show(event);
     for (;;) {
       const rotation = await engine.settled(id);
       if (!rotation) return EXIT.usage;
@@ -39,7 +47,7 @@ export async function driveRotation(
         print(`✅ ${rotation.message ?? "completed"} (rotation ${rotation.id})\n`);
         return EXIT.ok;
       }
-      if (TERMINAL_STATES.has(rotation.state)) {
+      if (isTerminal(rotation)) {
         print(`⏹ ${rotation.message ?? rotation.state}\n`);
         return EXIT.attention;
       }
@@ -66,6 +74,22 @@ export async function driveRotation(
   }
 }
 
+/** The question the shell asks for a prompt; answers are matched through the shared vocabulary. */
+function questionFor(awaiting: Awaiting): string {
+  const cancel = awaiting.accepts.includes("cancel");
+  switch (awaiting.kind) {
+    case "confirm":
+    case "destructive":
+      return `Type yes to go on${cancel ? ", no to cancel the rotation" : ""}: `;
+    case "manual":
+      return `Type done when it is done${cancel ? ", or cancel" : ""}: `;
+    case "collect":
+      return `Paste the value (not echoed), or type added if you put it in the vault yourself${cancel ? ", or cancel" : ""}: `;
+    default:
+      return `${awaiting.accepts.map((a) => RESPONSES[a].shellLabel).join(", ")}? `;
+  }
+}
+
 async function ask(
   awaiting: Awaiting,
   prompter: Prompter,
@@ -73,40 +97,12 @@ async function ask(
 ): Promise<OperatorResponse | undefined> {
   print(`\n${awaiting.kind === "destructive" ? "⚠️  " : ""}${awaiting.prompt}\n`);
   for (;;) {
-    switch (awaiting.kind) {
-      case "confirm":
-      case "destructive": {
-        const answer = await prompter.ask("Type yes to go on, no to cancel the rotation: ");
-        if (answer === undefined) return undefined;
-        if (answer.trim().toLowerCase() === "yes") return { type: "go" };
-        if (["no", "n"].includes(answer.trim().toLowerCase())) return { type: "cancel" };
-        break;
-      }
-      case "collect": {
-        const answer = await prompter.askHidden(
-          "Paste the value (not echoed), or type added if you put it in the vault yourself, or cancel: ",
-        );
-        if (answer === undefined) return undefined;
-        if (answer.trim() === "added") return { type: "added_myself" };
-        if (answer.trim() === "cancel") return { type: "cancel" };
-        if (answer.trim() !== "") return { type: "collect", value: answer };
-        break;
-      }
-      case "manual": {
-        const answer = await prompter.ask("Type done when it is done, or cancel: ");
-        if (answer === undefined) return undefined;
-        if (answer.trim() === "done") return { type: "done" };
-        if (answer.trim() === "cancel") return { type: "cancel" };
-        break;
-      }
-      default: {
-        const options = awaiting.accepts.map((a) => CHOICES[a]).filter((c) => c !== undefined);
-        const answer = await prompter.ask(`${options.map((o) => o.label).join(", ")}? `);
-        if (answer === undefined) return undefined;
-        const picked = awaiting.accepts.find((a) => CHOICES[a]?.letter === answer.trim().toLowerCase());
-        if (picked) return { type: picked } as OperatorResponse;
-      }
-    }
+    const question = questionFor(awaiting);
+    const answer = awaiting.kind === "collect" ? await prompter.askHidden(question) : await prompter.ask(question);
+    if (answer === undefined) return undefined;
+    const picked = responseForShellAnswer(answer, awaiting.accepts);
+    if (picked && picked !== "collect") return { type: picked };
+    if (awaiting.kind === "collect" && answer.trim() !== "") return { type: "collect", value: answer };
     print("Please answer one of the choices above.\n");
   }
 }

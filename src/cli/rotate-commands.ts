@@ -2,7 +2,8 @@ import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { findProcedure } from "../runbook/find-procedure.js";
 import { describePlan } from "../rotation/describe-plan.js";
-import { currentStep, type Actor } from "../rotation/rotation-model.js";
+import type { Actor } from "../rotation/model.js";
+import { currentStep } from "../rotation/queries.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { createPrompter } from "./create-prompter.js";
 import { driveRotation } from "./drive-rotation.js";
@@ -75,19 +76,19 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
         return EXIT.attention;
       }
     }
-    const started = await engine.start({
-      procedure: found.procedure,
-      key: found.key,
-      initiator: shellActor(io),
-      ...(parsed.values.incident ? { incident: { reason: parsed.values.incident } } : {}),
-      owner: entry?.owner ?? undefined,
-    });
-    if (!started.ok) {
-      io.stderr(`rotabot rotate: ${started.message}\n`);
-      return EXIT.attention;
-    }
-    io.stdout(`Rotation ${started.rotation.id} started.\n`);
-    return await driveRotation(engine, started.rotation.id, prompter, shellActor(io), io.stdout);
+    const start = async () => {
+      const started = await engine.start({
+        procedure: found.procedure,
+        key: found.key,
+        initiator: shellActor(io),
+        ...(parsed.values.incident ? { incident: { reason: parsed.values.incident } } : {}),
+        owner: entry?.owner ?? undefined,
+      });
+      if (started.ok) io.stdout(`Rotation ${started.rotation.id} started.\n`);
+      else io.stderr(`rotabot rotate: ${started.message}\n`);
+      return started;
+    };
+    return await driveRotation(engine, start, prompter, shellActor(io), io.stdout);
   } finally {
     prompter.close();
   }
@@ -131,14 +132,14 @@ async function openForRotation(command: string, args: string[], io: CliIo) {
 export async function runResumeCommand(args: string[], io: CliIo): Promise<number> {
   const opened = await openForRotation("resume", args, io);
   if (!opened) return EXIT.usage;
-  const resumed = await opened.engine.resume(opened.id);
-  if (!resumed.ok) {
-    io.stderr(`rotabot resume: ${resumed.message}\n`);
-    return EXIT.attention;
-  }
+  const resume = async () => {
+    const resumed = await opened.engine.resume(opened.id);
+    if (!resumed.ok) io.stderr(`rotabot resume: ${resumed.message}\n`);
+    return resumed;
+  };
   const prompter = createPrompter(process.stdin, process.stdout);
   try {
-    return await driveRotation(opened.engine, opened.id, prompter, shellActor(io), io.stdout);
+    return await driveRotation(opened.engine, resume, prompter, shellActor(io), io.stdout);
   } finally {
     prompter.close();
   }

@@ -1,16 +1,11 @@
 import path from "node:path";
 import { run } from "@grammyjs/runner";
 import { GrammyError } from "grammy";
-import { createBot } from "../bot/create-bot.js";
-import { buildEngine } from "../rotation/build-engine.js";
+import { createApp } from "../app/create-app.js";
 import { COMMAND_MENU } from "../bot/command-menu.js";
-import { ConfigError, parseConfig } from "../config/parse-config.js";
-import { createLogger } from "../logging/create-logger.js";
-import { createRedactor } from "../logging/redactor.js";
-import { MANIFEST_PATH } from "../manifest/read-manifest.js";
+import { createBot } from "../bot/create-bot.js";
 import { createDigestSender } from "../reminders/create-digest-sender.js";
 import { createReminders, type Reminders } from "../reminders/create-reminders.js";
-import { loadRunbook } from "../runbook/load-runbook.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 
 /** Update types rotabot acts on; Telegram then sends no others. */
@@ -18,34 +13,14 @@ const ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"] as const
 
 /** `rotabot start`: validates everything, then long-polls until SIGINT/SIGTERM. */
 export async function runStartCommand(_args: string[], io: CliIo): Promise<number> {
-  let config;
-  try {
-    config = parseConfig(io.env, { purpose: "start", packageRoot: io.packageRoot });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    io.stderr(`rotabot start: ${error.message}\nSee .env.example for every setting.\n`);
+  const opened = await createApp(io, { purpose: "start" });
+  if (!opened.ok) {
+    io.stderr(`rotabot start: ${opened.message}\n`);
     return EXIT.usage;
   }
-  const redactor = createRedactor([config.botToken]);
-  const logger = createLogger({ level: config.logLevel, redactor });
-
-  const loaded = await loadRunbook(config.runbookFile);
-  if (!loaded.ok) {
-    logger.fatal({ problems: loaded.problems }, "the runbook is not valid; fix it and start again");
-    io.stderr(`rotabot start: the runbook is not valid:\n  ${loaded.problems.join("\n  ")}\n`);
-    return EXIT.usage;
-  }
-  const manifestFile = path.join(config.infraDir, MANIFEST_PATH);
-  const { engine } = buildEngine({ config, runbook: loaded.runbook, logger, redactor, env: io.env, now: io.now });
-  const { bot, audit, presenter, poster } = createBot({
-    config,
-    logger,
-    runbook: loaded.runbook,
-    manifestFile,
-    engine,
-    redactor,
-    now: io.now,
-  });
+  const { app } = opened;
+  const { config, logger, runbook, engine, audit } = app;
+  const { bot, presenter, poster } = createBot({ app, now: io.now });
   const recovered = await engine.recover();
 
   try {
@@ -71,7 +46,7 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   audit.record({
     type: "bot_started",
     version: io.version,
-    procedures: loaded.runbook.procedures.length,
+    procedures: runbook.procedures.length,
     runbookFile: config.runbookFile,
   });
   // A token request from before the restart is asked again, so a pasted token is taken in, not left in the chat.
@@ -93,8 +68,8 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
       stateFile: path.join(config.stateDir, "reminders.json"),
       runDigest: createDigestSender({
         api: bot.api,
-        runbook: loaded.runbook,
-        manifestFile,
+        runbook,
+        manifestFile: app.paths.manifestFile,
         opsChatId: config.opsChatId,
         dueSoonDays: 30,
         timeZone: config.reminders.timeZone,

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
-import { parseDuration } from "../runbook/duration.js";
+import { parseDuration } from "../time/duration.js";
 
 /** What the configuration is for: `start` needs the Telegram settings, the shell commands do not. */
 export type ConfigPurpose = "start" | "cli";

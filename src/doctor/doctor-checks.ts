@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { access, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { todayUtc } from "../age/calendar-date.js";
+import { todayUtc } from "../time/calendar-date.js";
 import { readManifest } from "../manifest/read-manifest.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
 import type { Vault } from "../vault/create-vault.js";

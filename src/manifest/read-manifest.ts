@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { isMap, isScalar, LineCounter, parseDocument, type Pair } from "yaml";
-import { parseCalendarDate, type CalendarDate } from "../age/calendar-date.js";
-import { parseInterval, type Interval } from "../age/interval.js";
+import { parseCalendarDate, type CalendarDate } from "../time/calendar-date.js";
+import { parseInterval, type Interval } from "../time/interval.js";
 
 /** Where the manifest lives inside an infra checkout (the runbook's canonical file). */
 export const MANIFEST_PATH = "infra/group_vars/all/_secrets_manifest.yml";

@@ -1,6 +1,6 @@
 import type { Api } from "grammy";
 import { buildAgeReport } from "../age/build-age-report.js";
-import { todayIn } from "../age/calendar-date.js";
+import { todayIn } from "../time/calendar-date.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
 import { formatDigest } from "./format-digest.js";
 

@@ -1,7 +1,7 @@
 import { InlineKeyboard } from "grammy";
 import type { AgeReport } from "../age/build-age-report.js";
 import type { AgeRow, AgeStatus } from "../age/compute-age-report.js";
-import { formatAgeRow } from "../bot/format-age-message.js";
+import { formatAgeRow } from "../age/format-age-message.js";
 import { plural } from "../age/describe-age.js";
 import { escapeHtml } from "../telegram/html.js";
 

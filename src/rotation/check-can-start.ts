@@ -1,12 +1,25 @@
-import { parseDuration } from "../runbook/duration.js";
+import type { RunCommand } from "../exec/create-command-runner.js";
+import type { Git } from "../git/create-git.js";
+import type { Redactor } from "../logging/redactor.js";
 import { fail, type Failure } from "../result.js";
-import type { EngineDeps, StartRequest } from "./create-rotation-engine.js";
-import { readSecretValues } from "./read-secret-values.js";
-import { currentStep, TERMINAL_STATES, type Rotation } from "./rotation-model.js";
+import type { Runbook } from "../runbook/runbook-schema.js";
+import { parseDuration } from "../time/duration.js";
+import type { Vault } from "../vault/create-vault.js";
+import { readSecretValues } from "../vault/read-secret-values.js";
+import type { SecretLocks } from "./create-secret-locks.js";
+import type { Rotation } from "./model.js";
+import type { StartRequest } from "./new-rotation.js";
+import { currentStep, isTerminal } from "./queries.js";
 
-interface Lookups {
-  load: (id: string) => Promise<Rotation | undefined>;
-  active: () => Promise<Rotation[]>;
+export interface CanStartDeps {
+  runbook: Runbook;
+  locks: SecretLocks;
+  git: Git;
+  vault: Vault;
+  redactor: Redactor;
+  runCommand: RunCommand;
+  load: (id: string) => Promise<Readonly<Rotation> | undefined>;
+  active: () => Promise<readonly Readonly<Rotation>[]>;
 }
 
 /**
@@ -15,15 +28,14 @@ interface Lookups {
  * values into the redactor; returns a `<key>_new` left by an earlier attempt, if any.
  */
 export async function checkCanStart(
-  deps: EngineDeps,
+  deps: CanStartDeps,
   request: StartRequest,
-  { load, active }: Lookups,
 ): Promise<{ ok: true; leftoverNew: string | undefined } | Failure<"refused">> {
   const { key } = request;
   const holder = await deps.locks.holder(key);
   if (holder) {
-    const other = await load(holder.rotationId);
-    if (!other || TERMINAL_STATES.has(other.state)) {
+    const other = await deps.load(holder.rotationId);
+    if (!other || isTerminal(other)) {
       await deps.locks.release(key, holder.rotationId);
     } else {
       const at = currentStep(other);
@@ -33,11 +45,10 @@ export async function checkCanStart(
       );
     }
   }
-  const dirty = (await deps.git.isRepository())
-    ? await deps.git.dirty([deps.runbook.files.vault, deps.runbook.files.manifest, deps.runbook.files.changelog])
-    : [];
+  const files = [deps.runbook.files.vault, deps.runbook.files.manifest, deps.runbook.files.changelog];
+  const dirty = (await deps.git.isRepository()) ? await deps.git.dirty(files) : [];
   if (dirty.length > 0) {
-    const other = (await active())[0];
+    const other = (await deps.active())[0];
     if (other) {
       return fail(
         "refused",

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import writeFileAtomic from "write-file-atomic";
-import type { Rotation } from "./rotation-model.js";
+import type { Rotation } from "./model.js";
 
 /**
  * Rotations on disk under STATE_DIR/rotations, one JSON file each, rewritten after every
@@ -27,7 +27,9 @@ export function createJournal(stateDir: string) {
     async load(id: string): Promise<Rotation | undefined> {
       if (!/^[a-z0-9-]+$/.test(id)) return undefined;
       try {
-        return JSON.parse(await readFile(fileOf(id), "utf8")) as Rotation;
+        return migrate(
+          JSON.parse(await readFile(fileOf(id), "utf8")) as Rotation | (Omit<Rotation, "version"> & { version: 1 }),
+        );
       } catch {
         return undefined;
       }
@@ -44,6 +46,11 @@ export function createJournal(stateDir: string) {
   };
 }
 export type Journal = ReturnType<typeof createJournal>;
+
+/** Journals of version 1 (before the transitions rewrite) have the same fields. */
+function migrate(rotation: Rotation | (Omit<Rotation, "version"> & { version: 1 })): Rotation {
+  return rotation.version === 1 ? { ...rotation, version: 2 } : rotation;
+}
 
 /** A short id that fits in callback data: `20261125-1432-a3f9`. */
 export function newRotationId(now: Date): string {

@@ -1,77 +1,133 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Logger } from "../logging/create-logger.js";
-import type { EpilogueStep, Procedure, Step } from "../runbook/runbook-schema.js";
 import { fail, type Result } from "../result.js";
-import { newKeyOf } from "../vault/create-vault.js";
+import type { EpilogueStep, Runbook, Step } from "../runbook/runbook-schema.js";
+import { readSecretValues } from "../vault/read-secret-values.js";
+import { checkCanStart } from "./check-can-start.js";
 import type { Journal } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
-import { checkCanStart } from "./check-can-start.js";
-import { executeStep } from "./execute-step.js";
-import { newRotation } from "./new-rotation.js";
-import { readSecretValues } from "./read-secret-values.js";
+import type { Actor, Awaiting, OperatorResponse, ResponseType, Rotation, StepOutcome, StepRecord } from "./model.js";
+import { newRotation, type StartRequest } from "./new-rotation.js";
+import { REFUSALS } from "./prompts.js";
+import { isTerminal } from "./queries.js";
 import { rollBack } from "./roll-back.js";
-import { takeCollectedValue } from "./take-collected-value.js";
+import { takeCollectedValue } from "./steps/collect.js";
+import { kindOf } from "./steps/registry.js";
+import type { StepDeps } from "./steps/step-kind.js";
 import {
-  currentStep,
-  TERMINAL_STATES,
-  type Actor,
-  type Awaiting,
-  type OperatorResponse,
-  type ResponseType,
-  type Rotation,
-  type StepRecord,
-} from "./rotation-model.js";
-import type { StepDeps, StepOutcome } from "./step-context.js";
+  checkAnswer,
+  transition,
+  type Effect,
+  type Input,
+  type Notice,
+  type TransitionContext,
+} from "./transitions.js";
 
-/** What front ends (chat, shell, audit) hear from the engine; never carries a secret value. */
+/** What front ends (chat, shell, audit) hear: snapshots, never the engine's own object, never a secret value. */
 export type EngineEvent =
-  | { type: "started"; rotation: Rotation }
-  | { type: "step_started"; rotation: Rotation; step: StepRecord }
-  | { type: "output"; rotation: Rotation; step: StepRecord; line: string }
-  | { type: "step_finished"; rotation: Rotation; step: StepRecord; ms: number }
-  | { type: "step_failed"; rotation: Rotation; step: StepRecord; ms: number }
-  | { type: "awaiting"; rotation: Rotation; awaiting: Awaiting }
-  | { type: "answered"; rotation: Rotation; step: StepRecord; response: ResponseType; actor: Actor }
-  | { type: "completed"; rotation: Rotation }
-  | { type: "aborted"; rotation: Rotation; actor: Actor }
-  | { type: "owner_notified"; rotation: Rotation; owner: string | undefined }
-  | { type: "interrupted"; rotation: Rotation };
+  | { type: "started" | "completed" | "interrupted"; rotation: Readonly<Rotation> }
+  | { type: "step_started" | "prompt_expired"; rotation: Readonly<Rotation>; step: StepRecord }
+  | { type: "step_finished" | "step_failed"; rotation: Readonly<Rotation>; step: StepRecord; ms: number }
+  | { type: "output"; rotation: Readonly<Rotation>; step: StepRecord; line: string }
+  | { type: "awaiting"; rotation: Readonly<Rotation>; awaiting: Awaiting }
+  | { type: "answered"; rotation: Readonly<Rotation>; step: StepRecord; response: ResponseType; actor: Actor }
+  | { type: "aborted"; rotation: Readonly<Rotation>; actor: Actor }
+  | { type: "owner_notified"; rotation: Readonly<Rotation>; owner: string | undefined };
 
-export interface StartRequest {
-  procedure: Procedure;
-  key: string;
-  initiator: Actor;
-  environment?: string;
-  incident?: { reason: string };
-  owner?: string | undefined;
-}
+export type { StartRequest } from "./new-rotation.js";
 
 export interface EngineDeps extends StepDeps {
+  runbook: Runbook;
   journal: Journal;
   locks: SecretLocks;
   logger: Logger;
+  /** How long a confirmation stays valid. */
+  confirmTimeoutMs: number;
+  /** The two-person rule: actor ids (`tg:<id>`) of approvers. */
+  approval: { requireSecondApprover: boolean; approverIds: readonly string[] };
   /** This process, recorded on the rotations it drives. */
   self: { pid: number; host: string };
   /** Whether a process on this host is alive (a crashed owner frees its rotations). */
   isAlive: (pid: number) => boolean;
 }
 
-type EngineResult = Result<{ rotation: Rotation }, "refused" | "not_found" | "stale" | "busy" | "invalid">;
+type EngineResult = Result<
+  { rotation: Readonly<Rotation> },
+  "refused" | "not_found" | "stale" | "busy" | "invalid" | "expired" | "not_allowed"
+>;
 
 /**
- * Runs runbook procedures as journaled state machines. Steps run in the background; the engine
- * stops at every operator decision (confirmations, tokens, manual actions, failures) and waits
- * for `respond` with the prompt's nonce. Front ends never await a step.
+ * Runs runbook procedures as journaled state machines. The rules live in transitions.ts; this
+ * driver feeds it inputs one rotation at a time, journals every result, emits snapshots, and runs
+ * the effects: steps in the background, rollbacks, locks and expiry timers. Front ends never await a step.
  */
 export function createRotationEngine(deps: EngineDeps) {
   const listeners = new Set<(event: EngineEvent) => void>();
   const live = new Map<string, Rotation>();
-  const driving = new Map<string, { controller: AbortController; done: Promise<void> }>();
-  /** Set by stopAll: rotations finish the step in hand and stop before the next one. */
+  const queues = new Map<string, Promise<unknown>>();
+  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  const followUps = new Map<string, Promise<unknown>>();
+  const timers = new Map<string, NodeJS.Timeout>();
   let stopping = false;
-  const stamp = () => deps.now().toISOString();
-  const emit = (event: EngineEvent) => {
+
+  const load = async (id: string): Promise<Rotation | undefined> => live.get(id) ?? (await deps.journal.load(id));
+  const ownedElsewhere = (r: Rotation) =>
+    r.process !== undefined &&
+    r.process.pid !== deps.self.pid &&
+    r.process.host === deps.self.host &&
+    !isTerminal(r) &&
+    deps.isAlive(r.process.pid);
+  const definitionOf = (r: Rotation, record: StepRecord): Step | EpilogueStep | undefined => {
+    const procedure = deps.runbook.procedures.find((p) => p.id === r.procedureId);
+    const steps = record.phase === "procedure" ? procedure?.steps : deps.runbook.epilogue;
+    return steps?.find((s) => s.id === record.id);
+  };
+  const context = (r: Rotation): TransitionContext => ({
+    now: deps.now().toISOString(),
+    nonce: randomBytes(4).toString("hex"),
+    stopping,
+    self: deps.self,
+    confirmTimeoutMs: deps.confirmTimeoutMs,
+    approval: deps.approval,
+    info: (record) => {
+      const step = definitionOf(r, record);
+      if (!step) return undefined;
+      const kind = kindOf(step);
+      const prompt = kind.prompt?.(step);
+      return { interaction: kind.interaction, ...(prompt !== undefined ? { prompt } : {}) };
+    },
+    logFile: (rotationId, recordId) => path.join(deps.paths.stateDir, "logs", rotationId, `${recordId}.log`),
+  });
+
+  function emit(notice: Notice, r: Readonly<Rotation>): void {
+    const step = (id: string) => r.steps.find((s) => s.id === id)!;
+    const event: EngineEvent = (() => {
+      switch (notice.type) {
+        case "step_started":
+        case "prompt_expired":
+          return { type: notice.type, rotation: r, step: step(notice.recordId) };
+        case "step_finished":
+        case "step_failed":
+          return { type: notice.type, rotation: r, step: step(notice.recordId), ms: notice.ms };
+        case "awaiting":
+          return { type: "awaiting", rotation: r, awaiting: r.awaiting! };
+        case "answered":
+          return {
+            type: "answered",
+            rotation: r,
+            step: step(notice.recordId),
+            response: notice.response,
+            actor: notice.actor,
+          };
+        case "aborted":
+          return { type: "aborted", rotation: r, actor: notice.actor };
+        case "owner_notified":
+          return { type: "owner_notified", rotation: r, owner: r.owner };
+        default:
+          return { type: notice.type, rotation: r };
+      }
+    })();
     for (const listener of listeners) {
       try {
         listener(event);
@@ -79,202 +135,136 @@ export function createRotationEngine(deps: EngineDeps) {
         deps.logger.error({ err: error, event: event.type }, "an engine listener failed");
       }
     }
-  };
-  const save = async (rotation: Rotation) => {
-    rotation.updatedAt = stamp();
-    live.set(rotation.id, rotation);
-    await deps.journal.save(rotation);
-  };
-  const load = async (id: string) => live.get(id) ?? (await deps.journal.load(id));
-  /** A rotation driven by another live process on this host: only that process may touch it. */
-  const ownedElsewhere = (rotation: Rotation) =>
-    rotation.process !== undefined &&
-    rotation.process.pid !== deps.self.pid &&
-    rotation.process.host === deps.self.host &&
-    !TERMINAL_STATES.has(rotation.state) &&
-    deps.isAlive(rotation.process.pid);
-  const elsewhereMessage = (rotation: Rotation) =>
-    `rotation ${rotation.id} is being run by another rotabot process (pid ${rotation.process?.pid}); answer it there (the bot or the shell that started it), or stop that process first`;
-  const procedureOf = (rotation: Rotation) => deps.runbook.procedures.find((p) => p.id === rotation.procedureId);
-  const definitionOf = (rotation: Rotation, record: StepRecord): Step | EpilogueStep | undefined => {
-    const procedure = procedureOf(rotation);
-    return record.phase === "procedure"
-      ? procedure?.steps.find((s) => s.id === record.id)
-      : deps.runbook.epilogue.find((s) => s.id === record.id);
-  };
-
-  async function awaitOperator(
-    rotation: Rotation,
-    record: StepRecord,
-    kind: Awaiting["kind"],
-    prompt: string,
-    accepts: ResponseType[],
-  ): Promise<void> {
-    rotation.awaiting = {
-      stepId: record.id,
-      kind,
-      nonce: randomBytes(4).toString("hex"),
-      since: stamp(),
-      prompt: deps.redactor.redact(prompt),
-      accepts,
-    };
-    if (record.state === "pending" && kind !== "existing_new") record.state = "awaiting";
-    if (rotation.state === "running") rotation.state = "awaiting_operator";
-    await save(rotation);
-    emit({ type: "awaiting", rotation, awaiting: rotation.awaiting });
   }
 
-  async function runStep(
-    rotation: Rotation,
-    record: StepRecord,
-    step: Step | EpilogueStep,
-    signal: AbortSignal,
-  ): Promise<StepOutcome> {
-    record.state = "running";
-    record.attempts++;
-    record.startedAt = stamp();
-    record.logFile = path.join(deps.paths.stateDir, "logs", rotation.id, `${record.id}.log`);
-    if (record.destructive) rotation.pointOfNoReturn ??= { stepId: record.id, at: stamp() };
-    rotation.state = "running";
-    await save(rotation);
-    emit({ type: "step_started", rotation, step: record });
-    if (step.kind === "collect" || step.kind === "confirm") return { status: "done" };
-    if (step.kind === "manual") {
-      if (!step.check) return { status: "done", note: `done, says ${record.confirmedBy?.name ?? "the operator"}` };
-      return executeStep(
-        { id: step.id, title: step.title, kind: "verify", check: step.check, destructive: false, timeout: "1m" },
+  /** Feeds one input to one rotation, in order with every other input to it; journals, emits, runs effects. */
+  function dispatch(id: string, input: Input): Promise<EngineResult> {
+    const task = (queues.get(id) ?? Promise.resolve()).then(async (): Promise<EngineResult> => {
+      const current = await load(id);
+      if (!current) return fail("not_found", REFUSALS.notFound(id));
+      const next = transition(current, input, context(current));
+      if (!next.ok) return next;
+      const r = next.rotation;
+      if (r.awaiting) r.awaiting.prompt = deps.redactor.redact(r.awaiting.prompt);
+      await deps.journal.save(r);
+      live.set(id, r);
+      const snapshot = Object.freeze(structuredClone(r));
+      for (const notice of next.notices) emit(notice, snapshot);
+      for (const effect of next.effects) await perform(snapshot, effect);
+      return { ok: true, rotation: snapshot };
+    });
+    queues.set(
+      id,
+      task.catch(() => undefined),
+    );
+    return task;
+  }
+
+  async function perform(r: Readonly<Rotation>, effect: Effect): Promise<void> {
+    switch (effect.type) {
+      case "run_step":
+        return runStep(
+          r,
+          r.steps.find((s) => s.id === effect.recordId)!,
+        );
+      case "cancel_running":
+        running.get(r.id)?.controller.abort();
+        return;
+      case "roll_back":
+        followUps.set(r.id, rollBackThenAbort(r.id, effect.actor));
+        return;
+      case "release_lock":
+        return deps.locks.release(r.key, r.id);
+      case "schedule_expiry": {
+        const wait = Math.max(0, Date.parse(effect.at) - deps.now().getTime());
+        const timer = setTimeout(() => {
+          timers.delete(effect.nonce);
+          void dispatch(r.id, { type: "expire", nonce: effect.nonce });
+        }, wait).unref();
+        timers.set(effect.nonce, timer);
+      }
+    }
+  }
+
+  async function rollBackThenAbort(id: string, actor: Actor): Promise<EngineResult> {
+    await running.get(id)?.done;
+    await queues.get(id);
+    const problems = await rollBack((await load(id))!, deps.runbook, deps);
+    return dispatch(id, { type: "rolled_back", actor, problems });
+  }
+
+  /** Runs a step in the background; its outcome comes back as an input. */
+  function runStep(r: Readonly<Rotation>, record: StepRecord): void {
+    const controller = new AbortController();
+    const started = Date.now();
+    const snapshot = live.get(r.id) ?? r;
+    const execute = async (): Promise<StepOutcome> => {
+      const step = definitionOf(r, record);
+      if (!step) return { status: "failed", message: `step ${record.id} is no longer in the runbook` };
+      const values = async () => {
+        const read = await readSecretValues(deps.vault, deps.redactor, r.key);
+        if (!read.ok) return read;
+        const promoted = r.steps.some((s) => s.kind === "vault_promote" && s.state === "done");
+        return { ok: true as const, values: { ...read.values, promoted } };
+      };
+      // Every value of the secret is known to the redactor before the step can print anything.
+      const known = await values();
+      if (!known.ok) return { status: "failed", message: known.message };
+      return kindOf(step).execute(
+        step,
         {
-          rotation,
+          rotation: snapshot,
           record,
-          step,
-          procedure: procedureOf(rotation)!,
-          signal,
-          logFile: record.logFile,
-          onLine: (line) => emit({ type: "output", rotation, step: record, line }),
+          signal: controller.signal,
+          logFile: record.logFile ?? path.join(deps.paths.stateDir, "logs", r.id, `${record.id}.log`),
+          onLine: (line) => emitLine(snapshot, record, line),
+          values,
         },
         deps,
       );
-    }
-    return executeStep(
-      step,
-      {
-        rotation,
-        record,
-        step,
-        procedure: procedureOf(rotation)!,
-        signal,
-        logFile: record.logFile,
-        onLine: (line) => emit({ type: "output", rotation, step: record, line }),
-      },
-      deps,
-    );
-  }
-
-  /** Runs steps until the rotation needs the operator, fails, or completes. */
-  async function drive(rotation: Rotation, signal: AbortSignal): Promise<void> {
-    const values = await readSecretValues(deps.vault, deps.redactor, rotation.key);
-    if (!values.ok) {
-      rotation.state = "failed";
-      rotation.message = values.message;
-      await save(rotation);
-      return;
-    }
-    for (;;) {
-      if (signal.aborted) return;
-      if (stopping) return stopBetweenSteps(rotation);
-      const record = currentStep(rotation);
-      if (!record) return complete(rotation);
-      const step = definitionOf(rotation, record);
-      if (!step) {
-        rotation.state = "failed";
-        rotation.message = `step ${record.id} is no longer in the runbook; restore the runbook this rotation started with, or finish by hand`;
-        await save(rotation);
-        return;
-      }
-      if (record.state !== "pending") return;
-      if (step.kind === "collect")
-        return awaitOperator(rotation, record, "collect", step.prompt, ["collect", "added_myself", "cancel"]);
-      if (step.kind === "manual" && !record.confirmedBy) {
-        const warning = step.destructive
-          ? "\n\nThis cannot be undone: once you press Done, the rotation can no longer be aborted."
-          : "";
-        return awaitOperator(rotation, record, "manual", `${step.instruction}${warning}`, ["done", "cancel"]);
-      }
-      if (step.kind === "confirm" && !record.confirmedBy)
-        return awaitOperator(rotation, record, "confirm", step.message, ["go", "cancel"]);
-      if (step.destructive && step.kind !== "manual" && !record.confirmedBy) {
-        return awaitOperator(
-          rotation,
-          record,
-          "destructive",
-          `${step.title}. This cannot be undone, and the rotation can no longer be aborted after it.`,
-          ["go", "cancel"],
-        );
-      }
-      const started = Date.now();
-      const outcome = await runStep(rotation, record, step, signal);
-      record.endedAt = stamp();
-      const ms = Date.now() - started;
-      if (outcome.status === "failed") {
-        record.state = signal.aborted ? "interrupted" : "failed";
-        record.message = deps.redactor.redact(outcome.message);
-        rotation.state = signal.aborted ? "interrupted" : "failed";
-        rotation.message = `${record.title}: ${record.message}`;
-        await save(rotation);
-        if (signal.aborted) {
-          emit({ type: "interrupted", rotation });
-          return;
-        }
-        emit({ type: "step_failed", rotation, step: record, ms });
-        const accepts: ResponseType[] = [
-          "retry",
-          "mark_done",
-          ...(rotation.pointOfNoReturn ? [] : (["abort"] as const)),
-        ];
-        return awaitOperator(rotation, record, "failed", `${record.title} failed: ${record.message}`, accepts);
-      }
-      record.state = outcome.status;
-      if (outcome.note) record.message = deps.redactor.redact(outcome.note);
-      rotation.state = "running";
-      await save(rotation);
-      emit({ type: "step_finished", rotation, step: record, ms });
-      if (step.kind === "notify_owner") emit({ type: "owner_notified", rotation, owner: rotation.owner });
-    }
-  }
-
-  async function complete(rotation: Rotation): Promise<void> {
-    rotation.state = "completed";
-    rotation.endedAt = stamp();
-    rotation.message = `${rotation.key} rotated${rotation.commit ? `, commit ${rotation.commit}` : ""}`;
-    delete rotation.awaiting;
-    await save(rotation);
-    await deps.locks.release(rotation.key, rotation.id);
-    emit({ type: "completed", rotation });
-  }
-
-  async function stopBetweenSteps(rotation: Rotation): Promise<void> {
-    const next = currentStep(rotation);
-    rotation.state = "interrupted";
-    rotation.message = `rotabot stopped${next ? ` before “${next.title}”` : ""}; nothing is running`;
-    await save(rotation);
-    emit({ type: "interrupted", rotation });
-  }
-
-  /** Starts driving in the background; callers never await steps. */
-  function kick(rotation: Rotation): void {
-    rotation.process = deps.self;
-    const controller = new AbortController();
-    const done = drive(rotation, controller.signal)
-      .catch(async (error: unknown) => {
-        deps.logger.error({ err: error, rotationId: rotation.id }, "rotation stopped on an unexpected error");
-        rotation.state = "failed";
-        rotation.message = deps.redactor.redact(
-          `unexpected error: ${error instanceof Error ? error.message : String(error)}; see the rotabot log, then resume`,
-        );
-        await save(rotation).catch(() => undefined);
+    };
+    const done: Promise<void> = execute()
+      .then((outcome) => {
+        const redacted: StepOutcome =
+          outcome.status === "failed"
+            ? { status: "failed", message: deps.redactor.redact(outcome.message) }
+            : { ...outcome, ...(outcome.note ? { note: deps.redactor.redact(outcome.note) } : {}) };
+        const ms = Date.now() - started;
+        return dispatch(r.id, {
+          type: "step_finished",
+          recordId: record.id,
+          outcome: redacted,
+          cancelled: controller.signal.aborted,
+          ms,
+        });
       })
-      .finally(() => driving.delete(rotation.id));
-    driving.set(rotation.id, { controller, done });
+      .catch(async (error: unknown) => {
+        deps.logger.error({ err: error, rotationId: r.id }, "rotation stopped on an unexpected error");
+        const message = deps.redactor.redact(error instanceof Error ? error.message : String(error));
+        await dispatch(r.id, { type: "failed_unexpectedly", message }).catch(() => undefined);
+      })
+      .then(() => {
+        if (running.get(r.id)?.done === done) running.delete(r.id);
+      });
+    running.set(r.id, { controller, done });
+  }
+
+  function emitLine(r: Readonly<Rotation>, step: StepRecord, line: string): void {
+    for (const listener of listeners) {
+      try {
+        listener({ type: "output", rotation: r, step, line });
+      } catch (error) {
+        deps.logger.error({ err: error }, "an engine listener failed");
+      }
+    }
+  }
+
+  /** Answers, then (for cancel and abort) waits for the rollback to end. */
+  async function thenFollowUp(id: string, result: EngineResult): Promise<EngineResult> {
+    const followUp = followUps.get(id);
+    if (!result.ok || !followUp) return result;
+    followUps.delete(id);
+    return (await followUp) as EngineResult;
   }
 
   const engine = {
@@ -282,21 +272,28 @@ export function createRotationEngine(deps: EngineDeps) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-
-    get: load,
+    get: async (id: string): Promise<Readonly<Rotation> | undefined> => {
+      const r = await load(id);
+      return r && structuredClone(r);
+    },
     list: () => deps.journal.list(),
-    async active(): Promise<Rotation[]> {
-      return (await deps.journal.list()).filter((r) => !TERMINAL_STATES.has(r.state)).map((r) => live.get(r.id) ?? r);
+    async active(): Promise<Readonly<Rotation>[]> {
+      return (await deps.journal.list()).filter((r) => !isTerminal(r)).map((r) => structuredClone(live.get(r.id) ?? r));
     },
 
     /** Resolves when the rotation stops moving (waits for the operator, fails or ends). */
-    async settled(id: string): Promise<Rotation | undefined> {
-      await driving.get(id)?.done;
-      return load(id);
+    async settled(id: string): Promise<Readonly<Rotation> | undefined> {
+      for (;;) {
+        const [queued, step, followUp] = [queues.get(id), running.get(id)?.done, followUps.get(id)];
+        await Promise.all([queued, step, followUp].map((p) => (p ?? Promise.resolve()).catch(() => undefined)));
+        // Done when nothing new started while we waited.
+        if (queued === queues.get(id) && step === running.get(id)?.done && followUp === followUps.get(id)) break;
+      }
+      return engine.get(id);
     },
 
     async start(request: StartRequest): Promise<EngineResult> {
-      const checked = await checkCanStart(deps, request, { load, active: () => engine.active() });
+      const checked = await checkCanStart({ ...deps, load, active: () => engine.active() }, request);
       if (!checked.ok) return checked;
       const rotation = newRotation(deps.runbook, request, deps.now(), deps.self);
       const lock = await deps.locks.acquire(request.key, {
@@ -305,212 +302,77 @@ export function createRotationEngine(deps: EngineDeps) {
         startedAt: rotation.createdAt,
       });
       if (!lock.ok)
-        return fail(
-          "refused",
-          `${request.key} is already being rotated by ${lock.holder.initiator} (rotation ${lock.holder.rotationId})`,
-        );
-      await save(rotation);
-      emit({ type: "started", rotation });
-      if (checked.leftoverNew !== undefined) {
-        const first = rotation.steps[0]!;
-        await awaitOperator(
-          rotation,
-          first,
-          "existing_new",
-          `${newKeyOf(request.key)} is already in the vault from an earlier attempt (ends in …${checked.leftoverNew.slice(-4)}). Reuse it, or replace it with a new value?`,
-          ["reuse_new", "replace_new", "cancel"],
-        );
-        return { ok: true, rotation };
-      }
-      kick(rotation);
-      return { ok: true, rotation };
+        return fail("refused", REFUSALS.lockedBy(request.key, lock.holder.initiator, lock.holder.rotationId));
+      await deps.journal.save(rotation);
+      live.set(rotation.id, rotation);
+      const ending = checked.leftoverNew?.slice(-4);
+      return dispatch(rotation.id, { type: "begin", ...(ending !== undefined ? { leftoverNewEnding: ending } : {}) });
     },
 
     /** An operator's answer to the current prompt; the nonce makes stale and repeated answers harmless. */
     async respond(id: string, nonce: string, response: OperatorResponse, actor: Actor): Promise<EngineResult> {
-      const rotation = await load(id);
-      if (!rotation) return fail("not_found", `there is no rotation ${id}; /status lists the active ones`);
-      if (driving.has(id)) return fail("busy", "a step is running; wait for it to finish");
-      if (ownedElsewhere(rotation)) return fail("busy", elsewhereMessage(rotation));
-      const awaiting = rotation.awaiting;
-      if (!awaiting || awaiting.nonce !== nonce)
-        return fail(
-          "stale",
-          "this prompt is no longer current (already answered or replaced); use the latest message, or /status",
-        );
-      if (!awaiting.accepts.includes(response.type))
-        return fail("invalid", `this prompt accepts ${awaiting.accepts.join(", ")}`);
-      const record = rotation.steps.find((s) => s.id === awaiting.stepId)!;
-      delete rotation.awaiting;
-      emit({ type: "answered", rotation, step: record, response: response.type, actor });
-
-      switch (response.type) {
-        case "cancel":
-        case "abort": {
-          rotation.awaiting = awaiting;
-          return engine.abort(id, actor);
-        }
-        case "go":
-          record.confirmedBy = actor;
-          record.state = "pending";
-          if (definitionOf(rotation, record)?.kind === "confirm") {
-            record.state = "done";
-            record.message = `confirmed by ${actor.name}`;
-          }
-          break;
-        case "done":
-          record.confirmedBy = actor;
-          record.state = "pending";
-          break;
-        case "collect":
-        case "added_myself": {
-          const step = definitionOf(rotation, record);
-          if (step?.kind !== "collect") return fail("invalid", "this step does not take a value");
-          const taken = await takeCollectedValue({ key: rotation.key, step, response, actor }, deps);
-          if (!taken.ok) {
-            await awaitOperator(rotation, record, "collect", taken.prompt, awaiting.accepts);
-            return { ok: true, rotation };
-          }
-          record.state = "done";
-          record.attempts++;
-          record.endedAt = stamp();
-          record.message = taken.note;
-          emit({ type: "step_finished", rotation, step: record, ms: 0 });
-          break;
-        }
-        case "retry":
-          record.state = "pending";
-          break;
-        case "mark_done":
-          record.state = "done";
-          record.message = `marked done by ${actor.name}`;
-          if (record.destructive) rotation.pointOfNoReturn ??= { stepId: record.id, at: stamp() };
-          break;
-        case "reuse_new":
-          for (const step of rotation.steps) {
-            if (step.kind === "generate" || step.kind === "collect") {
-              step.state = "skipped";
-              step.message = `reusing ${newKeyOf(rotation.key)} from an earlier attempt (${actor.name})`;
-              emit({ type: "step_finished", rotation, step, ms: 0 });
-            }
-          }
-          break;
-        case "replace_new": {
-          const dropped = await deps.vault.dropNew(rotation.key);
-          if (!dropped.ok) {
-            rotation.awaiting = awaiting;
-            return fail("refused", dropped.message);
-          }
-          break;
-        }
+      const r = await load(id);
+      if (!r) return fail("not_found", REFUSALS.notFound(id));
+      if (running.has(id)) return fail("busy", REFUSALS.busy);
+      if (ownedElsewhere(r)) return fail("busy", REFUSALS.ownedElsewhere(r));
+      const refused = checkAnswer(r, nonce, response.type, actor, context(r));
+      if (refused) return refused;
+      if (response.type === "collect" || response.type === "added_myself") {
+        const record = r.steps.find((s) => s.id === r.awaiting!.stepId)!;
+        const step = definitionOf(r, record);
+        if (step?.kind !== "collect") return fail("invalid", REFUSALS.notACollectStep);
+        const value = response.type === "collect" ? response.value : undefined;
+        const taken = await takeCollectedValue({ key: r.key, step, value, actor }, deps);
+        const input: Input = taken.ok
+          ? { type: "value_taken", nonce, response: response.type, actor, note: taken.note }
+          : { type: "value_refused", nonce, response: response.type, actor, prompt: taken.prompt };
+        return dispatch(id, input);
       }
-      rotation.state = "running";
-      await save(rotation);
-      kick(rotation);
-      return { ok: true, rotation };
+      if (response.type === "replace_new") {
+        const dropped = await deps.vault.dropNew(r.key);
+        if (!dropped.ok) return fail("refused", dropped.message);
+      }
+      return thenFollowUp(id, await dispatch(id, { type: "answer", nonce, response: response.type, actor }));
     },
 
     /** Aborts before the point of no return: stops a running command, drops `<key>_new`, runs rollback steps. */
     async abort(id: string, actor: Actor): Promise<EngineResult> {
-      const rotation = await load(id);
-      if (!rotation) return fail("not_found", `there is no rotation ${id}`);
-      if (TERMINAL_STATES.has(rotation.state))
-        return fail(
-          "refused",
-          `rotation ${id} has already ${rotation.state === "completed" ? "completed" : "been aborted"}`,
-        );
-      if (rotation.pointOfNoReturn) {
-        const step = rotation.steps.find((s) => s.id === rotation.pointOfNoReturn!.stepId);
-        return fail(
-          "refused",
-          `abort is no longer possible: "${step?.title ?? rotation.pointOfNoReturn.stepId}" has run and cannot be undone. Finish the rotation: resume it, retry or mark the remaining steps done`,
-        );
-      }
-      if (ownedElsewhere(rotation)) return fail("busy", elsewhereMessage(rotation));
-      const running = driving.get(id);
-      if (running) {
-        running.controller.abort();
-        await running.done;
-      }
-      const problems = await rollBack(rotation, deps);
-      for (const step of rotation.steps)
-        if (step.state === "running" || step.state === "awaiting") step.state = "interrupted";
-      rotation.state = "aborted";
-      rotation.endedAt = stamp();
-      delete rotation.awaiting;
-      rotation.message =
-        problems.length === 0
-          ? `aborted by ${actor.name}; ${newKeyOf(rotation.key)} removed from the vault, nothing else changed`
-          : `aborted by ${actor.name}, but the rollback needs attention: ${problems.join("; ")}`;
-      await save(rotation);
-      await deps.locks.release(rotation.key, rotation.id);
-      emit({ type: "aborted", rotation, actor });
-      return { ok: true, rotation };
+      const r = await load(id);
+      if (!r) return fail("not_found", REFUSALS.notFound(id));
+      // Pure, so a dry run: "past the point of no return" is said even while another process drives it.
+      const dry = transition(r, { type: "abort", actor }, context(r));
+      if (!dry.ok) return dry;
+      if (ownedElsewhere(r)) return fail("busy", REFUSALS.ownedElsewhere(r));
+      return thenFollowUp(id, await dispatch(id, { type: "abort", actor }));
     },
 
-    /**
-     * After a restart: marks what was running as interrupted. Call once at start-up,
-     * before any front end answers prompts.
-     */
-    async recover(): Promise<Rotation[]> {
-      const recovered: Rotation[] = [];
-      for (const rotation of await deps.journal.list()) {
-        if (TERMINAL_STATES.has(rotation.state) || driving.has(rotation.id) || ownedElsewhere(rotation)) continue;
-        const running = rotation.steps.find((s) => s.state === "running");
-        if (running) {
-          running.state = "interrupted";
-          running.message = "rotabot stopped while this step was running";
+    /** After a restart: marks what was running as interrupted. Call once at start-up, before front ends answer. */
+    async recover(): Promise<Readonly<Rotation>[]> {
+      const recovered: Readonly<Rotation>[] = [];
+      for (const r of await deps.journal.list()) {
+        if (isTerminal(r) || running.has(r.id) || ownedElsewhere(r)) continue;
+        const result = await dispatch(r.id, { type: "recover" });
+        if (!result.ok) continue;
+        const { awaiting } = result.rotation;
+        if (awaiting?.expiresAt && !awaiting.expired) {
+          await perform(result.rotation, { type: "schedule_expiry", nonce: awaiting.nonce, at: awaiting.expiresAt });
         }
-        if (running || rotation.state === "running") {
-          rotation.state = "interrupted";
-          await save(rotation);
-          emit({ type: "interrupted", rotation });
-        }
-        live.set(rotation.id, rotation);
-        recovered.push(rotation);
+        recovered.push(result.rotation);
       }
       return recovered;
     },
 
-    /**
-     * Continues an interrupted rotation: an idempotent step is re-run, any other asks the
-     * operator to retry, mark done or abort. A rotation waiting for an answer shows its prompt again.
-     */
+    /** Continues a stopped rotation: an idempotent step re-runs, any other asks; a waiting prompt is asked again. */
     async resume(id: string): Promise<EngineResult> {
-      const rotation = await load(id);
-      if (!rotation) return fail("not_found", `there is no rotation ${id}; rotabot status lists the active ones`);
-      if (TERMINAL_STATES.has(rotation.state))
-        return fail("refused", `rotation ${id} has already ended (${rotation.state})`);
-      if (driving.has(id)) return fail("busy", "the rotation is already running");
-      if (ownedElsewhere(rotation)) return fail("busy", elsewhereMessage(rotation));
-      rotation.process = deps.self;
-      if (rotation.awaiting) {
-        // A fresh nonce: buttons of the earlier prompt (expired, or from before a restart) stop working.
-        rotation.awaiting = { ...rotation.awaiting, nonce: randomBytes(4).toString("hex"), since: stamp() };
-        await save(rotation);
-        emit({ type: "awaiting", rotation, awaiting: rotation.awaiting });
-        return { ok: true, rotation };
+      const r = await load(id);
+      if (!r) return fail("not_found", REFUSALS.notFound(id));
+      if (running.has(id)) return fail("busy", REFUSALS.alreadyRunning);
+      if (ownedElsewhere(r)) return fail("busy", REFUSALS.ownedElsewhere(r));
+      if (!r.awaiting && !isTerminal(r)) {
+        const values = await readSecretValues(deps.vault, deps.redactor, r.key);
+        if (!values.ok) return fail("refused", values.message);
       }
-      const values = await readSecretValues(deps.vault, deps.redactor, rotation.key);
-      if (!values.ok) return fail("refused", values.message);
-      const record = currentStep(rotation);
-      if (record?.state === "interrupted") {
-        if (!record.idempotent) {
-          await awaitOperator(
-            rotation,
-            record,
-            "interrupted",
-            `"${record.title}" was interrupted while running and may have partly happened. Retry it, mark it done if it completed, or abort.`,
-            ["retry", "mark_done", ...(rotation.pointOfNoReturn ? [] : (["abort"] as const))],
-          );
-          return { ok: true, rotation };
-        }
-        record.state = "pending";
-      }
-      rotation.state = "running";
-      await save(rotation);
-      kick(rotation);
-      return { ok: true, rotation };
+      return dispatch(id, { type: "resume" });
     },
 
     /**
@@ -520,15 +382,17 @@ export function createRotationEngine(deps: EngineDeps) {
      */
     async stopAll(graceMs = 0): Promise<void> {
       stopping = true;
-      const allDone = () => Promise.all([...driving.values()].map((d) => d.done));
-      if (graceMs > 0 && driving.size > 0) {
-        deps.logger.info({ rotations: [...driving.keys()], graceMs }, "stopping: letting running steps finish");
+      for (const timer of timers.values()) clearTimeout(timer);
+      const allDone = () => Promise.all([...running.values()].map((d) => d.done));
+      if (graceMs > 0 && running.size > 0) {
+        deps.logger.info({ rotations: [...running.keys()], graceMs }, "stopping: letting running steps finish");
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([allDone(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
         clearTimeout(timer);
       }
-      for (const { controller } of driving.values()) controller.abort();
+      for (const { controller } of running.values()) controller.abort();
       await allDone();
+      await Promise.all([...queues.values()]);
     },
   };
   return engine;

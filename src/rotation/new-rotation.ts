@@ -1,21 +1,17 @@
-import type { EpilogueStep, Runbook, Step } from "../runbook/runbook-schema.js";
+import type { EpilogueStep, Procedure, Runbook, Step } from "../runbook/runbook-schema.js";
 import { newRotationId } from "./create-journal.js";
-import type { Rotation, StepRecord } from "./rotation-model.js";
-import type { StartRequest } from "./create-rotation-engine.js";
+import type { Actor, Rotation, StepRecord } from "./model.js";
+import { kindOf } from "./steps/registry.js";
 
-/** Step kinds that are safe to run again after an interruption unless the runbook says otherwise. */
-const IDEMPOTENT_KINDS: ReadonlySet<string> = new Set([
-  "generate",
-  "vault_add_new",
-  "verify",
-  "wait_drain",
-  "vault_promote",
-  "nats_reload",
-  "manifest_update",
-  "changelog_update",
-  "git_commit",
-  "notify_owner",
-]);
+/** What a front end asks for when it starts a rotation. */
+export interface StartRequest {
+  procedure: Procedure;
+  key: string;
+  initiator: Actor;
+  environment?: string;
+  incident?: { reason: string };
+  owner?: string | undefined;
+}
 
 /** A fresh rotation record: the procedure's steps, then the runbook's epilogue, all pending. */
 export function newRotation(
@@ -30,12 +26,12 @@ export function newRotation(
     kind: step.kind,
     phase,
     destructive: step.destructive,
-    idempotent: step.idempotent ?? IDEMPOTENT_KINDS.has(step.kind),
+    idempotent: step.idempotent ?? kindOf(step).idempotent,
     state: "pending",
     attempts: 0,
   });
   return {
-    version: 1,
+    version: 2,
     id: newRotationId(now),
     key: request.key,
     procedureId: request.procedure.id,

@@ -4,7 +4,7 @@ import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { natsUserFor } from "../../src/builtins/nats-checks.js";
+import { natsUserFor } from "../../src/services/nats.js";
 import { SANDBOX_IDS, startStagingBox, type StagingBox } from "../../src/sandbox/start-staging-box.js";
 import type { StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { buttonsOf, textOf, walkRotation, type WalkOptions } from "../support/chat-driver.js";

@@ -1,7 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNatsChecks } from "../../src/builtins/nats-checks.js";
+import { createNatsChecks } from "../../src/services/nats.js";
 import { startNats } from "../../src/sandbox/services/start-nats.js";
 
 const PASSWORD = "NatsPassword0123456789";

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPostgresChecks } from "../../src/builtins/postgres-checks.js";
+import { createPostgresChecks } from "../../src/services/postgres.js";
 import { startPostgres } from "../../src/sandbox/services/start-postgres.js";
 
 const OLD = "OldAppPassword0123456789ab";

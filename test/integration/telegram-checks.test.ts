@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTelegramChecks } from "../../src/builtins/telegram-checks.js";
+import { createTelegramChecks } from "../../src/services/telegram-bot.js";
 import { startFakeBotApi, type FakeBotApi } from "../../src/sandbox/telegram/fake-bot-api.js";
 
 const AUDIT = -1001000000002;

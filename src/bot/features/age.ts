@@ -1,9 +1,9 @@
 import { Composer, type Context } from "grammy";
 import { buildAgeReport } from "../../age/build-age-report.js";
-import type { CalendarDate } from "../../age/calendar-date.js";
+import type { CalendarDate } from "../../time/calendar-date.js";
 import type { Runbook } from "../../runbook/runbook-schema.js";
 import { escapeHtml } from "../../telegram/html.js";
-import { formatAgeMessages } from "../format-age-message.js";
+import { formatAgeMessages } from "../../age/format-age-message.js";
 
 export interface AgeFeatureDeps {
   runbook: Runbook;

@@ -1,4 +1,4 @@
-import type { ResponseType } from "../../rotation/rotation-model.js";
+import type { ResponseType } from "../../rotation/model.js";
 
 /** Button actions: engine answers, plus `ask_again` (re-send the private token request). */
 export type ButtonAction = Exclude<ResponseType, "collect"> | "ask_again";

@@ -2,20 +2,19 @@ import { Composer, type Context } from "grammy";
 import type { ConversationFlavor } from "@grammyjs/conversations";
 import type { Audit } from "../../audit/create-audit.js";
 import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
-import { currentStep, type Rotation } from "../../rotation/rotation-model.js";
+import { currentStep } from "../../rotation/queries.js";
 import { escapeHtml } from "../../telegram/html.js";
 import { ROTATE_CONVERSATION } from "../../../conversations/rotate.js";
 import { decodeButton } from "./callback-data.js";
-import { telegramUserOf, type RotationPresenter } from "./create-rotation-presenter.js";
-import { telegramActor } from "./telegram-actor.js";
+import type { RotationPresenter } from "./create-rotation-presenter.js";
+import { REFUSALS } from "../../rotation/prompts.js";
+import { telegramActor } from "../../telegram/telegram-actor.js";
 
 export interface RotationFeatureDeps {
   engine: RotationEngine;
   presenter: RotationPresenter;
   audit: Audit;
   opsChatId: number;
-  approverIds: readonly number[];
-  requireSecondApprover: boolean;
   now: () => Date;
 }
 
@@ -128,51 +127,27 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       return;
     }
     const actor = telegramActor(ctx.from);
-    const refusal = whoMayNotPress(rotation, ctx.from.id, deps);
-    if (refusal) {
-      audit.record({
-        type: "press_refused",
-        rotation: { id: rotation.id, key: rotation.key },
-        by: {
-          id: ctx.from.id,
-          name: ctx.from.first_name,
-          ...(ctx.from.username ? { username: ctx.from.username } : {}),
-        },
-        reason: refusal,
-      });
-      await ctx.answerCallbackQuery({ text: refusal, show_alert: true });
-      return;
-    }
-    if (presenter.isExpired(button.nonce)) {
-      await ctx.answerCallbackQuery({
-        text: `This confirmation expired. Send /resume ${rotation.id} to be asked again.`,
-        show_alert: true,
-      });
-      return;
-    }
+    const refuse = async (reason: string) => {
+      const by = {
+        id: actor.id,
+        name: ctx.from.first_name,
+        ...(ctx.from.username ? { username: ctx.from.username } : {}),
+      };
+      audit.record({ type: "press_refused", rotation: { id: rotation.id, key: rotation.key }, by, reason });
+      await ctx.answerCallbackQuery({ text: reason, show_alert: true });
+    };
     if (button.action === "ask_again") {
+      if (actor.id !== rotation.initiator.id) return refuse(REFUSALS.onlyInitiator(rotation.initiator.name));
       await ctx.answerCallbackQuery();
       await presenter.repost(rotation.id);
       return;
     }
     const result = await engine.respond(rotation.id, button.nonce, { type: button.action }, actor);
+    if (!result.ok && result.reason === "not_allowed") return refuse(result.message);
     await ctx.answerCallbackQuery(
       result.ok ? { text: "OK" } : { text: result.message.slice(0, 190), show_alert: result.reason !== "stale" },
     );
   });
 
   return composer;
-}
-
-/** Only the initiator answers; with the two-person rule a destructive step needs another approver. */
-function whoMayNotPress(rotation: Rotation, userId: number, deps: RotationFeatureDeps): string | undefined {
-  const initiator = telegramUserOf(rotation);
-  const destructive = rotation.awaiting?.kind === "destructive";
-  if (destructive && deps.requireSecondApprover) {
-    if (userId === initiator)
-      return "A second person must approve this step: ask someone in APPROVER_IDS to press Confirm.";
-    if (!deps.approverIds.includes(userId)) return "Only an approver (APPROVER_IDS) can approve this step.";
-    return undefined;
-  }
-  return userId === initiator ? undefined : `Only ${rotation.initiator.name}, who started this rotation, can answer.`;
 }

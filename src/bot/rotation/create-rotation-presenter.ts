@@ -1,25 +1,18 @@
 import { readFile } from "node:fs/promises";
 import { GrammyError, InlineKeyboard, InputFile, type Api } from "grammy";
-import type { Audit } from "../../audit/create-audit.js";
 import type { Logger } from "../../logging/create-logger.js";
 import type { EngineEvent, RotationEngine } from "../../rotation/create-rotation-engine.js";
-import type { Awaiting, ResponseType, Rotation } from "../../rotation/rotation-model.js";
+import type { Awaiting, ResponseType, Rotation } from "../../rotation/model.js";
+import { RESPONSES } from "../../rotation/responses.js";
 import { escapeHtml } from "../../telegram/html.js";
 import { encodeButton, type ButtonAction } from "./callback-data.js";
 import { renderProgress } from "./render-progress.js";
 
+/** Button labels: the shared response vocabulary, plus `ask_again` (re-send the private token request). */
 const LABELS: Record<ButtonAction, string> = {
-  go: "✅ Confirm",
-  cancel: "✖️ Cancel rotation",
-  retry: "🔁 Retry",
-  mark_done: "☑️ Mark done",
-  abort: "⏹ Abort",
-  reuse_new: "♻️ Reuse it",
-  replace_new: "🆕 Replace it",
-  done: "✅ Done",
-  added_myself: "I added it to the vault myself",
+  ...Object.fromEntries(Object.entries(RESPONSES).map(([type, words]) => [type, words.button])),
   ask_again: "📨 Ask me again",
-};
+} as Record<ButtonAction, string>;
 const EDIT_INTERVAL_MS = 5_000;
 const TAIL_LINES = 8;
 
@@ -28,8 +21,6 @@ export interface PresenterDeps {
   engine: RotationEngine;
   opsChatId: number;
   botUsername: () => string;
-  confirmTimeoutMs: number;
-  audit: Audit;
   logger: Logger;
 }
 
@@ -42,8 +33,12 @@ interface Live {
   chain: Promise<unknown>;
 }
 
+/** The buttons of a prompt: what it accepts, except a pasted value (that is a private message). */
+const buttonsOf = (awaiting: Awaiting): ButtonAction[] =>
+  awaiting.accepts.filter((a): a is Exclude<ResponseType, "collect"> => a !== "collect");
+
 /** The Telegram user id of a chat-started rotation's initiator, undefined for shell rotations. */
-export const telegramUserOf = (rotation: Rotation) =>
+export const telegramUserOf = (rotation: Readonly<Rotation>) =>
   rotation.initiator.id.startsWith("tg:") ? Number(rotation.initiator.id.slice(3)) : undefined;
 
 /**
@@ -51,19 +46,9 @@ export const telegramUserOf = (rotation: Rotation) =>
  * seconds), every prompt as a message with buttons bound to its nonce, token requests in the
  * initiator's private chat, failure logs as documents, and expiry of unanswered confirmations.
  */
-export function createRotationPresenter({
-  api,
-  engine,
-  opsChatId,
-  botUsername,
-  confirmTimeoutMs,
-  audit,
-  logger,
-}: PresenterDeps) {
+export function createRotationPresenter({ api, engine, opsChatId, botUsername, logger }: PresenterDeps) {
   const live = new Map<string, Live>();
   const prompts = new Map<string, { chatId: number; messageId: number; text: string }>();
-  const expired = new Set<string>();
-  const expiryTimers = new Map<string, NodeJS.Timeout>();
   /** Telegram user id -> the collect prompt waiting for their private message. */
   const collecting = new Map<number, { rotationId: string; nonce: string; key: string }>();
 
@@ -112,12 +97,6 @@ export function createRotationPresenter({
     }, wait);
   }
 
-  /** How a settled prompt says what was answered, where the response name alone reads oddly. */
-  const ANSWERED: Partial<Record<ResponseType, string>> = {
-    collect: "sent the value (checked, then stored in the vault or asked again)",
-    added_myself: "added it to the vault",
-  };
-
   function keyboardFor(rotation: Rotation, awaiting: Awaiting, actions: readonly ButtonAction[]): InlineKeyboard {
     const keyboard = new InlineKeyboard();
     actions.forEach((action, i) => {
@@ -137,7 +116,7 @@ export function createRotationPresenter({
       try {
         const sent = await api.sendMessage(userId, privateText, {
           parse_mode: "HTML",
-          reply_markup: keyboardFor(rotation, awaiting, ["added_myself", "cancel"]),
+          reply_markup: keyboardFor(rotation, awaiting, buttonsOf(awaiting)),
         });
         prompts.set(awaiting.nonce, { chatId: userId, messageId: sent.message_id, text: privateText });
         await api.sendMessage(
@@ -150,7 +129,10 @@ export function createRotationPresenter({
         const text = `🔑 ${escapeHtml(rotation.initiator.name)}, I need the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat, but I cannot write to you yet. Open @${escapeHtml(botUsername())}, press Start (or send /start), then press the button below.`;
         const sent = await api.sendMessage(opsChatId, text, {
           parse_mode: "HTML",
-          reply_markup: keyboardFor(rotation, awaiting, ["ask_again", "cancel"]),
+          reply_markup: keyboardFor(rotation, awaiting, [
+            "ask_again",
+            ...buttonsOf(awaiting).filter((a) => a === "cancel"),
+          ]),
         });
         prompts.set(awaiting.nonce, { chatId: opsChatId, messageId: sent.message_id, text });
       }
@@ -161,42 +143,25 @@ export function createRotationPresenter({
     const text = `${warning}${escapeHtml(awaiting.prompt)}\n\n<i>Rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code>; only ${escapeHtml(who)} can answer.</i>`;
     const sent = await api.sendMessage(opsChatId, text, {
       parse_mode: "HTML",
-      reply_markup: keyboardFor(
-        rotation,
-        awaiting,
-        awaiting.accepts.filter((a): a is Exclude<ResponseType, "collect"> => a !== "collect"),
-      ),
+      reply_markup: keyboardFor(rotation, awaiting, buttonsOf(awaiting)),
     });
     prompts.set(awaiting.nonce, { chatId: opsChatId, messageId: sent.message_id, text });
-    if (awaiting.kind === "destructive" || awaiting.kind === "confirm") {
-      expiryTimers.set(
-        awaiting.nonce,
-        setTimeout(() => void expire(rotation.id, awaiting.nonce), confirmTimeoutMs).unref(),
-      );
-    }
   }
 
-  async function expire(rotationId: string, nonce: string): Promise<void> {
-    const rotation = await engine.get(rotationId);
-    if (rotation?.awaiting?.nonce !== nonce) return;
-    expired.add(nonce);
-    audit.record({
-      type: "prompt_expired",
-      rotation: { id: rotation.id, key: rotation.key },
-      step: rotation.steps.find((s) => s.id === rotation.awaiting?.stepId)?.title ?? "",
-    });
-    const minutes = Math.round(confirmTimeoutMs / 60_000);
-    await settlePrompt(
-      rotationId,
-      nonce,
-      `⌛ This confirmation expired after ${minutes} minute${minutes === 1 ? "" : "s"}; nothing was done. Send /resume ${rotationId} to be asked again, or /cancel ${rotationId}.`,
+  /** The engine refuses answers from now on; the card says so and loses its buttons. */
+  function expire(rotation: Readonly<Rotation>): Promise<unknown> {
+    const awaiting = rotation.awaiting;
+    if (!awaiting?.expiresAt) return Promise.resolve();
+    const minutes = Math.round((Date.parse(awaiting.expiresAt) - Date.parse(awaiting.since)) / 60_000);
+    return settlePrompt(
+      rotation.id,
+      awaiting.nonce,
+      `⌛ This confirmation expired after ${minutes} minute${minutes === 1 ? "" : "s"}; nothing was done. Send /resume ${rotation.id} to be asked again, or /cancel ${rotation.id}.`,
     );
   }
 
   /** Removes a prompt's buttons and appends what happened to it. */
   function settlePrompt(rotationId: string, nonce: string, outcome: string): Promise<unknown> {
-    clearTimeout(expiryTimers.get(nonce));
-    expiryTimers.delete(nonce);
     const prompt = prompts.get(nonce);
     if (!prompt) return Promise.resolve();
     prompts.delete(nonce);
@@ -248,11 +213,7 @@ export function createRotationPresenter({
       case "answered":
         for (const [userId, pending] of collecting) if (pending.rotationId === rotation.id) collecting.delete(userId);
         for (const nonce of [...prompts.keys()])
-          void settlePrompt(
-            rotation.id,
-            nonce,
-            `${event.actor.name}: ${ANSWERED[event.response] ?? event.response.replace("_", " ")}`,
-          );
+          void settlePrompt(rotation.id, nonce, `${event.actor.name}: ${RESPONSES[event.response].settled}`);
         break;
       case "completed": {
         refreshProgress(rotation, true);
@@ -274,6 +235,9 @@ export function createRotationPresenter({
         for (const nonce of [...prompts.keys()]) void settlePrompt(rotation.id, nonce, "rotation aborted");
         void serial(rotation.id, () => api.sendMessage(opsChatId, `⏹ ${escapeHtml(rotation.message ?? "aborted")}`));
         break;
+      case "prompt_expired":
+        void expire(rotation);
+        break;
       case "owner_notified":
         break;
     }
@@ -283,7 +247,6 @@ export function createRotationPresenter({
   return {
     /** The collect prompt waiting for this user's private message, if any. */
     pendingCollect: (userId: number) => collecting.get(userId),
-    isExpired: (nonce: string) => expired.has(nonce),
     /** Posts the current prompt of a rotation again (after /start in private, or on resume). */
     async repost(rotationId: string): Promise<void> {
       const rotation = await engine.get(rotationId);
@@ -292,7 +255,6 @@ export function createRotationPresenter({
     stop(): void {
       off();
       for (const state of live.values()) clearTimeout(state.timer);
-      for (const timer of expiryTimers.values()) clearTimeout(timer);
     },
   };
 }

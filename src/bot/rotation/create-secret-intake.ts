@@ -1,7 +1,7 @@
 import type { Context, MiddlewareFn } from "grammy";
 import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
 import type { Redactor } from "../../logging/redactor.js";
-import { telegramActor } from "./telegram-actor.js";
+import { telegramActor } from "../../telegram/telegram-actor.js";
 import type { RotationPresenter } from "./create-rotation-presenter.js";
 
 /**

@@ -1,4 +1,5 @@
-import { currentStep, type Rotation, type StepRecord } from "../../rotation/rotation-model.js";
+import type { Rotation, StepRecord } from "../../rotation/model.js";
+import { currentStep } from "../../rotation/queries.js";
 import { escapeHtml } from "../../telegram/html.js";
 
 const ICONS: Record<StepRecord["state"], string> = {

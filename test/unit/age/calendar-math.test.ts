@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { addMonths, daysBetween, parseCalendarDate, todayIn } from "../../../src/age/calendar-date.js";
-import { addInterval, formatInterval, parseInterval } from "../../../src/age/interval.js";
+import { addMonths, daysBetween, parseCalendarDate, todayIn } from "../../../src/time/calendar-date.js";
+import { addInterval, formatInterval, parseInterval } from "../../../src/time/interval.js";
 
 const d = (s: string) => parseCalendarDate(s) ?? expect.fail(`bad date in test: ${s}`);
 

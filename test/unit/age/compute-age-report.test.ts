@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCalendarDate } from "../../../src/age/calendar-date.js";
+import { parseCalendarDate } from "../../../src/time/calendar-date.js";
 import { computeAgeReport } from "../../../src/age/compute-age-report.js";
 import { parseManifest } from "../../../src/manifest/read-manifest.js";
 import { loadRunbook } from "../../../src/runbook/load-runbook.js";

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseCalendarDate } from "../../../src/age/calendar-date.js";
+import { parseCalendarDate } from "../../../src/time/calendar-date.js";
 import { parseManifest, readManifest } from "../../../src/manifest/read-manifest.js";
 
 const rules = {

@@ -1,6 +1,6 @@
-import { formatProblem, type AgeReport } from "../age/build-age-report.js";
-import { NEEDS_ACTION, type AgeRow } from "../age/compute-age-report.js";
-import { describeDue, plural, STATUS_ICON } from "../age/describe-age.js";
+import { formatProblem, type AgeReport } from "./build-age-report.js";
+import { NEEDS_ACTION, type AgeRow } from "./compute-age-report.js";
+import { describeDue, plural, STATUS_ICON } from "./describe-age.js";
 import { escapeHtml, packMessages } from "../telegram/html.js";
 
 export interface AgeMessageOptions {

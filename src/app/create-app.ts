@@ -1,0 +1,143 @@
+import { hostname } from "node:os";
+import path from "node:path";
+import { createAuditLog } from "../audit/audit-log.js";
+import { auditRotationEvents } from "../audit/audit-rotation-events.js";
+import { createAudit } from "../audit/create-audit.js";
+import { ConfigError, parseConfig, type BotConfig, type Config } from "../config/parse-config.js";
+import { allowedEnv } from "../exec/allowed-env.js";
+import { createCommandRunner } from "../exec/create-command-runner.js";
+import { createGit } from "../git/create-git.js";
+import { createLogger, type Logger } from "../logging/create-logger.js";
+import { createRedactor } from "../logging/redactor.js";
+import { fail, type Result } from "../result.js";
+import { createJournal } from "../rotation/create-journal.js";
+import { createRotationEngine } from "../rotation/create-rotation-engine.js";
+import { createSecretLocks } from "../rotation/create-secret-locks.js";
+import { loadRunbook } from "../runbook/load-runbook.js";
+import type { Runbook } from "../runbook/runbook-schema.js";
+import { createNatsChecks } from "../services/nats.js";
+import { createPostgresChecks } from "../services/postgres.js";
+import { createTelegramChecks } from "../services/telegram-bot.js";
+import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
+import { createVault } from "../vault/create-vault.js";
+
+/** What the composition root needs from the process. */
+export interface AppIo {
+  env: Readonly<Record<string, string | undefined>>;
+  packageRoot: string;
+  now: () => Date;
+  /** Where shell commands log (the bot logs to stdout). */
+  stderr: (text: string) => void;
+}
+
+export type AppOptions =
+  | { purpose: "start" }
+  | { purpose: "cli"; /** `--infra DIR` wins over INFRA_DIR. */ infraOverride?: string | undefined };
+
+/**
+ * The one composition root: configuration, runbook, redactor, logger, vault, engine and audit,
+ * wired once for `rotabot start` and the shell commands alike. Problems come back as one message.
+ */
+export async function createApp(io: AppIo, options: { purpose: "start" }): Promise<Result<{ app: App<BotConfig> }>>;
+export async function createApp(
+  io: AppIo,
+  options: AppOptions,
+): Promise<Result<{ app: App<Config & { infraDir: string }> }>>;
+export async function createApp(
+  io: AppIo,
+  options: AppOptions,
+): Promise<Result<{ app: App<Config & { infraDir: string }> }>> {
+  let config: Config;
+  try {
+    const env =
+      options.purpose === "cli" && options.infraOverride ? { ...io.env, INFRA_DIR: options.infraOverride } : io.env;
+    config = parseConfig(env, { purpose: options.purpose, packageRoot: io.packageRoot });
+  } catch (error) {
+    if (error instanceof ConfigError) return fail("config", `${error.message}\nSee .env.example for every setting.`);
+    throw error;
+  }
+  const infraDir = config.infraDir;
+  if (infraDir === undefined) {
+    return fail("config", "INFRA_DIR is not set: set it (or pass --infra DIR) to the Akira infra checkout");
+  }
+  const loaded = await loadRunbook(config.runbookFile);
+  if (!loaded.ok) return fail("runbook", `the runbook is not valid:\n  ${loaded.problems.join("\n  ")}`);
+  const redactor = createRedactor(config.botToken ? [config.botToken] : []);
+  const logger =
+    options.purpose === "start"
+      ? createLogger({ level: config.logLevel, redactor })
+      : createLogger({
+          level: config.logLevel === "info" ? "warn" : config.logLevel,
+          redactor,
+          stream: { write: (line: string) => io.stderr(line) },
+        });
+  return { ok: true, app: wire({ ...config, infraDir }, loaded.runbook, logger, redactor, io) };
+}
+
+function wire(
+  config: Config & { infraDir: string },
+  runbook: Runbook,
+  logger: Logger,
+  redactor: ReturnType<typeof createRedactor>,
+  io: AppIo,
+) {
+  const baseEnv = allowedEnv(io.env);
+  const infra = (file: string) => path.join(config.infraDir, file);
+  const vault = createVault({
+    vaultFile: infra(runbook.files.vault),
+    passwordFile: config.vaultPasswordFile,
+    cli: createAnsibleVaultCli({ passwordFile: config.vaultPasswordFile, env: baseEnv }),
+    backupDir: path.join(config.stateDir, "vault-backups"),
+    now: io.now,
+  });
+  const paths = {
+    infraDir: config.infraDir,
+    stateDir: config.stateDir,
+    vaultPasswordFile: config.vaultPasswordFile,
+    manifestFile: infra(runbook.files.manifest),
+    changelogFile: infra(runbook.files.changelog),
+    commitFiles: [runbook.files.vault, runbook.files.manifest, runbook.files.changelog],
+  };
+  const engine = createRotationEngine({
+    runbook,
+    vault,
+    runCommand: createCommandRunner({ cwd: config.infraDir, baseEnv, redactor }),
+    redactor,
+    git: createGit({ cwd: config.infraDir, env: baseEnv }),
+    services: {
+      postgres: createPostgresChecks(io.env),
+      telegram: createTelegramChecks({ apiRoot: config.telegramApiRoot, alertChatId: config.auditChatId }),
+      nats: createNatsChecks(io.env),
+    },
+    paths,
+    env: io.env,
+    now: io.now,
+    journal: createJournal(config.stateDir),
+    locks: createSecretLocks(config.stateDir),
+    logger,
+    confirmTimeoutMs: config.confirmTimeoutMs,
+    approval: {
+      requireSecondApprover: config.requireSecondApprover,
+      approverIds: config.approverIds.map((id) => `tg:${id}`),
+    },
+    self: { pid: process.pid, host: hostname() },
+    isAlive,
+  });
+  // Every rotation is audited into the hash-chained log; `rotabot start` adds the audit channel.
+  const audit = createAudit({ log: createAuditLog(config.stateDir, io.now), logger });
+  auditRotationEvents(engine, audit);
+  return { config, runbook, logger, redactor, vault, engine, audit, paths };
+}
+
+export type App<C extends Config = Config & { infraDir: string }> = Omit<ReturnType<typeof wire>, "config"> & {
+  config: C;
+};
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,33 @@
+import { z } from "zod";
+import { text } from "../schema/fields.js";
+import { defineCheck } from "./check-kind.js";
+
+/** getMe with the old and the new token returns the same bot. */
+export const telegramSameBot = defineCheck(z.object({ builtin: z.literal("telegram_same_bot") }).strict(), {
+  describe: () => "getMe: the new token belongs to the same bot",
+  async run(_check, values, _rotation, { telegram }) {
+    if (values.current === undefined || values.newValue === undefined || values.promoted) return { missing: "new" };
+    return telegram.sameBot(values.current, values.newValue);
+  },
+});
+
+/** A test alert sent with the new token reaches the alert chat. */
+export const telegramTestAlert = defineCheck(z.object({ builtin: z.literal("telegram_test_alert"), text }).strict(), {
+  describe: () => "send a test alert with the new token",
+  async run(check, values, _rotation, { telegram }) {
+    return values.newValue === undefined ? { missing: "new" } : telegram.testAlert(values.newValue, check.text);
+  },
+});
+
+/** The old token answers 401. */
+export const telegramOldTokenRevoked = defineCheck(
+  z.object({ builtin: z.literal("telegram_old_token_revoked") }).strict(),
+  {
+    describe: () => "the old token answers 401",
+    async run(_check, values, _rotation, { telegram }) {
+      return values.current === undefined || values.promoted
+        ? { missing: "old" }
+        : telegram.oldTokenRevoked(values.current);
+    },
+  },
+);

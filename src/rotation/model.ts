@@ -1,0 +1,93 @@
+/**
+ * The rotation as it is journaled: types only, no imports. Everything here is safe to write to
+ * STATE_DIR and show in chat: a rotation never holds a secret value.
+ */
+
+/** Who acted: a Telegram user (`tg:<id>`) or a shell user (`shell:<name>`); the one Actor of rotabot. */
+export interface Actor {
+  id: string;
+  /** How people read it: `@alice`, or a first and last name, or the shell user. */
+  name: string;
+  /** The Telegram username, when the audit names someone who is not an operator. */
+  username?: string;
+}
+
+export type StepState = "pending" | "running" | "awaiting" | "done" | "skipped" | "failed" | "interrupted";
+
+export type RotationState = "running" | "awaiting_operator" | "completed" | "failed" | "aborted" | "interrupted";
+
+/** How a step involves the operator. */
+export type Interaction = "automatic" | "collect" | "confirm" | "manual";
+
+export interface StepRecord {
+  /** Unique in the rotation. */
+  id: string;
+  title: string;
+  kind: string;
+  phase: "procedure" | "epilogue";
+  destructive: boolean;
+  idempotent: boolean;
+  state: StepState;
+  attempts: number;
+  startedAt?: string;
+  endedAt?: string;
+  /** Why it failed or was skipped, or what it found; never a secret value. */
+  message?: string;
+  logFile?: string;
+  confirmedBy?: Actor;
+}
+
+/** Answers an operator can give; each prompt lists the ones it accepts (see responses.ts for their words). */
+export type ResponseType =
+  "go" | "cancel" | "collect" | "added_myself" | "done" | "retry" | "mark_done" | "abort" | "reuse_new" | "replace_new";
+
+/** An answer; a pasted value travels only from the front end to the vault, never into a rotation. */
+export type OperatorResponse = { type: Exclude<ResponseType, "collect"> } | { type: "collect"; value: string };
+
+export type PromptKind = "confirm" | "destructive" | "collect" | "manual" | "failed" | "interrupted" | "existing_new";
+
+/** What the rotation waits for. The nonce binds an answer to this exact prompt (buttons, replays). */
+export interface Awaiting {
+  stepId: string;
+  kind: PromptKind;
+  nonce: string;
+  since: string;
+  /** After this instant the prompt refuses answers, across restarts; `/resume` asks again. */
+  expiresAt?: string;
+  /** Set once the deadline passed (the timer fired, or a restart found it passed). */
+  expired?: boolean;
+  prompt: string;
+  accepts: ResponseType[];
+}
+
+export interface Rotation {
+  version: 2;
+  id: string;
+  key: string;
+  procedureId: string;
+  category: string;
+  initiator: Actor;
+  environment: string;
+  incident?: { reason: string };
+  state: RotationState;
+  steps: StepRecord[];
+  awaiting?: Awaiting;
+  /** Set once a destructive step has started: abort is refused from then on. */
+  pointOfNoReturn?: { stepId: string; at: string };
+  /** Set while an abort rolls back; a step cancelled by it is not an interruption. */
+  aborting?: { by: Actor; at: string };
+  createdAt: string;
+  updatedAt: string;
+  endedAt?: string;
+  commit?: string | undefined;
+  /** The process driving it; another process leaves it alone while that one lives. */
+  process?: { pid: number; host: string };
+  /** The manifest's owner of the secret, notified at the end. */
+  owner?: string;
+  /** A one-line summary of how it ended or why it stopped. */
+  message?: string;
+}
+
+/** What a step's executor reports; `commit` is the git commit a commit step made. */
+export type StepOutcome =
+  { status: "done" | "skipped"; note?: string; commit?: string } | { status: "failed"; message: string };

@@ -1,0 +1,71 @@
+import type { ResponseType } from "./model.js";
+
+/** How one operator response reads everywhere: a chat button, a shell prompt, an audit line, a settled card. */
+export interface ResponseWords {
+  /** The chat button's label. */
+  button: string;
+  /** What the shell accepts (the first is shown as the choice). */
+  shell: readonly string[];
+  /** The choice as the shell lists it. */
+  shellLabel: string;
+  /** The audit line's words: "<step>: <audit> by <actor>". */
+  audit: string;
+  /** What a settled prompt card says was answered. */
+  settled: string;
+}
+
+/** The one vocabulary of operator responses, shared by chat buttons, shell prompts and audit lines. */
+export const RESPONSES = {
+  go: { button: "✅ Confirm", shell: ["yes"], shellLabel: "yes", audit: "confirmed", settled: "confirmed" },
+  cancel: {
+    button: "✖️ Cancel rotation",
+    shell: ["cancel", "c", "no", "n"],
+    shellLabel: "[c]ancel",
+    audit: "cancelled",
+    settled: "cancelled the rotation",
+  },
+  collect: {
+    button: "Send the value",
+    shell: [],
+    shellLabel: "paste the value",
+    audit: "token received",
+    settled: "sent the value (checked, then stored in the vault or asked again)",
+  },
+  added_myself: {
+    button: "I added it to the vault myself",
+    shell: ["added"],
+    shellLabel: "added",
+    audit: "added to the vault by hand",
+    settled: "added it to the vault",
+  },
+  done: { button: "✅ Done", shell: ["done"], shellLabel: "done", audit: "marked done", settled: "done" },
+  retry: { button: "🔁 Retry", shell: ["r", "retry"], shellLabel: "[r]etry", audit: "retry", settled: "retry" },
+  mark_done: {
+    button: "☑️ Mark done",
+    shell: ["m", "mark done"],
+    shellLabel: "[m]ark done",
+    audit: "marked done",
+    settled: "mark done",
+  },
+  abort: { button: "⏹ Abort", shell: ["a", "abort"], shellLabel: "[a]bort", audit: "abort", settled: "abort" },
+  reuse_new: {
+    button: "♻️ Reuse it",
+    shell: ["u", "reuse"],
+    shellLabel: "re[u]se",
+    audit: "reuse the existing _new",
+    settled: "reuse it",
+  },
+  replace_new: {
+    button: "🆕 Replace it",
+    shell: ["p", "replace"],
+    shellLabel: "re[p]lace",
+    audit: "replace the existing _new",
+    settled: "replace it",
+  },
+} as const satisfies Record<ResponseType, ResponseWords>;
+
+/** The response a shell answer stands for, among those a prompt accepts. */
+export function responseForShellAnswer(answer: string, accepts: readonly ResponseType[]): ResponseType | undefined {
+  const typed = answer.trim().toLowerCase();
+  return accepts.find((type) => (RESPONSES[type].shell as readonly string[]).includes(typed));
+}

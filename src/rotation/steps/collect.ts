@@ -1,0 +1,61 @@
+import { z } from "zod";
+import type { Redactor } from "../../logging/redactor.js";
+import { formatSchema, stepBase, text } from "../../schema/fields.js";
+import { newKeyOf, type Vault } from "../../vault/create-vault.js";
+import type { Actor } from "../model.js";
+import { defineStep } from "./step-kind.js";
+
+/** The operator supplies a value issued elsewhere (BotFather, SignalWire, Sentry), in a private chat or without echo. */
+export const collectStep = defineStep(
+  z.object({ ...stepBase, kind: z.literal("collect"), prompt: text, format: formatSchema }).strict(),
+  {
+    phase: "procedure",
+    idempotent: false,
+    interaction: "collect",
+    prompt: (step) => step.prompt,
+    describe: () => undefined,
+    // The value was taken by takeCollectedValue when the operator answered.
+    execute: () => Promise.resolve({ status: "done" }),
+  },
+);
+type CollectStep = z.output<typeof collectStep.schema>;
+
+export type CollectOutcome =
+  /** Stored (or found) under `<key>_new`; the note names who gave it and its last 4 characters. */
+  | { ok: true; note: string }
+  /** Nothing stored: ask again with this prompt. */
+  | { ok: false; prompt: string };
+
+/**
+ * An answer to a collect step: a pasted value is format-checked and written to the vault as
+ * `<key>_new`; "I added it myself" is checked in the vault. The value goes to the redactor
+ * before anything else can print it, and never into the outcome.
+ */
+export async function takeCollectedValue(
+  { key, step, value: pasted, actor }: { key: string; step: CollectStep; value: string | undefined; actor: Actor },
+  { vault, redactor }: { vault: Vault; redactor: Redactor },
+): Promise<CollectOutcome> {
+  let value: string | undefined;
+  if (pasted !== undefined) {
+    value = pasted.trim();
+    if (value.length >= 6) redactor.add(value);
+  } else {
+    const read = await vault.read(newKeyOf(key));
+    value = read.ok ? read.value : undefined;
+    if (value === undefined) {
+      return {
+        ok: false,
+        prompt: `${newKeyOf(key)} is not in the vault yet. Add it with ansible-vault edit, or paste the value here.\n\n${step.prompt}`,
+      };
+    }
+  }
+  if (!new RegExp(step.format.pattern).test(value)) {
+    return { ok: false, prompt: `That does not look like ${step.format.hint}. Nothing was stored. ${step.prompt}` };
+  }
+  if (pasted !== undefined) {
+    const added = await vault.addNew(key, value, { replace: true });
+    if (!added.ok) return { ok: false, prompt: `Could not store it: ${added.message}` };
+  }
+  const how = pasted !== undefined ? `received from ${actor.name}` : `added to the vault by ${actor.name}`;
+  return { ok: true, note: `${how}, ends in …${value.slice(-4)}` };
+}

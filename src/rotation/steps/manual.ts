@@ -1,0 +1,23 @@
+import { z } from "zod";
+import { builtinCheckSchema } from "../../checks/registry.js";
+import { stepBase, text } from "../../schema/fields.js";
+import { runBuiltinCheck } from "./run-builtin-check.js";
+import { defineStep } from "./step-kind.js";
+
+/** Something only a person can do (revoke in a dashboard); an optional check proves it after Done. */
+export const manualStep = defineStep(
+  z
+    .object({ ...stepBase, kind: z.literal("manual"), instruction: text, check: builtinCheckSchema.optional() })
+    .strict(),
+  {
+    phase: "procedure",
+    idempotent: false,
+    interaction: "manual",
+    prompt: (step) => step.instruction,
+    describe: (step) => (step.check ? `built-in check: ${step.check.builtin}` : undefined),
+    execute(step, run, deps) {
+      if (step.check) return runBuiltinCheck(step.check, run, deps);
+      return Promise.resolve({ status: "done", note: `done, says ${run.record.confirmedBy?.name ?? "the operator"}` });
+    },
+  },
+);

@@ -1,0 +1,48 @@
+import { z } from "zod";
+import { argvSchema, stepBase } from "../../schema/fields.js";
+import { sleep } from "../../time/sleep.js";
+import { runCommandStep } from "./run-command.js";
+import { defineStep } from "./step-kind.js";
+
+/** Tests the NATS config, reloads, and confirms on /varz that the server loaded it (a bad reload exits 0). */
+export const natsReloadStep = defineStep(
+  z
+    .object({
+      ...stepBase,
+      kind: z.literal("nats_reload"),
+      config_test: argvSchema,
+      reload: argvSchema,
+      monitor_url: z.string().url().optional(),
+    })
+    .strict(),
+  {
+    phase: "procedure",
+    idempotent: true,
+    interaction: "automatic",
+    describe: (step) => `${step.config_test.join(" ")} && ${step.reload.join(" ")}`,
+    async execute(step, run, deps) {
+      const monitor = step.monitor_url ?? deps.env.NATS_MONITOR_URL ?? "http://127.0.0.1:8222";
+      const test = await runCommandStep({ argv: step.config_test, timeout: "2m" }, run, deps);
+      if (test.status === "failed") {
+        return {
+          status: "failed",
+          message: `the new NATS config does not validate, so NATS was not reloaded: ${test.message}`,
+        };
+      }
+      const before = await deps.services.nats.configLoadTime(monitor);
+      const reload = await runCommandStep({ argv: step.reload, timeout: "2m" }, run, deps);
+      if (reload.status === "failed") return reload;
+      for (let i = 0; i < 50; i++) {
+        const after = await deps.services.nats.configLoadTime(monitor);
+        if (after !== undefined && after !== before) {
+          return { status: "done", note: `NATS reloaded its config (config_load_time ${after})` };
+        }
+        if (await sleep(200, run.signal)) break;
+      }
+      return {
+        status: "failed",
+        message: `the reload command exited 0 but NATS (${monitor}/varz) shows no new config_load_time: check the nats-server log for "Failed to reload"`,
+      };
+    },
+  },
+);

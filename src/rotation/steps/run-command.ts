@@ -1,0 +1,63 @@
+import path from "node:path";
+import { parseDuration } from "../../time/duration.js";
+import { newKeyOf } from "../../vault/create-vault.js";
+import type { StepOutcome } from "../model.js";
+import { expandPlaceholders, needsSecret, type PlaceholderValues } from "./expand-placeholders.js";
+import type { StepDeps, StepRun } from "./step-kind.js";
+
+/** A command as the runbook gives it. */
+export interface CommandStep {
+  argv: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  stdin?: string;
+  timeout: string;
+}
+
+/** Runs a `run`, argv `verify` or rollback command: placeholders expanded, secrets only by env and stdin. */
+export async function runCommandStep(
+  step: CommandStep,
+  run: Pick<StepRun, "rotation" | "signal" | "onLine" | "logFile" | "values">,
+  deps: StepDeps,
+): Promise<StepOutcome> {
+  const texts = [...Object.values(step.env ?? {}), step.stdin];
+  const values: PlaceholderValues = {
+    vault_password_file: deps.paths.vaultPasswordFile,
+    infra_dir: deps.paths.infraDir,
+    secret_key: run.rotation.key,
+    new_key: newKeyOf(run.rotation.key),
+    rotation_id: run.rotation.id,
+    state_dir: deps.paths.stateDir,
+  };
+  if (needsSecret(texts, "new_value") || needsSecret(texts, "old_value")) {
+    const read = await run.values();
+    if (!read.ok) return { status: "failed", message: read.message };
+    const { current, next, promoted } = read.values;
+    values.new_value = promoted ? current : next;
+    if (!promoted) values.old_value = current;
+  }
+  let argv: string[], env: Record<string, string>, stdin: string | undefined;
+  try {
+    argv = step.argv.map((a) => expandPlaceholders(a, values));
+    env = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expandPlaceholders(v, values)]));
+    stdin = step.stdin === undefined ? undefined : expandPlaceholders(step.stdin, values);
+  } catch (error) {
+    return {
+      status: "failed",
+      message: `${(error as Error).message} (the old value is gone after the promote step); fix the runbook step, then Mark done or Retry`,
+    };
+  }
+  const result = await deps.runCommand({
+    argv,
+    env,
+    ...(stdin !== undefined ? { stdin } : {}),
+    timeoutMs: parseDuration(step.timeout) ?? 600_000,
+    signal: run.signal,
+    onLine: run.onLine,
+    logFile: run.logFile,
+  });
+  if (result.ok) return { status: "done" };
+  return {
+    status: "failed",
+    message: `${result.message}. Full output: ${path.relative(deps.paths.stateDir, run.logFile)}`,
+  };
+}

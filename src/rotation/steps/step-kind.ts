@@ -1,0 +1,64 @@
+import type { z } from "zod";
+import type { CheckServices } from "../../checks/check-kind.js";
+import type { RunCommand } from "../../exec/create-command-runner.js";
+import type { Git } from "../../git/create-git.js";
+import type { Redactor } from "../../logging/redactor.js";
+import type { Vault } from "../../vault/create-vault.js";
+import type { SecretValues } from "../../vault/read-secret-values.js";
+import type { Interaction, Rotation, StepOutcome, StepRecord } from "../model.js";
+
+/** Everything step executors may use; built once per engine. */
+export interface StepDeps {
+  vault: Vault;
+  runCommand: RunCommand;
+  redactor: Redactor;
+  git: Git;
+  services: CheckServices;
+  paths: {
+    infraDir: string;
+    stateDir: string;
+    vaultPasswordFile: string;
+    manifestFile: string;
+    changelogFile: string;
+    /** The vault, manifest and CHANGELOG, relative to INFRA_DIR: what a rotation commits. */
+    commitFiles: readonly string[];
+  };
+  /** Where built-ins find defaults such as PGHOST or NATS_URL. */
+  env: Readonly<Record<string, string | undefined>>;
+  now: () => Date;
+}
+
+/** One run of one step. */
+export interface StepRun {
+  rotation: Readonly<Rotation>;
+  record: Readonly<StepRecord>;
+  signal: AbortSignal;
+  /** Each output line, already redacted. */
+  onLine: (line: string) => void;
+  logFile: string;
+  /** Both values of the secret, registered for redaction before anyone can print them; `promoted` once the rename ran. */
+  values(): Promise<{ ok: true; values: SecretValues & { promoted: boolean } } | { ok: false; message: string }>;
+}
+
+/** Everything about one step kind: where it may stand, whether it may run twice, how it asks, runs and shows. */
+export interface StepKind<S> {
+  /** The runbook part it may appear in. */
+  phase: "procedure" | "epilogue" | "both";
+  /** Safe to run again after an interruption, unless the runbook says otherwise. */
+  idempotent: boolean;
+  interaction: Interaction;
+  /** What the operator is asked (collect, confirm and manual steps). */
+  prompt?(step: S): string;
+  /** The plan's detail line: the command it runs or what it does; never a value. */
+  describe(step: S): string | undefined;
+  /** Runs the step (for operator steps: after the operator answered). */
+  execute(step: S, run: StepRun, deps: StepDeps): Promise<StepOutcome>;
+}
+
+/** Ties a step kind's schema to its behaviour; a kind without `execute` or `describe` does not type-check. */
+export function defineStep<S extends z.ZodType<{ kind: string }>>(
+  schema: S,
+  kind: StepKind<z.output<S>>,
+): StepKind<z.output<S>> & { schema: S } {
+  return { schema, ...kind };
+}

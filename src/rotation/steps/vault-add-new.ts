@@ -1,0 +1,24 @@
+import { z } from "zod";
+import { stepBase } from "../../schema/fields.js";
+import { newKeyOf } from "../../vault/create-vault.js";
+import { defineStep } from "./step-kind.js";
+
+/** Confirms that `<key>_new` is in the vault (generate and collect wrote it there). */
+export const vaultAddNewStep = defineStep(z.object({ ...stepBase, kind: z.literal("vault_add_new") }).strict(), {
+  phase: "procedure",
+  idempotent: true,
+  interaction: "automatic",
+  describe: () => undefined,
+  async execute(_step, run) {
+    const key = run.rotation.key;
+    const read = await run.values();
+    if (!read.ok) return { status: "failed", message: read.message };
+    if (read.values.next === undefined) {
+      return {
+        status: "failed",
+        message: `${newKeyOf(key)} is not in the vault; the previous step should have put it there. Retry that step, or add it with ansible-vault edit`,
+      };
+    }
+    return { status: "done", note: `${newKeyOf(key)} is in the vault (ends in …${read.values.next.slice(-4)})` };
+  },
+});

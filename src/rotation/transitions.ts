@@ -1,0 +1,426 @@
+import { fail, type Failure } from "../result.js";
+import type {
+  Actor,
+  Awaiting,
+  Interaction,
+  PromptKind,
+  ResponseType,
+  Rotation,
+  StepOutcome,
+  StepRecord,
+} from "./model.js";
+import { PROMPTS, REFUSALS } from "./prompts.js";
+import { currentStep, isTerminal } from "./queries.js";
+
+/** What transitions need to know of a step's definition in the runbook. */
+export interface StepInfo {
+  interaction: Interaction;
+  /** The question of a collect, confirm or manual step. */
+  prompt?: string;
+}
+
+/** Everything a transition reads besides the rotation and the input; values only, no I/O. */
+export interface TransitionContext {
+  now: string;
+  /** A fresh nonce, used when the transition asks the operator something. */
+  nonce: string;
+  /** A shutdown is under way: no further step starts. */
+  stopping: boolean;
+  self: { pid: number; host: string };
+  confirmTimeoutMs: number;
+  approval: { requireSecondApprover: boolean; approverIds: readonly string[] };
+  /** The step's definition; undefined when the runbook no longer has it. */
+  info(record: StepRecord): StepInfo | undefined;
+  logFile(rotationId: string, recordId: string): string;
+}
+
+/** Everything that moves a rotation. Pasted values never come in here: the driver stores them first. */
+export type Input =
+  | { type: "begin"; leftoverNewEnding?: string }
+  | { type: "step_finished"; recordId: string; outcome: StepOutcome; cancelled: boolean; ms: number }
+  | { type: "answer"; nonce: string; response: Exclude<ResponseType, "collect" | "added_myself">; actor: Actor }
+  | { type: "value_taken"; nonce: string; response: "collect" | "added_myself"; actor: Actor; note: string }
+  | { type: "value_refused"; nonce: string; response: "collect" | "added_myself"; actor: Actor; prompt: string }
+  | { type: "abort"; actor: Actor }
+  | { type: "rolled_back"; actor: Actor; problems: readonly string[] }
+  | { type: "recover" }
+  | { type: "resume" }
+  | { type: "expire"; nonce: string }
+  | { type: "failed_unexpectedly"; message: string };
+
+/** Work for the driver. */
+export type Effect =
+  | { type: "run_step"; recordId: string }
+  | { type: "cancel_running" }
+  | { type: "roll_back"; actor: Actor }
+  | { type: "release_lock" }
+  | { type: "schedule_expiry"; nonce: string; at: string };
+
+/** What listeners hear; the driver attaches a snapshot of the rotation. */
+export type Notice =
+  | { type: "started" }
+  | { type: "step_started"; recordId: string }
+  | { type: "step_finished"; recordId: string; ms: number }
+  | { type: "step_failed"; recordId: string; ms: number }
+  | { type: "awaiting" }
+  | { type: "answered"; recordId: string; response: ResponseType; actor: Actor }
+  | { type: "prompt_expired"; recordId: string }
+  | { type: "completed" }
+  | { type: "aborted"; actor: Actor }
+  | { type: "owner_notified" }
+  | { type: "interrupted" };
+
+export type RefusalReason = "refused" | "stale" | "expired" | "invalid" | "not_allowed" | "busy";
+export type Transition =
+  { ok: true; rotation: Rotation; effects: Effect[]; notices: Notice[] } | Failure<RefusalReason>;
+
+/** Prompt kinds whose answer expires after CONFIRM_TIMEOUT. */
+const EXPIRING: ReadonlySet<PromptKind> = new Set(["confirm", "destructive"]);
+
+/**
+ * The rotation state machine: given a rotation, an input and the context, the next rotation and
+ * the effects to run. Pure: the input rotation is never changed, and nothing here does I/O.
+ */
+export function transition(rotation: Readonly<Rotation>, input: Input, ctx: TransitionContext): Transition {
+  const r = structuredClone(rotation) as Rotation;
+  const out = { effects: [] as Effect[], notices: [] as Notice[] };
+  const refused = apply(r, input, ctx, out);
+  if (refused) return refused;
+  r.updatedAt = ctx.now;
+  return { ok: true, rotation: r, ...out };
+}
+
+type Out = { effects: Effect[]; notices: Notice[] };
+
+function apply(r: Rotation, input: Input, ctx: TransitionContext, out: Out): Failure<RefusalReason> | undefined {
+  switch (input.type) {
+    case "begin":
+      out.notices.push({ type: "started" });
+      if (input.leftoverNewEnding !== undefined) {
+        ask(
+          r,
+          r.steps[0]!,
+          "existing_new",
+          PROMPTS.existingNew(r.key, input.leftoverNewEnding),
+          ["reuse_new", "replace_new", "cancel"],
+          ctx,
+          out,
+        );
+        return undefined;
+      }
+      advance(r, ctx, out);
+      return undefined;
+    case "step_finished":
+      stepFinished(r, input, ctx, out);
+      return undefined;
+    case "answer":
+    case "value_taken":
+    case "value_refused":
+      return answer(r, input, ctx, out);
+    case "abort":
+      return beginAbort(r, input.actor, ctx, out);
+    case "rolled_back":
+      for (const step of r.steps) if (step.state === "running" || step.state === "awaiting") step.state = "interrupted";
+      r.state = "aborted";
+      r.endedAt = ctx.now;
+      r.message = PROMPTS.aborted(r.key, input.actor.name, input.problems);
+      delete r.awaiting;
+      delete r.aborting;
+      out.effects.push({ type: "release_lock" });
+      out.notices.push({ type: "aborted", actor: input.actor });
+      return undefined;
+    case "recover":
+      recover(r, ctx, out);
+      return undefined;
+    case "resume":
+      return resume(r, ctx, out);
+    case "expire":
+      if (r.awaiting?.nonce === input.nonce && !r.awaiting.expired) {
+        r.awaiting.expired = true;
+        out.notices.push({ type: "prompt_expired", recordId: r.awaiting.stepId });
+      }
+      return undefined;
+    case "failed_unexpectedly":
+      for (const step of r.steps) if (step.state === "running") step.state = "interrupted";
+      r.state = "failed";
+      r.message = PROMPTS.unexpected(input.message);
+      return undefined;
+  }
+}
+
+/** Starts the next step, asks the operator, or completes. */
+function advance(r: Rotation, ctx: TransitionContext, out: Out): void {
+  if (isTerminal(r)) return;
+  const record = currentStep(r);
+  if (ctx.stopping) {
+    r.state = "interrupted";
+    r.message = PROMPTS.stoppedBefore(record);
+    out.notices.push({ type: "interrupted" });
+    return;
+  }
+  if (!record) return complete(r, ctx, out);
+  const info = ctx.info(record);
+  if (!info) {
+    r.state = "failed";
+    r.message = PROMPTS.stepGone(record);
+    return;
+  }
+  if (record.state !== "pending") return;
+  const cancel = r.pointOfNoReturn ? [] : (["cancel"] as const);
+  if (info.interaction === "collect") {
+    return ask(r, record, "collect", info.prompt ?? record.title, ["collect", "added_myself", ...cancel], ctx, out);
+  }
+  if (info.interaction === "manual" && !record.confirmedBy) {
+    const prompt = info.prompt ?? record.title;
+    const text = record.destructive && !r.pointOfNoReturn ? PROMPTS.manualDestructive(prompt) : prompt;
+    return ask(r, record, "manual", text, ["done", ...cancel], ctx, out);
+  }
+  if (info.interaction === "confirm" && !record.confirmedBy) {
+    return ask(r, record, "confirm", info.prompt ?? record.title, ["go", ...cancel], ctx, out);
+  }
+  if (record.destructive && info.interaction === "automatic" && !record.confirmedBy) {
+    return ask(r, record, "destructive", PROMPTS.destructive(record.title), ["go", ...cancel], ctx, out);
+  }
+  record.state = "running";
+  record.attempts++;
+  record.startedAt = ctx.now;
+  delete record.message;
+  record.logFile = ctx.logFile(r.id, record.id);
+  if (record.destructive) r.pointOfNoReturn ??= { stepId: record.id, at: ctx.now };
+  r.state = "running";
+  r.process = ctx.self;
+  out.effects.push({ type: "run_step", recordId: record.id });
+  out.notices.push({ type: "step_started", recordId: record.id });
+}
+
+function complete(r: Rotation, ctx: TransitionContext, out: Out): void {
+  r.state = "completed";
+  r.endedAt = ctx.now;
+  r.message = PROMPTS.completed(r);
+  delete r.awaiting;
+  out.effects.push({ type: "release_lock" });
+  out.notices.push({ type: "completed" });
+}
+
+function ask(
+  r: Rotation,
+  record: StepRecord,
+  kind: PromptKind,
+  prompt: string,
+  accepts: ResponseType[],
+  ctx: TransitionContext,
+  out: Out,
+): void {
+  const awaiting: Awaiting = { stepId: record.id, kind, nonce: ctx.nonce, since: ctx.now, prompt, accepts };
+  if (EXPIRING.has(kind)) {
+    awaiting.expiresAt = new Date(Date.parse(ctx.now) + ctx.confirmTimeoutMs).toISOString();
+    out.effects.push({ type: "schedule_expiry", nonce: ctx.nonce, at: awaiting.expiresAt });
+  }
+  r.awaiting = awaiting;
+  if (record.state === "pending" && kind !== "existing_new") record.state = "awaiting";
+  if (r.state === "running") r.state = "awaiting_operator";
+  out.notices.push({ type: "awaiting" });
+}
+
+function stepFinished(
+  r: Rotation,
+  input: Extract<Input, { type: "step_finished" }>,
+  ctx: TransitionContext,
+  out: Out,
+): void {
+  const record = r.steps.find((s) => s.id === input.recordId);
+  if (!record || record.state !== "running") return;
+  record.endedAt = ctx.now;
+  const { outcome } = input;
+  if (outcome.status === "failed") {
+    record.message = outcome.message;
+    if (r.aborting) {
+      record.state = "interrupted";
+      return;
+    }
+    record.state = input.cancelled ? "interrupted" : "failed";
+    r.state = input.cancelled ? "interrupted" : "failed";
+    r.message = `${record.title}: ${outcome.message}`;
+    if (input.cancelled) {
+      out.notices.push({ type: "interrupted" });
+      return;
+    }
+    out.notices.push({ type: "step_failed", recordId: record.id, ms: input.ms });
+    const abort = r.pointOfNoReturn ? [] : (["abort"] as const);
+    return ask(r, record, "failed", PROMPTS.failed(record), ["retry", "mark_done", ...abort], ctx, out);
+  }
+  record.state = outcome.status;
+  if (outcome.note) record.message = outcome.note;
+  if (outcome.commit) r.commit = outcome.commit;
+  r.state = "running";
+  out.notices.push({ type: "step_finished", recordId: record.id, ms: input.ms });
+  if (record.kind === "notify_owner") out.notices.push({ type: "owner_notified" });
+  if (!r.aborting) advance(r, ctx, out);
+}
+
+/**
+ * Whether `actor` may give `response` to the current prompt: only the initiator answers; with the
+ * two-person rule, a destructive step is confirmed by an approver who is not the initiator.
+ */
+export function refusalFor(
+  r: Readonly<Rotation>,
+  actor: Actor,
+  response: ResponseType,
+  approval: TransitionContext["approval"],
+): string | undefined {
+  if (r.awaiting?.kind === "destructive" && approval.requireSecondApprover && response === "go") {
+    if (actor.id === r.initiator.id) return REFUSALS.secondPersonNeeded;
+    if (!approval.approverIds.includes(actor.id)) return REFUSALS.onlyApprover;
+    return undefined;
+  }
+  return actor.id === r.initiator.id ? undefined : REFUSALS.onlyInitiator(r.initiator.name);
+}
+
+/** Checks an answer before anything is done with it (the driver calls this before storing a pasted value). */
+export function checkAnswer(
+  r: Readonly<Rotation>,
+  nonce: string,
+  response: ResponseType,
+  actor: Actor,
+  ctx: Pick<TransitionContext, "now" | "approval">,
+): Failure<RefusalReason> | undefined {
+  const awaiting = r.awaiting;
+  if (!awaiting || awaiting.nonce !== nonce || isTerminal(r)) return fail("stale", REFUSALS.stale);
+  if (r.aborting) return fail("busy", REFUSALS.aborting);
+  const refusal = refusalFor(r, actor, response, ctx.approval);
+  if (refusal) return fail("not_allowed", refusal);
+  if (awaiting.expired || (awaiting.expiresAt !== undefined && awaiting.expiresAt <= ctx.now)) {
+    return fail("expired", REFUSALS.expired(r.id));
+  }
+  if (!awaiting.accepts.includes(response)) return fail("invalid", REFUSALS.notAccepted(awaiting.accepts));
+  return undefined;
+}
+
+function answer(
+  r: Rotation,
+  input: Extract<Input, { type: "answer" | "value_taken" | "value_refused" }>,
+  ctx: TransitionContext,
+  out: Out,
+): Failure<RefusalReason> | undefined {
+  const refused = checkAnswer(r, input.nonce, input.response, input.actor, ctx);
+  if (refused) return refused;
+  const awaiting = r.awaiting!;
+  const record = r.steps.find((s) => s.id === awaiting.stepId)!;
+  const { actor, response } = input;
+  if (response === "cancel" || response === "abort") {
+    const aborting = beginAbort(r, actor, ctx, out);
+    if (aborting) return aborting;
+    out.notices.unshift({ type: "answered", recordId: record.id, response, actor });
+    return undefined;
+  }
+  delete r.awaiting;
+  out.notices.push({ type: "answered", recordId: record.id, response, actor });
+  if (input.type === "value_refused") {
+    ask(r, record, "collect", input.prompt, awaiting.accepts, ctx, out);
+    return undefined;
+  }
+  if (input.type === "value_taken") {
+    record.state = "done";
+    record.attempts++;
+    record.endedAt = ctx.now;
+    record.message = input.note;
+    out.notices.push({ type: "step_finished", recordId: record.id, ms: 0 });
+  }
+  switch (response) {
+    case "go":
+      record.confirmedBy = actor;
+      record.state = "pending";
+      if (ctx.info(record)?.interaction === "confirm") {
+        record.state = "done";
+        record.message = PROMPTS.confirmedBy(actor.name);
+      }
+      break;
+    case "done":
+      record.confirmedBy = actor;
+      record.state = "pending";
+      break;
+    case "retry":
+      record.state = "pending";
+      break;
+    case "mark_done":
+      record.state = "done";
+      record.message = PROMPTS.markedDoneBy(actor.name);
+      if (record.destructive) r.pointOfNoReturn ??= { stepId: record.id, at: ctx.now };
+      break;
+    case "reuse_new":
+      for (const step of r.steps) {
+        if (step.kind === "generate" || step.kind === "collect") {
+          step.state = "skipped";
+          step.message = PROMPTS.reusing(r.key, actor.name);
+          out.notices.push({ type: "step_finished", recordId: step.id, ms: 0 });
+        }
+      }
+      break;
+    default:
+      // replace_new: the driver dropped `<key>_new` before this answer; collect/added_myself: handled above.
+      break;
+  }
+  r.state = "running";
+  r.process = ctx.self;
+  advance(r, ctx, out);
+  return undefined;
+}
+
+function beginAbort(r: Rotation, actor: Actor, ctx: TransitionContext, out: Out): Failure<RefusalReason> | undefined {
+  if (isTerminal(r)) return fail("refused", REFUSALS.ended(r));
+  if (r.pointOfNoReturn) {
+    const step = r.steps.find((s) => s.id === r.pointOfNoReturn!.stepId);
+    return fail("refused", REFUSALS.pastPointOfNoReturn(step?.title ?? r.pointOfNoReturn.stepId));
+  }
+  if (r.aborting) return fail("busy", REFUSALS.busy);
+  r.aborting = { by: actor, at: ctx.now };
+  out.effects.push({ type: "cancel_running" }, { type: "roll_back", actor });
+  return undefined;
+}
+
+function recover(r: Rotation, ctx: TransitionContext, out: Out): void {
+  if (isTerminal(r)) return;
+  const running = r.steps.find((s) => s.state === "running");
+  if (running) {
+    running.state = "interrupted";
+    running.message = PROMPTS.interruptedWhileRunning;
+  }
+  if (r.aborting) {
+    delete r.aborting;
+    r.state = "interrupted";
+    r.message = "rotabot stopped while aborting; abort again to finish the rollback";
+    out.notices.push({ type: "interrupted" });
+  } else if (running || r.state === "running") {
+    r.state = "interrupted";
+    out.notices.push({ type: "interrupted" });
+  }
+  const awaiting = r.awaiting;
+  if (awaiting?.expiresAt !== undefined && awaiting.expiresAt <= ctx.now && !awaiting.expired) {
+    awaiting.expired = true;
+    out.notices.push({ type: "prompt_expired", recordId: awaiting.stepId });
+  }
+}
+
+function resume(r: Rotation, ctx: TransitionContext, out: Out): Failure<RefusalReason> | undefined {
+  if (isTerminal(r)) return fail("refused", REFUSALS.endedResume(r));
+  r.process = ctx.self;
+  if (r.awaiting) {
+    // A fresh nonce: buttons of the earlier prompt (expired, or from before a restart) stop working.
+    const { stepId, kind, prompt, accepts } = r.awaiting;
+    const record = r.steps.find((s) => s.id === stepId) ?? r.steps[0]!;
+    ask(r, record, kind, prompt, accepts, ctx, out);
+    return undefined;
+  }
+  const record = currentStep(r);
+  if (record?.state === "interrupted") {
+    if (!record.idempotent) {
+      const abort = r.pointOfNoReturn ? [] : (["abort"] as const);
+      ask(r, record, "interrupted", PROMPTS.interrupted(record), ["retry", "mark_done", ...abort], ctx, out);
+      return undefined;
+    }
+    record.state = "pending";
+  }
+  r.state = "running";
+  advance(r, ctx, out);
+  return undefined;
+}

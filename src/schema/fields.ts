@@ -1,0 +1,101 @@
+import { z } from "zod";
+import { parseDuration } from "../time/duration.js";
+
+/** Placeholders allowed in argv: none of them is a secret value. */
+export const ARGV_PLACEHOLDERS = [
+  "vault_password_file",
+  "infra_dir",
+  "secret_key",
+  "new_key",
+  "rotation_id",
+  "state_dir",
+] as const;
+/** Placeholders that expand to secret values: allowed only in a step's `env` or `stdin`. */
+export const SECRET_PLACEHOLDERS = ["new_value", "old_value"] as const;
+const PLACEHOLDER = /\{([a-z_]+)\}/g;
+
+export const slug = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,40}$/, "use lowercase letters, digits, _ and - (max 41 characters)");
+export const vaultKey = z
+  .string()
+  .regex(/^vault_[a-z0-9_]+$/, "vault keys look like vault_<name> (lowercase, digits, _)");
+export const text = z.string().trim().min(1);
+export const duration = z
+  .string()
+  .refine((s) => parseDuration(s) !== undefined, "write a duration such as 30s, 10m or 1h");
+
+function placeholdersIn(value: string): string[] {
+  return [...value.matchAll(PLACEHOLDER)].map((m) => m[1]!);
+}
+
+export const argvSchema = z
+  .array(z.string().min(1))
+  .min(1)
+  .superRefine((argv, ctx) => {
+    argv.forEach((arg, i) => {
+      for (const name of placeholdersIn(arg)) {
+        if ((SECRET_PLACEHOLDERS as readonly string[]).includes(name)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [i],
+            message: `{${name}} is a secret value and may not appear in argv (other processes can read argv); pass it through the step's env or stdin`,
+          });
+        } else if (!(ARGV_PLACEHOLDERS as readonly string[]).includes(name)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [i],
+            message: `unknown placeholder {${name}}; argv may use ${ARGV_PLACEHOLDERS.map((p) => `{${p}}`).join(", ")}`,
+          });
+        }
+      }
+    });
+  });
+
+const allPlaceholders = [...ARGV_PLACEHOLDERS, ...SECRET_PLACEHOLDERS] as readonly string[];
+const withKnownPlaceholders = z.string().superRefine((value, ctx) => {
+  for (const name of placeholdersIn(value)) {
+    if (!allPlaceholders.includes(name)) ctx.addIssue({ code: "custom", message: `unknown placeholder {${name}}` });
+  }
+});
+
+/** A command: argv without a shell; secret values only by env or stdin. */
+export const commandFields = {
+  argv: argvSchema,
+  env: z
+    .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "environment names are UPPER_CASE"), withKnownPlaceholders)
+    .optional(),
+  stdin: withKnownPlaceholders.optional(),
+  timeout: duration.default("10m"),
+};
+
+/** Which value of the secret a built-in uses: the `<key>_new` being rolled out or the canonical one. */
+export const whichValue = z.enum(["new", "current"]).default("new");
+
+/** Fields every step has, whatever its kind. */
+export const stepBase = {
+  id: slug,
+  title: text,
+  /** Marks the point of no return: confirmation first, no rollback after. */
+  destructive: z.boolean().default(false),
+  /** Safe to run again after an interruption; each kind has its own default. */
+  idempotent: z.boolean().optional(),
+  /** The seed runbook's own words or command for this step, shown in the plan. */
+  seed: z.string().optional(),
+  note: z.string().optional(),
+};
+
+/** A regular expression the collected value must match, and how to describe it to a human. */
+export const formatSchema = z
+  .object({
+    pattern: z.string().refine((p) => {
+      try {
+        new RegExp(p);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "not a valid regular expression"),
+    hint: text,
+  })
+  .strict();

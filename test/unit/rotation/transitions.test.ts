@@ -1,0 +1,574 @@
+import { describe, expect, it } from "vitest";
+import type { Actor, Rotation, StepRecord } from "../../../src/rotation/model.js";
+import {
+  refusalFor,
+  transition,
+  type Input,
+  type StepInfo,
+  type Transition,
+  type TransitionContext,
+} from "../../../src/rotation/transitions.js";
+
+const ALICE: Actor = { id: "tg:1", name: "@alice" };
+const BOB: Actor = { id: "tg:2", name: "@bob" };
+const CAROL: Actor = { id: "tg:3", name: "@carol" };
+const NOW = "2026-11-27T10:00:00.000Z";
+const LATER = "2026-11-27T10:20:00.000Z";
+
+type Spec = Partial<StepRecord> & { id: string; interaction?: StepInfo["interaction"]; prompt?: string };
+
+/** A rotation of the given steps (all pending unless said), and the step infos the runbook would give. */
+function setup(specs: Spec[], rotation: Partial<Rotation> = {}) {
+  const infos = new Map<string, StepInfo>();
+  const steps = specs.map(({ interaction = "automatic", prompt, ...s }): StepRecord => {
+    infos.set(s.id, { interaction, ...(prompt ? { prompt } : {}) });
+    return {
+      title: `Step ${s.id}`,
+      kind: s.kind ?? (interaction === "automatic" ? "run" : interaction),
+      phase: "procedure",
+      destructive: false,
+      idempotent: false,
+      state: "pending",
+      attempts: 0,
+      ...s,
+    };
+  });
+  const r: Rotation = {
+    version: 2,
+    id: "20261127-1000-abcd",
+    key: "vault_x",
+    procedureId: "p",
+    category: "api_token",
+    initiator: ALICE,
+    environment: "staging",
+    state: "running",
+    steps,
+    createdAt: NOW,
+    updatedAt: NOW,
+    ...rotation,
+  };
+  return { r: deepFreeze(r), infos };
+}
+
+let nonces = 0;
+function ctxFor(infos: Map<string, StepInfo>, over: Partial<TransitionContext> = {}): TransitionContext {
+  return {
+    now: NOW,
+    nonce: `n${++nonces}`.padEnd(8, "0"),
+    stopping: false,
+    self: { pid: 42, host: "ops1" },
+    confirmTimeoutMs: 15 * 60_000,
+    approval: { requireSecondApprover: false, approverIds: [] },
+    info: (record) => infos.get(record.id),
+    logFile: (id, step) => `/state/logs/${id}/${step}.log`,
+    ...over,
+  };
+}
+
+function ok(t: Transition) {
+  if (!t.ok) throw new Error(`refused: ${t.message}`);
+  return t;
+}
+const step = (r: Rotation, id: string) => r.steps.find((s) => s.id === id)!;
+const types = (t: Transition) => (t.ok ? t.notices.map((n) => n.type) : []);
+const effects = (t: Transition) => (t.ok ? t.effects.map((e) => e.type) : []);
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Runs inputs in order, each against the previous result. */
+function run(r: Rotation, infos: Map<string, StepInfo>, ...inputs: (Input | ((r: Rotation) => Input))[]) {
+  let current = r;
+  let last: Transition | undefined;
+  for (const input of inputs) {
+    last = ok(transition(current, typeof input === "function" ? input(current) : input, ctxFor(infos)));
+    current = deepFreeze(last.rotation);
+  }
+  return { r: current, t: last! };
+}
+const done = (recordId: string, extra: Partial<Extract<Input, { type: "step_finished" }>> = {}): Input => ({
+  type: "step_finished",
+  recordId,
+  outcome: { status: "done" },
+  cancelled: false,
+  ms: 10,
+  ...extra,
+});
+const failed = (recordId: string, message = "exited with code 2", cancelled = false): Input => ({
+  type: "step_finished",
+  recordId,
+  outcome: { status: "failed", message },
+  cancelled,
+  ms: 10,
+});
+const answer =
+  (response: Extract<Input, { type: "answer" }>["response"], actor = ALICE) =>
+  (r: Rotation): Input => ({
+    type: "answer",
+    nonce: r.awaiting!.nonce,
+    response,
+    actor,
+  });
+
+describe("starting", () => {
+  it("runs the first automatic step: running, one attempt, its log file, nothing else changed", () => {
+    const { r, infos } = setup([{ id: "a" }, { id: "b" }]);
+    const t = ok(transition(r, { type: "begin" }, ctxFor(infos)));
+    expect(step(t.rotation, "a")).toMatchObject({ state: "running", attempts: 1, startedAt: NOW });
+    expect(step(t.rotation, "a").logFile).toBe(`/state/logs/${r.id}/a.log`);
+    expect(step(t.rotation, "b").state).toBe("pending");
+    expect(t.effects).toEqual([{ type: "run_step", recordId: "a" }]);
+    expect(types(t)).toEqual(["started", "step_started"]);
+    expect(t.rotation.pointOfNoReturn).toBeUndefined();
+    expect(t.rotation.process).toEqual({ pid: 42, host: "ops1" });
+  });
+
+  it("asks to reuse or replace a <key>_new left by an earlier attempt, showing only its last 4 characters", () => {
+    const { r, infos } = setup([{ id: "gen", kind: "generate" }]);
+    const t = ok(transition(r, { type: "begin", leftoverNewEnding: "abcd" }, ctxFor(infos)));
+    expect(t.rotation.awaiting).toMatchObject({
+      kind: "existing_new",
+      accepts: ["reuse_new", "replace_new", "cancel"],
+    });
+    expect(t.rotation.awaiting!.prompt).toContain(
+      "vault_x_new is already in the vault from an earlier attempt (ends in …abcd)",
+    );
+    expect(step(t.rotation, "gen").state).toBe("pending");
+    expect(t.effects).toEqual([]);
+  });
+
+  it("never changes the rotation it is given", () => {
+    const { r, infos } = setup([{ id: "a" }]);
+    const before = JSON.stringify(r);
+    transition(r, { type: "begin" }, ctxFor(infos));
+    expect(JSON.stringify(r)).toBe(before);
+  });
+});
+
+describe("what each step kind asks", () => {
+  it("collect: a value, 'added it myself', or cancel; no deadline", () => {
+    const { r, infos } = setup([{ id: "c", interaction: "collect", prompt: "Paste the PAT" }]);
+    const t = ok(transition(r, { type: "begin" }, ctxFor(infos)));
+    expect(t.rotation.awaiting).toMatchObject({
+      kind: "collect",
+      prompt: "Paste the PAT",
+      accepts: ["collect", "added_myself", "cancel"],
+    });
+    expect(t.rotation.awaiting!.expiresAt).toBeUndefined();
+    expect(t.rotation.state).toBe("awaiting_operator");
+    expect(step(t.rotation, "c").state).toBe("awaiting");
+  });
+
+  it("manual: Done or cancel, with the point-of-no-return warning when destructive", () => {
+    const plain = setup([{ id: "m", interaction: "manual", prompt: "Revoke it" }]);
+    expect(ok(transition(plain.r, { type: "begin" }, ctxFor(plain.infos))).rotation.awaiting).toMatchObject({
+      kind: "manual",
+      prompt: "Revoke it",
+      accepts: ["done", "cancel"],
+    });
+    const destructive = setup([{ id: "m", interaction: "manual", prompt: "Revoke it", destructive: true }]);
+    const asked = ok(transition(destructive.r, { type: "begin" }, ctxFor(destructive.infos))).rotation.awaiting!;
+    expect(asked.prompt).toMatch(
+      /^Revoke it\n\nThis cannot be undone: once you press Done, the rotation can no longer be aborted\.$/,
+    );
+  });
+
+  it("confirm: Confirm or cancel, expiring after CONFIRM_TIMEOUT", () => {
+    const { r, infos } = setup([{ id: "w", interaction: "confirm", prompt: "Maintenance window?" }]);
+    const t = ok(transition(r, { type: "begin" }, ctxFor(infos)));
+    expect(t.rotation.awaiting).toMatchObject({
+      kind: "confirm",
+      accepts: ["go", "cancel"],
+      expiresAt: "2026-11-27T10:15:00.000Z",
+    });
+    expect(t.effects).toEqual([
+      { type: "schedule_expiry", nonce: t.rotation.awaiting!.nonce, at: "2026-11-27T10:15:00.000Z" },
+    ]);
+  });
+
+  it("a destructive automatic step asks first and sets the point of no return only when it runs", () => {
+    const { r, infos } = setup([{ id: "promote", destructive: true, title: "Rename" }]);
+    const asked = run(r, infos, { type: "begin" });
+    expect(asked.r.awaiting).toMatchObject({ kind: "destructive", accepts: ["go", "cancel"] });
+    expect(asked.r.awaiting!.prompt).toBe(
+      "Rename. This cannot be undone, and the rotation can no longer be aborted after it.",
+    );
+    expect(asked.r.pointOfNoReturn).toBeUndefined();
+    const confirmed = run(asked.r, infos, answer("go"));
+    expect(confirmed.r.pointOfNoReturn).toEqual({ stepId: "promote", at: NOW });
+    expect(step(confirmed.r, "promote")).toMatchObject({ state: "running", confirmedBy: ALICE });
+    expect(effects(confirmed.t)).toEqual(["run_step"]);
+  });
+
+  it("after the point of no return, no prompt offers Cancel or Abort", () => {
+    const { r, infos } = setup(
+      [
+        { id: "a", state: "done" },
+        { id: "m", interaction: "manual", prompt: "Revoke", destructive: true },
+        { id: "b" },
+      ],
+      { pointOfNoReturn: { stepId: "a", at: NOW } },
+    );
+    const asked = run(r, infos, { type: "begin" });
+    expect(asked.r.awaiting!.accepts).toEqual(["done"]);
+    expect(asked.r.awaiting!.prompt).toBe("Revoke");
+    const failedAfter = run(asked.r, infos, answer("done"), failed("m"));
+    expect(failedAfter.r.awaiting!.accepts).toEqual(["retry", "mark_done"]);
+  });
+});
+
+describe("step outcomes", () => {
+  it("done and skipped move on; notes, commits and the owner notice are recorded", () => {
+    const { r, infos } = setup([
+      { id: "a" },
+      { id: "commit", kind: "git_commit" },
+      { id: "owner", kind: "notify_owner" },
+    ]);
+    const afterA = run(
+      r,
+      infos,
+      { type: "begin" },
+      done("a", { outcome: { status: "skipped", note: "already there" } }),
+    );
+    expect(step(afterA.r, "a")).toMatchObject({ state: "skipped", message: "already there", endedAt: NOW });
+    expect(types(afterA.t)).toEqual(["step_finished", "step_started"]);
+    const afterCommit = run(
+      afterA.r,
+      infos,
+      done("commit", { outcome: { status: "done", note: "commit abc1234", commit: "abc1234" } }),
+    );
+    expect(afterCommit.r.commit).toBe("abc1234");
+    const end = run(afterCommit.r, infos, done("owner"));
+    expect(types(end.t)).toEqual(["step_finished", "owner_notified", "completed"]);
+    expect(end.r).toMatchObject({ state: "completed", endedAt: NOW, message: "vault_x rotated, commit abc1234" });
+    expect(effects(end.t)).toEqual(["release_lock"]);
+  });
+
+  it("a failure asks Retry, Mark done or Abort, with the reason", () => {
+    const { r, infos } = setup([{ id: "a", title: "Deploy" }, { id: "b" }]);
+    const { r: after, t } = run(r, infos, { type: "begin" }, failed("a", "ansible-playbook exited with code 2"));
+    expect(step(after, "a")).toMatchObject({ state: "failed", message: "ansible-playbook exited with code 2" });
+    expect(after.state).toBe("failed");
+    expect(after.awaiting).toMatchObject({ kind: "failed", accepts: ["retry", "mark_done", "abort"] });
+    expect(after.awaiting!.prompt).toBe("Deploy failed: ansible-playbook exited with code 2");
+    expect(types(t)).toEqual(["step_failed", "awaiting"]);
+  });
+
+  it("a step cancelled by a shutdown is interrupted, not failed, and asks nothing", () => {
+    const { r, infos } = setup([{ id: "a" }, { id: "b" }]);
+    const { r: after, t } = run(r, infos, { type: "begin" }, failed("a", "was cancelled and stopped", true));
+    expect(step(after, "a").state).toBe("interrupted");
+    expect(after.state).toBe("interrupted");
+    expect(after.awaiting).toBeUndefined();
+    expect(types(t)).toEqual(["interrupted"]);
+  });
+
+  it("an outcome for a step that is not running is ignored (a late or repeated report)", () => {
+    const { r, infos } = setup([{ id: "a" }, { id: "b" }]);
+    const { r: after } = run(r, infos, { type: "begin" }, done("a"));
+    const again = ok(transition(after, done("a"), ctxFor(infos)));
+    expect(again.notices).toEqual([]);
+    expect(again.rotation.steps).toEqual(after.steps);
+  });
+
+  it("during a shutdown, no further step starts: the rotation stops between steps", () => {
+    const { r, infos } = setup([
+      { id: "a", title: "First" },
+      { id: "b", title: "Second" },
+    ]);
+    const started = run(r, infos, { type: "begin" }).r;
+    const t = ok(transition(started, done("a"), ctxFor(infos, { stopping: true })));
+    expect(step(t.rotation, "b").state).toBe("pending");
+    expect(t.rotation).toMatchObject({
+      state: "interrupted",
+      message: "rotabot stopped before “Second”; nothing is running",
+    });
+    expect(types(t)).toEqual(["step_finished", "interrupted"]);
+  });
+
+  it("a step the runbook no longer has fails the rotation with the way out", () => {
+    const { r, infos } = setup([{ id: "a" }, { id: "gone" }]);
+    infos.delete("gone");
+    const { r: after } = run(r, infos, { type: "begin" }, done("a"));
+    expect(after.state).toBe("failed");
+    expect(after.message).toMatch(/step gone is no longer in the runbook; restore the runbook/);
+  });
+});
+
+describe("answers", () => {
+  const confirmSetup = () => {
+    const { r, infos } = setup([{ id: "w", interaction: "confirm", prompt: "Window?" }, { id: "a" }]);
+    return { r: run(r, infos, { type: "begin" }).r, infos };
+  };
+
+  it("Confirm on a confirm step marks it done by whom, and goes on", () => {
+    const { r, infos } = confirmSetup();
+    const { r: after, t } = run(r, infos, answer("go"));
+    expect(step(after, "w")).toMatchObject({ state: "done", message: "confirmed by @alice", confirmedBy: ALICE });
+    expect(after.awaiting).toBeUndefined();
+    expect(types(t)).toEqual(["answered", "step_started"]);
+  });
+
+  it("refuses a stale nonce, an expired prompt, an answer the prompt does not take, and anyone but the initiator", () => {
+    const { r, infos } = confirmSetup();
+    const ctx = ctxFor(infos);
+    const stale = transition(r, { type: "answer", nonce: "00000000", response: "go", actor: ALICE }, ctx);
+    expect(stale).toMatchObject({ ok: false, reason: "stale" });
+    const late = transition(r, answer("go")(r), { ...ctx, now: LATER });
+    expect(late).toMatchObject({
+      ok: false,
+      reason: "expired",
+      message: `This confirmation expired. Send /resume ${r.id} to be asked again.`,
+    });
+    const expired = run(r, infos, { type: "expire", nonce: r.awaiting!.nonce }).r;
+    expect(transition(expired, answer("go")(expired), ctx)).toMatchObject({ ok: false, reason: "expired" });
+    expect(transition(r, answer("retry")(r), ctx)).toMatchObject({
+      ok: false,
+      reason: "invalid",
+      message: "this prompt accepts go, cancel",
+    });
+    expect(transition(r, answer("go", BOB)(r), ctx)).toMatchObject({
+      ok: false,
+      reason: "not_allowed",
+      message: "Only @alice, who started this rotation, can answer.",
+    });
+  });
+
+  it("a second press of the same button is stale: the step runs once", () => {
+    const { r, infos } = confirmSetup();
+    const first = answer("go")(r);
+    const after = ok(transition(r, first, ctxFor(infos))).rotation;
+    expect(transition(after, first, ctxFor(infos))).toMatchObject({ ok: false, reason: "stale" });
+  });
+
+  it("two-person rule: a destructive step is confirmed by an approver other than the initiator; the initiator may still cancel", () => {
+    const { r, infos } = setup([{ id: "promote", destructive: true }]);
+    const asked = run(r, infos, { type: "begin" }).r;
+    const approval = { requireSecondApprover: true, approverIds: ["tg:2"] };
+    const ctx = ctxFor(infos, { approval });
+    expect(transition(asked, answer("go", ALICE)(asked), ctx)).toMatchObject({
+      ok: false,
+      reason: "not_allowed",
+      message: "A second person must approve this step: ask someone in APPROVER_IDS to press Confirm.",
+    });
+    expect(transition(asked, answer("go", CAROL)(asked), ctx)).toMatchObject({
+      ok: false,
+      message: "Only an approver (APPROVER_IDS) can approve this step.",
+    });
+    const approved = ok(transition(asked, answer("go", BOB)(asked), ctx));
+    expect(step(approved.rotation, "promote")).toMatchObject({ state: "running", confirmedBy: BOB });
+    expect(refusalFor(asked, ALICE, "cancel", approval)).toBeUndefined();
+  });
+
+  it("Done on a manual step runs it (its check), recording who said so", () => {
+    const { r, infos } = setup([{ id: "m", interaction: "manual", prompt: "Revoke" }]);
+    const { r: after, t } = run(r, infos, { type: "begin" }, answer("done"));
+    expect(step(after, "m")).toMatchObject({ state: "running", confirmedBy: ALICE, attempts: 1 });
+    expect(effects(t)).toEqual(["run_step"]);
+  });
+
+  it("Retry runs the failed step again; Mark done skips it, and passes no point of no return for an ordinary step", () => {
+    const { r, infos } = setup([{ id: "a" }, { id: "b" }]);
+    const failedOnce = run(r, infos, { type: "begin" }, failed("a")).r;
+    const retried = run(failedOnce, infos, answer("retry")).r;
+    expect(step(retried, "a")).toMatchObject({ state: "running", attempts: 2 });
+    expect(step(retried, "a").message).toBeUndefined();
+    const marked = run(failedOnce, infos, answer("mark_done")).r;
+    expect(step(marked, "a")).toMatchObject({ state: "done", message: "marked done by @alice" });
+    expect(step(marked, "b").state).toBe("running");
+    expect(marked.pointOfNoReturn).toBeUndefined();
+  });
+
+  it("Mark done on a failed destructive step passes the point of no return", () => {
+    const { r, infos } = setup([{ id: "m", interaction: "manual", prompt: "Revoke", destructive: true }, { id: "b" }]);
+    const asked = run(r, infos, { type: "begin" }, answer("done")).r;
+    expect(asked.pointOfNoReturn).toEqual({ stepId: "m", at: NOW });
+  });
+
+  it("reuse: the generate and collect steps are skipped, and the rotation goes on with the vault's <key>_new", () => {
+    const { r, infos } = setup([
+      { id: "gen", kind: "generate" },
+      { id: "add", kind: "vault_add_new" },
+    ]);
+    const asked = run(r, infos, { type: "begin", leftoverNewEnding: "abcd" }).r;
+    const { r: after, t } = run(asked, infos, answer("reuse_new"));
+    expect(step(after, "gen")).toMatchObject({
+      state: "skipped",
+      message: "reusing vault_x_new from an earlier attempt (@alice)",
+    });
+    expect(step(after, "add").state).toBe("running");
+    expect(types(t)).toEqual(["answered", "step_finished", "step_started"]);
+  });
+
+  it("a taken value finishes the collect step; a refused one asks again with a new nonce", () => {
+    const { r, infos } = setup([{ id: "c", interaction: "collect", prompt: "Paste" }, { id: "add" }]);
+    const asked = run(r, infos, { type: "begin" }).r;
+    const nonce = asked.awaiting!.nonce;
+    const refused = run(asked, infos, {
+      type: "value_refused",
+      nonce,
+      response: "collect",
+      actor: ALICE,
+      prompt: "That does not look like a PAT. Paste",
+    }).r;
+    expect(refused.awaiting).toMatchObject({ kind: "collect", prompt: "That does not look like a PAT. Paste" });
+    expect(refused.awaiting!.nonce).not.toBe(nonce);
+    const taken = run(refused, infos, (x) => ({
+      type: "value_taken",
+      nonce: x.awaiting!.nonce,
+      response: "collect",
+      actor: ALICE,
+      note: "received from @alice, ends in …wxyz",
+    }));
+    expect(step(taken.r, "c")).toMatchObject({
+      state: "done",
+      attempts: 1,
+      message: "received from @alice, ends in …wxyz",
+    });
+    expect(types(taken.t)).toEqual(["answered", "step_finished", "step_started"]);
+  });
+});
+
+describe("abort", () => {
+  it("before the point of no return: stops what runs and rolls back; the rotation ends aborted with what was undone", () => {
+    const { r, infos } = setup([{ id: "a" }, { id: "b" }]);
+    const runningA = run(r, infos, { type: "begin" }).r;
+    const begun = ok(transition(runningA, { type: "abort", actor: ALICE }, ctxFor(infos)));
+    expect(begun.effects).toEqual([{ type: "cancel_running" }, { type: "roll_back", actor: ALICE }]);
+    expect(begun.rotation.aborting).toEqual({ by: ALICE, at: NOW });
+    expect(transition(begun.rotation, { type: "abort", actor: ALICE }, ctxFor(infos))).toMatchObject({
+      ok: false,
+      reason: "busy",
+    });
+    const cancelled = run(deepFreeze(begun.rotation), infos, failed("a", "was cancelled and stopped", true));
+    expect(step(cancelled.r, "a").state).toBe("interrupted");
+    expect(types(cancelled.t)).toEqual([]);
+    const ended = run(cancelled.r, infos, { type: "rolled_back", actor: ALICE, problems: [] });
+    expect(ended.r).toMatchObject({
+      state: "aborted",
+      endedAt: NOW,
+      message: "aborted by @alice; vault_x_new removed from the vault, nothing else changed",
+    });
+    expect(ended.r.aborting).toBeUndefined();
+    expect(effects(ended.t)).toEqual(["release_lock"]);
+    expect(types(ended.t)).toEqual(["aborted"]);
+  });
+
+  it("a rollback that could not undo everything says what needs attention", () => {
+    const { r, infos } = setup([{ id: "a" }]);
+    const aborting = run(r, infos, { type: "begin" }, { type: "abort", actor: ALICE }).r;
+    const { r: ended } = run(aborting, infos, {
+      type: "rolled_back",
+      actor: ALICE,
+      problems: ["Re-deploy: exited with code 2"],
+    });
+    expect(ended.message).toBe("aborted by @alice, but the rollback needs attention: Re-deploy: exited with code 2");
+  });
+
+  it("cancel on a prompt is an abort, announced as the answer", () => {
+    const { r, infos } = setup([{ id: "w", interaction: "confirm", prompt: "Window?" }]);
+    const asked = run(r, infos, { type: "begin" }).r;
+    const t = ok(transition(asked, answer("cancel")(asked), ctxFor(infos)));
+    expect(types(t)).toEqual(["answered"]);
+    expect(effects(t)).toEqual(["cancel_running", "roll_back"]);
+  });
+
+  it("is refused after the point of no return, and after the end", () => {
+    const { r, infos } = setup([{ id: "a", destructive: true, title: "Rename" }, { id: "b" }]);
+    const past = run(r, infos, { type: "begin" }, answer("go")).r;
+    expect(transition(past, { type: "abort", actor: ALICE }, ctxFor(infos))).toMatchObject({
+      ok: false,
+      reason: "refused",
+      message: expect.stringContaining('abort is no longer possible: "Rename" has run and cannot be undone') as string,
+    });
+    const { r: ended } = setup([{ id: "a", state: "done" }], { state: "completed" });
+    expect(transition(ended, { type: "abort", actor: ALICE }, ctxFor(infos))).toMatchObject({
+      ok: false,
+      message: `rotation ${ended.id} has already completed`,
+    });
+  });
+});
+
+describe("crash recovery and resume", () => {
+  it("a step found running after a crash is interrupted; an idempotent one re-runs on resume", () => {
+    const { r, infos } = setup([{ id: "a", idempotent: true }, { id: "b" }]);
+    const crashed = run(r, infos, { type: "begin" }).r;
+    const recovered = run(crashed, infos, { type: "recover" });
+    expect(step(recovered.r, "a")).toMatchObject({
+      state: "interrupted",
+      message: "rotabot stopped while this step was running",
+    });
+    expect(recovered.r.state).toBe("interrupted");
+    expect(types(recovered.t)).toEqual(["interrupted"]);
+    const resumed = run(recovered.r, infos, { type: "resume" });
+    expect(step(resumed.r, "a")).toMatchObject({ state: "running", attempts: 2 });
+    expect(step(resumed.r, "a").message).toBeUndefined();
+  });
+
+  it("a non-idempotent interrupted step is not re-run: the operator is asked (no Abort after the point of no return)", () => {
+    const { r, infos } = setup([{ id: "a", title: "Cycle" }, { id: "b" }]);
+    const recovered = run(r, infos, { type: "begin" }, { type: "recover" }).r;
+    const asked = run(recovered, infos, { type: "resume" }).r;
+    expect(asked.awaiting).toMatchObject({ kind: "interrupted", accepts: ["retry", "mark_done", "abort"] });
+    expect(asked.awaiting!.prompt).toMatch(/^"Cycle" was interrupted while running and may have partly happened/);
+    expect(effects(run(asked, infos, answer("mark_done")).t)).toEqual(["run_step"]);
+    const past = run(r, infos, { type: "begin" }, { type: "recover" }).r;
+    const pastWithPonr = deepFreeze({ ...structuredClone(past), pointOfNoReturn: { stepId: "x", at: NOW } });
+    expect(run(pastWithPonr, infos, { type: "resume" }).r.awaiting!.accepts).toEqual(["retry", "mark_done"]);
+  });
+
+  it("a prompt whose deadline passed while rotabot was down is expired on recovery; resume asks again with a fresh nonce and deadline", () => {
+    const { r, infos } = setup([{ id: "w", interaction: "confirm", prompt: "Window?" }]);
+    const asked = run(r, infos, { type: "begin" }).r;
+    const recovered = ok(transition(asked, { type: "recover" }, ctxFor(infos, { now: LATER })));
+    expect(recovered.rotation.awaiting!.expired).toBe(true);
+    expect(types(recovered)).toEqual(["prompt_expired"]);
+    const resumed = ok(transition(deepFreeze(recovered.rotation), { type: "resume" }, ctxFor(infos, { now: LATER })));
+    expect(resumed.rotation.awaiting!.nonce).not.toBe(asked.awaiting!.nonce);
+    expect(resumed.rotation.awaiting!.expired).toBeUndefined();
+    expect(resumed.rotation.awaiting!.expiresAt).toBe("2026-11-27T10:35:00.000Z");
+    expect(transition(resumed.rotation, answer("go")(asked), ctxFor(infos, { now: LATER }))).toMatchObject({
+      reason: "stale",
+    });
+  });
+
+  it("a prompt still within its deadline survives recovery", () => {
+    const { r, infos } = setup([{ id: "w", interaction: "confirm", prompt: "Window?" }]);
+    const asked = run(r, infos, { type: "begin" }).r;
+    const recovered = ok(transition(asked, { type: "recover" }, ctxFor(infos)));
+    expect(recovered.rotation.awaiting!.expired).toBeUndefined();
+    expect(recovered.notices).toEqual([]);
+  });
+
+  it("a crash during an abort leaves an interrupted rotation that can be aborted again", () => {
+    const { r, infos } = setup([{ id: "a" }]);
+    const aborting = run(r, infos, { type: "begin" }, { type: "abort", actor: ALICE }).r;
+    const recovered = run(aborting, infos, { type: "recover" }).r;
+    expect(recovered.aborting).toBeUndefined();
+    expect(recovered.message).toBe("rotabot stopped while aborting; abort again to finish the rollback");
+    expect(effects(ok(transition(recovered, { type: "abort", actor: ALICE }, ctxFor(infos))))).toEqual([
+      "cancel_running",
+      "roll_back",
+    ]);
+  });
+
+  it("resume refuses an ended rotation; an unexpected error leaves a rotation resume can continue", () => {
+    const { r, infos } = setup([{ id: "a", state: "done" }], { state: "aborted" });
+    expect(transition(r, { type: "resume" }, ctxFor(infos))).toMatchObject({
+      ok: false,
+      message: `rotation ${r.id} has already ended (aborted)`,
+    });
+    const { r: fresh, infos: freshInfos } = setup([{ id: "a", idempotent: true }]);
+    const broken = run(fresh, freshInfos, { type: "begin" }, { type: "failed_unexpectedly", message: "EIO" }).r;
+    expect(broken).toMatchObject({
+      state: "failed",
+      message: "unexpected error: EIO; see the rotabot log, then resume",
+    });
+    expect(step(run(broken, freshInfos, { type: "resume" }).r, "a").state).toBe("running");
+  });
+});
