@@ -201,15 +201,13 @@ export function createRotationEngine(deps: EngineDeps) {
     const execute = async (): Promise<StepOutcome> => {
       const step = definitionOf(r, record);
       if (!step) return { status: "failed", message: `step ${record.id} is no longer in the runbook` };
-      const values = async () => {
-        const read = await readSecretValues(deps.vault, deps.redactor, r.key);
-        if (!read.ok) return read;
-        const promoted = r.steps.some((s) => s.kind === "vault_promote" && s.state === "done");
-        return { ok: true as const, values: { ...read.values, promoted } };
-      };
+      // Read once per step run; a step that writes the vault reads it itself.
+      const promoted = r.steps.some((s) => s.kind === "vault_promote" && s.state === "done");
+      const read = await readSecretValues(deps.vault, deps.redactor, r.key);
       // Every value of the secret is known to the redactor before the step can print anything.
-      const known = await values();
-      if (!known.ok) return { status: "failed", message: known.message };
+      if (!read.ok) return { status: "failed", message: read.message };
+      const known = { ok: true as const, values: { ...read.values, promoted } };
+      const values = () => Promise.resolve(known);
       return kindOf(step).execute(
         step,
         {
