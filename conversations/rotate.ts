@@ -6,6 +6,7 @@ import { readManifest } from "../src/manifest/read-manifest.js";
 import type { Audit } from "../src/audit/create-audit.js";
 import type { RotationEngine } from "../src/rotation/create-rotation-engine.js";
 import { describePlan } from "../src/rotation/describe-plan.js";
+import { stepLabel } from "../src/rotation/queries.js";
 import { findProcedure } from "../src/runbook/find-procedure.js";
 import type { Runbook } from "../src/runbook/runbook-schema.js";
 import { escapeHtml } from "../src/telegram/html.js";
@@ -101,15 +102,17 @@ export function createRotateConversation({ engine, audit, runbook, manifestFile,
 
     const { procedureId, key, owner, lastRotation } = target;
     const procedure = runbook.procedures.find((p) => p.id === procedureId)!;
+    const environments = runbook.environments.map((e) => e.name);
     const plan = describePlan(runbook, procedure)
       .map(
         (l) =>
-          `${l.destructive ? "⚠️" : "▫️"} ${l.index}. ${escapeHtml(l.title)}${l.destructive ? " <b>(cannot be undone)</b>" : ""}${l.detail ? `\n      <code>${escapeHtml(l.detail)}</code>` : ""}`,
+          `${l.destructive ? "⚠️" : "▫️"} ${l.index}. ${escapeHtml(stepLabel(l, environments))}${l.destructive ? " <b>(cannot be undone)</b>" : ""}${l.detail ? `\n      <code>${escapeHtml(l.detail)}</code>` : ""}`,
       )
       .join("\n");
     const text = [
       `🔐 <b>Plan: rotate <code>${escapeHtml(key)}</code></b> (${escapeHtml(procedure.title)})`,
       `Last rotated: ${lastRotation ?? "never"} · owner: ${escapeHtml(owner ?? "none in the manifest")}${incident ? ` · <b>incident</b>: ${escapeHtml(incident)}` : ""}`,
+      `${environments.length > 1 ? "Environments, in rollout order" : "Environment"}: ${escapeHtml(environments.join(" → "))}`,
       ...(procedure.summary ? [`<i>${escapeHtml(procedure.summary)}</i>`] : []),
       "",
       plan,

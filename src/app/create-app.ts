@@ -3,6 +3,7 @@ import path from "node:path";
 import { createAuditLog } from "../audit/audit-log.js";
 import { auditRotationEvents } from "../audit/audit-rotation-events.js";
 import { createAudit } from "../audit/create-audit.js";
+import { createChannelPoster } from "../audit/create-channel-poster.js";
 import { ConfigError, parseConfig, type BotConfig, type Config } from "../config/parse-config.js";
 import { allowedEnv } from "../exec/allowed-env.js";
 import { createCommandRunner } from "../exec/create-command-runner.js";
@@ -10,6 +11,7 @@ import { createGit } from "../git/create-git.js";
 import { createLogger, type Logger } from "../logging/create-logger.js";
 import { createRedactor } from "../logging/redactor.js";
 import { fail, type Result } from "../result.js";
+import { createDeployMarker } from "../rotation/create-deploy-marker.js";
 import { createJournal } from "../rotation/create-journal.js";
 import { createRotationEngine } from "../rotation/create-rotation-engine.js";
 import { createSecretLocks } from "../rotation/create-secret-locks.js";
@@ -18,6 +20,7 @@ import type { Runbook } from "../runbook/runbook-schema.js";
 import { createNatsChecks } from "../services/nats.js";
 import { createPostgresChecks } from "../services/postgres.js";
 import { createTelegramChecks } from "../services/telegram-bot.js";
+import { callBotApi } from "../telegram/call-bot-api.js";
 import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
 import { createVault } from "../vault/create-vault.js";
 
@@ -71,10 +74,31 @@ export async function createApp(
           redactor,
           stream: { write: (line: string) => io.stderr(line) },
         });
-  return { ok: true, app: wire({ ...config, infraDir }, loaded.runbook, logger, redactor, io) };
+  return { ok: true, app: wire(options.purpose, { ...config, infraDir }, loaded.runbook, logger, redactor, io) };
+}
+
+/** The audit channel for shell commands: the bot's token and chat, when configured (best effort). */
+function shellAuditChannel(config: Config, logger: Logger) {
+  const { botToken, auditChatId, telegramApiRoot } = config;
+  if (!botToken || auditChatId === undefined) return undefined;
+  return createChannelPoster({
+    send: async (html) => {
+      const reply = await callBotApi(telegramApiRoot, botToken, "sendMessage", {
+        chat_id: auditChatId,
+        text: html,
+        parse_mode: "HTML",
+        link_preview_options: { is_disabled: true },
+      });
+      if (!reply.ok)
+        throw new Error(`Telegram refused the audit line (${reply.error_code ?? "?"} ${reply.description ?? ""})`);
+    },
+    logger,
+    perMinute: config.auditMaxPerMinute,
+  });
 }
 
 function wire(
+  purpose: AppOptions["purpose"],
   config: Config & { infraDir: string },
   runbook: Runbook,
   logger: Logger,
@@ -122,11 +146,19 @@ function wire(
     },
     self: { pid: process.pid, host: hostname() },
     isAlive,
+    deployMarker: runbook.deploy_guard && createDeployMarker({ file: infra(runbook.deploy_guard.marker), isAlive }),
   });
-  // Every rotation is audited into the hash-chained log; `rotabot start` adds the audit channel.
+  // Every rotation is audited into the hash-chained log. `rotabot start` attaches the audit channel
+  // through the bot; a shell rotation posts there too when the bot's settings are at hand.
   const audit = createAudit({ log: createAuditLog(config.stateDir, io.now), logger });
   auditRotationEvents(engine, audit);
-  return { config, runbook, logger, redactor, vault, engine, audit, paths };
+  const shellChannel = purpose === "cli" ? shellAuditChannel(config, logger) : undefined;
+  if (shellChannel) audit.attachChannel((html) => shellChannel.post(html));
+  /** Waits until the audit lines of a shell command have been posted. */
+  const flush = async () => {
+    await shellChannel?.flushed();
+  };
+  return { config, runbook, logger, redactor, vault, engine, audit, paths, flush };
 }
 
 export type App<C extends Config = Config & { infraDir: string }> = Omit<ReturnType<typeof wire>, "config"> & {

@@ -1,4 +1,6 @@
 import type { RotationEngine } from "../rotation/create-rotation-engine.js";
+import type { Rotation } from "../rotation/model.js";
+import { stepLabel } from "../rotation/queries.js";
 import { RESPONSES } from "../rotation/responses.js";
 import type { Audit } from "./create-audit.js";
 
@@ -12,7 +14,7 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
           type: "rotation_started",
           rotation: ref,
           by: event.rotation.initiator.name,
-          environment: event.rotation.environment,
+          environment: event.rotation.environments.join(" → "),
           incident: event.rotation.incident?.reason,
         });
         break;
@@ -20,7 +22,7 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
         audit.record({
           type: "step_ok",
           rotation: ref,
-          step: event.step.title,
+          step: stepLabel(event.step, event.rotation.environments),
           seconds: event.ms / 1000,
           skipped: event.step.state === "skipped",
         });
@@ -29,7 +31,7 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
         audit.record({
           type: "step_failed",
           rotation: ref,
-          step: event.step.title,
+          step: stepLabel(event.step, event.rotation.environments),
           seconds: event.ms / 1000,
           message: event.step.message ?? "failed",
         });
@@ -38,7 +40,7 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
         audit.record({
           type: "answered",
           rotation: ref,
-          step: event.step.title,
+          step: stepLabel(event.step, event.rotation.environments),
           answer: RESPONSES[event.response].audit,
           by: event.actor.name,
         });
@@ -66,6 +68,16 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
         });
         break;
       }
+      case "break_glass":
+        audit.record({
+          type: "break_glass",
+          rotation: ref,
+          step: stepLabel(event.step, event.rotation.environments),
+          answer: RESPONSES[event.response].audit,
+          by: event.actor.name,
+          reason: event.reason,
+        });
+        break;
       case "prompt_expired":
         audit.record({ type: "prompt_expired", rotation: ref, step: event.step.title });
         break;
@@ -76,11 +88,16 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
         audit.record({
           type: "rotation_interrupted",
           rotation: ref,
-          step: event.rotation.steps.find((s) => s.state === "interrupted")?.title,
+          step: interruptedStepLabel(event.rotation),
         });
         break;
       default:
         break;
     }
   });
+}
+
+function interruptedStepLabel(rotation: Readonly<Rotation>): string | undefined {
+  const step = rotation.steps.find((s) => s.state === "interrupted");
+  return step && stepLabel(step, rotation.environments);
 }

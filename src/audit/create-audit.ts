@@ -24,6 +24,7 @@ export type AuditEvent =
   | { type: "step_failed"; rotation: RotationRef; step: string; seconds: number; message: string }
   | { type: "answered"; rotation: RotationRef; step: string; answer: string; by: string }
   | { type: "press_refused"; rotation: RotationRef; by: Actor; reason: string }
+  | { type: "break_glass"; rotation: RotationRef; step: string; answer: string; by: string; reason: string }
   | { type: "prompt_expired"; rotation: RotationRef; step: string }
   | { type: "rotation_aborted"; rotation: RotationRef; by: string; message: string }
   | {
@@ -87,6 +88,8 @@ export function formatAuditLine(event: AuditEvent): string {
       return `${rot(event.rotation)} 👆 ${escapeHtml(event.step)}: ${escapeHtml(event.answer)} by ${escapeHtml(event.by)}`;
     case "press_refused":
       return `${rot(event.rotation)} ⛔ button press by ${describeActor(event.by)} refused: ${escapeHtml(event.reason)}`;
+    case "break_glass":
+      return `${rot(event.rotation)} 🚨 <b>break-glass</b>: ${escapeHtml(event.by)} alone ${escapeHtml(event.answer)} “${escapeHtml(event.step)}”, where the two-person rule asks for an approver. Reason: ${escapeHtml(event.reason)}`;
     case "prompt_expired":
       return `${rot(event.rotation)} ⌛ confirmation of “${escapeHtml(event.step)}” expired unanswered`;
     case "rotation_aborted":

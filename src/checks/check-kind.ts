@@ -30,7 +30,14 @@ export type CheckResult = CheckOutcome | { missing: "old" | "new" };
 /** One built-in check: how the plan shows it, and how it runs (its schema sits beside it, see defineCheck). */
 export interface CheckKind<C extends { builtin: string }> {
   describe(check: C): string;
-  run(check: C, values: CheckValues, rotation: Readonly<Rotation>, services: CheckServices): Promise<CheckResult>;
+  /** `env`: the rotation's environment's variables (PGHOST, NATS_URL, ...) for where the service is. */
+  run(
+    check: C,
+    values: CheckValues,
+    rotation: Readonly<Rotation>,
+    services: CheckServices,
+    env: Readonly<Record<string, string>>,
+  ): Promise<CheckResult>;
 }
 
 /** Ties a check's schema to its behaviour; a check without `run` does not type-check. */

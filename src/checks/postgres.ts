@@ -29,10 +29,13 @@ export const postgresOldSessionsGone = defineCheck(
   z.object({ builtin: z.literal("postgres_old_sessions_gone"), ...postgresTarget }).strict(),
   {
     describe: (check) => `no ${check.role} session from before the password change is left`,
-    async run(check, values, rotation, { postgres }) {
-      const changed = rotation.steps.find((s) => s.kind === "postgres_set_password")?.endedAt;
-      if (values.newValue === undefined || changed === undefined) return { missing: "new" };
-      return postgres.oldSessionsGone(check, values.newValue, changed);
+    async run(check, values, rotation, { postgres }, env) {
+      // The password change in the same environment (the first one, when the check runs once).
+      const changes = rotation.steps.filter((s) => s.kind === "postgres_set_password" && s.state === "done");
+      const changed =
+        changes.find((s) => s.environment === undefined || env.ROTABOT_ENVIRONMENT === s.environment) ?? changes[0];
+      if (values.newValue === undefined || changed?.endedAt === undefined) return { missing: "new" };
+      return postgres.oldSessionsGone(check, values.newValue, changed.endedAt, env);
     },
   },
 );

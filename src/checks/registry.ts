@@ -39,6 +39,7 @@ export function runCheck(
   values: CheckValues,
   rotation: Readonly<Rotation>,
   services: CheckServices,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<CheckResult> {
-  return kindOf(check).run(check, values, rotation, services);
+  return kindOf(check).run(check, values, rotation, services, env);
 }

@@ -17,6 +17,7 @@ export async function driveRotation(
   prompter: Prompter,
   actor: Actor,
   print: (text: string) => void,
+  options: { breakGlass?: string } = {},
 ): Promise<number> {
   let id: string | undefined;
   const early: EngineEvent[] = [];
@@ -62,7 +63,13 @@ export async function driveRotation(
         print(`\nRotation ${id} is waiting for an answer; continue with: rotabot resume ${id}\n`);
         return EXIT.attention;
       }
-      const result = await engine.respond(id, rotation.awaiting.nonce, response, actor);
+      const result = await engine.respond(id, rotation.awaiting.nonce, response, actor, options);
+      if (!result.ok && result.reason === "not_allowed") {
+        print(
+          `${result.message}\nThe rotation waits: an approver can answer in the chat (/resume ${id}), or, when no second person can be reached, run rotabot resume ${id} --break-glass "<reason>" (the reason goes to the audit).\n`,
+        );
+        return EXIT.attention;
+      }
       if (!result.ok) {
         print(`${result.message}\n`);
         if (result.reason === "refused" && response.type !== "abort" && response.type !== "cancel")

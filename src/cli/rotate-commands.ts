@@ -3,16 +3,16 @@ import { parseArgs } from "node:util";
 import { findProcedure } from "../runbook/find-procedure.js";
 import { describePlan } from "../rotation/describe-plan.js";
 import type { Actor } from "../rotation/model.js";
-import { currentStep } from "../rotation/queries.js";
+import { currentStep, stepLabel } from "../rotation/queries.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { createPrompter } from "./create-prompter.js";
 import { driveRotation } from "./drive-rotation.js";
 import { openEngine } from "./open-engine.js";
 
 export const ROTATE_USAGE = `Usage:
-  rotabot rotate <secret|alias> [--incident REASON] [--yes] [--infra DIR]
+  rotabot rotate <secret|alias> [--incident REASON] [--yes] [--break-glass REASON] [--infra DIR]
   rotabot status [--infra DIR]
-  rotabot resume <rotation-id> [--infra DIR]
+  rotabot resume <rotation-id> [--break-glass REASON] [--infra DIR]
   rotabot abort <rotation-id> [--infra DIR]`;
 
 const shellActor = (io: CliIo): Actor => {
@@ -25,7 +25,12 @@ function parse(args: string[], io: CliIo) {
     return parseArgs({
       args,
       allowPositionals: true,
-      options: { incident: { type: "string" }, yes: { type: "boolean", default: false }, infra: { type: "string" } },
+      options: {
+        incident: { type: "string" },
+        yes: { type: "boolean", default: false },
+        infra: { type: "string" },
+        "break-glass": { type: "string" },
+      },
     });
   } catch (error) {
     io.stderr(`rotabot: ${(error as Error).message}\n${ROTATE_USAGE}\n`);
@@ -62,9 +67,13 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
     `Plan: rotate ${found.key} with "${found.procedure.title}"${entry?.lastRotation ? `, last rotated ${entry.lastRotation}` : ", never rotated"}${entry?.owner ? `, owner ${entry.owner}` : ""}\n`,
   );
   if (found.procedure.summary) io.stdout(`${found.procedure.summary}\n`);
+  const environments = runbook.environments.map((e) => e.name);
+  io.stdout(
+    `${environments.length > 1 ? "Environments, in rollout order" : "Environment"}: ${environments.join(" → ")}\n`,
+  );
   for (const line of describePlan(runbook, found.procedure)) {
     io.stdout(
-      `  ${String(line.index).padStart(2)}. ${line.destructive ? "⚠ " : ""}${line.title}${line.destructive ? " (cannot be undone)" : ""}\n${line.detail ? `        ${line.detail}\n` : ""}`,
+      `  ${String(line.index).padStart(2)}. ${line.destructive ? "⚠ " : ""}${stepLabel(line, environments)}${line.destructive ? " (cannot be undone)" : ""}\n${line.detail ? `        ${line.detail}\n` : ""}`,
     );
   }
   const prompter = createPrompter(process.stdin, process.stdout);
@@ -88,9 +97,10 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
       else io.stderr(`rotabot rotate: ${started.message}\n`);
       return started;
     };
-    return await driveRotation(engine, start, prompter, shellActor(io), io.stdout);
+    return await driveRotation(engine, start, prompter, shellActor(io), io.stdout, breakGlassOf(parsed.values));
   } finally {
     prompter.close();
+    await opened.flush();
   }
 }
 
@@ -107,7 +117,7 @@ export async function runStatusCommand(args: string[], io: CliIo): Promise<numbe
   for (const rotation of active) {
     const step = currentStep(rotation);
     io.stdout(
-      `${rotation.id}  ${rotation.key}  ${rotation.state}  by ${rotation.initiator.name} since ${rotation.createdAt}\n  at: ${step?.title ?? "-"}${rotation.awaiting ? `\n  waiting for: ${rotation.awaiting.kind}` : ""}${rotation.message ? `\n  ${rotation.message}` : ""}\n`,
+      `${rotation.id}  ${rotation.key}  ${rotation.state}  by ${rotation.initiator.name} since ${rotation.createdAt}\n  at: ${step?.title ?? "-"}${step?.environment ? ` (in ${step.environment})` : ""}${rotation.awaiting ? `\n  waiting for: ${rotation.awaiting.kind}` : ""}${rotation.message ? `\n  ${rotation.message}` : ""}\n`,
     );
   }
   return EXIT.ok;
@@ -126,7 +136,7 @@ async function openForRotation(command: string, args: string[], io: CliIo) {
     io.stderr(`rotabot ${command}: ${opened.message}\n`);
     return undefined;
   }
-  return { id, engine: opened.engine };
+  return { id, engine: opened.engine, flush: opened.flush, values: parsed.values };
 }
 
 export async function runResumeCommand(args: string[], io: CliIo): Promise<number> {
@@ -139,9 +149,10 @@ export async function runResumeCommand(args: string[], io: CliIo): Promise<numbe
   };
   const prompter = createPrompter(process.stdin, process.stdout);
   try {
-    return await driveRotation(opened.engine, resume, prompter, shellActor(io), io.stdout);
+    return await driveRotation(opened.engine, resume, prompter, shellActor(io), io.stdout, breakGlassOf(opened.values));
   } finally {
     prompter.close();
+    await opened.flush();
   }
 }
 
@@ -149,10 +160,17 @@ export async function runAbortCommand(args: string[], io: CliIo): Promise<number
   const opened = await openForRotation("abort", args, io);
   if (!opened) return EXIT.usage;
   const aborted = await opened.engine.abort(opened.id, shellActor(io));
+  await opened.flush();
   if (!aborted.ok) {
     io.stderr(`rotabot abort: ${aborted.message}\n`);
     return EXIT.attention;
   }
   io.stdout(`${aborted.rotation.message ?? "aborted"}\n`);
   return EXIT.ok;
+}
+
+/** `--break-glass "<reason>"`: the initiator alone may answer where the two-person rule asks for two (audited). */
+function breakGlassOf(values: { "break-glass"?: string | undefined }): { breakGlass?: string } {
+  const reason = values["break-glass"]?.trim();
+  return reason ? { breakGlass: reason } : {};
 }

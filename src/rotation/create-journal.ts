@@ -27,9 +27,7 @@ export function createJournal(stateDir: string) {
     async load(id: string): Promise<Rotation | undefined> {
       if (!/^[a-z0-9-]+$/.test(id)) return undefined;
       try {
-        return migrate(
-          JSON.parse(await readFile(fileOf(id), "utf8")) as Rotation | (Omit<Rotation, "version"> & { version: 1 }),
-        );
+        return migrate(JSON.parse(await readFile(fileOf(id), "utf8")) as Rotation | JournalV1);
       } catch {
         return undefined;
       }
@@ -47,9 +45,17 @@ export function createJournal(stateDir: string) {
 }
 export type Journal = ReturnType<typeof createJournal>;
 
-/** Journals of version 1 (before the transitions rewrite) have the same fields. */
-function migrate(rotation: Rotation | (Omit<Rotation, "version"> & { version: 1 })): Rotation {
-  return rotation.version === 1 ? { ...rotation, version: 2 } : rotation;
+type JournalV1 = Omit<Rotation, "version" | "environments" | "steps"> & {
+  version: 1;
+  environment: string;
+  steps: Omit<Rotation["steps"][number], "stepId">[];
+};
+
+/** A rotation journaled by rotabot before environments (version 1) ran in one environment. */
+function migrate(rotation: Rotation | JournalV1): Rotation {
+  if (rotation.version === 2) return rotation;
+  const { environment, steps, ...rest } = rotation;
+  return { ...rest, version: 2, environments: [environment], steps: steps.map((s) => ({ ...s, stepId: s.id })) };
 }
 
 /** A short id that fits in callback data: `20261125-1432-a3f9`. */

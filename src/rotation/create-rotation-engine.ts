@@ -2,9 +2,10 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Logger } from "../logging/create-logger.js";
 import { fail, type Result } from "../result.js";
-import type { EpilogueStep, Runbook, Step } from "../runbook/runbook-schema.js";
+import type { Runbook } from "../runbook/runbook-schema.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
 import { checkCanStart } from "./check-can-start.js";
+import type { DeployMarker } from "./create-deploy-marker.js";
 import type { Journal } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
 import type { Actor, Awaiting, OperatorResponse, ResponseType, Rotation, StepOutcome, StepRecord } from "./model.js";
@@ -12,6 +13,7 @@ import { newRotation, type StartRequest } from "./new-rotation.js";
 import { REFUSALS } from "./prompts.js";
 import { isTerminal } from "./queries.js";
 import { rollBack } from "./roll-back.js";
+import { definitionOf as stepDefinitionOf, environmentOf } from "./step-definitions.js";
 import { takeCollectedValue } from "./steps/collect.js";
 import { kindOf } from "./steps/registry.js";
 import type { StepDeps } from "./steps/step-kind.js";
@@ -32,6 +34,14 @@ export type EngineEvent =
   | { type: "output"; rotation: Readonly<Rotation>; step: StepRecord; line: string }
   | { type: "awaiting"; rotation: Readonly<Rotation>; awaiting: Awaiting }
   | { type: "answered"; rotation: Readonly<Rotation>; step: StepRecord; response: ResponseType; actor: Actor }
+  | {
+      type: "break_glass";
+      rotation: Readonly<Rotation>;
+      step: StepRecord;
+      response: ResponseType;
+      actor: Actor;
+      reason: string;
+    }
   | { type: "aborted"; rotation: Readonly<Rotation>; actor: Actor }
   | { type: "owner_notified"; rotation: Readonly<Rotation>; owner: string | undefined };
 
@@ -39,6 +49,8 @@ export type { StartRequest } from "./new-rotation.js";
 
 export interface EngineDeps extends StepDeps {
   runbook: Runbook;
+  /** Held while a step changes services; undefined when the runbook has no deploy guard. */
+  deployMarker: DeployMarker | undefined;
   journal: Journal;
   locks: SecretLocks;
   logger: Logger;
@@ -78,11 +90,7 @@ export function createRotationEngine(deps: EngineDeps) {
     r.process.host === deps.self.host &&
     !isTerminal(r) &&
     deps.isAlive(r.process.pid);
-  const definitionOf = (r: Rotation, record: StepRecord): Step | EpilogueStep | undefined => {
-    const procedure = deps.runbook.procedures.find((p) => p.id === r.procedureId);
-    const steps = record.phase === "procedure" ? procedure?.steps : deps.runbook.epilogue;
-    return steps?.find((s) => s.id === record.id);
-  };
+  const definitionOf = (r: Readonly<Rotation>, record: StepRecord) => stepDefinitionOf(deps.runbook, r, record);
   const context = (r: Rotation): TransitionContext => ({
     now: deps.now().toISOString(),
     nonce: randomBytes(4).toString("hex"),
@@ -120,6 +128,8 @@ export function createRotationEngine(deps: EngineDeps) {
             response: notice.response,
             actor: notice.actor,
           };
+        case "break_glass":
+          return { ...notice, rotation: r, step: step(notice.recordId) };
         case "aborted":
           return { type: "aborted", rotation: r, actor: notice.actor };
         case "owner_notified":
@@ -189,8 +199,8 @@ export function createRotationEngine(deps: EngineDeps) {
   async function rollBackThenAbort(id: string, actor: Actor): Promise<EngineResult> {
     await running.get(id)?.done;
     await queues.get(id);
-    const problems = await rollBack((await load(id))!, deps.runbook, deps);
-    return dispatch(id, { type: "rolled_back", actor, problems });
+    const report = await rollBack((await load(id))!, deps.runbook, deps);
+    return dispatch(id, { type: "rolled_back", actor, report });
   }
 
   /** Runs a step in the background; its outcome comes back as an input. */
@@ -208,18 +218,27 @@ export function createRotationEngine(deps: EngineDeps) {
       if (!read.ok) return { status: "failed", message: read.message };
       const known = { ok: true as const, values: { ...read.values, promoted } };
       const values = () => Promise.resolve(known);
-      return kindOf(step).execute(
-        step,
-        {
-          rotation: snapshot,
-          record,
-          signal: controller.signal,
-          logFile: record.logFile ?? path.join(deps.paths.stateDir, "logs", r.id, `${record.id}.log`),
-          onLine: (line) => emitLine(snapshot, record, line),
-          values,
-        },
-        deps,
-      );
+      const kind = kindOf(step);
+      const marker = kind.changesServices ? deps.deployMarker : undefined;
+      const held = await marker?.hold(r.id, record.title, r.incident !== undefined);
+      if (held && !held.ok) return { status: "failed", message: held.message };
+      try {
+        return await kind.execute(
+          step,
+          {
+            rotation: snapshot,
+            record,
+            environment: environmentOf(deps.runbook, record.environment),
+            signal: controller.signal,
+            logFile: record.logFile ?? path.join(deps.paths.stateDir, "logs", r.id, `${record.id}.log`),
+            onLine: (line) => emitLine(snapshot, record, line),
+            values,
+          },
+          deps,
+        );
+      } finally {
+        if (held?.held) await marker?.release(r.id);
+      }
     };
     const done: Promise<void> = execute()
       .then((outcome) => {
@@ -308,12 +327,18 @@ export function createRotationEngine(deps: EngineDeps) {
     },
 
     /** An operator's answer to the current prompt; the nonce makes stale and repeated answers harmless. */
-    async respond(id: string, nonce: string, response: OperatorResponse, actor: Actor): Promise<EngineResult> {
+    async respond(
+      id: string,
+      nonce: string,
+      response: OperatorResponse,
+      actor: Actor,
+      options: { breakGlass?: string } = {},
+    ): Promise<EngineResult> {
       const r = await load(id);
       if (!r) return fail("not_found", REFUSALS.notFound(id));
       if (running.has(id)) return fail("busy", REFUSALS.busy);
       if (ownedElsewhere(r)) return fail("busy", REFUSALS.ownedElsewhere(r));
-      const refused = checkAnswer(r, nonce, response.type, actor, context(r));
+      const refused = checkAnswer(r, nonce, response.type, actor, context(r), options.breakGlass);
       if (refused) return refused;
       if (response.type === "collect" || response.type === "added_myself") {
         const record = r.steps.find((s) => s.id === r.awaiting!.stepId)!;
@@ -330,7 +355,8 @@ export function createRotationEngine(deps: EngineDeps) {
         const dropped = await deps.vault.dropNew(r.key);
         if (!dropped.ok) return fail("refused", dropped.message);
       }
-      return thenFollowUp(id, await dispatch(id, { type: "answer", nonce, response: response.type, actor }));
+      const answer: Input = { type: "answer", nonce, response: response.type, actor, ...options };
+      return thenFollowUp(id, await dispatch(id, answer));
     },
 
     /** Aborts before the point of no return: stops a running command, drops `<key>_new`, runs rollback steps. */
@@ -346,6 +372,7 @@ export function createRotationEngine(deps: EngineDeps) {
 
     /** After a restart: marks what was running as interrupted. Call once at start-up, before front ends answer. */
     async recover(): Promise<Readonly<Rotation>[]> {
+      await deps.deployMarker?.clearStale();
       const recovered: Readonly<Rotation>[] = [];
       for (const r of await deps.journal.list()) {
         if (isTerminal(r) || running.has(r.id) || ownedElsewhere(r)) continue;

@@ -1,4 +1,7 @@
-import type { EpilogueStep, Procedure, Runbook, Step } from "../runbook/runbook-schema.js";
+import type { Procedure, Runbook } from "../runbook/runbook-schema.js";
+import type { Rotation } from "./model.js";
+import { planSteps } from "./new-rotation.js";
+import { definitionOf } from "./step-definitions.js";
 import { kindOf } from "./steps/registry.js";
 
 export interface PlanLine {
@@ -6,23 +9,35 @@ export interface PlanLine {
   title: string;
   kind: string;
   destructive: boolean;
+  /** Where it runs, for steps that run in each environment. */
+  environment: string | undefined;
   /** The command as it will run (placeholders shown, never a value), or what the step does. */
   detail: string | undefined;
   phase: "procedure" | "epilogue";
 }
 
-/** The plan shown before a rotation starts: every step, its command, and which ones cannot be undone. */
+/**
+ * The plan shown before a rotation starts: every step in the order it will run (per-environment
+ * steps once in each environment, with the gates between them), its command, and which ones
+ * cannot be undone.
+ */
 export function describePlan(runbook: Runbook, procedure: Procedure): PlanLine[] {
-  const line = (step: Step | EpilogueStep, phase: PlanLine["phase"], index: number): PlanLine => ({
-    index,
-    title: step.title,
-    kind: step.kind,
-    destructive: step.destructive,
-    detail: kindOf(step).describe(step),
-    phase,
+  const steps = planSteps(runbook, procedure);
+  const environments = runbook.environments.map((e) => e.name);
+  const draft = { procedureId: procedure.id, environments, steps } as Pick<
+    Rotation,
+    "procedureId" | "environments" | "steps"
+  > as Rotation;
+  return steps.map((record, i) => {
+    const step = definitionOf(runbook, draft, record);
+    return {
+      index: i + 1,
+      title: record.title,
+      kind: record.kind,
+      destructive: record.destructive,
+      environment: record.environment,
+      detail: step ? kindOf(step).describe(step) : undefined,
+      phase: record.phase,
+    };
   });
-  return [
-    ...procedure.steps.map((s, i) => line(s, "procedure", i + 1)),
-    ...runbook.epilogue.map((s, i) => line(s, "epilogue", procedure.steps.length + i + 1)),
-  ];
 }

@@ -16,12 +16,16 @@ export type StepState = "pending" | "running" | "awaiting" | "done" | "skipped" 
 
 export type RotationState = "running" | "awaiting_operator" | "completed" | "failed" | "aborted" | "interrupted";
 
-/** How a step involves the operator. */
-export type Interaction = "automatic" | "collect" | "confirm" | "manual";
+/** How a step involves the operator; a gate asks to roll out to the next environment. */
+export type Interaction = "automatic" | "collect" | "confirm" | "manual" | "gate";
 
 export interface StepRecord {
-  /** Unique in the rotation. */
+  /** Unique in the rotation: the runbook step's id, with `@<environment>` when there are several. */
   id: string;
+  /** The runbook step it runs (the epilogue's for the completion checklist). */
+  stepId: string;
+  /** Where it runs, for steps that run once in each environment. */
+  environment?: string;
   title: string;
   kind: string;
   phase: "procedure" | "epilogue";
@@ -44,7 +48,8 @@ export type ResponseType =
 /** An answer; a pasted value travels only from the front end to the vault, never into a rotation. */
 export type OperatorResponse = { type: Exclude<ResponseType, "collect"> } | { type: "collect"; value: string };
 
-export type PromptKind = "confirm" | "destructive" | "collect" | "manual" | "failed" | "interrupted" | "existing_new";
+export type PromptKind =
+  "confirm" | "destructive" | "collect" | "manual" | "gate" | "failed" | "interrupted" | "existing_new";
 
 /** What the rotation waits for. The nonce binds an answer to this exact prompt (buttons, replays). */
 export interface Awaiting {
@@ -67,7 +72,8 @@ export interface Rotation {
   procedureId: string;
   category: string;
   initiator: Actor;
-  environment: string;
+  /** The environments it rolls out to, in order (the runbook's, when it started). */
+  environments: string[];
   incident?: { reason: string };
   state: RotationState;
   steps: StepRecord[];

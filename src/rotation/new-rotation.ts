@@ -1,4 +1,5 @@
-import type { EpilogueStep, Procedure, Runbook, Step } from "../runbook/runbook-schema.js";
+import type { Environment, EpilogueStep, Procedure, Runbook, Step } from "../runbook/runbook-schema.js";
+import { scopeOf } from "../runbook/runbook-schema.js";
 import { newRotationId } from "./create-journal.js";
 import type { Actor, Rotation, StepRecord } from "./model.js";
 import { kindOf } from "./steps/registry.js";
@@ -8,20 +9,34 @@ export interface StartRequest {
   procedure: Procedure;
   key: string;
   initiator: Actor;
-  environment?: string;
   incident?: { reason: string };
   owner?: string | undefined;
 }
 
-/** A fresh rotation record: the procedure's steps, then the runbook's epilogue, all pending. */
-export function newRotation(
-  runbook: Runbook,
-  request: StartRequest,
-  now: Date,
-  self: { pid: number; host: string },
-): Rotation {
-  const record = (step: Step | EpilogueStep, phase: StepRecord["phase"]): StepRecord => ({
-    id: step.id,
+/** The suffix of a gate's record, and of a check run before one. */
+export const GATE_STEP_ID = "gate";
+export const BEFORE_GATE = "-before-gate";
+
+/**
+ * The steps of a rotation, in order. Steps that run once stay as they are; each run of
+ * consecutive per-environment steps repeats for every environment in rollout order. After the
+ * first such run in an environment comes the smoke test (the epilogue's `before_each_gate` check)
+ * and a gate into the next environment, so revokes and the vault rename happen only when every
+ * environment is on the new value. The epilogue follows, its per-environment steps in each.
+ */
+export function planSteps(runbook: Runbook, procedure: Procedure): StepRecord[] {
+  const envs = runbook.environments;
+  const several = envs.length > 1;
+  const idFor = (stepId: string, env: Environment | undefined) => (env && several ? `${stepId}@${env.name}` : stepId);
+  const record = (
+    step: Step | EpilogueStep,
+    phase: StepRecord["phase"],
+    env: Environment | undefined,
+    id = idFor(step.id, env),
+  ): StepRecord => ({
+    id,
+    stepId: step.id,
+    ...(env ? { environment: env.name } : {}),
     title: step.title,
     kind: step.kind,
     phase,
@@ -30,6 +45,57 @@ export function newRotation(
     state: "pending",
     attempts: 0,
   });
+  const gateCheck = runbook.epilogue.find((s) => s.kind === "run" && s.before_each_gate);
+  const records: StepRecord[] = [];
+  let rolledOut = false;
+  for (let i = 0; i < procedure.steps.length;) {
+    const first = procedure.steps[i]!;
+    if (scopeOf(first) === "once") {
+      records.push(record(first, "procedure", undefined));
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < procedure.steps.length && scopeOf(procedure.steps[end]!) === "environment") end++;
+    const block = procedure.steps.slice(i, end);
+    envs.forEach((env, k) => {
+      for (const step of block) records.push(record(step, "procedure", env));
+      const next = envs[k + 1];
+      if (rolledOut || !next || !procedure.rollout.gate) return;
+      if (gateCheck) {
+        const check = record(gateCheck, "epilogue", env, idFor(`${gateCheck.id}${BEFORE_GATE}`, env));
+        records.push({ ...check, title: `${gateCheck.title} (before the rollout to ${next.name})` });
+      }
+      records.push({
+        id: `${GATE_STEP_ID}@${next.name}`,
+        stepId: GATE_STEP_ID,
+        environment: next.name,
+        title: `Roll out to ${next.name}`,
+        kind: "gate",
+        phase: "procedure",
+        destructive: false,
+        idempotent: true,
+        state: "pending",
+        attempts: 0,
+      });
+    });
+    rolledOut = true;
+    i = end;
+  }
+  for (const step of runbook.epilogue) {
+    if (scopeOf(step) === "once") records.push(record(step, "epilogue", undefined));
+    else for (const env of envs) records.push(record(step, "epilogue", env));
+  }
+  return records;
+}
+
+/** A fresh rotation record, all steps pending. */
+export function newRotation(
+  runbook: Runbook,
+  request: StartRequest,
+  now: Date,
+  self: { pid: number; host: string },
+): Rotation {
   return {
     version: 2,
     id: newRotationId(now),
@@ -37,15 +103,12 @@ export function newRotation(
     procedureId: request.procedure.id,
     category: request.procedure.category,
     initiator: request.initiator,
-    environment: request.environment ?? "staging",
+    environments: runbook.environments.map((e) => e.name),
     ...(request.incident ? { incident: request.incident } : {}),
     ...(request.owner ? { owner: request.owner } : {}),
     state: "running",
     process: self,
-    steps: [
-      ...request.procedure.steps.map((s) => record(s, "procedure")),
-      ...runbook.epilogue.map((s) => record(s, "epilogue")),
-    ],
+    steps: planSteps(runbook, request.procedure),
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };

@@ -1,5 +1,6 @@
 import { newKeyOf } from "../vault/create-vault.js";
 import type { Rotation, StepRecord } from "./model.js";
+import type { RollbackReport } from "./roll-back.js";
 
 /** Every sentence the engine says to an operator, in one place. Never a secret value. */
 export const PROMPTS = {
@@ -21,10 +22,16 @@ export const PROMPTS = {
   markedDoneBy: (name: string) => `marked done by ${name}`,
   reusing: (key: string, name: string) => `reusing ${newKeyOf(key)} from an earlier attempt (${name})`,
   completed: (rotation: Rotation) => `${rotation.key} rotated${rotation.commit ? `, commit ${rotation.commit}` : ""}`,
-  aborted: (key: string, by: string, problems: readonly string[]) =>
-    problems.length === 0
-      ? `aborted by ${by}; ${newKeyOf(key)} removed from the vault, nothing else changed`
-      : `aborted by ${by}, but the rollback needs attention: ${problems.join("; ")}`,
+  aborted: (key: string, by: string, report: RollbackReport) => {
+    const where = (u: RollbackReport["undone"][number]) => `${u.title}${u.environment ? ` (${u.environment})` : ""}`;
+    const undone = report.undone.filter((u) => u.kind !== "vault_drop_new");
+    const rolledBack = undone.length > 0 ? `; rolled back: ${undone.map(where).join(", ")}` : "";
+    if (report.problems.length > 0) {
+      return `aborted by ${by}${rolledBack}, but the rollback needs attention: ${report.problems.join("; ")}`;
+    }
+    if (!report.touched) return `aborted by ${by}; ${newKeyOf(key)} removed from the vault, nothing else changed`;
+    return `aborted by ${by}; ${newKeyOf(key)} removed from the vault${rolledBack}; every service is back on the old value`;
+  },
   unexpected: (message: string) => `unexpected error: ${message}; see the rotabot log, then resume`,
 } as const;
 
@@ -48,6 +55,7 @@ export const REFUSALS = {
   lockedBy: (key: string, initiator: string, rotationId: string) =>
     `${key} is already being rotated by ${initiator} (rotation ${rotationId})`,
   onlyInitiator: (name: string) => `Only ${name}, who started this rotation, can answer.`,
-  secondPersonNeeded: "A second person must approve this step: ask someone in APPROVER_IDS to press Confirm.",
+  secondPersonNeeded: (response: string) =>
+    `A second person must approve this step: ask someone in APPROVER_IDS to press ${{ go: "Confirm", done: "Done", mark_done: "Mark done" }[response] ?? "it"}.`,
   onlyApprover: "Only an approver (APPROVER_IDS) can approve this step.",
 } as const;

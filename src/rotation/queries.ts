@@ -9,3 +9,8 @@ export const isTerminal = (rotation: Pick<Rotation, "state">) => TERMINAL_STATES
 export function currentStep(rotation: Pick<Rotation, "steps">): StepRecord | undefined {
   return rotation.steps.find((s) => s.state !== "done" && s.state !== "skipped");
 }
+
+/** A step as people read it: its title, and where it runs when the rotation has several environments. */
+export function stepLabel(record: Pick<StepRecord, "title" | "environment">, environments: readonly string[]): string {
+  return record.environment && environments.length > 1 ? `${record.title} · ${record.environment}` : record.title;
+}

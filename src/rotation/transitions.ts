@@ -11,6 +11,7 @@ import type {
 } from "./model.js";
 import { PROMPTS, REFUSALS } from "./prompts.js";
 import { currentStep, isTerminal } from "./queries.js";
+import type { RollbackReport } from "./roll-back.js";
 
 /** What transitions need to know of a step's definition in the runbook. */
 export interface StepInfo {
@@ -38,11 +39,18 @@ export interface TransitionContext {
 export type Input =
   | { type: "begin"; leftoverNewEnding?: string }
   | { type: "step_finished"; recordId: string; outcome: StepOutcome; cancelled: boolean; ms: number }
-  | { type: "answer"; nonce: string; response: Exclude<ResponseType, "collect" | "added_myself">; actor: Actor }
+  | {
+      type: "answer";
+      nonce: string;
+      response: Exclude<ResponseType, "collect" | "added_myself">;
+      actor: Actor;
+      /** The initiator acts alone where the two-person rule asks for two: the reason, audited. */
+      breakGlass?: string;
+    }
   | { type: "value_taken"; nonce: string; response: "collect" | "added_myself"; actor: Actor; note: string }
   | { type: "value_refused"; nonce: string; response: "collect" | "added_myself"; actor: Actor; prompt: string }
   | { type: "abort"; actor: Actor }
-  | { type: "rolled_back"; actor: Actor; problems: readonly string[] }
+  | { type: "rolled_back"; actor: Actor; report: RollbackReport }
   | { type: "recover" }
   | { type: "resume" }
   | { type: "expire"; nonce: string }
@@ -64,6 +72,7 @@ export type Notice =
   | { type: "step_failed"; recordId: string; ms: number }
   | { type: "awaiting" }
   | { type: "answered"; recordId: string; response: ResponseType; actor: Actor }
+  | { type: "break_glass"; recordId: string; response: ResponseType; actor: Actor; reason: string }
   | { type: "prompt_expired"; recordId: string }
   | { type: "completed" }
   | { type: "aborted"; actor: Actor }
@@ -75,7 +84,7 @@ export type Transition =
   { ok: true; rotation: Rotation; effects: Effect[]; notices: Notice[] } | Failure<RefusalReason>;
 
 /** Prompt kinds whose answer expires after CONFIRM_TIMEOUT. */
-const EXPIRING: ReadonlySet<PromptKind> = new Set(["confirm", "destructive"]);
+const EXPIRING: ReadonlySet<PromptKind> = new Set(["confirm", "destructive", "manual", "gate"]);
 
 /**
  * The rotation state machine: given a rotation, an input and the context, the next rotation and
@@ -123,7 +132,7 @@ function apply(r: Rotation, input: Input, ctx: TransitionContext, out: Out): Fai
       for (const step of r.steps) if (step.state === "running" || step.state === "awaiting") step.state = "interrupted";
       r.state = "aborted";
       r.endedAt = ctx.now;
-      r.message = PROMPTS.aborted(r.key, input.actor.name, input.problems);
+      r.message = PROMPTS.aborted(r.key, input.actor.name, input.report);
       delete r.awaiting;
       delete r.aborting;
       out.effects.push({ type: "release_lock" });
@@ -177,6 +186,9 @@ function advance(r: Rotation, ctx: TransitionContext, out: Out): void {
   }
   if (info.interaction === "confirm" && !record.confirmedBy) {
     return ask(r, record, "confirm", info.prompt ?? record.title, ["go", ...cancel], ctx, out);
+  }
+  if (info.interaction === "gate" && !record.confirmedBy) {
+    return ask(r, record, "gate", info.prompt ?? record.title, ["go", ...cancel], ctx, out);
   }
   if (record.destructive && info.interaction === "automatic" && !record.confirmedBy) {
     return ask(r, record, "destructive", PROMPTS.destructive(record.title), ["go", ...cancel], ctx, out);
@@ -259,21 +271,37 @@ function stepFinished(
 }
 
 /**
- * Whether `actor` may give `response` to the current prompt: only the initiator answers; with the
- * two-person rule, a destructive step is confirmed by an approver who is not the initiator.
+ * Whether `actor` may give `response` to the current prompt. Only the initiator answers, except
+ * that with the two-person rule every destructive decision (confirming a destructive step or a
+ * gate, Done on a destructive manual step, Mark done on a failed or interrupted step) needs an
+ * approver who is not the initiator, unless the initiator breaks the glass (the shell's
+ * `--break-glass "<reason>"`, audited).
  */
 export function refusalFor(
   r: Readonly<Rotation>,
   actor: Actor,
   response: ResponseType,
   approval: TransitionContext["approval"],
+  breakGlass?: string,
 ): string | undefined {
-  if (r.awaiting?.kind === "destructive" && approval.requireSecondApprover && response === "go") {
-    if (actor.id === r.initiator.id) return REFUSALS.secondPersonNeeded;
+  if (needsSecondPerson(r, response, approval)) {
+    if (actor.id === r.initiator.id) return breakGlass ? undefined : REFUSALS.secondPersonNeeded(response);
     if (!approval.approverIds.includes(actor.id)) return REFUSALS.onlyApprover;
     return undefined;
   }
   return actor.id === r.initiator.id ? undefined : REFUSALS.onlyInitiator(r.initiator.name);
+}
+
+function needsSecondPerson(
+  r: Readonly<Rotation>,
+  response: ResponseType,
+  approval: TransitionContext["approval"],
+): boolean {
+  if (!approval.requireSecondApprover || !r.awaiting) return false;
+  const { kind, stepId } = r.awaiting;
+  if (response === "go") return kind === "destructive" || kind === "gate";
+  if (response === "done") return kind === "manual" && r.steps.some((s) => s.id === stepId && s.destructive);
+  return response === "mark_done";
 }
 
 /** Checks an answer before anything is done with it (the driver calls this before storing a pasted value). */
@@ -283,11 +311,12 @@ export function checkAnswer(
   response: ResponseType,
   actor: Actor,
   ctx: Pick<TransitionContext, "now" | "approval">,
+  breakGlass?: string,
 ): Failure<RefusalReason> | undefined {
   const awaiting = r.awaiting;
   if (!awaiting || awaiting.nonce !== nonce || isTerminal(r)) return fail("stale", REFUSALS.stale);
   if (r.aborting) return fail("busy", REFUSALS.aborting);
-  const refusal = refusalFor(r, actor, response, ctx.approval);
+  const refusal = refusalFor(r, actor, response, ctx.approval, breakGlass);
   if (refusal) return fail("not_allowed", refusal);
   if (awaiting.expired || (awaiting.expiresAt !== undefined && awaiting.expiresAt <= ctx.now)) {
     return fail("expired", REFUSALS.expired(r.id));
@@ -302,11 +331,15 @@ function answer(
   ctx: TransitionContext,
   out: Out,
 ): Failure<RefusalReason> | undefined {
-  const refused = checkAnswer(r, input.nonce, input.response, input.actor, ctx);
+  const breakGlass = input.type === "answer" ? input.breakGlass : undefined;
+  const refused = checkAnswer(r, input.nonce, input.response, input.actor, ctx, breakGlass);
   if (refused) return refused;
   const awaiting = r.awaiting!;
   const record = r.steps.find((s) => s.id === awaiting.stepId)!;
   const { actor, response } = input;
+  if (breakGlass && needsSecondPerson(r, response, ctx.approval) && actor.id === r.initiator.id) {
+    out.notices.push({ type: "break_glass", recordId: record.id, response, actor, reason: breakGlass });
+  }
   if (response === "cancel" || response === "abort") {
     const aborting = beginAbort(r, actor, ctx, out);
     if (aborting) return aborting;
@@ -330,7 +363,7 @@ function answer(
     case "go":
       record.confirmedBy = actor;
       record.state = "pending";
-      if (ctx.info(record)?.interaction === "confirm") {
+      if (["confirm", "gate"].includes(ctx.info(record)?.interaction ?? "")) {
         record.state = "done";
         record.message = PROMPTS.confirmedBy(actor.name);
       }

@@ -1,9 +1,12 @@
 import { z } from "zod";
 import { parseInterval } from "../time/interval.js";
-import { commandFields, slug, stepBase, text, vaultKey } from "../schema/fields.js";
+import { commandFields, slug, text, vaultKey } from "../schema/fields.js";
 import {
   epilogueStepSchema,
+  kindOf,
   procedureStepSchema,
+  rollbackStepSchema,
+  type AnyStep,
   type EpilogueStep,
   type ProcedureStep,
 } from "../rotation/steps/registry.js";
@@ -40,7 +43,16 @@ const procedureSchema = z
     aliases: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "aliases are lowercase words")).default([]),
     summary: text.optional(),
     steps: z.array(procedureStepSchema).min(1),
-    rollback: z.array(z.object({ ...stepBase, kind: z.literal("run"), ...commandFields }).strict()).default([]),
+    /** Puts services back on the old value when the rotation is aborted, in each environment already rolled out (last first). */
+    rollback: z.array(rollbackStepSchema).default([]),
+    rollout: z
+      .object({
+        /** Ask before rolling out to each next environment. Off where waiting only prolongs an outage (one-token Telegram). */
+        gate: z.boolean().default(true),
+        note: text.optional(),
+      })
+      .strict()
+      .default({ gate: true }),
   })
   .strict()
   .refine((p) => (p.secret === undefined) !== (p.applies_to_category === undefined), {
@@ -54,8 +66,32 @@ export const runbookSchema = z
     files: z
       .object({ vault: text, manifest: text, changelog: text.default("CHANGELOG.md"), helper_runbook: text.optional() })
       .strict(),
+    /** Rollout order: staging first. Per-environment steps run once in each, with a gate between them. */
+    environments: z
+      .array(
+        z
+          .object({
+            name: slug,
+            /** Replaces {inventory} in commands. */
+            inventory: text,
+            /** Appended as `--limit` to every ansible-playbook run in this environment. */
+            limit: text.optional(),
+            /** Variables for commands and built-in checks here: PGHOST, PGPORT, PGSSLMODE, PGSSLROOTCERT, NATS_URL, NATS_CA, NATS_MONITOR_URL. */
+            env: z
+              .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "environment names are UPPER_CASE"), z.string())
+              .default({}),
+          })
+          .strict(),
+      )
+      .min(1)
+      .default([{ name: "staging", inventory: "infra/inventory/staging.yml", env: {} }]),
     deploy_guard: z
-      .object({ ...commandFields, title: text.default("No deploy is running") })
+      .object({
+        ...commandFields,
+        title: text.default("No deploy is running"),
+        /** A file rotabot creates in INFRA_DIR while one of its steps changes services, for other tooling to honour. */
+        marker: text.default(".deploy-in-progress"),
+      })
       .strict()
       .optional(),
     policies: z.record(slug, policySchema),
@@ -64,6 +100,33 @@ export const runbookSchema = z
   })
   .strict()
   .superRefine((runbook, ctx) => {
+    const envNames = new Set<string>();
+    runbook.environments.forEach((env, index) => {
+      if (envNames.has(env.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["environments", index, "name"],
+          message: `duplicate environment "${env.name}"`,
+        });
+      }
+      envNames.add(env.name);
+    });
+    const checkScope = (step: AnyStep, path: (string | number)[]) => {
+      if (scopeOf(step) === "environment" || !("argv" in step) || !step.argv) return;
+      const uses = step.argv.find((a) => a.includes("{inventory}") || a.includes("{environment}"));
+      if (uses) {
+        ctx.addIssue({
+          code: "custom",
+          path: [...path, "argv"],
+          message: `this step runs once, not in each environment, so ${uses} has no value: give it \`scope: environment\``,
+        });
+      }
+    };
+    runbook.procedures.forEach((p, i) => {
+      p.steps.forEach((step, j) => checkScope(step, ["procedures", i, "steps", j]));
+      p.rollback.forEach((step, j) => checkScope(step, ["procedures", i, "rollback", j]));
+    });
+    runbook.epilogue.forEach((step, j) => checkScope(step, ["epilogue", j]));
     const seenNames = new Map<string, number>();
     const seenIds = new Set<string>();
     runbook.procedures.forEach((procedure, index) => {
@@ -131,4 +194,10 @@ export const runbookSchema = z
   });
 
 export type Runbook = z.infer<typeof runbookSchema>;
+export type Environment = Runbook["environments"][number];
+
+/** Whether a step runs once per rotation or once in each environment: the runbook's `scope`, else its kind's. */
+export function scopeOf(step: AnyStep): "environment" | "once" {
+  return step.scope ?? kindOf(step).scope;
+}
 export type Policy = Runbook["policies"][string];

@@ -3,6 +3,8 @@ import { parseDuration } from "../time/duration.js";
 
 /** Placeholders allowed in argv: none of them is a secret value. */
 export const ARGV_PLACEHOLDERS = [
+  "inventory",
+  "environment",
   "vault_password_file",
   "infra_dir",
   "secret_key",
@@ -80,6 +82,8 @@ export const stepBase = {
   destructive: z.boolean().default(false),
   /** Safe to run again after an interruption; each kind has its own default. */
   idempotent: z.boolean().optional(),
+  /** Once per rotation, or once in each environment (in rollout order); each kind has its own default. */
+  scope: z.enum(["environment", "once"]).optional(),
   /** The seed runbook's own words or command for this step, shown in the plan. */
   seed: z.string().optional(),
   note: z.string().optional(),

@@ -22,14 +22,22 @@ export function natsUserFor(template: string, password: string): string {
 }
 
 /** What `nats stream info` and `nats consumer info` show, through nats.js (there is no nats CLI here). */
-export function createNatsChecks(env: Readonly<Record<string, string | undefined>>) {
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * NATS as rotabot reaches it from the ops host: the runbook's server, else NATS_URL (the rotation's
+ * environment first, then the process's); `tls://` URLs are verified against NATS_CA when set.
+ */
+export function createNatsChecks(baseEnv: Env) {
   return {
-    async streamHealth(target: NatsTarget, password: string): Promise<Outcome> {
+    async streamHealth(target: NatsTarget, password: string, overlay?: Env): Promise<Outcome> {
+      const env: Env = { ...baseEnv, ...overlay };
       const servers = target.server ?? env.NATS_URL ?? "nats://127.0.0.1:4222";
       const user = natsUserFor(target.user ?? env.NATS_USER ?? "akira", password);
       let nc;
       try {
-        nc = await connect({ servers, user, pass: password, timeout: 10_000, reconnect: false });
+        const tls = env.NATS_CA ? { tls: { caFile: env.NATS_CA } } : {};
+        nc = await connect({ servers, user, pass: password, timeout: 10_000, reconnect: false, ...tls });
       } catch (error) {
         return {
           ok: false,

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import pg from "pg";
 import { scramSha256Verifier } from "./scram-verifier.js";
 
@@ -11,10 +12,24 @@ export interface PostgresTarget {
 type Outcome = { ok: true; note: string } | { ok: false; message: string };
 
 /** Host and port: the runbook's, else libpq's usual PGHOST/PGPORT, else localhost:5432. */
+/** libpq's PGSSLMODE and PGSSLROOTCERT, as node-postgres takes them. */
+function sslFor(env: Readonly<Record<string, string | undefined>>): pg.ClientConfig["ssl"] {
+  const mode = env.PGSSLMODE ?? "prefer";
+  if (mode === "disable" || mode === "allow" || mode === "prefer") return false;
+  if (mode === "require" && !env.PGSSLROOTCERT) return { rejectUnauthorized: false };
+  const ca = env.PGSSLROOTCERT ? readFileSync(env.PGSSLROOTCERT, "utf8") : undefined;
+  return {
+    rejectUnauthorized: true,
+    ...(ca ? { ca } : {}),
+    ...(mode === "verify-ca" ? { checkServerIdentity: () => undefined } : {}),
+  };
+}
+
 function clientFor(target: PostgresTarget, password: string, env: Readonly<Record<string, string | undefined>>) {
   return new pg.Client({
     host: target.host ?? env.PGHOST ?? "localhost",
     port: target.port ?? (env.PGPORT ? Number(env.PGPORT) : 5432),
+    ssl: sslFor(env),
     database: target.database,
     user: target.role,
     password,
@@ -42,10 +57,19 @@ async function withClient<T>(
 /** A message about a failed connection that cannot contain the password (pg never puts it in errors). */
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-export function createPostgresChecks(env: Readonly<Record<string, string | undefined>>) {
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * PostgreSQL as rotabot reaches it from the ops host: host and port from the runbook's target, else
+ * the environment's PGHOST/PGPORT (the rotation's environment first, then the process's), else
+ * localhost:5432. TLS follows libpq's PGSSLMODE and PGSSLROOTCERT.
+ */
+export function createPostgresChecks(baseEnv: Env) {
+  const envOf = (overlay: Env | undefined): Env => ({ ...baseEnv, ...overlay });
   return {
     /** Sets the role's password from a SCRAM verifier, logged in as the role itself with the current password. */
-    async setPassword(target: PostgresTarget, current: string, next: string): Promise<Outcome> {
+    async setPassword(target: PostgresTarget, current: string, next: string, overlay?: Env): Promise<Outcome> {
+      const env = envOf(overlay);
       const attempt = async (password: string) =>
         withClient(target, password, env, async (client) => {
           await client.query(`ALTER ROLE "${target.role}" PASSWORD '${scramSha256Verifier(next)}'`);
@@ -67,7 +91,8 @@ export function createPostgresChecks(env: Readonly<Record<string, string | undef
       }
     },
 
-    async login(target: PostgresTarget, password: string): Promise<Outcome> {
+    async login(target: PostgresTarget, password: string, overlay?: Env): Promise<Outcome> {
+      const env = envOf(overlay);
       try {
         await withClient(target, password, env, (client) => client.query("select 1"));
         return { ok: true, note: `logged in as ${target.role}` };
@@ -77,7 +102,13 @@ export function createPostgresChecks(env: Readonly<Record<string, string | undef
     },
 
     /** Counts sessions of the role that started before the password change. */
-    async oldSessionsGone(target: PostgresTarget, password: string, changedAt: string): Promise<Outcome> {
+    async oldSessionsGone(
+      target: PostgresTarget,
+      password: string,
+      changedAt: string,
+      overlay?: Env,
+    ): Promise<Outcome> {
+      const env = envOf(overlay);
       try {
         const count = await withClient(target, password, env, async (client) => {
           const result = await client.query<{ n: string }>(

@@ -62,7 +62,7 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       const waiting = r.awaiting
         ? `\n   waiting for ${escapeHtml(r.initiator.name)}: ${r.awaiting.kind.replace("_", " ")}`
         : "";
-      return `🔐 <code>${escapeHtml(r.key)}</code> [<code>${r.id}</code>] by ${escapeHtml(r.initiator.name)}, ${elapsed(r.createdAt, now())}\n   ${r.state.replace("_", " ")} at step ${step ? `${r.steps.indexOf(step) + 1}/${r.steps.length} “${escapeHtml(step.title)}”` : "-"}${waiting}`;
+      return `🔐 <code>${escapeHtml(r.key)}</code> [<code>${r.id}</code>] by ${escapeHtml(r.initiator.name)}, ${elapsed(r.createdAt, now())}\n   ${r.state.replace("_", " ")} at step ${step ? `${r.steps.indexOf(step) + 1}/${r.steps.length} “${escapeHtml(step.title)}”${step.environment ? ` in ${escapeHtml(step.environment)}` : ""}` : "-"}${waiting}`;
     });
     await ctx.reply(lines.join("\n\n"), { parse_mode: "HTML" });
   });

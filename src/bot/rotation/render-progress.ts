@@ -1,5 +1,5 @@
 import type { Rotation, StepRecord } from "../../rotation/model.js";
-import { currentStep } from "../../rotation/queries.js";
+import { currentStep, stepLabel } from "../../rotation/queries.js";
 import { escapeHtml } from "../../telegram/html.js";
 
 const ICONS: Record<StepRecord["state"], string> = {
@@ -21,14 +21,14 @@ const STATE_WORDS: Record<Rotation["state"], string> = {
 };
 
 /** The live checklist of a rotation: every step with its state, and the tail of the running command. */
-export function renderProgress(rotation: Rotation, tail: readonly string[]): string {
+export function renderProgress(rotation: Readonly<Rotation>, tail: readonly string[]): string {
   const lines = [
     `🔐 <b>Rotation</b> <code>${escapeHtml(rotation.id)}</code> of <code>${escapeHtml(rotation.key)}</code> by ${escapeHtml(rotation.initiator.name)}${rotation.incident ? ` (incident: ${escapeHtml(rotation.incident.reason)})` : ""}`,
-    `State: <b>${STATE_WORDS[rotation.state]}</b>`,
+    `State: <b>${STATE_WORDS[rotation.state]}</b> · ${rotation.environments.length > 1 ? "environments" : "environment"}: ${escapeHtml(rotation.environments.join(" → "))}`,
     "",
     ...rotation.steps.map(
       (s, i) =>
-        `${ICONS[s.state]} ${i + 1}. ${escapeHtml(s.title)}${s.destructive ? " ⚠" : ""}${s.state === "failed" && s.message ? `\n      ${escapeHtml(s.message.slice(0, 300))}` : ""}`,
+        `${ICONS[s.state]} ${i + 1}. ${escapeHtml(stepLabel(s, rotation.environments))}${s.destructive ? " ⚠" : ""}${s.state === "failed" && s.message ? `\n      ${escapeHtml(s.message.slice(0, 300))}` : ""}`,
     ),
   ];
   const running = currentStep(rotation);

@@ -7,6 +7,8 @@ import { defineStep } from "./step-kind.js";
 export const changelogUpdateStep = defineStep(z.object({ ...stepBase, kind: z.literal("changelog_update") }).strict(), {
   phase: "epilogue",
   idempotent: true,
+  scope: "once",
+  changesServices: false,
   interaction: "automatic",
   describe: () => undefined,
   async execute(_step, run, deps) {

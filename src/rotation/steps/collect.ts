@@ -11,6 +11,8 @@ export const collectStep = defineStep(
   {
     phase: "procedure",
     idempotent: false,
+    scope: "once",
+    changesServices: false,
     interaction: "collect",
     prompt: (step) => step.prompt,
     describe: () => undefined,

@@ -6,6 +6,8 @@ import { defineStep } from "./step-kind.js";
 export const confirmStep = defineStep(z.object({ ...stepBase, kind: z.literal("confirm"), message: text }).strict(), {
   phase: "procedure",
   idempotent: false,
+  scope: "once",
+  changesServices: false,
   interaction: "confirm",
   prompt: (step) => step.message,
   describe: () => undefined,

@@ -1,5 +1,7 @@
 /** Values placeholders stand for. Secret ones are resolved only when a step declares them. */
 export interface PlaceholderValues {
+  inventory?: string;
+  environment?: string;
   vault_password_file: string;
   infra_dir: string;
   secret_key: string;

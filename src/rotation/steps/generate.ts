@@ -29,6 +29,8 @@ export const generateStep = defineStep(
   {
     phase: "procedure",
     idempotent: true,
+    scope: "once",
+    changesServices: false,
     interaction: "automatic",
     describe: (step) => `${step.length} random characters (${step.alphabet}) from node:crypto`,
     async execute(step, run, deps) {

@@ -8,6 +8,8 @@ export const gitCommitStep = defineStep(
   {
     phase: "epilogue",
     idempotent: true,
+    scope: "once",
+    changesServices: false,
     interaction: "automatic",
     describe: (step) => `git commit${step.push ? " && git push" : ""}`,
     async execute(step, run, deps) {

@@ -12,6 +12,8 @@ export const manualStep = defineStep(
   {
     phase: "procedure",
     idempotent: false,
+    scope: "once",
+    changesServices: false,
     interaction: "manual",
     prompt: (step) => step.instruction,
     describe: (step) => (step.check ? `built-in check: ${step.check.builtin}` : undefined),

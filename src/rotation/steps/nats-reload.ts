@@ -18,6 +18,8 @@ export const natsReloadStep = defineStep(
   {
     phase: "procedure",
     idempotent: true,
+    scope: "environment",
+    changesServices: true,
     interaction: "automatic",
     describe: (step) => `${step.config_test.join(" ")} && ${step.reload.join(" ")}`,
     async execute(step, run, deps) {

@@ -6,6 +6,8 @@ import { defineStep } from "./step-kind.js";
 export const notifyOwnerStep = defineStep(z.object({ ...stepBase, kind: z.literal("notify_owner") }).strict(), {
   phase: "epilogue",
   idempotent: true,
+  scope: "once",
+  changesServices: false,
   interaction: "automatic",
   describe: () => undefined,
   execute: () => Promise.resolve({ status: "done", note: "owner notification handed to the front end" }),

@@ -3,6 +3,7 @@ import { changelogUpdateStep } from "./changelog-update.js";
 import { collectStep } from "./collect.js";
 import { confirmStep } from "./confirm.js";
 import { generateStep } from "./generate.js";
+import { gateStep } from "./gate.js";
 import { gitCommitStep } from "./git-commit.js";
 import { manifestUpdateStep } from "./manifest-update.js";
 import { manualStep } from "./manual.js";
@@ -12,6 +13,7 @@ import { postgresSetPasswordStep } from "./postgres-set-password.js";
 import { runStep } from "./run.js";
 import type { StepKind } from "./step-kind.js";
 import { vaultAddNewStep } from "./vault-add-new.js";
+import { vaultDropNewStep } from "./vault-drop-new.js";
 import { vaultPromoteStep } from "./vault-promote.js";
 import { verifyStep } from "./verify.js";
 import { waitDrainStep } from "./wait-drain.js";
@@ -40,9 +42,20 @@ export const epilogueStepSchema = z.discriminatedUnion("kind", [
   notifyOwnerStep.schema,
 ]);
 
+/** The kinds that put services back on the old value when a rotation is aborted (the procedure's `rollback`). */
+export const rollbackStepSchema = z.discriminatedUnion("kind", [
+  runStep.schema,
+  postgresSetPasswordStep.schema,
+  natsReloadStep.schema,
+  vaultDropNewStep.schema,
+]);
+
 export type ProcedureStep = z.output<typeof procedureStepSchema>;
 export type EpilogueStep = z.output<typeof epilogueStepSchema>;
-export type AnyStep = ProcedureStep | EpilogueStep;
+export type RollbackStep = z.output<typeof rollbackStepSchema>;
+/** A gate between two environments; rotabot adds them itself. */
+export type GateStep = z.output<typeof gateStep.schema>;
+export type AnyStep = ProcedureStep | EpilogueStep | RollbackStep | GateStep;
 export type StepKindName = AnyStep["kind"];
 
 /** A kind in either schema but missing here, or without an executor, fails type-check. */
@@ -62,6 +75,8 @@ const STEP_KINDS: { [K in StepKindName]: StepKind<Extract<AnyStep, { kind: K }>>
   changelog_update: changelogUpdateStep,
   git_commit: gitCommitStep,
   notify_owner: notifyOwnerStep,
+  gate: gateStep,
+  vault_drop_new: vaultDropNewStep,
 };
 
 /** The behaviour of a step's kind. */

@@ -3,7 +3,12 @@ import { parseDuration } from "../../time/duration.js";
 import { newKeyOf } from "../../vault/create-vault.js";
 import type { StepOutcome } from "../model.js";
 import { expandPlaceholders, needsSecret, type PlaceholderValues } from "./expand-placeholders.js";
-import type { StepDeps, StepRun } from "./step-kind.js";
+import type { EnvironmentTarget, StepDeps, StepRun } from "./step-kind.js";
+
+/** The variables a step sees in its environment: the runbook's for it, and ROTABOT_ENVIRONMENT. */
+export function envOf(environment: EnvironmentTarget | undefined): Record<string, string> {
+  return environment ? { ...environment.env, ROTABOT_ENVIRONMENT: environment.name } : {};
+}
 
 /** A command as the runbook gives it. */
 export interface CommandStep {
@@ -16,7 +21,7 @@ export interface CommandStep {
 /** Runs a `run`, argv `verify` or rollback command: placeholders expanded, secrets only by env and stdin. */
 export async function runCommandStep(
   step: CommandStep,
-  run: Pick<StepRun, "rotation" | "signal" | "onLine" | "logFile" | "values">,
+  run: Pick<StepRun, "rotation" | "signal" | "onLine" | "logFile" | "values" | "environment">,
   deps: StepDeps,
 ): Promise<StepOutcome> {
   const texts = [...Object.values(step.env ?? {}), step.stdin];
@@ -27,6 +32,7 @@ export async function runCommandStep(
     new_key: newKeyOf(run.rotation.key),
     rotation_id: run.rotation.id,
     state_dir: deps.paths.stateDir,
+    ...(run.environment ? { inventory: run.environment.inventory, environment: run.environment.name } : {}),
   };
   if (needsSecret(texts, "new_value") || needsSecret(texts, "old_value")) {
     const read = await run.values();
@@ -37,8 +43,14 @@ export async function runCommandStep(
   }
   let argv: string[], env: Record<string, string>, stdin: string | undefined;
   try {
-    argv = step.argv.map((a) => expandPlaceholders(a, values));
-    env = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expandPlaceholders(v, values)]));
+    argv = withLimit(
+      step.argv.map((a) => expandPlaceholders(a, values)),
+      run.environment?.limit,
+    );
+    env = {
+      ...envOf(run.environment),
+      ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expandPlaceholders(v, values)])),
+    };
     stdin = step.stdin === undefined ? undefined : expandPlaceholders(step.stdin, values);
   } catch (error) {
     return {
@@ -60,4 +72,16 @@ export async function runCommandStep(
     status: "failed",
     message: `${result.message}. Full output: ${path.relative(deps.paths.stateDir, run.logFile)}`,
   };
+}
+
+/** An environment's `limit` narrows every ansible-playbook run there (unless the step sets its own). */
+function withLimit(argv: string[], limit: string | undefined): string[] {
+  if (
+    limit === undefined ||
+    !/(^|\/)ansible-playbook$/.test(argv[0] ?? "") ||
+    argv.some((a) => a === "--limit" || a === "-l")
+  ) {
+    return argv;
+  }
+  return [...argv, "--limit", limit];
 }

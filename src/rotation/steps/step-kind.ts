@@ -28,10 +28,21 @@ export interface StepDeps {
   now: () => Date;
 }
 
+/** An environment of the runbook: where per-environment steps run. */
+export interface EnvironmentTarget {
+  name: string;
+  inventory: string;
+  limit?: string | undefined;
+  /** Variables for commands and built-in checks there (PGHOST, NATS_URL, ...). */
+  env: Readonly<Record<string, string>>;
+}
+
 /** One run of one step. */
 export interface StepRun {
   rotation: Readonly<Rotation>;
   record: Readonly<StepRecord>;
+  /** Where it runs; undefined for steps that run once. */
+  environment: EnvironmentTarget | undefined;
   signal: AbortSignal;
   /** Each output line, already redacted. */
   onLine: (line: string) => void;
@@ -46,6 +57,10 @@ export interface StepKind<S> {
   phase: "procedure" | "epilogue" | "both";
   /** Safe to run again after an interruption, unless the runbook says otherwise. */
   idempotent: boolean;
+  /** Once per rotation, or once in each environment, unless the runbook says otherwise. */
+  scope: "environment" | "once";
+  /** It changes what services run (a deploy, a reload, a password): an abort must put it back. */
+  changesServices: boolean;
   interaction: Interaction;
   /** What the operator is asked (collect, confirm and manual steps). */
   prompt?(step: S): string;

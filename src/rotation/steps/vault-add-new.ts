@@ -7,6 +7,8 @@ import { defineStep } from "./step-kind.js";
 export const vaultAddNewStep = defineStep(z.object({ ...stepBase, kind: z.literal("vault_add_new") }).strict(), {
   phase: "procedure",
   idempotent: true,
+  scope: "once",
+  changesServices: false,
   interaction: "automatic",
   describe: () => undefined,
   async execute(_step, run) {

@@ -6,6 +6,8 @@ import { defineStep } from "./step-kind.js";
 export const vaultPromoteStep = defineStep(z.object({ ...stepBase, kind: z.literal("vault_promote") }).strict(), {
   phase: "procedure",
   idempotent: true,
+  scope: "once",
+  changesServices: false,
   interaction: "automatic",
   describe: () => undefined,
   async execute(_step, run, deps) {

@@ -22,6 +22,8 @@ export const verifyStep = defineStep(
   {
     phase: "procedure",
     idempotent: true,
+    scope: "environment",
+    changesServices: false,
     interaction: "automatic",
     describe: (step) =>
       step.argv ? step.argv.join(" ") : step.check ? `built-in check: ${step.check.builtin}` : undefined,

@@ -20,6 +20,8 @@ export const waitDrainStep = defineStep(
   {
     phase: "procedure",
     idempotent: true,
+    scope: "environment",
+    changesServices: false,
     interaction: "automatic",
     describe: (step) => `built-in check: ${step.check.builtin}`,
     async execute(step, run, deps) {

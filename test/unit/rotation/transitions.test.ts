@@ -23,6 +23,7 @@ function setup(specs: Spec[], rotation: Partial<Rotation> = {}) {
   const steps = specs.map(({ interaction = "automatic", prompt, ...s }): StepRecord => {
     infos.set(s.id, { interaction, ...(prompt ? { prompt } : {}) });
     return {
+      stepId: s.id,
       title: `Step ${s.id}`,
       kind: s.kind ?? (interaction === "automatic" ? "run" : interaction),
       phase: "procedure",
@@ -40,7 +41,7 @@ function setup(specs: Spec[], rotation: Partial<Rotation> = {}) {
     procedureId: "p",
     category: "api_token",
     initiator: ALICE,
-    environment: "staging",
+    environments: ["staging"],
     state: "running",
     steps,
     createdAt: NOW,
@@ -365,6 +366,49 @@ describe("answers", () => {
     expect(refusalFor(asked, ALICE, "cancel", approval)).toBeUndefined();
   });
 
+  it("two-person rule: Done on a destructive manual step, Mark done on a failure and a gate need an approver too", () => {
+    const approval = { requireSecondApprover: true, approverIds: ["tg:2"] };
+    const manual = setup([{ id: "m", interaction: "manual", prompt: "Revoke", destructive: true }]);
+    const revoke = run(manual.r, manual.infos, { type: "begin" }).r;
+    expect(refusalFor(revoke, ALICE, "done", approval)).toMatch(/press Done\.$/);
+    expect(refusalFor(revoke, BOB, "done", approval)).toBeUndefined();
+    const plain = setup([{ id: "a" }, { id: "b" }]);
+    const broken = run(plain.r, plain.infos, { type: "begin" }, failed("a")).r;
+    expect(refusalFor(broken, ALICE, "mark_done", approval)).toMatch(/press Mark done\.$/);
+    expect(refusalFor(broken, ALICE, "retry", approval)).toBeUndefined();
+    const gate = setup([
+      { id: "gate@production", kind: "gate", interaction: "gate", prompt: "Roll out to production?" },
+    ]);
+    const atGate = run(gate.r, gate.infos, { type: "begin" }).r;
+    expect(atGate.awaiting).toMatchObject({ kind: "gate", accepts: ["go", "cancel"] });
+    expect(atGate.awaiting!.expiresAt).toBeDefined();
+    expect(refusalFor(atGate, ALICE, "go", approval)).toMatch(/A second person must approve/);
+    const through = ok(transition(atGate, answer("go", BOB)(atGate), ctxFor(gate.infos, { approval })));
+    expect(step(through.rotation, "gate@production")).toMatchObject({ state: "done", message: "confirmed by @bob" });
+  });
+
+  it("break-glass: the initiator alone may answer where two are needed, with a reason that is announced", () => {
+    const approval = { requireSecondApprover: true, approverIds: ["tg:2"] };
+    const { r, infos } = setup([{ id: "promote", destructive: true }]);
+    const asked = run(r, infos, { type: "begin" }).r;
+    const alone = transition(
+      asked,
+      { ...answer("go")(asked), breakGlass: "pager outage, no approver reachable" } as Input,
+      ctxFor(infos, { approval }),
+    );
+    expect(ok(alone).notices[0]).toEqual({
+      type: "break_glass",
+      recordId: "promote",
+      response: "go",
+      actor: ALICE,
+      reason: "pager outage, no approver reachable",
+    });
+    expect(step(ok(alone).rotation, "promote").state).toBe("running");
+    expect(
+      transition(asked, { ...answer("go", CAROL)(asked), breakGlass: "me too" } as Input, ctxFor(infos, { approval })),
+    ).toMatchObject({ reason: "not_allowed" });
+  });
+
   it("Done on a manual step runs it (its check), recording who said so", () => {
     const { r, infos } = setup([{ id: "m", interaction: "manual", prompt: "Revoke" }]);
     const { r: after, t } = run(r, infos, { type: "begin" }, answer("done"));
@@ -448,7 +492,11 @@ describe("abort", () => {
     const cancelled = run(deepFreeze(begun.rotation), infos, failed("a", "was cancelled and stopped", true));
     expect(step(cancelled.r, "a").state).toBe("interrupted");
     expect(types(cancelled.t)).toEqual([]);
-    const ended = run(cancelled.r, infos, { type: "rolled_back", actor: ALICE, problems: [] });
+    const ended = run(cancelled.r, infos, {
+      type: "rolled_back",
+      actor: ALICE,
+      report: { undone: [], problems: [], touched: false },
+    });
     expect(ended.r).toMatchObject({
       state: "aborted",
       endedAt: NOW,
@@ -465,7 +513,7 @@ describe("abort", () => {
     const { r: ended } = run(aborting, infos, {
       type: "rolled_back",
       actor: ALICE,
-      problems: ["Re-deploy: exited with code 2"],
+      report: { undone: [], problems: ["Re-deploy: exited with code 2"], touched: true },
     });
     expect(ended.message).toBe("aborted by @alice, but the rollback needs attention: Re-deploy: exited with code 2");
   });

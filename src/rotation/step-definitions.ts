@@ -1,0 +1,31 @@
+import type { Runbook } from "../runbook/runbook-schema.js";
+import type { Rotation, StepRecord } from "./model.js";
+import { BEFORE_GATE } from "./new-rotation.js";
+import type { AnyStep } from "./steps/registry.js";
+import type { EnvironmentTarget } from "./steps/step-kind.js";
+
+/** The runbook step a record runs (a gate is made up from the rotation); undefined when the runbook lost it. */
+export function definitionOf(runbook: Runbook, r: Readonly<Rotation>, record: StepRecord): AnyStep | undefined {
+  if (record.kind === "gate") {
+    const to = record.environment ?? "";
+    const from = r.environments[r.environments.indexOf(to) - 1] ?? "the previous environment";
+    const smokeTested = r.steps.some((s) => s.environment === from && s.id.includes(BEFORE_GATE));
+    return {
+      kind: "gate",
+      id: record.stepId,
+      title: record.title,
+      destructive: false,
+      from,
+      to,
+      smoke_tested: smokeTested,
+    };
+  }
+  if (record.phase === "epilogue") return runbook.epilogue.find((s) => s.id === record.stepId);
+  return runbook.procedures.find((p) => p.id === r.procedureId)?.steps.find((s) => s.id === record.stepId);
+}
+
+/** Where a per-environment step runs, as the runbook describes that environment. */
+export function environmentOf(runbook: Runbook, name: string | undefined): EnvironmentTarget | undefined {
+  const env = name === undefined ? undefined : runbook.environments.find((e) => e.name === name);
+  return env && { name: env.name, inventory: env.inventory, limit: env.limit, env: env.env };
+}
