@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { findProcedure } from "../runbook/find-procedure.js";
 import { describePlan } from "../rotation/describe-plan.js";
 import type { Actor } from "../rotation/model.js";
+import { REFUSALS } from "../rotation/prompts.js";
 import { currentStep, stepLabel } from "../rotation/queries.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { createPrompter } from "./create-prompter.js";
@@ -113,7 +114,9 @@ export async function runStatusCommand(args: string[], io: CliIo): Promise<numbe
     return EXIT.usage;
   }
   const active = await opened.engine.active();
-  if (active.length === 0) io.stdout("No rotation in flight.\n");
+  const damaged = await opened.engine.damaged();
+  for (const d of damaged) io.stdout(`${REFUSALS.damaged(d.id, d.problem)}\n`);
+  if (active.length === 0 && damaged.length === 0) io.stdout("No rotation in flight.\n");
   for (const rotation of active) {
     const step = currentStep(rotation);
     io.stdout(

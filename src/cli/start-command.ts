@@ -6,6 +6,7 @@ import { COMMAND_MENU } from "../bot/command-menu.js";
 import { createBot } from "../bot/create-bot.js";
 import { createDigestSender } from "../reminders/create-digest-sender.js";
 import { createReminders, type Reminders } from "../reminders/create-reminders.js";
+import { REFUSALS } from "../rotation/prompts.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 
 /** Update types rotabot acts on; Telegram then sends no others. */
@@ -51,6 +52,12 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   });
   // A token request from before the restart is asked again, so a pasted token is taken in, not left in the chat.
   for (const rotation of recovered) if (rotation.awaiting?.kind === "collect") await presenter.repost(rotation.id);
+  for (const d of await engine.damaged()) {
+    logger.error({ rotationId: d.id, problem: d.problem }, "a rotation journal is damaged");
+    await bot.api
+      .sendMessage(config.opsChatId, REFUSALS.damaged(d.id, d.problem))
+      .catch((error: unknown) => logger.warn({ err: error }, "could not announce a damaged journal"));
+  }
   if (recovered.length > 0) {
     const lines = recovered.map(
       (r) =>

@@ -45,6 +45,11 @@ export function createGit({ cwd, env }: { cwd: string; env: Readonly<Record<stri
       const result = await git(["show", `HEAD:${file}`]);
       return result.exitCode === 0 ? result.stdout : undefined;
     },
+    /** The newest commit whose message contains `text` (fixed string), if any. */
+    async commitMentioning(text: string): Promise<string | undefined> {
+      const result = await git(["log", "-n", "1", "--format=%h", "--fixed-strings", `--grep=${text}`]);
+      return result.exitCode === 0 && result.stdout.trim() !== "" ? result.stdout.trim() : undefined;
+    },
     async push(): Promise<Result<object, "git_failed">> {
       const push = await git(["push"]);
       return push.exitCode === 0

@@ -6,9 +6,11 @@ import type { Runbook } from "../runbook/runbook-schema.js";
 import { parseDuration } from "../time/duration.js";
 import type { Vault } from "../vault/create-vault.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
+import type { Journal } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
 import type { Rotation } from "./model.js";
 import type { StartRequest } from "./new-rotation.js";
+import { REFUSALS } from "./prompts.js";
 import { currentStep, isTerminal } from "./queries.js";
 
 export interface CanStartDeps {
@@ -19,6 +21,7 @@ export interface CanStartDeps {
   redactor: Redactor;
   runCommand: RunCommand;
   load: (id: string) => Promise<Readonly<Rotation> | undefined>;
+  inspect: Journal["inspect"];
   active: () => Promise<readonly Readonly<Rotation>[]>;
 }
 
@@ -35,6 +38,10 @@ export async function checkCanStart(
   const holder = await deps.locks.holder(key);
   if (holder) {
     const other = await deps.load(holder.rotationId);
+    const inspected = other ? undefined : await deps.inspect(holder.rotationId);
+    if (inspected?.status === "damaged") {
+      return fail("refused", REFUSALS.damagedHolder(key, holder.rotationId, inspected.problem));
+    }
     if (!other || isTerminal(other)) {
       await deps.locks.release(key, holder.rotationId);
     } else {
@@ -62,8 +69,16 @@ export async function checkCanStart(
   }
   const password = await deps.vault.checkPasswordFile();
   if (!password.ok) return fail("refused", password.message);
+  // Others could read the password that decrypts every secret: no rotation until that is fixed.
+  if (password.warnings.length > 0) return fail("refused", `${password.warnings.join("; ")}, then start again`);
   const values = await readSecretValues(deps.vault, deps.redactor, key);
   if (!values.ok) return fail("refused", values.message);
+  if (values.values.current === undefined) {
+    return fail(
+      "refused",
+      `${key} is not in the vault (${deps.runbook.files.vault}), so there is nothing to rotate: add it with ansible-vault edit, or check the name in the manifest. Nothing was written`,
+    );
+  }
   const guard = deps.runbook.deploy_guard;
   if (guard) {
     const result = await deps.runCommand({ argv: guard.argv, timeoutMs: parseDuration(guard.timeout) ?? 30_000 });

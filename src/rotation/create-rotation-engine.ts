@@ -12,6 +12,7 @@ import type { Actor, Awaiting, OperatorResponse, ResponseType, Rotation, StepOut
 import { newRotation, type StartRequest } from "./new-rotation.js";
 import { REFUSALS } from "./prompts.js";
 import { isTerminal } from "./queries.js";
+import { rebuildRotation } from "./rebuild-rotation.js";
 import { rollBack } from "./roll-back.js";
 import { definitionOf as stepDefinitionOf, environmentOf } from "./step-definitions.js";
 import { takeCollectedValue } from "./steps/collect.js";
@@ -84,6 +85,24 @@ export function createRotationEngine(deps: EngineDeps) {
   let stopping = false;
 
   const load = async (id: string): Promise<Rotation | undefined> => live.get(id) ?? (await deps.journal.load(id));
+  /** Like load, but a damaged journal is rebuilt from the vault and git (its file kept aside); for resume and abort. */
+  const loadOrRebuild = async (id: string): Promise<Result<{ rotation: Rotation }, "not_found" | "refused">> => {
+    const loaded = await load(id);
+    if (loaded) return { ok: true, rotation: loaded };
+    const found = await deps.journal.inspect(id);
+    if (found.status !== "damaged") return fail("not_found", REFUSALS.notFound(id));
+    const rebuilt = await rebuildRotation(id, found.problem, deps);
+    if (!rebuilt.ok) return rebuilt;
+    await deps.journal.setAside(id);
+    await deps.journal.save(rebuilt.rotation);
+    live.set(id, rebuilt.rotation);
+    if (isTerminal(rebuilt.rotation)) await deps.locks.release(rebuilt.rotation.key, id);
+    deps.logger.warn(
+      { rotationId: id, problem: found.problem },
+      "rebuilt a damaged rotation journal from the vault and git",
+    );
+    return rebuilt;
+  };
   const ownedElsewhere = (r: Rotation) =>
     r.process !== undefined &&
     r.process.pid !== deps.self.pid &&
@@ -294,6 +313,8 @@ export function createRotationEngine(deps: EngineDeps) {
       return r && structuredClone(r);
     },
     list: () => deps.journal.list(),
+    /** Journals that cannot be read: each with what is wrong (resume and abort rebuild them). */
+    damaged: () => deps.journal.damaged(),
     async active(): Promise<Readonly<Rotation>[]> {
       return (await deps.journal.list()).filter((r) => !isTerminal(r)).map((r) => structuredClone(live.get(r.id) ?? r));
     },
@@ -310,7 +331,10 @@ export function createRotationEngine(deps: EngineDeps) {
     },
 
     async start(request: StartRequest): Promise<EngineResult> {
-      const checked = await checkCanStart({ ...deps, load, active: () => engine.active() }, request);
+      const checked = await checkCanStart(
+        { ...deps, load, inspect: (id) => deps.journal.inspect(id), active: () => engine.active() },
+        request,
+      );
       if (!checked.ok) return checked;
       const rotation = newRotation(deps.runbook, request, deps.now(), deps.self);
       const lock = await deps.locks.acquire(request.key, {
@@ -361,8 +385,9 @@ export function createRotationEngine(deps: EngineDeps) {
 
     /** Aborts before the point of no return: stops a running command, drops `<key>_new`, runs rollback steps. */
     async abort(id: string, actor: Actor): Promise<EngineResult> {
-      const r = await load(id);
-      if (!r) return fail("not_found", REFUSALS.notFound(id));
+      const loaded = await loadOrRebuild(id);
+      if (!loaded.ok) return loaded;
+      const r = loaded.rotation;
       // Pure, so a dry run: "past the point of no return" is said even while another process drives it.
       const dry = transition(r, { type: "abort", actor }, context(r));
       if (!dry.ok) return dry;
@@ -389,8 +414,9 @@ export function createRotationEngine(deps: EngineDeps) {
 
     /** Continues a stopped rotation: an idempotent step re-runs, any other asks; a waiting prompt is asked again. */
     async resume(id: string): Promise<EngineResult> {
-      const r = await load(id);
-      if (!r) return fail("not_found", REFUSALS.notFound(id));
+      const loaded = await loadOrRebuild(id);
+      if (!loaded.ok) return loaded;
+      const r = loaded.rotation;
       if (running.has(id)) return fail("busy", REFUSALS.alreadyRunning);
       if (ownedElsewhere(r)) return fail("busy", REFUSALS.ownedElsewhere(r));
       if (!r.awaiting && !isTerminal(r)) {

@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { readFile, unlink, writeFile } from "node:fs/promises";
+import { readdir, readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 export interface LockHolder {
@@ -34,6 +34,15 @@ export function createSecretLocks(stateDir: string) {
       } catch {
         return undefined;
       }
+    },
+    /** The secret a rotation holds the lock of, if any (to rebuild a rotation whose journal is damaged). */
+    async keyOf(rotationId: string): Promise<{ key: string; holder: LockHolder } | undefined> {
+      for (const name of (await readdir(dir)).filter((n) => n.endsWith(".lock"))) {
+        const key = name.slice(0, -5);
+        const holder = await this.holder(key);
+        if (holder?.rotationId === rotationId) return { key, holder };
+      }
+      return undefined;
     },
     async release(key: string, rotationId: string): Promise<void> {
       const existing = await this.holder(key);

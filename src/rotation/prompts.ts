@@ -54,6 +54,10 @@ export const REFUSALS = {
     `abort is no longer possible: "${title}" has run and cannot be undone. Finish the rotation: resume it, retry or mark the remaining steps done`,
   lockedBy: (key: string, initiator: string, rotationId: string) =>
     `${key} is already being rotated by ${initiator} (rotation ${rotationId})`,
+  damagedHolder: (key: string, id: string, problem: string) =>
+    `rotation ${id} holds the lock on ${key} but its journal is damaged (${problem}). Safe ways out: rotabot resume ${id} rebuilds it from the vault and git and goes on; rotabot abort ${id} drops ${newKeyOf(key)} and rolls back, where that is still safe`,
+  damaged: (id: string, problem: string) =>
+    `⚠ rotation ${id}: its journal is damaged (${problem}). rotabot resume ${id} rebuilds it from the vault and git and goes on; rotabot abort ${id} drops the new value and rolls back, where that is still safe`,
   onlyInitiator: (name: string) => `Only ${name}, who started this rotation, can answer.`,
   secondPersonNeeded: (response: string) =>
     `A second person must approve this step: ask someone in APPROVER_IDS to press ${{ go: "Confirm", done: "Done", mark_done: "Mark done" }[response] ?? "it"}.`,

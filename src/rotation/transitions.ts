@@ -174,6 +174,14 @@ function advance(r: Rotation, ctx: TransitionContext, out: Out): void {
     r.message = PROMPTS.stepGone(record);
     return;
   }
+  if (record.state === "interrupted") {
+    // It may have partly happened: run it again only if that is safe, else ask.
+    if (!record.idempotent) {
+      const abort = r.pointOfNoReturn ? [] : (["abort"] as const);
+      return ask(r, record, "interrupted", PROMPTS.interrupted(record), ["retry", "mark_done", ...abort], ctx, out);
+    }
+    record.state = "pending";
+  }
   if (record.state !== "pending") return;
   const cancel = r.pointOfNoReturn ? [] : (["cancel"] as const);
   if (info.interaction === "collect") {
@@ -443,15 +451,6 @@ function resume(r: Rotation, ctx: TransitionContext, out: Out): Failure<RefusalR
     const record = r.steps.find((s) => s.id === stepId) ?? r.steps[0]!;
     ask(r, record, kind, prompt, accepts, ctx, out);
     return undefined;
-  }
-  const record = currentStep(r);
-  if (record?.state === "interrupted") {
-    if (!record.idempotent) {
-      const abort = r.pointOfNoReturn ? [] : (["abort"] as const);
-      ask(r, record, "interrupted", PROMPTS.interrupted(record), ["retry", "mark_done", ...abort], ctx, out);
-      return undefined;
-    }
-    record.state = "pending";
   }
   r.state = "running";
   advance(r, ctx, out);

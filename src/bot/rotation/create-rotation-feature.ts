@@ -53,7 +53,8 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
 
   composer.command("status", async (ctx) => {
     const active = await engine.active();
-    if (active.length === 0) {
+    const damaged = (await engine.damaged()).map((d) => escapeHtml(REFUSALS.damaged(d.id, d.problem)));
+    if (active.length === 0 && damaged.length === 0) {
       await ctx.reply("No rotation in flight.");
       return;
     }
@@ -64,7 +65,7 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
         : "";
       return `🔐 <code>${escapeHtml(r.key)}</code> [<code>${r.id}</code>] by ${escapeHtml(r.initiator.name)}, ${elapsed(r.createdAt, now())}\n   ${r.state.replace("_", " ")} at step ${step ? `${r.steps.indexOf(step) + 1}/${r.steps.length} “${escapeHtml(step.title)}”${step.environment ? ` in ${escapeHtml(step.environment)}` : ""}` : "-"}${waiting}`;
     });
-    await ctx.reply(lines.join("\n\n"), { parse_mode: "HTML" });
+    await ctx.reply([...damaged, ...lines].join("\n\n"), { parse_mode: "HTML" });
   });
 
   composer.command("cancel", async (ctx) => {
