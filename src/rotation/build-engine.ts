@@ -6,6 +6,8 @@ import { createTelegramChecks } from "../builtins/telegram-checks.js";
 import type { Config } from "../config/parse-config.js";
 import { allowedEnv } from "../exec/allowed-env.js";
 import { createCommandRunner } from "../exec/create-command-runner.js";
+import { createCrashPoints } from "../fs/crash-points.js";
+import { createFileReplacer } from "../fs/replace-file.js";
 import { createGit } from "../git/create-git.js";
 import type { Logger } from "../logging/create-logger.js";
 import type { Redactor } from "../logging/redactor.js";
@@ -29,16 +31,23 @@ export interface BuildEngineDeps {
 export function buildEngine({ config, runbook, logger, redactor, env, now = () => new Date() }: BuildEngineDeps) {
   const baseEnv = allowedEnv(env);
   const infra = (file: string) => path.join(config.infraDir, file);
+  const files = createFileReplacer({
+    stateDir: config.stateDir,
+    targets: [infra(runbook.files.vault), infra(runbook.files.manifest), infra(runbook.files.changelog)],
+    crash: createCrashPoints(config.crashAt),
+  });
   const vault = createVault({
     vaultFile: infra(runbook.files.vault),
     passwordFile: config.vaultPasswordFile,
     cli: createAnsibleVaultCli({ passwordFile: config.vaultPasswordFile, env: baseEnv }),
     backupDir: path.join(config.stateDir, "vault-backups"),
+    files,
     now,
   });
   const engine = createRotationEngine({
     runbook,
     vault,
+    files,
     runCommand: createCommandRunner({ cwd: config.infraDir, baseEnv, redactor }),
     redactor,
     git: createGit({ cwd: config.infraDir, env: baseEnv }),

@@ -432,6 +432,7 @@ export function createRotationEngine(deps: EngineDeps) {
         running.controller.abort();
         await running.done;
       }
+      await deps.files.sweepTemps();
       const problems = await rollBack(rotation, deps);
       for (const step of rotation.steps)
         if (step.state === "running" || step.state === "awaiting") step.state = "interrupted";
@@ -454,6 +455,8 @@ export function createRotationEngine(deps: EngineDeps) {
      */
     async recover(): Promise<Rotation[]> {
       const recovered: Rotation[] = [];
+      const swept = await deps.files.sweepTemps();
+      if (swept.length > 0) deps.logger.warn({ files: swept }, "removed temp files left by an interrupted write");
       for (const rotation of await deps.journal.list()) {
         if (TERMINAL_STATES.has(rotation.state) || driving.has(rotation.id) || ownedElsewhere(rotation)) continue;
         const running = rotation.steps.find((s) => s.state === "running");
@@ -491,6 +494,7 @@ export function createRotationEngine(deps: EngineDeps) {
         emit({ type: "awaiting", rotation, awaiting: rotation.awaiting });
         return { ok: true, rotation };
       }
+      await deps.files.sweepTemps();
       const values = await readSecretValues(deps.vault, deps.redactor, rotation.key);
       if (!values.ok) return fail("refused", values.message);
       const record = currentStep(rotation);

@@ -104,17 +104,18 @@ export async function executeStep(step: AutomaticStep, run: StepRun, deps: StepD
     }
     case "manifest_update": {
       const date = deps.now().toISOString().slice(0, 10);
-      const updated = await setLastRotation(deps.paths.manifestFile, key, date, rotation.category);
+      const updated = await setLastRotation(deps.paths.manifestFile, key, date, rotation.category, deps.files);
       return updated.ok
         ? { status: "done", note: `last_rotation of ${key} is ${date}${updated.added ? " (entry added)" : ""}` }
         : { status: "failed", message: updated.message };
     }
     case "changelog_update": {
       const line = changelogLine(key, rotation.id, rotation.initiator.name, deps.now().toISOString().slice(0, 10));
-      const added = await addChangelogEntry(deps.paths.changelogFile, line);
+      const added = await addChangelogEntry(deps.paths.changelogFile, line, deps.files);
+      if (!added.ok) return { status: "failed", message: added.message };
       return {
-        status: added ? "done" : "skipped",
-        note: added ? "CHANGELOG.md has the entry" : "CHANGELOG.md already had the entry",
+        status: added.added ? "done" : "skipped",
+        note: added.added ? "CHANGELOG.md has the entry" : "CHANGELOG.md already had the entry",
       };
     }
     case "git_commit": {

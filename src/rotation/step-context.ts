@@ -2,6 +2,7 @@ import type { NatsChecks } from "../builtins/nats-checks.js";
 import type { PostgresChecks } from "../builtins/postgres-checks.js";
 import type { TelegramChecks } from "../builtins/telegram-checks.js";
 import type { RunCommand } from "../exec/create-command-runner.js";
+import type { FileReplacer } from "../fs/replace-file.js";
 import type { Git } from "../git/create-git.js";
 import type { Redactor } from "../logging/redactor.js";
 import type { EpilogueStep, Procedure, Runbook, Step } from "../runbook/runbook-schema.js";
@@ -12,6 +13,8 @@ import type { Rotation, StepRecord } from "./rotation-model.js";
 export interface StepDeps {
   runbook: Runbook;
   vault: Vault;
+  /** Atomic replacement of the infra files, and the sweep of temp files a crash left. */
+  files: FileReplacer;
   runCommand: RunCommand;
   redactor: Redactor;
   git: Git;
