@@ -1,6 +1,7 @@
 import { createAuditLog } from "../audit/audit-log.js";
 import { auditRotationEvents } from "../audit/audit-rotation-events.js";
 import { createAudit } from "../audit/create-audit.js";
+import { createCrashPoints } from "../fs/crash-points.js";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
 import { createLogger } from "../logging/create-logger.js";
 import { createRedactor } from "../logging/redactor.js";
@@ -51,7 +52,8 @@ export async function openEngine(io: CliIo, infraOverride?: string) {
     now: io.now,
   });
   // Shell rotations are audited too: into the same hash-chained log (the channel is the bot's).
-  auditRotationEvents(engine, createAudit({ log: createAuditLog(config.stateDir, io.now), logger }));
+  const auditLog = createAuditLog(config.stateDir, io.now, { crash: createCrashPoints(config.crashAt) });
+  auditRotationEvents(engine, createAudit({ log: auditLog, logger }));
   await engine.recover();
   return { ok: true as const, engine, runbook: loaded.runbook, entries: manifest.ok ? manifest.entries : [], redactor };
 }
