@@ -17,9 +17,10 @@ export function createGit({ cwd, env, processes = listGitProcesses, lockWaitMs =
 
   /** Clears the locks a git killed mid-commit left (see clearStaleGitLocks). */
   async function clearLocks(): Promise<Result<{ cleared: string[] }, "git_failed">> {
-    const [top, dir, ref] = await Promise.all([
+    const [top, dir, common, ref] = await Promise.all([
       git(["rev-parse", "--show-toplevel"]),
       git(["rev-parse", "--absolute-git-dir"]),
+      git(["rev-parse", "--path-format=absolute", "--git-common-dir"]),
       git(["symbolic-ref", "-q", "HEAD"]),
     ]);
     if (top.exitCode !== 0 || dir.exitCode !== 0)
@@ -27,6 +28,7 @@ export function createGit({ cwd, env, processes = listGitProcesses, lockWaitMs =
     const cleared = await clearStaleGitLocks({
       topLevel: top.stdout.trim(),
       gitDir: dir.stdout.trim(),
+      commonDir: common.exitCode === 0 ? common.stdout.trim() : dir.stdout.trim(),
       branchRef: ref.exitCode === 0 ? ref.stdout.trim() : undefined,
       processes,
       waitMs: lockWaitMs,

@@ -33,9 +33,10 @@ export async function listGitProcesses(): Promise<ProcessInfo[] | undefined> {
 const isGit = (argv: readonly string[]) => argv.length > 0 && /^git(-|$)/.test(path.basename(argv[0]!));
 
 export interface GitLockDeps {
-  /** The checkout's top level and its git dir (absolute). */
+  /** The checkout's top level, its git dir and the common git dir holding refs (all absolute; the same dir outside worktrees). */
   topLevel: string;
   gitDir: string;
+  commonDir: string;
   /** The ref HEAD points at (refs/heads/main), when on a branch. */
   branchRef: string | undefined;
   processes: () => Promise<ProcessInfo[] | undefined>;
@@ -57,13 +58,19 @@ interface LockFile {
  * cannot be read); while one does, this waits up to `waitMs` for it, then says what to run.
  */
 export async function clearStaleGitLocks(deps: GitLockDeps): Promise<Result<{ cleared: string[] }, "git_locked">> {
-  const { topLevel, gitDir, branchRef, processes, waitMs, sleep = delay } = deps;
-  const names = ["index.lock", "HEAD.lock", "packed-refs.lock", ...(branchRef ? [`${branchRef}.lock`] : [])];
+  const { topLevel, gitDir, commonDir, branchRef, processes, waitMs, sleep = delay } = deps;
+  const files = [
+    path.join(gitDir, "index.lock"),
+    path.join(gitDir, "HEAD.lock"),
+    path.join(commonDir, "packed-refs.lock"),
+    ...(branchRef ? [path.join(commonDir, `${branchRef}.lock`)] : []),
+  ];
   const present = async (): Promise<LockFile[]> => {
-    const partial = (await readdir(gitDir).catch(() => [] as string[])).filter((n) => /^next-index-\d+\.lock$/.test(n));
+    const partial = (await readdir(gitDir).catch(() => [] as string[]))
+      .filter((n) => /^next-index-\d+\.lock$/.test(n))
+      .map((n) => path.join(gitDir, n));
     const stats = await Promise.all(
-      [...names, ...partial].map(async (name) => {
-        const file = path.join(gitDir, name);
+      [...files, ...partial].map(async (file) => {
         const info = await lstat(file).catch(() => undefined);
         return info ? { file, ino: info.ino, mtimeMs: info.mtimeMs } : undefined;
       }),
@@ -71,7 +78,7 @@ export async function clearStaleGitLocks(deps: GitLockDeps): Promise<Result<{ cl
     return stats.filter((s): s is LockFile => s !== undefined);
   };
   const inCheckout = (p: ProcessInfo) =>
-    p.cwd === undefined || [topLevel, gitDir].some((dir) => p.cwd === dir || p.cwd!.startsWith(`${dir}/`));
+    p.cwd === undefined || [topLevel, gitDir, commonDir].some((dir) => p.cwd === dir || p.cwd!.startsWith(`${dir}/`));
   const removal = (locks: LockFile[]) => `rm ${locks.map((l) => l.file).join(" ")}`;
 
   const deadline = Date.now() + waitMs;

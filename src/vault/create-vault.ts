@@ -64,13 +64,13 @@ export function createVault({
 }: VaultDeps) {
   let writing: Promise<unknown> = Promise.resolve();
   let cached: Decrypted | undefined;
-  let forget: NodeJS.Timeout | undefined;
+  let forgetTimer: NodeJS.Timeout | undefined;
 
   const remember = (entry: Decrypted) => {
     cached = entry;
-    clearTimeout(forget);
-    forget = setTimeout(() => (cached = undefined), cacheTtlMs);
-    forget.unref();
+    clearTimeout(forgetTimer);
+    forgetTimer = setTimeout(() => (cached = undefined), cacheTtlMs);
+    forgetTimer.unref();
   };
 
   async function checkPasswordFile(): Promise<Result<{ warnings: string[] }, VaultFailure["reason"]>> {
@@ -272,7 +272,7 @@ export function createVault({
     /** Drops the decrypted vault from memory (it is also dropped after `cacheTtlMs` unused). */
     forget(): void {
       cached = undefined;
-      clearTimeout(forget);
+      clearTimeout(forgetTimer);
     },
   };
 }

@@ -66,6 +66,17 @@ describe("git commit after a crash", () => {
     expect(c.git("status", "--porcelain")).toBe("");
   });
 
+  it("finds the locks of a linked worktree (its own index, the shared refs)", async () => {
+    const c = checkout();
+    const worktree = `${c.dir}-wt`;
+    c.git("worktree", "add", "-q", "-b", "feature", worktree);
+    const locks = [".git/worktrees/" + path.basename(worktree) + "/index.lock", ".git/refs/heads/feature.lock"];
+    for (const lock of locks) writeFileSync(path.join(c.dir, lock), "");
+    writeFileSync(path.join(worktree, "vault.yml"), "v2\n");
+    const committed = await gitFor(worktree).commit(["vault.yml"], "Rotate k");
+    expect(committed.ok && committed.clearedLocks.sort()).toEqual(locks.map((l) => path.join(c.dir, l)).sort());
+  });
+
   it("waits for a live git in the checkout to finish, then commits", async () => {
     const c = checkout();
     const orphan = await heldCommit(c);
