@@ -14,14 +14,19 @@ export interface FileReplacerDeps {
   targets?: readonly string[];
   crash?: ReachCrashPoint;
   pid?: number;
+  /** Tells this process from an earlier one with the same pid (a container's rotabot is often pid 1 every time). */
+  processToken?: string;
   isAlive?: (pid: number) => boolean;
   now?: () => number;
 }
 
 /** A temp file whose owner is alive is left alone this long; no write takes more than a few minutes. */
 const STALE_MS = 10 * 60_000;
-/** `.vault.yml.rotabot-<pid>-<hex>.tmp` beside the target, `vault.yml.rotabot-<pid>-<hex>.tmp` in STATE_DIR/tmp. */
-const TEMP_NAME = /^\.?.+\.rotabot-(?:(\d+)-)?[0-9a-f]+\.tmp$/;
+/**
+ * `.vault.yml.rotabot-<pid>-<process token>-<hex>.tmp` beside the target, the same without the
+ * leading dot in STATE_DIR/tmp; `.vault.yml.rotabot-<hex>.tmp` is an older rotabot's.
+ */
+const TEMP_NAME = /^\.?.+\.rotabot-(?:(\d+)-([0-9a-z]+)-)?[0-9a-f]+\.tmp$/;
 
 /**
  * Replaces files atomically: the new content goes to a temp file that is fsynced, renamed over
@@ -35,13 +40,15 @@ export function createFileReplacer({
   targets = [],
   crash = noCrashPoints,
   pid = process.pid,
+  processToken = Math.round(performance.timeOrigin).toString(36),
   isAlive = processIsAlive,
   now = Date.now,
 }: FileReplacerDeps) {
   const tempDir = path.join(stateDir, "tmp");
   /** Folders a rename from STATE_DIR/tmp cannot reach (another file system, or a bind mount: EXDEV). */
   const besideOnly = new Set<string>();
-  const tempName = (target: string) => `${path.basename(target)}.rotabot-${pid}-${randomBytes(4).toString("hex")}.tmp`;
+  const tempName = (target: string) =>
+    `${path.basename(target)}.rotabot-${pid}-${processToken}-${randomBytes(4).toString("hex")}.tmp`;
   const besideTemp = (target: string) => path.join(path.dirname(target), `.${tempName(target)}`);
 
   async function tempFor(target: string): Promise<string> {
@@ -56,12 +63,14 @@ export function createFileReplacer({
   }
 
   /** Whether a temp file may be removed: its writer is gone (or it is far too old to be in use). */
-  async function abandoned(file: string, owner: number | undefined): Promise<boolean> {
+  async function abandoned(file: string, owner: { pid: number; token: string } | undefined): Promise<boolean> {
     const info = await stat(file).catch(() => undefined);
     if (!info) return false;
     if (now() - info.mtimeMs > STALE_MS) return true;
     // A name without a pid is an older rotabot's: its writer cannot be running now.
-    return owner === undefined || !isAlive(owner);
+    if (owner === undefined) return true;
+    if (owner.pid === pid) return owner.token !== processToken;
+    return !isAlive(owner.pid);
   }
 
   async function sweepFolder(dir: string, legacy: ReadonlySet<string>): Promise<string[]> {
@@ -71,7 +80,8 @@ export function createFileReplacer({
       const match = TEMP_NAME.exec(name);
       if (!match && !legacy.has(name)) continue;
       const file = path.join(dir, name);
-      if (await abandoned(file, match?.[1] === undefined ? undefined : Number(match[1]))) {
+      const owner = match?.[1] === undefined ? undefined : { pid: Number(match[1]), token: match[2]! };
+      if (await abandoned(file, owner)) {
         await unlink(file).then(
           () => removed.push(file),
           () => undefined,

@@ -165,11 +165,15 @@ describe("vault against the real ansible-vault", () => {
     expect(statSync(files.stateDir).dev).not.toBe(statSync(files.dir).dev);
     await killMidWrite(files);
     const [left] = leftovers(files.dir);
-    expect(left).toMatch(/^\.vault\.yml\.rotabot-\d+-[0-9a-f]{8}\.tmp$/);
+    expect(left).toMatch(/^\.vault\.yml\.rotabot-\d+-[0-9a-z]+-[0-9a-f]{8}\.tmp$/);
     // A temp whose writer still runs (this process) is left alone; the dead writer's goes.
-    const live = path.join(files.dir, `.vault.yml.rotabot-${process.pid}-0123abcd.tmp`);
+    const live = path.join(files.dir, `.vault.yml.rotabot-${process.pid}-mine-0123abcd.tmp`);
     writeFileSync(live, "in use");
-    const swept = await createFileReplacer({ stateDir: files.stateDir, targets: [files.vaultFile] }).sweepTemps();
+    const swept = await createFileReplacer({
+      stateDir: files.stateDir,
+      targets: [files.vaultFile],
+      processToken: "mine",
+    }).sweepTemps();
     expect(swept).toEqual([path.join(files.dir, left!)]);
     expect(leftovers(files.dir)).toEqual([path.basename(live)]);
     expect(decryptVault(files.vaultFile, files.passwordFile)).toBe(PLAIN);

@@ -70,24 +70,41 @@ describe("atomic file replacement", () => {
     mkdirSync(path.join(stateDir, "tmp"));
     const dead = deadPid();
     const names = {
-      deadBeside: `.CHANGELOG.md.rotabot-${dead}-0123abcd.tmp`,
-      liveBeside: `.CHANGELOG.md.rotabot-${process.pid}-0123abcd.tmp`,
+      deadBeside: `.CHANGELOG.md.rotabot-${dead}-kx1-0123abcd.tmp`,
+      liveBeside: `.CHANGELOG.md.rotabot-${process.pid}-mine-0123abcd.tmp`,
+      // This pid, another process token: a process before this one had the pid (a container's pid 1).
+      earlierSamePid: `.CHANGELOG.md.rotabot-${process.pid}-earlier-0123abcd.tmp`,
       olderVersion: ".vault.yml.rotabot-89abcdef.tmp",
       manifestLegacy: "_secrets_manifest.yml.1a2b3c4d.tmp",
       unrelated: "notes.tmp",
     };
     for (const name of Object.values(names)) writeFileSync(path.join(dir, name), "x");
-    writeFileSync(path.join(stateDir, "tmp", `vault.yml.rotabot-${dead}-0123abcd.tmp`), "x");
-    const files = createFileReplacer({ stateDir, targets: [target, manifest, path.join(dir, "vault.yml")] });
+    writeFileSync(path.join(stateDir, "tmp", `vault.yml.rotabot-${dead}-kx1-0123abcd.tmp`), "x");
+    const files = createFileReplacer({
+      stateDir,
+      targets: [target, manifest, path.join(dir, "vault.yml")],
+      processToken: "mine",
+    });
     const removed = await files.sweepTemps();
     expect(removed.map((f) => path.basename(f)).sort()).toEqual(
-      [`vault.yml.rotabot-${dead}-0123abcd.tmp`, names.deadBeside, names.olderVersion, names.manifestLegacy].sort(),
+      [
+        `vault.yml.rotabot-${dead}-kx1-0123abcd.tmp`,
+        names.deadBeside,
+        names.earlierSamePid,
+        names.olderVersion,
+        names.manifestLegacy,
+      ].sort(),
     );
     expect(readdirSync(dir).sort()).toEqual(
       ["CHANGELOG.md", "_secrets_manifest.yml", names.liveBeside, names.unrelated].sort(),
     );
     // Far older than any write takes: removed whoever holds that pid now.
-    const later = createFileReplacer({ stateDir, targets: [target], now: () => Date.now() + 11 * 60_000 });
+    const later = createFileReplacer({
+      stateDir,
+      targets: [target],
+      processToken: "mine",
+      now: () => Date.now() + 11 * 60_000,
+    });
     expect(await later.sweepTemps()).toEqual([path.join(dir, names.liveBeside)]);
     expect(existsSync(path.join(dir, names.unrelated))).toBe(true);
   });
