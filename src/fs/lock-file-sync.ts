@@ -47,7 +47,8 @@ export function withFileLockSync<T>(
     }
     const holder = Number(readText(lockFile));
     const age = Date.now() - (statSync(lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-    const stale = Number.isInteger(holder) && holder > 0 ? !isAlive(holder) : age > 2_000;
+    // Work under the lock is synchronous, so a lock naming this pid is an earlier process's (a container's pid 1).
+    const stale = Number.isInteger(holder) && holder > 0 ? holder === process.pid || !isAlive(holder) : age > 2_000;
     if (stale || age > staleMs) {
       try {
         unlinkSync(lockFile);

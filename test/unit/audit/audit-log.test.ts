@@ -1,4 +1,5 @@
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -197,5 +198,19 @@ describe("audit log that does not check out", () => {
       stdout: expect.stringContaining("nothing to reseal") as string,
     });
     expect(existsSync(path.join(dir, "audit.lock"))).toBe(false);
+  });
+});
+
+describe("audit lock", () => {
+  it("takes over a lock left by a process that is gone, or by an earlier process with this pid", () => {
+    for (const holder of [String(spawnSync("true").pid), String(process.pid), ""]) {
+      const { dir } = logWith(1);
+      const lock = path.join(dir, "audit.lock");
+      writeFileSync(lock, holder);
+      if (holder === "") utimesSync(lock, new Date(Date.now() - 5_000), new Date(Date.now() - 5_000));
+      expect(createAuditLog(dir).append({ type: "after" })).toBe(true);
+      expect(existsSync(lock)).toBe(false);
+      expect(verifyAuditLog(dir)).toMatchObject({ ok: true, entries: 2 });
+    }
   });
 });
