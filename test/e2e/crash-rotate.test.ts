@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { runAuditCommand } from "../../src/cli/audit-command.js";
 import type { CrashPoint } from "../../src/fs/crash-points.js";
 import {
   makeRotationInfra,
@@ -9,7 +10,6 @@ import {
   startShell,
   type RotationInfra,
 } from "../support/rotation-fixture.js";
-import { runAuditCommand } from "../../src/cli/audit-command.js";
 import { PROJECT_ROOT } from "../support/paths.js";
 import { runRotabot } from "../support/run-rotabot.js";
 
@@ -84,7 +84,7 @@ function autoAnswer(shell: ReturnType<typeof startShell>) {
 /** The rotation's journal, once it has one. */
 function journal(infra: RotationInfra) {
   const dir = path.join(infra.stateDir, "rotations");
-  const [file] = existsSync(dir) ? readdirSync(dir) : [];
+  const [file] = existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".json")) : [];
   return file === undefined
     ? undefined
     : (JSON.parse(readFileSync(path.join(dir, file), "utf8")) as {
@@ -164,9 +164,8 @@ async function recoverAndCheck(c: Crash) {
   }
   expect(infra.git("status", "--porcelain")).toBe("");
   expect(leftovers(infra.infraDir)).toEqual([]);
-  expect(
-    leftovers(path.join(infra.stateDir, "tmp")).length === 0 || !existsSync(path.join(infra.stateDir, "tmp")),
-  ).toBe(true);
+  const stateTmp = path.join(infra.stateDir, "tmp");
+  expect(existsSync(stateTmp) ? readdirSync(stateTmp) : []).toEqual([]);
   // `rotabot audit verify`, run in this process to keep the suite within its CPU budget.
   let stdout = "";
   let stderr = "";
@@ -206,13 +205,13 @@ async function rotateAndKill(
 
 const stoppedAt = (point: string) => async (pid: number) => {
   await expect
-    .poll(() => processState(pid), { timeout: 30_000, interval: 25, message: `rotabot never reached ${point}` })
+    .poll(() => processState(pid), { timeout: 120_000, interval: 25, message: `rotabot never reached ${point}` })
     .toBe("T");
 };
 
 describe(
   `rotabot rotate killed at the storage windows, then resumed or aborted (CRASH_SEED=${seed})`,
-  { timeout: 90_000 },
+  { timeout: 180_000 },
   () => {
     const windows: [CrashPoint | `${CrashPoint}#${number}`, KillMode][] = [
       ["changelog:before-rename", "group"],
@@ -238,7 +237,7 @@ describe(
       writeFileSync(hold, "");
       await rotateAndKill(c, mode, {}, async () => {
         await expect
-          .poll(() => existsSync(path.join(c.infra.infraDir, ".git/in-commit")), { timeout: 30_000 })
+          .poll(() => existsSync(path.join(c.infra.infraDir, ".git/in-commit")), { timeout: 120_000 })
           .toBe(true);
       });
       expect(existsSync(path.join(c.infra.infraDir, ".git/index.lock"))).toBe(true);
@@ -250,7 +249,7 @@ describe(
   },
 );
 
-describe(`rotabot rotate killed at random moments (CRASH_SEED=${seed})`, { timeout: 90_000 }, () => {
+describe(`rotabot rotate killed at random moments (CRASH_SEED=${seed})`, { timeout: 180_000 }, () => {
   const trials = [1, 2, 3].map((n): { n: number; delayMs: number; mode: KillMode } => ({
     n,
     delayMs: Math.floor(300 + random() * 6_000),
