@@ -7,6 +7,8 @@ import { createChannelPoster } from "../audit/create-channel-poster.js";
 import { ConfigError, parseConfig, type BotConfig, type Config } from "../config/parse-config.js";
 import { allowedEnv } from "../exec/allowed-env.js";
 import { createCommandRunner } from "../exec/create-command-runner.js";
+import { createCrashPoints } from "../fs/crash-points.js";
+import { createFileReplacer } from "../fs/replace-file.js";
 import { createGit } from "../git/create-git.js";
 import { createLogger, type Logger } from "../logging/create-logger.js";
 import { createRedactor } from "../logging/redactor.js";
@@ -107,11 +109,18 @@ function wire(
 ) {
   const baseEnv = allowedEnv(io.env);
   const infra = (file: string) => path.join(config.infraDir, file);
+  const crash = createCrashPoints(config.crashAt);
+  const files = createFileReplacer({
+    stateDir: config.stateDir,
+    targets: [infra(runbook.files.vault), infra(runbook.files.manifest), infra(runbook.files.changelog)],
+    crash,
+  });
   const vault = createVault({
     vaultFile: infra(runbook.files.vault),
     passwordFile: config.vaultPasswordFile,
     cli: createAnsibleVaultCli({ passwordFile: config.vaultPasswordFile, env: baseEnv }),
     backupDir: path.join(config.stateDir, "vault-backups"),
+    files,
     now: io.now,
   });
   const paths = {
@@ -125,6 +134,7 @@ function wire(
   const engine = createRotationEngine({
     runbook,
     vault,
+    files,
     runCommand: createCommandRunner({ cwd: config.infraDir, baseEnv, redactor }),
     redactor,
     git: createGit({ cwd: config.infraDir, env: baseEnv }),
@@ -150,7 +160,8 @@ function wire(
   });
   // Every rotation is audited into the hash-chained log. `rotabot start` attaches the audit channel
   // through the bot; a shell rotation posts there too when the bot's settings are at hand.
-  const audit = createAudit({ log: createAuditLog(config.stateDir, io.now), logger });
+  const auditLog = createAuditLog(config.stateDir, io.now, { crash });
+  const audit = createAudit({ log: auditLog, logger });
   auditRotationEvents(engine, audit);
   const shellChannel = purpose === "cli" ? shellAuditChannel(config, logger) : undefined;
   if (shellChannel) audit.attachChannel((html) => shellChannel.post(html));
@@ -158,7 +169,7 @@ function wire(
   const flush = async () => {
     await shellChannel?.flushed();
   };
-  return { config, runbook, logger, redactor, vault, engine, audit, paths, flush };
+  return { config, runbook, logger, redactor, vault, files, engine, audit, auditLog, paths, flush };
 }
 
 export type App<C extends Config = Config & { infraDir: string }> = Omit<ReturnType<typeof wire>, "config"> & {

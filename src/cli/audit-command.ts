@@ -1,25 +1,35 @@
 import { parseArgs } from "node:util";
-import { verifyAuditLog } from "../audit/audit-log.js";
+import { describeRepair, resealAuditLog, verifyAuditLog } from "../audit/audit-log.js";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
+import { LockBusyError } from "../fs/lock-file-sync.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 
-export const AUDIT_USAGE =
-  "Usage: rotabot audit verify [--state-dir DIR]   (checks STATE_DIR/audit.jsonl for edited or removed lines)";
+export const AUDIT_USAGE = `Usage: rotabot audit verify [--state-dir DIR]   checks STATE_DIR/audit.jsonl for edited or removed lines
+       rotabot audit reseal [--state-dir DIR]   after checking a log that does not verify: keeps it aside, starts a new chain`;
 
-/** `rotabot audit verify`: recomputes the audit log's hash chain. */
+/** `rotabot audit verify|reseal`: recomputes the audit log's hash chain, or restarts a damaged one. */
 export function runAuditCommand(args: string[], io: CliIo): Promise<number> {
-  return Promise.resolve(verifyCommand(args, io));
+  return Promise.resolve(auditCommand(args, io));
 }
 
-function verifyCommand(args: string[], io: CliIo): number {
+function auditCommand(args: string[], io: CliIo): number {
   let parsed;
   try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { "state-dir": { type: "string" } } });
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { "state-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
+    });
   } catch (error) {
     io.stderr(`rotabot audit: ${(error as Error).message}\n${AUDIT_USAGE}\n`);
     return EXIT.usage;
   }
-  if (parsed.positionals[0] !== "verify") {
+  if (parsed.values.help) {
+    io.stdout(`${AUDIT_USAGE}\n`);
+    return EXIT.ok;
+  }
+  const [action, ...extra] = parsed.positionals;
+  if ((action !== "verify" && action !== "reseal") || extra.length > 0) {
     io.stderr(`${AUDIT_USAGE}\n`);
     return EXIT.usage;
   }
@@ -32,11 +42,28 @@ function verifyCommand(args: string[], io: CliIo): number {
     io.stderr(`rotabot audit: ${error.message}\n`);
     return EXIT.usage;
   }
-  const result = verifyAuditLog(stateDir);
-  if (result.ok) {
-    io.stdout(`audit log intact: ${result.entries} entries in ${stateDir}/audit.jsonl\n`);
-    return EXIT.ok;
+  if (action === "reseal") {
+    try {
+      const sealed = resealAuditLog(stateDir, io.env.USER ?? "unknown", io.now);
+      io.stdout(`rotabot audit reseal: ${sealed.message}\n`);
+      return EXIT.ok;
+    } catch (error) {
+      if (!(error instanceof LockBusyError)) throw error;
+      io.stderr(`rotabot audit reseal: ${error.message}; retry when it is done\n`);
+      return EXIT.attention;
+    }
   }
-  io.stderr(`audit log TAMPERED: ${stateDir}/audit.jsonl line ${result.line}: ${result.problem}\n`);
-  return EXIT.attention;
+  const result = verifyAuditLog(stateDir);
+  if (!result.ok) {
+    io.stderr(
+      `audit log TAMPERED: ${stateDir}/audit.jsonl line ${result.line}: ${result.problem}\nWhat to do: ${result.advice}\n`,
+    );
+    return EXIT.attention;
+  }
+  const notes = [
+    ...result.repairs.map((r) => `  line ${r.line}: crash repaired, not an edit: ${describeRepair(r.repair)}\n`),
+    ...result.pending.map((p) => `  crash, not an edit: ${p}\n`),
+  ];
+  io.stdout(`audit log intact: ${result.entries} entries in ${stateDir}/audit.jsonl\n${notes.join("")}`);
+  return EXIT.ok;
 }

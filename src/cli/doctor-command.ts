@@ -7,6 +7,7 @@ import { allowedEnv } from "../exec/allowed-env.js";
 import { loadRunbook } from "../runbook/load-runbook.js";
 import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
 import { createVault } from "../vault/create-vault.js";
+import { createFileReplacer } from "../fs/replace-file.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 
 export const DOCTOR_USAGE =
@@ -60,6 +61,7 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
       passwordFile: config.vaultPasswordFile,
       cli,
       backupDir: path.join(config.stateDir, "vault-backups"),
+      files: createFileReplacer({ stateDir: config.stateDir }),
     });
     results.push(
       ...(await runLocalChecks({

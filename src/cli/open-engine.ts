@@ -8,6 +8,7 @@ export async function openEngine(io: CliIo, infraOverride?: string) {
   const opened = await createApp(io, { purpose: "cli", infraOverride });
   if (!opened.ok) return { ok: false as const, message: opened.message };
   const { app } = opened;
+  if (!app.auditLog.state.ok) io.stderr(`rotabot: ${app.auditLog.state.message}\n`);
   const manifest = await readManifest(app.paths.manifestFile, {
     categories: new Set(Object.keys(app.runbook.policies)),
     asOf: todayUtc(io.now()),

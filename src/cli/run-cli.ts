@@ -22,7 +22,10 @@ const COMMANDS = {
   status: { run: runStatusCommand, summary: "list rotations in flight" },
   resume: { run: runResumeCommand, summary: "continue an interrupted or waiting rotation" },
   abort: { run: runAbortCommand, summary: "abort a rotation before its point of no return" },
-  audit: { run: runAuditCommand, summary: "verify the hash-chained audit log (audit verify)" },
+  audit: {
+    run: runAuditCommand,
+    summary: "verify the hash-chained audit log (audit verify), or restart a damaged one (audit reseal)",
+  },
   doctor: {
     run: runDoctorCommand,
     summary: "check tools, files, vault, manifest, STATE_DIR and Telegram, each with a fix",

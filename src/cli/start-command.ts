@@ -52,6 +52,12 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   });
   // A token request from before the restart is asked again, so a pasted token is taken in, not left in the chat.
   for (const rotation of recovered) if (rotation.awaiting?.kind === "collect") await presenter.repost(rotation.id);
+  if (!app.auditLog.state.ok) {
+    logger.error({ audit: app.auditLog.state }, app.auditLog.state.message);
+    await bot.api
+      .sendMessage(config.opsChatId, `⚠️ ${app.auditLog.state.message}`)
+      .catch((error: unknown) => logger.warn({ err: error }, "could not announce the audit log's state"));
+  }
   for (const d of await engine.damaged()) {
     logger.error({ rotationId: d.id, problem: d.problem }, "a rotation journal is damaged");
     await bot.api

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { parseCrashAt, type CrashAt } from "../fs/crash-points.js";
 import { parseDuration } from "../time/duration.js";
 
 /** What the configuration is for: `start` needs the Telegram settings, the shell commands do not. */
@@ -101,6 +102,16 @@ const envSchema = z.object({
       error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",
     })
     .default("info"),
+  /** Crash tests only (docs/development.md): where rotabot stops itself so the test can kill it. */
+  ROTABOT_CRASH_AT: z
+    .string()
+    .trim()
+    .refine(
+      (v) => parseCrashAt(v) !== undefined,
+      "ROTABOT_CRASH_AT must name a crash point of src/fs/crash-points.ts (optionally with #n); unset it outside crash tests",
+    )
+    .transform((v) => parseCrashAt(v)!)
+    .optional(),
 });
 
 function isTimeZone(zone: string): boolean {
@@ -138,6 +149,8 @@ export interface BaseConfig {
   reminders: ReminderSchedule | undefined;
   /** How long a running command may finish after SIGTERM before it is stopped. */
   shutdownGraceMs: number;
+  /** Crash tests only: the storage window where rotabot stops itself (ROTABOT_CRASH_AT). */
+  crashAt: CrashAt | undefined;
 }
 
 /** Settings of `rotabot start`: the Telegram side is required. */
@@ -224,6 +237,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
             timeZone: e.REMINDER_TIMEZONE,
           },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
+    crashAt: e.ROTABOT_CRASH_AT,
     botToken: e.BOT_TOKEN,
     opsChatId: e.OPS_CHAT_ID,
     auditChatId: e.AUDIT_CHAT_ID ?? e.OPS_CHAT_ID,
@@ -232,4 +246,6 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
 }
 
 /** The environment variables rotabot reads, for docs and the .env.example check. */
-export const CONFIG_KEYS = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+export const CONFIG_KEYS = (Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[]).filter(
+  (key) => key !== "ROTABOT_CRASH_AT",
+);

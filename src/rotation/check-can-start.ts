@@ -1,3 +1,4 @@
+import { readChangelog } from "../changelog/add-changelog-entry.js";
 import type { RunCommand } from "../exec/create-command-runner.js";
 import type { Git } from "../git/create-git.js";
 import type { Redactor } from "../logging/redactor.js";
@@ -23,6 +24,7 @@ export interface CanStartDeps {
   load: (id: string) => Promise<Readonly<Rotation> | undefined>;
   inspect: Journal["inspect"];
   active: () => Promise<readonly Readonly<Rotation>[]>;
+  changelogFile: string;
 }
 
 /**
@@ -67,6 +69,9 @@ export async function checkCanStart(
       `uncommitted changes in ${dirty.join(", ")} in INFRA_DIR: commit or stash them first, so the rotation's commit holds only the rotation`,
     );
   }
+  // Built on at the end: a truncated CHANGELOG must be put back before anything is written.
+  const changelog = await readChangelog(deps.changelogFile);
+  if (!changelog.ok) return fail("refused", changelog.message);
   const password = await deps.vault.checkPasswordFile();
   if (!password.ok) return fail("refused", password.message);
   // Others could read the password that decrypts every secret: no rotation until that is fixed.

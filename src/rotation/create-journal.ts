@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { readdir, readFile, rename } from "node:fs/promises";
+import { readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import { fsyncPath } from "../fs/replace-file.js";
 import type { Rotation } from "./model.js";
 
 /**
  * Rotations on disk under STATE_DIR/rotations, one JSON file each, rewritten after every
- * transition atomically (write-file-atomic: temp file, fsync, rename).
+ * transition atomically (temp file, fsync, rename, folder fsync).
  * Holds no secret values: the vault is their only resting place.
  */
 export function createJournal(stateDir: string) {
@@ -37,11 +37,16 @@ export function createJournal(stateDir: string) {
 
   return {
     dir,
+    /**
+     * Written beside under one fixed temp name per rotation (a crash's leftover is simply
+     * overwritten next time, never piles up), fsynced, renamed in place, folder fsynced.
+     */
     async save(rotation: Rotation): Promise<void> {
-      await writeFileAtomic(fileOf(rotation.id), `${JSON.stringify(rotation, null, 2)}\n`, {
-        mode: 0o600,
-        fsync: true,
-      });
+      const target = fileOf(rotation.id);
+      const temp = path.join(dir, `.${rotation.id}.json.tmp`);
+      await writeFile(temp, `${JSON.stringify(rotation, null, 2)}\n`, { mode: 0o600, flush: true });
+      await rename(temp, target);
+      await fsyncPath(dir);
     },
 
     /** A rotation's journal; undefined when there is none or it is damaged (see `inspect`). */

@@ -218,6 +218,7 @@ export function createRotationEngine(deps: EngineDeps) {
   async function rollBackThenAbort(id: string, actor: Actor): Promise<EngineResult> {
     await running.get(id)?.done;
     await queues.get(id);
+    await deps.files.sweepTemps();
     const report = await rollBack((await load(id))!, deps.runbook, deps);
     return dispatch(id, { type: "rolled_back", actor, report });
   }
@@ -332,7 +333,13 @@ export function createRotationEngine(deps: EngineDeps) {
 
     async start(request: StartRequest): Promise<EngineResult> {
       const checked = await checkCanStart(
-        { ...deps, load, inspect: (id) => deps.journal.inspect(id), active: () => engine.active() },
+        {
+          ...deps,
+          load,
+          inspect: (id) => deps.journal.inspect(id),
+          active: () => engine.active(),
+          changelogFile: deps.paths.changelogFile,
+        },
         request,
       );
       if (!checked.ok) return checked;
@@ -398,6 +405,8 @@ export function createRotationEngine(deps: EngineDeps) {
     /** After a restart: marks what was running as interrupted. Call once at start-up, before front ends answer. */
     async recover(): Promise<Readonly<Rotation>[]> {
       await deps.deployMarker?.clearStale();
+      const swept = await deps.files.sweepTemps();
+      if (swept.length > 0) deps.logger.warn({ files: swept }, "removed temp files left by an interrupted write");
       const recovered: Readonly<Rotation>[] = [];
       for (const r of await deps.journal.list()) {
         if (isTerminal(r) || running.has(r.id) || ownedElsewhere(r)) continue;
@@ -420,6 +429,7 @@ export function createRotationEngine(deps: EngineDeps) {
       if (running.has(id)) return fail("busy", REFUSALS.alreadyRunning);
       if (ownedElsewhere(r)) return fail("busy", REFUSALS.ownedElsewhere(r));
       if (!r.awaiting && !isTerminal(r)) {
+        await deps.files.sweepTemps();
         const values = await readSecretValues(deps.vault, deps.redactor, r.key);
         if (!values.ok) return fail("refused", values.message);
       }

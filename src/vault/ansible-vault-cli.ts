@@ -58,6 +58,18 @@ export function createAnsibleVaultCli({ passwordFile, env }: AnsibleVaultCliDeps
       if (result.exitCode === 0) return { ok: true, plaintext: result.stdout };
       return failure(result.stderr, result.exitCode, file);
     },
+    /**
+     * Decrypts these exact encrypted bytes (read once by the caller, so the plaintext belongs to
+     * the bytes it hashed even if the file changes meanwhile); `file` names them in messages.
+     */
+    async decryptBytes(encrypted: Buffer, file: string): Promise<DecryptResult> {
+      const result = await execa("ansible-vault", ["view", "--vault-password-file", passwordFile, "-"], {
+        ...options,
+        input: encrypted,
+      });
+      if (result.exitCode === 0) return { ok: true, plaintext: result.stdout };
+      return failure(result.stderr, result.exitCode, file);
+    },
     /** Encrypts plaintext from stdin into `output` (which ansible-vault recreates). */
     async encrypt(plaintext: string, output: string): Promise<{ ok: true } | VaultCliFailure> {
       const result = await execa(

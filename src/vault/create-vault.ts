@@ -1,9 +1,10 @@
-import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { copyFile, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parseDocument } from "yaml";
+import { fsyncPath, type FileReplacer } from "../fs/replace-file.js";
 import { fail, type Failure, type Result } from "../result.js";
 import type { AnsibleVaultCli } from "./ansible-vault-cli.js";
 import { parseVaultDocument, type VaultDocument } from "./vault-document.js";
@@ -14,7 +15,11 @@ export interface VaultDeps {
   cli: AnsibleVaultCli;
   /** Every previous encrypted file is copied here before it is replaced. */
   backupDir: string;
+  /** Replaces the vault atomically, with its temp file where git cannot see it. */
+  files: FileReplacer;
   now?: () => Date;
+  /** How long the decrypted vault stays in memory after its last use (default 10 minutes). */
+  cacheTtlMs?: number;
 }
 
 type VaultFailure = Failure<
@@ -29,15 +34,44 @@ type VaultFailure = Failure<
   | "verify_failed"
 >;
 
+/** The decrypted vault, valid for these encrypted bytes and this password file. */
+interface Decrypted {
+  encryptedHash: string;
+  passwordHash: string;
+  plaintext: string;
+}
+
 export const newKeyOf = (key: string) => `${key}_new`;
 
+const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
+const sameData = (a: string, b: string) => isDeepStrictEqual(parseDocument(a).toJS(), parseDocument(b).toJS());
+
 /**
- * The encrypted vault. Reads decrypt to memory; writes re-encrypt from stdin into a file beside
- * the vault, check that it decrypts to exactly the intended variables, back up the old file and
- * rename over it, so that a crash at any point leaves either the old or the new vault.
+ * The encrypted vault. ansible-vault (the real binary) decrypts a given content once: the
+ * plaintext is kept in memory keyed on the encrypted bytes and the password file, and decrypted
+ * again only when either changes (or after `cacheTtlMs` unused). Writes re-encrypt from stdin
+ * into a temp file, check with one decrypt that it holds exactly the intended variables, back up
+ * the old file and replace it atomically, so a crash at any point leaves the old or the new vault.
  */
-export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () => new Date() }: VaultDeps) {
+export function createVault({
+  vaultFile,
+  passwordFile,
+  cli,
+  backupDir,
+  files,
+  now = () => new Date(),
+  cacheTtlMs = 10 * 60_000,
+}: VaultDeps) {
   let writing: Promise<unknown> = Promise.resolve();
+  let cached: Decrypted | undefined;
+  let forgetTimer: NodeJS.Timeout | undefined;
+
+  const remember = (entry: Decrypted) => {
+    cached = entry;
+    clearTimeout(forgetTimer);
+    forgetTimer = setTimeout(() => (cached = undefined), cacheTtlMs);
+    forgetTimer.unref();
+  };
 
   async function checkPasswordFile(): Promise<Result<{ warnings: string[] }, VaultFailure["reason"]>> {
     let info;
@@ -61,70 +95,108 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
     return { ok: true, warnings };
   }
 
-  async function load(): Promise<Result<{ doc: VaultDocument; warnings: string[] }, VaultFailure["reason"]>> {
+  /** The plaintext of these encrypted bytes: from memory when already decrypted, else one ansible-vault call. */
+  async function decrypt(
+    encrypted: Buffer,
+    passwordHash: string,
+    label: string,
+  ): Promise<Result<{ plaintext: string }, VaultFailure["reason"]>> {
+    const encryptedHash = sha256(encrypted);
+    if (cached?.encryptedHash === encryptedHash && cached.passwordHash === passwordHash) {
+      remember(cached);
+      return { ok: true, plaintext: cached.plaintext };
+    }
+    const decrypted = await cli.decryptBytes(encrypted, label);
+    if (!decrypted.ok) return decrypted;
+    remember({ encryptedHash, passwordHash, plaintext: decrypted.plaintext });
+    return { ok: true, plaintext: decrypted.plaintext };
+  }
+
+  async function load(): Promise<
+    Result<{ doc: VaultDocument; warnings: string[]; passwordHash: string }, VaultFailure["reason"]>
+  > {
     const password = await checkPasswordFile();
     if (!password.ok) return password;
-    const head = await readFile(vaultFile, "utf8").then(
-      (t) => t.slice(0, 14),
-      () => undefined,
-    );
-    if (head === undefined) return fail("failed", `the vault ${vaultFile} does not exist: check INFRA_DIR`);
-    if (head !== "$ANSIBLE_VAULT")
+    const [encrypted, passwordBytes] = await Promise.all([
+      readFile(vaultFile).catch(() => undefined),
+      readFile(passwordFile).catch(() => undefined),
+    ]);
+    if (encrypted === undefined) return fail("failed", `the vault ${vaultFile} does not exist: check INFRA_DIR`);
+    if (passwordBytes === undefined)
+      return fail("password_file", `cannot read the vault password file ${passwordFile}: check its owner and mode`);
+    if (encrypted.subarray(0, 14).toString("latin1") !== "$ANSIBLE_VAULT")
       return fail(
         "not_encrypted",
         `${vaultFile} is not encrypted with ansible-vault: encrypt it (ansible-vault encrypt) before rotating`,
       );
-    const decrypted = await cli.decrypt(vaultFile);
+    const passwordHash = sha256(passwordBytes);
+    const decrypted = await decrypt(encrypted, passwordHash, vaultFile);
     if (!decrypted.ok) return decrypted;
     const parsed = parseVaultDocument(decrypted.plaintext);
     if (!parsed.ok) return fail("invalid", `${vaultFile}: ${parsed.message}`);
-    return { ok: true, doc: parsed.doc, warnings: password.warnings };
+    return { ok: true, doc: parsed.doc, warnings: password.warnings, passwordHash };
   }
 
-  /** Applies `change` to the decrypted document and writes the result safely; serialized per process. */
-  function write(
-    label: string,
-    change: (doc: VaultDocument) => VaultFailure | "unchanged" | undefined,
-  ): Promise<Result<{ backup: string | undefined }, VaultFailure["reason"]>> {
-    const task = writing.then(async (): Promise<Result<{ backup: string | undefined }, VaultFailure["reason"]>> => {
-      const loaded = await load();
-      if (!loaded.ok) return loaded;
-      const refused = change(loaded.doc);
-      if (refused === "unchanged") return { ok: true, backup: undefined };
-      if (refused) return refused;
-      await removeStaleTemps(path.dirname(vaultFile), path.basename(vaultFile));
-      const plaintext = loaded.doc.toString();
-      if (plaintext.trim() === "" || loaded.doc.keys().length === 0)
-        return fail("invalid", "refusing to write an empty vault; nothing was changed");
+  /** Runs one change after the previous one finished (writes are serialized per process). */
+  function serialized<T>(task: () => Promise<T>): Promise<T> {
+    const next = writing.then(task);
+    writing = next.catch(() => undefined);
+    return next;
+  }
 
-      const dir = path.dirname(vaultFile);
-      const temp = tempBeside(vaultFile);
-      try {
-        const encrypted = await cli.encrypt(plaintext, temp);
-        if (!encrypted.ok) return encrypted;
-        const check = await cli.decrypt(temp);
-        if (!check.ok || !isDeepStrictEqual(parseDocument(check.plaintext).toJS(), parseDocument(plaintext).toJS())) {
+  /**
+   * Replaces the vault with `encrypted content` produced into the temp file by `produce`, after
+   * checking with one decrypt that it holds `intended`; the cache is seeded from that check.
+   */
+  function replaceVault(
+    label: string,
+    passwordHash: string,
+    intended: string,
+    produce: (temp: string) => Promise<Result<object, VaultFailure["reason"]>>,
+  ): Promise<Result<{ backup: string }, VaultFailure["reason"]>> {
+    return files.replaceWith(
+      vaultFile,
+      "vault",
+      async (temp): Promise<Result<{ backup: string }, VaultFailure["reason"]>> => {
+        const produced = await produce(temp);
+        if (!produced.ok) return produced;
+        const written = await readFile(temp);
+        const check = await cli.decryptBytes(written, temp);
+        if (!check.ok || !sameData(check.plaintext, intended))
           return fail(
             "verify_failed",
             `the re-encrypted vault did not decrypt to the intended variables; the vault was not changed (${label})`,
           );
-        }
         await mkdir(backupDir, { recursive: true, mode: 0o700 });
         const backup = path.join(
           backupDir,
           `${now().toISOString().replace(/[:.]/g, "-")}-${label}-${path.basename(vaultFile)}`,
         );
         await copyFile(vaultFile, backup, constants.COPYFILE_EXCL);
-        await fsyncPath(temp);
-        await rename(temp, vaultFile);
-        await fsyncPath(dir);
+        await fsyncPath(backup);
+        remember({ encryptedHash: sha256(written), passwordHash, plaintext: check.plaintext });
         return { ok: true, backup };
-      } finally {
-        await unlink(temp).catch(() => undefined);
-      }
+      },
+      { mode: 0o600 },
+    );
+  }
+
+  /** Applies `change` to the decrypted document and writes the result safely. */
+  function write(
+    label: string,
+    change: (doc: VaultDocument) => VaultFailure | "unchanged" | undefined,
+  ): Promise<Result<{ backup: string | undefined }, VaultFailure["reason"]>> {
+    return serialized(async () => {
+      const loaded = await load();
+      if (!loaded.ok) return loaded;
+      const refused = change(loaded.doc);
+      if (refused === "unchanged") return { ok: true, backup: undefined };
+      if (refused) return refused;
+      const plaintext = loaded.doc.toString();
+      if (plaintext.trim() === "" || loaded.doc.keys().length === 0)
+        return fail("invalid", "refusing to write an empty vault; nothing was changed");
+      return replaceVault(label, loaded.passwordHash, plaintext, (temp) => cli.encrypt(plaintext, temp));
     });
-    writing = task.catch(() => undefined);
-    return task;
   }
 
   return {
@@ -175,23 +247,17 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
      * variables as the current vault, so an aborted rotation leaves the file byte for byte as it was.
      */
     restoreIfSameContent(encrypted: string): Promise<boolean> {
-      const task = writing.then(async () => {
-        const temp = tempBeside(vaultFile);
-        try {
-          await writeFile(temp, encrypted.endsWith("\n") ? encrypted : `${encrypted}\n`, { mode: 0o600 });
-          const [candidate, current] = [await cli.decrypt(temp), await cli.decrypt(vaultFile)];
-          if (!candidate.ok || !current.ok) return false;
-          if (!isDeepStrictEqual(parseDocument(candidate.plaintext).toJS(), parseDocument(current.plaintext).toJS()))
-            return false;
-          await fsyncPath(temp);
-          await rename(temp, vaultFile);
-          return true;
-        } finally {
-          await unlink(temp).catch(() => undefined);
-        }
+      return serialized(async () => {
+        const loaded = await load();
+        if (!loaded.ok) return false;
+        const current = loaded.doc.toString();
+        const bytes = encrypted.endsWith("\n") ? encrypted : `${encrypted}\n`;
+        const restored = await replaceVault("restore", loaded.passwordHash, current, async (temp) => {
+          await writeFile(temp, bytes, { mode: 0o600, flag: "wx" });
+          return { ok: true };
+        });
+        return restored.ok;
       });
-      writing = task.catch(() => undefined);
-      return task;
     },
 
     /** Drops `<key>_new` (abort before the point of no return). Absent is fine. */
@@ -202,34 +268,12 @@ export function createVault({ vaultFile, passwordFile, cli, backupDir, now = () 
         return undefined;
       });
     },
+
+    /** Drops the decrypted vault from memory (it is also dropped after `cacheTtlMs` unused). */
+    forget(): void {
+      cached = undefined;
+      clearTimeout(forgetTimer);
+    },
   };
 }
 export type Vault = ReturnType<typeof createVault>;
-
-/** A temp file in the vault's folder (same file system, so rename is atomic); removeStaleTemps knows the pattern. */
-function tempBeside(vaultFile: string): string {
-  return path.join(
-    path.dirname(vaultFile),
-    `.${path.basename(vaultFile)}.rotabot-${randomBytes(4).toString("hex")}.tmp`,
-  );
-}
-
-/** Temp files of writes that were killed midway: they are encrypted, but clutter the vault folder. */
-async function removeStaleTemps(dir: string, base: string): Promise<void> {
-  const prefix = `.${base}.rotabot-`;
-  for (const name of await readdir(dir)) {
-    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
-    const file = path.join(dir, name);
-    const info = await stat(file).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > 60_000) await unlink(file).catch(() => undefined);
-  }
-}
-
-async function fsyncPath(target: string): Promise<void> {
-  const handle = await open(target, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

@@ -1,18 +1,20 @@
-import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { createFileReplacer } from "../../src/fs/replace-file.js";
 import { PROJECT_ROOT } from "../support/paths.js";
 import { decryptVault, makeVaultFile, vaultFor } from "../support/vault-fixture.js";
 
+// Spacing, quoting and comments as people write them: a rotation must change only the keys it touches.
 const PLAIN = `---
 # Akira vault
-vault_nats_password: "old-nats-password-0123456789" # NATS
+vault_nats_password: "old-nats-password-0123456789"    # NATS, rotated every 6 months
 vault_telegram_bot_token: "123456:OLDTOKENabcdefghijklmnopqrstuvwxyz"
 # postgres below
-vault_postgres_app_password: 'old-pg-password-0123456789'
-other_setting: 42
+vault_postgres_app_password: 'old-pg-password-0123456789'  # app user
+other_setting:   42
 `;
 
 describe("vault against the real ansible-vault", () => {
@@ -22,7 +24,9 @@ describe("vault against the real ansible-vault", () => {
     const added = await vault.addNew("vault_nats_password", "new-nats-password-ABCDEFGHIJ");
     expect(added).toMatchObject({ ok: true });
     const text = decryptVault(files.vaultFile, files.passwordFile);
-    expect(text).toBe(PLAIN.replace("# NATS\n", '# NATS\nvault_nats_password_new: "new-nats-password-ABCDEFGHIJ"\n'));
+    expect(text).toBe(
+      PLAIN.replace("6 months\n", '6 months\nvault_nats_password_new: "new-nats-password-ABCDEFGHIJ"\n'),
+    );
     expect(readdirSync(files.backupDir)).toHaveLength(1);
     expect(await vault.read("vault_nats_password_new")).toEqual({ ok: true, value: "new-nats-password-ABCDEFGHIJ" });
   });
@@ -33,8 +37,9 @@ describe("vault against the real ansible-vault", () => {
     await vault.addNew("vault_postgres_app_password", "new-pg-password-ABCDEFGHIJ");
     expect(await vault.promote("vault_postgres_app_password")).toMatchObject({ ok: true });
     const text = decryptVault(files.vaultFile, files.passwordFile);
-    expect(text).toContain(
-      '# postgres below\nvault_postgres_app_password: "new-pg-password-ABCDEFGHIJ"\nother_setting: 42',
+    // The inline comment on the rotated key survives, with every other line byte for byte.
+    expect(text).toBe(
+      PLAIN.replace("'old-pg-password-0123456789'  # app user", '"new-pg-password-ABCDEFGHIJ"  # app user'),
     );
     expect(text).not.toContain("old-pg-password");
     expect(text).not.toContain("_new");
@@ -113,10 +118,8 @@ describe("vault against the real ansible-vault", () => {
     expect(await vaultFor(files).addNew("vault_nats_password", "  ")).toMatchObject({ ok: false, reason: "invalid" });
   });
 
-  it("leaves the old vault intact when the writer is killed in the middle of a write", async () => {
-    const files = makeVaultFile(PLAIN);
-    const before = readFileSync(files.vaultFile);
-    // An ansible-vault on PATH that encrypts for real, then hangs: the writer is killed before its rename.
+  /** Runs test/support/fixtures/write-vault.mjs with an ansible-vault that encrypts for real, then hangs; kills it there. */
+  async function killMidWrite(files: ReturnType<typeof makeVaultFile>) {
     const shimDir = mkdtempSync(path.join(tmpdir(), "shim-"));
     const marker = path.join(shimDir, "encrypted");
     writeFileSync(
@@ -132,20 +135,101 @@ describe("vault against the real ansible-vault", () => {
         files.passwordFile,
         files.backupDir,
         "vault_nats_password",
+        files.stateDir,
       ],
-      {
-        env: { PATH: `${shimDir}:${process.env.PATH}` },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+      { env: { PATH: `${shimDir}:${process.env.PATH}` }, stdio: ["ignore", "pipe", "pipe"] },
     );
     await expect.poll(() => existsSync(marker), { timeout: 15_000, interval: 50 }).toBe(true);
     child.kill("SIGKILL");
     await new Promise((resolve) => child.on("close", resolve));
+  }
+  const leftovers = (dir: string) => readdirSync(dir).filter((n) => n.includes(".rotabot-"));
+
+  it("leaves the old vault intact and no encrypted copy in the vault's folder when the writer is killed mid-write", async () => {
+    const files = makeVaultFile(PLAIN);
+    const before = readFileSync(files.vaultFile);
+    await killMidWrite(files);
     expect(readFileSync(files.vaultFile)).toEqual(before);
     expect(decryptVault(files.vaultFile, files.passwordFile)).toBe(PLAIN);
-    expect(readdirSync(files.dir).some((n) => n.endsWith(".tmp"))).toBe(true);
-    expect(await vaultFor(files).addNew("vault_nats_password", "after-crash-value-1234567")).toMatchObject({
-      ok: true,
-    });
+    // The complete encrypted copy went to STATE_DIR (same file system), where git cannot commit it.
+    expect(leftovers(files.dir)).toEqual([]);
+    expect(leftovers(path.join(files.stateDir, "tmp"))).toHaveLength(1);
+    const vault = vaultFor(files);
+    expect(await vault.addNew("vault_nats_password", "after-crash-value-1234567")).toMatchObject({ ok: true });
+    expect(await createFileReplacer({ stateDir: files.stateDir }).sweepTemps()).toHaveLength(1);
+    expect(leftovers(path.join(files.stateDir, "tmp"))).toEqual([]);
+  });
+
+  it("with STATE_DIR on another file system, writes beside the vault and the sweep removes what a kill left", async () => {
+    const files = { ...makeVaultFile(PLAIN), stateDir: mkdtempSync("/dev/shm/rotabot-state-") };
+    expect(statSync(files.stateDir).dev).not.toBe(statSync(files.dir).dev);
+    await killMidWrite(files);
+    const [left] = leftovers(files.dir);
+    expect(left).toMatch(/^\.vault\.yml\.rotabot-\d+-[0-9a-z]+-[0-9a-f]{8}\.tmp$/);
+    // A temp whose writer still runs (this process) is left alone; the dead writer's goes.
+    const live = path.join(files.dir, `.vault.yml.rotabot-${process.pid}-mine-0123abcd.tmp`);
+    writeFileSync(live, "in use");
+    const swept = await createFileReplacer({
+      stateDir: files.stateDir,
+      targets: [files.vaultFile],
+      processToken: "mine",
+    }).sweepTemps();
+    expect(swept).toEqual([path.join(files.dir, left!)]);
+    expect(leftovers(files.dir)).toEqual([path.basename(live)]);
+    expect(decryptVault(files.vaultFile, files.passwordFile)).toBe(PLAIN);
+  });
+
+  it("decrypts a vault content once: reads and writes reuse the plaintext until the file or the password changes", async () => {
+    const files = makeVaultFile(PLAIN);
+    // A wrapper first on PATH logs each call and runs the real ansible-vault.
+    const shimDir = mkdtempSync(path.join(tmpdir(), "count-"));
+    const calls = path.join(shimDir, "calls.log");
+    writeFileSync(
+      path.join(shimDir, "ansible-vault"),
+      `#!/bin/sh\necho "$1" >> ${calls}\nexec /usr/bin/ansible-vault "$@"\n`,
+      { mode: 0o755 },
+    );
+    const logged = () => (existsSync(calls) ? readFileSync(calls, "utf8").trim().split("\n") : []);
+    const vault = vaultFor(files, { ...process.env, PATH: `${shimDir}:${process.env.PATH}` });
+    const key = "vault_nats_password";
+
+    expect(await vault.read(key)).toEqual({ ok: true, value: "old-nats-password-0123456789" });
+    await vault.read(`${key}_new`);
+    await vault.listKeys();
+    expect(logged()).toEqual(["view"]);
+    expect(await vault.addNew(key, "new-nats-password-ABCDEFGHIJ")).toMatchObject({ ok: true });
+    expect(await vault.read(`${key}_new`)).toEqual({ ok: true, value: "new-nats-password-ABCDEFGHIJ" });
+    expect(await vault.promote(key)).toMatchObject({ ok: true });
+    expect(await vault.read(key)).toEqual({ ok: true, value: "new-nats-password-ABCDEFGHIJ" });
+    // Each write: one encrypt, and one decrypt of the written file that also seeds the cache.
+    expect(logged()).toEqual(["view", "encrypt", "view", "encrypt", "view"]);
+
+    // Someone edits the vault by hand: new bytes, decrypted again.
+    const edited = decryptVault(files.vaultFile, files.passwordFile).replace(
+      "other_setting:   42",
+      "other_setting: 43",
+    );
+    reencrypt(edited, files);
+    expect(await vault.read("other_setting")).toEqual({ ok: true, value: "43" });
+    expect(logged()).toHaveLength(6);
+
+    // The password file changes: never answered from memory (a wrong password must fail).
+    const password = readFileSync(files.passwordFile);
+    writeFileSync(files.passwordFile, "not-the-password\n");
+    expect(await vault.read(key)).toMatchObject({ ok: false, reason: "wrong_password" });
+    expect(logged()).toHaveLength(7);
+    // The right password again: the same bytes and password as the plaintext in memory.
+    writeFileSync(files.passwordFile, password);
+    expect(await vault.read(key)).toMatchObject({ ok: true });
+    expect(logged()).toHaveLength(7);
   });
 });
+
+/** Encrypts `plaintext` over the vault with the real binary, as `ansible-vault edit` would. */
+function reencrypt(plaintext: string, files: { vaultFile: string; passwordFile: string }) {
+  execFileSync(
+    "ansible-vault",
+    ["encrypt", "--vault-password-file", files.passwordFile, "--output", files.vaultFile, "-"],
+    { input: plaintext, env: { PATH: process.env.PATH } },
+  );
+}

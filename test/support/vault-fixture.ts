@@ -6,6 +6,7 @@ import path from "node:path";
 import { allowedEnv } from "../../src/exec/allowed-env.js";
 import { createAnsibleVaultCli } from "../../src/vault/ansible-vault-cli.js";
 import { createVault } from "../../src/vault/create-vault.js";
+import { createFileReplacer } from "../../src/fs/replace-file.js";
 
 /** A real vault encrypted with a generated password, in a temp folder. */
 export function makeVaultFile(plaintext: string, dir = mkdtempSync(path.join(tmpdir(), "rotabot-vault-"))) {
@@ -19,7 +20,7 @@ export function makeVaultFile(plaintext: string, dir = mkdtempSync(path.join(tmp
   });
   const backupDir = path.join(dir, "backups");
   mkdirSync(backupDir, { recursive: true });
-  return { dir, passwordFile, vaultFile, backupDir };
+  return { dir, passwordFile, vaultFile, backupDir, stateDir: mkdtempSync(path.join(tmpdir(), "rotabot-state-")) };
 }
 
 /** Decrypts with the real binary, independently of rotabot's code. */
@@ -29,9 +30,20 @@ export function decryptVault(vaultFile: string, passwordFile: string): string {
   }).toString();
 }
 
-export function vaultFor(files: { vaultFile: string; passwordFile: string; backupDir: string }) {
+/** rotabot's vault over these files; `env` is what ansible-vault runs with (a test may put a wrapper first on PATH). */
+export function vaultFor(
+  files: { vaultFile: string; passwordFile: string; backupDir: string; stateDir?: string },
+  env: Readonly<Record<string, string | undefined>> = process.env,
+) {
+  const { vaultFile, passwordFile, backupDir } = files;
   return createVault({
-    ...files,
-    cli: createAnsibleVaultCli({ passwordFile: files.passwordFile, env: allowedEnv(process.env) }),
+    vaultFile,
+    passwordFile,
+    backupDir,
+    cli: createAnsibleVaultCli({ passwordFile, env: allowedEnv(env) }),
+    files: createFileReplacer({
+      stateDir: files.stateDir ?? path.join(path.dirname(backupDir), "state"),
+      targets: [vaultFile],
+    }),
   });
 }

@@ -14,8 +14,9 @@ export const changelogUpdateStep = defineStep(z.object({ ...stepBase, kind: z.li
   async execute(_step, run, deps) {
     const { key, id, initiator } = run.rotation;
     const line = changelogLine(key, id, initiator.name, deps.now().toISOString().slice(0, 10));
-    const added = await addChangelogEntry(deps.paths.changelogFile, line);
-    return added
+    const added = await addChangelogEntry(deps.paths.changelogFile, line, deps.files);
+    if (!added.ok) return { status: "failed", message: added.message };
+    return added.added
       ? { status: "done", note: "CHANGELOG.md has the entry" }
       : { status: "skipped", note: "CHANGELOG.md already had the entry" };
   },

@@ -14,7 +14,7 @@ export const manifestUpdateStep = defineStep(z.object({ ...stepBase, kind: z.lit
   async execute(_step, run, deps) {
     const date = deps.now().toISOString().slice(0, 10);
     const { key, category } = run.rotation;
-    const updated = await setLastRotation(deps.paths.manifestFile, key, date, category);
+    const updated = await setLastRotation(deps.paths.manifestFile, key, date, category, deps.files);
     return updated.ok
       ? { status: "done", note: `last_rotation of ${key} is ${date}${updated.added ? " (entry added)" : ""}` }
       : { status: "failed", message: updated.message };

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { CheckServices } from "../../checks/check-kind.js";
 import type { RunCommand } from "../../exec/create-command-runner.js";
+import type { FileReplacer } from "../../fs/replace-file.js";
 import type { Git } from "../../git/create-git.js";
 import type { Redactor } from "../../logging/redactor.js";
 import type { Vault } from "../../vault/create-vault.js";
@@ -10,6 +11,8 @@ import type { Interaction, Rotation, StepOutcome, StepRecord } from "../model.js
 /** Everything step executors may use; built once per engine. */
 export interface StepDeps {
   vault: Vault;
+  /** Atomic replacement of the infra files, and the sweep of temp files a crash left. */
+  files: FileReplacer;
   runCommand: RunCommand;
   redactor: Redactor;
   git: Git;
