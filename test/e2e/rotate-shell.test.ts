@@ -132,7 +132,7 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     expect(infra.git("log", "-1", "--format=%b")).toContain("(incident: token leaked in CI logs)");
   });
 
-  it("aborts before the point of no return: rollback runs, _new is dropped, nothing else changes", async () => {
+  it("aborts before the point of no return: rollback runs, _new is dropped, and it says what it put back", async () => {
     const infra = makeRotationInfra();
     infra.touch("fail-verify");
     const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
@@ -141,8 +141,9 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     );
     shell.answer("a");
     expect(await shell.exited).toBe(1);
+    // Services had changed (accept_both, cycle), so "nothing else changed" would be a lie.
     expect(shell.output()).toMatch(
-      /aborted by opsuser; vault_billing_api_token_new removed from the vault, nothing else changed/,
+      /aborted by opsuser; vault_billing_api_token_new removed from the vault; rolled back: Put services back on the old value \(staging\); every service is back on the old value/,
     );
     expectConsistentVault(infra, "vault_billing_api_token", false);
     expect(infra.calls()).toEqual(["accept_both", "cycle", "verify", "rollback"]);
