@@ -26,6 +26,8 @@ export interface PresenterDeps {
 
 interface Live {
   progressMessageId?: number;
+  /** The rotation ended: the next edit is the last, then the state goes. */
+  final?: boolean;
   shownText?: string;
   lastEdit: number;
   timer?: NodeJS.Timeout;
@@ -74,13 +76,18 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, l
    * Schedules an edit of the progress message, never sooner than five seconds after the last
    * one (Telegram allows about 20 edits a minute in a group). `final` drops the state after it.
    */
-  function refreshProgress(rotation: Rotation, final = false): void {
+  function refreshProgress(rotation: Readonly<Rotation>, final = false): void {
     const state = stateOf(rotation.id);
-    clearTimeout(state.timer);
-    const wait =
+    state.final ||= final;
+    // One edit at a time is scheduled; it renders the latest state when it runs.
+    if (state.timer !== undefined) return;
+    const wait = () =>
       state.progressMessageId === undefined ? 0 : Math.max(0, state.lastEdit + EDIT_INTERVAL_MS - Date.now());
     state.timer = setTimeout(() => {
       void serial(rotation.id, async () => {
+        state.timer = undefined;
+        // The chain may have been busy: never edit sooner than the interval after the last edit.
+        if (wait() > 0) return refreshProgress(rotation, state.final);
         const latest = (await engine.get(rotation.id)) ?? rotation;
         const text = renderProgress(latest, state.tail);
         if (text !== state.shownText) {
@@ -92,9 +99,9 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, l
             await api.editMessageText(opsChatId, state.progressMessageId, text, { parse_mode: "HTML" });
           }
         }
-        if (final) live.delete(rotation.id);
+        if (state.final) live.delete(rotation.id);
       });
-    }, wait);
+    }, wait());
   }
 
   function keyboardFor(rotation: Rotation, awaiting: Awaiting, actions: readonly ButtonAction[]): InlineKeyboard {
