@@ -14,6 +14,8 @@ export interface CommandSpec {
   onLine?: (line: string) => void;
   /** A file that receives the redacted output. */
   logFile?: string;
+  /** Called once the command runs, with its process group id (it leads its own group). */
+  onStart?: (pgid: number) => void;
 }
 
 export type CommandResult =
@@ -68,6 +70,7 @@ export function createCommandRunner({ cwd, baseEnv, redactor, killGraceMs = 5_00
       reject: false,
       stripFinalNewline: false,
     });
+    if (child.pid !== undefined) spec.onStart?.(child.pid);
     let ended: "timeout" | "cancelled" | undefined;
     const killTree = (why: "timeout" | "cancelled") => {
       if (ended || child.pid === undefined) return;

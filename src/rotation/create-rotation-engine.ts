@@ -1,51 +1,26 @@
-import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Logger } from "../logging/create-logger.js";
 import { fail, type Result } from "../result.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
 import { checkCanStart } from "./check-can-start.js";
+import { toEngineEvent, type EngineEvent } from "./engine-events.js";
+import { executeRecord, type ExecuteHooks } from "./execute-record.js";
 import type { DeployMarker } from "./create-deploy-marker.js";
 import type { Journal } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
-import type { Actor, Awaiting, OperatorResponse, ResponseType, Rotation, StepOutcome, StepRecord } from "./model.js";
+import type { Actor, OperatorResponse, Rotation, StepRecord } from "./model.js";
 import { newRotation, type StartRequest } from "./new-rotation.js";
 import { REFUSALS } from "./prompts.js";
 import { isTerminal } from "./queries.js";
-import { rebuildRotation } from "./rebuild-rotation.js";
+import { prepareAnswer } from "./prepare-answer.js";
+import { restoreDamaged } from "./rebuild-rotation.js";
 import { rollBack } from "./roll-back.js";
-import { definitionOf as stepDefinitionOf, environmentOf } from "./step-definitions.js";
-import { takeCollectedValue } from "./steps/collect.js";
-import { kindOf } from "./steps/registry.js";
+import { transitionContext } from "./step-definitions.js";
 import type { StepDeps } from "./steps/step-kind.js";
-import {
-  checkAnswer,
-  transition,
-  type Effect,
-  type Input,
-  type Notice,
-  type TransitionContext,
-} from "./transitions.js";
+import { checkAnswer, transition, type Effect, type Input } from "./transitions.js";
 
-/** What front ends (chat, shell, audit) hear: snapshots, never the engine's own object, never a secret value. */
-export type EngineEvent =
-  | { type: "started" | "completed" | "interrupted"; rotation: Readonly<Rotation> }
-  | { type: "step_started" | "prompt_expired"; rotation: Readonly<Rotation>; step: StepRecord }
-  | { type: "step_finished" | "step_failed"; rotation: Readonly<Rotation>; step: StepRecord; ms: number }
-  | { type: "output"; rotation: Readonly<Rotation>; step: StepRecord; line: string }
-  | { type: "awaiting"; rotation: Readonly<Rotation>; awaiting: Awaiting }
-  | { type: "answered"; rotation: Readonly<Rotation>; step: StepRecord; response: ResponseType; actor: Actor }
-  | {
-      type: "break_glass";
-      rotation: Readonly<Rotation>;
-      step: StepRecord;
-      response: ResponseType;
-      actor: Actor;
-      reason: string;
-    }
-  | { type: "aborted"; rotation: Readonly<Rotation>; actor: Actor }
-  | { type: "owner_notified"; rotation: Readonly<Rotation>; owner: string | undefined };
-
+export type { EngineEvent } from "./engine-events.js";
 export type { StartRequest } from "./new-rotation.js";
 
 export interface EngineDeps extends StepDeps {
@@ -85,23 +60,13 @@ export function createRotationEngine(deps: EngineDeps) {
   let stopping = false;
 
   const load = async (id: string): Promise<Rotation | undefined> => live.get(id) ?? (await deps.journal.load(id));
-  /** Like load, but a damaged journal is rebuilt from the vault and git (its file kept aside); for resume and abort. */
+  /** Like load, but a damaged journal is rebuilt from the vault and git: for resume and abort. */
   const loadOrRebuild = async (id: string): Promise<Result<{ rotation: Rotation }, "not_found" | "refused">> => {
     const loaded = await load(id);
     if (loaded) return { ok: true, rotation: loaded };
-    const found = await deps.journal.inspect(id);
-    if (found.status !== "damaged") return fail("not_found", REFUSALS.notFound(id));
-    const rebuilt = await rebuildRotation(id, found.problem, deps);
-    if (!rebuilt.ok) return rebuilt;
-    await deps.journal.setAside(id);
-    await deps.journal.save(rebuilt.rotation);
-    live.set(id, rebuilt.rotation);
-    if (isTerminal(rebuilt.rotation)) await deps.locks.release(rebuilt.rotation.key, id);
-    deps.logger.warn(
-      { rotationId: id, problem: found.problem },
-      "rebuilt a damaged rotation journal from the vault and git",
-    );
-    return rebuilt;
+    const restored = await restoreDamaged(id, deps);
+    if (restored.ok) live.set(id, restored.rotation);
+    return restored;
   };
   const ownedElsewhere = (r: Rotation) =>
     r.process !== undefined &&
@@ -109,54 +74,9 @@ export function createRotationEngine(deps: EngineDeps) {
     r.process.host === deps.self.host &&
     !isTerminal(r) &&
     deps.isAlive(r.process.pid);
-  const definitionOf = (r: Readonly<Rotation>, record: StepRecord) => stepDefinitionOf(deps.runbook, r, record);
-  const context = (r: Rotation): TransitionContext => ({
-    now: deps.now().toISOString(),
-    nonce: randomBytes(4).toString("hex"),
-    stopping,
-    self: deps.self,
-    confirmTimeoutMs: deps.confirmTimeoutMs,
-    approval: deps.approval,
-    info: (record) => {
-      const step = definitionOf(r, record);
-      if (!step) return undefined;
-      const kind = kindOf(step);
-      const prompt = kind.prompt?.(step);
-      return { interaction: kind.interaction, ...(prompt !== undefined ? { prompt } : {}) };
-    },
-    logFile: (rotationId, recordId) => path.join(deps.paths.stateDir, "logs", rotationId, `${recordId}.log`),
-  });
+  const context = (r: Readonly<Rotation>) => transitionContext(deps, r, stopping);
 
-  function emit(notice: Notice, r: Readonly<Rotation>): void {
-    const step = (id: string) => r.steps.find((s) => s.id === id)!;
-    const event: EngineEvent = (() => {
-      switch (notice.type) {
-        case "step_started":
-        case "prompt_expired":
-          return { type: notice.type, rotation: r, step: step(notice.recordId) };
-        case "step_finished":
-        case "step_failed":
-          return { type: notice.type, rotation: r, step: step(notice.recordId), ms: notice.ms };
-        case "awaiting":
-          return { type: "awaiting", rotation: r, awaiting: r.awaiting! };
-        case "answered":
-          return {
-            type: "answered",
-            rotation: r,
-            step: step(notice.recordId),
-            response: notice.response,
-            actor: notice.actor,
-          };
-        case "break_glass":
-          return { ...notice, rotation: r, step: step(notice.recordId) };
-        case "aborted":
-          return { type: "aborted", rotation: r, actor: notice.actor };
-        case "owner_notified":
-          return { type: "owner_notified", rotation: r, owner: r.owner };
-        default:
-          return { type: notice.type, rotation: r };
-      }
-    })();
+  function emit(event: EngineEvent): void {
     for (const listener of listeners) {
       try {
         listener(event);
@@ -178,7 +98,7 @@ export function createRotationEngine(deps: EngineDeps) {
       await deps.journal.save(r);
       live.set(id, r);
       const snapshot = Object.freeze(structuredClone(r));
-      for (const notice of next.notices) emit(notice, snapshot);
+      for (const notice of next.notices) emit(toEngineEvent(notice, snapshot));
       for (const effect of next.effects) await perform(snapshot, effect);
       return { ok: true, rotation: snapshot };
     });
@@ -227,53 +147,17 @@ export function createRotationEngine(deps: EngineDeps) {
   function runStep(r: Readonly<Rotation>, record: StepRecord): void {
     const controller = new AbortController();
     const started = Date.now();
-    const snapshot = live.get(r.id) ?? r;
-    const execute = async (): Promise<StepOutcome> => {
-      const step = definitionOf(r, record);
-      if (!step) return { status: "failed", message: `step ${record.id} is no longer in the runbook` };
-      // Read once per step run; a step that writes the vault reads it itself.
-      const promoted = r.steps.some((s) => s.kind === "vault_promote" && s.state === "done");
-      const read = await readSecretValues(deps.vault, deps.redactor, r.key);
-      // Every value of the secret is known to the redactor before the step can print anything.
-      if (!read.ok) return { status: "failed", message: read.message };
-      const known = { ok: true as const, values: { ...read.values, promoted } };
-      const values = () => Promise.resolve(known);
-      const kind = kindOf(step);
-      const marker = kind.changesServices ? deps.deployMarker : undefined;
-      const held = await marker?.hold(r.id, record.title, r.incident !== undefined);
-      if (held && !held.ok) return { status: "failed", message: held.message };
-      try {
-        return await kind.execute(
-          step,
-          {
-            rotation: snapshot,
-            record,
-            environment: environmentOf(deps.runbook, record.environment),
-            signal: controller.signal,
-            logFile: record.logFile ?? path.join(deps.paths.stateDir, "logs", r.id, `${record.id}.log`),
-            onLine: (line) => emitLine(snapshot, record, line),
-            values,
-          },
-          deps,
-        );
-      } finally {
-        if (held?.held) await marker?.release(r.id);
-      }
+    const hooks: ExecuteHooks = {
+      signal: controller.signal,
+      logFile: record.logFile ?? path.join(deps.paths.stateDir, "logs", r.id, `${record.id}.log`),
+      onLine: (line) => emit({ type: "output", rotation: r, step: record, line }),
+      onProcess: (process) => void dispatch(r.id, { type: "command_started", recordId: record.id, process }),
     };
-    const done: Promise<void> = execute()
+    const done: Promise<void> = executeRecord(r, record, hooks, deps)
       .then((outcome) => {
-        const redacted: StepOutcome =
-          outcome.status === "failed"
-            ? { status: "failed", message: deps.redactor.redact(outcome.message) }
-            : { ...outcome, ...(outcome.note ? { note: deps.redactor.redact(outcome.note) } : {}) };
         const ms = Date.now() - started;
-        return dispatch(r.id, {
-          type: "step_finished",
-          recordId: record.id,
-          outcome: redacted,
-          cancelled: controller.signal.aborted,
-          ms,
-        });
+        const cancelled = controller.signal.aborted;
+        return dispatch(r.id, { type: "step_finished", recordId: record.id, outcome, cancelled, ms });
       })
       .catch(async (error: unknown) => {
         deps.logger.error({ err: error, rotationId: r.id }, "rotation stopped on an unexpected error");
@@ -284,16 +168,6 @@ export function createRotationEngine(deps: EngineDeps) {
         if (running.get(r.id)?.done === done) running.delete(r.id);
       });
     running.set(r.id, { controller, done });
-  }
-
-  function emitLine(r: Readonly<Rotation>, step: StepRecord, line: string): void {
-    for (const listener of listeners) {
-      try {
-        listener({ type: "output", rotation: r, step, line });
-      } catch (error) {
-        deps.logger.error({ err: error }, "an engine listener failed");
-      }
-    }
   }
 
   /** Answers, then (for cancel and abort) waits for the rollback to end. */
@@ -371,23 +245,9 @@ export function createRotationEngine(deps: EngineDeps) {
       if (ownedElsewhere(r)) return fail("busy", REFUSALS.ownedElsewhere(r));
       const refused = checkAnswer(r, nonce, response.type, actor, context(r), options.breakGlass);
       if (refused) return refused;
-      if (response.type === "collect" || response.type === "added_myself") {
-        const record = r.steps.find((s) => s.id === r.awaiting!.stepId)!;
-        const step = definitionOf(r, record);
-        if (step?.kind !== "collect") return fail("invalid", REFUSALS.notACollectStep);
-        const value = response.type === "collect" ? response.value : undefined;
-        const taken = await takeCollectedValue({ key: r.key, step, value, actor }, deps);
-        const input: Input = taken.ok
-          ? { type: "value_taken", nonce, response: response.type, actor, note: taken.note }
-          : { type: "value_refused", nonce, response: response.type, actor, prompt: taken.prompt };
-        return dispatch(id, input);
-      }
-      if (response.type === "replace_new") {
-        const dropped = await deps.vault.dropNew(r.key);
-        if (!dropped.ok) return fail("refused", dropped.message);
-      }
-      const answer: Input = { type: "answer", nonce, response: response.type, actor, ...options };
-      return thenFollowUp(id, await dispatch(id, answer));
+      const prepared = await prepareAnswer(r, nonce, response, actor, options, deps);
+      if (!prepared.ok) return prepared;
+      return thenFollowUp(id, await dispatch(id, prepared.input));
     },
 
     /** Aborts before the point of no return: stops a running command, drops `<key>_new`, runs rollback steps. */

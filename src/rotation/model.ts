@@ -39,6 +39,8 @@ export interface StepRecord {
   message?: string;
   logFile?: string;
   confirmedBy?: Actor;
+  /** The process group of the command it runs (or last ran), to find a run a crash left behind. */
+  process?: { pgid: number; host: string; start?: string };
 }
 
 /** Answers an operator can give; each prompt lists the ones it accepts (see responses.ts for their words). */

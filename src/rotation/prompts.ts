@@ -12,7 +12,7 @@ export const PROMPTS = {
     `${title}. This cannot be undone, and the rotation can no longer be aborted after it.`,
   failed: (record: StepRecord) => `${record.title} failed: ${record.message ?? "no reason given"}`,
   interrupted: (record: StepRecord) =>
-    `"${record.title}" was interrupted while running and may have partly happened. Retry it, mark it done if it completed, or abort.`,
+    `"${record.title}" was interrupted while running and may have partly happened${record.process ? ` (its command ran as process group ${record.process.pgid}; if that is still running, Retry waits for it to end first, so it never runs twice at once)` : ""}. Retry it, mark it done if it completed, or abort.`,
   stepGone: (record: StepRecord) =>
     `step ${record.id} is no longer in the runbook; restore the runbook this rotation started with, or finish by hand`,
   stoppedBefore: (record: StepRecord | undefined) =>

@@ -1,12 +1,16 @@
 import type { Git } from "../git/create-git.js";
+import type { Logger } from "../logging/create-logger.js";
 import type { Redactor } from "../logging/redactor.js";
 import { fail, type Result } from "../result.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
 import type { Vault } from "../vault/create-vault.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
+import type { Journal } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
 import type { Rotation } from "./model.js";
 import { planSteps } from "./new-rotation.js";
+import { REFUSALS } from "./prompts.js";
+import { isTerminal } from "./queries.js";
 
 export interface RebuildDeps {
   runbook: Runbook;
@@ -93,4 +97,27 @@ export async function rebuildRotation(
     rotation.pointOfNoReturn = { stepId: steps[promoteAt]!.id, at: now };
   }
   return { ok: true, rotation };
+}
+
+/**
+ * For resume and abort of a rotation whose journal is damaged: rebuilds it, keeps the damaged
+ * file aside for the post-mortem, journals the rebuilt record, and frees the lock of one that had
+ * in fact completed.
+ */
+export async function restoreDamaged(
+  id: string,
+  deps: RebuildDeps & { journal: Journal; logger: Logger },
+): Promise<Result<{ rotation: Rotation }, "not_found" | "refused">> {
+  const found = await deps.journal.inspect(id);
+  if (found.status !== "damaged") return fail("not_found", REFUSALS.notFound(id));
+  const rebuilt = await rebuildRotation(id, found.problem, deps);
+  if (!rebuilt.ok) return rebuilt;
+  await deps.journal.setAside(id);
+  await deps.journal.save(rebuilt.rotation);
+  if (isTerminal(rebuilt.rotation)) await deps.locks.release(rebuilt.rotation.key, id);
+  deps.logger.warn(
+    { rotationId: id, problem: found.problem },
+    "rebuilt a damaged rotation journal from the vault and git",
+  );
+  return rebuilt;
 }

@@ -1,8 +1,11 @@
+import { randomBytes } from "node:crypto";
+import path from "node:path";
 import type { Runbook } from "../runbook/runbook-schema.js";
 import type { Rotation, StepRecord } from "./model.js";
 import { BEFORE_GATE } from "./new-rotation.js";
-import type { AnyStep } from "./steps/registry.js";
+import { kindOf, type AnyStep } from "./steps/registry.js";
 import type { EnvironmentTarget } from "./steps/step-kind.js";
+import type { TransitionContext } from "./transitions.js";
 
 /** The runbook step a record runs (a gate is made up from the rotation); undefined when the runbook lost it. */
 export function definitionOf(runbook: Runbook, r: Readonly<Rotation>, record: StepRecord): AnyStep | undefined {
@@ -28,4 +31,35 @@ export function definitionOf(runbook: Runbook, r: Readonly<Rotation>, record: St
 export function environmentOf(runbook: Runbook, name: string | undefined): EnvironmentTarget | undefined {
   const env = name === undefined ? undefined : runbook.environments.find((e) => e.name === name);
   return env && { name: env.name, inventory: env.inventory, limit: env.limit, env: env.env };
+}
+
+/** What the pure transitions read of the world for one rotation: the clock, a fresh nonce, the runbook's steps. */
+export function transitionContext(
+  deps: {
+    runbook: Runbook;
+    now: () => Date;
+    self: { pid: number; host: string };
+    confirmTimeoutMs: number;
+    approval: TransitionContext["approval"];
+    paths: { stateDir: string };
+  },
+  r: Readonly<Rotation>,
+  stopping: boolean,
+): TransitionContext {
+  return {
+    now: deps.now().toISOString(),
+    nonce: randomBytes(4).toString("hex"),
+    stopping,
+    self: deps.self,
+    confirmTimeoutMs: deps.confirmTimeoutMs,
+    approval: deps.approval,
+    info: (record) => {
+      const step = definitionOf(deps.runbook, r, record);
+      if (!step) return undefined;
+      const kind = kindOf(step);
+      const prompt = kind.prompt?.(step);
+      return { interaction: kind.interaction, ...(prompt !== undefined ? { prompt } : {}) };
+    },
+    logFile: (rotationId, recordId) => path.join(deps.paths.stateDir, "logs", rotationId, `${recordId}.log`),
+  };
 }

@@ -39,6 +39,7 @@ export interface TransitionContext {
 export type Input =
   | { type: "begin"; leftoverNewEnding?: string }
   | { type: "step_finished"; recordId: string; outcome: StepOutcome; cancelled: boolean; ms: number }
+  | { type: "command_started"; recordId: string; process: NonNullable<StepRecord["process"]> }
   | {
       type: "answer";
       nonce: string;
@@ -122,6 +123,11 @@ function apply(r: Rotation, input: Input, ctx: TransitionContext, out: Out): Fai
     case "step_finished":
       stepFinished(r, input, ctx, out);
       return undefined;
+    case "command_started": {
+      const record = r.steps.find((s) => s.id === input.recordId);
+      if (record?.state === "running") record.process = input.process;
+      return undefined;
+    }
     case "answer":
     case "value_taken":
     case "value_refused":
@@ -251,6 +257,8 @@ function stepFinished(
   const record = r.steps.find((s) => s.id === input.recordId);
   if (!record || record.state !== "running") return;
   record.endedAt = ctx.now;
+  // The runner ends its whole process group when a command returns: nothing of it is left.
+  delete record.process;
   const { outcome } = input;
   if (outcome.status === "failed") {
     record.message = outcome.message;

@@ -230,6 +230,29 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     expectConsistentVault(infra, "vault_billing_api_token", true);
   });
 
+  it("waits for a playbook a crash left running, and never runs it twice at once", async () => {
+    const infra = makeRotationInfra();
+    infra.touch("pause-accept_both");
+    const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
+    await expect.poll(() => infra.exists("paused-accept_both"), { timeout: 15_000 }).toBe(true);
+    const id = rotationIdOf(shell.output());
+    // rotabot alone dies (as the OOM killer does); its command, in its own process group, lives on.
+    shell.child.kill("SIGKILL");
+    await shell.exited;
+    const orphan = Number(infra.read("paused-accept_both").trim());
+    expect(journalOf(infra, id).steps.find((s) => s.id === "accept_both")).toMatchObject({ state: "running" });
+    const resumed = startShell(["resume", id], infra.env);
+    await resumed.waitFor(/an earlier run of this step \(process group \d+\) is still running: waiting for it to end/);
+    expect(infra.calls()).toEqual(["accept_both"]);
+    expect(() => process.kill(orphan, 0)).not.toThrow();
+    infra.releasePaused("accept_both");
+    await resumed.waitFor(/the earlier run \(process group \d+\) has ended/);
+    await resumed.waitFor(/Type yes to go on/);
+    resumed.answer("yes");
+    expect(await resumed.exited).toBe(0);
+    expect(infra.calls()).toEqual(["accept_both", "accept_both", "cycle", "verify", "smoke"]);
+  });
+
   it("offers to reuse or replace a _new left by an earlier attempt", async () => {
     const infra = makeRotationInfra();
     const leftover = "LeftoverFromAnEarlierAttempt_0123456abcd";

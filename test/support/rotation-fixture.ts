@@ -79,6 +79,7 @@ export function makeRotationInfra(extraSecrets: Readonly<Record<string, string>>
     vaultPlain: () => decryptVault(path.join(varsDir, "vault.yml"), passwordFile),
     calls: () => readFileSync(path.join(infraDir, "calls.log"), "utf8").trim().split("\n").filter(Boolean),
     touch: (name: string) => writeFileSync(path.join(infraDir, name), ""),
+    read: (name: string) => readFileSync(path.join(infraDir, name), "utf8"),
     exists: (name: string) => {
       try {
         statSync(path.join(infraDir, name));

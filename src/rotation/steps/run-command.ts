@@ -21,7 +21,7 @@ export interface CommandStep {
 /** Runs a `run`, argv `verify` or rollback command: placeholders expanded, secrets only by env and stdin. */
 export async function runCommandStep(
   step: CommandStep,
-  run: Pick<StepRun, "rotation" | "signal" | "onLine" | "logFile" | "values" | "environment">,
+  run: Pick<StepRun, "rotation" | "signal" | "onLine" | "logFile" | "values" | "environment" | "onProcess">,
   deps: StepDeps,
 ): Promise<StepOutcome> {
   const texts = [...Object.values(step.env ?? {}), step.stdin];
@@ -66,6 +66,7 @@ export async function runCommandStep(
     signal: run.signal,
     onLine: run.onLine,
     logFile: run.logFile,
+    ...(run.onProcess ? { onStart: run.onProcess } : {}),
   });
   if (result.ok) return { status: "done" };
   return {

@@ -49,6 +49,8 @@ export interface StepRun {
   signal: AbortSignal;
   /** Each output line, already redacted. */
   onLine: (line: string) => void;
+  /** A command of the step started, as this process group (journaled, for crash recovery). */
+  onProcess?: (pgid: number) => void;
   logFile: string;
   /** Both values of the secret, registered for redaction before anyone can print them; `promoted` once the rename ran. */
   values(): Promise<{ ok: true; values: SecretValues & { promoted: boolean } } | { ok: false; message: string }>;
