@@ -147,7 +147,7 @@ export async function checkPlaybookSelectsTasks(
     );
   }
   const tasks = running.flatMap((p) => p.tasks);
-  const hosts = [...new Set(running.flatMap((p) => p.hosts ?? []))];
+  const hosts = [...new Set(running.flatMap((p) => p.hosts ?? []))].sort();
   const warnings =
     call.tags.length > 0 && tasks.every((t) => DYNAMIC_INCLUDE.test(t.name))
       ? [

@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
 import { todayUtc } from "../age/calendar-date.js";
 import { runLocalChecks, type CheckResult } from "../doctor/doctor-checks.js";
-import { playbookStepsOf, runPlaybookChecks } from "../doctor/playbook-checks.js";
+import { playbookStepsOf, runHostChecks, runPlaybookChecks } from "../doctor/playbook-checks.js";
 import { runTelegramChecks } from "../doctor/telegram-checks.js";
 import { allowedEnv } from "../exec/allowed-env.js";
 import { createCommandRunner } from "../exec/create-command-runner.js";
@@ -93,7 +93,16 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
       baseEnv: { ...allowedEnv(io.env), ANSIBLE_NOCOLOR: "1" },
       redactor: createRedactor(),
     });
-    results.push(...(await runPlaybookChecks({ steps, infraDir: config.infraDir, deps: { runCommand } })));
+    const playbooks = await runPlaybookChecks({ steps, infraDir: config.infraDir, deps: { runCommand } });
+    results.push(...playbooks.results);
+    // ...and ansible, as this user, must reach every host they run on (SSH key, inventory user).
+    results.push(
+      ...(await runHostChecks({
+        targets: playbooks.targets,
+        vaultPasswordFile: config.vaultPasswordFile,
+        deps: { runCommand },
+      })),
+    );
   }
   if (config.botToken && config.opsChatId !== undefined) {
     results.push(

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { checkPlaybookSelectsTasks, type ListTasksDeps } from "../ansible/list-tasks.js";
+import { pingHosts } from "../ansible/ping-hosts.js";
 import { describePlaybookArgv, isPlaybookArgv, selectionOf } from "../ansible/playbook-argv.js";
 import { expandPlaceholders, type PlaceholderValues } from "../rotation/expand-placeholders.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
@@ -54,10 +55,18 @@ export function playbookStepsOf(
   return [...steps.values()];
 }
 
+/** The hosts the playbook steps would run on, per inventory, and which steps go there. */
+export interface PlaybookTarget {
+  inventory: string | undefined;
+  host: string;
+  usedBy: string[];
+}
+
 /**
  * `rotabot doctor`'s check that no ansible-playbook step can silently do nothing: each runs with
  * --list-tasks (same inventory, tags, limit, extra vars) and must select a task on a host. A
- * playbook missing from the infra checkout is left to the file checks.
+ * playbook missing from the infra checkout is left to the file checks. Also returns the hosts
+ * the steps would run on, for the reachability check.
  */
 export async function runPlaybookChecks({
   steps,
@@ -69,8 +78,9 @@ export async function runPlaybookChecks({
   infraDir: string;
   deps: ListTasksDeps;
   concurrency?: number;
-}): Promise<CheckResult[]> {
+}): Promise<{ results: CheckResult[]; targets: PlaybookTarget[] }> {
   const results: CheckResult[] = new Array<CheckResult>(steps.length);
+  const targets = new Map<string, PlaybookTarget>();
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < steps.length; i = next++) {
@@ -88,6 +98,13 @@ export async function runPlaybookChecks({
         continue;
       }
       const listed = await checkPlaybookSelectsTasks(step.argv, deps);
+      if (listed.ok)
+        for (const host of listed.hosts) {
+          const key = `${call.inventory[0] ?? ""}\0${host}`;
+          const target = targets.get(key) ?? { inventory: call.inventory[0], host, usedBy: [] };
+          target.usedBy.push(...step.usedBy.filter((u) => !target.usedBy.includes(u)));
+          targets.set(key, target);
+        }
       results[i] = listed.ok
         ? listed.warnings.length > 0
           ? { check, status: "warn", detail: `${listed.summary} (${used})`, fix: listed.warnings.join("; ") }
@@ -96,5 +113,40 @@ export async function runPlaybookChecks({
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, steps.length) }, worker));
+  return { results, targets: [...targets.values()] };
+}
+
+/**
+ * Whether ansible, as the user running rotabot, can log in to every host a playbook step runs
+ * on (`ansible -m ping`): the SSH key in that user's HOME, the inventory's user, the host up.
+ */
+export async function runHostChecks({
+  targets,
+  vaultPasswordFile,
+  deps,
+}: {
+  targets: readonly PlaybookTarget[];
+  vaultPasswordFile: string;
+  deps: ListTasksDeps;
+}): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const inventory of new Set(targets.map((t) => t.inventory))) {
+    const here = targets.filter((t) => t.inventory === inventory);
+    const reach = await pingHosts({ inventory, hosts: here.map((t) => t.host), vaultPasswordFile }, deps);
+    for (const r of reach) {
+      const used = here.find((t) => t.host === r.host)!.usedBy;
+      const where = `${inventory ?? "the default inventory"}; ${used.length} step${used.length === 1 ? "" : "s"} run there`;
+      results.push(
+        r.ok
+          ? { check: `host ${r.host}`, status: "ok", detail: `ansible logs in and runs a module (${where})` }
+          : {
+              check: `host ${r.host}`,
+              status: "fail",
+              detail: `ansible cannot run a module there (${where}): ${r.message}`,
+              fix: `let the user running rotabot log in to ${r.host}: an SSH key in its HOME (~/.ssh) that the host accepts, or ansible_user / ansible_ssh_private_key_file in the inventory; check that the host is up`,
+            },
+      );
+    }
+  }
   return results;
 }

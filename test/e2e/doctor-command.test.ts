@@ -97,7 +97,7 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
   });
 
   it(
-    "lists every ansible-playbook step of the shipped runbook and refuses tags that select no task, with the fix",
+    "lists every ansible-playbook step of the shipped runbook, refusing tags that select no task and hosts it cannot reach",
     { timeout: 240_000 },
     async () => {
       const infra = await sandboxInfra();
@@ -116,10 +116,23 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
           "playbook infra/playbooks/smoketest.yml",
         ]),
       );
+      expect(statusOf(healthy.checks, "host localhost")).toMatchObject({
+        status: "ok",
+        detail: expect.stringContaining("ansible logs in and runs a module (infra/inventory/staging.yml;") as string,
+      });
 
       // The infra's playbook names its tag differently from the runbook: a run would do nothing, exit 0.
       const reload = path.join(infra.infraDir, "infra/playbooks/reload_nats.yml");
       writeFileSync(reload, readFileSync(reload, "utf8").replace("tags: [reload]", "tags: [reload_now]"));
+      // ...and a second NATS host that the user running rotabot cannot log in to.
+      const inventory = path.join(infra.infraDir, "infra/inventory/staging.yml");
+      writeFileSync(
+        inventory,
+        readFileSync(inventory, "utf8").replace(
+          "    nats:\n      hosts:\n        localhost:\n",
+          "    nats:\n      hosts:\n        localhost:\n        nats2: {ansible_host: 127.0.0.1, ansible_port: 9, ansible_user: rotabot}\n",
+        ),
+      );
       const broken = await doctor(infra.env);
       expect(broken.code).toBe(1);
       expect(statusOf(broken.checks, "playbook infra/playbooks/reload_nats.yml --tags reload")).toEqual({
@@ -130,7 +143,14 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       });
       expect(statusOf(broken.checks, "playbook infra/playbooks/reload_nats.yml --tags config_test")).toMatchObject({
         status: "ok",
+        detail: "selects 1 task on localhost, nats2 (used by nats/reload, nats/reload_final)",
       });
+      expect(statusOf(broken.checks, "host nats2")).toMatchObject({
+        status: "fail",
+        detail: expect.stringContaining("UNREACHABLE! Failed to connect to the host via ssh") as string,
+        fix: expect.stringContaining("an SSH key in its HOME (~/.ssh) that the host accepts") as string,
+      });
+      expect(statusOf(broken.checks, "host localhost")).toMatchObject({ status: "ok" });
     },
   );
 
