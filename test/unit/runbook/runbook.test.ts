@@ -95,9 +95,28 @@ describe("shipped runbook", () => {
         "freeswitch",
       ],
     });
+    // The seed's reload prints usage and exits 0 (nats-server 2.9.10): its text stays in `seed`,
+    // the step runs nats-server --signal reload=1 in the container through ansible on the NATS host.
+    const reload = (id: string, tag: string) => [
+      "ansible-playbook",
+      "-i",
+      "infra/inventory/staging.yml",
+      "infra/playbooks/reload_nats.yml",
+      "--vault-password-file",
+      "{vault_password_file}",
+      "--tags",
+      tag,
+    ];
+    for (const id of ["reload", "reload_final"]) {
+      expect(procedure("nats").steps.find((s) => s.id === id)).toMatchObject({
+        kind: "nats_reload",
+        config_test: reload(id, "config_test"),
+        reload: reload(id, "reload"),
+      });
+    }
     expect(procedure("nats").steps.find((s) => s.id === "reload")).toMatchObject({
-      kind: "nats_reload",
-      reload: ["docker", "exec", "nats", "nats-server", "-sl"],
+      seed: "docker exec nats nats-server -sl",
+      note: expect.stringContaining("flag needs an argument: -sl") as string,
     });
     expect(procedure("nats").steps.find((s) => s.id === "verify_health")).toMatchObject({
       check: { builtin: "nats_stream_health", stream: "AKIRA_CDR", consumer: "cdr_worker" },
@@ -128,8 +147,9 @@ describe("shipped runbook", () => {
     expect(destructive("signalwire")).toEqual(["revoke_old", "promote"]);
     expect(destructive("postgres")).toEqual(["alter_role", "promote"]);
     expect(destructive("nats")).toEqual(["promote"]);
-    expect(destructive("telegram")).toEqual(["revoke_old", "promote"]);
-    expect(destructive("sentry")).toEqual(["promote"]);
+    // One token per bot: the outage starts when BotFather issues the new token, so that is confirmed first.
+    expect(destructive("telegram")).toEqual(["outage", "promote"]);
+    expect(destructive("sentry")).toEqual(["disable_old", "promote"]);
     expect(destructive("api-token")).toEqual(["promote"]);
   });
 
@@ -172,7 +192,7 @@ describe("runbook validation", () => {
       "kind: vault_promote\n        title: Rename the new vault key to vault_signalwire_token",
       "kind: vault_rename\n        title: x",
     );
-    expect(!kind.ok && kind.problems[0]).toMatch(/procedures\[0\]\.steps\[5\]\.kind/);
+    expect(!kind.ok && kind.problems[0]).toMatch(/procedures\[0\]\.steps\[6\]\.kind/);
     const placeholder = broken('"{vault_password_file}", --tags, freeswitch]', '"{vault_pass}", --tags, freeswitch]');
     expect(!placeholder.ok && placeholder.problems[0]).toMatch(/unknown placeholder \{vault_pass\}/);
   });
