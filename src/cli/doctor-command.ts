@@ -1,9 +1,14 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
+import { todayUtc } from "../time/calendar-date.js";
 import { runLocalChecks, type CheckResult } from "../doctor/doctor-checks.js";
+import { playbookStepsOf, runHostChecks, runPlaybookChecks } from "../doctor/playbook-checks.js";
 import { runTelegramChecks } from "../doctor/telegram-checks.js";
 import { allowedEnv } from "../exec/allowed-env.js";
+import { createCommandRunner } from "../exec/create-command-runner.js";
+import { createRedactor } from "../logging/redactor.js";
+import { readManifest } from "../manifest/read-manifest.js";
 import { loadRunbook } from "../runbook/load-runbook.js";
 import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
 import { createVault } from "../vault/create-vault.js";
@@ -11,7 +16,7 @@ import { createFileReplacer } from "../fs/replace-file.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 
 export const DOCTOR_USAGE =
-  "Usage: rotabot doctor [--infra DIR] [--json]   (checks tools, files, vault, manifest, STATE_DIR and, with BOT_TOKEN, Telegram)";
+  "Usage: rotabot doctor [--infra DIR] [--json]   (checks tools, files, vault, manifest, STATE_DIR, that every ansible-playbook step selects tasks (--list-tasks) and, with BOT_TOKEN, Telegram)";
 const ICON = { ok: "✔", warn: "⚠", fail: "✘" } as const;
 
 /** `rotabot doctor`: everything around rotabot that must be right, each with a fix. Exit 1 on any failure. */
@@ -71,6 +76,33 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
         vault,
         env: io.env,
         now: io.now,
+      })),
+    );
+    // Every ansible-playbook step must select at least one task on a host: a --tags that matches
+    // no task runs nothing and exits 0.
+    const manifest = await readManifest(path.join(config.infraDir, loaded.runbook.files.manifest), {
+      categories: new Set(Object.keys(loaded.runbook.policies)),
+      asOf: todayUtc(io.now()),
+    });
+    const entries = manifest.ok ? manifest.entries : [];
+    const steps = playbookStepsOf(
+      loaded.runbook,
+      { vault_password_file: config.vaultPasswordFile, infra_dir: config.infraDir, state_dir: config.stateDir },
+      (category) => entries.filter((e) => e.category === category).map((e) => e.key),
+    );
+    const runCommand = createCommandRunner({
+      cwd: config.infraDir,
+      baseEnv: { ...allowedEnv(io.env), ANSIBLE_NOCOLOR: "1" },
+      redactor: createRedactor(),
+    });
+    const playbooks = await runPlaybookChecks({ steps, infraDir: config.infraDir, deps: { runCommand } });
+    results.push(...playbooks.results);
+    // ...and ansible, as this user, must reach every host they run on (SSH key, inventory user).
+    results.push(
+      ...(await runHostChecks({
+        targets: playbooks.targets,
+        vaultPasswordFile: config.vaultPasswordFile,
+        deps: { runCommand },
       })),
     );
   }

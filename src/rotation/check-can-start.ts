@@ -1,8 +1,10 @@
+import { checkPlaybookSelectsTasks } from "../ansible/list-tasks.js";
 import { readChangelog } from "../changelog/add-changelog-entry.js";
 import type { RunCommand } from "../exec/create-command-runner.js";
 import type { Git } from "../git/create-git.js";
 import type { Redactor } from "../logging/redactor.js";
 import { fail, type Failure } from "../result.js";
+import { playbookCommandsOf } from "../runbook/playbook-commands.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
 import { parseDuration } from "../time/duration.js";
 import type { Vault } from "../vault/create-vault.js";
@@ -25,6 +27,8 @@ export interface CanStartDeps {
   inspect: Journal["inspect"];
   active: () => Promise<readonly Readonly<Rotation>[]>;
   changelogFile: string;
+  /** The values of the placeholders that are no secret, to list what each playbook step would run. */
+  placeholders: { vault_password_file: string; infra_dir: string; state_dir: string };
 }
 
 /**
@@ -84,6 +88,8 @@ export async function checkCanStart(
       `${key} is not in the vault (${deps.runbook.files.vault}), so there is nothing to rotate: add it with ansible-vault edit, or check the name in the manifest. Nothing was written`,
     );
   }
+  const selection = await checkPlaybooksSelectTasks(deps, request);
+  if (!selection.ok) return selection;
   const guard = deps.runbook.deploy_guard;
   if (guard) {
     const result = await deps.runCommand({ argv: guard.argv, timeoutMs: parseDuration(guard.timeout) ?? 30_000 });
@@ -95,4 +101,32 @@ export async function checkCanStart(
     }
   }
   return { ok: true, leftoverNew: values.values.next };
+}
+
+/**
+ * Every ansible-playbook command the rotation can run (its steps in every environment, the
+ * epilogue, the rollback) must select a task: a `--tags` that matches none runs nothing and
+ * exits 0, and a step would "succeed" having done nothing (`--list-tasks`, a few at a time).
+ */
+async function checkPlaybooksSelectTasks(
+  deps: CanStartDeps,
+  request: StartRequest,
+): Promise<{ ok: true } | Failure<"refused">> {
+  const commands = playbookCommandsOf(deps.runbook, deps.placeholders, [
+    { procedure: request.procedure, keys: [request.key] },
+  ]);
+  const problems: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < commands.length; i = next++) {
+      const listed = await checkPlaybookSelectsTasks(commands[i]!.argv, { runCommand: deps.runCommand });
+      if (!listed.ok) problems.push(`${commands[i]!.usedBy.join(", ")}: ${listed.message}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(3, commands.length) }, worker));
+  if (problems.length === 0) return { ok: true };
+  return fail(
+    "refused",
+    `a step of this rotation would run nothing, so nothing was started: ${problems.join("; ")}. rotabot doctor lists every playbook step`,
+  );
 }

@@ -213,6 +213,11 @@ export function createRotationEngine(deps: EngineDeps) {
           inspect: (id) => deps.journal.inspect(id),
           active: () => engine.active(),
           changelogFile: deps.paths.changelogFile,
+          placeholders: {
+            vault_password_file: deps.paths.vaultPasswordFile,
+            infra_dir: deps.paths.infraDir,
+            state_dir: deps.paths.stateDir,
+          },
         },
         request,
       );

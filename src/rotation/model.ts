@@ -99,3 +99,13 @@ export interface Rotation {
 /** What a step's executor reports; `commit` is the git commit a commit step made. */
 export type StepOutcome =
   { status: "done" | "skipped"; note?: string; commit?: string } | { status: "failed"; message: string };
+
+/** What an abort put back, and what it could not. */
+export interface RollbackReport {
+  /** Each rollback step that ran, with the environment it ran in. */
+  undone: { title: string; kind: string; environment?: string }[];
+  /** What needs a person, each with the action to take. */
+  problems: string[];
+  /** Whether any step that changes services had run: "nothing else changed" is said only when not. */
+  touched: boolean;
+}

@@ -58,10 +58,13 @@ export function planSteps(runbook: Runbook, procedure: Procedure): StepRecord[] 
     let end = i;
     while (end < procedure.steps.length && scopeOf(procedure.steps[end]!) === "environment") end++;
     const block = procedure.steps.slice(i, end);
+    // The rollout is the first block that changes services; checks before it (a service that
+    // works before the token changes) are not gated.
+    const rollout: boolean = !rolledOut && block.some((step) => kindOf(step).changesServices);
     envs.forEach((env, k) => {
       for (const step of block) records.push(record(step, "procedure", env));
       const next = envs[k + 1];
-      if (rolledOut || !next || !procedure.rollout.gate) return;
+      if (!rollout || !next || !procedure.rollout.gate) return;
       if (gateCheck) {
         const check = record(gateCheck, "epilogue", env, idFor(`${gateCheck.id}${BEFORE_GATE}`, env));
         records.push({ ...check, title: `${gateCheck.title} (before the rollout to ${next.name})` });
@@ -79,7 +82,7 @@ export function planSteps(runbook: Runbook, procedure: Procedure): StepRecord[] 
         attempts: 0,
       });
     });
-    rolledOut = true;
+    rolledOut ||= rollout;
     i = end;
   }
   for (const step of runbook.epilogue) {

@@ -1,6 +1,5 @@
 import { newKeyOf } from "../vault/create-vault.js";
-import type { Rotation, StepRecord } from "./model.js";
-import type { RollbackReport } from "./roll-back.js";
+import type { RollbackReport, Rotation, StepRecord } from "./model.js";
 
 /** Every sentence the engine says to an operator, in one place. Never a secret value. */
 export const PROMPTS = {
@@ -8,6 +7,8 @@ export const PROMPTS = {
     `${newKeyOf(key)} is already in the vault from an earlier attempt (ends in …${ending}). Reuse it, or replace it with a new value?`,
   manualDestructive: (instruction: string) =>
     `${instruction}\n\nThis cannot be undone: once you press Done, the rotation can no longer be aborted.`,
+  confirmDestructive: (message: string) =>
+    `${message}\n\nThis cannot be undone: once you confirm, the rotation can no longer be aborted.`,
   destructive: (title: string) =>
     `${title}. This cannot be undone, and the rotation can no longer be aborted after it.`,
   failed: (record: StepRecord) => `${record.title} failed: ${record.message ?? "no reason given"}`,

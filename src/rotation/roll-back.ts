@@ -3,20 +3,10 @@ import type { Runbook } from "../runbook/runbook-schema.js";
 import { scopeOf } from "../runbook/runbook-schema.js";
 import { newKeyOf } from "../vault/create-vault.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
-import type { Rotation } from "./model.js";
+import type { RollbackReport, Rotation } from "./model.js";
 import { definitionOf, environmentOf } from "./step-definitions.js";
 import { kindOf, type RollbackStep } from "./steps/registry.js";
 import type { StepDeps } from "./steps/step-kind.js";
-
-/** What an abort put back, and what it could not. */
-export interface RollbackReport {
-  /** Each rollback step that ran, with the environment it ran in. */
-  undone: { title: string; kind: string; environment?: string }[];
-  /** What needs a person, each with the action to take. */
-  problems: string[];
-  /** Whether any step that changes services had run: "nothing else changed" is said only when not. */
-  touched: boolean;
-}
 
 const RAN = new Set(["running", "done", "failed", "interrupted"]);
 

@@ -1,6 +1,7 @@
 import { fail, type Failure } from "../result.js";
 import type {
   Actor,
+  RollbackReport,
   Awaiting,
   Interaction,
   PromptKind,
@@ -11,7 +12,6 @@ import type {
 } from "./model.js";
 import { PROMPTS, REFUSALS } from "./prompts.js";
 import { currentStep, isTerminal } from "./queries.js";
-import type { RollbackReport } from "./roll-back.js";
 
 /** What transitions need to know of a step's definition in the runbook. */
 export interface StepInfo {
@@ -199,7 +199,11 @@ function advance(r: Rotation, ctx: TransitionContext, out: Out): void {
     return ask(r, record, "manual", text, ["done", ...cancel], ctx, out);
   }
   if (info.interaction === "confirm" && !record.confirmedBy) {
-    return ask(r, record, "confirm", info.prompt ?? record.title, ["go", ...cancel], ctx, out);
+    const prompt = info.prompt ?? record.title;
+    // A destructive confirmation (the Telegram outage) is a destructive decision like any other.
+    if (record.destructive)
+      return ask(r, record, "destructive", PROMPTS.confirmDestructive(prompt), ["go", ...cancel], ctx, out);
+    return ask(r, record, "confirm", prompt, ["go", ...cancel], ctx, out);
   }
   if (info.interaction === "gate" && !record.confirmedBy) {
     return ask(r, record, "gate", info.prompt ?? record.title, ["go", ...cancel], ctx, out);
@@ -381,7 +385,9 @@ function answer(
       record.state = "pending";
       if (["confirm", "gate"].includes(ctx.info(record)?.interaction ?? "")) {
         record.state = "done";
+        record.endedAt = ctx.now;
         record.message = PROMPTS.confirmedBy(actor.name);
+        if (record.destructive) r.pointOfNoReturn ??= { stepId: record.id, at: ctx.now };
       }
       break;
     case "done":

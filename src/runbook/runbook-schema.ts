@@ -165,6 +165,17 @@ export const runbookSchema = z
           });
         stepIds.add(step.id);
       });
+      const firstDestructive = procedure.steps.findIndex((s) => s.destructive);
+      const changing = procedure.steps
+        .slice(0, firstDestructive === -1 ? undefined : firstDestructive)
+        .filter((s) => kindOf(s).changesServices);
+      if (changing.length > 0 && procedure.rollback.every((s) => s.kind === "vault_drop_new")) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["procedures", index, "rollback"],
+          message: `${changing.map((s) => s.id).join(", ")} change services before the point of no return, so an abort must put them back on the old value: add \`rollback:\` steps (re-deploy with the old value, ...)`,
+        });
+      }
       const kinds = procedure.steps.map((s) => s.kind);
       if (!kinds.includes("vault_add_new")) {
         ctx.addIssue({

@@ -1,4 +1,4 @@
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
@@ -11,8 +11,9 @@ import { allowedEnv } from "../exec/allowed-env.js";
 import { generateSecret } from "../rotation/steps/generate.js";
 import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
 import { freePort } from "./services/free-port.js";
-import { runNatsServer } from "./services/start-nats.js";
+import { startNatsContainer } from "./services/nats-container.js";
 import { startPostgres } from "./services/start-postgres.js";
+import { startApiGateway } from "./stand-ins/api-gateway.js";
 import { startPackageRepository } from "./stand-ins/package-repository.js";
 import { startSentryIngest } from "./stand-ins/sentry-ingest.js";
 import { startFakeBotApi } from "./telegram/fake-bot-api.js";
@@ -50,11 +51,13 @@ export interface StagingBoxOptions {
 
 /**
  * Staging in a box: a git infra checkout with the seed's paths and real playbooks, an encrypted
- * vault, a real PostgreSQL (role akira_app) and nats-server (JetStream stream AKIRA_CDR, consumer
- * cdr_worker) whose config the playbook renders, a `docker` shim that maps only
- * `docker exec nats nats-server ...` to that server, and local stand-ins for Telegram, the
- * SignalWire package repository and Sentry. Every port is random on 127.0.0.1 and every folder
- * temporary; stop() removes them. The initial deploy runs the infra's own site.yml.
+ * vault, a real PostgreSQL (role akira_app), Debian's nats-server (JetStream stream AKIRA_CDR,
+ * consumer cdr_worker; config rendered by the playbook) running as PID 1 of its own PID namespace
+ * like a docker container named `nats`, a `docker` (deploy/sandbox/bin/docker) whose `exec` runs
+ * exactly the argv it gets inside that container, and local stand-ins for Telegram, the SignalWire
+ * package repository, Sentry and the API gateway, each with its contract in its file. Every port is
+ * random on 127.0.0.1 and every folder temporary; stop() removes them. Needs root (the container's
+ * PID namespace and PostgreSQL's own user). The initial deploy runs the infra's own site.yml.
  */
 export async function startStagingBox({ packageRoot, say = () => undefined, today = new Date() }: StagingBoxOptions) {
   const root = mkdtempSync(path.join(tmpdir(), "rotabot-staging-"));
@@ -120,6 +123,8 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
     cleanups.push(() => repository.close());
     const sentry = await startSentryIngest();
     cleanups.push(() => sentry.close());
+    const apiGateway = await startApiGateway({ keysDir: path.join(servicesDir, "api-gateway") });
+    cleanups.push(() => apiGateway.close());
 
     const secrets = {
       vault_signalwire_token: repository.createToken(),
@@ -162,8 +167,15 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
         nats_conf_path: nats.conf,
         nats_pid_file: nats.pidFile,
         nats_store_dir: path.join(servicesDir, "nats", "jetstream"),
+        // The container shares this machine's files, so the config's path inside it is the host
+        // path (with docker it would be the mounted /etc/nats/nats-server.conf). rotabot's user is
+        // root here; on a real NATS host `docker exec` needs become (the default).
+        nats_container: "nats",
+        nats_container_conf: nats.conf,
+        nats_docker_become: false,
         freeswitch_repo_url: repository.url,
         telegram_api_root: telegram.url,
+        api_gateway_url: apiGateway.url,
       })}`,
     );
     writeFileSync(path.join(varsDir, "_secrets_manifest.yml"), manifestFor(today));
@@ -182,7 +194,8 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
       path.join(varsDir, "vault.yml"),
     );
     if (!encrypted.ok) throw new Error(encrypted.message);
-    writeFileSync(path.join(binDir, "docker"), dockerShim(nats.conf, nats.pidFile), { mode: 0o755 });
+    copyFileSync(path.join(packageRoot, "deploy/sandbox/bin/docker"), path.join(binDir, "docker"));
+    chmodSync(path.join(binDir, "docker"), 0o755);
     const git = (...args: string[]) =>
       execa("git", ["-c", "user.name=Akira Ops", "-c", "user.email=ops@akira.test", ...args], {
         cwd: infraDir,
@@ -209,9 +222,13 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
       if (run.exitCode !== 0) throw new Error(`ansible-playbook ${name} failed:\n${run.all}`);
       return run.all;
     };
-    say("rendering the NATS config with the infra's playbook and starting nats-server (JetStream)");
+    say("rendering the NATS config with the infra's playbook and starting the nats container (JetStream)");
     await playbook("deploy_nats.yml", "--tags", "config");
-    const natsServer = await runNatsServer(nats.conf);
+    const natsServer = await startNatsContainer({
+      name: "nats",
+      conf: nats.conf,
+      containersDir: path.join(root, "containers"),
+    });
     cleanups.push(() => natsServer.stop());
     await createCdrStream(nats.url, secrets.vault_nats_password);
 
@@ -237,6 +254,7 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
       telegram,
       repository,
       sentry,
+      apiGateway,
       postgres,
       nats: { ...nats, log: natsServer.log },
       playbook,
@@ -293,23 +311,6 @@ secrets_manifest:
     category: api_token
     owner: "@billing-team"
     last_rotation: ${daysBefore(today, 200)}
-`;
-}
-
-/** `docker` on the box's PATH: only the runbook's two NATS commands, run against the local server. */
-function dockerShim(conf: string, pidFile: string): string {
-  return `#!/bin/sh
-# docker stand-in of rotabot sandbox: the "nats" container is the local nats-server, whose
-# /etc/nats/nats-server.conf is ${conf}. Nothing else is available.
-if [ "$1" = exec ] && [ "$2" = nats ] && [ "$3" = nats-server ]; then
-  shift 3
-  case "$*" in
-    "-sl") exec nats-server --signal reload="${pidFile}" ;;
-    "-t -c /etc/nats/nats-server.conf") exec nats-server -t -c "${conf}" ;;
-  esac
-fi
-echo "docker (rotabot sandbox stand-in): only 'docker exec nats nats-server -sl' and 'docker exec nats nats-server -t -c /etc/nats/nats-server.conf' exist here, not: docker $*" >&2
-exit 125
 `;
 }
 

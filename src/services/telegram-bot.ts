@@ -1,6 +1,11 @@
 import { callBotApi } from "../telegram/call-bot-api.js";
 
 type Outcome = { ok: true; note: string } | { ok: false; message: string };
+
+/** A bot token is `<bot id>:<secret>`; the bot id is public (it is the bot's user id). */
+function botIdOf(token: string): string | undefined {
+  return /^(\d+):\S+$/.exec(token)?.[1];
+}
 /** Bot API calls made with a token other than rotabot's own (the one being rotated). */
 export function createTelegramChecks({ apiRoot, alertChatId }: { apiRoot: string; alertChatId: number | undefined }) {
   const call = (token: string, method: string, body?: object) => callBotApi(apiRoot, token, method, body);
@@ -15,26 +20,41 @@ export function createTelegramChecks({ apiRoot, alertChatId }: { apiRoot: string
     }
   };
   return {
+    /**
+     * The new token is the same bot's: its prefix (the bot id, before ':') equals the old token's,
+     * and getMe with the new token answers that id. The old token is not called: Telegram revoked
+     * it when BotFather issued the new one.
+     */
     sameBot: (oldToken: string, newToken: string) =>
       safely("getMe", async () => {
-        const [before, after] = [await call(oldToken, "getMe"), await call(newToken, "getMe")];
-        if (!after.ok)
+        const [was, now] = [botIdOf(oldToken), botIdOf(newToken)];
+        if (now === undefined)
           return {
             ok: false,
-            message: `the new token is refused by Telegram (${after.error_code ?? "?"} ${after.description ?? ""}); create it again in @BotFather`,
+            message: "the new token does not start with a bot id (<digits>:...); copy it again from @BotFather",
           };
-        if (!before.ok)
+        if (was === undefined)
           return {
             ok: false,
-            message: `the current token is refused by Telegram (${before.error_code ?? "?"}), so the bots cannot be compared; check the vault value`,
+            message: `the current vault value does not start with a bot id, so the bots cannot be compared; check the value in the vault`,
           };
-        if (before.result?.id !== after.result?.id) {
+        if (was !== now)
           return {
             ok: false,
-            message: `the new token belongs to @${after.result?.username ?? "?"}, not to @${before.result?.username ?? "?"}; paste the token of the same bot`,
+            message: `the new token is for bot ${now}, the current one for bot ${was}; ask @BotFather for a new token of bot ${was} and paste that`,
           };
-        }
-        return { ok: true, note: `the new token belongs to the same bot @${after.result?.username ?? "?"}` };
+        const me = await call(newToken, "getMe");
+        if (!me.ok)
+          return {
+            ok: false,
+            message: `the new token is refused by Telegram (${me.error_code ?? "?"} ${me.description ?? ""}); if you asked @BotFather again since, the newest token replaced it: paste that one`,
+          };
+        if (String(me.result?.id) !== now)
+          return {
+            ok: false,
+            message: `getMe with the new token answers bot ${me.result?.id ?? "?"}, not ${now}; copy the token again from @BotFather`,
+          };
+        return { ok: true, note: `the new token belongs to the same bot @${me.result?.username ?? "?"} (id ${now})` };
       }),
     testAlert: (newToken: string, text: string) =>
       safely("sendMessage", async () => {
@@ -53,7 +73,11 @@ export function createTelegramChecks({ apiRoot, alertChatId }: { apiRoot: string
         const reply = await call(oldToken, "getMe");
         return reply.error_code === 401
           ? { ok: true, note: "the old token answers 401" }
-          : { ok: false, message: "the old token still works: revoke it in @BotFather, then press Done again" };
+          : {
+              ok: false,
+              message:
+                "the old token still works, yet Telegram revokes it when @BotFather issues a new one: check that the pasted token came from @BotFather for this bot after the old one, then Retry",
+            };
       }),
   };
 }

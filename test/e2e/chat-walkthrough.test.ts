@@ -68,16 +68,24 @@ beforeAll(async () => {
 afterAll(() => world?.stop());
 
 describe("chat walkthroughs with the shipped runbook (fixture commands)", { timeout: 90_000 }, () => {
-  it("rotates the Telegram bot token: private token, same bot, test alert, revoke with a 401 check", async () => {
-    const newToken = tg.issueToken(NOTIFY_BOT);
-    secrets.push(newToken);
+  it("rotates the Telegram bot token: outage confirmed first, the new token kills the old one, deploy, test alert, 401 check", async () => {
+    let newToken = "";
     const { rotationId, prompts } = await walk("/rotate telegram", {
-      token: () => newToken,
-      beforeDone: (prompt) => {
-        expect(prompt).toMatch(/revoke the old token/i);
-        tg.revokeToken(world.oldTelegramToken);
+      token: () => {
+        // BotFather's /revoke, asked only now that the operator confirmed the outage.
+        newToken = tg.issueNewToken(NOTIFY_BOT);
+        secrets.push(newToken);
+        return newToken;
       },
     });
+    const outage = prompts.findIndex((p) => p.includes("the notification bot is down"));
+    const asked = prompts.findIndex((p) => p.startsWith("🔑"));
+    expect(outage).toBeGreaterThanOrEqual(0);
+    expect(outage).toBeLessThan(asked);
+    expect(prompts[asked]).toMatch(/the old token stopped working at that moment/);
+    // No step asks anyone to revoke anything after the deploy: that would revoke the new token.
+    expect(prompts.slice(asked + 1).some((p) => /revoke/i.test(p))).toBe(false);
+    expect(tg.calls.some((c) => c.method === "getMe" && c.status === 401)).toBe(true);
     expect(prompts.some((p) => p.startsWith("🔑"))).toBe(true);
     expectRotated("vault_telegram_bot_token", newToken);
     await expectAudit(rotationId, "vault_telegram_bot_token", "@alerts-oncall");

@@ -1,7 +1,10 @@
-import { appendFileSync, chmodSync, unlinkSync } from "node:fs";
+import { appendFileSync, chmodSync, cpSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeBotApi, type FakeBotApi } from "../../src/sandbox/telegram/fake-bot-api.js";
+import { PROJECT_ROOT, SHIPPED_RUNBOOK } from "../support/paths.js";
 import { makeRotationInfra } from "../support/rotation-fixture.js";
 import { runRotabot } from "../support/run-rotabot.js";
 import { vaultFor } from "../support/vault-fixture.js";
@@ -17,6 +20,43 @@ const doctor = async (env: Record<string, string>) => {
   return { code: result.code, checks: JSON.parse(result.stdout) as Check[] };
 };
 const statusOf = (checks: Check[], name: string) => checks.find((c) => c.check === name);
+
+/** The sandbox's infra checkout (real playbooks) with an encrypted vault, for the shipped runbook. */
+async function sandboxInfra() {
+  const root = mkdtempSync(path.join(tmpdir(), "rotabot-doctor-"));
+  const infraDir = path.join(root, "akira");
+  cpSync(path.join(PROJECT_ROOT, "deploy/sandbox/infra"), infraDir, { recursive: true, verbatimSymlinks: true });
+  const keys = [
+    ["vault_signalwire_token", "signalwire_pat"],
+    ["vault_postgres_app_password", "database_password"],
+    ["vault_nats_password", "nats_password"],
+    ["vault_telegram_bot_token", "telegram_bot_token"],
+    ["vault_sentry_dsn", "sentry_dsn"],
+    ["vault_billing_api_token", "api_token"],
+  ];
+  writeFileSync(
+    path.join(infraDir, "infra/group_vars/all/_secrets_manifest.yml"),
+    `secrets_manifest:\n${keys.map(([k, c]) => `  ${k}: {category: ${c}}\n`).join("")}`,
+  );
+  const passwordFile = path.join(root, "vault-pass.txt");
+  writeFileSync(passwordFile, "doctor-test-password\n", { mode: 0o600 });
+  await execa(
+    "ansible-vault",
+    ["encrypt", "--vault-password-file", passwordFile, "--output", "infra/group_vars/all/vault.yml", "-"],
+    { cwd: infraDir, input: keys.map(([k]) => `${k}: "value-of-${k}"\n`).join("") },
+  );
+  return {
+    infraDir,
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: root,
+      INFRA_DIR: infraDir,
+      STATE_DIR: path.join(root, "state"),
+      VAULT_PASSWORD_FILE: passwordFile,
+      RUNBOOK_FILE: SHIPPED_RUNBOOK,
+    },
+  };
+}
 
 let tg: FakeBotApi;
 beforeAll(async () => {
@@ -56,6 +96,64 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
     );
   });
 
+  it(
+    "lists every ansible-playbook step of the shipped runbook, refusing tags that select no task and hosts it cannot reach",
+    { timeout: 240_000 },
+    async () => {
+      const infra = await sandboxInfra();
+      const healthy = await doctor(infra.env);
+      const playbooks = healthy.checks.filter((c) => c.check.startsWith("playbook "));
+      expect(playbooks.filter((c) => c.status !== "ok")).toEqual([]);
+      expect(statusOf(healthy.checks, "playbook infra/playbooks/reload_nats.yml --tags reload")).toMatchObject({
+        status: "ok",
+        detail: "selects 1 task on localhost (used by nats/reload, nats/reload_final)",
+      });
+      expect(playbooks.map((c) => c.check)).toEqual(
+        expect.arrayContaining([
+          "playbook infra/playbooks/reload_nats.yml --tags config_test",
+          "playbook infra/playbooks/verify_signaling.yml --tags old_token_refused",
+          "playbook infra/playbooks/rotate_api_token.yml --tags drop_old",
+          "playbook infra/playbooks/smoketest.yml",
+        ]),
+      );
+      expect(statusOf(healthy.checks, "host localhost")).toMatchObject({
+        status: "ok",
+        detail: expect.stringContaining("ansible logs in and runs a module (infra/inventory/staging.yml;") as string,
+      });
+
+      // The infra's playbook names its tag differently from the runbook: a run would do nothing, exit 0.
+      const reload = path.join(infra.infraDir, "infra/playbooks/reload_nats.yml");
+      writeFileSync(reload, readFileSync(reload, "utf8").replace("tags: [reload]", "tags: [reload_now]"));
+      // ...and a second NATS host that the user running rotabot cannot log in to.
+      const inventory = path.join(infra.infraDir, "infra/inventory/staging.yml");
+      writeFileSync(
+        inventory,
+        readFileSync(inventory, "utf8").replace(
+          "    nats:\n      hosts:\n        localhost:\n",
+          "    nats:\n      hosts:\n        localhost:\n        nats2: {ansible_host: 127.0.0.1, ansible_port: 9, ansible_user: rotabot}\n",
+        ),
+      );
+      const broken = await doctor(infra.env);
+      expect(broken.code).toBe(1);
+      expect(statusOf(broken.checks, "playbook infra/playbooks/reload_nats.yml --tags reload")).toEqual({
+        check: "playbook infra/playbooks/reload_nats.yml --tags reload",
+        status: "fail",
+        detail: "selects no task (used by nats/reload, nats/reload_final)",
+        fix: "--tags reload selects no task in infra/playbooks/reload_nats.yml: check the tag names (its tasks are tagged config_test, reload_now)",
+      });
+      expect(statusOf(broken.checks, "playbook infra/playbooks/reload_nats.yml --tags config_test")).toMatchObject({
+        status: "ok",
+        detail: "selects 1 task on localhost, nats2 (used by nats/reload, nats/reload_final)",
+      });
+      expect(statusOf(broken.checks, "host nats2")).toMatchObject({
+        status: "fail",
+        detail: expect.stringContaining("UNREACHABLE! Failed to connect to the host via ssh") as string,
+        fix: expect.stringContaining("an SSH key in its HOME (~/.ssh) that the host accepts") as string,
+      });
+      expect(statusOf(broken.checks, "host localhost")).toMatchObject({ status: "ok" });
+    },
+  );
+
   it("fails with a fix for each problem: missing script, stray _new, manifest key not in vault, loose password file, bot not an admin of the audit channel", async () => {
     const infra = makeRotationInfra();
     unlinkSync(path.join(infra.infraDir, "bin/fixture-step.sh"));
@@ -93,7 +191,7 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       status: "fail",
       fix: expect.stringContaining("administrator of the channel") as string,
     });
-    tg.revokeToken(token);
+    tg.issueNewToken(Number(token.split(":")[0]));
     const revoked = await doctor({
       ...infra.env,
       BOT_TOKEN: token,

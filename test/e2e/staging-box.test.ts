@@ -1,14 +1,16 @@
 import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { execa } from "execa";
 import path from "node:path";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { natsUserFor } from "../../src/services/nats.js";
+import { loadRunbook } from "../../src/runbook/load-runbook.js";
 import { SANDBOX_IDS, startStagingBox, type StagingBox } from "../../src/sandbox/start-staging-box.js";
 import type { StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { buttonsOf, textOf, walkRotation, type WalkOptions } from "../support/chat-driver.js";
-import { PROJECT_ROOT } from "../support/paths.js";
+import { PROJECT_ROOT, SHIPPED_RUNBOOK } from "../support/paths.js";
 import { leaks } from "../support/rotation-fixture.js";
 import { runRotabot, spawnBot, type BotProcess } from "../support/run-rotabot.js";
 import { decryptVault } from "../support/vault-fixture.js";
@@ -138,8 +140,8 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     expect(checks.map((c) => c.check)).toEqual(
       expect.arrayContaining([
         "tool ansible-playbook",
-        "tool docker",
         "file infra/playbooks/deploy_nats.yml",
+        "file infra/playbooks/reload_nats.yml",
         "file infra/playbooks/smoketest.yml",
         "audit chat",
       ]),
@@ -147,17 +149,26 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     expect(doctor.code).toBe(0);
   });
 
-  it("rotates the Telegram bot token: same bot, test alert in the ops channel, old token 401 after revoke", async () => {
+  it("rotates the Telegram bot token: outage confirmed, the new token kills the old one at once, deploy and test alert follow", async () => {
     const oldToken = box.secrets.vault_telegram_bot_token;
-    const newToken = box.telegram.issueToken(NOTIFY_BOT);
-    secrets.push(newToken);
-    const { rotationId } = await walk("/rotate telegram", {
-      token: () => newToken,
-      beforeDone: () => box.telegram.revokeToken(oldToken),
+    let newToken = "";
+    const seen: string[] = [];
+    const { rotationId, prompts } = await walk("/rotate telegram", {
+      onPrompt: (prompt) => void seen.push(textOf(prompt)),
+      token: () => {
+        // The operator asks BotFather only when rotabot asks for the token, after the outage was confirmed.
+        expect(seen.some((p) => p.includes("the notification bot is down"))).toBe(true);
+        newToken = box.telegram.issueNewToken(NOTIFY_BOT);
+        secrets.push(newToken);
+        return newToken;
+      },
     });
+    // The old token died when BotFather issued the new one: the rotation checked its 401, never revoked.
+    expect(prompts.some((p) => /revoke the old token/i.test(p))).toBe(false);
     await expectRotated(rotationId, "vault_telegram_bot_token", "@alerts-oncall", newToken);
     expect((await getMe(newToken)).body.result?.id).toBe(NOTIFY_BOT);
     expect((await getMe(oldToken)).status).toBe(401);
+    expect(journal(rotationId).steps.find((s) => s.id === "old_token_dead")).toMatchObject({ state: "done" });
     expect(box.telegram.messages(AUDIT, NOTIFY_BOT).some((m) => textOf(m).startsWith("Test alert from rotabot"))).toBe(
       true,
     );
@@ -166,15 +177,34 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     );
   });
 
-  it("rotates the SignalWire PAT: the package repository takes the new token and refuses the revoked one", async () => {
+  it("rotates the SignalWire PAT: the rename waits until the package repository refuses the old token", async () => {
     const oldToken = box.secrets.vault_signalwire_token;
     const pat = box.repository.createToken();
     secrets.push(pat);
+    let refusedCheck = "";
     const { rotationId } = await walk("/rotate signalwire", {
       token: () => pat,
-      beforeDone: () => box.repository.revokeToken(oldToken),
+      // The operator presses Done without revoking: SignalWire still takes the old token.
+      onPrompt: (prompt) => {
+        if (!textOf(prompt).includes("Check that the package repository refuses the old token failed")) return;
+        refusedCheck = textOf(prompt);
+        expect(vaultValue("vault_signalwire_token")).toBe(oldToken);
+        box.repository.revokeToken(oldToken);
+        box.telegram.pressButton({
+          from: ALICE,
+          chat: prompt.message.chat.id,
+          messageId: prompt.message.message_id,
+          data: buttonsOf(prompt).find((b) => b.endsWith("|r"))!,
+        });
+        return false;
+      },
     });
+    expect(refusedCheck).not.toBe("");
     await expectRotated(rotationId, "vault_signalwire_token", "@voice-team", pat);
+    expect(journal(rotationId).steps.find((s) => s.id === "old_token_refused")).toMatchObject({
+      state: "done",
+      attempts: 2,
+    });
     expect(await repoStatus(pat)).toBe(200);
     expect(await repoStatus(oldToken)).toBe(401);
     expect(readFileSync(path.join(box.servicesDir, "freeswitch/auth.conf"), "utf8")).toContain(`password ${pat}`);
@@ -249,14 +279,24 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     const dsn = box.sentry.createDsn();
     secrets.push(dsn);
     const refusedBefore = box.sentry.events.filter((e) => e.key === "refused").length;
-    const { rotationId } = await walk("/rotate sentry", { token: () => dsn });
+    const old = box.secrets.vault_sentry_dsn;
+    // Sentry keeps the old key working until it is disabled: the operator does that at the manual step.
+    expect(box.sentry.activeKeys()).toHaveLength(2);
+    const { rotationId } = await walk("/rotate sentry", {
+      token: () => dsn,
+      beforeDone: (prompt) => {
+        expect(prompt).toMatch(/disable or delete the old client key/);
+        box.sentry.disableKey(old);
+      },
+    });
     await expectRotated(rotationId, "vault_sentry_dsn", "@backend-team", dsn);
     // verify_sentry sent one event per service with the DSN each deployed; the smoke test did again.
     expect(
       box.sentry.events.filter((e) => e.key === "current" && e.message.startsWith("deploy check from")).length,
     ).toBeGreaterThanOrEqual(6);
-    expect(box.sentry.events.filter((e) => e.key === "refused").length).toBe(refusedBefore);
-    const old = box.secrets.vault_sentry_dsn;
+    // The only refused event is the rotation's own check that the old DSN is refused.
+    expect(box.sentry.events.filter((e) => e.key === "refused").length).toBe(refusedBefore + 1);
+    expect(journal(rotationId).steps.find((s) => s.id === "old_dsn_refused")).toMatchObject({ state: "done" });
     const status = await fetch(`${box.sentry.url}/api/4507/store/`, {
       method: "POST",
       headers: { "X-Sentry-Auth": `Sentry sentry_key=${/\/\/([0-9a-f]+)@/.exec(old)![1]}` },
@@ -265,12 +305,17 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     expect(status).toBe(403);
   });
 
-  it("rotates an API token through the general rolling procedure", async () => {
+  it("rotates an API token through the general rolling procedure, ending with the old token refused by the gateway", async () => {
+    const old = box.secrets.vault_billing_api_token;
+    expect(await box.apiGateway.status("vault_billing_api_token", old)).toBe(200);
     const { rotationId } = await walk("/rotate api-token");
     const token = await expectRotated(rotationId, "vault_billing_api_token", "@billing-team");
     expect(readFileSync(path.join(box.servicesDir, "api-clients/vault_billing_api_token.token"), "utf8")).toBe(
       `${token}\n`,
     );
+    expect(journal(rotationId).steps.find((s) => s.id === "drop_old")).toMatchObject({ state: "done" });
+    expect(await box.apiGateway.status("vault_billing_api_token", token)).toBe(200);
+    expect(await box.apiGateway.status("vault_billing_api_token", old)).toBe(401);
   });
 
   it("stops on a playbook that fails midway and offers Retry, Mark done and Abort; Abort leaves the vault as it was", async () => {
@@ -298,6 +343,32 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     } finally {
       renameSync(`${gateway}.away`, gateway);
     }
+  });
+
+  it("runs the seed's literal NATS reload as docker would: usage, exit 0, no reload; the shipped step reloads", async () => {
+    const loaded = await loadRunbook(SHIPPED_RUNBOOK);
+    if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+    const step = loaded.runbook.procedures.find((p) => p.id === "nats")!.steps.find((s) => s.id === "reload")!;
+    if (step.kind !== "nats_reload") throw new Error("the nats reload step changed kind");
+    const loadTime = async () =>
+      ((await (await fetch(`${box.nats.monitorUrl}/varz`)).json()) as { config_load_time: string }).config_load_time;
+    const run = (argv: readonly string[]) =>
+      execa(argv[0]!, argv.slice(1), { cwd: box.infraDir, env: box.rotabotEnv, extendEnv: false, reject: false });
+
+    const before = await loadTime();
+    const seed = await run(step.seed!.trim().split(/\s+/));
+    expect(seed.exitCode).toBe(0);
+    expect(seed.stderr).toContain("flag needs an argument: -sl");
+    expect(seed.stdout).toContain("Usage: nats-server [options]");
+    expect(await loadTime()).toBe(before);
+
+    const shipped = (argv: readonly string[]) => argv.map((a) => a.replace("{vault_password_file}", box.passwordFile));
+    expect((await run(shipped(step.config_test))).exitCode).toBe(0);
+    expect(await loadTime()).toBe(before);
+    const reload = await run(shipped(step.reload));
+    expect(reload.exitCode).toBe(0);
+    expect(reload.stdout).toMatch(/localhost +: ok=1 +changed=1 /);
+    await expect.poll(loadTime, { timeout: 10_000 }).not.toBe(before);
   });
 
   it("does not reload NATS with a config that does not validate, and says why", async () => {
@@ -329,6 +400,39 @@ describe("staging in a box: the shipped runbook against real services", { timeou
       writeFileSync(staging, original);
       await box.playbook("deploy_nats.yml", "--tags", "config");
     }
+  });
+
+  it("ends every rotation with the old credential refused by its service", async () => {
+    const old = box.secrets;
+    const refused = {
+      vault_telegram_bot_token: (await getMe(old.vault_telegram_bot_token)).status,
+      vault_signalwire_token: await repoStatus(old.vault_signalwire_token),
+      vault_postgres_app_password: await pgLogin(old.vault_postgres_app_password),
+      vault_nats_password: await connect({
+        servers: box.nats.url,
+        user: natsUserFor(NATS_USER, old.vault_nats_password),
+        pass: old.vault_nats_password,
+        reconnect: false,
+      }).then(
+        (nc) => nc.close().then(() => "accepted"),
+        (error: Error) => error.message,
+      ),
+      vault_sentry_dsn: await fetch(`${box.sentry.url}/api/4507/store/`, {
+        method: "POST",
+        headers: { "X-Sentry-Auth": `Sentry sentry_key=${/\/\/([0-9a-f]+)@/.exec(old.vault_sentry_dsn)![1]}` },
+        body: "{}",
+      }).then((r) => r.status),
+      vault_billing_api_token: await box.apiGateway.status("vault_billing_api_token", old.vault_billing_api_token),
+    };
+    expect(Object.keys(refused).sort()).toEqual(Object.keys(old).sort());
+    expect(refused).toEqual({
+      vault_telegram_bot_token: 401,
+      vault_signalwire_token: 401,
+      vault_postgres_app_password: expect.stringMatching(/^refused: password authentication failed/) as string,
+      vault_nats_password: expect.stringMatching(/Authorization Violation/i) as string,
+      vault_sentry_dsn: 403,
+      vault_billing_api_token: 401,
+    });
   });
 
   it("leaves no secret value in any form in chat, logs, state, service logs or git history", () => {

@@ -9,31 +9,39 @@ beforeAll(async () => {
 });
 afterAll(() => tg.close());
 
-describe("Telegram built-ins against the fake Bot API", () => {
-  it("checks same bot, sends the test alert with the new token, and sees the old token revoked", async () => {
+describe("Telegram built-ins against the fake Bot API (one valid token per bot)", () => {
+  it("checks the same bot without calling the revoked token, sends the test alert, and sees the old token dead", async () => {
     const { id, token: oldToken } = tg.addBot({ id: 8001, username: "akira_alerts_bot" });
     const other = tg.addBot({ id: 8002, username: "someone_elses_bot" });
     tg.addGroup({ id: AUDIT, title: "Audit", type: "channel", members: [], bots: [id] });
-    const newToken = tg.issueToken(id);
     const checks = createTelegramChecks({ apiRoot: tg.url, alertChatId: AUDIT });
+    const newToken = tg.issueNewToken(id);
+    const refusedBefore = tg.calls.filter((c) => c.status === 401).length;
 
     expect(await checks.sameBot(oldToken, newToken)).toEqual({
       ok: true,
-      note: "the new token belongs to the same bot @akira_alerts_bot",
+      note: "the new token belongs to the same bot @akira_alerts_bot (id 8001)",
     });
-    expect(await checks.sameBot(oldToken, other.token)).toMatchObject({
+    // The old token is dead from the moment BotFather issued the new one: sameBot never asks with it.
+    expect(tg.calls.filter((c) => c.status === 401)).toHaveLength(refusedBefore);
+    expect(await checks.sameBot(oldToken, other.token)).toEqual({
       ok: false,
-      message: "the new token belongs to @someone_elses_bot, not to @akira_alerts_bot; paste the token of the same bot",
+      message:
+        "the new token is for bot 8002, the current one for bot 8001; ask @BotFather for a new token of bot 8001 and paste that",
     });
+    expect(await checks.sameBot(oldToken, "8001:NotTheTokenTelegramIssued_0123456789abc")).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("the new token is refused by Telegram (401 Unauthorized)") as string,
+    });
+    expect(await checks.sameBot(oldToken, "not-a-token")).toMatchObject({ ok: false });
+
     expect(await checks.testAlert(newToken, "Test alert from rotabot")).toMatchObject({ ok: true });
     expect(tg.messages(AUDIT).map((m) => m.message.text)).toEqual(["Test alert from rotabot"]);
-    expect(await checks.oldTokenRevoked(oldToken)).toMatchObject({
-      ok: false,
-      message: expect.stringContaining("revoke it in @BotFather") as string,
-    });
-    tg.revokeToken(oldToken);
     expect(await checks.oldTokenRevoked(oldToken)).toEqual({ ok: true, note: "the old token answers 401" });
-    expect(await checks.sameBot(oldToken, newToken)).toMatchObject({ ok: false });
+    expect(await checks.oldTokenRevoked(newToken)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("the old token still works") as string,
+    });
   });
 
   it("explains an unreachable API", async () => {

@@ -15,10 +15,11 @@ type Json = Record<string, unknown>;
 export function writeChatRunbook(dir: string): string {
   const runbook = parse(readFileSync(SHIPPED_RUNBOOK, "utf8")) as Json & { procedures: Json[]; epilogue: Json[] };
   const fixture = (id: string) => ["bin/fixture-step.sh", id];
-  const rewrite = (step: Json): Json => {
+  // {new_value} exists only from the vault_add_new step on (a check before the token changes has none).
+  const rewrite = (step: Json, hasNew: boolean): Json => {
     const check = step.check as Json | undefined;
     if (step.kind === "run" || (step.kind === "verify" && step.argv))
-      return { ...step, argv: fixture(String(step.id)), env: { NEW_VALUE: "{new_value}" } };
+      return { ...step, argv: fixture(String(step.id)), ...(hasNew ? { env: { NEW_VALUE: "{new_value}" } } : {}) };
     if (step.kind === "verify" && check && !String(check.builtin).startsWith("telegram"))
       return { id: step.id, title: step.title, kind: "verify", argv: fixture(String(step.id)) };
     if (step.kind === "wait_drain" || step.kind === "postgres_set_password" || step.kind === "nats_reload") {
@@ -34,8 +35,16 @@ export function writeChatRunbook(dir: string): string {
     return step;
   };
   runbook.deploy_guard = { argv: ["test", "!", "-e", ".deploy-in-progress"] };
-  runbook.procedures = runbook.procedures.map((p) => ({ ...p, steps: (p.steps as Json[]).map(rewrite) }));
-  runbook.epilogue = runbook.epilogue.map(rewrite);
+  runbook.procedures = runbook.procedures.map((p) => ({
+    ...p,
+    steps: (p.steps as Json[]).map((step, i, all) =>
+      rewrite(
+        step,
+        all.slice(0, i).some((s) => s.kind === "vault_add_new"),
+      ),
+    ),
+  }));
+  runbook.epilogue = runbook.epilogue.map((step) => rewrite(step, true));
   const file = path.join(dir, "chat-runbook.yml");
   writeFileSync(file, stringify(runbook));
   return file;

@@ -1,4 +1,6 @@
 import path from "node:path";
+import { checkTasksRan } from "../../ansible/play-recap.js";
+import { isPlaybookArgv } from "../../ansible/playbook-argv.js";
 import { parseDuration } from "../../time/duration.js";
 import { newKeyOf } from "../../vault/create-vault.js";
 import type { StepOutcome } from "../model.js";
@@ -58,16 +60,26 @@ export async function runCommandStep(
       message: `${(error as Error).message} (the old value is gone after the promote step); fix the runbook step, then Mark done or Retry`,
     };
   }
+  const playbook = isPlaybookArgv(argv);
+  const lines: string[] = [];
   const result = await deps.runCommand({
     argv,
     env,
     ...(stdin !== undefined ? { stdin } : {}),
     timeoutMs: parseDuration(step.timeout) ?? 600_000,
     signal: run.signal,
-    onLine: run.onLine,
+    onLine: (line) => {
+      if (playbook) lines.push(line);
+      run.onLine(line);
+    },
     logFile: run.logFile,
     ...(run.onProcess ? { onStart: run.onProcess } : {}),
   });
+  if (result.ok && playbook) {
+    // ansible-playbook exits 0 when its tags or hosts select nothing: a run that ran no task failed.
+    const ran = checkTasksRan(lines);
+    return ran.ok ? { status: "done" } : { status: "failed", message: ran.message };
+  }
   if (result.ok) return { status: "done" };
   return {
     status: "failed",
@@ -76,7 +88,7 @@ export async function runCommandStep(
 }
 
 /** An environment's `limit` narrows every ansible-playbook run there (unless the step sets its own). */
-function withLimit(argv: string[], limit: string | undefined): string[] {
+export function withLimit(argv: string[], limit: string | undefined): string[] {
   if (
     limit === undefined ||
     !/(^|\/)ansible-playbook$/.test(argv[0] ?? "") ||

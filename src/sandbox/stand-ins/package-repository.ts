@@ -7,10 +7,20 @@ const FILES: Record<string, string> = {
 };
 
 /**
- * Stand-in for SignalWire's FreeSWITCH package repository: files are served only with HTTP basic
- * auth `signalwire:<Personal Access Token>` of a token that exists and is not revoked. The
- * "dashboard" side creates and revokes tokens. Token values are never logged; requests are
- * counted by outcome.
+ * Stand-in for SignalWire's FreeSWITCH package repository. Behaves like the real one, each
+ * behaviour pinned by test/integration/sandbox/stand-ins.test.ts:
+ *
+ * - Packages and the index are served only to HTTP basic auth `signalwire:<Personal Access Token>`
+ *   of a token that exists and is not revoked; anything else is 401 with a Basic challenge.
+ *   Source: SignalWire's FreeSWITCH Debian install guide ("SignalWire Personal Access Tokens (PAT)s
+ *   are required to access FreeSWITCH install packages"; apt auth.conf `login signalwire password
+ *   <PAT>`), developer.signalwire.com/freeswitch/FreeSWITCH-Explained/Installation/Linux/Debian_67240088.
+ * - A new PAT does not revoke the others: every token works until it is revoked in the dashboard,
+ *   and a revoked one is refused from then on. Source: the same guide and SignalWire's dashboard
+ *   (Personal Access Tokens: "+ Add New", per-token revoke); the seed runbook revokes the old one
+ *   as a separate step ("Revoke the old token in SignalWire").
+ *
+ * Token values are never logged; requests are counted by outcome.
  */
 export async function startPackageRepository() {
   const tokens = new Map<string, { revoked: boolean }>();
@@ -45,6 +55,7 @@ export async function startPackageRepository() {
       tokens.set(token, { revoked: false });
       return token;
     },
+    /** "Revoke" in the dashboard: the token is refused from now on. */
     revokeToken(token: string): boolean {
       if (!tokens.has(token)) return false;
       tokens.set(token, { revoked: true });

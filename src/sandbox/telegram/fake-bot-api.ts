@@ -36,7 +36,8 @@ export interface StoredMessage {
 
 interface FakeBot {
   user: User & { username: string };
-  tokens: Map<string, { revoked: boolean }>;
+  /** The bot's one valid token: Telegram never has two for a bot. */
+  token: string;
   updates: Update[];
   allowedUpdates: string[] | undefined;
   waiter:
@@ -84,9 +85,38 @@ class TelegramError extends Error {
 const badRequest = (detail: string) => new TelegramError(400, `Bad Request: ${detail}`);
 
 /**
- * A local Telegram Bot API server that behaves like Telegram where bots trip: long polling with
- * offset/timeout/allowed_updates and 409 conflicts, privacy mode in groups, entity parsing,
- * message limits, "message is not modified", token revocation and injected 429/5xx.
+ * A local Telegram Bot API server for tests and the sandbox. Behaves like Telegram (Bot API at
+ * https://core.telegram.org/bots/api, "the docs" below), each behaviour pinned by
+ * test/integration/sandbox/fake-bot-api.test.ts:
+ *
+ * - One bot, one valid token. A new token from BotFather revokes the old one at once, and there is
+ *   never a second valid token ("revoke" = generate a new token). Source: Telegram's
+ *   bots.exportBotToken, `revoke`: "revoke the current token and generate a new one"
+ *   (https://core.telegram.org/method/bots.exportBotToken); /work/shared/design.md §5 [verified].
+ *   Here: `issueNewToken(botId)`; a long poll held with the old token is cut with 401.
+ * - A token is `<bot id>:<secret>`; the bot id is the part before ':' and getMe returns it.
+ *   Source: the docs, "Authorizing your bot" (`123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11`).
+ * - Unknown or revoked token: HTTP 401 `{"ok":false,"error_code":401,"description":"Unauthorized"}`.
+ *   Source: the docs, "Making requests" (error_code, description).
+ * - getUpdates: `offset` confirms every earlier update, `timeout` holds the request until an
+ *   update arrives or the time is up, `allowed_updates` applies to updates created after the call.
+ *   Source: the docs, getUpdates.
+ * - A second getUpdates with one token ends the first: 409 "Conflict: terminated by other
+ *   getUpdates request; make sure that only one bot instance is running". Source: Telegram's
+ *   response as bot libraries report it (e.g. github.com/Eomm/fastify-telegram/issues/3).
+ * - Privacy mode in groups: a bot sees commands (for it), replies to its messages, and everything
+ *   when it is an administrator. Source: https://core.telegram.org/bots/features#privacy-mode.
+ * - A bot writes privately only to users who started it: 403 "Forbidden: bot can't initiate
+ *   conversation with a user". Source: the docs, sendMessage errors as Telegram returns them.
+ * - Text 1-4096 characters after entity parsing; HTML and MarkdownV2 parsing with "can't parse
+ *   entities" errors. Source: the docs, sendMessage and "Formatting options".
+ * - callback_data 1-64 bytes (BUTTON_DATA_INVALID); a callback query is answered once.
+ *   Source: the docs, InlineKeyboardButton and answerCallbackQuery.
+ * - An edit that changes nothing: 400 "message is not modified". Source: Telegram's answer to
+ *   editMessageText.
+ * - deleteMessage: others' messages in groups only as an administrator. Source: the docs, deleteMessage.
+ * - 429 carries `parameters.retry_after`. Source: the docs, ResponseParameters (faults are injected
+ *   by tests with `injectFault`).
  */
 export async function startFakeBotApi() {
   const bots = new Map<number, FakeBot>();
@@ -463,7 +493,7 @@ export async function startFakeBotApi() {
       try {
         params = await readRequestParams(req, url);
         const bot = botId === undefined ? undefined : bots.get(botId);
-        if (!bot || bot.tokens.get(token)?.revoked) throw new TelegramError(401, "Unauthorized");
+        if (!bot || bot.token !== token) throw new TelegramError(401, "Unauthorized");
         const fault = faults.find((f) => f.remaining > 0 && (f.method === undefined || f.method === method));
         if (fault) {
           fault.remaining--;
@@ -536,7 +566,7 @@ export async function startFakeBotApi() {
       const token = `${id}:${randomTokenPart()}`;
       bots.set(id, {
         user: { id, is_bot: true, first_name: firstName, username },
-        tokens: new Map([[token, { revoked: false }]]),
+        token,
         updates: [],
         allowedUpdates: undefined,
         waiter: undefined,
@@ -548,26 +578,22 @@ export async function startFakeBotApi() {
       return { id, token };
     },
 
-    /** A second valid token for the same bot, as BotFather issues. */
-    issueToken(botId: number): string {
-      const token = `${botId}:${randomTokenPart()}`;
-      requireBot(botId).tokens.set(token, { revoked: false });
-      tokenOwner.set(token, botId);
-      return token;
-    },
-
-    /** The bot's tokens that still work. */
-    tokensOf(botId: number): string[] {
-      return [...requireBot(botId).tokens].filter(([, t]) => !t.revoked).map(([token]) => token);
-    },
-
-    /** From now on the token answers 401; a pending long poll with it is cut off. */
-    revokeToken(token: string): void {
-      const botId = tokenOwner.get(token);
-      if (botId === undefined) throw new Error("fake Telegram: unknown token");
+    /**
+     * BotFather's /revoke (a new token for an existing bot): the old token answers 401 from now on
+     * (a long poll held with it is cut off) and the returned token is the bot's only valid one.
+     */
+    issueNewToken(botId: number): string {
       const bot = requireBot(botId);
-      bot.tokens.set(token, { revoked: true });
-      if (bot.waiter?.token === token) bot.waiter.settle("unauthorized");
+      const old = bot.token;
+      bot.token = `${botId}:${randomTokenPart()}`;
+      tokenOwner.set(bot.token, botId);
+      if (bot.waiter?.token === old) bot.waiter.settle("unauthorized");
+      return bot.token;
+    },
+
+    /** The bot's one valid token. */
+    tokenOf(botId: number): string {
+      return requireBot(botId).token;
     },
 
     addUser(user: { id: number; first_name: string; username?: string; last_name?: string }): User {

@@ -76,19 +76,15 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
       telegram.pressButton({ from: SANDBOX_IDS.alice, chat: chatId, messageId, data });
       return {};
     },
+    // BotFather's /revoke: the bot gets a new token and the old one stops working at once.
     "/api/botfather/token": () => {
-      const token = telegram.issueToken(SANDBOX_IDS.notifyBot);
+      const before = telegram.tokenOf(SANDBOX_IDS.notifyBot);
+      const token = telegram.issueNewToken(SANDBOX_IDS.notifyBot);
       note(
         "BotFather",
-        `New token for @akira_alerts_bot:\n${token}\nPaste it in your private chat with rotabot when it asks.`,
+        `Token …${ending(before)} of @akira_alerts_bot revoked: it now answers 401. New token:\n${token}\nPaste it in your private chat with rotabot when it asks.`,
       );
       return { token };
-    },
-    "/api/botfather/revoke": (body) => {
-      const token = byEnding(activeNotifyTokens(), revoke.parse(body).ending);
-      telegram.revokeToken(token);
-      note("BotFather", `Token …${token.slice(-4)} of @akira_alerts_bot revoked: it now answers 401.`);
-      return {};
     },
     "/api/signalwire/token": () => {
       const token = repository.createToken();
@@ -103,8 +99,17 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
     },
     "/api/sentry/dsn": () => {
       const dsn = sentry.createDsn();
-      note("Sentry", `New client key (DSN) for project 4507; the old DSN stops working:\n${dsn}`);
+      note(
+        "Sentry",
+        `New client key (DSN) for project 4507; the other keys keep working until you disable them:\n${dsn}`,
+      );
       return { dsn };
+    },
+    "/api/sentry/disable": (body) => {
+      const key = byEnding(sentry.activeKeys(), revoke.parse(body).ending);
+      sentry.disableKey(key);
+      note("Sentry", `Client key …${ending(key)} disabled: events with its DSN are refused.`);
+      return {};
     },
   };
 
@@ -126,7 +131,11 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
     if (req.method === "GET" && url.pathname === "/api/state")
       return json(200, {
         ...state(),
-        tokens: { botfather: activeNotifyTokens().map(ending), signalwire: repository.activeTokens().map(ending) },
+        tokens: {
+          botfather: [ending(telegram.tokenOf(SANDBOX_IDS.notifyBot))],
+          signalwire: repository.activeTokens().map(ending),
+          sentry: sentry.activeKeys().map(ending),
+        },
       });
     const action = actions[url.pathname];
     if (req.method !== "POST" || !action) return json(404, { error: "not found" });
@@ -139,7 +148,6 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
       json(400, { error: error instanceof z.ZodError ? "bad request" : (error as Error).message });
     }
   };
-  const activeNotifyTokens = () => telegram.tokensOf(SANDBOX_IDS.notifyBot);
 
   return listenLocal(handle, port);
 }

@@ -43,13 +43,14 @@ export const WEB_CHAT_PAGE = `<!doctype html>
   <section id="outside">
     <h2>Outside Telegram</h2>
     <div class="panel"><h3>BotFather (@akira_alerts_bot)</h3>
-      <button data-action="/api/botfather/token">Issue a new token</button>
-      <div class="tokens" data-list="botfather" data-revoke="/api/botfather/revoke"></div></div>
+      <button data-action="/api/botfather/token">/revoke: new token (the current one stops working)</button>
+      <div class="tokens" data-list="botfather"></div></div>
     <div class="panel"><h3>SignalWire dashboard</h3>
       <button data-action="/api/signalwire/token">Create a Personal Access Token</button>
-      <div class="tokens" data-list="signalwire" data-revoke="/api/signalwire/revoke"></div></div>
+      <div class="tokens" data-list="signalwire" data-revoke="/api/signalwire/revoke" data-verb="Revoke"></div></div>
     <div class="panel"><h3>Sentry: project 4507, client keys</h3>
-      <button data-action="/api/sentry/dsn">Generate a new DSN</button></div>
+      <button data-action="/api/sentry/dsn">Generate a new DSN</button>
+      <div class="tokens" data-list="sentry" data-revoke="/api/sentry/disable" data-verb="Disable"></div></div>
     <div class="messages notes" id="notes"></div>
   </section>
 </main>
@@ -162,8 +163,13 @@ function render(state) {
   notes.scrollTop = notes.scrollHeight;
   for (const list of document.querySelectorAll("[data-list]")) {
     list.replaceChildren(...state.tokens[list.dataset.list].map((end) => {
+      if (!list.dataset.revoke) {
+        const current = document.createElement("span");
+        current.textContent = "current token …" + end;
+        return current;
+      }
       const button = document.createElement("button");
-      button.textContent = "Revoke …" + end;
+      button.textContent = list.dataset.verb + " …" + end;
       button.addEventListener("click", () => post(list.dataset.revoke, { ending: end }));
       return button;
     }));

@@ -77,6 +77,12 @@ describe("fake Bot API: privacy mode and chats", () => {
     expect(texts).toEqual(["/age@RotaBot", "an answer"]);
   });
 
+  it("shows a group's administrator bot every message", async () => {
+    tg.addGroup({ id: -1002, title: "Admins", members: [11], bots: [5001], adminBots: [5001] });
+    tg.userSends({ from: 11, chat: -1002, text: "hello everyone" });
+    expect((await api.getUpdates({ timeout: 0 })).map((u) => u.message?.text)).toEqual(["hello everyone"]);
+  });
+
   it("lets a bot write privately only to users who started it", async () => {
     expect(await errorOf(api.sendMessage(11, "hi"))).toEqual({
       code: 403,
@@ -195,11 +201,23 @@ describe("fake Bot API: messages", () => {
 });
 
 describe("fake Bot API: tokens and faults", () => {
-  it("serves one bot under several tokens and answers 401 to a revoked one", async () => {
-    const second = tg.issueToken(5001);
-    expect((await new Api(second, { apiRoot: tg.url }).getMe()).id).toBe(5001);
-    tg.revokeToken(token);
+  it("keeps one valid token per bot: a new token from BotFather makes the old one answer 401 at once", async () => {
+    const polling = errorOf(api.getUpdates({ timeout: 5 }));
+    await new Promise((r) => setTimeout(r, 50));
+    const second = tg.issueNewToken(5001);
+    expect(await polling).toEqual({ code: 401, description: "Unauthorized" });
     expect(await errorOf(api.getMe())).toEqual({ code: 401, description: "Unauthorized" });
+    expect(tg.tokenOf(5001)).toBe(second);
+    const me = await new Api(second, { apiRoot: tg.url }).getMe();
+    expect(me.id).toBe(5001);
+    expect(second.split(":")[0]).toBe(String(me.id));
+    // "Revoking the old token" after the new one is deployed would issue a third and kill the second.
+    const third = tg.issueNewToken(5001);
+    expect(await errorOf(new Api(second, { apiRoot: tg.url }).getMe())).toEqual({
+      code: 401,
+      description: "Unauthorized",
+    });
+    expect((await new Api(third, { apiRoot: tg.url }).getMe()).id).toBe(5001);
     expect(await errorOf(new Api("999:unknown", { apiRoot: tg.url }).getMe())).toEqual({
       code: 401,
       description: "Unauthorized",
@@ -209,8 +227,13 @@ describe("fake Bot API: tokens and faults", () => {
   it("injects 429 with retry_after and 5xx", async () => {
     tg.injectFault({ method: "sendMessage", status: 429, retryAfter: 3 });
     tg.injectFault({ method: "sendMessage", status: 500 });
-    const limited = await errorOf(api.sendMessage(OPS, "a"));
-    expect(limited).toEqual({ code: 429, description: "Too Many Requests: retry after 3" });
+    const limited = await api.sendMessage(OPS, "a").catch((error: unknown) => error);
+    expect(limited).toBeInstanceOf(GrammyError);
+    expect(limited).toMatchObject({
+      error_code: 429,
+      description: "Too Many Requests: retry after 3",
+      parameters: { retry_after: 3 },
+    });
     expect((await errorOf(api.sendMessage(OPS, "b"))).code).toBe(500);
     await api.sendMessage(OPS, "c");
   });

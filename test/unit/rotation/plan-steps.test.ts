@@ -32,6 +32,8 @@ procedures:
       - {id: revoke, kind: manual, title: Revoke, instruction: Revoke it, destructive: true}
       - {id: promote, kind: vault_promote, title: Promote, destructive: true}
       - {id: drop, kind: run, title: Drop old, argv: [ansible-playbook, -i, "{inventory}", drop.yml]}
+    rollback:
+      - {id: redeploy, kind: run, title: Re-deploy, argv: [ansible-playbook, -i, "{inventory}", d.yml]}
 `,
     "runbook.yml",
   );
@@ -80,6 +82,31 @@ describe("the steps of a rotation across environments", () => {
     });
   });
 
+  it("refuses a procedure that changes services before its point of no return without a rollback", () => {
+    const parsed = parseRunbook(
+      `version: 1
+files: {vault: v.yml, manifest: m.yml}
+policies: {api_token: {every: 6 months}}
+procedures:
+  - id: api
+    title: API
+    category: api_token
+    applies_to_category: true
+    steps:
+      - {id: gen, kind: generate, title: Generate}
+      - {id: add, kind: vault_add_new, title: Add}
+      - {id: deploy, kind: run, title: Deploy, argv: [ansible-playbook, -i, "{inventory}", d.yml]}
+      - {id: promote, kind: vault_promote, title: Promote, destructive: true}
+`,
+      "runbook.yml",
+    );
+    expect(parsed.ok ? [] : parsed.problems).toEqual([
+      expect.stringMatching(
+        /procedures\[0\]\.rollback: deploy change services before the point of no return, so an abort must put them back/,
+      ),
+    ]);
+  });
+
   it("asks no gate where the procedure says waiting would only prolong an outage", () => {
     expect(
       ids(runbook(ENVIRONMENTS, false)).filter((id) => id.startsWith("gate") || id.includes("before-gate")),
@@ -100,6 +127,8 @@ procedures:
       - {id: gen, kind: generate, title: Generate}
       - {id: add, kind: vault_add_new, title: Add}
       - {id: once, kind: run, title: Once, scope: once, argv: [ansible-playbook, -i, "{inventory}", x.yml]}
+    rollback:
+      - {id: undo, kind: run, title: Undo, argv: [ansible-playbook, -i, "{inventory}", x.yml]}
 `,
       "runbook.yml",
     );

@@ -80,14 +80,16 @@ describe("shipped runbook", () => {
     );
   });
 
-  it("keeps the seed's commands verbatim, with only the password file as a placeholder", () => {
+  it("keeps the seed's commands verbatim, with the inventory and the password file as placeholders", () => {
+    // The seed knows staging only: {inventory} is staging's inventory in the shipped environments.
+    expect(runbook.environments).toEqual([{ name: "staging", inventory: "infra/inventory/staging.yml", env: {} }]);
     const deploy = procedure("signalwire").steps.find((s) => s.id === "deploy_signaling");
     expect(deploy).toMatchObject({
       kind: "run",
       argv: [
         "ansible-playbook",
         "-i",
-        "infra/inventory/staging.yml",
+        "{inventory}",
         "infra/playbooks/deploy_signaling.yml",
         "--vault-password-file",
         "{vault_password_file}",
@@ -95,9 +97,28 @@ describe("shipped runbook", () => {
         "freeswitch",
       ],
     });
+    // The seed's reload prints usage and exits 0 (nats-server 2.9.10): its text stays in `seed`,
+    // the step runs nats-server --signal reload=1 in the container through ansible on the NATS host.
+    const reload = (id: string, tag: string) => [
+      "ansible-playbook",
+      "-i",
+      "{inventory}",
+      "infra/playbooks/reload_nats.yml",
+      "--vault-password-file",
+      "{vault_password_file}",
+      "--tags",
+      tag,
+    ];
+    for (const id of ["reload", "reload_final"]) {
+      expect(procedure("nats").steps.find((s) => s.id === id)).toMatchObject({
+        kind: "nats_reload",
+        config_test: reload(id, "config_test"),
+        reload: reload(id, "reload"),
+      });
+    }
     expect(procedure("nats").steps.find((s) => s.id === "reload")).toMatchObject({
-      kind: "nats_reload",
-      reload: ["docker", "exec", "nats", "nats-server", "-sl"],
+      seed: "docker exec nats nats-server -sl",
+      note: expect.stringContaining("flag needs an argument: -sl") as string,
     });
     expect(procedure("nats").steps.find((s) => s.id === "verify_health")).toMatchObject({
       check: { builtin: "nats_stream_health", stream: "AKIRA_CDR", consumer: "cdr_worker" },
@@ -109,10 +130,11 @@ describe("shipped runbook", () => {
     });
     expect(runbook.epilogue[0]).toMatchObject({
       kind: "run",
+      before_each_gate: true,
       argv: [
         "ansible-playbook",
         "-i",
-        "infra/inventory/staging.yml",
+        "{inventory}",
         "infra/playbooks/smoketest.yml",
         "--vault-password-file",
         "{vault_password_file}",
@@ -120,16 +142,24 @@ describe("shipped runbook", () => {
     });
   });
 
-  it("marks the destructive steps the seed describes (revoke, rename, remove old, ALTER USER)", () => {
+  it("marks the destructive steps the seed describes (revoke, rename, remove old); ALTER USER is rolled back instead", () => {
     const destructive = (id: string) =>
       procedure(id)
         .steps.filter((s) => s.destructive)
         .map((s) => s.id);
     expect(destructive("signalwire")).toEqual(["revoke_old", "promote"]);
-    expect(destructive("postgres")).toEqual(["alter_role", "promote"]);
+    // Until the old password leaves the vault, an abort sets the role back to it.
+    expect(destructive("postgres")).toEqual(["promote"]);
+    expect(procedure("postgres").rollback.map((s) => s.id)).toEqual([
+      "restore_role",
+      "drop_new",
+      "redeploy_backend",
+      "redeploy_workers",
+    ]);
     expect(destructive("nats")).toEqual(["promote"]);
-    expect(destructive("telegram")).toEqual(["revoke_old", "promote"]);
-    expect(destructive("sentry")).toEqual(["promote"]);
+    // One token per bot: the outage starts when BotFather issues the new token, so that is confirmed first.
+    expect(destructive("telegram")).toEqual(["outage", "promote"]);
+    expect(destructive("sentry")).toEqual(["disable_old", "promote"]);
     expect(destructive("api-token")).toEqual(["promote"]);
   });
 
@@ -172,7 +202,7 @@ describe("runbook validation", () => {
       "kind: vault_promote\n        title: Rename the new vault key to vault_signalwire_token",
       "kind: vault_rename\n        title: x",
     );
-    expect(!kind.ok && kind.problems[0]).toMatch(/procedures\[0\]\.steps\[5\]\.kind/);
+    expect(!kind.ok && kind.problems[0]).toMatch(/procedures\[0\]\.steps\[6\]\.kind/);
     const placeholder = broken('"{vault_password_file}", --tags, freeswitch]', '"{vault_pass}", --tags, freeswitch]');
     expect(!placeholder.ok && placeholder.problems[0]).toMatch(/unknown placeholder \{vault_pass\}/);
   });
