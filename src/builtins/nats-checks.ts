@@ -1,6 +1,4 @@
 import { createHash } from "node:crypto";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 
 type Outcome = { ok: true; note: string } | { ok: false; message: string };
 
@@ -25,6 +23,10 @@ export function natsUserFor(template: string, password: string): string {
 export function createNatsChecks(env: Readonly<Record<string, string | undefined>>) {
   return {
     async streamHealth(target: NatsTarget, password: string): Promise<Outcome> {
+      const [{ connect }, { jetstreamManager }] = await Promise.all([
+        import("@nats-io/transport-node"),
+        import("@nats-io/jetstream"),
+      ]);
       const servers = target.server ?? env.NATS_URL ?? "nats://127.0.0.1:4222";
       const user = natsUserFor(target.user ?? env.NATS_USER ?? "akira", password);
       let nc;

@@ -1,4 +1,4 @@
-import pg from "pg";
+import type pg from "pg";
 import { scramSha256Verifier } from "./scram-verifier.js";
 
 export interface PostgresTarget {
@@ -11,7 +11,8 @@ export interface PostgresTarget {
 type Outcome = { ok: true; note: string } | { ok: false; message: string };
 
 /** Host and port: the runbook's, else libpq's usual PGHOST/PGPORT, else localhost:5432. */
-function clientFor(target: PostgresTarget, password: string, env: Readonly<Record<string, string | undefined>>) {
+async function clientFor(target: PostgresTarget, password: string, env: Readonly<Record<string, string | undefined>>) {
+  const { default: pg } = await import("pg");
   return new pg.Client({
     host: target.host ?? env.PGHOST ?? "localhost",
     port: target.port ?? (env.PGPORT ? Number(env.PGPORT) : 5432),
@@ -29,7 +30,7 @@ async function withClient<T>(
   env: Readonly<Record<string, string | undefined>>,
   use: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
-  const client = clientFor(target, password, env);
+  const client = await clientFor(target, password, env);
   client.on("error", () => undefined);
   await client.connect();
   try {
