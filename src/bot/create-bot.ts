@@ -14,6 +14,7 @@ import type { Logger } from "../logging/create-logger.js";
 import type { Redactor } from "../logging/redactor.js";
 import type { RotationEngine } from "../rotation/create-rotation-engine.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
+import { createSendBudget } from "../telegram/create-send-budget.js";
 import { createAuthorization } from "./authorize.js";
 import { createFileStorage } from "./create-file-storage.js";
 import { createAgeFeature } from "./features/age.js";
@@ -54,6 +55,7 @@ export function createBot({
 }: CreateBotDeps) {
   const bot = new Bot<BotContext>(config.botToken, { client: { apiRoot: config.telegramApiRoot } });
   bot.api.config.use(logApiCalls(logger));
+  bot.api.config.use(createSendBudget({ perMinute: config.chatMaxPerMinute }));
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
 
   const poster = createChannelPoster({
