@@ -21,7 +21,8 @@ function trafficOf(calls: readonly RecordedCall[], from: number): ChatTraffic[] 
   const byChat = new Map<string, RecordedCall[]>();
   for (const call of calls) {
     if (call.botId !== BOT || !call.ok || call.at < from || !WRITES.test(call.method)) continue;
-    const chat = typeof call.params.chat_id === "string" ? call.params.chat_id : "";
+    const id = call.params.chat_id;
+    const chat = typeof id === "string" || typeof id === "number" ? String(id) : "";
     byChat.set(chat, [...(byChat.get(chat) ?? []), call]);
   }
   return [...byChat].map(([chat, list]) => {

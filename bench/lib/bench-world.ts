@@ -31,7 +31,13 @@ export const benchPath = () => `${STAND_INS}:${process.env.PATH ?? "/usr/bin:/bi
  * infra checkout, and `rotabot start` with the shipped runbook and production settings
  * (send budget included); only the digest is off, so that it does not count in the traffic.
  */
-export async function startBenchWorld({ auditChat }: { auditChat: boolean }) {
+export async function startBenchWorld({
+  auditChat,
+  env: extraEnv = {},
+}: {
+  auditChat: boolean;
+  env?: Record<string, string>;
+}) {
   const tg: FakeBotApi = await startFakeBotApi();
   const { token } = tg.addBot({ id: BOT, username: "akira_rotabot" });
   tg.addUser({ id: ALICE, first_name: "alice", username: "alice" });
@@ -48,6 +54,7 @@ export async function startBenchWorld({ auditChat }: { auditChat: boolean }) {
     OPERATOR_IDS: String(ALICE),
     REMINDER_TIME: "off",
     ...(auditChat ? { AUDIT_CHAT_ID: String(AUDIT) } : {}),
+    ...extraEnv,
   };
   const bot: BotProcess = spawnBot(env, infra.infraDir);
   const auditTarget = auditChat ? AUDIT : OPS;
