@@ -53,9 +53,12 @@ export function createBot({
   redactor,
   now = () => new Date(),
 }: CreateBotDeps) {
-  const bot = new Bot<BotContext>(config.botToken, { client: { apiRoot: config.telegramApiRoot } });
+  const budget = createSendBudget({ perMinute: config.chatMaxPerMinute });
+  const bot = new Bot<BotContext>(config.botToken, {
+    client: { apiRoot: config.telegramApiRoot, fetch: budget.fetch },
+  });
   bot.api.config.use(logApiCalls(logger));
-  bot.api.config.use(createSendBudget({ perMinute: config.chatMaxPerMinute }));
+  bot.api.config.use(budget.transformer);
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
 
   const poster = createChannelPoster({

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { parseDuration } from "../runbook/duration.js";
-import { TELEGRAM_CHAT_BUDGET } from "../telegram/create-send-budget.js";
+import { TELEGRAM_CHAT_BUDGET } from "../telegram/telegram-limits.js";
 
 /** What the configuration is for: `start` needs the Telegram settings, the shell commands do not. */
 export type ConfigPurpose = "start" | "cli";

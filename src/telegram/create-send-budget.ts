@@ -1,4 +1,6 @@
-import type { Transformer } from "grammy";
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { ApiClientOptions, Transformer } from "grammy";
+import nodeFetch from "node-fetch";
 
 /**
  * Methods that put a message into a chat or change one there: what Telegram's flood limits count
@@ -32,8 +34,7 @@ const CHAT_WRITES = new Set([
 
 const WINDOW_MS = 60_000;
 
-/** The most messages per minute rotabot sends to one chat on Telegram: 20 per group, with headroom. */
-export const TELEGRAM_CHAT_BUDGET = 15;
+type Fetch = NonNullable<ApiClientOptions["fetch"]>;
 
 export interface SendBudgetOptions {
   /** Writes (messages and edits) per chat in any 60 seconds. */
@@ -41,6 +42,21 @@ export interface SendBudgetOptions {
   /** Least time between two writes to one chat; default 1 s, shorter only for budgets above 60. */
   minGapMs?: number;
   now?: () => number;
+  /** The HTTP client under `fetch`: node-fetch, which grammY uses on Node. */
+  fetch?: Fetch;
+}
+
+/** The two places the budget is installed; both share every chat's budget. */
+export interface SendBudget {
+  /** `bot.api.config.use(budget.transformer)`: calls through bot.api and every ctx.api outside conversations. */
+  transformer: Transformer;
+  /**
+   * The bot's `client.fetch`: the calls that bot.api's transformers never see, made by the API
+   * objects that @grammyjs/conversations builds from the client options (the /rotate dialog).
+   * Calls already let through by the transformer pass untouched; replayed conversation calls
+   * never reach it.
+   */
+  fetch: Fetch;
 }
 
 interface Waiter {
@@ -59,8 +75,9 @@ interface ChatState {
 
 /**
  * One send budget per chat, shared by everything that writes there (audit lines, progress edits,
- * prompts, the digest, replies): a grammY API transformer (`bot.api.config.use(...)`) that holds a
- * write until the chat has room for it: at most `perMinute` in any minute and one per
+ * prompts, the digest, replies, the /rotate dialog): a grammY API transformer, plus the same budget
+ * as the client's `fetch` for the API objects transformers do not reach, that holds a write until
+ * the chat has room for it: at most `perMinute` in any minute and one per
  * `minGapMs`. Writes wait in order; a message with buttons (a prompt someone must answer) goes
  * before waiting audit lines and edits, and a fifth of the budget is kept for such messages, so a
  * rotation never waits on its own chatter. Other calls pass untouched; 429s stay auto-retry's job.
@@ -69,9 +86,12 @@ export function createSendBudget({
   perMinute,
   minGapMs = Math.min(1_000, WINDOW_MS / perMinute),
   now = Date.now,
-}: SendBudgetOptions): Transformer {
+  fetch = nodeFetch,
+}: SendBudgetOptions): SendBudget {
   const reserve = Math.floor(perMinute / 5);
   const chats = new Map<string, ChatState>();
+  /** Set while a call that the transformer let through is on its way to `fetch`. */
+  const granted = new AsyncLocalStorage<true>();
 
   function pump(key: string, chat: ChatState): void {
     for (;;) {
@@ -126,11 +146,22 @@ export function createSendBudget({
     });
   }
 
-  return async (prev, method, payload, signal) => {
-    const chatId = CHAT_WRITES.has(method) ? (payload as { chat_id?: number | string }).chat_id : undefined;
-    // Edits of inline messages carry no chat_id and belong to no chat's budget.
-    if (chatId !== undefined) await acquire(String(chatId), isPrompt(method, payload), signal);
-    return prev(method, payload, signal);
+  return {
+    transformer: async (prev, method, payload, signal) => {
+      const chatId = CHAT_WRITES.has(method) ? (payload as { chat_id?: number | string }).chat_id : undefined;
+      // Edits of inline messages carry no chat_id and belong to no chat's budget.
+      if (chatId !== undefined) await acquire(String(chatId), isPrompt(method, payload), signal);
+      return granted.run(true, () => prev(method, payload, signal));
+    },
+    fetch: (async (url: unknown, init?: { body?: unknown }) => {
+      const method = String(url).split("/").pop() ?? "";
+      // Multipart uploads (documents) come only through bot.api, whose transformer saw them.
+      if (!granted.getStore() && CHAT_WRITES.has(method) && typeof init?.body === "string") {
+        const payload = JSON.parse(init.body) as { chat_id?: number | string };
+        if (payload.chat_id !== undefined) await acquire(String(payload.chat_id), isPrompt(method, payload), undefined);
+      }
+      return fetch(url as never, init as never);
+    }) as Fetch,
   };
 }
 

@@ -35,7 +35,7 @@ afterEach(() => vi.useRealTimers());
 
 describe("send budget (one per chat)", () => {
   it("sends at most 1 per second and 15 per minute to a chat, in order, and drops nothing", async () => {
-    const budget = createSendBudget({ perMinute: 15 });
+    const budget = createSendBudget({ perMinute: 15 }).transformer;
     const calls = Array.from({ length: 40 }, (_, i) =>
       budget(prev, "sendMessage", { chat_id: GROUP, text: `line ${i}` }),
     );
@@ -51,7 +51,7 @@ describe("send budget (one per chat)", () => {
   });
 
   it("counts edits like messages, and leaves other calls alone", async () => {
-    const budget = createSendBudget({ perMinute: 15 });
+    const budget = createSendBudget({ perMinute: 15 }).transformer;
     void budget(prev, "sendMessage", { chat_id: GROUP, text: "progress" });
     void budget(prev, "editMessageText", { chat_id: GROUP, message_id: 1, text: "progress 2" });
     void budget(prev, "answerCallbackQuery", { callback_query_id: "1" });
@@ -69,7 +69,7 @@ describe("send budget (one per chat)", () => {
   });
 
   it("keeps one budget per chat: a busy group does not delay another chat", async () => {
-    const budget = createSendBudget({ perMinute: 15 });
+    const budget = createSendBudget({ perMinute: 15 }).transformer;
     for (let i = 0; i < 20; i++) void budget(prev, "sendMessage", { chat_id: GROUP, text: `audit ${i}` });
     void budget(prev, "sendMessage", { chat_id: OTHER_GROUP, text: "hello" });
     void budget(prev, "sendMessage", { chat_id: 42, text: "private" });
@@ -78,7 +78,7 @@ describe("send budget (one per chat)", () => {
   });
 
   it("lets a prompt with buttons go before waiting chatter, using the reserve once chatter used its share", async () => {
-    const budget = createSendBudget({ perMinute: 15 });
+    const budget = createSendBudget({ perMinute: 15 }).transformer;
     for (let i = 0; i < 30; i++) void budget(prev, "sendMessage", { chat_id: GROUP, text: `audit ${i}` });
     await vi.advanceTimersByTimeAsync(20_000);
     expect(sent).toHaveLength(12); // chatter has used its 12 of this minute
@@ -92,7 +92,7 @@ describe("send budget (one per chat)", () => {
   });
 
   it("shares the budget between everything that writes to the chat: audit lines, prompts, edits, replies", async () => {
-    const budget = createSendBudget({ perMinute: 15 });
+    const budget = createSendBudget({ perMinute: 15 }).transformer;
     for (let round = 0; round < 20; round++) {
       void budget(prev, "sendMessage", { chat_id: GROUP, text: `audit ${round}` });
       void budget(prev, "editMessageText", { chat_id: GROUP, message_id: 1, text: `progress ${round}` });
@@ -111,15 +111,43 @@ describe("send budget (one per chat)", () => {
   });
 
   it("scales down the gap only for a test budget far above Telegram's limits", async () => {
-    const budget = createSendBudget({ perMinute: 600 });
+    const budget = createSendBudget({ perMinute: 600 }).transformer;
     for (let i = 0; i < 10; i++) void budget(prev, "sendMessage", { chat_id: GROUP, text: `m ${i}` });
     await vi.advanceTimersByTimeAsync(900);
     expect(sent).toHaveLength(10);
     expect(rates(GROUP).gap).toBe(100);
   });
 
+  it("budgets the calls only its fetch sees (the /rotate dialog's), and counts a transformer's call once", async () => {
+    const http: string[] = [];
+    const underlying = ((url: string, init: { body: string }) => {
+      const { text = "" } = JSON.parse(init.body) as { text?: string };
+      http.push(text);
+      sent.push({ method: url.split("/").pop()!, chat: GROUP, text, at: Date.now() });
+      return Promise.resolve({ ok: true });
+    }) as unknown as Parameters<typeof createSendBudget>[0]["fetch"];
+    const budget = createSendBudget({ perMinute: 15, fetch: underlying });
+    const url = (method: string) => `http://127.0.0.1:1/bot1:x/${method}`;
+    const post = (method: string, payload: object) =>
+      budget.fetch(url(method), { method: "POST", body: JSON.stringify(payload) });
+    // bot.api's call: the transformer takes the budget, then its HTTP request passes the fetch untouched.
+    const viaApi = ((method: string, payload: object) => post(method, payload)) as unknown as ApiCallFn;
+    void budget.transformer(viaApi, "sendMessage", { chat_id: GROUP, text: "progress" });
+    // The dialog's calls: only the fetch sees them.
+    void post("sendMessage", { chat_id: GROUP, text: "plan card", reply_markup: keyboard });
+    void post("editMessageText", { chat_id: GROUP, message_id: 3, text: "Started as rotation" });
+    void post("getUpdates", { offset: 5, timeout: 30 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sent.map((s) => s.method).sort()).toEqual(["getUpdates", "sendMessage"]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    const writes = sent.filter((s) => s.method !== "getUpdates");
+    expect(writes.map((s) => s.text)).toEqual(["progress", "plan card", "Started as rotation"]);
+    expect(writes.map((s) => s.at)).toEqual([1_000_000, 1_001_000, 1_002_000]);
+    expect(http.filter((text) => text === "progress")).toHaveLength(1);
+  });
+
   it("gives up a waiting write when its request is cancelled", async () => {
-    const budget = createSendBudget({ perMinute: 15 });
+    const budget = createSendBudget({ perMinute: 15 }).transformer;
     void budget(prev, "sendMessage", { chat_id: GROUP, text: "first" });
     const controller = new AbortController();
     const cancelled = budget(
