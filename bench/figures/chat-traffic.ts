@@ -82,7 +82,7 @@ export async function measureChatTraffic(): Promise<{ figures: Figure[]; notes: 
     }
   }
   notes.push(
-    `(e) writes = messages and edits; "in any second" counts writes less than ${1_000 - JITTER_MS} ms apart (the local Bot API stamps a call when it answers). Telegram: about 20 a minute per group, 1 a second per chat. The /rotate plan card and its "Started" edit come from the conversation, whose API calls bypass bot.api transformers: they are not in the budget.`,
+    `(e) writes = messages and edits; "in any second" counts writes less than ${1_000 - JITTER_MS} ms apart (the local Bot API stamps a call when it answers). Telegram: about 20 a minute per group, 1 a second per chat. The /rotate dialog's writes are counted too (its API objects get the budget through the client's fetch).`,
   );
   return { figures, notes };
 }
