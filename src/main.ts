@@ -26,6 +26,13 @@ function readEnvironment(): Record<string, string | undefined> {
   }
 }
 
+// A reader that went away (`rotabot age --json | head`) is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
+}
+
 process.exitCode = await runCli(process.argv.slice(2), {
   env: readEnvironment(),
   stdout: (text) => process.stdout.write(text),
@@ -35,5 +42,13 @@ process.exitCode = await runCli(process.argv.slice(2), {
   now: () => new Date(),
   stopSignal,
 });
-// Timers of libraries (retry back-offs, keep-alive sockets) must not hold the process open.
+// Everything written must reach a pipe before the process ends (`rotabot age --json | jq`), and
+// timers of libraries (retry back-offs, keep-alive sockets) must not hold it open: wait for the
+// output to drain, then exit.
+await Promise.all([drained(process.stdout), drained(process.stderr)]);
 process.exit();
+
+/** Resolves once everything written so far has been handed to the OS (or the reader is gone). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write("", () => resolve()));
+}

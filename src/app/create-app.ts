@@ -95,7 +95,7 @@ function shellAuditChannel(config: Config, logger: Logger) {
         throw new Error(`Telegram refused the audit line (${reply.error_code ?? "?"} ${reply.description ?? ""})`);
     },
     logger,
-    perMinute: config.auditMaxPerMinute,
+    perMinute: config.chatMaxPerMinute,
   });
 }
 

@@ -3,37 +3,41 @@ import type { Logger } from "../logging/create-logger.js";
 export interface ChannelPosterDeps {
   send: (html: string) => Promise<unknown>;
   logger: Logger;
-  /** Telegram allows about 20 messages a minute in a group. */
+  /**
+   * Audit messages per minute at most (the chat's send budget: 15 on Telegram). Lines arriving in
+   * between are merged into the next message.
+   */
   perMinute?: number;
-  now?: () => number;
 }
 
 const MAX_BATCH_CHARS = 3500;
+/** How long the first line of a message waits for the lines that usually follow it (a step's end, its audit). */
+const MAX_GATHER_MS = 2_000;
 
 /**
- * Posts audit lines in order, one at a time. When lines arrive faster than the group limit
- * allows, the waiting ones go out together in one message, so nothing is dropped or reordered.
+ * Posts audit lines in order. Lines arriving within a few seconds go out together in one message,
+ * and messages are at least 60 s / `perMinute` apart, so a rotation's dozen lines cost the chat a
+ * few messages; nothing is dropped or reordered. The chat's send budget (createSendBudget) still
+ * decides when each message may go.
  */
-export function createChannelPoster({ send, logger, perMinute = 20, now = Date.now }: ChannelPosterDeps) {
+export function createChannelPoster({ send, logger, perMinute = 15 }: ChannelPosterDeps) {
+  const intervalMs = 60_000 / perMinute;
+  const gatherMs = Math.min(MAX_GATHER_MS, intervalMs);
   const queue: string[] = [];
-  const sent: number[] = [];
+  let lastSentAt = -Infinity;
   let running: Promise<void> | undefined;
 
   async function drain(): Promise<void> {
     while (queue.length > 0) {
-      const windowStart = now() - 60_000;
-      while (sent.length > 0 && sent[0]! < windowStart) sent.shift();
-      if (sent.length >= perMinute) {
-        await new Promise((resolve) => setTimeout(resolve, sent[0]! + 60_000 - now()));
-        continue;
-      }
+      const wait = Math.max(gatherMs, lastSentAt + intervalMs - Date.now());
+      await new Promise((resolve) => setTimeout(resolve, wait));
       const batch: string[] = [];
       let size = 0;
       while (queue.length > 0 && (batch.length === 0 || size + queue[0]!.length < MAX_BATCH_CHARS)) {
         size += queue[0]!.length + 1;
         batch.push(queue.shift()!);
       }
-      sent.push(now());
+      lastSentAt = Date.now();
       try {
         await send(batch.join("\n"));
       } catch (error) {

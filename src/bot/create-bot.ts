@@ -8,6 +8,7 @@ import { todayUtc } from "../time/calendar-date.js";
 import { createChannelPoster } from "../audit/create-channel-poster.js";
 import type { App } from "../app/create-app.js";
 import type { BotConfig } from "../config/parse-config.js";
+import { createSendBudget } from "../telegram/create-send-budget.js";
 import { createAuthorization } from "./authorize.js";
 import { createFileStorage } from "./create-file-storage.js";
 import { createAgeFeature } from "./features/age.js";
@@ -35,8 +36,12 @@ export interface CreateBotDeps {
 export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
   const { config, logger, runbook, engine, redactor, audit } = app;
   const manifestFile = app.paths.manifestFile;
-  const bot = new Bot<BotContext>(config.botToken, { client: { apiRoot: config.telegramApiRoot } });
+  const budget = createSendBudget({ perMinute: config.chatMaxPerMinute });
+  const bot = new Bot<BotContext>(config.botToken, {
+    client: { apiRoot: config.telegramApiRoot, fetch: budget.fetch },
+  });
   bot.api.config.use(logApiCalls(logger));
+  bot.api.config.use(budget.transformer);
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
 
   const poster = createChannelPoster({
@@ -46,7 +51,7 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
         link_preview_options: { is_disabled: true },
       }),
     logger,
-    perMinute: config.auditMaxPerMinute,
+    perMinute: config.chatMaxPerMinute,
   });
   audit.attachChannel((html) => poster.post(html));
   const presenter = createRotationPresenter({

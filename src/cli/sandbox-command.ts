@@ -7,9 +7,7 @@ import { execa } from "execa";
 import { startStagingBox, type StagingBox } from "../sandbox/start-staging-box.js";
 import { startWebChat } from "../sandbox/web-chat/create-web-chat.js";
 import { EXIT, type CliIo } from "./cli-io.js";
-
-export const SANDBOX_USAGE =
-  "Usage: rotabot sandbox [--port N]   (staging in a box with a web chat on http://127.0.0.1:N, default 8080; Ctrl-C stops and removes it)";
+import { SANDBOX_USAGE } from "./sandbox-usage.js";
 
 const NEEDED = [
   { tool: "ansible-playbook", package: "ansible-core" },

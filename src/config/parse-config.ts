@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { parseCrashAt, type CrashAt } from "../fs/crash-points.js";
+import { TELEGRAM_CHAT_BUDGET } from "../telegram/telegram-limits.js";
 import { parseDuration } from "../time/duration.js";
 
 /** What the configuration is for: `start` needs the Telegram settings, the shell commands do not. */
@@ -39,6 +40,19 @@ const userIdList = z
   )
   .transform((s) => [...new Set(s.split(",").map((id) => Number(id.trim())))]);
 
+const messagesPerMinute = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[1-9]\d{0,3}$/, `${name} must be a whole number of messages, such as ${TELEGRAM_CHAT_BUDGET}`)
+    .transform(Number);
+
+/** A Bot API on this machine: the tests' and the sandbox's stand-in, which has no flood limits. */
+function isLoopback(apiRoot: string): boolean {
+  const host = new URL(apiRoot).hostname;
+  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 const envSchema = z.object({
   BOT_TOKEN: z
     .string()
@@ -75,12 +89,9 @@ const envSchema = z.object({
     .enum(["true", "false"], { error: "REQUIRE_SECOND_APPROVER must be true or false" })
     .transform((v) => v === "true")
     .default(false),
-  AUDIT_MAX_PER_MINUTE: z
-    .string()
-    .trim()
-    .regex(/^[1-9]\d{0,4}$/, "AUDIT_MAX_PER_MINUTE must be a whole number of messages, such as 20")
-    .transform(Number)
-    .default(20),
+  CHAT_MAX_PER_MINUTE: messagesPerMinute("CHAT_MAX_PER_MINUTE").optional(),
+  /** The old name of CHAT_MAX_PER_MINUTE, still read. */
+  AUDIT_MAX_PER_MINUTE: messagesPerMinute("AUDIT_MAX_PER_MINUTE").optional(),
   REMINDER_TIME: z
     .string()
     .trim()
@@ -144,8 +155,8 @@ export interface BaseConfig {
   /** Users whose press may approve a destructive step when a second approver is required. */
   approverIds: readonly number[];
   requireSecondApprover: boolean;
-  /** Audit messages per minute to the audit chat; Telegram allows about 20 in a group. */
-  auditMaxPerMinute: number;
+  /** Messages and edits per minute to any one chat (one send budget per chat; Telegram allows about 20 in a group). */
+  chatMaxPerMinute: number;
   reminders: ReminderSchedule | undefined;
   /** How long a running command may finish after SIGTERM before it is stopped. */
   shutdownGraceMs: number;
@@ -206,6 +217,20 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
       "REQUIRE_SECOND_APPROVER=true needs APPROVER_IDS: the users who may approve destructive steps",
     ]);
   }
+  const budgetSetting = parsed.success
+    ? parsed.data.CHAT_MAX_PER_MINUTE !== undefined
+      ? (["CHAT_MAX_PER_MINUTE", parsed.data.CHAT_MAX_PER_MINUTE] as const)
+      : parsed.data.AUDIT_MAX_PER_MINUTE !== undefined
+        ? (["AUDIT_MAX_PER_MINUTE", parsed.data.AUDIT_MAX_PER_MINUTE] as const)
+        : undefined
+    : undefined;
+  if (budgetSetting && budgetSetting[1] > TELEGRAM_CHAT_BUDGET && !isLoopback(parsed.data!.TELEGRAM_API_ROOT)) {
+    const [name, value] = budgetSetting;
+    problems.push([
+      name,
+      `${name}=${value} is more than Telegram allows (about 20 messages a minute in a group, 1 a second in any chat): set at most ${TELEGRAM_CHAT_BUDGET}, or remove it. Larger budgets are only for a Bot API stand-in on this machine (TELEGRAM_API_ROOT on 127.0.0.1).`,
+    ]);
+  }
   if (problems.length > 0 || !parsed.success) {
     const order = Object.keys(envSchema.shape);
     throw new ConfigError(
@@ -214,6 +239,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
   }
 
   const e = parsed.data;
+  const chatBudget = e.CHAT_MAX_PER_MINUTE ?? e.AUDIT_MAX_PER_MINUTE ?? TELEGRAM_CHAT_BUDGET;
   const home = env.HOME ?? "/root";
   const expand = (p: string) => path.resolve(p.replace(/^~(?=$|\/)/, home));
   return {
@@ -227,7 +253,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     confirmTimeoutMs: e.CONFIRM_TIMEOUT,
     approverIds: e.APPROVER_IDS ?? [],
     requireSecondApprover: e.REQUIRE_SECOND_APPROVER,
-    auditMaxPerMinute: e.AUDIT_MAX_PER_MINUTE,
+    chatMaxPerMinute: chatBudget,
     reminders:
       e.REMINDER_TIME === "off"
         ? undefined
@@ -245,7 +271,10 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
   };
 }
 
+/** Old names still read, but no longer documented. */
+const RETIRED_KEYS = new Set(["AUDIT_MAX_PER_MINUTE"]);
+
 /** The environment variables rotabot reads, for docs and the .env.example check. */
 export const CONFIG_KEYS = (Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[]).filter(
-  (key) => key !== "ROTABOT_CRASH_AT",
+  (key) => key !== "ROTABOT_CRASH_AT" && !RETIRED_KEYS.has(key),
 );

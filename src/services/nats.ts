@@ -1,6 +1,4 @@
 import { createHash } from "node:crypto";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 
 type Outcome = { ok: true; note: string } | { ok: false; message: string };
 
@@ -32,6 +30,10 @@ export function createNatsChecks(baseEnv: Env) {
   return {
     async streamHealth(target: NatsTarget, password: string, overlay?: Env): Promise<Outcome> {
       const env: Env = { ...baseEnv, ...overlay };
+      const [{ connect }, { jetstreamManager }] = await Promise.all([
+        import("@nats-io/transport-node"),
+        import("@nats-io/jetstream"),
+      ]);
       const servers = target.server ?? env.NATS_URL ?? "nats://127.0.0.1:4222";
       const user = natsUserFor(target.user ?? env.NATS_USER ?? "akira", password);
       let nc;

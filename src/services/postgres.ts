@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import pg from "pg";
+import type pg from "pg";
 import { scramSha256Verifier } from "./scram-verifier.js";
 
 export interface PostgresTarget {
@@ -25,7 +25,8 @@ function sslFor(env: Readonly<Record<string, string | undefined>>): pg.ClientCon
   };
 }
 
-function clientFor(target: PostgresTarget, password: string, env: Readonly<Record<string, string | undefined>>) {
+async function clientFor(target: PostgresTarget, password: string, env: Readonly<Record<string, string | undefined>>) {
+  const { default: pg } = await import("pg");
   return new pg.Client({
     host: target.host ?? env.PGHOST ?? "localhost",
     port: target.port ?? (env.PGPORT ? Number(env.PGPORT) : 5432),
@@ -44,7 +45,7 @@ async function withClient<T>(
   env: Readonly<Record<string, string | undefined>>,
   use: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
-  const client = clientFor(target, password, env);
+  const client = await clientFor(target, password, env);
   client.on("error", () => undefined);
   await client.connect();
   try {

@@ -1,9 +1,9 @@
-import { Composer, type Context } from "grammy";
+import { Composer, InputFile, type Context } from "grammy";
 import { buildAgeReport } from "../../age/build-age-report.js";
 import type { CalendarDate } from "../../time/calendar-date.js";
 import type { Runbook } from "../../runbook/runbook-schema.js";
 import { escapeHtml } from "../../telegram/html.js";
-import { formatAgeMessages } from "../../age/format-age-message.js";
+import { formatAgeReply } from "../../age/format-age-message.js";
 
 export interface AgeFeatureDeps {
   runbook: Runbook;
@@ -12,7 +12,7 @@ export interface AgeFeatureDeps {
   today: () => CalendarDate;
 }
 
-/** /age and /age overdue: the same report as `rotabot age`, read fresh from the manifest. */
+/** /age and /age overdue: the same report as `rotabot age`, read fresh from the manifest; one message (and a file when long). */
 export function createAgeFeature({ runbook, manifestFile, dueSoonDays, today }: AgeFeatureDeps): Composer<Context> {
   const composer = new Composer<Context>();
   composer.command("age", async (ctx) => {
@@ -26,8 +26,10 @@ export function createAgeFeature({ runbook, manifestFile, dueSoonDays, today }: 
     }
     const asOf = today();
     const report = await buildAgeReport(runbook, manifestFile, { asOf, dueSoonDays });
-    for (const text of formatAgeMessages(report, { asOf, onlyNeedsAction: filter === "overdue", manifestFile })) {
-      await ctx.reply(text, { parse_mode: "HTML" });
+    const reply = formatAgeReply(report, { asOf, onlyNeedsAction: filter === "overdue", manifestFile });
+    await ctx.reply(reply.html, { parse_mode: "HTML" });
+    if (reply.document) {
+      await ctx.replyWithDocument(new InputFile(Buffer.from(reply.document.content), reply.document.filename));
     }
   });
   return composer;

@@ -42,7 +42,7 @@ describe("parseConfig", () => {
       confirmTimeoutMs: 900_000,
       approverIds: [],
       requireSecondApprover: false,
-      auditMaxPerMinute: 20,
+      chatMaxPerMinute: 15,
       reminders: { hour: 9, minute: 0, timeZone: "UTC" },
       shutdownGraceMs: 30_000,
     });
@@ -105,6 +105,35 @@ describe("parseConfig", () => {
     expect(merged.LOG_LEVEL).toBe("debug");
     expect(merged.TELEGRAM_API_ROOT).toBe("https://api.telegram.org");
     expect(withEnvFile({ A: "1" }, "/nonexistent/.env")).toEqual({ A: "1" });
+  });
+
+  it("keeps every chat's send budget within Telegram's limits, except against a Bot API on this machine", () => {
+    expect(parseConfig({ ...valid, CHAT_MAX_PER_MINUTE: "10" }, options).chatMaxPerMinute).toBe(10);
+    expect(parseConfig({ ...valid, AUDIT_MAX_PER_MINUTE: "12" }, options).chatMaxPerMinute).toBe(12);
+    for (const [name, value] of [
+      ["CHAT_MAX_PER_MINUTE", "16"],
+      ["CHAT_MAX_PER_MINUTE", "600"],
+      ["AUDIT_MAX_PER_MINUTE", "20"], // the old default of .env.example
+    ] as const) {
+      expect(problemsOf(() => parseConfig({ ...valid, [name]: value }, options))).toEqual([
+        expect.stringMatching(
+          new RegExp(`^${name}=${value} is more than Telegram allows .*: set at most 15, or remove it\\.`),
+        ),
+      ]);
+    }
+    expect(
+      problemsOf(() =>
+        parseConfig({ ...valid, TELEGRAM_API_ROOT: "https://bots.example.org", CHAT_MAX_PER_MINUTE: "600" }, options),
+      ),
+    ).toHaveLength(1);
+    for (const root of ["http://127.0.0.1:8081", "http://localhost:9000", "http://[::1]:8081"])
+      expect(parseConfig({ ...valid, TELEGRAM_API_ROOT: root, CHAT_MAX_PER_MINUTE: "600" }, options)).toMatchObject({
+        chatMaxPerMinute: 600,
+      });
+    expect(problemsOf(() => parseConfig({ ...valid, CHAT_MAX_PER_MINUTE: "0" }, options))).toEqual([
+      "CHAT_MAX_PER_MINUTE must be a whole number of messages, such as 15",
+    ]);
+    expect(problemsOf(() => parseConfig({ ...valid, CHAT_MAX_PER_MINUTE: "-5" }, options))).toHaveLength(1);
   });
 
   it("keeps .env.example in step with the schema", () => {

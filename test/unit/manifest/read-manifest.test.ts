@@ -86,6 +86,59 @@ secrets_manifest:
       rules,
     );
     expect(duplicate).toMatchObject({ ok: false, problems: [{ line: 3 }] });
+    expect(duplicate.problems[0]!.message).toBe(
+      'duplicate key "vault_a" (first at line 2); keep one of them and run again',
+    );
+  });
+
+  it("reports every duplicate key with its line: entries far apart, fields inside an entry, top-level keys", () => {
+    const result = parseManifest(
+      [
+        "secrets_manifest:",
+        "  vault_a: {category: api_token}",
+        "  vault_b:",
+        "    category: api_token",
+        "    owner: '@x'",
+        "    category: sentry_dsn",
+        "  vault_c: {category: api_token}",
+        "  vault_a: {category: api_token}",
+        "secrets_manifest: {}",
+        "",
+      ].join("\n"),
+      "m.yml",
+      rules,
+    );
+    expect(result.ok).toBe(false);
+    expect(result.problems.map((p) => [p.line, p.message.split(" (")[0]])).toEqual([
+      [6, 'duplicate key "category"'],
+      [8, 'duplicate key "vault_a"'],
+      [9, 'duplicate key "secrets_manifest"'],
+    ]);
+  });
+
+  it("keeps a number key and the same digits as a string apart, as YAML does", () => {
+    const result = parseManifest("secrets_manifest:\n  vault_a: {category: api_token, 1: x, '1': y}\n", "m.yml", rules);
+    expect(result.ok).toBe(true);
+  });
+
+  it("finds a duplicate thousands of entries after the first", () => {
+    const entries = Array.from({ length: 5_000 }, (_, i) => `  vault_svc${i}_api_token: {category: api_token}\n`);
+    const result = parseManifest(`secrets_manifest:\n${entries.join("")}  vault_svc7_api_token: {}\n`, "m.yml", rules);
+    expect(result).toMatchObject({ ok: false, problems: [{ line: 5_002 }] });
+    expect(result.problems).toHaveLength(1);
+    expect(result.problems[0]!.message).toContain("(first at line 9)");
+  });
+
+  // No timing assertion (npm run bench times it); the timeout only allows for a loaded machine.
+  it("reads a 50,000-entry manifest", { timeout: 180_000 }, () => {
+    const entries = Array.from(
+      { length: 50_000 },
+      (_, i) =>
+        `  vault_svc${i}_api_token:\n    category: api_token\n    last_rotation: 2026-01-02\n    rotate_every: 6 months\n`,
+    );
+    const result = parseManifest(`secrets_manifest:\n${entries.join("")}`, "m.yml", rules);
+    expect(result.ok && result.entries.length).toBe(50_000);
+    expect(result.ok && result.entries[49_999]).toMatchObject({ key: "vault_svc49999_api_token", line: 199_998 });
   });
 
   it("says what to do when the file is missing", async () => {
