@@ -6,7 +6,7 @@ import { readManifest } from "../src/manifest/read-manifest.js";
 import type { Audit } from "../src/audit/create-audit.js";
 import type { RotationEngine } from "../src/rotation/create-rotation-engine.js";
 import { describePlan } from "../src/rotation/describe-plan.js";
-import { stepLabel } from "../src/rotation/queries.js";
+import { outageEstimate, stepLabel } from "../src/rotation/queries.js";
 import { findProcedure } from "../src/runbook/find-procedure.js";
 import type { Runbook } from "../src/runbook/runbook-schema.js";
 import { escapeHtml } from "../src/telegram/html.js";
@@ -101,6 +101,10 @@ export function createRotateConversation({ engine, audit, runbook, manifestFile,
     }
 
     const { procedureId, key, owner, lastRotation } = target;
+    const outage = await conversation.external(async () => {
+      const found = runbook.procedures.find((p) => p.id === procedureId);
+      return found?.outage ? (outageEstimate(found, await engine.list()) ?? null) : null;
+    });
     const procedure = runbook.procedures.find((p) => p.id === procedureId)!;
     const environments = runbook.environments.map((e) => e.name);
     const plan = describePlan(runbook, procedure)
@@ -114,6 +118,7 @@ export function createRotateConversation({ engine, audit, runbook, manifestFile,
       `Last rotated: ${lastRotation ?? "never"} · owner: ${escapeHtml(owner ?? "none in the manifest")}${incident ? ` · <b>incident</b>: ${escapeHtml(incident)}` : ""}`,
       `${environments.length > 1 ? "Environments, in rollout order" : "Environment"}: ${escapeHtml(environments.join(" → "))}`,
       ...(procedure.summary ? [`<i>${escapeHtml(procedure.summary)}</i>`] : []),
+      ...(outage ? [`⏱ ${escapeHtml(outage)}`] : []),
       "",
       plan,
       "",

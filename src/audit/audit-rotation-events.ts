@@ -1,6 +1,6 @@
 import type { RotationEngine } from "../rotation/create-rotation-engine.js";
 import type { Rotation } from "../rotation/model.js";
-import { stepLabel } from "../rotation/queries.js";
+import { describeOutage, stepLabel } from "../rotation/queries.js";
 import { RESPONSES } from "../rotation/responses.js";
 import type { Audit } from "./create-audit.js";
 
@@ -65,6 +65,7 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
           commit: event.rotation.commit,
           manifest: done("manifest_update"),
           changelog: done("changelog_update"),
+          outage: describeOutage(event.rotation),
         });
         break;
       }

@@ -29,6 +29,7 @@ export type AuditEvent =
   | { type: "rotation_aborted"; rotation: RotationRef; by: string; message: string }
   | {
       type: "rotation_completed";
+      outage?: string | undefined;
       rotation: RotationRef;
       minutes: number;
       commit: string | undefined;
@@ -95,7 +96,7 @@ export function formatAuditLine(event: AuditEvent): string {
     case "rotation_aborted":
       return `${rot(event.rotation)} ⏹ aborted by ${escapeHtml(event.by)}: ${escapeHtml(event.message)}`;
     case "rotation_completed":
-      return `${rot(event.rotation)} 🏁 completed in ${event.minutes.toFixed(1)} min; manifest ${event.manifest ? "updated" : "NOT updated"}, CHANGELOG ${event.changelog ? "updated" : "NOT updated"}${event.commit ? `, commit <code>${escapeHtml(event.commit)}</code>` : ", no commit"}`;
+      return `${rot(event.rotation)} 🏁 completed in ${event.minutes.toFixed(1)} min; manifest ${event.manifest ? "updated" : "NOT updated"}, CHANGELOG ${event.changelog ? "updated" : "NOT updated"}${event.commit ? `, commit <code>${escapeHtml(event.commit)}</code>` : ", no commit"}${event.outage ? `; ⏱ ${escapeHtml(event.outage)}` : ""}`;
     case "owner_notified":
       return `${rot(event.rotation)} ✉️ ${event.owner ? `${escapeHtml(event.owner)}: <code>${escapeHtml(event.rotation.key)}</code> was rotated` : "no owner in the manifest to notify"}`;
     case "rotation_interrupted":

@@ -1,6 +1,6 @@
 import type { EngineEvent, RotationEngine } from "../rotation/create-rotation-engine.js";
 import type { Actor, Awaiting, OperatorResponse } from "../rotation/model.js";
-import { isTerminal } from "../rotation/queries.js";
+import { describeOutage, isTerminal } from "../rotation/queries.js";
 import { RESPONSES, responseForShellAnswer } from "../rotation/responses.js";
 import { EXIT } from "./cli-io.js";
 import type { Prompter } from "./create-prompter.js";
@@ -46,6 +46,7 @@ export async function driveRotation(
       if (!rotation) return EXIT.usage;
       if (rotation.state === "completed") {
         print(`✅ ${rotation.message ?? "completed"} (rotation ${rotation.id})\n`);
+        if (rotation.outage) print(`⏱ ${describeOutage(rotation)}\n`);
         return EXIT.ok;
       }
       if (isTerminal(rotation)) {

@@ -4,7 +4,7 @@ import { findProcedure } from "../runbook/find-procedure.js";
 import { describePlan } from "../rotation/describe-plan.js";
 import type { Actor } from "../rotation/model.js";
 import { REFUSALS } from "../rotation/prompts.js";
-import { currentStep, stepLabel } from "../rotation/queries.js";
+import { currentStep, outageEstimate, stepLabel } from "../rotation/queries.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { createPrompter } from "./create-prompter.js";
 import { driveRotation } from "./drive-rotation.js";
@@ -68,6 +68,8 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
     `Plan: rotate ${found.key} with "${found.procedure.title}"${entry?.lastRotation ? `, last rotated ${entry.lastRotation}` : ", never rotated"}${entry?.owner ? `, owner ${entry.owner}` : ""}\n`,
   );
   if (found.procedure.summary) io.stdout(`${found.procedure.summary}\n`);
+  const outage = outageEstimate(found.procedure, await engine.list());
+  if (outage) io.stdout(`${outage}\n`);
   const environments = runbook.environments.map((e) => e.name);
   io.stdout(
     `${environments.length > 1 ? "Environments, in rollout order" : "Environment"}: ${environments.join(" → ")}\n`,

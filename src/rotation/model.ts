@@ -94,6 +94,8 @@ export interface Rotation {
   owner?: string;
   /** A one-line summary of how it ended or why it stopped. */
   message?: string;
+  /** The measured outage of a procedure that declares one: from its `from` step's end to its `to` step's. */
+  outage?: { what: string; seconds: number };
 }
 
 /** What a step's executor reports; `commit` is the git commit a commit step made. */

@@ -61,5 +61,6 @@ export function transitionContext(
       return { interaction: kind.interaction, ...(prompt !== undefined ? { prompt } : {}) };
     },
     logFile: (rotationId, recordId) => path.join(deps.paths.stateDir, "logs", rotationId, `${recordId}.log`),
+    outage: deps.runbook.procedures.find((p) => p.id === r.procedureId)?.outage,
   };
 }

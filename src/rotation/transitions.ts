@@ -33,6 +33,8 @@ export interface TransitionContext {
   /** The step's definition; undefined when the runbook no longer has it. */
   info(record: StepRecord): StepInfo | undefined;
   logFile(rotationId: string, recordId: string): string;
+  /** The procedure's declared outage, if any: measured between two of its steps. */
+  outage?: { what: string; from: string; to: string } | undefined;
 }
 
 /** Everything that moves a rotation. Pasted values never come in here: the driver stores them first. */
@@ -223,6 +225,14 @@ function advance(r: Rotation, ctx: TransitionContext, out: Out): void {
   out.notices.push({ type: "step_started", recordId: record.id });
 }
 
+/** When the step that ends a declared outage finishes, the outage is its end minus the start step's. */
+function measureOutage(r: Rotation, record: StepRecord, ctx: TransitionContext): void {
+  if (!ctx.outage || record.stepId !== ctx.outage.to || !record.endedAt) return;
+  const from = r.steps.find((s) => s.stepId === ctx.outage!.from)?.endedAt;
+  if (!from) return;
+  r.outage = { what: ctx.outage.what, seconds: Math.max(0, (Date.parse(record.endedAt) - Date.parse(from)) / 1000) };
+}
+
 function complete(r: Rotation, ctx: TransitionContext, out: Out): void {
   r.state = "completed";
   r.endedAt = ctx.now;
@@ -284,6 +294,7 @@ function stepFinished(
   record.state = outcome.status;
   if (outcome.note) record.message = outcome.note;
   if (outcome.commit) r.commit = outcome.commit;
+  measureOutage(r, record, ctx);
   r.state = "running";
   out.notices.push({ type: "step_finished", recordId: record.id, ms: input.ms });
   if (record.kind === "notify_owner") out.notices.push({ type: "owner_notified" });

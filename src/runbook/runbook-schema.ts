@@ -45,6 +45,17 @@ const procedureSchema = z
     steps: z.array(procedureStepSchema).min(1),
     /** Puts services back on the old value when the rotation is aborted, in each environment already rolled out (last first). */
     rollback: z.array(rollbackStepSchema).default([]),
+    /** A service is down while a step runs (one-token Telegram): measured and reported, estimated in the plan. */
+    outage: z
+      .object({
+        /** Who is down, as the plan and the report say it: "the notification bot". */
+        what: text,
+        /** The step whose end starts the outage (the new token received), and the one whose end ends it. */
+        from: slug,
+        to: slug,
+      })
+      .strict()
+      .optional(),
     rollout: z
       .object({
         /** Ask before rolling out to each next environment. Off where waiting only prolongs an outage (one-token Telegram). */

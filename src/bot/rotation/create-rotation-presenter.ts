@@ -3,6 +3,7 @@ import { GrammyError, InlineKeyboard, InputFile, type Api } from "grammy";
 import type { Logger } from "../../logging/create-logger.js";
 import type { EngineEvent, RotationEngine } from "../../rotation/create-rotation-engine.js";
 import type { Awaiting, ResponseType, Rotation } from "../../rotation/model.js";
+import { describeOutage } from "../../rotation/queries.js";
 import { RESPONSES } from "../../rotation/responses.js";
 import { escapeHtml } from "../../telegram/html.js";
 import { encodeButton, type ButtonAction } from "./callback-data.js";
@@ -231,7 +232,7 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, l
         void serial(rotation.id, () =>
           api.sendMessage(
             opsChatId,
-            `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}`,
+            `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}${rotation.outage ? ` ⏱ ${escapeHtml(describeOutage(rotation)!)} (token received → test alert delivered).` : ""}`,
             { parse_mode: "HTML" },
           ),
         );

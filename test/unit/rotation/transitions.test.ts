@@ -250,6 +250,18 @@ describe("step outcomes", () => {
     expect(effects(end.t)).toEqual(["release_lock"]);
   });
 
+  it("measures a declared outage from the end of its first step to the end of its last", () => {
+    const { r, infos } = setup([{ id: "token" }, { id: "deploy" }, { id: "alert" }]);
+    const outage = { what: "the notification bot", from: "token", to: "alert" };
+    const at = (iso: string) => ctxFor(infos, { now: iso, outage });
+    let current = deepFreeze(ok(transition(r, { type: "begin" }, at(NOW))).rotation);
+    current = deepFreeze(ok(transition(current, done("token"), at("2026-11-27T10:00:01.000Z"))).rotation);
+    current = deepFreeze(ok(transition(current, done("deploy"), at("2026-11-27T10:00:30.000Z"))).rotation);
+    expect(current.outage).toBeUndefined();
+    const ended = ok(transition(current, done("alert"), at("2026-11-27T10:00:43.500Z"))).rotation;
+    expect(ended.outage).toEqual({ what: "the notification bot", seconds: 42.5 });
+  });
+
   it("a failure asks Retry, Mark done or Abort, with the reason", () => {
     const { r, infos } = setup([{ id: "a", title: "Deploy" }, { id: "b" }]);
     const { r: after, t } = run(r, infos, { type: "begin" }, failed("a", "ansible-playbook exited with code 2"));
