@@ -122,6 +122,8 @@ function wire(
     backupDir: path.join(config.stateDir, "vault-backups"),
     files,
     now: io.now,
+    // Every value in the vault is hidden from everything rotabot writes, not only the rotated one.
+    onValues: (values) => redactor.addAll(values),
   });
   const paths = {
     infraDir: config.infraDir,

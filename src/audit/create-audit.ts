@@ -24,6 +24,7 @@ export type AuditEvent =
   | { type: "step_failed"; rotation: RotationRef; step: string; seconds: number; message: string }
   | { type: "answered"; rotation: RotationRef; step: string; answer: string; by: string }
   | { type: "press_refused"; rotation: RotationRef; by: Actor; reason: string }
+  | { type: "secret_exposed"; by: string; chat: string; what: string; deleted: boolean }
   | { type: "break_glass"; rotation: RotationRef; step: string; answer: string; by: string; reason: string }
   | { type: "prompt_expired"; rotation: RotationRef; step: string }
   | { type: "rotation_aborted"; rotation: RotationRef; by: string; message: string }
@@ -89,6 +90,8 @@ export function formatAuditLine(event: AuditEvent): string {
       return `${rot(event.rotation)} 👆 ${escapeHtml(event.step)}: ${escapeHtml(event.answer)} by ${escapeHtml(event.by)}`;
     case "press_refused":
       return `${rot(event.rotation)} ⛔ button press by ${describeActor(event.by)} refused: ${escapeHtml(event.reason)}`;
+    case "secret_exposed":
+      return `⚠️ ${escapeHtml(event.by)} sent ${escapeHtml(event.what)} in ${escapeHtml(event.chat)}; ${event.deleted ? "the message was deleted" : "rotabot could not delete it"}. It counts as exposed.`;
     case "break_glass":
       return `${rot(event.rotation)} 🚨 <b>break-glass</b>: ${escapeHtml(event.by)} alone ${escapeHtml(event.answer)} “${escapeHtml(event.step)}”, where the two-person rule asks for an approver. Reason: ${escapeHtml(event.reason)}`;
     case "prompt_expired":

@@ -18,6 +18,7 @@ import { createUnhandledFeature } from "./features/unhandled.js";
 import { logApiCalls } from "./log-api-calls.js";
 import { createRotationFeature } from "./rotation/create-rotation-feature.js";
 import { createRotationPresenter } from "./rotation/create-rotation-presenter.js";
+import { createExposureGuard } from "./rotation/create-exposure-guard.js";
 import { createSecretIntake } from "./rotation/create-secret-intake.js";
 import { updateKey } from "./update-key.js";
 
@@ -76,6 +77,7 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
   });
   guarded.use(createAuthorization({ operatorIds: config.operatorIds, opsChatId: config.opsChatId, audit }));
   guarded.use(createSecretIntake({ engine, presenter, redactor }));
+  guarded.use(createExposureGuard({ runbook, engine, presenter, redactor, audit }));
   guarded.use(
     conversations<BotContext, Context>({
       storage: {

@@ -22,6 +22,9 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   const { app } = opened;
   const { config, logger, runbook, engine, audit } = app;
   const { bot, presenter, poster } = createBot({ app, now: io.now });
+  // Every vault value is known to the redactor from the start, so a value typed in a chat is caught.
+  const warmed = await app.vault.listKeys();
+  if (!warmed.ok) logger.warn({ problem: warmed.message }, "cannot read the vault yet; rotabot doctor says why");
   const recovered = await engine.recover();
 
   try {

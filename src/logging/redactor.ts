@@ -2,6 +2,8 @@
 export interface Redactor {
   /** Starts hiding a value (and its encodings) from now on. Values under 6 characters are refused. */
   add(value: string): void;
+  /** Hides every value of 6 characters or more (shorter ones would mangle ordinary text); cheap when all are known. */
+  addAll(values: readonly string[]): void;
   redact(text: string): string;
 }
 
@@ -23,15 +25,27 @@ export function secretForms(value: string): string[] {
 export function createRedactor(initial: readonly string[] = []): Redactor {
   const forms = new Set<string>();
   let ordered: string[] = [];
+  const known = new Set<string>();
   const add = (value: string) => {
     if (value.length < 6)
       throw new Error("refusing to redact a value shorter than 6 characters: it would mangle ordinary text");
+    if (known.has(value)) return;
+    known.add(value);
     for (const form of secretForms(value)) forms.add(form);
     ordered = [...forms].sort((a, b) => b.length - a.length);
   };
   initial.forEach(add);
   return {
     add,
+    addAll(values) {
+      const fresh = values.filter((v) => v.length >= 6 && !known.has(v));
+      if (fresh.length === 0) return;
+      for (const value of fresh) {
+        known.add(value);
+        for (const form of secretForms(value)) forms.add(form);
+      }
+      ordered = [...forms].sort((a, b) => b.length - a.length);
+    },
     redact(text) {
       let result = text;
       for (const form of ordered) if (result.includes(form)) result = result.split(form).join(REDACTED);

@@ -82,6 +82,14 @@ export async function checkCanStart(
   if (password.warnings.length > 0) return fail("refused", `${password.warnings.join("; ")}, then start again`);
   const values = await readSecretValues(deps.vault, deps.redactor, key);
   if (!values.ok) return fail("refused", values.message);
+  // Reading the vault taught the redactor every value in it: a reason that holds one is never stored.
+  const reason = request.incident?.reason;
+  if (reason !== undefined && deps.redactor.redact(reason) !== reason) {
+    return fail(
+      "refused",
+      "the incident reason contains a secret value (one in the vault, or the bot's token), so it was neither stored nor sent: give the reason without it, and treat that secret as exposed",
+    );
+  }
   if (values.values.current === undefined) {
     return fail(
       "refused",

@@ -20,6 +20,8 @@ export interface VaultDeps {
   now?: () => Date;
   /** How long the decrypted vault stays in memory after its last use (default 10 minutes). */
   cacheTtlMs?: number;
+  /** Hears every value of the vault each time it is read, so the redactor knows all of them. */
+  onValues?: (values: readonly string[]) => void;
 }
 
 type VaultFailure = Failure<
@@ -61,6 +63,7 @@ export function createVault({
   files,
   now = () => new Date(),
   cacheTtlMs = 10 * 60_000,
+  onValues,
 }: VaultDeps) {
   let writing: Promise<unknown> = Promise.resolve();
   let cached: Decrypted | undefined;
@@ -134,6 +137,7 @@ export function createVault({
     if (!decrypted.ok) return decrypted;
     const parsed = parseVaultDocument(decrypted.plaintext);
     if (!parsed.ok) return fail("invalid", `${vaultFile}: ${parsed.message}`);
+    onValues?.(parsed.doc.keys().flatMap((key) => parsed.doc.get(key) ?? []));
     return { ok: true, doc: parsed.doc, warnings: password.warnings, passwordHash };
   }
 

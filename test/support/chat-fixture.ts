@@ -43,6 +43,10 @@ export function writeChatRunbook(dir: string): string {
         all.slice(0, i).some((s) => s.kind === "vault_add_new"),
       ),
     ),
+    // Rollbacks run after <key>_new is dropped: no {new_value} there.
+    rollback: ((p.rollback as Json[] | undefined) ?? []).map((step) =>
+      step.kind === "vault_drop_new" ? step : { ...rewrite(step, false), destructive: false },
+    ),
   }));
   runbook.epilogue = runbook.epilogue.map((step) => rewrite(step, true));
   const file = path.join(dir, "chat-runbook.yml");

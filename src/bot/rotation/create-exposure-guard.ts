@@ -1,0 +1,96 @@
+import type { Context, MiddlewareFn } from "grammy";
+import type { Audit } from "../../audit/create-audit.js";
+import type { Redactor } from "../../logging/redactor.js";
+import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
+import type { Runbook } from "../../runbook/runbook-schema.js";
+import { telegramActor } from "../../telegram/telegram-actor.js";
+import type { RotationPresenter } from "./create-rotation-presenter.js";
+
+/** A bot token, wherever it comes from: digits, a colon, 30+ letters. */
+const BOT_TOKEN = /\b\d{5,20}:[A-Za-z0-9_-]{30,64}\b/;
+
+export interface ExposureGuardDeps {
+  runbook: Runbook;
+  engine: RotationEngine;
+  presenter: RotationPresenter;
+  redactor: Redactor;
+  audit: Audit;
+}
+
+/**
+ * Installed after the private token intake, before conversations and commands: a message that
+ * holds a secret is stopped there, so it reaches no command, conversation storage, reply or log.
+ * A vault value (or the bot's token) typed anywhere, a value pasted in the group while rotabot
+ * waits for it privately, or anything that looks like a credential sent privately with no
+ * request open: the message is deleted where the bot may, the sender is told the value is
+ * exposed and what to do, and the audit says so (never the value).
+ */
+export function createExposureGuard({
+  runbook,
+  engine,
+  presenter,
+  redactor,
+  audit,
+}: ExposureGuardDeps): MiddlewareFn<Context> {
+  const collectFormats = runbook.procedures.flatMap((p) =>
+    p.steps.flatMap((s) => (s.kind === "collect" ? [{ key: p.secret, pattern: new RegExp(s.format.pattern) }] : [])),
+  );
+  const pendingFormat = async (userId: number) => {
+    const pending = presenter.pendingCollect(userId);
+    const rotation = pending && (await engine.get(pending.rotationId));
+    if (!pending || !rotation) return undefined;
+    const procedure = runbook.procedures.find((p) => p.id === rotation.procedureId);
+    const step = procedure?.steps.find((s) => s.kind === "collect" && s.id === rotation.awaiting?.stepId);
+    return step?.kind === "collect" ? { key: pending.key, pattern: new RegExp(step.format.pattern) } : undefined;
+  };
+
+  return async (ctx, next) => {
+    const text = ctx.message?.text ?? ctx.message?.caption;
+    const user = ctx.from;
+    if (text === undefined || !user || !ctx.chat) return next();
+    const words = text.split(/\s+/).filter(Boolean);
+    const inPrivate = ctx.chat.type === "private";
+    let what: string | undefined;
+    let advice: string;
+    if (redactor.redact(text) !== text) {
+      what = "a secret rotabot knows (a vault value or a bot token)";
+      advice = `Treat it as compromised: rotate it (/age shows the secrets; /rotate <name> incident <reason>).${inPrivate ? "" : " Delete your message now if it is still there."}`;
+    } else {
+      const pending = inPrivate ? undefined : await pendingFormat(user.id);
+      if (pending && words.some((w) => pending.pattern.test(w))) {
+        what = `the new value of ${pending.key}`;
+        advice = `It was not stored: it is exposed to everyone in this chat, so do not use it. Get another value (for a bot token: /revoke in @BotFather again), and send it to me in our private chat, where I take it in and delete it.${inPrivate ? "" : " Delete your message now if it is still there."}`;
+      } else if (inPrivate && !text.startsWith("/") && looksLikeCredential(text, collectFormats)) {
+        what = "what looks like a credential";
+        advice =
+          "No rotation was waiting for a value from you, so nothing was stored. If it is a real secret, treat it as exposed to this chat's history: rotate it. When a rotation asks for a token, I ask here first.";
+      } else {
+        return next();
+      }
+    }
+    const deleted = await ctx.deleteMessage().then(
+      () => true,
+      () => false,
+    );
+    const actor = telegramActor(user);
+    audit.record({
+      type: "secret_exposed",
+      by: actor.name,
+      chat: inPrivate
+        ? "a private chat"
+        : `${ctx.chat.type} ${"title" in ctx.chat ? (ctx.chat.title ?? "") : ""}`.trim(),
+      what,
+      deleted,
+    });
+    await ctx.reply(
+      `⚠️ Your message held ${what}. ${deleted ? "I deleted it." : "I could not delete it (I am no admin here)."} ${advice}`,
+    );
+  };
+}
+
+/** A pasted credential: a bot token anywhere, or a whole message that has a token's format (not a vault key name). */
+function looksLikeCredential(text: string, formats: readonly { pattern: RegExp }[]): boolean {
+  const trimmed = text.trim();
+  if (BOT_TOKEN.test(text)) return true;
+  return !/\s/.test(trimmed) && !trimmed.startsWith("vault_") && formats.some((f) => f.pattern.test(trimmed));
+}
