@@ -21,9 +21,11 @@ import { startFakeBotApi, type FakeBotApi } from "../../src/sandbox/telegram/fak
 import { makeRotationInfra } from "../support/rotation-fixture.js";
 import { PROJECT_ROOT } from "../support/paths.js";
 
-const USER = "rotabot-test";
+// A user of this run's own: other checkouts on the machine may run this test at the same time.
+const USER = `rotabot-t${process.pid}`;
 const OPS = -1_005_000_001;
 const AUDIT = -1_005_000_002;
+const BOT_ID = 5_000_001;
 const PACKAGE_FILES = [
   "dist",
   "deploy",
@@ -81,6 +83,15 @@ const filesWithSecrets = async () => {
   return grep.stdout.split("\n").filter(Boolean);
 };
 
+/** The shell commands of step 2 in docs/deploy.md's "Rotating rotabot's own bot token". */
+function shellProcedure(): string {
+  const doc = readFileSync(path.join(PROJECT_ROOT, "docs/deploy.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## Rotating rotabot's own bot token"));
+  const block = /```sh\n([\s\S]*?)\n\s*```/.exec(section)?.[1];
+  if (block === undefined) throw new Error("docs/deploy.md: no shell block under 'Rotating rotabot's own bot token'");
+  return block.replace(/^ {3}/gm, "");
+}
+
 /** A build of this checkout as its own git commit, with dist/build-info.json from `npm run build`'s script. */
 function makeRelease(label: string) {
   const dir = mkdtempSync(path.join(tmpdir(), `rotabot-release-${label}-`));
@@ -101,7 +112,7 @@ beforeAll(async () => {
   await execa("userdel", [USER], { reject: false });
   await execa("groupdel", [USER], { reject: false });
   tg = await startFakeBotApi();
-  const { id, token } = tg.addBot({ id: 5_000_001, username: "akira_rotabot" });
+  const { id, token } = tg.addBot({ id: BOT_ID, username: "akira_rotabot" });
   tg.addGroup({ id: OPS, title: "Akira Ops", members: [], bots: [id] });
   tg.addGroup({ id: AUDIT, title: "Akira Audit", type: "channel", members: [], bots: [id], adminBots: [id] });
   infra = makeRotationInfra();
@@ -295,8 +306,41 @@ describe("the install playbook", { timeout: 240_000 }, () => {
     expect([currentRelease(), previousRelease()]).toEqual([`releases/${third.id}`, `releases/${first.id}`]);
   });
 
+  it("rotates rotabot's own bot token with the shell procedure of docs/deploy.md", async () => {
+    const [oldToken] = secrets as [string];
+    const newToken = tg.issueToken(BOT_ID); // BotFather's /revoke: a new token, and the old one dead at once
+    tg.revokeToken(oldToken);
+    secrets.push(newToken);
+    const credential = installed("etc/rotabot/credentials/bot_token.cred");
+    // Step 2 as documented, on this prefix and without systemd (nothing to restart here).
+    const script = shellProcedure()
+      .replaceAll("/etc/rotabot/", `${installed("etc/rotabot")}/`)
+      .replace(/ \\\n\s*&& systemctl restart rotabot$/, "");
+    expect(script).toContain("systemd-creds encrypt --name=bot_token -");
+    const shell = await execa("bash", ["-c", script], { input: `${newToken}\n`, reject: false, all: true });
+    expect(shell.exitCode, shell.all).toBe(0);
+    expect(shell.all).not.toContain(newToken);
+    expect((await execa("systemd-creds", ["decrypt", "--name=bot_token", credential, "-"])).stdout).toBe(newToken);
+    expect([statSync(credential).mode & 0o777, existsSync(`${credential}.new`)]).toEqual([0o400, false]);
+
+    // Step 4: the controller's vault gets the new token. The next run keeps the credential as the
+    // shell left it (nothing changed) and rotabot doctor passes with it.
+    const vars = JSON.parse(readFileSync(varsFile, "utf8")) as Record<string, unknown>;
+    writeFileSync(varsFile, JSON.stringify({ ...vars, vault_rotabot_bot_token: newToken }));
+    const run = await playbook("-e", `rotabot_source_dir=${releases[2]!.dir}`);
+    expect(run.exitCode, run.all).toBe(0);
+    expect(recap(run.all)?.[1], run.all).toBe(0);
+    expect(doctorReport(run.all)).toContain("✔ telegram bot: @akira_rotabot");
+    expect(run.all).not.toContain(newToken);
+  });
+
   it("uses plain LoadCredential= files, root only, where credentials are not to be encrypted", async () => {
-    const run = await playbook("-e", "rotabot_credentials_encrypted=false");
+    const run = await playbook(
+      "-e",
+      "rotabot_credentials_encrypted=false",
+      "-e",
+      `rotabot_source_dir=${releases[2]!.dir}`,
+    );
     expect(run.exitCode, run.all).toBe(0);
     expect(doctorReport(run.all)).toContain("All checks passed.");
     const credentials = installed("etc/rotabot/credentials");
