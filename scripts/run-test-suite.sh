@@ -6,19 +6,22 @@
 # tests (vault, NATS, PostgreSQL clients) on 24. Node.js 24 comes from the npm registry
 # (scripts/install-node24.sh); nothing else is downloaded.
 #
-# Where each test runs (one pass each is enough for two of them, which keeps CI near 10 minutes):
-#   both passes:        everything not named below
+# Where each test runs (one pass is enough for three of them, which keeps CI near 10 minutes on
+# 2 cores, the suite alone being about 5.5):
+#   both passes:         everything not named below
 #   machine's Node only: test/e2e/install-playbook.test.ts: it installs Node.js 24 as the ops host's
-#                        node itself, so the vitest pass it runs in does not matter
-#   Node.js 24 only:    test/e2e/staging-box.test.ts: the shipped runbook against real PostgreSQL and
-#                        NATS, as in production (on 24); the machine's Node runs the same staging box
-#                        through `rotabot sandbox` in test/e2e/sandbox-browser.test.ts
+#                          node itself, so the vitest pass it runs in does not matter;
+#                        test/e2e/sandbox-browser.test.ts: the Quick start (`rotabot sandbox` and its
+#                          web chat in chromium), on the Node.js the Quick start runs on
+#   Node.js 24 only:     test/e2e/staging-box.test.ts: the shipped runbook against real PostgreSQL and
+#                          NATS through the bot, as in production (on 24); the same staging box runs
+#                          on the machine's Node in sandbox-browser.test.ts
 #
 # Arguments replace that plan: `npm test -- test/e2e/age-command.test.ts` runs those tests on both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-only_machine=(test/e2e/install-playbook.test.ts)
+only_machine=(test/e2e/install-playbook.test.ts test/e2e/sandbox-browser.test.ts)
 only_node24=(test/e2e/staging-box.test.ts)
 
 node24=$(bash scripts/install-node24.sh)
