@@ -173,6 +173,14 @@ afterAll(async () => {
 });
 
 describe("the install playbook", { timeout: 240_000 }, () => {
+  it("may run npm ci --ignore-scripts on the host: no production dependency has an install script", () => {
+    const lock = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }>;
+    };
+    const withScripts = Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript && !p.dev);
+    expect(withScripts.map(([name]) => name)).toEqual([]);
+  });
+
   it("refuses an end-of-life Node.js, naming the fix", async () => {
     const major = await playbook("--check", "-e", "rotabot_node_install=true", "-e", "rotabot_node_major=20");
     expect(major.exitCode).not.toBe(0);
