@@ -8,7 +8,7 @@ import path from "node:path";
 
 /** Each layer: paths under the project root (a folder ends in "/"). */
 export const LAYERS = [
-  ["src/result.ts", "src/time/", "src/yaml/", "src/fs/"],
+  ["src/result.ts", "src/build-info.ts", "src/time/", "src/yaml/", "src/fs/"],
   ["src/logging/", "src/rotation/model.ts"],
   ["src/telegram/", "src/schema/", "src/config/"],
   ["src/exec/", "src/vault/", "src/git/", "src/manifest/", "src/changelog/", "src/services/", "src/ansible/"],

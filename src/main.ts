@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { formatVersion, readBuildInfo } from "./build-info.js";
 import { runCli } from "./cli/run-cli.js";
 import { withEnvFile } from "./config/load-env-file.js";
 
 const packageRoot = fileURLToPath(new URL("../../", import.meta.url));
-const { version } = JSON.parse(readFileSync(path.join(packageRoot, "package.json"), "utf8")) as { version: string };
+// The version and the commit it was built from (dist/build-info.json, written by `npm run build`).
+const version = formatVersion(readBuildInfo(packageRoot));
 
 const stopSignal = new Promise<string>((resolve) => {
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => resolve(signal));

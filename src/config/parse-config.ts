@@ -3,6 +3,7 @@ import { z } from "zod";
 import { parseCrashAt, type CrashAt } from "../fs/crash-points.js";
 import { TELEGRAM_CHAT_BUDGET } from "../telegram/telegram-limits.js";
 import { parseDuration } from "../time/duration.js";
+import { readCredentialFile, type ReadCredential } from "./read-credential.js";
 
 /** What the configuration is for: `start` needs the Telegram settings, the shell commands do not. */
 export type ConfigPurpose = "start" | "cli";
@@ -12,6 +13,8 @@ export interface ParseConfigOptions {
   purpose: ConfigPurpose;
   /** Root of the installed rotabot package; the default runbook lives below it. */
   packageRoot: string;
+  /** Reads systemd credentials (`$CREDENTIALS_DIRECTORY/<name>`); tests pass their own. */
+  readCredential?: ReadCredential;
 }
 
 /** Thrown once with every bad field, each with a hint that says how to fix it. */
@@ -176,7 +179,8 @@ export interface BotConfig extends BaseConfig {
 export type Config = BaseConfig & Partial<Omit<BotConfig, keyof BaseConfig>>;
 
 const REQUIRED_FOR_START = {
-  BOT_TOKEN: "BOT_TOKEN is required to start the bot: create a bot with @BotFather and put its token here",
+  BOT_TOKEN:
+    "BOT_TOKEN is required to start the bot: create a bot with @BotFather and put its token here (or in the systemd credential bot_token, docs/deploy.md)",
   OPS_CHAT_ID:
     "OPS_CHAT_ID is required to start the bot: the id of the ops group (docs/deploy.md, step 3, shows how to find it)",
   OPERATOR_IDS: "OPERATOR_IDS is required to start the bot: the Telegram user ids allowed to rotate secrets",
@@ -184,8 +188,11 @@ const REQUIRED_FOR_START = {
 } as const;
 
 /**
- * Parses rotabot's settings from an environment map. Pure: pass `process.env` only from main.
- * Throws one ConfigError that lists every bad field with a hint; secret values are never echoed.
+ * Parses rotabot's settings from an environment map. Pure but for systemd credentials: when
+ * CREDENTIALS_DIRECTORY is set (a unit with LoadCredential[Encrypted]=), BOT_TOKEN defaults to the
+ * credential `bot_token` and VAULT_PASSWORD_FILE to the credential file `vault_password`.
+ * Pass `process.env` only from main. Throws one ConfigError that lists every bad field with a
+ * hint; secret values are never echoed.
  */
 export function parseConfig(
   env: Readonly<Record<string, string | undefined>>,
@@ -193,22 +200,31 @@ export function parseConfig(
 ): BotConfig;
 export function parseConfig(env: Readonly<Record<string, string | undefined>>, options: ParseConfigOptions): Config;
 export function parseConfig(env: Readonly<Record<string, string | undefined>>, options: ParseConfigOptions): Config {
-  const present = Object.fromEntries(
+  const present: Record<string, string> = Object.fromEntries(
     Object.keys(envSchema.shape).flatMap((key) => {
       const value = env[key];
       return value === undefined || value.trim() === "" ? [] : [[key, value]];
     }),
   );
+  const credentials = fromCredentials(env, present, options.readCredential ?? readCredentialFile);
+  Object.assign(present, credentials.settings);
   const parsed = envSchema.safeParse(present);
   const problems: [field: string, message: string][] = parsed.success
     ? []
     : parsed.error.issues.map((issue) => {
         const field = String(issue.path[0] ?? "environment");
+        if (field === "BOT_TOKEN" && credentials.tokenFile !== undefined) {
+          return [
+            field,
+            `the systemd credential ${credentials.tokenFile} does not look like a bot token (digits, a colon, 30+ letters): store the token from @BotFather in it again (docs/deploy.md, rotating rotabot's own token)`,
+          ];
+        }
         return [field, issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`];
       });
+  problems.push(...credentials.problems);
   if (options.purpose === "start") {
     for (const [key, hint] of Object.entries(REQUIRED_FOR_START)) {
-      if (!(key in present)) problems.push([key, hint]);
+      if (!(key in present) && !problems.some(([field]) => field === key)) problems.push([key, hint]);
     }
   }
   if (parsed.success && parsed.data.REQUIRE_SECOND_APPROVER && (parsed.data.APPROVER_IDS ?? []).length === 0) {
@@ -273,6 +289,39 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
 
 /** Old names still read, but no longer documented. */
 const RETIRED_KEYS = new Set(["AUDIT_MAX_PER_MINUTE"]);
+
+/**
+ * Settings that systemd credentials supply when the environment does not: BOT_TOKEN from the
+ * credential `bot_token`, VAULT_PASSWORD_FILE as the path of the credential `vault_password`
+ * (ansible-vault reads the file itself). An unreadable credential is a problem, a missing one is not.
+ */
+function fromCredentials(
+  env: Readonly<Record<string, string | undefined>>,
+  present: Readonly<Record<string, string>>,
+  readCredential: ReadCredential,
+): { settings: Record<string, string>; tokenFile: string | undefined; problems: [string, string][] } {
+  const directory = env.CREDENTIALS_DIRECTORY?.trim();
+  if (!directory) return { settings: {}, tokenFile: undefined, problems: [] };
+  const settings: Record<string, string> = {};
+  const problems: [string, string][] = [];
+  let tokenFile: string | undefined;
+  if (!("BOT_TOKEN" in present)) {
+    const token = readCredential(directory, "bot_token");
+    if (token.ok && token.value.trim() !== "") {
+      settings.BOT_TOKEN = token.value;
+      tokenFile = token.file;
+    } else if (token.ok) {
+      problems.push([
+        "BOT_TOKEN",
+        `BOT_TOKEN: the systemd credential ${token.file} is empty: store the token from @BotFather in it (docs/deploy.md)`,
+      ]);
+    } else if (token.reason === "unreadable") {
+      problems.push(["BOT_TOKEN", `BOT_TOKEN: ${token.message}`]);
+    }
+  }
+  if (!("VAULT_PASSWORD_FILE" in present)) settings.VAULT_PASSWORD_FILE = path.join(directory, "vault_password");
+  return { settings, tokenFile, problems };
+}
 
 /** The environment variables rotabot reads, for docs and the .env.example check. */
 export const CONFIG_KEYS = (Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[]).filter(

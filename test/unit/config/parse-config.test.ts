@@ -1,7 +1,9 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONFIG_KEYS, ConfigError, parseConfig } from "../../../src/config/parse-config.js";
+import { readCredentialFile } from "../../../src/config/read-credential.js";
 import { withEnvFile } from "../../../src/config/load-env-file.js";
 import { PROJECT_ROOT } from "../../support/paths.js";
 
@@ -134,6 +136,70 @@ describe("parseConfig", () => {
       "CHAT_MAX_PER_MINUTE must be a whole number of messages, such as 15",
     ]);
     expect(problemsOf(() => parseConfig({ ...valid, CHAT_MAX_PER_MINUTE: "-5" }, options))).toHaveLength(1);
+  });
+
+  describe("with systemd credentials (CREDENTIALS_DIRECTORY)", () => {
+    const credentials = (files: Record<string, string>) => {
+      const dir = mkdtempSync(path.join(tmpdir(), "rotabot-credentials-"));
+      for (const [name, value] of Object.entries(files)) writeFileSync(path.join(dir, name), value, { mode: 0o400 });
+      return dir;
+    };
+    const withoutToken = { ...valid, BOT_TOKEN: undefined };
+
+    it("reads the bot token from the credential bot_token and the vault password file from vault_password", () => {
+      const dir = credentials({ bot_token: `${TOKEN}\n`, vault_password: "pw\n" });
+      expect(parseConfig({ ...withoutToken, CREDENTIALS_DIRECTORY: dir }, options)).toMatchObject({
+        botToken: TOKEN,
+        vaultPasswordFile: path.join(dir, "vault_password"),
+      });
+    });
+
+    it("lets BOT_TOKEN and VAULT_PASSWORD_FILE set in the environment win", () => {
+      const dir = credentials({ bot_token: "999:BBEotherotherotherotherotherother12345" });
+      expect(
+        parseConfig({ ...valid, VAULT_PASSWORD_FILE: "/etc/pw", CREDENTIALS_DIRECTORY: dir }, options),
+      ).toMatchObject({ botToken: TOKEN, vaultPasswordFile: "/etc/pw" });
+    });
+
+    it("says which credential is missing, empty, malformed or unreadable, without echoing it", () => {
+      const empty = credentials({});
+      expect(problemsOf(() => parseConfig({ ...withoutToken, CREDENTIALS_DIRECTORY: empty }, options))).toEqual([
+        expect.stringMatching(/^BOT_TOKEN is required .*systemd credential bot_token/),
+      ]);
+      const blank = credentials({ bot_token: "\n" });
+      expect(problemsOf(() => parseConfig({ ...withoutToken, CREDENTIALS_DIRECTORY: blank }, options))).toEqual([
+        `BOT_TOKEN: the systemd credential ${blank}/bot_token is empty: store the token from @BotFather in it (docs/deploy.md)`,
+      ]);
+      const bad = credentials({ bot_token: "not-a-token-secretvalue" });
+      const badProblems = problemsOf(() => parseConfig({ ...withoutToken, CREDENTIALS_DIRECTORY: bad }, options));
+      expect(badProblems).toEqual([
+        expect.stringContaining(`the systemd credential ${bad}/bot_token does not look like a bot token`),
+      ]);
+      expect(badProblems.join("\n")).not.toContain("secretvalue");
+      const unreadable = parseConfig.bind(
+        undefined,
+        { ...withoutToken, CREDENTIALS_DIRECTORY: "/run/credentials/rotabot.service" },
+        {
+          ...options,
+          readCredential: () => ({ ok: false, reason: "unreadable", message: "cannot read it (EACCES): fix" }),
+        },
+      );
+      expect(problemsOf(unreadable)).toEqual(["BOT_TOKEN: cannot read it (EACCES): fix"]);
+    });
+
+    it("reads a credential file as systemd leaves it, and tells a missing one from an unreadable one", () => {
+      const dir = credentials({ bot_token: `${TOKEN}\n` });
+      expect(readCredentialFile(dir, "bot_token")).toEqual({
+        ok: true,
+        value: TOKEN,
+        file: path.join(dir, "bot_token"),
+      });
+      expect(readCredentialFile(dir, "vault_password")).toMatchObject({ ok: false, reason: "missing" });
+      // Tests run as root, who reads through mode bits: a credentials "directory" that is a file fails for anyone.
+      const notADirectory = readCredentialFile(path.join(dir, "bot_token"), "x");
+      expect(notADirectory).toMatchObject({ ok: false, reason: "unreadable" });
+      expect(notADirectory.ok ? "" : notADirectory.message).toContain("(ENOTDIR)");
+    });
   });
 
   it("keeps .env.example in step with the schema", () => {
