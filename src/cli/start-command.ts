@@ -123,7 +123,7 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
 
 function explainStartFailure(error: unknown): string {
   if (error instanceof GrammyError && error.error_code === 401) {
-    return "Telegram refused BOT_TOKEN (401): it is wrong or was revoked. Get the current token from @BotFather, update BOT_TOKEN and start again.";
+    return "Telegram refused BOT_TOKEN (401): it is wrong or was revoked. Get the current token from @BotFather, put it where rotabot reads it (the systemd credential bot_token, see docs/deploy.md, 'Rotating rotabot's own bot token'; or BOT_TOKEN) and start again.";
   }
   if (error instanceof GrammyError && error.error_code === 409) {
     return "Another process is polling with this bot token (409). Stop the other rotabot instance, then start again.";

@@ -8,4 +8,6 @@ export default function setup(): void {
     cwd: root,
     stdio: "inherit",
   });
+  // As `npm run build` does: `rotabot --version` names the commit the tests run.
+  execFileSync(process.execPath, [path.join(root, "scripts/write-build-info.mjs")], { cwd: root, stdio: "inherit" });
 }
