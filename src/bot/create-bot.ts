@@ -21,8 +21,11 @@ import { createRotationPresenter } from "./rotation/create-rotation-presenter.js
 import { createExposureGuard } from "./rotation/create-exposure-guard.js";
 import { createSecretIntake } from "./rotation/create-secret-intake.js";
 import { updateKey } from "./update-key.js";
+import { watchBotApi } from "./watch-bot-api.js";
 
 export type BotContext = ConversationFlavor<Context>;
+
+const AUTO_RETRY = { maxRetryAttempts: 5, maxDelaySeconds: 120, rethrowHttpErrors: true };
 
 export interface CreateBotDeps {
   app: App<BotConfig>;
@@ -43,7 +46,10 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
   });
   bot.api.config.use(logApiCalls(logger));
   bot.api.config.use(budget.transformer);
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
+  bot.api.config.use(watchBotApi({ logger, apiRoot: config.telegramApiRoot }));
+  // 429s and 5xx are waited out; a network error fails the call at once (retrying it forever, as
+  // auto-retry would, keeps a stopping process alive); the runner polls again every few seconds.
+  bot.api.config.use(autoRetry(AUTO_RETRY));
 
   const poster = createChannelPoster({
     send: (html) =>
@@ -88,7 +94,7 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
       },
       plugins: [
         async (ctx, next) => {
-          ctx.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
+          ctx.api.config.use(autoRetry(AUTO_RETRY));
           await next();
         },
       ],

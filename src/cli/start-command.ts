@@ -4,10 +4,28 @@ import { GrammyError } from "grammy";
 import { createApp } from "../app/create-app.js";
 import { COMMAND_MENU } from "../bot/command-menu.js";
 import { createBot } from "../bot/create-bot.js";
+import { RETRY_SECONDS } from "../bot/watch-bot-api.js";
 import { createDigestSender } from "../reminders/create-digest-sender.js";
 import { createReminders, type Reminders } from "../reminders/create-reminders.js";
 import { REFUSALS } from "../rotation/prompts.js";
 import { EXIT, type CliIo } from "./cli-io.js";
+
+/** How long a stop waits for the audit channel's last lines (the send budget may pace them). */
+const FLUSH_MS = 10_000;
+
+/** Whether `task` settled within `ms` (it goes on in the background otherwise). */
+async function within(ms: number, task: Promise<unknown> | undefined): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    Promise.resolve(task).then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return settled;
+}
 
 /** Update types rotabot acts on; Telegram then sends no others. */
 const ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"] as const;
@@ -96,7 +114,14 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
     await reminders.start();
   }
 
-  const runner = run(bot, { runner: { fetch: { allowed_updates: ALLOWED_UPDATES, timeout: 30 }, silent: true } });
+  const runner = run(bot, {
+    runner: {
+      fetch: { allowed_updates: ALLOWED_UPDATES, timeout: 30 },
+      silent: true,
+      // Fixed, short: the default doubles without a cap, and a stop waits out the current pause.
+      retryInterval: RETRY_SECONDS * 1000,
+    },
+  });
   const outcome = await Promise.race([
     io.stopSignal.then((signal) => ({ kind: "signal" as const, signal })),
     (runner.task() ?? Promise.resolve()).then(
@@ -112,11 +137,14 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
     { reason: outcome.kind === "signal" ? outcome.signal : "runner stopped" },
     "stopping: finishing the updates in hand",
   );
-  if (runner.isRunning()) await runner.stop();
+  // Every wait below is bounded: systemd stops waiting after SHUTDOWN_GRACE + 30 s.
+  if (runner.isRunning()) await within(RETRY_SECONDS * 1000 + 2_000, runner.stop());
   await reminders?.stop();
   await engine.stopAll(config.shutdownGraceMs);
   presenter.stop();
-  await poster.flushed();
+  if (!(await within(FLUSH_MS, poster.flushed()))) {
+    logger.warn("stopping before every audit line reached the audit chat; they are all in STATE_DIR/audit.jsonl");
+  }
   logger.info("rotabot stopped");
   return EXIT.ok;
 }

@@ -13,7 +13,8 @@ export interface GitDeps {
 
 /** The infra checkout's git: status of the files a rotation touches, commit, optional push. */
 export function createGit({ cwd, env, processes = listGitProcesses, lockWaitMs = 30_000 }: GitDeps) {
-  const git = (args: string[]) => execa("git", args, { cwd, env, extendEnv: false, reject: false });
+  // cleanup: false, so a SIGTERM to rotabot lets a commit finish (see ansible-vault-cli.ts).
+  const git = (args: string[]) => execa("git", args, { cwd, env, extendEnv: false, reject: false, cleanup: false });
 
   /** Clears the locks a git killed mid-commit left (see clearStaleGitLocks). */
   async function clearLocks(): Promise<Result<{ cleared: string[] }, "git_failed">> {

@@ -21,6 +21,9 @@ export function createAnsibleVaultCli({ passwordFile, env }: AnsibleVaultCliDeps
   const options = {
     env: { ...env, PAGER: "cat", ANSIBLE_NOCOLOR: "1" },
     extendEnv: false,
+    // No exit handler: on SIGTERM rotabot lets a vault write finish (its graceful stop) instead of
+    // execa's signal-exit re-raising the signal and killing rotabot mid-write.
+    cleanup: false,
     reject: false,
     stripFinalNewline: false,
     timeout: 60_000,

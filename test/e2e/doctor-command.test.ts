@@ -106,7 +106,7 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       expect(playbooks.filter((c) => c.status !== "ok")).toEqual([]);
       expect(statusOf(healthy.checks, "playbook infra/playbooks/reload_nats.yml --tags reload")).toMatchObject({
         status: "ok",
-        detail: "selects 1 task on localhost (used by nats/reload, nats/reload_final)",
+        detail: "selects 1 task on localhost (used by nats/reload, nats/reload_final, nats/reload_without_new)",
       });
       expect(playbooks.map((c) => c.check)).toEqual(
         expect.arrayContaining([
