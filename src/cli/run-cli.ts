@@ -1,16 +1,11 @@
-import { AGE_USAGE, runAgeCommand } from "./age-command.js";
-import { AUDIT_USAGE, runAuditCommand } from "./audit-command.js";
-import { DOCTOR_USAGE, runDoctorCommand } from "./doctor-command.js";
+import { runAgeCommand } from "./age-command.js";
+import { runAuditCommand } from "./audit-command.js";
+import { runDoctorCommand } from "./doctor-command.js";
 import { EXIT, type CliIo } from "./cli-io.js";
-import {
-  ROTATE_USAGE,
-  runAbortCommand,
-  runResumeCommand,
-  runRotateCommand,
-  runStatusCommand,
-} from "./rotate-commands.js";
-import { runSandboxCommand, SANDBOX_USAGE } from "./sandbox-command.js";
+import { runAbortCommand, runResumeCommand, runRotateCommand, runStatusCommand } from "./rotate-commands.js";
+import { runSandboxCommand } from "./sandbox-command.js";
 import { runStartCommand } from "./start-command.js";
+import { COMMAND_LINES, readCommandLine, type CommandName } from "./usage.js";
 
 const COMMANDS = {
   start: { run: runStartCommand, summary: "run the Telegram bot (long polling) until SIGINT/SIGTERM" },
@@ -35,7 +30,8 @@ const COMMANDS = {
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(8)} ${summary}`);
-  return `Usage: rotabot <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nrotabot <command> --help shows a command's options. Settings come from the environment or ./.env (see .env.example).\n\n${AGE_USAGE}\n\n${ROTATE_USAGE}\n\n${AUDIT_USAGE}\n${DOCTOR_USAGE}\n${SANDBOX_USAGE}\n`;
+  const synopses = Object.values(COMMAND_LINES).map(({ usage }) => `  ${usage.split("\n")[0]!.replace("Usage: ", "")}`);
+  return `Usage: rotabot <command> [options]\n\nCommands:\n${lines.join("\n")}\n\n${synopses.join("\n")}\n\nrotabot <command> --help shows a command's options. Settings come from the environment or ./.env (see .env.example).\n`;
 }
 
 /** Dispatches `rotabot <command>`; returns the process exit code. */
@@ -56,5 +52,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     );
     return EXIT.usage;
   }
+  // Every command's arguments are checked here, before it loads or opens anything.
+  const line = readCommandLine(name as CommandName, args, io);
+  if (!line.ok) return line.exitCode;
   return command.run(args, io);
 }
