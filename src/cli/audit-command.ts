@@ -1,5 +1,6 @@
 import { verifyAuditLog } from "../audit/audit-log.js";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
+import { prepareStateDir } from "../fs/prepare-state-dir.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { readCommandLine } from "./usage.js";
 
@@ -18,6 +19,11 @@ function verifyCommand(args: string[], io: CliIo): number {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr(`rotabot audit: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  const usable = prepareStateDir(stateDir, { access: "read" });
+  if (!usable.ok) {
+    io.stderr(`rotabot audit: ${usable.message}\n`);
     return EXIT.usage;
   }
   const result = verifyAuditLog(stateDir);
