@@ -127,6 +127,18 @@ describe("strangers and hostile input in the chat", { timeout: 90_000 }, () => {
       );
       expect(answer.params.text, data).toMatch(/no longer active/);
     }
+    // The digest's Rotate button carries a vault key: a forged one is checked like a typed name.
+    const digest = world.tg.pressButton({
+      from: ALICE,
+      chat: OPS,
+      messageId: picker.message.message_id,
+      data: `due|${"k".repeat(61)}`,
+      forge: true,
+    });
+    const stale = await world.tg.waitForCall(
+      (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === digest,
+    );
+    expect(stale.params.text).toMatch(/no longer active/);
     world.tg.pressButton({ from: ALICE, chat: OPS, messageId: picker.message.message_id, data: buttonsOf(picker)[1]! });
     const plan = await nextReply(OPS, picker.message.message_id, /^🔐 Plan: rotate vault_reports_api_token/);
     expect(buttonsOf(plan).some((b) => b.endsWith("|cancel"))).toBe(true);
