@@ -7,7 +7,7 @@ const LEADING_COMMAND = /^\/[A-Za-z0-9_]+(?:@([A-Za-z0-9_]+))?/;
  * chat (grammY's `command()` already skips it; nothing else may answer it either).
  */
 export function isForAnotherBot(ctx: Context): boolean {
-  const mention = LEADING_COMMAND.exec(ctx.msg?.text ?? "")?.[1];
+  const mention = LEADING_COMMAND.exec(ctx.message?.text ?? "")?.[1];
   return mention !== undefined && mention.toLowerCase() !== ctx.me.username.toLowerCase();
 }
 
@@ -18,8 +18,9 @@ export function isForAnotherBot(ctx: Context): boolean {
  */
 export function isAddressedToMe(ctx: Context): boolean {
   if (ctx.callbackQuery) return true;
-  if (!ctx.msg || isForAnotherBot(ctx)) return false;
+  // `ctx.message`, not `ctx.msg`: for a button press `msg` is the bot's own message.
+  if (!ctx.message || isForAnotherBot(ctx)) return false;
   if (ctx.chat?.type === "private") return true;
-  if (LEADING_COMMAND.test(ctx.msg.text ?? "")) return true;
-  return ctx.msg.reply_to_message?.from?.id === ctx.me.id;
+  if (LEADING_COMMAND.test(ctx.message.text ?? "")) return true;
+  return ctx.message.reply_to_message?.from?.id === ctx.me.id;
 }

@@ -87,7 +87,8 @@ export function createAuthorization({
     }
     if (isForAnotherBot(ctx)) return;
 
-    const senderChat = ctx.msg?.sender_chat;
+    // `ctx.message`, not `ctx.msg`: for a button press `msg` is the bot's own message.
+    const senderChat = ctx.message?.sender_chat;
     const user = ctx.from;
     if (!senderChat && (!user || user.is_bot)) return;
     const inOpsChat = ctx.chat?.id === opsChatId;
@@ -139,9 +140,9 @@ function chatActor(sender: Chat, chatId: number | undefined): Actor {
 
 /** What was tried, without repeating free text they typed (it could be anything). */
 function describeAction(ctx: Context): string {
-  const command = ctx.msg?.text?.match(/^\/[A-Za-z0-9_]+(@\w+)?/)?.[0];
-  if (command) return clip(command);
   if (ctx.callbackQuery) return "a button press";
-  if (ctx.msg) return "a message";
+  const command = ctx.message?.text?.match(/^\/[A-Za-z0-9_]+(@\w+)?/)?.[0];
+  if (command) return clip(command);
+  if (ctx.message) return "a message";
   return Object.keys(ctx.update).find((k) => k !== "update_id") ?? "an update";
 }

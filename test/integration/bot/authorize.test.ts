@@ -116,8 +116,8 @@ describe("authorization against a flood", () => {
     expect(passed).toEqual([]);
   });
 
-  it("refuses a stranger's button press with an alert, once", async () => {
-    const own = await api.sendMessage(OPS, "card", {
+  it("refuses a stranger's button press with an alert, once, whatever the message with the button says", async () => {
+    const own = await api.sendMessage(OPS, "/status@some_other_bot: a card whose text starts like a command", {
       reply_markup: { inline_keyboard: [[{ text: "Go", callback_data: "rt|20260101-0930-ab12|0123abcd|g" }]] },
     });
     for (let i = 0; i < 3; i++)
