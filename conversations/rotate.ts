@@ -11,6 +11,7 @@ import { findProcedure } from "../src/runbook/find-procedure.js";
 import type { Runbook } from "../src/runbook/runbook-schema.js";
 import { escapeHtml } from "../src/telegram/html.js";
 import { telegramActor } from "../src/telegram/telegram-actor.js";
+import { clip, INCIDENT_REASON_MAX } from "../src/telegram/user-text.js";
 
 /** The id under which the /rotate walkthrough is registered. */
 export const ROTATE_CONVERSATION = "rotate";
@@ -30,6 +31,8 @@ type Target =
   | { kind: "unreadable"; message: string };
 
 const PLAN_MINUTES = 15;
+/** Names listed when the typed one is unknown; a manifest with hundreds of API tokens must still fit one message. */
+const KNOWN_LISTED = 40;
 
 /**
  * /rotate <name> [incident <reason>]: resolves the secret, lets the operator pick among several
@@ -83,19 +86,25 @@ export function createRotateConversation({ engine, audit, runbook, manifestFile,
       return;
     }
     if (target.kind === "unknown") {
-      await ctx.reply(`I have no procedure for “${typed}”. Try one of: ${target.known.join(", ")}`);
+      const known = target.known.slice(0, KNOWN_LISTED).join(", ");
+      const more =
+        target.known.length > KNOWN_LISTED ? `, … (${target.known.length - KNOWN_LISTED} more: /age lists them)` : "";
+      await ctx.reply(`I have no procedure for “${clip(typed)}”. Try one of: ${known}${more}`);
       return;
     }
     if (target.kind === "ambiguous") {
       const keys = target.keys;
       const keyboard = new InlineKeyboard();
       keys.forEach((key, i) => keyboard.text(key, `pick|${nonce}|${i}`).row());
-      await ctx.reply(`“${typed}” fits several secrets. Which one?`, { reply_markup: keyboard });
+      await ctx.reply(`“${clip(typed)}” fits several secrets. Which one?`, { reply_markup: keyboard });
+      // Only the indexes offered match: a forged `pick|<nonce>|99` passes on to the catch-all, which answers it.
+      const offered = keys.map((_, i) => i).join("|");
       const pick = await conversation
-        .waitForCallbackQuery(new RegExp(`^pick\\|${nonce}\\|\\d+$`), waitOptions)
+        .waitForCallbackQuery(new RegExp(`^pick\\|${nonce}\\|(${offered})$`), waitOptions)
         .andFrom(user.id, onlyInitiator);
       await pick.answerCallbackQuery();
-      const key = keys[Number(pick.callbackQuery.data.split("|")[2])]!;
+      const key = keys[Number(pick.callbackQuery.data.split("|")[2])];
+      if (key === undefined) return;
       target = await conversation.external(() => resolveTarget(key));
       if (target.kind !== "found") return;
     }
@@ -115,7 +124,7 @@ export function createRotateConversation({ engine, audit, runbook, manifestFile,
       .join("\n");
     const text = [
       `🔐 <b>Plan: rotate <code>${escapeHtml(key)}</code></b> (${escapeHtml(procedure.title)})`,
-      `Last rotated: ${lastRotation ?? "never"} · owner: ${escapeHtml(owner ?? "none in the manifest")}${incident ? ` · <b>incident</b>: ${escapeHtml(incident)}` : ""}`,
+      `Last rotated: ${lastRotation ?? "never"} · owner: ${escapeHtml(owner ?? "none in the manifest")}${incident ? ` · <b>incident</b>: ${escapeHtml(clip(incident, INCIDENT_REASON_MAX))}` : ""}`,
       `${environments.length > 1 ? "Environments, in rollout order" : "Environment"}: ${escapeHtml(environments.join(" → "))}`,
       ...(procedure.summary ? [`<i>${escapeHtml(procedure.summary)}</i>`] : []),
       ...(outage ? [`⏱ ${escapeHtml(outage)}`] : []),

@@ -12,6 +12,7 @@ import { createFileReplacer } from "../fs/replace-file.js";
 import { createGit } from "../git/create-git.js";
 import { createLogger, type Logger } from "../logging/create-logger.js";
 import { createRedactor } from "../logging/redactor.js";
+import { prepareStateDir } from "../fs/prepare-state-dir.js";
 import { fail, type Result } from "../result.js";
 import { createDeployMarker } from "../rotation/create-deploy-marker.js";
 import { createJournal } from "../rotation/create-journal.js";
@@ -25,6 +26,9 @@ import { createTelegramChecks } from "../services/telegram-bot.js";
 import { callBotApi } from "../telegram/call-bot-api.js";
 import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
 import { createVault } from "../vault/create-vault.js";
+
+/** The folders the journal, locks, command logs, vault backups and conversations keep under STATE_DIR. */
+const STATE_SUBFOLDERS = ["rotations", "locks", "logs", "vault-backups", "conversations"];
 
 /** What the composition root needs from the process. */
 export interface AppIo {
@@ -65,6 +69,9 @@ export async function createApp(
   if (infraDir === undefined) {
     return fail("config", "INFRA_DIR is not set: set it (or pass --infra DIR) to the Akira infra checkout");
   }
+  // Before anything opens a file under it (journal, locks, audit log, conversations, logs).
+  const stateDir = prepareStateDir(config.stateDir, { subfolders: STATE_SUBFOLDERS });
+  if (!stateDir.ok) return stateDir;
   const loaded = await loadRunbook(config.runbookFile);
   if (!loaded.ok) return fail("runbook", `the runbook is not valid:\n  ${loaded.problems.join("\n  ")}`);
   const redactor = createRedactor(config.botToken ? [config.botToken] : []);
@@ -76,7 +83,18 @@ export async function createApp(
           redactor,
           stream: { write: (line: string) => io.stderr(line) },
         });
-  return { ok: true, app: wire(options.purpose, { ...config, infraDir }, loaded.runbook, logger, redactor, io) };
+  try {
+    return { ok: true, app: wire(options.purpose, { ...config, infraDir }, loaded.runbook, logger, redactor, io) };
+  } catch (error) {
+    // A folder under STATE_DIR that changed since the check above: still one line, not a stack trace.
+    const { code, path: at } = error as NodeJS.ErrnoException;
+    if (code && at?.startsWith(config.stateDir))
+      return fail(
+        "state_dir",
+        `STATE_DIR=${config.stateDir} cannot be used: ${at} gives ${code}; set STATE_DIR to a folder the rotabot user can write`,
+      );
+    throw error;
+  }
 }
 
 /** The audit channel for shell commands: the bot's token and chat, when configured (best effort). */

@@ -2,7 +2,7 @@ import path from "node:path";
 import { autoRetry } from "@grammyjs/auto-retry";
 import { conversations, createConversation, type ConversationFlavor } from "@grammyjs/conversations";
 import { sequentialize } from "@grammyjs/runner";
-import { Bot, type Context } from "grammy";
+import { Api, Bot, type Context } from "grammy";
 import { createRotateConversation, ROTATE_CONVERSATION } from "../../conversations/rotate.js";
 import { todayUtc } from "../time/calendar-date.js";
 import { createChannelPoster } from "../audit/create-channel-poster.js";
@@ -81,7 +81,22 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
         logger.error({ err: replyError, ref }, "could not tell the user about the failure"),
       );
   });
-  guarded.use(createAuthorization({ operatorIds: config.operatorIds, opsChatId: config.opsChatId, audit }));
+  // Refusals go out once, without auto-retry: a stranger's flood must never wait out a 429 that
+  // the operators' replies in the same chat would then queue behind.
+  const once = new Api(config.botToken, { apiRoot: config.telegramApiRoot });
+  once.config.use(logApiCalls(logger));
+  guarded.use(
+    createAuthorization({
+      operatorIds: config.operatorIds,
+      opsChatId: config.opsChatId,
+      audit,
+      logger,
+      refusals: {
+        send: (chatId, text) => once.sendMessage(chatId, text),
+        answer: (queryId, text) => once.answerCallbackQuery(queryId, { text, show_alert: true }),
+      },
+    }),
+  );
   guarded.use(createSecretIntake({ engine, presenter, redactor }));
   guarded.use(createExposureGuard({ runbook, engine, presenter, redactor, audit }));
   guarded.use(

@@ -1,5 +1,4 @@
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { buildAgeReport, formatProblem } from "../age/build-age-report.js";
 import { parseCalendarDate, todayUtc } from "../time/calendar-date.js";
 import { NEEDS_ACTION } from "../age/compute-age-report.js";
@@ -8,51 +7,20 @@ import { ConfigError, parseConfig } from "../config/parse-config.js";
 import { MANIFEST_PATH } from "../manifest/read-manifest.js";
 import { loadRunbook } from "../runbook/load-runbook.js";
 import { EXIT, type CliIo } from "./cli-io.js";
-
-export const AGE_USAGE = `Usage: rotabot age [--infra DIR | --manifest FILE] [--as-of YYYY-MM-DD] [--due-soon-days N] [--json] [--exit-zero]
-
-Reports each secret's age, due date and status from the manifest, most urgent first.
-  --infra DIR          infra checkout (default: INFRA_DIR); reads ${MANIFEST_PATH}
-  --manifest FILE      read this manifest file instead
-  --as-of DATE         compute as of this day (default: today, UTC)
-  --due-soon-days N    due within N days counts as due_soon (default: 30)
-  --json               print a JSON array instead of the table
-  --exit-zero          exit 0 even when something is overdue (still 2 on bad input)
-Exit code: 0 all fine, 1 something overdue or never rotated, 2 bad manifest, runbook or arguments.`;
+import { readCommandLine } from "./usage.js";
 
 /** `rotabot age`: the shell twin of /age and the replacement for scripts/check_secrets_age.{sh,py}. */
 export async function runAgeCommand(args: string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        infra: { type: "string" },
-        manifest: { type: "string" },
-        "as-of": { type: "string" },
-        "due-soon-days": { type: "string", default: "30" },
-        json: { type: "boolean", default: false },
-        "exit-zero": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    io.stderr(`rotabot age: ${(error as Error).message}\n\n${AGE_USAGE}\n`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    io.stdout(`${AGE_USAGE}\n`);
-    return EXIT.ok;
-  }
+  const line = readCommandLine("age", args, io);
+  if (!line.ok) return line.exitCode;
+  const { values } = line;
 
   const problems: string[] = [];
   const asOf = values["as-of"] === undefined ? todayUtc(io.now()) : parseCalendarDate(values["as-of"]);
   if (!asOf) problems.push(`--as-of "${values["as-of"]}" is not a date; write YYYY-MM-DD`);
   const dueSoonDays = Number(values["due-soon-days"]);
-  if (!Number.isInteger(dueSoonDays) || dueSoonDays < 0)
-    problems.push(`--due-soon-days "${values["due-soon-days"]}" must be a whole number of days, 0 or more`);
+  if (!/^\d{1,5}$/.test(values["due-soon-days"]))
+    problems.push(`--due-soon-days "${values["due-soon-days"]}" must be a whole number of days, 0 to 99999`);
   let config;
   try {
     config = parseConfig(values.infra ? { ...io.env, INFRA_DIR: values.infra } : io.env, {

@@ -1,11 +1,9 @@
-import { parseArgs } from "node:util";
 import { describeRepair, resealAuditLog, verifyAuditLog } from "../audit/audit-log.js";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
 import { LockBusyError } from "../fs/lock-file-sync.js";
+import { prepareStateDir } from "../fs/prepare-state-dir.js";
 import { EXIT, type CliIo } from "./cli-io.js";
-
-export const AUDIT_USAGE = `Usage: rotabot audit verify [--state-dir DIR]   checks STATE_DIR/audit.jsonl for edited or removed lines
-       rotabot audit reseal [--state-dir DIR]   after checking a log that does not verify: keeps it aside, starts a new chain`;
+import { readCommandLine } from "./usage.js";
 
 /** `rotabot audit verify|reseal`: recomputes the audit log's hash chain, or restarts a damaged one. */
 export function runAuditCommand(args: string[], io: CliIo): Promise<number> {
@@ -13,33 +11,21 @@ export function runAuditCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 function auditCommand(args: string[], io: CliIo): number {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { "state-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
-    });
-  } catch (error) {
-    io.stderr(`rotabot audit: ${(error as Error).message}\n${AUDIT_USAGE}\n`);
-    return EXIT.usage;
-  }
-  if (parsed.values.help) {
-    io.stdout(`${AUDIT_USAGE}\n`);
-    return EXIT.ok;
-  }
-  const [action, ...extra] = parsed.positionals;
-  if ((action !== "verify" && action !== "reseal") || extra.length > 0) {
-    io.stderr(`${AUDIT_USAGE}\n`);
-    return EXIT.usage;
-  }
+  const line = readCommandLine("audit", args, io);
+  if (!line.ok) return line.exitCode;
+  const [action] = line.positionals;
   let stateDir: string;
   try {
-    const env = parsed.values["state-dir"] ? { ...io.env, STATE_DIR: parsed.values["state-dir"] } : io.env;
+    const env = line.values["state-dir"] ? { ...io.env, STATE_DIR: line.values["state-dir"] } : io.env;
     stateDir = parseConfig(env, { purpose: "cli", packageRoot: io.packageRoot }).stateDir;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr(`rotabot audit: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  const usable = prepareStateDir(stateDir, { access: action === "reseal" ? "write" : "read" });
+  if (!usable.ok) {
+    io.stderr(`rotabot audit: ${usable.message}\n`);
     return EXIT.usage;
   }
   if (action === "reseal") {

@@ -1,5 +1,4 @@
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
 import { todayUtc } from "../time/calendar-date.js";
 import { runLocalChecks, type CheckResult } from "../doctor/doctor-checks.js";
@@ -14,23 +13,15 @@ import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
 import { createVault } from "../vault/create-vault.js";
 import { createFileReplacer } from "../fs/replace-file.js";
 import { EXIT, type CliIo } from "./cli-io.js";
+import { readCommandLine } from "./usage.js";
 
-export const DOCTOR_USAGE =
-  "Usage: rotabot doctor [--infra DIR] [--json]   (checks tools, files, vault, manifest, STATE_DIR, that every ansible-playbook step selects tasks (--list-tasks) and, with BOT_TOKEN, Telegram)";
 const ICON = { ok: "✔", warn: "⚠", fail: "✘" } as const;
 
 /** `rotabot doctor`: everything around rotabot that must be right, each with a fix. Exit 1 on any failure. */
 export async function runDoctorCommand(args: string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { infra: { type: "string" }, json: { type: "boolean", default: false } },
-    }));
-  } catch (error) {
-    io.stderr(`rotabot doctor: ${(error as Error).message}\n${DOCTOR_USAGE}\n`);
-    return EXIT.usage;
-  }
+  const line = readCommandLine("doctor", args, io);
+  if (!line.ok) return line.exitCode;
+  const { values } = line;
   let config;
   try {
     config = parseConfig(values.infra ? { ...io.env, INFRA_DIR: values.infra } : io.env, {

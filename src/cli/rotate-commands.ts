@@ -1,5 +1,4 @@
 import { userInfo } from "node:os";
-import { parseArgs } from "node:util";
 import { findProcedure } from "../runbook/find-procedure.js";
 import { describePlan } from "../rotation/describe-plan.js";
 import type { Actor } from "../rotation/model.js";
@@ -9,43 +8,22 @@ import { EXIT, type CliIo } from "./cli-io.js";
 import { createPrompter } from "./create-prompter.js";
 import { driveRotation } from "./drive-rotation.js";
 import { openEngine } from "./open-engine.js";
-
-export const ROTATE_USAGE = `Usage:
-  rotabot rotate <secret|alias> [--incident REASON] [--yes] [--break-glass REASON] [--infra DIR]
-  rotabot status [--infra DIR]
-  rotabot resume <rotation-id> [--break-glass REASON] [--infra DIR]
-  rotabot abort <rotation-id> [--infra DIR]`;
+import { checkIncidentReason } from "../telegram/user-text.js";
+import { readCommandLine } from "./usage.js";
 
 const shellActor = (io: CliIo): Actor => {
   const name = io.env.SUDO_USER ?? io.env.USER ?? userInfo().username;
   return { id: `shell:${name}`, name };
 };
 
-function parse(args: string[], io: CliIo) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        incident: { type: "string" },
-        yes: { type: "boolean", default: false },
-        infra: { type: "string" },
-        "break-glass": { type: "string" },
-      },
-    });
-  } catch (error) {
-    io.stderr(`rotabot: ${(error as Error).message}\n${ROTATE_USAGE}\n`);
-    return undefined;
-  }
-}
-
 /** `rotabot rotate`: the same engine as the chat, on a terminal; the fallback when Telegram is down. */
 export async function runRotateCommand(args: string[], io: CliIo): Promise<number> {
-  const parsed = parse(args, io);
-  if (!parsed) return EXIT.usage;
-  const name = parsed.positionals[0];
-  if (!name) {
-    io.stderr(`${ROTATE_USAGE}\n`);
+  const parsed = readCommandLine("rotate", args, io);
+  if (!parsed.ok) return parsed.exitCode;
+  const name = parsed.positionals[0]!;
+  const incident = parsed.values.incident === undefined ? undefined : checkIncidentReason(parsed.values.incident);
+  if (incident !== undefined && !incident.ok) {
+    io.stderr(`rotabot rotate: ${incident.message}\n`);
     return EXIT.usage;
   }
   const opened = await openEngine(io, parsed.values.infra);
@@ -93,7 +71,7 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
         procedure: found.procedure,
         key: found.key,
         initiator: shellActor(io),
-        ...(parsed.values.incident ? { incident: { reason: parsed.values.incident } } : {}),
+        ...(incident ? { incident: { reason: incident.reason } } : {}),
         owner: entry?.owner ?? undefined,
       });
       if (started.ok) io.stdout(`Rotation ${started.rotation.id} started.\n`);
@@ -108,8 +86,8 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
 }
 
 export async function runStatusCommand(args: string[], io: CliIo): Promise<number> {
-  const parsed = parse(args, io);
-  if (!parsed) return EXIT.usage;
+  const parsed = readCommandLine("status", args, io);
+  if (!parsed.ok) return parsed.exitCode;
   const opened = await openEngine(io, parsed.values.infra);
   if (!opened.ok) {
     io.stderr(`rotabot status: ${opened.message}\n`);
@@ -128,25 +106,22 @@ export async function runStatusCommand(args: string[], io: CliIo): Promise<numbe
   return EXIT.ok;
 }
 
-/** Parses `<command> <rotation-id>` and opens the engine; undefined after printing why not. */
-async function openForRotation(command: string, args: string[], io: CliIo) {
-  const parsed = parse(args, io);
-  const id = parsed?.positionals[0];
-  if (!parsed || !id) {
-    io.stderr(`${ROTATE_USAGE}\n`);
-    return undefined;
-  }
+/** Parses `<command> <rotation-id>` and opens the engine; an exit code after printing why not. */
+async function openForRotation(command: "resume" | "abort", args: string[], io: CliIo) {
+  const parsed = readCommandLine(command, args, io);
+  if (!parsed.ok) return { ok: false as const, exitCode: parsed.exitCode };
+  const id = parsed.positionals[0]!;
   const opened = await openEngine(io, parsed.values.infra);
   if (!opened.ok) {
     io.stderr(`rotabot ${command}: ${opened.message}\n`);
-    return undefined;
+    return { ok: false as const, exitCode: EXIT.usage };
   }
-  return { id, engine: opened.engine, flush: opened.flush, values: parsed.values };
+  return { ok: true as const, id, engine: opened.engine, flush: opened.flush, values: parsed.values };
 }
 
 export async function runResumeCommand(args: string[], io: CliIo): Promise<number> {
   const opened = await openForRotation("resume", args, io);
-  if (!opened) return EXIT.usage;
+  if (!opened.ok) return opened.exitCode;
   const resume = async () => {
     const resumed = await opened.engine.resume(opened.id);
     if (!resumed.ok) io.stderr(`rotabot resume: ${resumed.message}\n`);
@@ -163,7 +138,7 @@ export async function runResumeCommand(args: string[], io: CliIo): Promise<numbe
 
 export async function runAbortCommand(args: string[], io: CliIo): Promise<number> {
   const opened = await openForRotation("abort", args, io);
-  if (!opened) return EXIT.usage;
+  if (!opened.ok) return opened.exitCode;
   const aborted = await opened.engine.abort(opened.id, shellActor(io));
   await opened.flush();
   if (!aborted.ok) {
@@ -175,7 +150,8 @@ export async function runAbortCommand(args: string[], io: CliIo): Promise<number
 }
 
 /** `--break-glass "<reason>"`: the initiator alone may answer where the two-person rule asks for two (audited). */
-function breakGlassOf(values: { "break-glass"?: string | undefined }): { breakGlass?: string } {
-  const reason = values["break-glass"]?.trim();
+function breakGlassOf(values: Readonly<Record<string, unknown>>): { breakGlass?: string } {
+  const given = values["break-glass"];
+  const reason = typeof given === "string" ? given.trim() : undefined;
   return reason ? { breakGlass: reason } : {};
 }

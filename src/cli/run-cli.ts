@@ -1,5 +1,5 @@
 import { EXIT, type CliIo } from "./cli-io.js";
-import { SANDBOX_USAGE } from "./sandbox-usage.js";
+import { COMMAND_LINES, readCommandLine, type CommandName } from "./usage.js";
 
 type RunCommand = (args: string[], io: CliIo) => Promise<number>;
 
@@ -46,23 +46,18 @@ const COMMANDS = {
   },
 } as const satisfies Record<string, { load: () => Promise<RunCommand>; summary: string }>;
 
-/** The full help; loads only the modules that hold the option texts (none of them loads grammY, pg or NATS). */
-async function usage(): Promise<string> {
-  const [{ AGE_USAGE }, { ROTATE_USAGE }, { AUDIT_USAGE }, { DOCTOR_USAGE }] = await Promise.all([
-    import("./age-command.js"),
-    import("./rotate-commands.js"),
-    import("./audit-command.js"),
-    import("./doctor-command.js"),
-  ]);
+/** The full help, from the light usage module (none of the commands is loaded). */
+function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(8)} ${summary}`);
-  return `Usage: rotabot <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nrotabot <command> --help shows a command's options. Settings come from the environment or ./.env (see .env.example).\n\n${AGE_USAGE}\n\n${ROTATE_USAGE}\n\n${AUDIT_USAGE}\n${DOCTOR_USAGE}\n${SANDBOX_USAGE}\n`;
+  const synopses = Object.values(COMMAND_LINES).map(({ usage }) => `  ${usage.split("\n")[0]!.replace("Usage: ", "")}`);
+  return `Usage: rotabot <command> [options]\n\nCommands:\n${lines.join("\n")}\n\n${synopses.join("\n")}\n\nrotabot <command> --help shows a command's options. Settings come from the environment or ./.env (see .env.example).\n`;
 }
 
 /** Dispatches `rotabot <command>`; returns the process exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    io.stdout(await usage());
+    io.stdout(usage());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === "--version" || name === "version") {
@@ -76,6 +71,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     );
     return EXIT.usage;
   }
+  // Every command's arguments are checked here, before it loads or opens anything.
+  const line = readCommandLine(name as CommandName, args, io);
+  if (!line.ok) return line.exitCode;
   const run = await command.load();
   return run(args, io);
 }

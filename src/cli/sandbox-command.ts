@@ -2,12 +2,11 @@ import { spawn } from "node:child_process";
 import { createWriteStream, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { execa } from "execa";
 import { startStagingBox, type StagingBox } from "../sandbox/start-staging-box.js";
 import { startWebChat } from "../sandbox/web-chat/create-web-chat.js";
 import { EXIT, type CliIo } from "./cli-io.js";
-import { SANDBOX_USAGE } from "./sandbox-usage.js";
+import { readCommandLine, SANDBOX_USAGE } from "./usage.js";
 
 const NEEDED = [
   { tool: "ansible-playbook", package: "ansible-core" },
@@ -23,14 +22,13 @@ const NEEDED = [
  * everything it started and removes its folders.
  */
 export async function runSandboxCommand(args: string[], io: CliIo): Promise<number> {
-  let port: number;
-  try {
-    const { values } = parseArgs({ args, options: { port: { type: "string", default: "8080" } } });
-    port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535)
-      throw new Error(`--port must be a port number, not ${values.port}`);
-  } catch (error) {
-    io.stderr(`rotabot sandbox: ${(error as Error).message}\n${SANDBOX_USAGE}\n`);
+  const line = readCommandLine("sandbox", args, io);
+  if (!line.ok) return line.exitCode;
+  const port = Number(line.values.port);
+  if (!/^\d{1,5}$/.test(line.values.port) || port > 65_535) {
+    io.stderr(
+      `rotabot sandbox: --port must be a port number (0-65535), not ${JSON.stringify(line.values.port)}\n\n${SANDBOX_USAGE}\n`,
+    );
     return EXIT.usage;
   }
   if (port !== 0 && !(await portIsFree(port))) {

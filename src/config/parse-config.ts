@@ -32,7 +32,22 @@ const integerId = (name: string) =>
     .string()
     .trim()
     .regex(/^-?\d{1,20}$/, `${name} must be a Telegram id: a whole number such as -1001234567890`)
-    .transform(Number);
+    .transform(Number)
+    .refine(Number.isSafeInteger, `${name} is too long for a Telegram id: copy it again, such as -1001234567890`);
+
+/**
+ * A group's or channel's id. Groups and channels have negative ids; the positive number is the
+ * group id with the sign and `-100` dropped (as some tools show it), and the bot would then
+ * ignore the real group, so it is refused with the ids it most likely means.
+ */
+const chatId = (name: string) =>
+  integerId(name).superRefine((id, ctx) => {
+    if (id <= 0) return;
+    ctx.addIssue({
+      code: "custom",
+      message: `${name}=${id} is a positive number, but groups and channels have negative ids: for a supergroup or channel set ${name}=-100${id}, for a basic group ${name}=-${id} (docs/deploy.md, step 3, shows how to read the id)`,
+    });
+  });
 
 const userIdList = z
   .string()
@@ -56,6 +71,27 @@ function isLoopback(apiRoot: string): boolean {
   return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/**
+ * A duration setting in milliseconds, within `min` and `max`: zero would expire or stop
+ * everything at once, and a timer past 2^31-1 ms (about 24.8 days) fires at once in Node.
+ */
+function durationSetting(name: string, examples: string, range: { min: string; max: string }) {
+  const [min, max] = [parseDuration(range.min)!, parseDuration(range.max)!];
+  return z
+    .string()
+    .trim()
+    .superRefine((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) ctx.addIssue({ code: "custom", message: `${name} must be a duration such as ${examples}` });
+      else if (ms < min || ms > max)
+        ctx.addIssue({
+          code: "custom",
+          message: `${name}=${text} is out of range: it must be between ${range.min} and ${range.max}, such as ${examples}`,
+        });
+    })
+    .transform((text) => parseDuration(text)!);
+}
+
 const envSchema = z.object({
   BOT_TOKEN: z
     .string()
@@ -69,19 +105,16 @@ const envSchema = z.object({
     .url({ protocol: /^https?$/, error: "TELEGRAM_API_ROOT must be an http(s) URL such as https://api.telegram.org" })
     .transform((u) => u.replace(/\/+$/, ""))
     .default("https://api.telegram.org"),
-  OPS_CHAT_ID: integerId("OPS_CHAT_ID").optional(),
-  AUDIT_CHAT_ID: integerId("AUDIT_CHAT_ID").optional(),
+  OPS_CHAT_ID: chatId("OPS_CHAT_ID").optional(),
+  AUDIT_CHAT_ID: chatId("AUDIT_CHAT_ID").optional(),
   OPERATOR_IDS: userIdList.optional(),
   INFRA_DIR: z.string().trim().min(1).optional(),
   VAULT_PASSWORD_FILE: z.string().trim().min(1).default("~/.akira-vault-pass.txt"),
   RUNBOOK_FILE: z.string().trim().min(1).optional(),
   STATE_DIR: z.string().trim().min(1).optional(),
-  CONFIRM_TIMEOUT: z
-    .string()
-    .trim()
-    .refine((v) => parseDuration(v) !== undefined, "CONFIRM_TIMEOUT must be a duration such as 15m, 900s or 1h")
-    .transform((v) => parseDuration(v)!)
-    .default(15 * 60_000),
+  CONFIRM_TIMEOUT: durationSetting("CONFIRM_TIMEOUT", "15m, 900s or 1h", { min: "1s", max: "24h" }).default(
+    15 * 60_000,
+  ),
   APPROVER_IDS: z
     .string()
     .trim()
@@ -105,12 +138,7 @@ const envSchema = z.object({
     .trim()
     .refine(isTimeZone, "REMINDER_TIMEZONE must be an IANA time zone such as UTC or Europe/Berlin")
     .default("UTC"),
-  SHUTDOWN_GRACE: z
-    .string()
-    .trim()
-    .refine((v) => parseDuration(v) !== undefined, "SHUTDOWN_GRACE must be a duration such as 30s or 2m")
-    .transform((v) => parseDuration(v)!)
-    .default(30_000),
+  SHUTDOWN_GRACE: durationSetting("SHUTDOWN_GRACE", "30s or 2m", { min: "1s", max: "1h" }).default(30_000),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",

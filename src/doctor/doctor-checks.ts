@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
-import { access, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
 import path from "node:path";
+import { prepareStateDir } from "../fs/prepare-state-dir.js";
 import { todayUtc } from "../time/calendar-date.js";
 import { readManifest } from "../manifest/read-manifest.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
@@ -178,18 +179,9 @@ export async function runLocalChecks({
     }
   }
 
-  const probe = path.join(stateDir, `.doctor-${process.pid}`);
-  const writable = await mkdir(stateDir, { recursive: true, mode: 0o700 })
-    .then(() => writeFile(probe, ""))
-    .then(() => rm(probe))
-    .then(
-      () => true,
-      () => false,
-    );
+  const usable = prepareStateDir(stateDir);
   results.push(
-    writable
-      ? ok("STATE_DIR", `${stateDir} is writable`)
-      : bad("fail", "STATE_DIR", `${stateDir} is not writable`, "create it for the rotabot user, or set STATE_DIR"),
+    usable.ok ? ok("STATE_DIR", `${stateDir} is writable`) : bad("fail", "STATE_DIR", usable.problem, usable.fix),
   );
   return results;
 }

@@ -23,9 +23,13 @@ export const vaultKey = z
   .string()
   .regex(/^vault_[a-z0-9_]+$/, "vault keys look like vault_<name> (lowercase, digits, _)");
 export const text = z.string().trim().min(1);
-export const duration = z
-  .string()
-  .refine((s) => parseDuration(s) !== undefined, "write a duration such as 30s, 10m or 1h");
+/** A runbook duration (a command's timeout, a polling interval): 1s to 24h, so a timer neither spins nor overflows. */
+export const duration = z.string().superRefine((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) ctx.addIssue({ code: "custom", message: "write a duration such as 30s, 10m or 1h" });
+  else if (ms < 1_000 || ms > 86_400_000)
+    ctx.addIssue({ code: "custom", message: `${text} is out of range: write a duration between 1s and 24h` });
+});
 
 function placeholdersIn(value: string): string[] {
   return [...value.matchAll(PLACEHOLDER)].map((m) => m[1]!);

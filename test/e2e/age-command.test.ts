@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { ALIAS_BOMB, MANIFEST_ALIAS_BOMB } from "../support/hostile-yaml.js";
 import { makeInfraDir } from "../support/infra-fixture.js";
 import { EXAMPLE_INFRA } from "../support/paths.js";
 import { runRotabot, testEnv } from "../support/run-rotabot.js";
@@ -77,7 +78,10 @@ describe("rotabot age", () => {
       expect.stringContaining('--as-of "yesterday" is not a date; write YYYY-MM-DD'),
     ]);
     const unknown = await runRotabot(["age", "--frobnicate"], env);
-    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining("Unknown option '--frobnicate'")]);
+    expect([unknown.code, unknown.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^rotabot age: unknown option "--frobnicate"\n/),
+    ]);
     const noManifest = await runRotabot(["age"], env);
     expect([noManifest.code, noManifest.stderr]).toEqual([
       2,
@@ -89,6 +93,24 @@ describe("rotabot age", () => {
     writeFileSync(runbook, "version: 2\n");
     const broken = await runRotabot(["age", "--infra", EXAMPLE_INFRA], { ...env, RUNBOOK_FILE: runbook });
     expect([broken.code, broken.stderr]).toEqual([2, expect.stringContaining(`${runbook}:1: version:`)]);
+  });
+
+  it("answers a YAML alias bomb in the runbook or the manifest with exit 2 and no stack trace", async () => {
+    const infra = makeInfraDir(MANIFEST_ALIAS_BOMB);
+    const runbook = path.join(infra, "runbook.yml");
+    writeFileSync(runbook, ALIAS_BOMB);
+    const bombed = await runRotabot(["age", "--infra", EXAMPLE_INFRA], { ...env, RUNBOOK_FILE: runbook });
+    expect([bombed.code, bombed.stdout]).toEqual([2, ""]);
+    expect(bombed.stderr).toMatch(
+      new RegExp(
+        `^rotabot age: the runbook is not valid:\n  ${runbook}: YAML aliases \\(\\*name\\) expand to too much data[^\n]*\n$`,
+      ),
+    );
+    // The manifest reader never expands an alias into an entry: it reports the entry and goes on.
+    const manifest = await runRotabot(["age", "--infra", infra], env);
+    expect(manifest.code).toBe(2);
+    expect(manifest.stderr).not.toMatch(/Error|\n\s+at /);
+    expect(manifest.stderr.split("\n").length).toBeLessThan(10);
   });
 
   it("refuses to start the bot without its settings, listing each", async () => {

@@ -3,6 +3,7 @@ import { buildAgeReport } from "../../age/build-age-report.js";
 import type { CalendarDate } from "../../time/calendar-date.js";
 import type { Runbook } from "../../runbook/runbook-schema.js";
 import { escapeHtml } from "../../telegram/html.js";
+import { clip } from "../../telegram/user-text.js";
 import { formatAgeReply } from "../../age/format-age-message.js";
 
 export interface AgeFeatureDeps {
@@ -19,7 +20,7 @@ export function createAgeFeature({ runbook, manifestFile, dueSoonDays, today }: 
     const filter = ctx.match.trim().toLowerCase();
     if (filter !== "" && filter !== "overdue") {
       await ctx.reply(
-        `Unknown filter “${escapeHtml(filter)}”. Send /age for every secret or /age overdue for what needs action.`,
+        `Unknown filter “${escapeHtml(clip(filter))}”. Send /age for every secret or /age overdue for what needs action.`,
         { parse_mode: "HTML" },
       );
       return;

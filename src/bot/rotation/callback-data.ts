@@ -31,9 +31,12 @@ export function encodeButton({ rotationId, nonce, action }: PromptButton): strin
   return `rt|${rotationId}|${nonce}|${CODES[action]}`;
 }
 
+/** A rotation id as the engine makes them: `YYYYMMDD-HHMM-xxxx`. */
+export const ROTATION_ID = /^\d{8}-\d{4}-[0-9a-f]{4}$/;
+
 /** Undefined for anything rotabot did not make (forged or foreign data). */
 export function decodeButton(data: string): PromptButton | undefined {
   const match = /^rt\|(\d{8}-\d{4}-[0-9a-f]{4})\|([0-9a-f]{8})\|([a-z])$/.exec(data);
-  const action = match ? ACTIONS[match[3]!] : undefined;
+  const action = match && Object.hasOwn(ACTIONS, match[3]!) ? ACTIONS[match[3]!] : undefined;
   return match && action ? { rotationId: match[1]!, nonce: match[2]!, action } : undefined;
 }

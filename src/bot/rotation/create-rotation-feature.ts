@@ -5,10 +5,11 @@ import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
 import { currentStep } from "../../rotation/queries.js";
 import { escapeHtml } from "../../telegram/html.js";
 import { ROTATE_CONVERSATION } from "../../../conversations/rotate.js";
-import { decodeButton } from "./callback-data.js";
+import { decodeButton, ROTATION_ID } from "./callback-data.js";
 import type { RotationPresenter } from "./create-rotation-presenter.js";
 import { REFUSALS } from "../../rotation/prompts.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
+import { checkIncidentReason, clip } from "../../telegram/user-text.js";
 
 export interface RotationFeatureDeps {
   engine: RotationEngine;
@@ -23,6 +24,21 @@ const elapsed = (from: string, now: Date) => {
   return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 };
 
+const ROTATE_USAGE =
+  "Usage: /rotate <secret>, or /rotate <secret> incident <reason> to rotate during a deploy (the reason is recorded).";
+
+/** The one argument of /cancel and /resume: a rotation id, or why the words typed are not one. */
+function rotationIdArgument(command: string, match: string): { id: string | undefined } | { problem: string } {
+  const [id, ...extra] = match.trim().split(/\s+/).filter(Boolean);
+  if (extra.length > 0)
+    return {
+      problem: `I did not understand “${clip(extra.join(" "))}” after the rotation id. Usage: /${command} [rotation id]`,
+    };
+  if (id !== undefined && !ROTATION_ID.test(id))
+    return { problem: `“${clip(id)}” is not a rotation id (they look like 20260101-0930-ab12); /status lists them.` };
+  return { id };
+}
+
 /** /rotate, /status, /cancel, /resume, /history and the rotation prompt buttons. */
 export function createRotationFeature(deps: RotationFeatureDeps): Composer<ConversationFlavor<Context>> {
   const { engine, presenter, audit, opsChatId, now } = deps;
@@ -34,18 +50,24 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       return;
     }
     const [name, ...rest] = ctx.match.trim().split(/\s+/).filter(Boolean);
-    const incident = rest[0]?.toLowerCase() === "incident" ? rest.slice(1).join(" ") : "";
     if (!name) {
       await ctx.reply(
-        "Which secret? For example /rotate telegram, /rotate nats, or /rotate vault_postgres_app_password. /age lists them.",
+        `Which secret? For example /rotate telegram, /rotate nats, or /rotate vault_postgres_app_password. /age lists them.\n${ROTATE_USAGE}`,
       );
       return;
     }
-    if (rest.length > 0 && (rest[0]?.toLowerCase() !== "incident" || incident === "")) {
-      await ctx.reply(
-        "To rotate during a deploy, declare an incident with a reason: /rotate <secret> incident <reason>",
-      );
+    if (rest.length > 0 && rest[0]!.toLowerCase() !== "incident") {
+      await ctx.reply(`I did not understand “${clip(rest.join(" "))}” after the secret name.\n${ROTATE_USAGE}`);
       return;
+    }
+    let incident = "";
+    if (rest.length > 0) {
+      const checked = checkIncidentReason(rest.slice(1).join(" "));
+      if (!checked.ok) {
+        await ctx.reply(`Not started: ${checked.message}.\n${ROTATE_USAGE}`);
+        return;
+      }
+      incident = checked.reason;
     }
     await ctx.conversation.exitAll();
     await ctx.conversation.enter(ROTATE_CONVERSATION, name, incident);
@@ -69,8 +91,13 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
   });
 
   composer.command("cancel", async (ctx) => {
+    const argument = rotationIdArgument("cancel", ctx.match);
+    if ("problem" in argument) {
+      await ctx.reply(argument.problem);
+      return;
+    }
     const mine = (await engine.active()).filter(
-      (r) => r.initiator.id === `tg:${ctx.from?.id}` && (!ctx.match.trim() || r.id === ctx.match.trim()),
+      (r) => r.initiator.id === `tg:${ctx.from?.id}` && (argument.id === undefined || r.id === argument.id),
     );
     if (mine.length !== 1) {
       await ctx.reply(
@@ -85,7 +112,12 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
   });
 
   composer.command("resume", async (ctx) => {
-    const id = ctx.match.trim();
+    const argument = rotationIdArgument("resume", ctx.match);
+    if ("problem" in argument) {
+      await ctx.reply(argument.problem);
+      return;
+    }
+    const id = argument.id;
     if (!id) {
       const stopped = (await engine.active()).filter((r) => r.state !== "running");
       await ctx.reply(
@@ -135,7 +167,7 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
         ...(ctx.from.username ? { username: ctx.from.username } : {}),
       };
       audit.record({ type: "press_refused", rotation: { id: rotation.id, key: rotation.key }, by, reason });
-      await ctx.answerCallbackQuery({ text: reason, show_alert: true });
+      await ctx.answerCallbackQuery({ text: clip(reason, 190), show_alert: true });
     };
     if (button.action === "ask_again") {
       if (actor.id !== rotation.initiator.id) return refuse(REFUSALS.onlyInitiator(rotation.initiator.name));

@@ -70,6 +70,14 @@ export interface Fault {
   times?: number;
 }
 
+/** The fake sender of an anonymous admin's message (see `userSends`). */
+export const GROUP_ANONYMOUS_BOT: User = {
+  id: 1087968824,
+  is_bot: true,
+  first_name: "Group",
+  username: "GroupAnonymousBot",
+};
+
 const DEFAULT_EXCLUDED_UPDATES = new Set(["chat_member", "message_reaction", "message_reaction_count"]);
 const CALLBACK_QUERY_LIFETIME_MS = 15 * 60_000;
 
@@ -628,19 +636,28 @@ export async function startFakeBotApi() {
       });
     },
 
-    /** A user sends text to a group (chat id) or to the bot privately (chat "private"). */
+    /**
+     * A user sends text to a group (chat id) or to the bot privately (chat "private"). `anonymous`
+     * sends it as the group's anonymous admin ("Remain anonymous"), as Telegram delivers it: the
+     * Bot API's Message docs say `sender_chat` is "the supergroup itself for messages sent by its
+     * anonymous administrators" and that `from` then "contains a fake sender user in non-channel
+     * chats"; that user is @GroupAnonymousBot, id 1087968824 (TDLib, td/telegram/UserManager.cpp,
+     * `get_anonymous_bot_user_id`, production DC).
+     */
     userSends({
       from,
       chat,
       text,
       bot: botId,
       replyTo,
+      anonymous = false,
     }: {
       from: number;
       chat: number | "private";
       text: string;
       bot?: number;
       replyTo?: number;
+      anonymous?: boolean;
     }): Message {
       const user = requireUser(from);
       const bot = requireBot(botId);
@@ -672,10 +689,12 @@ export async function startFakeBotApi() {
           })();
         if (!target.members.has(from)) throw new Error(`fake Telegram: user ${from} is not in group ${chat}`);
       }
+      if (anonymous && target.chat.type !== "group" && target.chat.type !== "supergroup")
+        throw new Error("fake Telegram: only a group's admins can write anonymously");
       const entities = commandEntities(text);
       const replyToMessage = replyTo === undefined ? undefined : target.messages.get(replyTo)?.message;
       const stored = storeMessage(target, 0, {
-        from: user,
+        ...(anonymous ? { from: GROUP_ANONYMOUS_BOT, sender_chat: target.chat } : { from: user }),
         text,
         ...(entities.length > 0 ? { entities } : {}),
         ...(replyToMessage ? { reply_to_message: replyToMessage } : {}),

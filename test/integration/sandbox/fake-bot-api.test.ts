@@ -83,6 +83,17 @@ describe("fake Bot API: privacy mode and chats", () => {
     expect((await api.getUpdates({ timeout: 0 })).map((u) => u.message?.text)).toEqual(["hello everyone"]);
   });
 
+  it("delivers an anonymous admin's message as Telegram does: sender_chat is the group, from is @GroupAnonymousBot", async () => {
+    tg.userSends({ from: 11, chat: OPS, text: "/age", anonymous: true });
+    const [update] = await api.getUpdates({ timeout: 0 });
+    expect(update?.message).toMatchObject({
+      text: "/age",
+      from: { id: 1087968824, is_bot: true, username: "GroupAnonymousBot" },
+      sender_chat: { id: OPS, type: "supergroup", title: "Akira Ops" },
+    });
+    expect(() => tg.userSends({ from: 11, chat: "private", text: "/age", anonymous: true })).toThrow(/anonymously/);
+  });
+
   it("lets a bot write privately only to users who started it", async () => {
     expect(await errorOf(api.sendMessage(11, "hi"))).toEqual({
       code: 403,

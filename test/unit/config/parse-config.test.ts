@@ -94,6 +94,42 @@ describe("parseConfig", () => {
     expect(problems.join("\n")).not.toContain("secretvalue");
   });
 
+  it("keeps every duration setting within its range, and names the range", () => {
+    const ranges = { CONFIRM_TIMEOUT: ["1s", "24h"], SHUTDOWN_GRACE: ["1s", "1h"] } as const;
+    for (const [name, [min, max]] of Object.entries(ranges)) {
+      // Zero, under a second, past setTimeout's 2^31-1 ms, and past what a number holds exactly.
+      for (const bad of ["0s", "0ms", "999ms", "2147483648ms", "600h", "99999999999999999999h"]) {
+        expect(
+          problemsOf(() => parseConfig({ ...valid, [name]: bad }, options)),
+          `${name}=${bad}`,
+        ).toEqual([
+          expect.stringMatching(new RegExp(`^${name}=${bad} is out of range: it must be between ${min} and ${max}`)),
+        ]);
+      }
+      for (const good of [min, max])
+        expect(() => parseConfig({ ...valid, [name]: good }, options), `${name}=${good}`).not.toThrow();
+    }
+    expect(parseConfig({ ...valid, CONFIRM_TIMEOUT: "24h" }, options).confirmTimeoutMs).toBe(86_400_000);
+  });
+
+  it("refuses a positive group id and names the ids it most likely is", () => {
+    expect(
+      problemsOf(() => parseConfig({ ...valid, OPS_CHAT_ID: "1234567890", AUDIT_CHAT_ID: "42" }, options)),
+    ).toEqual([
+      expect.stringMatching(
+        /^OPS_CHAT_ID=1234567890 is a positive number, .*supergroup or channel set OPS_CHAT_ID=-1001234567890, for a basic group OPS_CHAT_ID=-1234567890/,
+      ),
+      expect.stringMatching(/^AUDIT_CHAT_ID=42 .*AUDIT_CHAT_ID=-10042, .*AUDIT_CHAT_ID=-42/),
+    ]);
+    expect(problemsOf(() => parseConfig({ ...valid, OPS_CHAT_ID: "-99999999999999999999" }, options))).toEqual([
+      expect.stringMatching(/^OPS_CHAT_ID is too long for a Telegram id/),
+    ]);
+    expect(parseConfig({ ...valid, OPS_CHAT_ID: "-4123", AUDIT_CHAT_ID: "-1002" }, options)).toMatchObject({
+      opsChatId: -4123,
+      auditChatId: -1002,
+    });
+  });
+
   it("requires the Telegram settings only to start the bot", () => {
     expect(problemsOf(() => parseConfig({}, options))).toHaveLength(4);
     expect(parseConfig({ HOME: "/h" }, { ...options, purpose: "cli" })).toMatchObject({

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { findProcedure } from "../../../src/runbook/find-procedure.js";
 import { loadRunbook, parseRunbook } from "../../../src/runbook/load-runbook.js";
 import type { ManifestEntry } from "../../../src/manifest/read-manifest.js";
+import { ALIAS_BOMB } from "../../support/hostile-yaml.js";
 import { SHIPPED_RUNBOOK } from "../../support/paths.js";
 
 const shippedText = readFileSync(SHIPPED_RUNBOOK, "utf8");
@@ -218,6 +219,20 @@ describe("runbook validation", () => {
     expect(!category.ok && category.problems.join()).toMatch(/category "nats_pw" has no entry under policies/);
   });
 
+  it("keeps every duration in the runbook between 1s and 24h", () => {
+    for (const bad of ["0s", "999ms", "25h", "2147484h"]) {
+      const result = broken("timeout: 20m", `timeout: ${bad}`);
+      expect(!result.ok && result.problems, bad).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^runbook\\.yml:${lineOf("timeout: 20m")}: .*timeout: ${bad} is out of range: write a duration between 1s and 24h`,
+          ),
+        ),
+      ]);
+    }
+    expect(broken("timeout: 20m", "timeout: 24h").ok).toBe(true);
+  });
+
   it("refuses generated passwords shorter than 24 characters and YAML syntax errors", () => {
     const short = broken(
       "length: 32\n        alphabet: alphanumeric\n      - id: add_new\n        kind: vault_add_new\n        title: Add vault_postgres",
@@ -226,5 +241,26 @@ describe("runbook validation", () => {
     expect(!short.ok && short.problems[0]).toMatch(/at least 24 characters/);
     const syntax = parseRunbook("version: 1\npolicies: [\n", "r.yml");
     expect(!syntax.ok && syntax.problems[0]).toMatch(/^r\.yml:\d+: YAML syntax error/);
+  });
+});
+
+describe("hostile runbook text", () => {
+  it("answers an alias bomb with one problem instead of throwing", () => {
+    const result = parseRunbook(ALIAS_BOMB, "bomb.yml");
+    expect(result).toEqual({
+      ok: false,
+      problems: [expect.stringMatching(/^bomb\.yml: YAML aliases \(\*name\) expand to too much data/)],
+    });
+  });
+
+  it("reports deep nesting as one syntax error, and caps a long list of problems", () => {
+    const deep = parseRunbook("[".repeat(100_000), "deep.yml");
+    expect(deep.ok === false && deep.problems).toEqual([
+      expect.stringMatching(/^deep\.yml:1: YAML syntax error: .* \(and \d+ more\)$/),
+    ]);
+    const policies = Array.from({ length: 100 }, (_, i) => `  p${i}: {every: nope}`).join("\n");
+    const many = parseRunbook(`version: 1\npolicies:\n${policies}\n`, "m.yml");
+    expect(many.ok === false && many.problems.length).toBe(21);
+    expect(many.ok === false && many.problems[20]).toMatch(/^m\.yml: and \d+ more problems$/);
   });
 });
