@@ -257,7 +257,10 @@ describe("the install playbook", { timeout: 240_000 }, () => {
     const unit = installed("etc/systemd/system/rotabot.service");
     const unitText = readFileSync(unit, "utf8");
     expect(unitText).toMatch(
-      new RegExp(`^ExecStart=${hostNode} --max-semi-space-size=1 ${installed("opt/rotabot")}/current/dist/src/main.js start$`, "m"),
+      new RegExp(
+        `^ExecStart=${hostNode} --max-semi-space-size=1 ${installed("opt/rotabot")}/current/dist/src/main.js start$`,
+        "m",
+      ),
     );
     expect(unitText).toContain(`\nLoadCredentialEncrypted=bot_token:${credentials}/bot_token.cred\n`);
     expect(unitText).toContain(`\nLoadCredentialEncrypted=vault_password:${credentials}/vault_password.cred\n`);

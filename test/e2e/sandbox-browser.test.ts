@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type Browser } from "playwright-core";
@@ -7,6 +8,19 @@ import { afterAll, describe, expect, it } from "vitest";
 import { MAIN_JS, PROJECT_ROOT } from "../support/paths.js";
 
 const CHROMIUM = "/usr/bin/chromium";
+
+/** A GET with the Host header a browser would send for another name (fetch does not let us set it). */
+function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { host } }, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
 const OPS = -1_001_000_000_001;
 const ALICE = 101;
 const SCREENSHOT = path.join(PROJECT_ROOT, "test-results", "sandbox-rotations.png");
@@ -34,6 +48,14 @@ describe("rotabot sandbox in a browser", { timeout: 240_000 }, () => {
     const url = /open (http:\/\/127\.0\.0\.1:\d+)/.exec(printed)![1]!;
     const infraDir = /Infra checkout: (\S+)/.exec(printed)![1]!;
     const root = /removes (\S+)\.\n/.exec(printed)![1]!;
+
+    // A page on another name that resolves to 127.0.0.1 (DNS rebinding) gets nothing.
+    const port = new URL(url).port;
+    expect(await getWithHost(`${url}/api/state`, `rebind.example:${port}`)).toEqual({
+      status: 421,
+      body: expect.not.stringContaining("tokens") as unknown,
+    });
+    expect(await getWithHost(`${url}/api/state`, `localhost:${port}`)).toMatchObject({ status: 200 });
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });

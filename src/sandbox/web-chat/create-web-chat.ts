@@ -113,12 +113,17 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
     },
   };
 
+  // DNS rebinding: a page on any name that resolves to 127.0.0.1 would reach this server with its
+  // own name in Host, and could then drive the chat and read the tokens. Only our own names pass.
+  const ownHosts = new Set<string>();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://sandbox");
     const json = (status: number, value: unknown) =>
       res
         .writeHead(status, { "Content-Type": "application/json", "Cache-Control": "no-store" })
         .end(JSON.stringify(value));
+    if (!ownHosts.has((req.headers.host ?? "").toLowerCase()))
+      return json(421, { error: `this sandbox answers only as ${[...ownHosts].join(" or ")}` });
     if (req.method === "GET" && url.pathname === "/") {
       res
         .writeHead(200, {
@@ -149,5 +154,8 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
     }
   };
 
-  return listenLocal(handle, port);
+  const server = await listenLocal(handle, port);
+  const bound = new URL(server.url).port;
+  ownHosts.add(`127.0.0.1:${bound}`).add(`localhost:${bound}`);
+  return server;
 }
