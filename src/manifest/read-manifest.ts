@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Pair } from "yaml";
+import { NESTED, readBlockFormat, type RawEntry, type RawField } from "./read-block-format.js";
 import { parseCalendarDate, type CalendarDate } from "../time/calendar-date.js";
 import { parseInterval, type Interval } from "../time/interval.js";
 
@@ -58,6 +59,23 @@ export async function readManifest(file: string, rules: ManifestRules): Promise<
 
 /** Parses manifest text; `file` is used only in problem reports. */
 export function parseManifest(text: string, file: string, rules: ManifestRules): ReadManifestResult {
+  const raw = readBlockFormat(text) ?? parseWithYaml(text, file);
+  if (!Array.isArray(raw)) return raw;
+  const entries: ManifestEntry[] = [];
+  const problems: ManifestProblem[] = [];
+  for (const entry of raw) {
+    const result = readEntry(entry, rules);
+    if ("message" in result) problems.push({ file, ...result });
+    else entries.push(result);
+  }
+  return { ok: true, entries, problems };
+}
+
+/**
+ * The full YAML parse, for any layout the block-format reader does not know; its errors are
+ * the reports. Exported so that a test can compare the two readers.
+ */
+export function parseWithYaml(text: string, file: string): RawEntry[] | { ok: false; problems: ManifestProblem[] } {
   const lines = new LineCounter();
   // The library's own duplicate-key check compares each key with every key before it (quadratic:
   // minutes at 50,000 entries); findDuplicateKeys does the same check in one pass.
@@ -89,14 +107,32 @@ export function parseManifest(text: string, file: string, rules: ManifestRules):
       ],
     };
   }
-  const entries: ManifestEntry[] = [];
-  const problems: ManifestProblem[] = [];
-  for (const pair of manifest.items) {
-    const result = readEntry(pair, (offset) => lines.linePos(offset).line, rules);
-    if ("message" in result) problems.push({ file, ...result });
-    else entries.push(result);
+  return manifest.items.map((pair) => rawEntry(pair, (offset) => lines.linePos(offset).line));
+}
+
+function rawEntry(pair: Pair, lineAt: (offset: number) => number): RawEntry {
+  const keyNode = pair.key;
+  const line = isScalar(keyNode) && keyNode.range ? lineAt(keyNode.range[0]) : 0;
+  const key = isScalar(keyNode) ? String(keyNode.value) : "";
+  if (!isMap(pair.value)) return { key, line, fields: undefined };
+  const fields = new Map<string, RawField>();
+  for (const field of pair.value.items) {
+    if (!isScalar(field.key)) continue;
+    const node = field.value;
+    if (!isScalar(node)) {
+      fields.set(String(field.key.value), { value: NESTED, line });
+      continue;
+    }
+    const value = node.value;
+    const text =
+      value === null || value === ""
+        ? null
+        : typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+          ? String(value)
+          : NESTED;
+    fields.set(String(field.key.value), { value: text, line: node.range ? lineAt(node.range[0]) : line });
   }
-  return { ok: true, entries, problems };
+  return { key, line, fields };
 }
 
 /** Every key that repeats an earlier key of the same mapping, anywhere in the document; linear time. */
@@ -122,36 +158,18 @@ function findDuplicateKeys(doc: Document, lineAt: (offset: number) => number): O
   return problems.sort((a, b) => a.line - b.line);
 }
 
-const NESTED = Symbol("nested");
-
 type EntryOrProblem = ManifestEntry | Omit<ManifestProblem, "file">;
 
-function readEntry(pair: Pair, lineAt: (offset: number) => number, rules: ManifestRules): EntryOrProblem {
-  const keyNode = pair.key;
-  const line = isScalar(keyNode) && keyNode.range ? lineAt(keyNode.range[0]) : 0;
-  const key = isScalar(keyNode) ? String(keyNode.value) : "";
+function readEntry({ key, line, fields }: RawEntry, rules: ManifestRules): EntryOrProblem {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
     return { line, message: `"${key}" is not a vault variable name (letters, digits, underscores)` };
   }
-  if (!isMap(pair.value)) {
+  if (!fields) {
     return { line, key, message: `${key}: expected a mapping with at least \`category:\`` };
   }
-  const fields = pair.value;
-  const fieldLine = (name: string) => {
-    const node = fields.get(name, true);
-    return isScalar(node) && node.range ? lineAt(node.range[0]) : line;
-  };
+  const fieldLine = (name: string) => fields.get(name)?.line ?? line;
   /** The field as text; null when empty or `~`, undefined when absent, NESTED for a list or map. */
-  const scalar = (name: string): string | null | undefined | typeof NESTED => {
-    const node = fields.get(name, true);
-    if (node === undefined) return undefined;
-    if (!isScalar(node)) return NESTED;
-    const value = node.value;
-    if (value === null || value === "") return null;
-    return typeof value === "string" || typeof value === "number" || typeof value === "boolean"
-      ? String(value)
-      : NESTED;
-  };
+  const scalar = (name: string) => fields.get(name)?.value;
   const problem = (name: string, message: string) => ({
     line: fieldLine(name),
     key,
