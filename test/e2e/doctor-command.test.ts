@@ -138,7 +138,7 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       expect(statusOf(broken.checks, "playbook infra/playbooks/reload_nats.yml --tags reload")).toEqual({
         check: "playbook infra/playbooks/reload_nats.yml --tags reload",
         status: "fail",
-        detail: "selects no task (used by nats/reload, nats/reload_final)",
+        detail: "selects no task (used by nats/reload, nats/reload_final, nats/reload_without_new)",
         fix: "--tags reload selects no task in infra/playbooks/reload_nats.yml: check the tag names (its tasks are tagged config_test, reload_now)",
       });
       expect(statusOf(broken.checks, "playbook infra/playbooks/reload_nats.yml --tags config_test")).toMatchObject({
