@@ -112,6 +112,7 @@ export function createRotateConversation({ engine, audit, runbook, manifestFile,
     const { procedureId, key, owner, lastRotation } = target;
     const outage = await conversation.external(async () => {
       const found = runbook.procedures.find((p) => p.id === procedureId);
+      if (found) engine.prepare({ procedure: found, key }); // the --list-tasks checks, while the plan is read
       return found?.outage ? (outageEstimate(found, await engine.list()) ?? null) : null;
     });
     const procedure = runbook.procedures.find((p) => p.id === procedureId)!;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # What a person types for the api-token rotation (docs/runbook.md), as one script: decrypt and
-# encrypt with the real ansible-vault, the four playbook runs (the stand-in on PATH), the manifest
+# encrypt with the real ansible-vault, the five playbook runs (four steps and the smoke test) (the stand-in on PATH), the manifest
 # date, a CHANGELOG line and the commit. Usage: rotate-by-hand.sh INFRA_DIR PASSWORD_FILE KEY
 set -eu
 infra="$1" pass="$2" key="$3"
@@ -20,6 +20,8 @@ ansible-playbook -i "$inventory" infra/playbooks/rotate_api_token.yml --vault-pa
 plain=$(ansible-vault view --vault-password-file "$pass" "$vault")
 printf '%s\n' "$plain" | grep -v "^$key:" | sed "s/^${key}_new:/$key:/" |
   ansible-vault encrypt --vault-password-file "$pass" --output "$vault" -
+# 6. Drop the old token from the gateway (the completion checklist: old secret revoked or removed).
+ansible-playbook -i "$inventory" infra/playbooks/rotate_api_token.yml --vault-password-file "$pass" --tags drop_old
 # Epilogue: smoke test, manifest date, CHANGELOG, commit.
 ansible-playbook -i "$inventory" infra/playbooks/smoketest.yml --vault-password-file "$pass"
 today=$(date -u +%F)

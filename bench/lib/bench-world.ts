@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { cpSync } from "node:fs";
 import path from "node:path";
 import { startFakeBotApi, type FakeBotApi, type StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { buttonsOf, textOf } from "../../test/support/chat-driver.js";
@@ -11,14 +11,17 @@ export const OPS = -1001000000001;
 export const AUDIT = -1001000000002;
 export const ALICE = 101;
 export const STAND_INS = path.join(import.meta.dirname, "..", "stand-ins");
+const SANDBOX_INFRA = path.join(import.meta.dirname, "..", "..", "deploy", "sandbox", "infra");
 
-/** An infra checkout as the shipped runbook expects it, with the stand-in ansible-playbook first on PATH. */
+/**
+ * An infra checkout as the shipped runbook expects it: the sandbox's real playbooks, tasks and
+ * inventory (rotabot's `--list-tasks` check reads them with the real ansible-playbook), and the
+ * stand-in ansible-playbook first on PATH for the runs.
+ */
 export function makeBenchInfra(): RotationInfra {
   const infra = makeRotationInfra();
-  mkdirSync(path.join(infra.infraDir, "infra/playbooks"), { recursive: true });
-  mkdirSync(path.join(infra.infraDir, "infra/inventory"), { recursive: true });
-  for (const file of ["playbooks/rotate_api_token.yml", "playbooks/smoketest.yml", "inventory/staging.yml"])
-    writeFileSync(path.join(infra.infraDir, "infra", file), "# the bench's stand-in ansible-playbook ignores it\n");
+  for (const folder of ["playbooks", "tasks", "templates", "inventory"])
+    cpSync(path.join(SANDBOX_INFRA, "infra", folder), path.join(infra.infraDir, "infra", folder), { recursive: true });
   infra.git("-c", "user.name=bench", "-c", "user.email=bench@localhost", "add", "-A");
   infra.git("-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "playbooks");
   return infra;
@@ -96,7 +99,7 @@ export async function driveRotation(tg: FakeBotApi, command: string): Promise<Ro
   });
   const started = await tg.waitForMessage(
     (m) => seen(m) === seen(plan) && /Started as rotation|Not started/.test(textOf(m)),
-    30_000,
+    120_000,
   );
   const rotationId = /rotation (\d{8}-\d{4}-[0-9a-f]{4})/.exec(textOf(started))?.[1];
   if (!rotationId) throw new Error(`the rotation did not start: ${textOf(started)}`);

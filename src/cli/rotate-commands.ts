@@ -46,6 +46,7 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
     `Plan: rotate ${found.key} with "${found.procedure.title}"${entry?.lastRotation ? `, last rotated ${entry.lastRotation}` : ", never rotated"}${entry?.owner ? `, owner ${entry.owner}` : ""}\n`,
   );
   if (found.procedure.summary) io.stdout(`${found.procedure.summary}\n`);
+  engine.prepare({ procedure: found.procedure, key: found.key }); // the --list-tasks checks, while the plan is read
   const outage = outageEstimate(found.procedure, await engine.list());
   if (outage) io.stdout(`${outage}\n`);
   const environments = runbook.environments.map((e) => e.name);

@@ -1,4 +1,4 @@
-import { checkPlaybookSelectsTasks } from "../ansible/list-tasks.js";
+import type { SelectsTasks } from "../ansible/create-selection-cache.js";
 import { readChangelog } from "../changelog/add-changelog-entry.js";
 import type { RunCommand } from "../exec/create-command-runner.js";
 import type { Git } from "../git/create-git.js";
@@ -23,6 +23,8 @@ export interface CanStartDeps {
   vault: Vault;
   redactor: Redactor;
   runCommand: RunCommand;
+  /** Whether an ansible-playbook argv selects a task (`--list-tasks`; remembered briefly, see prepare). */
+  selectsTasks: SelectsTasks;
   load: (id: string) => Promise<Readonly<Rotation> | undefined>;
   inspect: Journal["inspect"];
   active: () => Promise<readonly Readonly<Rotation>[]>;
@@ -116,9 +118,9 @@ export async function checkCanStart(
  * epilogue, the rollback) must select a task: a `--tags` that matches none runs nothing and
  * exits 0, and a step would "succeed" having done nothing (`--list-tasks`, a few at a time).
  */
-async function checkPlaybooksSelectTasks(
-  deps: CanStartDeps,
-  request: StartRequest,
+export async function checkPlaybooksSelectTasks(
+  deps: Pick<CanStartDeps, "runbook" | "placeholders" | "selectsTasks">,
+  request: Pick<StartRequest, "procedure" | "key">,
 ): Promise<{ ok: true } | Failure<"refused">> {
   const commands = playbookCommandsOf(deps.runbook, deps.placeholders, [
     { procedure: request.procedure, keys: [request.key] },
@@ -127,7 +129,7 @@ async function checkPlaybooksSelectTasks(
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < commands.length; i = next++) {
-      const listed = await checkPlaybookSelectsTasks(commands[i]!.argv, { runCommand: deps.runCommand });
+      const listed = await deps.selectsTasks(commands[i]!.argv);
       if (!listed.ok) problems.push(`${commands[i]!.usedBy.join(", ")}: ${listed.message}`);
     }
   };

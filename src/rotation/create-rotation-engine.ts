@@ -3,7 +3,8 @@ import type { Logger } from "../logging/create-logger.js";
 import { fail, type Result } from "../result.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
-import { checkCanStart } from "./check-can-start.js";
+import { createSelectionCache } from "../ansible/create-selection-cache.js";
+import { checkCanStart, checkPlaybooksSelectTasks } from "./check-can-start.js";
 import { toEngineEvent, type EngineEvent } from "./engine-events.js";
 import { executeRecord, type ExecuteHooks } from "./execute-record.js";
 import type { DeployMarker } from "./create-deploy-marker.js";
@@ -40,6 +41,9 @@ export interface EngineDeps extends StepDeps {
   isAlive: (pid: number) => boolean;
 }
 
+/** How long a passed `--list-tasks` check holds: about as long as a plan card. */
+const PREPARED_MS = 10 * 60_000;
+
 type EngineResult = Result<
   { rotation: Readonly<Rotation> },
   "refused" | "not_found" | "stale" | "busy" | "invalid" | "expired" | "not_allowed"
@@ -58,6 +62,12 @@ export function createRotationEngine(deps: EngineDeps) {
   const followUps = new Map<string, Promise<unknown>>();
   const timers = new Map<string, NodeJS.Timeout>();
   let stopping = false;
+  const selectsTasks = createSelectionCache({ runCommand: deps.runCommand, now: deps.now, ttlMs: PREPARED_MS });
+  const placeholders = {
+    vault_password_file: deps.paths.vaultPasswordFile,
+    infra_dir: deps.paths.infraDir,
+    state_dir: deps.paths.stateDir,
+  };
 
   const load = async (id: string): Promise<Rotation | undefined> => live.get(id) ?? (await deps.journal.load(id));
   /** Like load, but a damaged journal is rebuilt from the vault and git: for resume and abort. */
@@ -205,6 +215,16 @@ export function createRotationEngine(deps: EngineDeps) {
       return engine.get(id);
     },
 
+    /**
+     * Call when a plan is shown: starts the slow part of the start checks (`--list-tasks` for every
+     * playbook step) while the operator reads it, so Start does not wait for it. Never fails.
+     */
+    prepare(request: Pick<StartRequest, "procedure" | "key">): void {
+      checkPlaybooksSelectTasks({ runbook: deps.runbook, placeholders, selectsTasks }, request).catch(
+        (error: unknown) => deps.logger.warn({ err: error }, "checking the playbook steps ahead of Start failed"),
+      );
+    },
+
     async start(request: StartRequest): Promise<EngineResult> {
       const checked = await checkCanStart(
         {
@@ -213,11 +233,8 @@ export function createRotationEngine(deps: EngineDeps) {
           inspect: (id) => deps.journal.inspect(id),
           active: () => engine.active(),
           changelogFile: deps.paths.changelogFile,
-          placeholders: {
-            vault_password_file: deps.paths.vaultPasswordFile,
-            infra_dir: deps.paths.infraDir,
-            state_dir: deps.paths.stateDir,
-          },
+          selectsTasks,
+          placeholders,
         },
         request,
       );

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSelectionCache } from "../../../src/ansible/create-selection-cache.js";
 import { checkPlaybookSelectsTasks } from "../../../src/ansible/list-tasks.js";
 import { checkTasksRan, parsePlayRecap } from "../../../src/ansible/play-recap.js";
 import { allowedEnv } from "../../../src/exec/allowed-env.js";
@@ -217,5 +218,34 @@ describe("checkTasksRan: the PLAY RECAP of a real run", () => {
     const syntax = await run(playbook("reload.yml", "--syntax-check"));
     expect(syntax.exitCode).toBe(0);
     expect(checkTasksRan(syntax.all)).toMatchObject({ ok: false, reason: "no_recap" });
+  });
+
+  it("remembers a passed --list-tasks check for a while, never a failed one (what Start reuses from the plan)", async () => {
+    const runner = deps().runCommand;
+    const listed: string[] = [];
+    let clock = Date.parse("2026-11-27T08:00:00Z");
+    const check = createSelectionCache({
+      runCommand: (spec) => {
+        listed.push(spec.argv.join(" "));
+        return runner(spec);
+      },
+      now: () => new Date(clock),
+      ttlMs: 60_000,
+    });
+    const reload = playbook("reload.yml", "--tags", "reload");
+    const [first, second] = await Promise.all([check(reload), check(reload)]);
+    expect([first.ok, second.ok, listed.length]).toEqual([true, true, 1]);
+    clock += 59_000;
+    expect((await check(reload)).ok).toBe(true);
+    expect(listed.length).toBe(1);
+    clock += 2_000;
+    expect((await check(reload)).ok).toBe(true);
+    expect(listed.length).toBe(2);
+
+    const typo = playbook("reload.yml", "--tags", "relaod");
+    expect((await check(typo)).ok).toBe(false);
+    const perCheck = listed.length - 2;
+    expect((await check(typo)).ok).toBe(false);
+    expect(listed.length - 2).toBe(2 * perCheck);
   });
 });
