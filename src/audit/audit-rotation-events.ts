@@ -36,7 +36,19 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
           message: event.step.message ?? "failed",
         });
         break;
+      case "value_checked":
+        audit.record({
+          type: "value_checked",
+          rotation: ref,
+          step: stepLabel(event.step, event.rotation.environments),
+          how: event.response === "collect" ? "sent" : "added to the vault by hand",
+          by: event.actor.name,
+          refused: event.refused,
+        });
+        break;
       case "answered":
+        // A value sent or added by hand is audited once it is checked (value_checked).
+        if (event.response === "collect" || event.response === "added_myself") break;
         audit.record({
           type: "answered",
           rotation: ref,

@@ -24,6 +24,7 @@ export type AuditEvent =
   | { type: "step_failed"; rotation: RotationRef; step: string; seconds: number; message: string }
   | { type: "answered"; rotation: RotationRef; step: string; answer: string; by: string }
   | { type: "press_refused"; rotation: RotationRef; by: Actor; reason: string }
+  | { type: "value_checked"; rotation: RotationRef; step: string; how: string; by: string; refused: string | undefined }
   | { type: "secret_exposed"; by: string; chat: string; what: string; deleted: boolean }
   | { type: "break_glass"; rotation: RotationRef; step: string; answer: string; by: string; reason: string }
   | { type: "prompt_expired"; rotation: RotationRef; step: string }
@@ -88,6 +89,8 @@ export function formatAuditLine(event: AuditEvent): string {
       return `${rot(event.rotation)} ❌ ${escapeHtml(event.step)} failed after ${event.seconds.toFixed(1)} s: ${escapeHtml(event.message)}`;
     case "answered":
       return `${rot(event.rotation)} 👆 ${escapeHtml(event.step)}: ${escapeHtml(event.answer)} by ${escapeHtml(event.by)}`;
+    case "value_checked":
+      return `${rot(event.rotation)} 🔑 ${escapeHtml(event.step)}: value ${escapeHtml(event.how)} by ${escapeHtml(event.by)}: ${event.refused === undefined ? "received and accepted" : `rejected: ${escapeHtml(event.refused)}`}`;
     case "press_refused":
       return `${rot(event.rotation)} ⛔ button press by ${describeActor(event.by)} refused: ${escapeHtml(event.reason)}`;
     case "secret_exposed":

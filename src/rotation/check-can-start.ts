@@ -36,12 +36,13 @@ export interface CanStartDeps {
 /**
  * Everything that must hold before a rotation starts: no other rotation of the secret, a clean
  * checkout, a usable vault, and no deploy running (unless an incident is declared). Reads both
- * values into the redactor; returns a `<key>_new` left by an earlier attempt, if any.
+ * values into the redactor; returns a `<key>_new` left by an earlier attempt, if any, and the last
+ * 4 characters of the value in use (the revoke cards name the old credential by them).
  */
 export async function checkCanStart(
   deps: CanStartDeps,
   request: StartRequest,
-): Promise<{ ok: true; leftoverNew: string | undefined } | Failure<"refused">> {
+): Promise<{ ok: true; leftoverNew: string | undefined; oldEnding: string } | Failure<"refused">> {
   const { key } = request;
   const holder = await deps.locks.holder(key);
   if (holder) {
@@ -110,7 +111,7 @@ export async function checkCanStart(
       );
     }
   }
-  return { ok: true, leftoverNew: values.values.next };
+  return { ok: true, leftoverNew: values.values.next, oldEnding: values.values.current.slice(-4) };
 }
 
 /**

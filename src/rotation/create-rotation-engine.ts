@@ -250,7 +250,11 @@ export function createRotationEngine(deps: EngineDeps) {
       await deps.journal.save(rotation);
       live.set(rotation.id, rotation);
       const ending = checked.leftoverNew?.slice(-4);
-      return dispatch(rotation.id, { type: "begin", ...(ending !== undefined ? { leftoverNewEnding: ending } : {}) });
+      return dispatch(rotation.id, {
+        type: "begin",
+        oldEnding: checked.oldEnding,
+        ...(ending !== undefined ? { leftoverNewEnding: ending } : {}),
+      });
     },
 
     /** An operator's answer to the current prompt; the nonce makes stale and repeated answers harmless. */

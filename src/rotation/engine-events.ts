@@ -9,6 +9,15 @@ export type EngineEvent =
   | { type: "output"; rotation: Readonly<Rotation>; step: StepRecord; line: string }
   | { type: "awaiting"; rotation: Readonly<Rotation>; awaiting: Awaiting }
   | { type: "answered"; rotation: Readonly<Rotation>; step: StepRecord; response: ResponseType; actor: Actor }
+  /** A value sent (or added by hand) was checked: `refused` says why it was not taken; never the value. */
+  | {
+      type: "value_checked";
+      rotation: Readonly<Rotation>;
+      step: StepRecord;
+      response: ResponseType;
+      actor: Actor;
+      refused?: string;
+    }
   | {
       type: "break_glass";
       rotation: Readonly<Rotation>;
@@ -40,6 +49,10 @@ export function toEngineEvent(notice: Notice, r: Readonly<Rotation>): EngineEven
         response: notice.response,
         actor: notice.actor,
       };
+    case "value_checked": {
+      const { recordId, ...rest } = notice;
+      return { ...rest, rotation: r, step: step(recordId) };
+    }
     case "break_glass": {
       const { recordId, ...rest } = notice;
       return { ...rest, rotation: r, step: step(recordId) };

@@ -45,7 +45,17 @@ export interface StepRecord {
 
 /** Answers an operator can give; each prompt lists the ones it accepts (see responses.ts for their words). */
 export type ResponseType =
-  "go" | "cancel" | "collect" | "added_myself" | "done" | "retry" | "mark_done" | "abort" | "reuse_new" | "replace_new";
+  | "go"
+  | "cancel"
+  | "collect"
+  | "added_myself"
+  | "another_value"
+  | "done"
+  | "retry"
+  | "mark_done"
+  | "abort"
+  | "reuse_new"
+  | "replace_new";
 
 /** An answer; a pasted value travels only from the front end to the vault, never into a rotation. */
 export type OperatorResponse = { type: Exclude<ResponseType, "collect"> } | { type: "collect"; value: string };
@@ -94,6 +104,11 @@ export interface Rotation {
   owner?: string;
   /** A one-line summary of how it ended or why it stopped. */
   message?: string;
+  /**
+   * The last 4 characters of the old and the new value, as the revoke cards show them ("revoke the
+   * token ending …dFeC; keep …rEtz"); never more: 4 characters is the agreed display.
+   */
+  endings?: { old?: string; new?: string };
   /** The measured outage of a procedure that declares one: from its `from` step's end to its `to` step's. */
   outage?: { what: string; seconds: number };
 }

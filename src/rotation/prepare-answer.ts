@@ -27,8 +27,8 @@ export async function prepareAnswer(
     const value = response.type === "collect" ? response.value : undefined;
     const taken = await takeCollectedValue({ key: r.key, step, value, actor }, deps);
     const input: Input = taken.ok
-      ? { type: "value_taken", nonce, response: response.type, actor, note: taken.note }
-      : { type: "value_refused", nonce, response: response.type, actor, prompt: taken.prompt };
+      ? { type: "value_taken", nonce, response: response.type, actor, note: taken.note, ending: taken.ending }
+      : { type: "value_refused", nonce, response: response.type, actor, prompt: taken.prompt, reason: taken.reason };
     return { ok: true, input };
   }
   if (response.type === "replace_new") {

@@ -1,5 +1,6 @@
 import { newKeyOf } from "../vault/create-vault.js";
-import type { RollbackReport, Rotation, StepRecord } from "./model.js";
+import type { ResponseType, RollbackReport, Rotation, StepRecord } from "./model.js";
+import { RESPONSES } from "./responses.js";
 
 /** Every sentence the engine says to an operator, in one place. Never a secret value. */
 export const PROMPTS = {
@@ -7,13 +8,41 @@ export const PROMPTS = {
     `${newKeyOf(key)} is already in the vault from an earlier attempt (ends in …${ending}). Reuse it, or replace it with a new value?`,
   manualDestructive: (instruction: string) =>
     `${instruction}\n\nThis cannot be undone: once you press Done, the rotation can no longer be aborted.`,
-  confirmDestructive: (message: string) =>
-    `${message}\n\nThis cannot be undone: once you confirm, the rotation can no longer be aborted.`,
-  destructive: (title: string) =>
-    `${title}. This cannot be undone, and the rotation can no longer be aborted after it.`,
-  failed: (record: StepRecord) => `${record.title} failed: ${record.message ?? "no reason given"}`,
-  interrupted: (record: StepRecord) =>
-    `"${record.title}" was interrupted while running and may have partly happened${record.process ? ` (its command ran as process group ${record.process.pgid}; if that is still running, Retry waits for it to end first, so it never runs twice at once)` : ""}. Retry it, mark it done if it completed, or abort.`,
+  /** After the point of no return the card no longer says abort is still possible before it. */
+  confirmDestructive: (message: string, pastPointOfNoReturn: boolean) =>
+    pastPointOfNoReturn
+      ? `${message}\n\nThis cannot be undone.`
+      : `${message}\n\nThis cannot be undone: once you confirm, the rotation can no longer be aborted.`,
+  destructive: (title: string, pastPointOfNoReturn: boolean) =>
+    pastPointOfNoReturn
+      ? `${title}. This cannot be undone.`
+      : `${title}. This cannot be undone, and the rotation can no longer be aborted after it.`,
+  /** Which credential a revoke card is about, by the last 4 characters only. */
+  revokeWhich: (noun: string, endings: Rotation["endings"]) => {
+    if (endings?.old === undefined) return undefined;
+    if (endings.new === undefined) return `Revoke the ${noun} ending …${endings.old}.`;
+    if (endings.new === endings.old)
+      return `The old and the new ${noun} both end in …${endings.old}: revoke the older one, keep the one created for this rotation.`;
+    return `Revoke the ${noun} ending …${endings.old}; keep …${endings.new} (the new one).`;
+  },
+  /** A collect card names the value in use now, so the operator knows which one is being replaced. */
+  inUseNow: (noun: string, ending: string | undefined) =>
+    ending === undefined ? undefined : `The ${noun} in use now ends in …${ending}.`,
+  /**
+   * A failed step's card: the failure, then what each button there does, in the words of its
+   * label. A check that guards a revoke says what Mark done skips.
+   */
+  failed: (record: StepRecord, accepts: readonly ResponseType[], skipped: string | undefined) =>
+    `${record.title} failed: ${record.message ?? "no reason given"}\n\n${buttonLines(accepts, {
+      mark_done: skipped
+        ? `skips this check: ${skipped}. The rotation goes on as if it had passed.`
+        : "skips it, as if it had succeeded: press it only if you did it or checked it yourself.",
+    })}`,
+  /** What Mark done skips on a check that proves a revoke happened. */
+  guardSkipped: (revoke: string, noun: string, oldEnding: string | undefined) =>
+    `nobody will have checked that “${revoke}” worked, so the old ${noun}${oldEnding ? ` ending …${oldEnding}` : ""} may still be valid`,
+  interrupted: (record: StepRecord, accepts: readonly ResponseType[]) =>
+    `"${record.title}" was interrupted while running and may have partly happened${record.process ? ` (its command ran as process group ${record.process.pgid}; if that is still running, Retry waits for it to end first, so it never runs twice at once)` : ""}.\n\n${buttonLines(accepts, { mark_done: "records it as done: press it only if it completed." })}`,
   stepGone: (record: StepRecord) =>
     `step ${record.id} is no longer in the runbook; restore the runbook this rotation started with, or finish by hand`,
   stoppedBefore: (record: StepRecord | undefined) =>
@@ -35,6 +64,24 @@ export const PROMPTS = {
   },
   unexpected: (message: string) => `unexpected error: ${message}; see the rotabot log, then resume`,
 } as const;
+
+/** What the buttons of a failed or interrupted step do, each line starting with its label. */
+function buttonLines(accepts: readonly ResponseType[], own: Partial<Record<ResponseType, string>>): string {
+  const does: Partial<Record<ResponseType, string>> = {
+    retry: "runs it again.",
+    another_value: "asks you for the value again, then repeats the steps that used it.",
+    abort: "stops the rotation and rolls back.",
+    ...own,
+  };
+  return accepts.flatMap((a) => (does[a] ? [`${RESPONSES[a].button} ${does[a]}`] : [])).join("\n");
+}
+
+/** How the cards call a secret of this category. */
+export function credentialNoun(category: string): string {
+  if (/dsn/i.test(category)) return "DSN";
+  if (/token|pat/i.test(category)) return "token";
+  return "value";
+}
 
 /** Why an answer or command was refused; each names the next action. */
 export const REFUSALS = {

@@ -33,6 +33,18 @@ export function environmentOf(runbook: Runbook, name: string | undefined): Envir
   return env && { name: env.name, inventory: env.inventory, limit: env.limit, env: env.env };
 }
 
+/**
+ * The title of the revoke a check proves, if it is one: a check right after a destructive manual
+ * step (revoke in a dashboard), or the Telegram old-token check (the new token was the revoke).
+ */
+function revokeGuardedBy(runbook: Runbook, r: Readonly<Rotation>, step: AnyStep): string | undefined {
+  if (step.kind !== "verify") return undefined;
+  const steps = runbook.procedures.find((p) => p.id === r.procedureId)?.steps ?? [];
+  const before = steps.slice(0, steps.indexOf(step)).reverse();
+  if (step.check?.builtin === "telegram_old_token_revoked") return before.find((s) => s.kind === "collect")?.title;
+  return before[0]?.kind === "manual" && before[0].destructive ? before[0].title : undefined;
+}
+
 /** What the pure transitions read of the world for one rotation: the clock, a fresh nonce, the runbook's steps. */
 export function transitionContext(
   deps: {
@@ -58,7 +70,12 @@ export function transitionContext(
       if (!step) return undefined;
       const kind = kindOf(step);
       const prompt = kind.prompt?.(step);
-      return { interaction: kind.interaction, ...(prompt !== undefined ? { prompt } : {}) };
+      const guards = record.phase === "procedure" ? revokeGuardedBy(deps.runbook, r, step) : undefined;
+      return {
+        interaction: kind.interaction,
+        ...(prompt !== undefined ? { prompt } : {}),
+        ...(guards !== undefined ? { guards } : {}),
+      };
     },
     logFile: (rotationId, recordId) => path.join(deps.paths.stateDir, "logs", rotationId, `${recordId}.log`),
     outage: deps.runbook.procedures.find((p) => p.id === r.procedureId)?.outage,

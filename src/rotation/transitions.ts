@@ -10,7 +10,7 @@ import type {
   StepOutcome,
   StepRecord,
 } from "./model.js";
-import { PROMPTS, REFUSALS } from "./prompts.js";
+import { credentialNoun, PROMPTS, REFUSALS } from "./prompts.js";
 import { currentStep, isTerminal } from "./queries.js";
 
 /** What transitions need to know of a step's definition in the runbook. */
@@ -18,6 +18,8 @@ export interface StepInfo {
   interaction: Interaction;
   /** The question of a collect, confirm or manual step. */
   prompt?: string;
+  /** For a check that proves a revoke happened: the revoke's title (Mark done then skips that proof). */
+  guards?: string;
 }
 
 /** Everything a transition reads besides the rotation and the input; values only, no I/O. */
@@ -39,7 +41,7 @@ export interface TransitionContext {
 
 /** Everything that moves a rotation. Pasted values never come in here: the driver stores them first. */
 export type Input =
-  | { type: "begin"; leftoverNewEnding?: string }
+  | { type: "begin"; leftoverNewEnding?: string; oldEnding?: string }
   | { type: "step_finished"; recordId: string; outcome: StepOutcome; cancelled: boolean; ms: number }
   | { type: "command_started"; recordId: string; process: NonNullable<StepRecord["process"]> }
   | {
@@ -50,8 +52,24 @@ export type Input =
       /** The initiator acts alone where the two-person rule asks for two: the reason, audited. */
       breakGlass?: string;
     }
-  | { type: "value_taken"; nonce: string; response: "collect" | "added_myself"; actor: Actor; note: string }
-  | { type: "value_refused"; nonce: string; response: "collect" | "added_myself"; actor: Actor; prompt: string }
+  | {
+      type: "value_taken";
+      nonce: string;
+      response: "collect" | "added_myself";
+      actor: Actor;
+      note: string;
+      /** The value's last 4 characters, for the revoke cards. */
+      ending: string;
+    }
+  | {
+      type: "value_refused";
+      nonce: string;
+      response: "collect" | "added_myself";
+      actor: Actor;
+      prompt: string;
+      /** Why, in a few words; never the value. */
+      reason: string;
+    }
   | { type: "abort"; actor: Actor }
   | { type: "rolled_back"; actor: Actor; report: RollbackReport }
   | { type: "recover" }
@@ -75,6 +93,8 @@ export type Notice =
   | { type: "step_failed"; recordId: string; ms: number }
   | { type: "awaiting" }
   | { type: "answered"; recordId: string; response: ResponseType; actor: Actor }
+  /** A value the operator sent (or added by hand) was checked: taken into the vault, or refused. */
+  | { type: "value_checked"; recordId: string; response: ResponseType; actor: Actor; refused?: string }
   | { type: "break_glass"; recordId: string; response: ResponseType; actor: Actor; reason: string }
   | { type: "prompt_expired"; recordId: string }
   | { type: "completed" }
@@ -108,6 +128,9 @@ function apply(r: Rotation, input: Input, ctx: TransitionContext, out: Out): Fai
   switch (input.type) {
     case "begin":
       out.notices.push({ type: "started" });
+      if (input.oldEnding !== undefined) r.endings = { old: input.oldEnding };
+      // Reused (not replaced), the leftover `<key>_new` is the new value.
+      if (input.leftoverNewEnding !== undefined) r.endings = { ...r.endings, new: input.leftoverNewEnding };
       if (input.leftoverNewEnding !== undefined) {
         ask(
           r,
@@ -185,33 +208,39 @@ function advance(r: Rotation, ctx: TransitionContext, out: Out): void {
   if (record.state === "interrupted") {
     // It may have partly happened: run it again only if that is safe, else ask.
     if (!record.idempotent) {
-      const abort = r.pointOfNoReturn ? [] : (["abort"] as const);
-      return ask(r, record, "interrupted", PROMPTS.interrupted(record), ["retry", "mark_done", ...abort], ctx, out);
+      const accepts: ResponseType[] = ["retry", "mark_done", ...(r.pointOfNoReturn ? [] : (["abort"] as const))];
+      return ask(r, record, "interrupted", PROMPTS.interrupted(record, accepts), accepts, ctx, out);
     }
     record.state = "pending";
   }
   if (record.state !== "pending") return;
   const cancel = r.pointOfNoReturn ? [] : (["cancel"] as const);
+  const noun = credentialNoun(r.category);
   if (info.interaction === "collect") {
-    return ask(r, record, "collect", info.prompt ?? record.title, ["collect", "added_myself", ...cancel], ctx, out);
+    const prompt = paragraphs(info.prompt ?? record.title, PROMPTS.inUseNow(noun, r.endings?.old));
+    return ask(r, record, "collect", prompt, ["collect", "added_myself", ...cancel], ctx, out);
   }
   if (info.interaction === "manual" && !record.confirmedBy) {
-    const prompt = info.prompt ?? record.title;
+    // A destructive manual step is a revoke: the card names the old credential and the new one.
+    const prompt = record.destructive
+      ? paragraphs(info.prompt ?? record.title, PROMPTS.revokeWhich(noun, r.endings))
+      : (info.prompt ?? record.title);
     const text = record.destructive && !r.pointOfNoReturn ? PROMPTS.manualDestructive(prompt) : prompt;
     return ask(r, record, "manual", text, ["done", ...cancel], ctx, out);
   }
+  const past = r.pointOfNoReturn !== undefined;
   if (info.interaction === "confirm" && !record.confirmedBy) {
     const prompt = info.prompt ?? record.title;
     // A destructive confirmation (the Telegram outage) is a destructive decision like any other.
     if (record.destructive)
-      return ask(r, record, "destructive", PROMPTS.confirmDestructive(prompt), ["go", ...cancel], ctx, out);
+      return ask(r, record, "destructive", PROMPTS.confirmDestructive(prompt, past), ["go", ...cancel], ctx, out);
     return ask(r, record, "confirm", prompt, ["go", ...cancel], ctx, out);
   }
   if (info.interaction === "gate" && !record.confirmedBy) {
     return ask(r, record, "gate", info.prompt ?? record.title, ["go", ...cancel], ctx, out);
   }
   if (record.destructive && info.interaction === "automatic" && !record.confirmedBy) {
-    return ask(r, record, "destructive", PROMPTS.destructive(record.title), ["go", ...cancel], ctx, out);
+    return ask(r, record, "destructive", PROMPTS.destructive(record.title, past), ["go", ...cancel], ctx, out);
   }
   record.state = "running";
   record.attempts++;
@@ -262,6 +291,37 @@ function ask(
   out.notices.push({ type: "awaiting" });
 }
 
+/** Joins a prompt and an optional extra paragraph. */
+const paragraphs = (text: string, extra: string | undefined) => (extra ? `${text}\n\n${extra}` : text);
+
+/**
+ * The collect step whose value a failed check may have refused: one taken earlier in this
+ * rotation, while the value is still `<key>_new` (before the rename). Only checks offer it.
+ */
+function collectedBefore(r: Readonly<Rotation>, failed: StepRecord): StepRecord | undefined {
+  if (failed.kind !== "verify") return undefined;
+  const index = r.steps.indexOf(failed);
+  if (r.steps.some((s, i) => i < index && s.kind === "vault_promote" && s.state === "done")) return undefined;
+  return r.steps
+    .slice(0, index)
+    .reverse()
+    .find((s) => s.kind === "collect" && (s.state === "done" || s.state === "skipped"));
+}
+
+/** "Send another value": the collect step asks again, and the automatic steps after it up to the failed one run again. */
+function reopenCollect(r: Rotation, failed: StepRecord, ctx: TransitionContext): void {
+  const collect = collectedBefore(r, failed);
+  if (!collect) return;
+  for (const s of r.steps.slice(r.steps.indexOf(collect), r.steps.indexOf(failed) + 1)) {
+    const interaction = ctx.info(s)?.interaction;
+    if (s !== collect && s !== failed && interaction !== "automatic") continue;
+    s.state = "pending";
+    delete s.message;
+    delete s.endedAt;
+  }
+  if (r.endings) delete r.endings.new;
+}
+
 function stepFinished(
   r: Rotation,
   input: Extract<Input, { type: "step_finished" }>,
@@ -288,8 +348,15 @@ function stepFinished(
       return;
     }
     out.notices.push({ type: "step_failed", recordId: record.id, ms: input.ms });
-    const abort = r.pointOfNoReturn ? [] : (["abort"] as const);
-    return ask(r, record, "failed", PROMPTS.failed(record), ["retry", "mark_done", ...abort], ctx, out);
+    const guards = ctx.info(record)?.guards;
+    const accepts: ResponseType[] = [
+      "retry",
+      "mark_done",
+      ...(!guards && collectedBefore(r, record) ? (["another_value"] as const) : []),
+      ...(r.pointOfNoReturn ? [] : (["abort"] as const)),
+    ];
+    const skipped = guards && PROMPTS.guardSkipped(guards, credentialNoun(r.category), r.endings?.old);
+    return ask(r, record, "failed", PROMPTS.failed(record, accepts, skipped), accepts, ctx, out);
   }
   record.state = outcome.status;
   if (outcome.note) record.message = outcome.note;
@@ -380,6 +447,7 @@ function answer(
   delete r.awaiting;
   out.notices.push({ type: "answered", recordId: record.id, response, actor });
   if (input.type === "value_refused") {
+    out.notices.push({ type: "value_checked", recordId: record.id, response, actor, refused: input.reason });
     ask(r, record, "collect", input.prompt, awaiting.accepts, ctx, out);
     return undefined;
   }
@@ -388,6 +456,8 @@ function answer(
     record.attempts++;
     record.endedAt = ctx.now;
     record.message = input.note;
+    r.endings = { ...r.endings, new: input.ending };
+    out.notices.push({ type: "value_checked", recordId: record.id, response, actor });
     out.notices.push({ type: "step_finished", recordId: record.id, ms: 0 });
   }
   switch (response) {
@@ -408,6 +478,9 @@ function answer(
     case "retry":
       record.state = "pending";
       break;
+    case "another_value":
+      reopenCollect(r, record, ctx);
+      break;
     case "mark_done":
       record.state = "done";
       record.message = PROMPTS.markedDoneBy(actor.name);
@@ -422,8 +495,12 @@ function answer(
         }
       }
       break;
+    case "replace_new":
+      // The driver dropped `<key>_new` before this answer.
+      if (r.endings) delete r.endings.new;
+      break;
     default:
-      // replace_new: the driver dropped `<key>_new` before this answer; collect/added_myself: handled above.
+      // collect/added_myself: handled above.
       break;
   }
   r.state = "running";

@@ -122,7 +122,7 @@ describe("operating the bot", { timeout: 90_000 }, () => {
         textOf(m).includes(`/resume ${id}`),
     );
     w.tg.userSends({ from: ALICE, chat: OPS, text: `/resume ${id}` });
-    press(w, await promptOf(w, id, /Cannot be undone/), "g");
+    press(w, await promptOf(w, id, /This cannot be undone/), "g");
     await completed(w, "vault_billing_api_token");
     expect(journalOf(w, id).steps.find((s) => s.id === "cycle_services")!.attempts).toBe(1);
     expect(w.infra.vaultPlain()).not.toContain("_new");

@@ -16,7 +16,7 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     world = await startChatWorld({ CONFIRM_TIMEOUT: "2s" });
     await world.startBot();
     const id = await startRotation(world, "/rotate api-token");
-    const prompt = await promptOf(world, id, /Cannot be undone/);
+    const prompt = await promptOf(world, id, /This cannot be undone/);
     const confirm = buttonsOf(prompt).find((b) => b.endsWith("|g"))!;
     await world.tg.waitForMessage(
       (m) =>
@@ -45,7 +45,13 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
         ),
     );
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/resume ${id}` });
-    press(world, await promptOf(world, id, /Cannot be undone/, prompt.message.message_id), "g");
+    const asked = await promptOf(world, id, /This cannot be undone/, prompt.message.message_id);
+    // The card the resume asks stands below "Resuming rotation …", not above it.
+    const resuming = world.tg
+      .messages(OPS, BOT)
+      .find((m) => textOf(m) === `Resuming rotation ${id} of vault_billing_api_token.`);
+    expect(resuming!.message.message_id).toBeLessThan(asked.message.message_id);
+    press(world, asked, "g");
     await completed(world, "vault_billing_api_token");
   });
 
@@ -140,7 +146,7 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     world = await startChatWorld({ APPROVER_IDS: String(BOB), REQUIRE_SECOND_APPROVER: "true" });
     await world.startBot();
     const id = await startRotation(world, "/rotate api-token");
-    const prompt = await promptOf(world, id, /Cannot be undone/);
+    const prompt = await promptOf(world, id, /This cannot be undone/);
     const own = press(world, prompt, "g", ALICE);
     const answer = await world.tg.waitForCall(
       (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === own,
@@ -214,7 +220,7 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     await promptOf(world, id, /revoke the old token/);
     expect(journalOf(world, id).steps.find((s) => s.id === "create_token")).toMatchObject({ state: "done" });
     expect(world.auditText()).toContain(
-      `[${id}] 👆 Create a new Personal Access Token in the SignalWire dashboard: added to the vault by hand by @alice`,
+      `[${id}] 🔑 Create a new Personal Access Token in the SignalWire dashboard: value added to the vault by hand by @alice: received and accepted`,
     );
   });
 });

@@ -15,7 +15,7 @@ describe("chat walkthroughs survive a restart of the bot", { timeout: 90_000 }, 
     world = await startChatWorld();
     await world.startBot();
     const id = await startRotation(world, "/rotate api-token");
-    const prompt = await promptOf(world, id, /Cannot be undone/);
+    const prompt = await promptOf(world, id, /This cannot be undone/);
     await world.killBot();
     await world.startBot();
     await world.tg.waitForMessage(
@@ -25,7 +25,7 @@ describe("chat walkthroughs survive a restart of the bot", { timeout: 90_000 }, 
         textOf(m).includes(`/resume ${id}`),
     );
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/resume ${id}` });
-    const again = await promptOf(world, id, /Cannot be undone/, prompt.message.message_id);
+    const again = await promptOf(world, id, /This cannot be undone/, prompt.message.message_id);
     const stale = world.tg.pressButton({
       from: ALICE,
       chat: OPS,
@@ -55,7 +55,7 @@ describe("chat walkthroughs survive a restart of the bot", { timeout: 90_000 }, 
     expect(journalOf(world, id).steps.find((s) => s.id === "cycle_services")!.state).toBe("interrupted");
     expect(world.auditText()).toContain(`[${id}] ⚠️ interrupted during “Cycle services one by one” (rotabot stopped)`);
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/resume ${id}` });
-    press(world, await promptOf(world, id, /Cannot be undone/), "g");
+    press(world, await promptOf(world, id, /This cannot be undone/), "g");
     await completed(world, "vault_billing_api_token");
     expect(journalOf(world, id).steps.find((s) => s.id === "cycle_services")).toMatchObject({
       state: "done",

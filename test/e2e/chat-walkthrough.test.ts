@@ -101,7 +101,7 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
       .messages(ALICE, BOT)
       .find((m) => m.botId === BOT && textOf(m).startsWith("🔑") && textOf(m).includes(rotationId))!;
     expect(buttonsOf(request)).toEqual([]);
-    expect(textOf(request)).toMatch(/@alice: sent the value/);
+    expect(textOf(request)).toMatch(/\n\n🔑 Value sent by @alice$/);
   });
 
   it("rotates the SignalWire PAT", async () => {
@@ -115,7 +115,7 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
   it("rotates the PostgreSQL app password: maintenance window confirmed, ALTER USER rolled back on abort, promote confirmed", async () => {
     const { rotationId, prompts } = await walk("/rotate postgres");
     // ALTER ROLE is undone by an abort (the role gets the old password back): only the rename cannot be.
-    expect(prompts.filter((p) => p.includes("Cannot be undone"))).toHaveLength(1);
+    expect(prompts.filter((p) => p.includes("This cannot be undone"))).toHaveLength(1);
     expect(prompts.some((p) => p.includes("maintenance window"))).toBe(true);
     expect(expectRotated("vault_postgres_app_password")).toMatch(/^[A-Za-z0-9]{32}$/);
     await expectAudit(rotationId, "vault_postgres_app_password", "@backend-team");
@@ -206,7 +206,8 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
 
   it("keeps one progress message per rotation, edited at most every five seconds", async () => {
     const progressMessages = () =>
-      tg.messages(OPS).filter((m) => m.botId === BOT && textOf(m).startsWith("🔐 Rotation "));
+      // A progress message moves below each new card: the one it leaves is deleted.
+      tg.messages(OPS).filter((m) => m.botId === BOT && !m.deleted && textOf(m).startsWith("🔐 Rotation "));
     // The chat's send budget paces messages to the group: the last ones may still be on their way.
     await expect.poll(() => progressMessages().length, { timeout: 60_000 }).toBeGreaterThanOrEqual(8);
     const progress = progressMessages();

@@ -13,6 +13,7 @@ const CODES = {
   replace_new: "p",
   done: "d",
   added_myself: "y",
+  another_value: "v",
   ask_again: "k",
 } as const satisfies Record<ButtonAction, string>;
 const ACTIONS = Object.fromEntries(Object.entries(CODES).map(([action, code]) => [code, action])) as Record<

@@ -5,9 +5,7 @@ import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
 import type { Runbook } from "../../runbook/runbook-schema.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
 import type { RotationPresenter } from "./create-rotation-presenter.js";
-
-/** A bot token, wherever it comes from: digits, a colon, 30+ letters. */
-const BOT_TOKEN = /\b\d{5,20}:[A-Za-z0-9_-]{30,64}\b/;
+import { credentialIn } from "./looks-like-credential.js";
 
 export interface ExposureGuardDeps {
   runbook: Runbook;
@@ -32,9 +30,6 @@ export function createExposureGuard({
   redactor,
   audit,
 }: ExposureGuardDeps): MiddlewareFn<Context> {
-  const collectFormats = runbook.procedures.flatMap((p) =>
-    p.steps.flatMap((s) => (s.kind === "collect" ? [{ key: p.secret, pattern: new RegExp(s.format.pattern) }] : [])),
-  );
   const pendingFormat = async (userId: number) => {
     const pending = presenter.pendingCollect(userId);
     const rotation = pending && (await engine.get(pending.rotationId));
@@ -52,6 +47,7 @@ export function createExposureGuard({
     const inPrivate = ctx.chat.type === "private";
     let what: string | undefined;
     let advice: string;
+    const credential = inPrivate && !text.startsWith("/") ? credentialIn(text) : undefined;
     if (redactor.redact(text) !== text) {
       what = "a secret rotabot knows (a vault value or a bot token)";
       advice = `Treat it as compromised: rotate it (/age shows the secrets; /rotate <name> incident <reason>).${inPrivate ? "" : " Delete your message now if it is still there."}`;
@@ -60,8 +56,8 @@ export function createExposureGuard({
       if (pending && words.some((w) => pending.pattern.test(w))) {
         what = `the new value of ${pending.key}`;
         advice = `It was not stored: it is exposed to everyone in this chat, so do not use it. Get another value (for a bot token: /revoke in @BotFather again), and send it to me in our private chat, where I take it in and delete it.${inPrivate ? "" : " Delete your message now if it is still there."}`;
-      } else if (inPrivate && !text.startsWith("/") && looksLikeCredential(text, collectFormats)) {
-        what = "what looks like a credential";
+      } else if (credential) {
+        what = credential;
         advice =
           "No rotation was waiting for a value from you, so nothing was stored. If it is a real secret, treat it as exposed to this chat's history: rotate it. When a rotation asks for a token, I ask here first.";
       } else {
@@ -86,11 +82,4 @@ export function createExposureGuard({
       `⚠️ Your message held ${what}. ${deleted ? "I deleted it." : "I could not delete it (I am no admin here)."} ${advice}`,
     );
   };
-}
-
-/** A pasted credential: a bot token anywhere, or a whole message that has a token's format (not a vault key name). */
-function looksLikeCredential(text: string, formats: readonly { pattern: RegExp }[]): boolean {
-  const trimmed = text.trim();
-  if (BOT_TOKEN.test(text)) return true;
-  return !/\s/.test(trimmed) && !trimmed.startsWith("vault_") && formats.some((f) => f.pattern.test(trimmed));
 }

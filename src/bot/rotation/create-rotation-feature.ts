@@ -127,9 +127,15 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       );
       return;
     }
-    const result = await engine.resume(id);
-    if (!result.ok) await ctx.reply(`Cannot resume: ${result.message}`);
-    else await ctx.reply(`Resuming rotation ${id} of ${result.rotation.key}.`);
+    // The card the resume asks waits until "Resuming rotation …" is in the chat, so it stands below it.
+    const release = presenter.hold(id);
+    try {
+      const result = await engine.resume(id);
+      if (!result.ok) await ctx.reply(`Cannot resume: ${result.message}`);
+      else await ctx.reply(`Resuming rotation ${id} of ${result.rotation.key}.`);
+    } finally {
+      release();
+    }
   });
 
   composer.command("history", async (ctx) => {

@@ -15,6 +15,7 @@ const LABELS: Record<ButtonAction, string> = {
   ask_again: "📨 Ask me again",
 } as Record<ButtonAction, string>;
 const EDIT_INTERVAL_MS = 5_000;
+const UNDOABLE = "This cannot be undone";
 const TAIL_LINES = 8;
 
 export interface PresenterDeps {
@@ -52,6 +53,8 @@ export const telegramUserOf = (rotation: Readonly<Rotation>) =>
 export function createRotationPresenter({ api, engine, opsChatId, botUsername, logger }: PresenterDeps) {
   const live = new Map<string, Live>();
   const prompts = new Map<string, { chatId: number; messageId: number; text: string }>();
+  /** Rotation id -> the ops chat's "Waiting for @alice to send the new value" line, edited when the value is checked. */
+  const waitingLines = new Map<string, number>();
   /** Telegram user id -> the collect prompt waiting for their private message. */
   const collecting = new Map<number, { rotationId: string; nonce: string; key: string }>();
 
@@ -105,6 +108,28 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, l
     }, wait());
   }
 
+  /**
+   * Puts the live progress message right above the card about to be posted: a fresh one is sent
+   * and the old one deleted, so the checklist never scrolls away above the cards.
+   */
+  async function moveProgressDown(rotation: Readonly<Rotation>): Promise<void> {
+    const state = stateOf(rotation.id);
+    const text = renderProgress((await engine.get(rotation.id)) ?? rotation, state.tail);
+    const old = state.progressMessageId;
+    state.progressMessageId = (await api.sendMessage(opsChatId, text, { parse_mode: "HTML" })).message_id;
+    state.shownText = text;
+    state.lastEdit = Date.now();
+    if (old !== undefined) await api.deleteMessage(opsChatId, old).catch(() => undefined);
+  }
+
+  /** Edits the ops chat's waiting line of a rotation, if one is shown; `done` forgets it after. */
+  function editWaitingLine(rotationId: string, html: string, done: boolean): void {
+    const messageId = waitingLines.get(rotationId);
+    if (messageId === undefined) return;
+    if (done) waitingLines.delete(rotationId);
+    void serial(rotationId, () => api.editMessageText(opsChatId, messageId, html, { parse_mode: "HTML" }));
+  }
+
   function keyboardFor(rotation: Rotation, awaiting: Awaiting, actions: readonly ButtonAction[]): InlineKeyboard {
     const keyboard = new InlineKeyboard();
     actions.forEach((action, i) => {
@@ -127,13 +152,19 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, l
           reply_markup: keyboardFor(rotation, awaiting, buttonsOf(awaiting)),
         });
         prompts.set(awaiting.nonce, { chatId: userId, messageId: sent.message_id, text: privateText });
-        await api.sendMessage(
-          opsChatId,
-          `🔑 Waiting for ${escapeHtml(rotation.initiator.name)} to send the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat with me.`,
-          { parse_mode: "HTML" },
-        );
+        // Asked again after a refused value: the line there already says so.
+        if (!waitingLines.has(rotation.id)) {
+          await moveProgressDown(rotation);
+          const line = await api.sendMessage(
+            opsChatId,
+            `🔑 Waiting for ${escapeHtml(rotation.initiator.name)} to send the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat with me.`,
+            { parse_mode: "HTML" },
+          );
+          waitingLines.set(rotation.id, line.message_id);
+        }
       } catch (error) {
         if (!(error instanceof GrammyError && error.error_code === 403)) throw error;
+        await moveProgressDown(rotation);
         const text = `🔑 ${escapeHtml(rotation.initiator.name)}, I need the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat, but I cannot write to you yet. Open @${escapeHtml(botUsername())}, press Start (or send /start), then press the button below.`;
         const sent = await api.sendMessage(opsChatId, text, {
           parse_mode: "HTML",
@@ -146,9 +177,12 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, l
       }
       return;
     }
-    const warning = awaiting.kind === "destructive" ? "⚠️ <b>Cannot be undone.</b> " : "";
+    // The prompt says once that it cannot be undone; the card marks it and makes it bold.
+    const undoable = !awaiting.prompt.includes(UNDOABLE);
+    const prompt = escapeHtml(awaiting.prompt).replace(UNDOABLE, `<b>${UNDOABLE}</b>`);
     const who = rotation.initiator.name;
-    const text = `${warning}${escapeHtml(awaiting.prompt)}\n\n<i>Rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code>; only ${escapeHtml(who)} can answer.</i>`;
+    await moveProgressDown(rotation);
+    const text = `${undoable ? "" : "⚠️ "}${prompt}\n\n<i>Rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code>; only ${escapeHtml(who)} can answer.</i>`;
     const sent = await api.sendMessage(opsChatId, text, {
       parse_mode: "HTML",
       reply_markup: keyboardFor(rotation, awaiting, buttonsOf(awaiting)),
@@ -218,11 +252,37 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, l
         refreshProgress(rotation);
         void serial(rotation.id, () => postPrompt(rotation, event.awaiting));
         break;
-      case "answered":
+      case "answered": {
         for (const [userId, pending] of collecting) if (pending.rotationId === rotation.id) collecting.delete(userId);
-        for (const nonce of [...prompts.keys()])
-          void settlePrompt(rotation.id, nonce, `${event.actor.name}: ${RESPONSES[event.response].settled}`);
+        const settled = `${RESPONSES[event.response].settled} by ${event.actor.name}`;
+        for (const nonce of [...prompts.keys()]) void settlePrompt(rotation.id, nonce, settled);
+        if (event.response !== "collect" && event.response !== "added_myself")
+          editWaitingLine(
+            rotation.id,
+            `🔑 No longer waiting for the new value of <code>${escapeHtml(rotation.key)}</code>: ${escapeHtml(settled)}.`,
+            true,
+          );
         break;
+      }
+      case "value_checked": {
+        const who = escapeHtml(event.actor.name);
+        const key = `<code>${escapeHtml(rotation.key)}</code>`;
+        const ending = rotation.endings?.new;
+        const how = event.response === "collect" ? "sent" : "added to the vault by hand";
+        if (event.refused === undefined)
+          editWaitingLine(
+            rotation.id,
+            `🔑 ${who} ${how} the new value of ${key}: received and accepted, stored in the vault as <code>${escapeHtml(rotation.key)}_new</code>${ending ? ` (ends in …${escapeHtml(ending)})` : ""}.`,
+            true,
+          );
+        else
+          editWaitingLine(
+            rotation.id,
+            `🔑 The value ${who} ${how} for ${key} was rejected: ${escapeHtml(event.refused)}. Nothing was stored; waiting for another value in the private chat.`,
+            false,
+          );
+        break;
+      }
       case "completed": {
         refreshProgress(rotation, true);
         const minutes = (
@@ -255,6 +315,16 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, l
   return {
     /** The collect prompt waiting for this user's private message, if any. */
     pendingCollect: (userId: number) => collecting.get(userId),
+    /**
+     * Holds the rotation's chat updates until `release` is called, so that a reply sent meanwhile
+     * ("Resuming rotation …") stands above the cards the engine produces. Always call release.
+     */
+    hold(rotationId: string): () => void {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      void serial(rotationId, () => held);
+      return release;
+    },
     /** Posts the current prompt of a rotation again (after /start in private, or on resume). */
     async repost(rotationId: string): Promise<void> {
       const rotation = await engine.get(rotationId);

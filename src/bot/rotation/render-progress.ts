@@ -9,8 +9,10 @@ const ICONS: Record<StepRecord["state"], string> = {
   done: "✅",
   skipped: "⤼",
   failed: "❌",
-  interrupted: "⚠️",
+  interrupted: "⏸",
 };
+/** A step an abort stopped: not "interrupted" (resume continues those), and not ⚠, which marks destructive steps. */
+const ABORTED = "⏹";
 const STATE_WORDS: Record<Rotation["state"], string> = {
   running: "running",
   awaiting_operator: "waiting for the operator",
@@ -28,7 +30,7 @@ export function renderProgress(rotation: Readonly<Rotation>, tail: readonly stri
     "",
     ...rotation.steps.map(
       (s, i) =>
-        `${ICONS[s.state]} ${i + 1}. ${escapeHtml(stepLabel(s, rotation.environments))}${s.destructive ? " ⚠" : ""}${s.state === "failed" && s.message ? `\n      ${escapeHtml(s.message.slice(0, 300))}` : ""}`,
+        `${rotation.state === "aborted" && s.state === "interrupted" ? ABORTED : ICONS[s.state]} ${i + 1}. ${escapeHtml(stepLabel(s, rotation.environments))}${s.destructive ? " ⚠" : ""}${s.state === "failed" && s.message ? `\n      ${escapeHtml(s.message.slice(0, 300))}` : ""}`,
     ),
   ];
   const running = currentStep(rotation);

@@ -24,9 +24,9 @@ type CollectStep = z.output<typeof collectStep.schema>;
 
 export type CollectOutcome =
   /** Stored (or found) under `<key>_new`; the note names who gave it and its last 4 characters. */
-  | { ok: true; note: string }
-  /** Nothing stored: ask again with this prompt. */
-  | { ok: false; prompt: string };
+  | { ok: true; note: string; ending: string }
+  /** Nothing stored: ask again with this prompt; `reason` says why in a few words (for the ops chat and the audit). */
+  | { ok: false; prompt: string; reason: string };
 
 /**
  * An answer to a collect step: a pasted value is format-checked and written to the vault as
@@ -47,17 +47,23 @@ export async function takeCollectedValue(
     if (value === undefined) {
       return {
         ok: false,
+        reason: `${newKeyOf(key)} is not in the vault yet`,
         prompt: `${newKeyOf(key)} is not in the vault yet. Add it with ansible-vault edit, or paste the value here.\n\n${step.prompt}`,
       };
     }
   }
   if (!new RegExp(step.format.pattern).test(value)) {
-    return { ok: false, prompt: `That does not look like ${step.format.hint}. Nothing was stored. ${step.prompt}` };
+    return {
+      ok: false,
+      reason: `it does not look like ${step.format.hint}`,
+      prompt: `That does not look like ${step.format.hint}. Nothing was stored. ${step.prompt}`,
+    };
   }
   if (pasted !== undefined) {
     const added = await vault.addNew(key, value, { replace: true });
-    if (!added.ok) return { ok: false, prompt: `Could not store it: ${added.message}` };
+    if (!added.ok)
+      return { ok: false, reason: "it could not be stored", prompt: `Could not store it: ${added.message}` };
   }
   const how = pasted !== undefined ? `received from ${actor.name}` : `added to the vault by ${actor.name}`;
-  return { ok: true, note: `${how}, ends in …${value.slice(-4)}` };
+  return { ok: true, note: `${how}, ends in …${value.slice(-4)}`, ending: value.slice(-4) };
 }

@@ -268,7 +268,15 @@ describe("step outcomes", () => {
     expect(step(after, "a")).toMatchObject({ state: "failed", message: "ansible-playbook exited with code 2" });
     expect(after.state).toBe("failed");
     expect(after.awaiting).toMatchObject({ kind: "failed", accepts: ["retry", "mark_done", "abort"] });
-    expect(after.awaiting!.prompt).toBe("Deploy failed: ansible-playbook exited with code 2");
+    expect(after.awaiting!.prompt).toBe(
+      [
+        "Deploy failed: ansible-playbook exited with code 2",
+        "",
+        "🔁 Retry runs it again.",
+        "☑️ Mark done skips it, as if it had succeeded: press it only if you did it or checked it yourself.",
+        "⏹ Abort stops the rotation and rolls back.",
+      ].join("\n"),
+    );
     expect(types(t)).toEqual(["step_failed", "awaiting"]);
   });
 
@@ -471,6 +479,7 @@ describe("answers", () => {
       response: "collect",
       actor: ALICE,
       prompt: "That does not look like a PAT. Paste",
+      reason: "it does not look like a PAT",
     }).r;
     expect(refused.awaiting).toMatchObject({ kind: "collect", prompt: "That does not look like a PAT. Paste" });
     expect(refused.awaiting!.nonce).not.toBe(nonce);
@@ -480,13 +489,15 @@ describe("answers", () => {
       response: "collect",
       actor: ALICE,
       note: "received from @alice, ends in …wxyz",
+      ending: "wxyz",
     }));
     expect(step(taken.r, "c")).toMatchObject({
       state: "done",
       attempts: 1,
       message: "received from @alice, ends in …wxyz",
     });
-    expect(types(taken.t)).toEqual(["answered", "step_finished", "step_started"]);
+    expect(types(taken.t)).toEqual(["answered", "value_checked", "step_finished", "step_started"]);
+    expect(taken.r.endings).toEqual({ new: "wxyz" });
   });
 });
 
@@ -630,5 +641,134 @@ describe("crash recovery and resume", () => {
       message: "unexpected error: EIO; see the rotabot log, then resume",
     });
     expect(step(run(broken, freshInfos, { type: "resume" }).r, "a").state).toBe("running");
+  });
+});
+
+describe("what the cards say during a rotation (issue 15)", () => {
+  const revokeSteps = (): Spec[] => [
+    { id: "c", interaction: "collect", prompt: "Paste the new PAT.", kind: "collect" },
+    { id: "add", kind: "vault_add_new" },
+    { id: "m", interaction: "manual", prompt: "Revoke the old token in the dashboard.", destructive: true },
+    { id: "refused", kind: "verify", title: "Check that the old token is refused" },
+    { id: "promote", kind: "vault_promote", destructive: true, title: "Rename" },
+  ];
+  const taken = (x: Rotation): Input => ({
+    type: "value_taken",
+    nonce: x.awaiting!.nonce,
+    response: "collect",
+    actor: ALICE,
+    note: "received from @alice, ends in …rEtz",
+    ending: "rEtz",
+  });
+
+  it("a collect card names the value in use now; a revoke card names the old and the new one by their last 4 characters", () => {
+    const { r, infos } = setup(revokeSteps());
+    const asked = run(r, infos, { type: "begin", oldEnding: "dFeC" }).r;
+    expect(asked.awaiting!.prompt).toBe("Paste the new PAT.\n\nThe token in use now ends in …dFeC.");
+    const revoke = run(asked, infos, taken, done("add")).r;
+    expect(revoke.awaiting!.prompt).toBe(
+      "Revoke the old token in the dashboard.\n\nRevoke the token ending …dFeC; keep …rEtz (the new one).\n\nThis cannot be undone: once you press Done, the rotation can no longer be aborted.",
+    );
+  });
+
+  it("a failed check that guards a revoke names its buttons and what Mark done skips; no Abort past the revoke, no Send another value", () => {
+    const { r, infos } = setup(revokeSteps());
+    infos.set("refused", { interaction: "automatic", guards: "Revoke the old token in SignalWire" });
+    const { r: failedCheck } = run(
+      r,
+      infos,
+      { type: "begin", oldEnding: "dFeC" },
+      taken,
+      done("add"),
+      answer("done"),
+      done("m"),
+      failed("refused", "the repository still accepts the old token (HTTP 200)"),
+    );
+    expect(failedCheck.awaiting!.accepts).toEqual(["retry", "mark_done"]);
+    expect(failedCheck.awaiting!.prompt).toBe(
+      [
+        "Check that the old token is refused failed: the repository still accepts the old token (HTTP 200)",
+        "",
+        "🔁 Retry runs it again.",
+        "☑️ Mark done skips this check: nobody will have checked that “Revoke the old token in SignalWire” worked, so the old token ending …dFeC may still be valid. The rotation goes on as if it had passed.",
+      ].join("\n"),
+    );
+    // With the two-person rule, Mark done on it is a second person's decision (Retry is not).
+    const approval = { requireSecondApprover: true, approverIds: ["tg:2"] };
+    expect(refusalFor(failedCheck, ALICE, "mark_done", approval)).toBe(
+      "A second person must approve this step: ask someone in APPROVER_IDS to press Mark done.",
+    );
+    expect(refusalFor(failedCheck, ALICE, "retry", approval)).toBeUndefined();
+    const marked = ok(transition(failedCheck, answer("mark_done", BOB)(failedCheck), ctxFor(infos, { approval })));
+    expect(step(marked.rotation, "refused")).toMatchObject({ state: "done", message: "marked done by @bob" });
+  });
+
+  it("a check that refuses a collected value offers Send another value: the value is asked again, and the steps after it run again", () => {
+    const { r, infos } = setup([
+      { id: "c", interaction: "collect", prompt: "Paste the new token.", kind: "collect" },
+      { id: "add", kind: "vault_add_new" },
+      { id: "ok", interaction: "confirm", prompt: "Go on?" },
+      { id: "same_bot", kind: "verify", title: "Check the new token" },
+      { id: "deploy" },
+    ]);
+    const { r: failedCheck } = run(
+      r,
+      infos,
+      { type: "begin", oldEnding: "dFeC" },
+      taken,
+      done("add"),
+      answer("go"),
+      failed("same_bot", "the new token is refused by Telegram (401 Unauthorized)"),
+    );
+    expect(failedCheck.awaiting!.accepts).toEqual(["retry", "mark_done", "another_value", "abort"]);
+    expect(failedCheck.awaiting!.prompt).toContain(
+      "\n🔑 Send another value asks you for the value again, then repeats the steps that used it.\n",
+    );
+    const { r: again, t } = run(failedCheck, infos, answer("another_value"));
+    expect(again.awaiting).toMatchObject({ kind: "collect", accepts: ["collect", "added_myself", "cancel"] });
+    expect(again.steps.map((s) => s.state)).toEqual(["awaiting", "pending", "done", "pending", "pending"]);
+    expect(again.endings).toEqual({ old: "dFeC" });
+    expect(types(t)).toEqual(["answered", "awaiting"]);
+    const retaken = run(again, infos, taken).r;
+    expect(step(retaken, "add").state).toBe("running");
+  });
+
+  it("Send another value is offered only by checks, and not once the new value was renamed into place", () => {
+    const { r, infos } = setup([
+      { id: "c", interaction: "collect", prompt: "Paste", kind: "collect" },
+      { id: "deploy" },
+      { id: "promote", kind: "vault_promote" },
+      { id: "check", kind: "verify" },
+    ]);
+    const deployFailed = run(r, infos, { type: "begin" }, taken, failed("deploy")).r;
+    expect(deployFailed.awaiting!.accepts).toEqual(["retry", "mark_done", "abort"]);
+    const late = run(deployFailed, infos, answer("retry"), done("deploy"), done("promote"), failed("check")).r;
+    expect(late.awaiting!.accepts).not.toContain("another_value");
+  });
+
+  it("after the point of no return, a destructive card no longer says the rotation could still be aborted before it", () => {
+    const { r, infos } = setup([
+      { id: "m", interaction: "manual", prompt: "Revoke", destructive: true },
+      { id: "promote", destructive: true, title: "Rename" },
+    ]);
+    const asked = run(r, infos, { type: "begin" }, answer("done"), done("m")).r;
+    expect(asked.awaiting).toMatchObject({
+      kind: "destructive",
+      accepts: ["go"],
+      prompt: "Rename. This cannot be undone.",
+    });
+  });
+
+  it("an interrupted step names only the buttons it offers", () => {
+    const { r, infos } = setup([
+      { id: "m", interaction: "manual", prompt: "Revoke", destructive: true },
+      { id: "b", title: "Deploy" },
+    ]);
+    const stopped = run(r, infos, { type: "begin" }, answer("done"), done("m"), { type: "recover" }).r;
+    const asked = run(stopped, infos, { type: "resume" }).r;
+    expect(asked.awaiting!.accepts).toEqual(["retry", "mark_done"]);
+    expect(asked.awaiting!.prompt).toMatch(
+      /^"Deploy" was interrupted while running and may have partly happened\.\n\n🔁 Retry runs it again\.\n☑️ Mark done records it as done: press it only if it completed\.$/,
+    );
   });
 });

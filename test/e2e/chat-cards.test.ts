@@ -1,0 +1,208 @@
+import { unlinkSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buttonsOf, completed, press, promptOf, startRotation, textOf } from "../support/chat-driver.js";
+import { OLD_VALUES } from "../support/chat-fixture.js";
+import { ALICE, AUDIT, BOT, NOTIFY_BOT, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
+import type { StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
+import { everythingWritten, leaks } from "../support/rotation-fixture.js";
+
+/** What an operator reads on the cards of a rotation, word for word (issue 15). */
+let world: ChatWorld;
+const secrets: string[] = [];
+beforeAll(async () => {
+  world = await startChatWorld();
+  secrets.push(...world.secrets);
+  await world.startBot();
+}, 60_000);
+afterAll(() => world?.stop());
+
+const bot = (m: StoredMessage) => m.botId === BOT;
+const actions = (m: StoredMessage) => buttonsOf(m).map((b) => b.slice(-1));
+/** The private request for a value, newer than `after`. */
+const privateRequest = (id: string, after = 0) =>
+  world.tg.waitForMessage(
+    (m) =>
+      bot(m) &&
+      m.message.chat.id === ALICE &&
+      m.message.message_id > after &&
+      buttonsOf(m).some((b) => b.startsWith(`rt|${id}|`) && b.endsWith("|y")),
+    20_000,
+  );
+/** The progress messages of a rotation still in the ops chat. */
+const progressOf = (id: string) =>
+  world.tg.messages(OPS, BOT).filter((m) => !m.deleted && textOf(m).startsWith(`🔐 Rotation ${id} of`));
+const waitForText = (predicate: (text: string) => boolean, chat = OPS) =>
+  world.tg.waitForMessage((m) => bot(m) && m.message.chat.id === chat && predicate(textOf(m)), 20_000);
+
+describe("the cards of a rotation say what happens and what to press", { timeout: 90_000 }, () => {
+  it("deletes a credential pasted privately with no request open, says why, and audits it without the value", async () => {
+    const pasted = "here it is: qZ7rT2mWx9LpA4vBn8KcY3hJ";
+    secrets.push("qZ7rT2mWx9LpA4vBn8KcY3hJ");
+    world.tg.userSends({ from: ALICE, chat: "private", text: pasted });
+    const reply = await waitForText((t) => t.startsWith("⚠️ Your message held"), ALICE);
+    expect(textOf(reply)).toBe(
+      "⚠️ Your message held a long random-looking string (a token or password). I deleted it. No rotation was waiting for a value from you, so nothing was stored. If it is a real secret, treat it as exposed to this chat's history: rotate it. When a rotation asks for a token, I ask here first.",
+    );
+    expect(world.tg.messages(ALICE, BOT).find((m) => m.message.text === pasted)?.deleted).toBe(true);
+
+    world.tg.userSends({ from: ALICE, chat: "private", text: OLD_VALUES.vault_nats_password });
+    await waitForText((t) => t.startsWith("⚠️ Your message held a secret rotabot knows"), ALICE);
+    expect(world.tg.messages(ALICE, BOT).find((m) => m.message.text === OLD_VALUES.vault_nats_password)?.deleted).toBe(
+      true,
+    );
+    // The audit channel gets a line each (several lines may share one message), never the value.
+    await expect
+      .poll(() => world.auditText().split("\n"), { timeout: 10_000 })
+      .toEqual(
+        expect.arrayContaining([
+          "⚠️ @alice sent a long random-looking string (a token or password) in a private chat; the message was deleted. It counts as exposed.",
+          "⚠️ @alice sent a secret rotabot knows (a vault value or a bot token) in a private chat; the message was deleted. It counts as exposed.",
+        ]),
+      );
+  });
+
+  it("Telegram: a token Telegram refuses (401) can be replaced with Send another value; the ops chat's waiting line follows each value", async () => {
+    const wrong = `${NOTIFY_BOT}:AAwrongTokenNeverIssued0123456789abcd`;
+    secrets.push(wrong);
+    const id = await startRotation(world, "/rotate telegram");
+    const outage = await promptOf(world, id, /the notification bot is down/);
+    // The card says once that it cannot be undone, and stands right below the live progress.
+    expect(textOf(outage).match(/cannot be undone/gi)).toHaveLength(1);
+    expect(textOf(outage)).toMatch(/^⚠️ Telegram keeps one token per bot\./);
+    expect(progressOf(id).map((m) => m.message.message_id)).toEqual([outage.message.message_id - 1]);
+    press(world, outage, "g");
+    await world.tg.waitForMessage(
+      (m) => m.message.message_id === outage.message.message_id && textOf(m).endsWith("\n\n✅ Confirmed by @alice"),
+    );
+
+    const request = await privateRequest(id);
+    expect(textOf(request)).toContain(
+      `The token in use now ends in …${world.oldTelegramToken.slice(-4)}.\n\nSend it here as a plain message.`,
+    );
+    const waiting = await waitForText((t) => t.startsWith("🔑 Waiting for @alice to send the new value"));
+    world.tg.userSends({ from: ALICE, chat: "private", text: "not a token" });
+    await world.tg.waitForMessage(
+      (m) =>
+        m.message.message_id === waiting.message.message_id &&
+        textOf(m) ===
+          "🔑 The value @alice sent for vault_telegram_bot_token was rejected: it does not look like a bot token such as 123456789:AA... (digits, a colon, 30+ letters). Nothing was stored; waiting for another value in the private chat.",
+    );
+    const again = await privateRequest(id, request.message.message_id);
+    world.tg.userSends({ from: ALICE, chat: "private", text: wrong });
+    await world.tg.waitForMessage(
+      (m) =>
+        m.message.message_id === waiting.message.message_id &&
+        textOf(m) ===
+          "🔑 @alice sent the new value of vault_telegram_bot_token: received and accepted, stored in the vault as vault_telegram_bot_token_new (ends in …abcd).",
+    );
+    expect(textOf(await world.tg.waitForMessage((m) => m.message.message_id === again.message.message_id))).toMatch(
+      /\n\n🔑 Value sent by @alice$/,
+    );
+
+    const refused = await promptOf(world, id, /belongs to the same bot .* failed/);
+    expect(textOf(refused)).toBe(
+      [
+        "Check that the new token belongs to the same bot (its bot id and getMe) failed: the new token is refused by Telegram (401 Unauthorized); if you asked @BotFather again since, the newest token replaced it: paste that one",
+        "",
+        "🔁 Retry runs it again.",
+        "☑️ Mark done skips it, as if it had succeeded: press it only if you did it or checked it yourself.",
+        "🔑 Send another value asks you for the value again, then repeats the steps that used it.",
+        "",
+        `Rotation ${id} of vault_telegram_bot_token; only @alice can answer.`,
+      ].join("\n"),
+    );
+    // Past the outage confirmation there is no going back: no Abort.
+    expect(actions(refused)).toEqual(["r", "m", "v"]);
+    press(world, refused, "v");
+    const third = await privateRequest(id, again.message.message_id);
+    const waitingAgain = await world.tg.waitForMessage(
+      (m) => bot(m) && m.message.message_id > waiting.message.message_id && textOf(m).startsWith("🔑 Waiting for"),
+    );
+    const token = world.tg.issueNewToken(NOTIFY_BOT);
+    secrets.push(token);
+    expect(textOf(third)).toContain("In @BotFather send /revoke");
+    world.tg.userSends({ from: ALICE, chat: "private", text: token });
+    await world.tg.waitForMessage(
+      (m) =>
+        m.message.message_id === waitingAgain.message.message_id &&
+        textOf(m).endsWith(
+          `received and accepted, stored in the vault as vault_telegram_bot_token_new (ends in …${token.slice(-4)}).`,
+        ),
+    );
+    const promote = await promptOf(world, id, /Rename the new vault key/);
+    // The outage confirmation was the point of no return: the card does not say abort is still possible.
+    expect(textOf(promote).split("\n\n")[0]).toBe(
+      "⚠️ Rename the new vault key to vault_telegram_bot_token. This cannot be undone.",
+    );
+    press(world, promote, "g");
+    await completed(world, "vault_telegram_bot_token");
+    expect(world.valueOf("vault_telegram_bot_token")).toBe(token);
+    expect(progressOf(id)).toHaveLength(1);
+    await world.tg.waitForMessage(
+      (m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${id}] 🏁 completed`),
+      15_000,
+    );
+    const audit = world
+      .auditText()
+      .split("\n")
+      .filter((l) => l.includes(`[${id}]`) && l.includes("🔑"));
+    const step = "Get the new token from BotFather (this revokes the old one)";
+    expect(audit.map((l) => l.replace(/^.*\] /, ""))).toEqual([
+      `🔑 ${step}: value sent by @alice: rejected: it does not look like a bot token such as 123456789:AA... (digits, a colon, 30+ letters)`,
+      `🔑 ${step}: value sent by @alice: received and accepted`,
+      `🔑 ${step}: value sent by @alice: received and accepted`,
+    ]);
+  });
+
+  it("SignalWire: the revoke card names the old and new token by their last 4 characters; a failed revoke check names its buttons and what Mark done skips", async () => {
+    const pat = "PTnewSignalWireToken9876543210rEtz";
+    secrets.push(pat);
+    world.infra.touch("fail-old_token_refused");
+    const id = await startRotation(world, "/rotate signalwire");
+    await privateRequest(id);
+    world.tg.userSends({ from: ALICE, chat: "private", text: pat });
+    const revoke = await promptOf(world, id, /revoke the old token/);
+    expect(textOf(revoke)).toContain(
+      "\n\nRevoke the token ending …cdef; keep …rEtz (the new one).\n\nThis cannot be undone: once you press Done, the rotation can no longer be aborted.",
+    );
+    expect(textOf(revoke)).not.toContain(OLD_VALUES.vault_signalwire_token.slice(-5));
+    press(world, revoke, "d");
+    const failed = await promptOf(world, id, /Check that the package repository refuses the old token failed/);
+    expect(textOf(failed).split("\n\n").slice(1)).toEqual([
+      [
+        "🔁 Retry runs it again.",
+        "☑️ Mark done skips this check: nobody will have checked that “Revoke the old token in SignalWire” worked, so the old token ending …cdef may still be valid. The rotation goes on as if it had passed.",
+      ].join("\n"),
+      `Rotation ${id} of vault_signalwire_token; only @alice can answer.`,
+    ]);
+    expect(actions(failed)).toEqual(["r", "m"]);
+    unlinkSync(path.join(world.infra.infraDir, "fail-old_token_refused"));
+    press(world, failed, "r");
+    await world.tg.waitForMessage(
+      (m) => m.message.message_id === failed.message.message_id && textOf(m).endsWith("\n\n🔁 Retried by @alice"),
+    );
+    press(world, await promptOf(world, id, /Rename the new vault key/), "g");
+    await completed(world, "vault_signalwire_token");
+  });
+
+  it("an aborted rotation shows the step it stopped at with ⏹, not ⚠️", async () => {
+    const id = await startRotation(world, "/rotate signalwire");
+    await privateRequest(id);
+    const pat = "PTabortedSignalWireToken0123456789";
+    secrets.push(pat);
+    world.tg.userSends({ from: ALICE, chat: "private", text: pat });
+    press(world, await promptOf(world, id, /revoke the old token/), "c");
+    await waitForText((t) => t.startsWith(`🔐 Rotation ${id} of`) && t.includes("State: aborted"));
+    const [progress] = progressOf(id);
+    expect(textOf(progress!)).toContain("\n⏹ 5. Revoke the old token in SignalWire ⚠\n");
+    expect(textOf(progress!)).not.toContain("⚠️");
+  });
+
+  it("leaves no secret value in requests to the Bot API, files or logs", () => {
+    const requests = JSON.stringify(
+      world.tg.calls.map((c) => [c.method, c.params, c.method === "getUpdates" ? null : c.result]),
+    );
+    expect(leaks(everythingWritten(world.infra, [requests, world.output()]), secrets)).toEqual([]);
+  });
+});
