@@ -197,7 +197,7 @@ describe("staging and production in a box: rollout with a gate, honest abort", {
   });
 
   for (const procedureId of ["nats", "postgres"] as const) {
-    it(`aborts ${procedureId} at every abortable step: every service of every environment stays on the old value, the message lists what was undone where`, async () => {
+    it(`aborts ${procedureId} ${FULL_MATRIX ? "at every abortable step" : "mid-production (every abortable step with ROTABOT_ABORT_MATRIX=full)"}: every service of every environment stays on the old value, the message lists what was undone where`, async () => {
       const points = abortPoints(procedureId);
       // Without the full matrix (CI): the middle of production, where both environments are
       // touched (staging fully, production partly) and both roll back; and, once, an abort before
