@@ -13,6 +13,9 @@
 #                          node itself, so the vitest pass it runs in does not matter;
 #                        test/e2e/sandbox-browser.test.ts: the Quick start (`rotabot sandbox` and its
 #                          web chat in chromium), on the Node.js the Quick start runs on
+#                        test/e2e/staging-production-box.test.ts: two environments of real services
+#                          and the engine in-process; the slowest file, and nothing in it depends on
+#                          the Node.js version that staging-box.test.ts does not already run on 24
 #   Node.js 24 only:     test/e2e/staging-box.test.ts: the shipped runbook against real PostgreSQL and
 #                          NATS through the bot, as in production (on 24); the same staging box runs
 #                          on the machine's Node in sandbox-browser.test.ts
@@ -21,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-only_machine=(test/e2e/install-playbook.test.ts test/e2e/sandbox-browser.test.ts)
+only_machine=(test/e2e/install-playbook.test.ts test/e2e/sandbox-browser.test.ts test/e2e/staging-production-box.test.ts)
 only_node24=(test/e2e/staging-box.test.ts)
 
 node24=$(bash scripts/install-node24.sh)

@@ -16,11 +16,11 @@ export const natsStreamHealth = defineCheck(
     .strict(),
   {
     describe: (check) => `nats stream info ${check.stream} / nats consumer info ${check.stream} ${check.consumer}`,
-    async run(check, values, _rotation, { nats }) {
+    async run(check, values, _rotation, { nats }, env) {
       const password = check.use === "new" ? values.newValue : values.current;
       return password === undefined
         ? { missing: check.use === "new" ? "new" : "old" }
-        : nats.streamHealth(check, password);
+        : nats.streamHealth(check, password, env);
     },
   },
 );

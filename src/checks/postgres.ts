@@ -15,11 +15,11 @@ export const postgresLogin = defineCheck(
   z.object({ builtin: z.literal("postgres_login"), ...postgresTarget, use: whichValue }).strict(),
   {
     describe: (check) => `log in to ${check.database} as ${check.role} with the ${check.use} password`,
-    async run(check, values, _rotation, { postgres }) {
+    async run(check, values, _rotation, { postgres }, env) {
       const password = check.use === "new" ? values.newValue : values.current;
       return password === undefined
         ? { missing: check.use === "new" ? "new" : "old" }
-        : postgres.login(check, password);
+        : postgres.login(check, password, env);
     },
   },
 );

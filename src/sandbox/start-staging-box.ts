@@ -1,19 +1,12 @@
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import { execa } from "execa";
-import { stringify } from "yaml";
-import { natsUserFor } from "../services/nats.js";
-import { scramSha256Verifier } from "../services/scram-verifier.js";
+import { parseDocument } from "yaml";
 import { allowedEnv } from "../exec/allowed-env.js";
 import { generateSecret } from "../rotation/steps/generate.js";
 import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
-import { freePort } from "./services/free-port.js";
-import { startNatsContainer } from "./services/nats-container.js";
-import { startPostgres } from "./services/start-postgres.js";
-import { startApiGateway } from "./stand-ins/api-gateway.js";
+import { prepareBoxEnvironment, type BoxEnvironment } from "./start-box-environment.js";
 import { startPackageRepository } from "./stand-ins/package-repository.js";
 import { startSentryIngest } from "./stand-ins/sentry-ingest.js";
 import { startFakeBotApi } from "./telegram/fake-bot-api.js";
@@ -28,25 +21,19 @@ export const SANDBOX_IDS = {
   bob: 102,
 } as const;
 
-const SERVICES = [
-  "backend",
-  "cdr-worker",
-  "reports",
-  "kamailio-cdr-bridge",
-  "tools",
-  "notifications",
-  "freeswitch",
-  "nats",
-  "api-gateway",
-  "api-clients",
-];
-
 export interface StagingBoxOptions {
   /** The rotabot package root: the box's infra template is `deploy/sandbox/infra` below it. */
   packageRoot: string;
   /** Progress lines for a person watching the box come up. */
   say?: (line: string) => void;
   today?: Date;
+  /**
+   * The environments, in rollout order; staging first. Each gets its own PostgreSQL cluster, NATS
+   * container, app stand-ins and API gateway; Telegram, SignalWire and Sentry are account-wide and
+   * shared. With more than one, rotabot runs the shipped runbook with its `environments:` set to
+   * these (RUNBOOK_FILE). Default: staging alone, the shipped runbook unchanged.
+   */
+  environments?: readonly string[];
 }
 
 /**
@@ -58,8 +45,17 @@ export interface StagingBoxOptions {
  * package repository, Sentry and the API gateway, each with its contract in its file. Every port is
  * random on 127.0.0.1 and every folder temporary; stop() removes them. Needs root (the container's
  * PID namespace and PostgreSQL's own user). The initial deploy runs the infra's own site.yml.
+ * With `environments: ["staging", "production"]` every environment gets its own inventory, group
+ * vars, PostgreSQL, NATS container (`nats`, `nats-production`), app stand-ins and API gateway.
  */
-export async function startStagingBox({ packageRoot, say = () => undefined, today = new Date() }: StagingBoxOptions) {
+export async function startStagingBox({
+  packageRoot,
+  say = () => undefined,
+  today = new Date(),
+  environments = ["staging"],
+}: StagingBoxOptions) {
+  if (environments[0] !== "staging" || new Set(environments).size !== environments.length)
+    throw new Error(`a box's environments start with staging, each once: ${environments.join(", ")}`);
   const root = mkdtempSync(path.join(tmpdir(), "rotabot-staging-"));
   chmodSync(root, 0o711); // PostgreSQL runs as its own user and must reach its folder below
   const cleanups: (() => unknown)[] = [() => rmSync(root, { recursive: true, force: true })];
@@ -75,12 +71,10 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
 
   async function build() {
     const infraDir = path.join(root, "akira");
-    const servicesDir = path.join(root, "services");
     const binDir = path.join(root, "bin");
     const stateDir = path.join(root, "rotabot-state");
     const home = path.join(root, "home");
-    for (const dir of [binDir, stateDir, home, ...SERVICES.map((s) => path.join(servicesDir, s))])
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const dir of [binDir, stateDir, home]) mkdirSync(dir, { recursive: true, mode: 0o700 });
     // As if the bot had been down over the last digest: it makes up for it at start, so the ops
     // chat opens with the daily digest and its Rotate buttons.
     writeFileSync(
@@ -123,8 +117,6 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
     cleanups.push(() => repository.close());
     const sentry = await startSentryIngest();
     cleanups.push(() => sentry.close());
-    const apiGateway = await startApiGateway({ keysDir: path.join(servicesDir, "api-gateway") });
-    cleanups.push(() => apiGateway.close());
 
     const secrets = {
       vault_signalwire_token: repository.createToken(),
@@ -135,49 +127,25 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
       vault_billing_api_token: generateSecret(40, "urlsafe"),
     };
 
-    say("starting PostgreSQL 15 (scram-sha-256, every statement logged)");
-    const postgres = await startPostgres({ parentDir: root });
-    cleanups.push(() => postgres.stop());
-    // The verifier, not the password: the server log never sees a plaintext, even at setup.
-    await postgres.admin(
-      `CREATE ROLE akira_app LOGIN PASSWORD '${scramSha256Verifier(secrets.vault_postgres_app_password)}'`,
-    );
-    await postgres.admin("CREATE DATABASE akira OWNER akira_app");
-
-    const [natsPort, natsMonitorPort] = [await freePort(), await freePort()];
-    const nats = {
-      conf: path.join(servicesDir, "nats", "nats-server.conf"),
-      pidFile: path.join(servicesDir, "nats", "nats-server.pid"),
-      url: `nats://127.0.0.1:${natsPort}`,
-      monitorUrl: `http://127.0.0.1:${natsMonitorPort}`,
-    };
-
     say("writing the infra checkout: playbooks, encrypted vault, manifest");
     cpSync(path.join(packageRoot, "deploy/sandbox/infra"), infraDir, { recursive: true, verbatimSymlinks: true });
-    const varsDir = path.join(infraDir, "infra/group_vars/all");
-    writeFileSync(
-      path.join(varsDir, "staging.yml"),
-      `# Where the staging services of this box listen (written by rotabot sandbox).\n${stringify({
-        staging_root: servicesDir,
-        postgres_host: postgres.host,
-        postgres_port: postgres.port,
-        nats_host: "127.0.0.1",
-        nats_port: natsPort,
-        nats_monitor_port: natsMonitorPort,
-        nats_conf_path: nats.conf,
-        nats_pid_file: nats.pidFile,
-        nats_store_dir: path.join(servicesDir, "nats", "jetstream"),
-        // The container shares this machine's files, so the config's path inside it is the host
-        // path (with docker it would be the mounted /etc/nats/nats-server.conf). rotabot's user is
-        // root here; on a real NATS host `docker exec` needs become (the default).
-        nats_container: "nats",
-        nats_container_conf: nats.conf,
-        nats_docker_become: false,
-        freeswitch_repo_url: repository.url,
-        telegram_api_root: telegram.url,
-        api_gateway_url: apiGateway.url,
-      })}`,
+    say(
+      `starting PostgreSQL 15 (scram-sha-256, every statement logged) and an API gateway for ${environments.join(" and ")}`,
     );
+    const envs = await Promise.all(
+      environments.map((name) =>
+        prepareBoxEnvironment({
+          name,
+          root,
+          infraDir,
+          postgresPassword: secrets.vault_postgres_app_password,
+          shared: { freeswitchRepoUrl: repository.url, telegramApiRoot: telegram.url },
+          cleanups,
+        }),
+      ),
+    );
+    const staging = envs[0]!;
+    const varsDir = path.join(infraDir, "infra/group_vars/all");
     writeFileSync(path.join(varsDir, "_secrets_manifest.yml"), manifestFor(today));
     const passwordFile = path.join(root, "vault-pass.txt");
     writeFileSync(passwordFile, `${generateSecret(32, "alphanumeric")}\n`, { mode: 0o600 });
@@ -186,7 +154,9 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
       HOME: home,
       PATH: `${binDir}:${process.env.PATH ?? "/usr/bin:/bin"}`,
     };
-    const vaultText = `# Akira staging vault (rotabot sandbox). Edit with ansible-vault edit.\n${Object.entries(secrets)
+    const vaultText = `# Akira vault (rotabot sandbox), read by every inventory. Edit with ansible-vault edit.\n${Object.entries(
+      secrets,
+    )
       .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
       .join("\n")}\n`;
     const encrypted = await createAnsibleVaultCli({ passwordFile, env: commandEnv }).encrypt(
@@ -204,60 +174,38 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
       });
     await git("init", "-q", "-b", "main");
     await git("add", "-A");
-    await git("commit", "-qm", "Staging infra");
+    await git("commit", "-qm", "Akira infra");
 
-    const playbook = async (name: string, ...extra: string[]) => {
+    const runPlaybook = async (inventory: string, name: string, ...extra: string[]) => {
       const run = await execa(
         "ansible-playbook",
-        [
-          "-i",
-          "infra/inventory/staging.yml",
-          `infra/playbooks/${name}`,
-          "--vault-password-file",
-          passwordFile,
-          ...extra,
-        ],
+        ["-i", inventory, `infra/playbooks/${name}`, "--vault-password-file", passwordFile, ...extra],
         { cwd: infraDir, env: { ...commandEnv, ANSIBLE_NOCOLOR: "1" }, extendEnv: false, reject: false, all: true },
       );
-      if (run.exitCode !== 0) throw new Error(`ansible-playbook ${name} failed:\n${run.all}`);
+      if (run.exitCode !== 0) throw new Error(`ansible-playbook -i ${inventory} ${name} failed:\n${run.all}`);
       return run.all;
     };
-    say("rendering the NATS config with the infra's playbook and starting the nats container (JetStream)");
-    await playbook("deploy_nats.yml", "--tags", "config");
-    const natsServer = await startNatsContainer({
-      name: "nats",
-      conf: nats.conf,
-      containersDir: path.join(root, "containers"),
-    });
-    cleanups.push(() => natsServer.stop());
-    await createCdrStream(nats.url, secrets.vault_nats_password);
-
-    say("deploying every service with the infra's site.yml");
-    // The backend and the workers run as small apps holding PostgreSQL sessions; stop them first.
-    cleanups.push(() =>
-      Promise.all(
-        ["backend", "cdr-worker", "reports"].map((service) =>
-          execa(path.join(infraDir, "scripts/akira_app.py"), ["stop", path.join(servicesDir, service)], {
-            reject: false,
-          }),
-        ),
-      ),
-    );
-    await playbook("site.yml");
+    say("rendering each NATS config with the infra's playbook, starting the nats containers, deploying with site.yml");
+    await Promise.all(envs.map((env) => env.deploy(runPlaybook, secrets.vault_nats_password)));
+    const runbookFile = envs.length > 1 ? writeRunbook(packageRoot, root, envs) : undefined;
 
     return {
       root,
       infraDir,
-      servicesDir,
+      /** Staging's, as in the single-environment box; every environment's are in `environments`. */
+      servicesDir: staging.servicesDir,
       passwordFile,
       secrets,
       telegram,
       repository,
       sentry,
-      apiGateway,
-      postgres,
-      nats: { ...nats, log: natsServer.log },
-      playbook,
+      apiGateway: staging.apiGateway,
+      postgres: staging.postgres,
+      nats: staging.nats,
+      environments: envs,
+      /** Runs a playbook of the infra with the staging inventory. */
+      playbook: (name: string, ...extra: string[]) => runPlaybook(staging.inventory, name, ...extra),
+      runPlaybook,
       git: (...args: string[]) => git(...args).then((r) => r.stdout),
       /** The environment `rotabot start` (or `rotabot rotate`) runs with in this box. */
       rotabotEnv: {
@@ -270,10 +218,8 @@ export async function startStagingBox({ packageRoot, say = () => undefined, toda
         INFRA_DIR: infraDir,
         VAULT_PASSWORD_FILE: passwordFile,
         STATE_DIR: stateDir,
-        PGHOST: postgres.host,
-        PGPORT: String(postgres.port),
-        NATS_URL: nats.url,
-        NATS_MONITOR_URL: nats.monitorUrl,
+        ...staging.runbookEnv,
+        ...(runbookFile ? { RUNBOOK_FILE: runbookFile } : {}),
         AUDIT_MAX_PER_MINUTE: "600",
       } as Record<string, string>,
       stop,
@@ -314,18 +260,14 @@ secrets_manifest:
 `;
 }
 
-async function createCdrStream(url: string, password: string): Promise<void> {
-  const nc = await connect({
-    servers: url,
-    user: natsUserFor("akira-{password_sha256_8}", password),
-    pass: password,
-    timeout: 10_000,
-  });
-  try {
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: "AKIRA_CDR", subjects: ["cdr.>"] });
-    await jsm.consumers.add("AKIRA_CDR", { durable_name: "cdr_worker", ack_policy: AckPolicy.Explicit });
-  } finally {
-    await nc.close();
-  }
+/** The shipped runbook with `environments:` set to the box's, each with where its services listen. */
+function writeRunbook(packageRoot: string, root: string, envs: readonly BoxEnvironment[]): string {
+  const doc = parseDocument(readFileSync(path.join(packageRoot, "deploy/runbook.yml"), "utf8"));
+  doc.set(
+    "environments",
+    envs.map((env) => ({ name: env.name, inventory: env.inventory, env: env.runbookEnv })),
+  );
+  const file = path.join(root, "runbook.yml");
+  writeFileSync(file, doc.toString());
+  return file;
 }

@@ -3,7 +3,6 @@ import { execa } from "execa";
 import path from "node:path";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { natsUserFor } from "../../src/services/nats.js";
 import { loadRunbook } from "../../src/runbook/load-runbook.js";
@@ -11,6 +10,7 @@ import { SANDBOX_IDS, startStagingBox, type StagingBox } from "../../src/sandbox
 import type { StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { buttonsOf, textOf, walkRotation, type WalkOptions } from "../support/chat-driver.js";
 import { PROJECT_ROOT, SHIPPED_RUNBOOK } from "../support/paths.js";
+import { pgLogin as pgLoginAt } from "../support/postgres-login.js";
 import { leaks } from "../support/rotation-fixture.js";
 import { runRotabot, spawnBot, type BotProcess } from "../support/run-rotabot.js";
 import { decryptVault } from "../support/vault-fixture.js";
@@ -87,23 +87,7 @@ const repoStatus = (token: string) =>
   fetch(`${box.repository.url}/dists/bookworm/Release`, {
     headers: { Authorization: `Basic ${Buffer.from(`signalwire:${token}`).toString("base64")}` },
   }).then((r) => r.status);
-const pgLogin = async (password: string) => {
-  const client = new pg.Client({
-    host: box.postgres.host,
-    port: box.postgres.port,
-    user: "akira_app",
-    password,
-    database: "akira",
-  });
-  try {
-    await client.connect();
-    return (await client.query<{ u: string }>("select current_user as u")).rows[0]!.u;
-  } catch (error) {
-    return `refused: ${(error as Error).message}`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-};
+const pgLogin = (password: string) => pgLoginAt(box.postgres, password);
 
 beforeAll(async () => {
   box = await startStagingBox({ packageRoot: PROJECT_ROOT });
@@ -374,7 +358,7 @@ describe("staging in a box: the shipped runbook against real services", { timeou
   });
 
   it("does not reload NATS with a config that does not validate, and says why", async () => {
-    const staging = path.join(box.infraDir, "infra/group_vars/all/staging.yml");
+    const staging = box.environments[0]!.varsFile;
     const original = readFileSync(staging, "utf8");
     writeFileSync(staging, `${original}nats_extra_config: "cluster { this is not valid"\n`);
     const loadTime = async () =>

@@ -23,7 +23,11 @@ export const natsReloadStep = defineStep(
     interaction: "automatic",
     describe: (step) => `${step.config_test.join(" ")} && ${step.reload.join(" ")}`,
     async execute(step, run, deps) {
-      const monitor = step.monitor_url ?? deps.env.NATS_MONITOR_URL ?? "http://127.0.0.1:8222";
+      const monitor =
+        step.monitor_url ??
+        run.environment?.env.NATS_MONITOR_URL ??
+        deps.env.NATS_MONITOR_URL ??
+        "http://127.0.0.1:8222";
       const test = await runCommandStep({ argv: step.config_test, timeout: "2m" }, run, deps);
       if (test.status === "failed") {
         return {
