@@ -103,7 +103,11 @@ export async function checkCanStart(
   if (!selection.ok) return selection;
   const guard = deps.runbook.deploy_guard;
   if (guard) {
-    const result = await deps.runCommand({ argv: guard.argv, timeoutMs: parseDuration(guard.timeout) ?? 30_000 });
+    const result = await deps.runCommand({
+      argv: guard.argv,
+      ...(guard.env ? { env: guard.env } : {}),
+      timeoutMs: parseDuration(guard.timeout) ?? 30_000,
+    });
     if (!result.ok && !request.incident) {
       return fail(
         "refused",

@@ -71,6 +71,12 @@ const procedureSchema = z
   });
 export type Procedure = z.infer<typeof procedureSchema>;
 
+/** An argv with no `{placeholder}`: for commands that run outside a rotation. */
+const literalArgv = commandFields.argv.refine(
+  (argv) => argv.every((arg) => !/\{[a-z_0-9]+\}/.test(arg)),
+  "the deploy guard runs before any rotation, so it takes no {placeholders}: write the values out",
+);
+
 export const runbookSchema = z
   .object({
     version: z.literal(1),
@@ -96,9 +102,17 @@ export const runbookSchema = z
       )
       .min(1)
       .default([{ name: "staging", inventory: "infra/inventory/staging.yml", env: {} }]),
+    /**
+     * Runs before a rotation starts, outside any rotation: so no placeholders and no stdin (it has
+     * no secret to pass); settings go in `env` as they are.
+     */
     deploy_guard: z
       .object({
-        ...commandFields,
+        argv: literalArgv,
+        env: z
+          .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "environment names are UPPER_CASE"), z.string())
+          .optional(),
+        timeout: commandFields.timeout,
         title: text.default("No deploy is running"),
         /** A file rotabot creates in INFRA_DIR while one of its steps changes services, for other tooling to honour. */
         marker: text.default(".deploy-in-progress"),

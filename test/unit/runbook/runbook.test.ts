@@ -186,6 +186,18 @@ describe("runbook validation", () => {
   };
   const lineOf = (needle: string) => shippedText.slice(0, shippedText.indexOf(needle)).split("\n").length;
 
+  it("takes a deploy guard's settings as they are, and refuses what it could not run (placeholders, stdin)", () => {
+    const guard = 'argv: [test, "!", -e, .deploy-in-progress]';
+    const withEnv = broken(guard, `${guard}\n  env: {PIPELINE_URL: "https://ci.example/api"}`);
+    expect(withEnv.ok && withEnv.runbook.deploy_guard?.env).toEqual({ PIPELINE_URL: "https://ci.example/api" });
+    const placeholder = broken(guard, 'argv: [check-deploys, --infra, "{infra_dir}"]');
+    expect(!placeholder.ok && placeholder.problems.join("\n")).toMatch(
+      /deploy_guard\.argv: .*takes no \{placeholders\}/,
+    );
+    const stdin = broken(guard, `${guard}\n  stdin: "{new_value}"`);
+    expect(!stdin.ok && stdin.problems.join("\n")).toMatch(/deploy_guard.*stdin/);
+  });
+
   it("refuses a secret value in argv, naming file, line and field", () => {
     const result = broken("--tags, freeswitch]", '--tags, freeswitch, "--token={new_value}"]');
     expect(result.ok).toBe(false);
