@@ -36,6 +36,8 @@ export type AuditEvent =
       commit: string | undefined;
       manifest: boolean;
       changelog: boolean;
+      /** The manifest's owner, named in the completion line when the epilogue notified them. */
+      owner?: { name: string | undefined; notified: boolean };
     }
   | { type: "owner_notified"; rotation: RotationRef; owner: string | undefined }
   | { type: "rotation_interrupted"; rotation: RotationRef; step: string | undefined };
@@ -48,7 +50,20 @@ export interface AuditDeps {
   logger: Logger;
 }
 
-/** Records audit events: the hash-chained log, one structured log entry, one line in the audit channel. */
+/**
+ * Routine progress: the hash-chained log and the live progress message hold it; the audit channel,
+ * read on phones, gets decisions and outcomes only (start, answers and who gave them, failures,
+ * refusals, abort, completion).
+ */
+const LOG_ONLY = ["step_ok", "owner_notified"] as const satisfies readonly AuditEvent["type"][];
+type ChannelEvent = Exclude<AuditEvent, { type: (typeof LOG_ONLY)[number] }>;
+const isChannelEvent = (event: AuditEvent): event is ChannelEvent =>
+  !(LOG_ONLY as readonly string[]).includes(event.type);
+
+/**
+ * Records audit events: every event in the hash-chained log and one structured log entry;
+ * decisions and outcomes also as one line in the audit channel.
+ */
 export function createAudit({ post: initialPost, log, logger }: AuditDeps) {
   let post = initialPost;
   return {
@@ -63,14 +78,14 @@ export function createAudit({ post: initialPost, log, logger }: AuditDeps) {
         logger.error({ err: error }, "could not append to the audit log; check that STATE_DIR is writable");
       }
       logger.info({ audit: event }, `audit: ${event.type}`);
-      post?.(formatAuditLine(event));
+      if (isChannelEvent(event)) post?.(formatAuditLine(event));
     },
   };
 }
 export type Audit = ReturnType<typeof createAudit>;
 
 /** One line per event, HTML-escaped; never contains a secret value because events carry none. */
-export function formatAuditLine(event: AuditEvent): string {
+export function formatAuditLine(event: ChannelEvent): string {
   switch (event.type) {
     case "bot_started":
       return `🤖 rotabot ${escapeHtml(event.version)} started: ${event.procedures} procedures from <code>${escapeHtml(event.runbookFile)}</code>`;
@@ -82,8 +97,6 @@ export function formatAuditLine(event: AuditEvent): string {
       return `${rot(event.rotation)} ▶️ started by ${escapeHtml(event.by)} in ${escapeHtml(event.environment)}${event.incident ? `, <b>incident</b>: ${escapeHtml(event.incident)}` : ""}`;
     case "rotation_refused":
       return `🚫 <code>${escapeHtml(event.key)}</code>: rotation by ${escapeHtml(event.by)} refused: ${escapeHtml(event.reason)}`;
-    case "step_ok":
-      return `${rot(event.rotation)} ${event.skipped ? "⤼" : "✅"} ${escapeHtml(event.step)} (${event.seconds.toFixed(1)} s)`;
     case "step_failed":
       return `${rot(event.rotation)} ❌ ${escapeHtml(event.step)} failed after ${event.seconds.toFixed(1)} s: ${escapeHtml(event.message)}`;
     case "answered":
@@ -97,14 +110,23 @@ export function formatAuditLine(event: AuditEvent): string {
     case "prompt_expired":
       return `${rot(event.rotation)} ⌛ confirmation of “${escapeHtml(event.step)}” expired unanswered`;
     case "rotation_aborted":
-      return `${rot(event.rotation)} ⏹ aborted by ${escapeHtml(event.by)}: ${escapeHtml(event.message)}`;
+      return `${rot(event.rotation)} ⏹ ${escapeHtml(abortedLine(event.by, event.message))}`;
     case "rotation_completed":
-      return `${rot(event.rotation)} 🏁 completed in ${event.minutes.toFixed(1)} min; manifest ${event.manifest ? "updated" : "NOT updated"}, CHANGELOG ${event.changelog ? "updated" : "NOT updated"}${event.commit ? `, commit <code>${escapeHtml(event.commit)}</code>` : ", no commit"}${event.outage ? `; ⏱ ${escapeHtml(event.outage)}` : ""}`;
-    case "owner_notified":
-      return `${rot(event.rotation)} ✉️ ${event.owner ? `${escapeHtml(event.owner)}: <code>${escapeHtml(event.rotation.key)}</code> was rotated` : "no owner in the manifest to notify"}`;
+      return `${rot(event.rotation)} 🏁 completed in ${event.minutes.toFixed(1)} min; manifest ${event.manifest ? "updated" : "NOT updated"}, CHANGELOG ${event.changelog ? "updated" : "NOT updated"}${event.commit ? `, commit <code>${escapeHtml(event.commit)}</code>` : ", no commit"}${event.outage ? `; ⏱ ${escapeHtml(event.outage)}` : ""}${event.owner?.notified ? `; ${ownerNotice(event.owner.name, event.rotation.key)}` : ""}`;
     case "rotation_interrupted":
       return `${rot(event.rotation)} ⚠️ interrupted${event.step ? ` during “${escapeHtml(event.step)}”` : ""} (rotabot stopped); resume with /resume ${escapeHtml(event.rotation.id)}`;
   }
+}
+
+function ownerNotice(owner: string | undefined, key: string): string {
+  return `✉️ ${owner ? `${escapeHtml(owner)}: <code>${escapeHtml(key)}</code> was rotated` : "no owner in the manifest to notify"}`;
+}
+
+/** "aborted by @alice; …": the rotation's own message already starts with who aborted it. */
+function abortedLine(by: string, message: string): string {
+  const ownWords = `aborted by ${by}`;
+  if (message.startsWith(ownWords)) return message;
+  return message ? `${ownWords}: ${message}` : ownWords;
 }
 
 function rot(rotation: RotationRef): string {
