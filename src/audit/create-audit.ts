@@ -24,6 +24,7 @@ export type AuditEvent =
   | { type: "step_failed"; rotation: RotationRef; step: string; seconds: number; message: string }
   | { type: "answered"; rotation: RotationRef; step: string; answer: string; by: string }
   | { type: "press_refused"; rotation: RotationRef; by: Actor; reason: string }
+  | { type: "plan_press_refused"; key: string | undefined; by: Actor; owner: string; button: string }
   | { type: "secret_exposed"; by: string; chat: string; what: string; deleted: boolean }
   | { type: "break_glass"; rotation: RotationRef; step: string; answer: string; by: string; reason: string }
   | { type: "prompt_expired"; rotation: RotationRef; step: string }
@@ -103,6 +104,8 @@ export function formatAuditLine(event: ChannelEvent): string {
       return `${rot(event.rotation)} 👆 ${escapeHtml(event.step)}: ${escapeHtml(event.answer)} by ${escapeHtml(event.by)}`;
     case "press_refused":
       return `${rot(event.rotation)} ⛔ button press by ${describeActor(event.by)} refused: ${escapeHtml(event.reason)}`;
+    case "plan_press_refused":
+      return `⛔ ${event.key ? `<code>${escapeHtml(event.key)}</code>: ` : ""}${escapeHtml(event.button)} on the plan of ${escapeHtml(event.owner)} pressed by ${describeActor(event.by)}, refused: only ${escapeHtml(event.owner)} can press it`;
     case "secret_exposed":
       return `⚠️ ${escapeHtml(event.by)} sent ${escapeHtml(event.what)} in ${escapeHtml(event.chat)}; ${event.deleted ? "the message was deleted" : "rotabot could not delete it"}. It counts as exposed.`;
     case "break_glass":

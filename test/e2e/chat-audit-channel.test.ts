@@ -1,28 +1,23 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { press, promptOf, startRotation, textOf } from "../support/chat-driver.js";
-import { AUDIT, BOT, NOTIFY_BOT, startChatWorld, type ChatWorld } from "../support/chat-world.js";
+import { AUDIT, BOT, NOTIFY_BOT } from "../support/chat-world.js";
+import { useChatWorld } from "../support/use-chat-world.js";
 
-let world: ChatWorld;
-
-beforeAll(async () => {
-  world = await startChatWorld();
-  await world.startBot();
-}, 60_000);
-afterAll(() => world?.stop());
+const world = useChatWorld();
 
 /** Every event the hash-chained log holds for one rotation. */
 const loggedEvents = (id: string) =>
-  readFileSync(path.join(world.infra.stateDir, "audit.jsonl"), "utf8")
+  readFileSync(path.join(world().infra.stateDir, "audit.jsonl"), "utf8")
     .trim()
     .split("\n")
     .map((line) => (JSON.parse(line) as { event: { type: string; rotation?: { id: string }; step?: string } }).event)
     .filter((event) => event.rotation?.id === id);
 
 const ROTATIONS = [
-  { secret: "telegram", token: () => world.tg.issueNewToken(NOTIFY_BOT) },
+  { secret: "telegram", token: () => world().tg.issueNewToken(NOTIFY_BOT) },
   { secret: "signalwire", token: () => `PT${randomBytes(24).toString("hex")}` },
   { secret: "postgres" },
   { secret: "nats" },
@@ -33,17 +28,19 @@ const ROTATIONS = [
 describe("the audit channel: decisions and outcomes, every step in the log", { timeout: 120_000 }, () => {
   for (const { secret, token } of ROTATIONS)
     it(`posts at most 6 messages for a full ${secret} rotation; the log keeps every step`, async () => {
-      const { rotationId } = await world.walk(`/rotate ${secret}`, token ? { token } : {});
+      const { rotationId } = await world().walk(`/rotate ${secret}`, token ? { token } : {});
       const ours = (m: { botId: number; message: { chat: { id: number } } }) =>
         m.botId === BOT && m.message.chat.id === AUDIT;
-      await world.tg.waitForMessage((m) => ours(m) && textOf(m).includes(`[${rotationId}] 🏁 completed`), 15_000);
-      const messages = world.tg.messages(AUDIT, BOT).filter((m) => textOf(m).includes(`[${rotationId}]`));
+      await world().tg.waitForMessage((m) => ours(m) && textOf(m).includes(`[${rotationId}] 🏁 completed`), 15_000);
+      const messages = world()
+        .tg.messages(AUDIT, BOT)
+        .filter((m) => textOf(m).includes(`[${rotationId}]`));
       const lines = messages.flatMap((m) => textOf(m).split("\n")).filter((l) => l.includes(`[${rotationId}]`));
       expect(lines.length).toBeLessThanOrEqual(6);
       expect(messages.length).toBeLessThanOrEqual(6);
 
       const journal = JSON.parse(
-        readFileSync(path.join(world.infra.stateDir, "rotations", `${rotationId}.json`), "utf8"),
+        readFileSync(path.join(world().infra.stateDir, "rotations", `${rotationId}.json`), "utf8"),
       ) as { steps: { title: string; state: string }[] };
       const logged = loggedEvents(rotationId);
       // Every step that ran or was answered is in the hash-chained log, though not in the channel.
@@ -59,10 +56,10 @@ describe("the audit channel: decisions and outcomes, every step in the log", { t
     });
 
   it("says once who aborted a rotation and what was undone", async () => {
-    const id = await startRotation(world, "/rotate api-token");
-    const confirm = await promptOf(world, id, /Cannot be undone/);
-    press(world, confirm, "c");
-    const line = await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes(`[${id}] ⏹`), 15_000);
+    const id = await startRotation(world(), "/rotate api-token");
+    const confirm = await promptOf(world(), id, /Cannot be undone/);
+    press(world(), confirm, "c");
+    const line = await world().tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes(`[${id}] ⏹`), 15_000);
     expect(
       textOf(line)
         .split("\n")

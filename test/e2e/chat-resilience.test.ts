@@ -185,7 +185,9 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     );
     world.tg.userSends({ from: ALICE, chat: OPS, text: "/rotate ldap" });
     await world.tg.waitForMessage(
-      (m) => m.botId === BOT && textOf(m).startsWith("I have no procedure for “ldap”. Try one of: signalwire,"),
+      (m) =>
+        m.botId === BOT &&
+        textOf(m).startsWith("I have no procedure for “ldap”, and no secret has a name like it. Which secret?"),
     );
     expect(world.infra.exists("calls.log")).toBe(false); // no command ran
   });
