@@ -4,7 +4,7 @@ import { describeOutage, stepLabel } from "../rotation/queries.js";
 import { RESPONSES } from "../rotation/responses.js";
 import type { Audit } from "./create-audit.js";
 
-/** Turns engine events into audit events: one line per meaningful step, never a value. */
+/** Turns engine events into audit events: every step for the log, never a value. */
 export function auditRotationEvents(engine: RotationEngine, audit: Audit): () => void {
   return engine.on((event) => {
     const ref = { id: event.rotation.id, key: event.rotation.key };
@@ -78,6 +78,7 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
           manifest: done("manifest_update"),
           changelog: done("changelog_update"),
           outage: describeOutage(event.rotation),
+          owner: { name: event.rotation.owner, notified: done("notify_owner") },
         });
         break;
       }

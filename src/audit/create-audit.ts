@@ -25,6 +25,7 @@ export type AuditEvent =
   | { type: "answered"; rotation: RotationRef; step: string; answer: string; by: string }
   | { type: "press_refused"; rotation: RotationRef; by: Actor; reason: string }
   | { type: "value_checked"; rotation: RotationRef; step: string; how: string; by: string; refused: string | undefined }
+  | { type: "plan_press_refused"; key: string | undefined; by: Actor; owner: string; button: string }
   | { type: "secret_exposed"; by: string; chat: string; what: string; deleted: boolean }
   | { type: "break_glass"; rotation: RotationRef; step: string; answer: string; by: string; reason: string }
   | { type: "prompt_expired"; rotation: RotationRef; step: string }
@@ -37,6 +38,8 @@ export type AuditEvent =
       commit: string | undefined;
       manifest: boolean;
       changelog: boolean;
+      /** The manifest's owner, named in the completion line when the epilogue notified them. */
+      owner?: { name: string | undefined; notified: boolean };
     }
   | { type: "owner_notified"; rotation: RotationRef; owner: string | undefined }
   | { type: "rotation_interrupted"; rotation: RotationRef; step: string | undefined };
@@ -49,7 +52,20 @@ export interface AuditDeps {
   logger: Logger;
 }
 
-/** Records audit events: the hash-chained log, one structured log entry, one line in the audit channel. */
+/**
+ * Routine progress: the hash-chained log and the live progress message hold it; the audit channel,
+ * read on phones, gets decisions and outcomes only (start, answers and who gave them, failures,
+ * refusals, abort, completion).
+ */
+const LOG_ONLY = ["step_ok", "owner_notified"] as const satisfies readonly AuditEvent["type"][];
+type ChannelEvent = Exclude<AuditEvent, { type: (typeof LOG_ONLY)[number] }>;
+const isChannelEvent = (event: AuditEvent): event is ChannelEvent =>
+  !(LOG_ONLY as readonly string[]).includes(event.type);
+
+/**
+ * Records audit events: every event in the hash-chained log and one structured log entry;
+ * decisions and outcomes also as one line in the audit channel.
+ */
 export function createAudit({ post: initialPost, log, logger }: AuditDeps) {
   let post = initialPost;
   return {
@@ -64,14 +80,14 @@ export function createAudit({ post: initialPost, log, logger }: AuditDeps) {
         logger.error({ err: error }, "could not append to the audit log; check that STATE_DIR is writable");
       }
       logger.info({ audit: event }, `audit: ${event.type}`);
-      post?.(formatAuditLine(event));
+      if (isChannelEvent(event)) post?.(formatAuditLine(event));
     },
   };
 }
 export type Audit = ReturnType<typeof createAudit>;
 
 /** One line per event, HTML-escaped; never contains a secret value because events carry none. */
-export function formatAuditLine(event: AuditEvent): string {
+export function formatAuditLine(event: ChannelEvent): string {
   switch (event.type) {
     case "bot_started":
       return `🤖 rotabot ${escapeHtml(event.version)} started: ${event.procedures} procedures from <code>${escapeHtml(event.runbookFile)}</code>`;
@@ -83,8 +99,6 @@ export function formatAuditLine(event: AuditEvent): string {
       return `${rot(event.rotation)} ▶️ started by ${escapeHtml(event.by)} in ${escapeHtml(event.environment)}${event.incident ? `, <b>incident</b>: ${escapeHtml(event.incident)}` : ""}`;
     case "rotation_refused":
       return `🚫 <code>${escapeHtml(event.key)}</code>: rotation by ${escapeHtml(event.by)} refused: ${escapeHtml(event.reason)}`;
-    case "step_ok":
-      return `${rot(event.rotation)} ${event.skipped ? "⤼" : "✅"} ${escapeHtml(event.step)} (${event.seconds.toFixed(1)} s)`;
     case "step_failed":
       return `${rot(event.rotation)} ❌ ${escapeHtml(event.step)} failed after ${event.seconds.toFixed(1)} s: ${escapeHtml(event.message)}`;
     case "answered":
@@ -93,6 +107,8 @@ export function formatAuditLine(event: AuditEvent): string {
       return `${rot(event.rotation)} 🔑 ${escapeHtml(event.step)}: value ${escapeHtml(event.how)} by ${escapeHtml(event.by)}: ${event.refused === undefined ? "received and accepted" : `rejected: ${escapeHtml(event.refused)}`}`;
     case "press_refused":
       return `${rot(event.rotation)} ⛔ button press by ${describeActor(event.by)} refused: ${escapeHtml(event.reason)}`;
+    case "plan_press_refused":
+      return `⛔ ${event.key ? `<code>${escapeHtml(event.key)}</code>: ` : ""}${escapeHtml(event.button)} on the plan of ${escapeHtml(event.owner)} pressed by ${describeActor(event.by)}, refused: only ${escapeHtml(event.owner)} can press it`;
     case "secret_exposed":
       return `⚠️ ${escapeHtml(event.by)} sent ${escapeHtml(event.what)} in ${escapeHtml(event.chat)}; ${event.deleted ? "the message was deleted" : "rotabot could not delete it"}. It counts as exposed.`;
     case "break_glass":
@@ -100,14 +116,23 @@ export function formatAuditLine(event: AuditEvent): string {
     case "prompt_expired":
       return `${rot(event.rotation)} ⌛ confirmation of “${escapeHtml(event.step)}” expired unanswered`;
     case "rotation_aborted":
-      return `${rot(event.rotation)} ⏹ aborted by ${escapeHtml(event.by)}: ${escapeHtml(event.message)}`;
+      return `${rot(event.rotation)} ⏹ ${escapeHtml(abortedLine(event.by, event.message))}`;
     case "rotation_completed":
-      return `${rot(event.rotation)} 🏁 completed in ${event.minutes.toFixed(1)} min; manifest ${event.manifest ? "updated" : "NOT updated"}, CHANGELOG ${event.changelog ? "updated" : "NOT updated"}${event.commit ? `, commit <code>${escapeHtml(event.commit)}</code>` : ", no commit"}${event.outage ? `; ⏱ ${escapeHtml(event.outage)}` : ""}`;
-    case "owner_notified":
-      return `${rot(event.rotation)} ✉️ ${event.owner ? `${escapeHtml(event.owner)}: <code>${escapeHtml(event.rotation.key)}</code> was rotated` : "no owner in the manifest to notify"}`;
+      return `${rot(event.rotation)} 🏁 completed in ${event.minutes.toFixed(1)} min; manifest ${event.manifest ? "updated" : "NOT updated"}, CHANGELOG ${event.changelog ? "updated" : "NOT updated"}${event.commit ? `, commit <code>${escapeHtml(event.commit)}</code>` : ", no commit"}${event.outage ? `; ⏱ ${escapeHtml(event.outage)}` : ""}${event.owner?.notified ? `; ${ownerNotice(event.owner.name, event.rotation.key)}` : ""}`;
     case "rotation_interrupted":
       return `${rot(event.rotation)} ⚠️ interrupted${event.step ? ` during “${escapeHtml(event.step)}”` : ""} (rotabot stopped); resume with /resume ${escapeHtml(event.rotation.id)}`;
   }
+}
+
+function ownerNotice(owner: string | undefined, key: string): string {
+  return `✉️ ${owner ? `${escapeHtml(owner)}: <code>${escapeHtml(key)}</code> was rotated` : "no owner in the manifest to notify"}`;
+}
+
+/** "aborted by @alice; …": the rotation's own message already starts with who aborted it. */
+function abortedLine(by: string, message: string): string {
+  const ownWords = `aborted by ${by}`;
+  if (message.startsWith(ownWords)) return message;
+  return message ? `${ownWords}: ${message}` : ownWords;
 }
 
 function rot(rotation: RotationRef): string {

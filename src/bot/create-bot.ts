@@ -14,6 +14,8 @@ import { createFileStorage } from "./create-file-storage.js";
 import { createAgeFeature } from "./features/age.js";
 import { createDigestButtons } from "./features/digest-buttons.js";
 import { createHelpFeature } from "./features/help.js";
+import { createPlanButtons, createOpenPlans } from "./features/plan-buttons.js";
+import { createPlanFeature } from "./features/plan.js";
 import { createUnhandledFeature } from "./features/unhandled.js";
 import { logApiCalls } from "./log-api-calls.js";
 import { createRotationFeature } from "./rotation/create-rotation-feature.js";
@@ -25,6 +27,8 @@ import { watchBotApi } from "./watch-bot-api.js";
 
 export type BotContext = ConversationFlavor<Context>;
 
+/** A due date this many days away or closer is "due soon" (in /age and on the plan card). */
+const DUE_SOON_DAYS = 30;
 const AUTO_RETRY = { maxRetryAttempts: 5, maxDelaySeconds: 120, rethrowHttpErrors: true };
 
 export interface CreateBotDeps {
@@ -115,11 +119,18 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
       ],
     }),
   );
+  const plans = createOpenPlans();
+  const { paths } = app;
   guarded.use(
-    createConversation(createRotateConversation({ engine, audit, runbook, manifestFile, now }), ROTATE_CONVERSATION),
+    createConversation(
+      createRotateConversation({ engine, audit, runbook, manifestFile, paths, dueSoonDays: DUE_SOON_DAYS, plans, now }),
+      ROTATE_CONVERSATION,
+    ),
   );
   guarded.use(createHelpFeature());
-  guarded.use(createAgeFeature({ runbook, manifestFile, dueSoonDays: 30, today: () => todayUtc(now()) }));
+  guarded.use(createAgeFeature({ runbook, manifestFile, dueSoonDays: DUE_SOON_DAYS, today: () => todayUtc(now()) }));
+  guarded.use(createPlanFeature({ runbook, manifestFile, paths, now }));
+  guarded.use(createPlanButtons({ plans, audit }));
   guarded.use(createDigestButtons(config.opsChatId));
   guarded.use(
     createRotationFeature({

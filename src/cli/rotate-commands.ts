@@ -31,7 +31,7 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
     io.stderr(`rotabot rotate: ${opened.message}\n`);
     return EXIT.usage;
   }
-  const { engine, runbook, entries } = opened;
+  const { engine, runbook, entries, paths } = opened;
   const found = findProcedure(runbook, entries, name);
   if (found.kind === "unknown") {
     io.stderr(`rotabot rotate: no procedure for "${name}". Known: ${found.known.join(", ")}\n`);
@@ -53,7 +53,7 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
   io.stdout(
     `${environments.length > 1 ? "Environments, in rollout order" : "Environment"}: ${environments.join(" → ")}\n`,
   );
-  for (const line of describePlan(runbook, found.procedure)) {
+  for (const line of describePlan(runbook, found.procedure, { key: found.key, paths })) {
     io.stdout(
       `  ${String(line.index).padStart(2)}. ${line.destructive ? "⚠ " : ""}${stepLabel(line, environments)}${line.destructive ? " (cannot be undone)" : ""}\n${line.detail ? `        ${line.detail}\n` : ""}`,
     );

@@ -1,4 +1,5 @@
 import type { Procedure, Runbook } from "../runbook/runbook-schema.js";
+import { newKeyOf } from "../vault/create-vault.js";
 import type { Rotation } from "./model.js";
 import { planSteps } from "./new-rotation.js";
 import { definitionOf } from "./step-definitions.js";
@@ -11,17 +12,24 @@ export interface PlanLine {
   destructive: boolean;
   /** Where it runs, for steps that run in each environment. */
   environment: string | undefined;
-  /** The command as it will run (placeholders shown, never a value), or what the step does. */
+  /** The command as it will run (paths filled in, never a value), or what the step does. */
   detail: string | undefined;
   phase: "procedure" | "epilogue";
+}
+
+/** What a plan fills its commands' placeholders with: the secret's name and rotabot's paths. */
+export interface PlanContext {
+  key: string;
+  paths: { vaultPasswordFile: string; infraDir: string; stateDir: string };
 }
 
 /**
  * The plan shown before a rotation starts: every step in the order it will run (per-environment
  * steps once in each environment, with the gates between them), its command, and which ones
- * cannot be undone.
+ * cannot be undone. Placeholders that name a path or a key are filled in; values stay
+ * placeholders (`<new value>`), for they exist only in the vault.
  */
-export function describePlan(runbook: Runbook, procedure: Procedure): PlanLine[] {
+export function describePlan(runbook: Runbook, procedure: Procedure, context: PlanContext): PlanLine[] {
   const steps = planSteps(runbook, procedure);
   const environments = runbook.environments.map((e) => e.name);
   const draft = { procedureId: procedure.id, environments, steps } as Pick<
@@ -30,14 +38,32 @@ export function describePlan(runbook: Runbook, procedure: Procedure): PlanLine[]
   > as Rotation;
   return steps.map((record, i) => {
     const step = definitionOf(runbook, draft, record);
+    const detail = step ? kindOf(step).describe(step) : undefined;
     return {
       index: i + 1,
       title: record.title,
       kind: record.kind,
       destructive: record.destructive,
       environment: record.environment,
-      detail: step ? kindOf(step).describe(step) : undefined,
+      detail: detail && showPlaceholders(detail, runbook, record.environment, context),
       phase: record.phase,
     };
   });
+}
+
+function showPlaceholders(text: string, runbook: Runbook, environment: string | undefined, context: PlanContext) {
+  const env = runbook.environments.find((e) => e.name === environment);
+  const shown: Record<string, string | undefined> = {
+    vault_password_file: context.paths.vaultPasswordFile,
+    infra_dir: context.paths.infraDir,
+    state_dir: context.paths.stateDir,
+    secret_key: context.key,
+    new_key: newKeyOf(context.key),
+    inventory: env?.inventory,
+    environment: env?.name,
+    rotation_id: "<rotation id>",
+    new_value: "<new value>",
+    old_value: "<old value>",
+  };
+  return text.replace(/\{([a-z_]+)\}/g, (whole, name: string) => shown[name] ?? whole);
 }

@@ -71,6 +71,7 @@ describe("rotabot start against a Bot API server", () => {
   it("registers its command menu", () => {
     expect(tg.commandsOf(BOT_ID)?.map((c) => c.command)).toEqual([
       "rotate",
+      "plan",
       "status",
       "cancel",
       "resume",

@@ -70,16 +70,11 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
       .split("\n")
       .filter((l) => l.includes(`[${rotationId}]`))
       .map((l) => l.replace(/ \(\d+\.\d s\)$/, ""));
+    // The channel carries decisions and outcomes; the routine steps are in the hash-chained log.
     const expected = [
       "▶️ started by @alice in staging",
-      "✅ Generate the new secret",
-      "✅ Add it to vault with a _new suffix",
-      "✅ Update affected services so both old and new values are accepted",
-      "✅ Cycle services one by one",
-      "✅ Verify all services use the new secret",
       "👆 Remove the old secret from vault and rename _new to the canonical name: confirmed by @alice",
-      "✅ Remove the old secret from vault and rename _new to the canonical name",
-      "✅ Post-rotation smoke test",
+      "🏁 completed in",
     ];
     const found = expected.map((e) => lines.findIndex((l) => l.endsWith(e) || l.includes(`] ${e}`)));
     expect(found.filter((i) => i === -1)).toEqual([]);
@@ -196,7 +191,9 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     );
     world.tg.userSends({ from: ALICE, chat: OPS, text: "/rotate ldap" });
     await world.tg.waitForMessage(
-      (m) => m.botId === BOT && textOf(m).startsWith("I have no procedure for “ldap”. Try one of: signalwire,"),
+      (m) =>
+        m.botId === BOT &&
+        textOf(m).startsWith("I have no procedure for “ldap”, and no secret has a name like it. Which secret?"),
     );
     expect(world.infra.exists("calls.log")).toBe(false); // no command ran
   });

@@ -97,7 +97,7 @@ describe("strangers and hostile input in the chat", { timeout: 90_000 }, () => {
   it("bounds every echo of a 4,000-character name or reason, and refuses a reason that long", async () => {
     const long = "x".repeat(4000);
     const name = await ask(ALICE, OPS, `/rotate ${long}`, /^I have no procedure for/);
-    expect(textOf(name)).toMatch(/^I have no procedure for “x{63}…”\. Try one of: /);
+    expect(textOf(name)).toMatch(/^I have no procedure for “x{63}…”, and no secret has a name like it\. /);
     const reason = await ask(ALICE, OPS, `/rotate billing incident ${"word ".repeat(800)}`, /^Not started/);
     expect(textOf(reason)).toMatch(/^Not started: the incident reason is 3999 characters; keep it to 200 /);
     const age = await ask(ALICE, OPS, `/age ${long}`, /^Unknown filter/);

@@ -42,7 +42,7 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     const shell = startShell(["rotate", "vault_billing_api_token"], infra.env);
     await shell.waitFor(/Start this rotation\? Type yes: /);
     expect(shell.output()).toMatch(/⚠ Remove the old secret and rename _new \(cannot be undone\)/);
-    expect(shell.output()).toContain("bin/fixture-step.sh accept_both {secret_key}");
+    expect(shell.output()).toContain("bin/fixture-step.sh accept_both vault_billing_api_token");
     shell.answer("yes");
     await shell.waitFor(/Remove the old secret and rename _new\. This cannot be undone[^]*Type yes to go on/);
     shell.answer("yes");

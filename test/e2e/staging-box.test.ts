@@ -72,8 +72,8 @@ async function expectRotated(rotationId: string, key: string, owner: string, exp
     (m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${rotationId}] 🏁 completed`),
     15_000,
   );
-  expect(box.telegram.messages(AUDIT, BOT).map(textOf).join("\n")).toContain(
-    `[${rotationId}] ✉️ ${owner}: ${key} was rotated`,
+  expect(box.telegram.messages(AUDIT, BOT).map(textOf).join("\n")).toMatch(
+    new RegExp(`\\[${rotationId}\\] 🏁 completed .*; ✉️ ${owner}: ${key} was rotated`),
   );
   return value;
 }

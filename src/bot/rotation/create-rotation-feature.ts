@@ -50,12 +50,7 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       return;
     }
     const [name, ...rest] = ctx.match.trim().split(/\s+/).filter(Boolean);
-    if (!name) {
-      await ctx.reply(
-        `Which secret? For example /rotate telegram, /rotate nats, or /rotate vault_postgres_app_password. /age lists them.\n${ROTATE_USAGE}`,
-      );
-      return;
-    }
+    // No name: the dialog offers the secrets as buttons, due ones first.
     if (rest.length > 0 && rest[0]!.toLowerCase() !== "incident") {
       await ctx.reply(`I did not understand “${clip(rest.join(" "))}” after the secret name.\n${ROTATE_USAGE}`);
       return;
@@ -70,7 +65,7 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       incident = checked.reason;
     }
     await ctx.conversation.exitAll();
-    await ctx.conversation.enter(ROTATE_CONVERSATION, name, incident);
+    await ctx.conversation.enter(ROTATE_CONVERSATION, name ?? "", incident);
   });
 
   composer.command("status", async (ctx) => {
