@@ -129,8 +129,8 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       writeFileSync(
         inventory,
         readFileSync(inventory, "utf8").replace(
-          "    nats:\n      hosts:\n        localhost:\n",
-          "    nats:\n      hosts:\n        localhost:\n        nats2: {ansible_host: 127.0.0.1, ansible_port: 9, ansible_user: rotabot}\n",
+          "        nats:\n          hosts:\n            localhost:\n",
+          "        nats:\n          hosts:\n            localhost:\n            nats2: {ansible_host: 127.0.0.1, ansible_port: 9, ansible_user: rotabot}\n",
         ),
       );
       const broken = await doctor(infra.env);
@@ -143,7 +143,7 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       });
       expect(statusOf(broken.checks, "playbook infra/playbooks/reload_nats.yml --tags config_test")).toMatchObject({
         status: "ok",
-        detail: "selects 1 task on localhost, nats2 (used by nats/reload, nats/reload_final)",
+        detail: "selects 1 task on localhost, nats2 (used by nats/reload, nats/reload_final, nats/reload_without_new)",
       });
       expect(statusOf(broken.checks, "host nats2")).toMatchObject({
         status: "fail",
