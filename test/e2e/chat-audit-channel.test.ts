@@ -57,7 +57,7 @@ describe("the audit channel: decisions and outcomes, every step in the log", { t
 
   it("says once who aborted a rotation and what was undone", async () => {
     const id = await startRotation(world(), "/rotate api-token");
-    const confirm = await promptOf(world(), id, /Cannot be undone/);
+    const confirm = await promptOf(world(), id, /cannot be undone/i);
     press(world(), confirm, "c");
     const line = await world().tg.waitForMessage((m) => m.botId === BOT && textOf(m).includes(`[${id}] ⏹`), 15_000);
     expect(
