@@ -119,8 +119,9 @@ export async function runLocalChecks({
     results.push(bad("fail", "vault password file", password.message, "create it with the vault password, mode 0600"));
   else
     results.push(
+      // rotate refuses to start on such a file, so doctor cannot call the setup healthy.
       password.warnings.length > 0
-        ? bad("warn", "vault password file", password.warnings.join("; "), "chmod 600 the file")
+        ? bad("fail", "vault password file", password.warnings.join("; "), "chmod 600 the file")
         : ok("vault password file", "present, readable only by its owner"),
     );
   const keys = await vault.listKeys();

@@ -94,6 +94,25 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
         "audit chat",
       ]),
     );
+
+    // Issue 14, item 6: rotate refuses a password file others can read, so doctor fails on it too.
+    chmodSync(infra.env.VAULT_PASSWORD_FILE, 0o644);
+    const loose = await doctor({
+      ...infra.env,
+      BOT_TOKEN: token,
+      TELEGRAM_API_ROOT: tg.url,
+      OPS_CHAT_ID: "-1004000001",
+      AUDIT_CHAT_ID: "-1004000002",
+    });
+    expect(loose.checks.filter((c) => c.status !== "ok")).toEqual([
+      {
+        check: "vault password file",
+        status: "fail",
+        detail: `the vault password file ${infra.env.VAULT_PASSWORD_FILE} is readable by other users: run chmod 600 ${infra.env.VAULT_PASSWORD_FILE}`,
+        fix: "chmod 600 the file",
+      },
+    ]);
+    expect(loose.code).toBe(1);
   });
 
   it(
@@ -186,7 +205,7 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       status: "fail",
       detail: "in the manifest but not in the vault",
     });
-    expect(statusOf(checks, "vault password file")).toMatchObject({ status: "warn", fix: "chmod 600 the file" });
+    expect(statusOf(checks, "vault password file")).toMatchObject({ status: "fail", fix: "chmod 600 the file" });
     expect(statusOf(checks, "audit chat")).toMatchObject({
       status: "fail",
       fix: expect.stringContaining("administrator of the channel") as string,

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -6,6 +6,7 @@ import {
   leaks,
   makeRotationInfra,
   OLD_BILLING,
+  OLD_REPORTS,
   startShell,
   type RotationInfra,
 } from "../support/rotation-fixture.js";
@@ -296,5 +297,49 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     expect(shell.output()).toMatch(/received from opsuser, ends in …cdef/);
     expect(valueOf(infra, "vault_signalwire_token")).toBe(pat);
     expect(leaks(everythingWritten(infra, [shell.output()]), [pat, OLD_VALUES.vault_signalwire_token])).toEqual([]);
+  });
+
+  // Issue 14, items 2, 5 and 6: every precondition is checked before the first write.
+  it.each([
+    {
+      refusal: "a key the vault does not have",
+      args: ["vault_missing_api_token"],
+      prepare: (infra: RotationInfra) => {
+        appendFileSync(
+          path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"),
+          "  vault_missing_api_token: {category: api_token}\n",
+        );
+        infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "manifest names a missing key");
+      },
+      says: /^rotabot rotate: vault_missing_api_token is not in the vault \(infra\/group_vars\/all\/vault\.yml\), so there is nothing to rotate: add it with ansible-vault edit, or check the name in the manifest\. Nothing was written/,
+    },
+    {
+      refusal: "a vault password file others can read",
+      args: ["vault_billing_api_token"],
+      prepare: (infra: RotationInfra) => chmodSync(infra.vaultFiles.passwordFile, 0o644),
+      says: /is readable by other users: run chmod 600 \S+vault-pass\.txt, then start again/,
+    },
+    {
+      refusal: "an incident reason holding another secret's value",
+      args: ["vault_billing_api_token", "--incident", `the old token ${OLD_REPORTS} leaked`],
+      prepare: () => undefined,
+      says: /the incident reason contains a secret value \(one in the vault, or the bot's token\), so it was neither stored nor sent: give the reason without it, and treat that secret as exposed/,
+    },
+  ])("refuses $refusal with the next action, and writes nothing", async ({ args, prepare, says }) => {
+    const infra = makeRotationInfra();
+    prepare(infra);
+    const vaultBefore = readFileSync(infra.vaultFiles.vaultFile);
+    const refused = await runRotabot(["rotate", ...args, "--yes"], infra.env, infra.infraDir);
+    expect(readFileSync(infra.vaultFiles.vaultFile).equals(vaultBefore), "the vault file changed").toBe(true);
+    expect(infra.git("status", "--porcelain")).toBe("");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(says);
+    for (const dir of ["rotations", "locks"]) {
+      const full = path.join(infra.stateDir, dir);
+      expect(existsSync(full) ? readdirSync(full) : []).toEqual([]);
+    }
+    expect(infra.exists("calls.log")).toBe(false);
+    const everything = everythingWritten(infra, [refused.stdout, refused.stderr]);
+    expect(leaks(everything, [OLD_BILLING, OLD_REPORTS])).toEqual([]);
   });
 });

@@ -50,12 +50,13 @@ export function createExposureGuard({
     const credential = inPrivate && !text.startsWith("/") ? credentialIn(text) : undefined;
     if (redactor.redact(text) !== text) {
       what = "a secret rotabot knows (a vault value or a bot token)";
-      advice = `Treat it as compromised: rotate it (/age shows the secrets; /rotate <name> incident <reason>).${inPrivate ? "" : " Delete your message now if it is still there."}`;
+      advice = "Treat it as compromised: rotate it (/age shows the secrets; /rotate <name> incident <reason>).";
     } else {
       const pending = inPrivate ? undefined : await pendingFormat(user.id);
       if (pending && words.some((w) => pending.pattern.test(w))) {
         what = `the new value of ${pending.key}`;
-        advice = `It was not stored: it is exposed to everyone in this chat, so do not use it. Get another value (for a bot token: /revoke in @BotFather again), and send it to me in our private chat, where I take it in and delete it.${inPrivate ? "" : " Delete your message now if it is still there."}`;
+        advice =
+          "It was not stored: it is exposed to everyone in this chat, so do not use it. Get another value (for a bot token: /revoke in @BotFather again), and send it to me in our private chat, where I take it in and delete it.";
       } else if (credential) {
         what = credential;
         advice =
@@ -79,7 +80,7 @@ export function createExposureGuard({
       deleted,
     });
     await ctx.reply(
-      `⚠️ Your message held ${what}. ${deleted ? "I deleted it." : "I could not delete it (I am no admin here)."} ${advice}`,
+      `⚠️ Your message held ${what}. ${deleted ? `I deleted it. ${advice}` : `I could not delete it (I am no admin here). ${advice} Delete your message now.`}`,
     );
   };
 }
