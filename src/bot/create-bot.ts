@@ -62,7 +62,13 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
         link_preview_options: { is_disabled: true },
       }),
     logger,
-    perMinute: config.chatMaxPerMinute,
+    // Without an audit chat of its own, the audit lines share the ops chat: they take at most a
+    // third of its budget (merged into fewer messages), so a rotation's own cards and its
+    // completion never wait behind them (npm run bench, figures a and e).
+    perMinute:
+      config.auditChatId === config.opsChatId
+        ? Math.max(1, Math.floor(config.chatMaxPerMinute / 3))
+        : config.chatMaxPerMinute,
   });
   audit.attachChannel((html) => poster.post(html));
   const presenter = createRotationPresenter({
