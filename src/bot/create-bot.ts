@@ -23,6 +23,7 @@ import { createRotationPresenter } from "./rotation/create-rotation-presenter.js
 import { createExposureGuard } from "./rotation/create-exposure-guard.js";
 import { createSecretIntake } from "./rotation/create-secret-intake.js";
 import { updateKey } from "./update-key.js";
+import { trackLatestMessage } from "./track-latest-message.js";
 import { watchBotApi } from "./watch-bot-api.js";
 
 export type BotContext = ConversationFlavor<Context>;
@@ -54,6 +55,8 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
   // 429s and 5xx are waited out; a network error fails the call at once (retrying it forever, as
   // auto-retry would, keeps a stopping process alive); the runner polls again every few seconds.
   bot.api.config.use(autoRetry(AUTO_RETRY));
+  const opsTail = trackLatestMessage(config.opsChatId);
+  bot.api.config.use(opsTail.transformer);
 
   const poster = createChannelPoster({
     send: (html) =>
@@ -75,10 +78,12 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
     api: bot.api,
     engine,
     opsChatId: config.opsChatId,
+    latestOpsMessageId: opsTail.latest,
     botUsername: () => bot.botInfo.username,
     logger,
   });
 
+  bot.use(opsTail.middleware);
   bot.use(sequentialize(updateKey));
   const guarded = bot.errorBoundary(async (error) => {
     const ref = Math.random().toString(36).slice(2, 8);
@@ -108,7 +113,16 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
     }),
   );
   guarded.use(createSecretIntake({ engine, presenter, redactor }));
-  guarded.use(createExposureGuard({ runbook, engine, presenter, redactor, audit }));
+  guarded.use(
+    createExposureGuard({
+      runbook,
+      engine,
+      presenter,
+      redactor,
+      audit,
+      learnVaultValues: () => app.vault.listKeys(),
+    }),
+  );
   guarded.use(
     conversations<BotContext, Context>({
       storage: {

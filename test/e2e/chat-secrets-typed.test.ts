@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse, stringify } from "yaml";
@@ -131,5 +132,25 @@ describe("a secret typed, pasted or printed in the wrong place is stopped", { ti
       /^⏹ aborted by @alice; vault_billing_api_token_new removed from the vault/,
     );
     expectNoLeak();
+  });
+
+  it("a value added to the vault while rotabot runs is caught too", async () => {
+    // Someone adds a key with ansible-vault while the bot is up; the bot read the vault at start.
+    const added = "addedWhileRunning0123456789abcdefXYZ";
+    secrets.push(added);
+    const vault = path.join(world.infra.infraDir, VAULT);
+    const password = world.infra.env.VAULT_PASSWORD_FILE;
+    const plain = `${world.infra.vaultPlain()}vault_added_later: "${added}"\n`;
+    execFileSync("ansible-vault", ["encrypt", "--vault-password-file", password, "--output", vault, "-"], {
+      input: plain,
+    });
+    try {
+      expect(await warningFor(`/rotate vault_billing_api_token incident ${added} leaked`)).toMatch(
+        /^⚠️ Your message held a secret rotabot knows/,
+      );
+      expectNoLeak();
+    } finally {
+      world.infra.git("checkout", "--", VAULT);
+    }
   });
 });

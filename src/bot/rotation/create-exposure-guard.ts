@@ -13,6 +13,11 @@ export interface ExposureGuardDeps {
   presenter: RotationPresenter;
   redactor: Redactor;
   audit: Audit;
+  /**
+   * Reads the vault, which teaches the redactor its values (decrypted again only when the file
+   * changed): a value added while rotabot runs is known before a message is checked against it.
+   */
+  learnVaultValues: () => Promise<unknown>;
 }
 
 /**
@@ -29,6 +34,7 @@ export function createExposureGuard({
   presenter,
   redactor,
   audit,
+  learnVaultValues,
 }: ExposureGuardDeps): MiddlewareFn<Context> {
   const pendingFormat = async (userId: number) => {
     const pending = presenter.pendingCollect(userId);
@@ -48,6 +54,7 @@ export function createExposureGuard({
     let what: string | undefined;
     let advice: string;
     const credential = inPrivate && !text.startsWith("/") ? credentialIn(text) : undefined;
+    await learnVaultValues().catch(() => undefined);
     if (redactor.redact(text) !== text) {
       what = "a secret rotabot knows (a vault value or a bot token)";
       advice = "Treat it as compromised: rotate it (/age shows the secrets; /rotate <name> incident <reason>).";

@@ -22,6 +22,8 @@ export interface PresenterDeps {
   api: Api;
   engine: RotationEngine;
   opsChatId: number;
+  /** The newest message id rotabot knows of in the ops chat (see trackLatestMessage). */
+  latestOpsMessageId: () => number;
   botUsername: () => string;
   logger: Logger;
 }
@@ -50,7 +52,14 @@ export const telegramUserOf = (rotation: Readonly<Rotation>) =>
  * seconds), every prompt as a message with buttons bound to its nonce, token requests in the
  * initiator's private chat, failure logs as documents, and expiry of unanswered confirmations.
  */
-export function createRotationPresenter({ api, engine, opsChatId, botUsername, logger }: PresenterDeps) {
+export function createRotationPresenter({
+  api,
+  engine,
+  opsChatId,
+  latestOpsMessageId,
+  botUsername,
+  logger,
+}: PresenterDeps) {
   const live = new Map<string, Live>();
   const prompts = new Map<string, { chatId: number; messageId: number; text: string }>();
   /** Rotation id -> the ops chat's "Waiting for @alice to send the new value" line, edited when the value is checked. */
@@ -109,11 +118,14 @@ export function createRotationPresenter({ api, engine, opsChatId, botUsername, l
   }
 
   /**
-   * Puts the live progress message right above the card about to be posted: a fresh one is sent
-   * and the old one deleted, so the checklist never scrolls away above the cards.
+   * Puts the live progress message right above the card about to be posted: unless it is still the
+   * newest message in the chat, a fresh one is sent and the old one deleted, so the checklist never
+   * scrolls away above the cards.
    */
   async function moveProgressDown(rotation: Readonly<Rotation>): Promise<void> {
     const state = stateOf(rotation.id);
+    // Still the newest message in the chat: the card will stand right below it as it is.
+    if (state.progressMessageId !== undefined && state.progressMessageId >= latestOpsMessageId()) return;
     const text = renderProgress((await engine.get(rotation.id)) ?? rotation, state.tail);
     const old = state.progressMessageId;
     state.progressMessageId = (await api.sendMessage(opsChatId, text, { parse_mode: "HTML" })).message_id;
