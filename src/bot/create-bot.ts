@@ -58,9 +58,16 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
   const opsTail = trackLatestMessage(config.opsChatId);
   bot.api.config.use(opsTail.transformer);
 
+  // Audit lines go through an API of their own (same budget, same retries) that the ops chat's
+  // tracker does not see: a one-line audit message under the progress message does not make the
+  // presenter move the progress down (a send and a second of the chat's budget per card).
+  const auditApi = new Api(config.botToken, { apiRoot: config.telegramApiRoot });
+  auditApi.config.use(logApiCalls(logger));
+  auditApi.config.use(budget.transformer);
+  auditApi.config.use(autoRetry(AUTO_RETRY));
   const poster = createChannelPoster({
     send: (html) =>
-      bot.api.sendMessage(config.auditChatId, html, {
+      auditApi.sendMessage(config.auditChatId, html, {
         parse_mode: "HTML",
         link_preview_options: { is_disabled: true },
       }),
