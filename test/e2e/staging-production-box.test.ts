@@ -97,6 +97,8 @@ async function rotate(procedureId: string, abortAt?: string) {
   let newValue: string | undefined;
   let aborted: Promise<unknown> | undefined;
   const off = app.engine.on((event) => {
+    // The first steps run before start() returns: take the id from the start event.
+    if (id === undefined && event.type === "started" && event.rotation.key === key) id = event.rotation.id;
     if (event.rotation.id !== id) return;
     if (event.type === "step_finished" && event.step.stepId === "generate") newValue = vaultValue(`${key}_new`);
     const at =
