@@ -24,7 +24,7 @@ const NATS_USER = "akira-{password_sha256_8}";
  * rotation through the gate; the PostgreSQL abort mid-production, where both environments roll
  * back; and the NATS abort before any change, the only one that may say "nothing else changed").
  * `ROTABOT_BOX_TESTS=full` runs every scenario for both procedures and aborts at every abortable
- * step (18 points each, about half an hour on 2 busy cores).
+ * step (18 points each; 21 minutes on an idle 2-core machine).
  */
 const FULL = process.env.ROTABOT_BOX_TESTS === "full";
 const inCi = (scenario: string) => FULL || ["abort postgres", "abort nats", "rotate nats"].includes(scenario);
