@@ -108,8 +108,12 @@ export function createRotationEngine(deps: EngineDeps) {
       await deps.journal.save(r);
       live.set(id, r);
       const snapshot = Object.freeze(structuredClone(r));
+      // A finished rotation lets go of its secret before anyone is told it finished, so an operator who reads
+      // "aborted" or "rotated" and starts again at once is not refused by a lock about to be released.
+      const releasesLock = (e: Effect) => e.type === "release_lock";
+      for (const effect of next.effects.filter(releasesLock)) await perform(snapshot, effect);
       for (const notice of next.notices) emit(toEngineEvent(notice, snapshot));
-      for (const effect of next.effects) await perform(snapshot, effect);
+      for (const effect of next.effects.filter((e) => !releasesLock(e))) await perform(snapshot, effect);
       return { ok: true, rotation: snapshot };
     });
     queues.set(

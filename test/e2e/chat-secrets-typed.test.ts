@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -131,6 +131,8 @@ describe("a secret typed, pasted or printed in the wrong place is stopped", { ti
       failed.message.message_id,
       /^⏹ aborted by @alice; vault_billing_api_token_new removed from the vault/,
     );
+    // Told it is over, the operator may start again at once: the secret is no longer locked.
+    expect(existsSync(path.join(world.infra.stateDir, "locks", "vault_billing_api_token.lock"))).toBe(false);
     expectNoLeak();
   });
 

@@ -157,13 +157,25 @@ export function startShell(args: string[], env: Record<string, string>) {
 
 /** Every text rotabot left behind or printed, for leak scans. */
 export function everythingWritten(infra: RotationInfra, printed: string[]): string {
+  // The bot may still be finishing (releasing a lock, sweeping a temp file) while we scan: a file or folder gone
+  // between listing and reading holds nothing any more, so it is skipped rather than failing the scan.
+  const unlessGone = <T>(read: () => T[]): T[] => {
+    try {
+      return read();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+  };
   const files = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    unlessGone(() => readdirSync(dir, { withFileTypes: true })).flatMap((e) => {
       const full = path.join(dir, e.name);
       if (e.isDirectory()) return e.name === ".git" ? [] : files(full);
       return [full];
     });
-  const texts = [...files(infra.stateDir), ...files(infra.infraDir)].map((f) => readFileSync(f).toString("latin1"));
+  const texts = [...files(infra.stateDir), ...files(infra.infraDir)].flatMap((f) =>
+    unlessGone(() => [readFileSync(f).toString("latin1")]),
+  );
   texts.push(infra.git("log", "-p", "--all"), ...printed);
   return texts.join("\n");
 }
