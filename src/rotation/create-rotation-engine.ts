@@ -19,7 +19,9 @@ import { restoreDamaged } from "./rebuild-rotation.js";
 import { rollBack } from "./roll-back.js";
 import { transitionContext } from "./step-definitions.js";
 import type { StepDeps } from "./steps/step-kind.js";
-import { checkAnswer, transition, type Effect, type Input } from "./transitions.js";
+import { checkAnswer } from "./answer-rules.js";
+import type { Effect, Input } from "./transition-io.js";
+import { transition } from "./transitions.js";
 
 export type { EngineEvent } from "./engine-events.js";
 export type { StartRequest } from "./new-rotation.js";

@@ -1,5 +1,5 @@
 import type { Actor, Awaiting, ResponseType, Rotation, StepRecord } from "./model.js";
-import type { Notice } from "./transitions.js";
+import type { Notice } from "./transition-io.js";
 
 /** What front ends (chat, shell, audit) hear: snapshots, never the engine's own object, never a secret value. */
 export type EngineEvent =

@@ -5,7 +5,7 @@ import { REFUSALS } from "./prompts.js";
 import { definitionOf } from "./step-definitions.js";
 import { takeCollectedValue } from "./steps/collect.js";
 import type { StepDeps } from "./steps/step-kind.js";
-import type { Input } from "./transitions.js";
+import type { Input } from "./transition-io.js";
 
 /**
  * The I/O an answer needs before the state machine hears of it: a pasted value goes to the vault

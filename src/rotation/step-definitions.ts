@@ -5,7 +5,7 @@ import type { Rotation, StepRecord } from "./model.js";
 import { BEFORE_GATE } from "./new-rotation.js";
 import { kindOf, type AnyStep } from "./steps/registry.js";
 import type { EnvironmentTarget } from "./steps/step-kind.js";
-import type { TransitionContext } from "./transitions.js";
+import type { TransitionContext } from "./transition-io.js";
 
 /** The runbook step a record runs (a gate is made up from the rotation); undefined when the runbook lost it. */
 export function definitionOf(runbook: Runbook, r: Readonly<Rotation>, record: StepRecord): AnyStep | undefined {

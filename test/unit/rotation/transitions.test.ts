@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Actor, Rotation, StepRecord } from "../../../src/rotation/model.js";
-import {
-  refusalFor,
-  transition,
-  type Input,
-  type StepInfo,
-  type Transition,
-  type TransitionContext,
-} from "../../../src/rotation/transitions.js";
+import { refusalFor } from "../../../src/rotation/answer-rules.js";
+import type { Input, StepInfo, Transition, TransitionContext } from "../../../src/rotation/transition-io.js";
+import { transition } from "../../../src/rotation/transitions.js";
 
 const ALICE: Actor = { id: "tg:1", name: "@alice" };
 const BOB: Actor = { id: "tg:2", name: "@bob" };

@@ -1,0 +1,65 @@
+import { fail, type Failure } from "../result.js";
+import type { Actor, ResponseType, Rotation } from "./model.js";
+import { REFUSALS } from "./prompts.js";
+import { isTerminal } from "./queries.js";
+import type { RefusalReason, TransitionContext } from "./transition-io.js";
+
+/*
+ * Who may answer a prompt, and with what: the rules an answer passes before the state machine (or
+ * the driver, for a pasted value) does anything with it.
+ */
+
+/**
+ * Whether `actor` may give `response` to the current prompt. Only the initiator answers, except
+ * that with the two-person rule every destructive decision (confirming a destructive step or a
+ * gate, Done on a destructive manual step, Mark done on a failed or interrupted step) needs an
+ * approver who is not the initiator, unless the initiator breaks the glass (the shell's
+ * `--break-glass "<reason>"`, audited).
+ */
+export function refusalFor(
+  r: Readonly<Rotation>,
+  actor: Actor,
+  response: ResponseType,
+  approval: TransitionContext["approval"],
+  breakGlass?: string,
+): string | undefined {
+  if (needsSecondPerson(r, response, approval)) {
+    if (actor.id === r.initiator.id) return breakGlass ? undefined : REFUSALS.secondPersonNeeded(response);
+    if (!approval.approverIds.includes(actor.id)) return REFUSALS.onlyApprover;
+    return undefined;
+  }
+  return actor.id === r.initiator.id ? undefined : REFUSALS.onlyInitiator(r.initiator.name);
+}
+
+export function needsSecondPerson(
+  r: Readonly<Rotation>,
+  response: ResponseType,
+  approval: TransitionContext["approval"],
+): boolean {
+  if (!approval.requireSecondApprover || !r.awaiting) return false;
+  const { kind, stepId } = r.awaiting;
+  if (response === "go") return kind === "destructive" || kind === "gate";
+  if (response === "done") return kind === "manual" && r.steps.some((s) => s.id === stepId && s.destructive);
+  return response === "mark_done";
+}
+
+/** Checks an answer before anything is done with it (the driver calls this before storing a pasted value). */
+export function checkAnswer(
+  r: Readonly<Rotation>,
+  nonce: string,
+  response: ResponseType,
+  actor: Actor,
+  ctx: Pick<TransitionContext, "now" | "approval">,
+  breakGlass?: string,
+): Failure<RefusalReason> | undefined {
+  const awaiting = r.awaiting;
+  if (!awaiting || awaiting.nonce !== nonce || isTerminal(r)) return fail("stale", REFUSALS.stale);
+  if (r.aborting) return fail("busy", REFUSALS.aborting);
+  const refusal = refusalFor(r, actor, response, ctx.approval, breakGlass);
+  if (refusal) return fail("not_allowed", refusal);
+  if (awaiting.expired || (awaiting.expiresAt !== undefined && awaiting.expiresAt <= ctx.now)) {
+    return fail("expired", REFUSALS.expired(r.id));
+  }
+  if (!awaiting.accepts.includes(response)) return fail("invalid", REFUSALS.notAccepted(awaiting.accepts));
+  return undefined;
+}
