@@ -253,8 +253,17 @@ function againHint(age: AgeRow | null): string[] {
 
 const ago = (days: number) => (days === 0 ? "today" : `${plural(days, "day")} ago`);
 
-/** One step of a plan in Telegram HTML: its number and title, ⚠️ when it cannot be undone, and its command on request. */
+/**
+ * One step of a plan in Telegram HTML: its number and title, ⚠️ when it cannot be undone, and on
+ * request its command, with the seed runbook's words and why the step differs where it does.
+ */
 export function formatPlanStep(line: PlanLine, environments: readonly string[], withCommand = false): string {
   const title = `${line.destructive ? "⚠️" : "▫️"} ${line.index}. ${escapeHtml(stepLabel(line, environments))}${line.destructive ? " <b>(cannot be undone)</b>" : ""}`;
-  return withCommand && line.detail ? `${title}\n      <code>${escapeHtml(line.detail)}</code>` : title;
+  if (!withCommand) return title;
+  return [
+    title,
+    ...(line.detail ? [`      <code>${escapeHtml(line.detail)}</code>`] : []),
+    ...(line.seed ? [`      📖 The seed runbook says: <i>${escapeHtml(line.seed)}</i>`] : []),
+    ...(line.note ? [`      ℹ️ ${escapeHtml(line.note)}`] : []),
+  ].join("\n");
 }

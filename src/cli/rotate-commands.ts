@@ -55,7 +55,7 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
   );
   for (const line of describePlan(runbook, found.procedure, { key: found.key, paths })) {
     io.stdout(
-      `  ${String(line.index).padStart(2)}. ${line.destructive ? "⚠ " : ""}${stepLabel(line, environments)}${line.destructive ? " (cannot be undone)" : ""}\n${line.detail ? `        ${line.detail}\n` : ""}`,
+      `  ${String(line.index).padStart(2)}. ${line.destructive ? "⚠ " : ""}${stepLabel(line, environments)}${line.destructive ? " (cannot be undone)" : ""}\n${line.detail ? `        ${line.detail}\n` : ""}${line.seed ? `        the seed runbook says: ${line.seed}\n` : ""}${line.note ? `        why: ${line.note}\n` : ""}`,
     );
   }
   const prompter = createPrompter(process.stdin, process.stdout);

@@ -14,6 +14,9 @@ export interface PlanLine {
   environment: string | undefined;
   /** The command as it will run (paths filled in, never a value), or what the step does. */
   detail: string | undefined;
+  /** The seed runbook's own words for the step, where the runbook runs something else, and why (`note`). */
+  seed: string | undefined;
+  note: string | undefined;
   phase: "procedure" | "epilogue";
 }
 
@@ -46,10 +49,15 @@ export function describePlan(runbook: Runbook, procedure: Procedure, context: Pl
       destructive: record.destructive,
       environment: record.environment,
       detail: detail && showPlaceholders(detail, runbook, record.environment, context),
+      seed: oneLine(step?.seed),
+      note: oneLine(step?.note),
       phase: record.phase,
     };
   });
 }
+
+/** A runbook text as one line (YAML block scalars keep their line breaks; a shell command its `\` continuations). */
+const oneLine = (text: string | undefined) => text?.replace(/\\\n/g, " ").replace(/\s+/g, " ").trim() || undefined;
 
 function showPlaceholders(text: string, runbook: Runbook, environment: string | undefined, context: PlanContext) {
   const env = runbook.environments.find((e) => e.name === environment);

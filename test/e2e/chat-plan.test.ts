@@ -94,8 +94,12 @@ describe("the plan card and /plan", { timeout: 90_000 }, () => {
         "⚠️ 6. Remove the old secret from vault and rename _new to the canonical name (cannot be undone)",
         "▫️ 7. Drop the old token from the API gateway, so every consumer refuses it",
         "      bin/fixture-step.sh drop_old",
+        "      📖 The seed runbook says: Old secret revoked or removed. (completion checklist)",
+        "      ℹ️ The seed's general procedure removes the old value from the vault only; the gateway accepts whatever its list holds, so the old token kept working after the rotation. This step rewrites the list with the canonical token alone and checks that the gateway accepts exactly that one.",
         "▫️ 8. Post-rotation smoke test",
         "      bin/fixture-step.sh smoke_test",
+        "      📖 The seed runbook says: ansible-playbook -i infra/inventory/staging.yml infra/playbooks/smoketest.yml --vault-password-file ~/.akira-vault-pass.txt",
+        "      ℹ️ Runs in each environment: after the rollout there, before the gate into the next one, and once more at the end, after the old value is gone.",
         "▫️ 9. Update _secrets_manifest.yml last_rotation with the rotation date",
         "▫️ 10. Add a CHANGELOG.md entry (key, rotation id, operator; never the value)",
         "▫️ 11. Commit vault, manifest and changelog",
@@ -111,7 +115,10 @@ describe("the plan card and /plan", { timeout: 90_000 }, () => {
   it("/plan <name> shows the commands without starting anything; it is in /help and the command menu", async () => {
     const nats = await ask("/plan nats", /^📜/);
     expect(textOf(nats)).toMatch(/^📜 Commands for rotating vault_nats_password \(NATS password\)\n/);
-    expect(textOf(nats)).toContain("▫️ 4. Reload NATS\n      bin/fixture-step.sh reload\n");
+    // Where the runbook runs something other than the seed's words, the plan shows both and why.
+    expect(textOf(nats)).toContain(
+      "▫️ 4. Reload NATS\n      bin/fixture-step.sh reload\n      📖 The seed runbook says: docker exec nats nats-server -sl\n      ℹ️ The seed's command does not reload: nats-server 2.9.10 reads -sl as --signal",
+    );
     expect(buttonsOf(nats)).toEqual([]);
 
     const typo = await ask("/plan postgress");

@@ -30,6 +30,7 @@ export function writeChatRunbook(dir: string): string {
         argv: fixture(String(step.id)),
         destructive: step.destructive ?? false,
         idempotent: true,
+        ...(step.seed === undefined ? {} : { seed: step.seed, note: step.note }),
       };
     }
     return step;

@@ -23,4 +23,17 @@ describe("the plan's commands", () => {
       "ansible-playbook -i infra/inventory/staging.yml infra/playbooks/rotate_api_token.yml --vault-password-file /etc/rotabot/vault-pass --tags accept_both -e secret_key=vault_billing_api_token",
     );
   });
+
+  it("carry the seed runbook's words and the note on why a step differs, as one line each", async () => {
+    const loaded = await loadRunbook(SHIPPED_RUNBOOK);
+    if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+    const { runbook } = loaded;
+    const nats = runbook.procedures.find((p) => p.id === "nats")!;
+    const lines = describePlan(runbook, nats, { key: nats.secret!, paths });
+    const reload = lines.find((l) => l.seed === "docker exec nats nats-server -sl")!;
+    expect(reload.note).toMatch(/^The seed.s command does not reload: nats-server 2\.9\.10 reads -sl as --signal without its value, prints/);
+    expect(reload.note).not.toContain("\n");
+    // A step the seed words as it runs has neither.
+    expect(lines.find((l) => l.kind === "vault_add_new")).toMatchObject({ seed: undefined, note: undefined });
+  });
 });
