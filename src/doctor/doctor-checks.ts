@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
+import { access, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { prepareStateDir } from "../fs/prepare-state-dir.js";
 import { todayUtc } from "../time/calendar-date.js";
@@ -180,9 +180,43 @@ export async function runLocalChecks({
     }
   }
 
+  results.push(...(await environmentChecks(runbook, infraDir)));
+
   const usable = prepareStateDir(stateDir);
   results.push(
     usable.ok ? ok("STATE_DIR", `${stateDir} is writable`) : bad("fail", "STATE_DIR", usable.problem, usable.fix),
   );
   return results;
+}
+
+/**
+ * Every inventory beside the runbook's is an environment a rotation would leave behind: the vault
+ * is shared and revokes are account-wide, so after the old value is removed and revoked, an
+ * unlisted environment breaks (its services keep the old value, or get the new one at their next
+ * deploy while its database or NATS still expect the old). Inventories in the folders the
+ * environments' inventories are in count; anything else there is not an inventory.
+ */
+async function environmentChecks(runbook: Runbook, infraDir: string): Promise<CheckResult[]> {
+  const listed = new Set(runbook.environments.map((e) => path.normalize(e.inventory)));
+  const folders = [...new Set([...listed].map((inventory) => path.dirname(inventory)))];
+  const found = (
+    await Promise.all(
+      folders.map(async (folder) =>
+        (await readdir(path.join(infraDir, folder)).catch(() => [] as string[]))
+          .filter((name) => /\.(ya?ml|ini)$/.test(name))
+          .map((name) => path.join(folder, name)),
+      ),
+    )
+  ).flat();
+  const unlisted = found.filter((inventory) => !listed.has(inventory)).sort();
+  const names = runbook.environments.map((e) => e.name).join(", ");
+  if (unlisted.length === 0) return [ok("environments", `${names}: every inventory beside them is listed`)];
+  return unlisted.map((inventory) =>
+    bad(
+      "fail",
+      `environment ${inventory}`,
+      `an inventory no environment lists (the runbook rolls out to ${names} only): the vault and the revokes are shared, so a rotation would leave it on a removed, revoked value`,
+      `add it to environments: in the runbook, in rollout order (docs/runbook.md, "Environments: staging, then production"), or move it out of ${path.dirname(inventory)} if it does not use this vault`,
+    ),
+  );
 }

@@ -132,9 +132,15 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
           "playbook infra/playbooks/reload_nats.yml --tags config_test",
           "playbook infra/playbooks/verify_signaling.yml --tags old_token_refused",
           "playbook infra/playbooks/rotate_api_token.yml --tags drop_old",
+          "playbook infra/playbooks/rotate_api_token.yml --tags rollback",
           "playbook infra/playbooks/smoketest.yml",
         ]),
       );
+      expect(statusOf(healthy.checks, "environments")).toEqual({
+        check: "environments",
+        status: "ok",
+        detail: "staging: every inventory beside them is listed",
+      });
       expect(statusOf(healthy.checks, "host localhost")).toMatchObject({
         status: "ok",
         detail: expect.stringContaining("ansible logs in and runs a module (infra/inventory/staging.yml;") as string,
@@ -152,8 +158,17 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
           "        nats:\n          hosts:\n            localhost:\n            nats2: {ansible_host: 127.0.0.1, ansible_port: 9, ansible_user: rotabot}\n",
         ),
       );
+      // ...and production beside staging, which the shipped runbook does not roll out to.
+      writeFileSync(path.join(infra.infraDir, "infra/inventory/production.yml"), "all:\n  hosts:\n    db1:\n");
       const broken = await doctor(infra.env);
       expect(broken.code).toBe(1);
+      expect(statusOf(broken.checks, "environment infra/inventory/production.yml")).toEqual({
+        check: "environment infra/inventory/production.yml",
+        status: "fail",
+        detail:
+          "an inventory no environment lists (the runbook rolls out to staging only): the vault and the revokes are shared, so a rotation would leave it on a removed, revoked value",
+        fix: 'add it to environments: in the runbook, in rollout order (docs/runbook.md, "Environments: staging, then production"), or move it out of infra/inventory if it does not use this vault',
+      });
       expect(statusOf(broken.checks, "playbook infra/playbooks/reload_nats.yml --tags reload")).toEqual({
         check: "playbook infra/playbooks/reload_nats.yml --tags reload",
         status: "fail",
