@@ -261,6 +261,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
       "REQUIRE_SECOND_APPROVER=true needs APPROVER_IDS: the users who may approve destructive steps",
     ]);
   }
+  // The bot hears operators only: an approver who is not one could never press Confirm.
+  const operators = parsed.success ? parsed.data.OPERATOR_IDS : undefined;
+  const strangers = operators ? (parsed.data!.APPROVER_IDS ?? []).filter((id) => !operators.includes(id)) : [];
+  if (strangers.length > 0) {
+    problems.push([
+      "APPROVER_IDS",
+      `APPROVER_IDS lists ${strangers.join(", ")}, not in OPERATOR_IDS: the bot ignores anyone who is not an operator, so they could never approve; add them to OPERATOR_IDS too, or remove them from APPROVER_IDS`,
+    ]);
+  }
   const budgetSetting = parsed.success
     ? parsed.data.CHAT_MAX_PER_MINUTE !== undefined
       ? (["CHAT_MAX_PER_MINUTE", parsed.data.CHAT_MAX_PER_MINUTE] as const)

@@ -94,6 +94,15 @@ describe("parseConfig", () => {
     expect(problems.join("\n")).not.toContain("secretvalue");
   });
 
+  it("refuses approvers who are not operators: the bot would never hear their Confirm", () => {
+    const withApprovers = (APPROVER_IDS: string) =>
+      parseConfig({ ...valid, APPROVER_IDS, REQUIRE_SECOND_APPROVER: "true" }, options);
+    expect(problemsOf(() => withApprovers("22, 33, 44"))).toEqual([
+      "APPROVER_IDS lists 33, 44, not in OPERATOR_IDS: the bot ignores anyone who is not an operator, so they could never approve; add them to OPERATOR_IDS too, or remove them from APPROVER_IDS",
+    ]);
+    expect(withApprovers("22").approverIds).toEqual([22]);
+  });
+
   it("keeps every duration setting within its range, and names the range", () => {
     const ranges = { CONFIRM_TIMEOUT: ["1s", "24h"], SHUTDOWN_GRACE: ["1s", "1h"] } as const;
     for (const [name, [min, max]] of Object.entries(ranges)) {
