@@ -55,6 +55,7 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     expect(output).toContain("new=[redacted] old=[redacted]");
     expect(output).toContain("✉ Owner to notify: @billing-team");
     expect(output).toMatch(/✅ vault_billing_api_token rotated, commit [0-9a-f]{7}/);
+    expect(output).toMatch(/commit [0-9a-f]{7}; not pushed \(the runbook's git_commit has push: false\): push it/);
 
     const today = new Date().toISOString().slice(0, 10);
     const manifest = readFileSync(path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), "utf8");

@@ -22,8 +22,10 @@ export const gitCommitStep = defineStep(
         const pushed = await deps.git.push();
         if (!pushed.ok) return { status: "failed", message: pushed.message };
       }
+      // Deploys from the remote still render the old (soon revoked) value until someone pushes: say so.
+      const pushNote = step.push ? ", pushed" : "; not pushed (the runbook's git_commit has push: false): push it";
       return committed.commit
-        ? { status: "done", note: `commit ${committed.commit}`, commit: committed.commit }
+        ? { status: "done", note: `commit ${committed.commit}${pushNote}`, commit: committed.commit }
         : { status: "skipped", note: "nothing to commit" };
     },
   },
