@@ -44,6 +44,14 @@ const walk = (command: string, extra: Partial<WalkOptions> = {}) =>
     promptTimeoutMs: 150_000,
     ...extra,
   });
+/** The audit line of the abort of the rotation whose card `prompt` is (earlier rotations were aborted too). */
+const abortedInAudit = (prompt: StoredMessage, timeoutMs: number) => {
+  const id = buttonsOf(prompt)[0]!.split("|")[1]!;
+  return box.telegram.waitForMessage(
+    (m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${id}] ⏹ aborted by`),
+    timeoutMs,
+  );
+};
 const vaultPlain = () => decryptVault(path.join(box.infraDir, "infra/group_vars/all/vault.yml"), box.passwordFile);
 const vaultValue = (key: string) => new RegExp(`^${key}: "([^"]+)"$`, "m").exec(vaultPlain())?.[1];
 const journal = (id: string) =>
@@ -302,6 +310,37 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     expect(await box.apiGateway.status("vault_billing_api_token", old)).toBe(401);
   });
 
+  it("aborts an API token rotation after the clients switched: clients and gateway back on the old token alone, the new one refused", async () => {
+    const key = "vault_billing_api_token";
+    const old = vaultValue(key)!;
+    const before = vaultPlain();
+    const clientFile = path.join(box.servicesDir, `api-clients/${key}.token`);
+    let rename: StoredMessage | undefined;
+    walk("/rotate api-token", {
+      onPrompt: (prompt) =>
+        /rename _new to the canonical name/.test(textOf(prompt)) ? ((rename = prompt), false) : undefined,
+    }).catch(() => undefined);
+    await expect.poll(() => rename, { timeout: 150_000, interval: 250 }).toBeDefined();
+    // Every client is on the new token, which the gateway accepts alongside the old one.
+    const abandoned = readFileSync(clientFile, "utf8").trim();
+    secrets.push(abandoned);
+    expect(abandoned).not.toBe(old);
+    expect(await box.apiGateway.status(key, abandoned)).toBe(200);
+    box.telegram.pressButton({
+      from: ALICE,
+      chat: OPS,
+      messageId: rename!.message.message_id,
+      data: buttonsOf(rename!).find((b) => b.endsWith("|c"))!,
+    });
+    const aborted = await abortedInAudit(rename!, 120_000);
+    expect(textOf(aborted)).toContain("every service is back on the old value");
+    expect(readFileSync(clientFile, "utf8")).toBe(`${old}\n`);
+    expect(await box.apiGateway.status(key, old)).toBe(200);
+    expect(await box.apiGateway.status(key, abandoned)).toBe(401);
+    expect(vaultPlain()).toBe(before);
+    expect(await box.git("status", "--porcelain")).toBe("");
+  });
+
   it("stops on a playbook that fails midway and offers Retry, Mark done and Abort; Abort leaves the vault as it was", async () => {
     const before = vaultPlain();
     const gateway = path.join(box.servicesDir, "api-gateway");
@@ -321,7 +360,10 @@ describe("staging in a box: the shipped runbook against real services", { timeou
         messageId: failed.message.message_id,
         data: buttonsOf(failed).find((b) => b.endsWith("|a"))!,
       });
-      await box.telegram.waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("aborted by"), 20_000);
+      // The gateway's folder is gone, so putting the gateway back cannot work either: the abort says so.
+      expect(textOf(await abortedInAudit(failed, 60_000))).toContain(
+        "but the rollback needs attention: Put the clients back on the old token, then let the gateway accept it alone in staging:",
+      );
       expect(vaultPlain()).toBe(before);
       expect(await box.git("status", "--porcelain")).toBe("");
     } finally {
