@@ -1,8 +1,8 @@
 import { cpSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
-import { startFakeBotApi, type FakeBotApi, type StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
-import { buttonsOf, textOf } from "../../test/support/chat-driver.js";
+import { startFakeBotApi, type FakeBotApi } from "../../src/sandbox/telegram/fake-bot-api.js";
+import { textOf, walkRotation, type WalkedRotation } from "../../test/support/chat-driver.js";
 import { SHIPPED_RUNBOOK } from "../../test/support/paths.js";
 import { makeRotationInfra, type RotationInfra } from "../../test/support/rotation-fixture.js";
 import { spawnBot, type BotProcess } from "../../test/support/run-rotabot.js";
@@ -77,55 +77,16 @@ export async function startBenchWorld({
 }
 export type BenchWorld = Awaited<ReturnType<typeof startBenchWorld>>;
 
-/** When the operator pressed Start and when "Rotation complete" showed in the ops chat, in ms since the epoch. */
-export interface RotationTimes {
-  rotationId: string;
-  startedAt: number;
-  completedAt: number;
-}
-
-/** Plays the operator, answering each prompt as soon as it shows: /rotate, Start, confirmations, done. */
-export async function driveRotation(tg: FakeBotApi, command: string): Promise<RotationTimes> {
-  const seen = (m: StoredMessage) => `${m.message.chat.id}:${m.message.message_id}`;
-  const before = new Set(tg.messages(OPS).map(seen));
-  tg.userSends({ from: ALICE, chat: OPS, text: command });
-  const plan = await tg.waitForMessage(
-    (m) => m.botId === BOT && !before.has(seen(m)) && buttonsOf(m).some((b) => b.endsWith("|start")),
-    30_000,
-  );
+/** Plays the operator: reads the plan for READING_PLAN_MS, presses Start, then answers each prompt as soon as it shows. */
+export function driveRotation(tg: FakeBotApi, command: string): Promise<WalkedRotation> {
   // The operator reads the plan before pressing Start, as anyone would (the clock starts at the
   // press); rotabot uses that time for its --list-tasks checks, which a person rotating by hand skips.
-  await sleep(READING_PLAN_MS);
-  const startedAt = Date.now();
-  tg.pressButton({
-    from: ALICE,
-    chat: OPS,
-    messageId: plan.message.message_id,
-    data: buttonsOf(plan).find((b) => b.endsWith("|start"))!,
+  return walkRotation(command, {
+    tg,
+    botId: BOT,
+    opsChat: OPS,
+    operator: ALICE,
+    promptTimeoutMs: 120_000,
+    beforeStart: () => sleep(READING_PLAN_MS),
   });
-  const started = await tg.waitForMessage(
-    (m) => seen(m) === seen(plan) && /Started as rotation|Not started/.test(textOf(m)),
-    120_000,
-  );
-  const rotationId = /rotation (\d{8}-\d{4}-[0-9a-f]{4})/.exec(textOf(started))?.[1];
-  if (!rotationId) throw new Error(`the rotation did not start: ${textOf(started)}`);
-  const handled = new Set<string>();
-  for (;;) {
-    const next = await tg.waitForMessage((m) => {
-      if (m.botId !== BOT || m.deleted || handled.has(seen(m)) || before.has(seen(m))) return false;
-      if (textOf(m).includes("Rotation complete")) return true;
-      return buttonsOf(m).some((b) => b.startsWith(`rt|${rotationId}|`));
-    }, 120_000);
-    handled.add(seen(next));
-    if (textOf(next).includes("Rotation complete")) return { rotationId, startedAt, completedAt: Date.now() };
-    const buttons = buttonsOf(next);
-    const answer = ["g", "d"].find((suffix) => buttons.some((b) => b.endsWith(`|${suffix}`)));
-    if (!answer) throw new Error(`unexpected prompt in rotation ${rotationId}: ${textOf(next)}`);
-    tg.pressButton({
-      from: ALICE,
-      chat: next.message.chat.id,
-      messageId: next.message.message_id,
-      data: buttons.find((b) => b.endsWith(`|${answer}`))!,
-    });
-  }
 }

@@ -22,21 +22,32 @@ export interface WalkOptions {
   promptTimeoutMs?: number;
   /** Called with each prompt before it is answered; return false to leave it unanswered. */
   onPrompt?: (prompt: StoredMessage) => boolean | void;
+  /** What the operator does between seeing the plan and pressing Start (the bench reads it for a while). */
+  beforeStart?: () => Promise<void>;
+}
+
+/** A walked rotation: its id, the prompts answered, and when Start was pressed and "Rotation complete" showed (ms since the epoch). */
+export interface WalkedRotation {
+  rotationId: string;
+  prompts: string[];
+  startedAt: number;
+  completedAt: number;
 }
 
 /** Plays the operator: /rotate, Start, then answers every prompt until the completion message. */
-export async function walkRotation(
-  command: string,
-  options: WalkOptions,
-): Promise<{ rotationId: string; prompts: string[] }> {
+export async function walkRotation(command: string, options: WalkOptions): Promise<WalkedRotation> {
   const { tg, botId, opsChat, operator } = options;
+  const timeoutMs = options.promptTimeoutMs ?? 20_000;
   const handled = new Set<string>();
   const seen = (m: StoredMessage) => `${m.message.chat.id}:${m.message.message_id}`;
   const before = new Set(tg.messages(opsChat).map(seen));
   tg.userSends({ from: operator, chat: opsChat, text: command });
   const plan = await tg.waitForMessage(
     (m) => m.botId === botId && !before.has(seen(m)) && buttonsOf(m).some((b) => b.endsWith("|start")),
+    timeoutMs,
   );
+  await options.beforeStart?.();
+  const startedAt = Date.now();
   tg.pressButton({
     from: operator,
     chat: opsChat,
@@ -48,6 +59,7 @@ export async function walkRotation(
       m.message.message_id === plan.message.message_id &&
       m.message.chat.id === opsChat &&
       /Started as rotation|Not started/.test(textOf(m)),
+    timeoutMs,
   );
   const rotationId = /rotation (\d{8}-\d{4}-[0-9a-f]{4})/.exec(textOf(started))?.[1];
   if (!rotationId) throw new Error(`rotation did not start: ${textOf(started)}`);
@@ -60,9 +72,9 @@ export async function walkRotation(
         buttonsOf(m).some((b) => b.startsWith(`rt|${rotationId}|`)) &&
         (m.message.chat.id === opsChat || m.message.chat.id === operator)
       );
-    }, options.promptTimeoutMs ?? 20_000);
+    }, timeoutMs);
     handled.add(seen(next));
-    if (textOf(next).includes("Rotation complete")) return { rotationId, prompts };
+    if (textOf(next).includes("Rotation complete")) return { rotationId, prompts, startedAt, completedAt: Date.now() };
     prompts.push(textOf(next));
     if (options.onPrompt?.(next) === false) continue;
     const buttons = buttonsOf(next);
