@@ -250,9 +250,9 @@ export function createRotationEngine(deps: EngineDeps) {
         rotationId: rotation.id,
         initiator: request.initiator.name,
         startedAt: rotation.createdAt,
+        ...deps.self,
       });
-      if (!lock.ok)
-        return fail("refused", REFUSALS.lockedBy(request.key, lock.holder.initiator, lock.holder.rotationId));
+      if (!lock.ok) return fail("refused", lock.refusal);
       await deps.journal.save(rotation);
       live.set(rotation.id, rotation);
       const ending = checked.leftoverNew?.slice(-4);

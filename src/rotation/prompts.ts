@@ -101,7 +101,11 @@ export const REFUSALS = {
   pastPointOfNoReturn: (title: string) =>
     `abort is no longer possible: "${title}" has run and cannot be undone. Finish the rotation: resume it, retry or mark the remaining steps done`,
   lockedBy: (key: string, initiator: string, rotationId: string) =>
-    `${key} is already being rotated by ${initiator} (rotation ${rotationId})`,
+    `${key} is already being rotated by ${initiator} (rotation ${rotationId}): /status (or rotabot status) shows where it stands; wait for it to end, or ask ${initiator} to finish or abort it, then start again`,
+  unreadableLock: (key: string, file: string) =>
+    `the lock of ${key} (${file}) is empty or unreadable, so rotabot cannot tell which rotation holds it (a crash while it was written leaves it so). Check that no rotation of ${key} is running (/status, or rotabot status), then remove that file and start again`,
+  lockContended: (key: string) =>
+    `the lock of ${key} was taken and released by others several times while this rotation tried to take it; /status shows what runs, then start again`,
   damagedHolder: (key: string, id: string, problem: string) =>
     `rotation ${id} holds the lock on ${key} but its journal is damaged (${problem}). Safe ways out: rotabot resume ${id} rebuilds it from the vault and git and goes on; rotabot abort ${id} drops ${newKeyOf(key)} and rolls back, where that is still safe`,
   damaged: (id: string, problem: string) =>
