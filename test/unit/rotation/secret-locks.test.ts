@@ -2,7 +2,9 @@ import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { checkCanStart, type CanStartDeps } from "../../../src/rotation/check-can-start.js";
 import { createSecretLocks, type LockHolder } from "../../../src/rotation/create-secret-locks.js";
+import type { StartRequest } from "../../../src/rotation/new-rotation.js";
 
 const NOW = new Date("2026-11-27T10:00:00.000Z");
 const SELF = { pid: 4242, host: "ops1" };
@@ -46,5 +48,57 @@ describe("secret locks", () => {
       });
       expect(readdirSync(dir)).toEqual(["vault_x.lock"]);
     }
+  });
+});
+
+describe("checkCanStart and a lock whose rotation has no journal yet", () => {
+  const PAST_THE_LOCK = "went past the lock";
+  function depsFor(stateDir: string, alive: boolean): CanStartDeps {
+    const locks = createSecretLocks(stateDir);
+    return {
+      locks,
+      load: () => Promise.resolve(undefined),
+      inspect: (id: string) => Promise.resolve({ status: "missing", id }),
+      self: SELF,
+      isAlive: () => alive,
+      now: () => NOW,
+      runbook: { files: { vault: "v", manifest: "m", changelog: "c" } },
+      git: {
+        isRepository: () => Promise.reject(new Error(PAST_THE_LOCK)),
+      },
+    } as unknown as CanStartDeps;
+  }
+  const request = { key: "vault_x", procedure: "p" } as unknown as StartRequest;
+
+  it("is held while its holder lives and the lock is young: the journal is about to be written", async () => {
+    const { stateDir, locks } = lockDir();
+    await locks.acquire(
+      "vault_x",
+      holderOf({ pid: 99, host: SELF.host, startedAt: new Date(NOW.getTime() - 5_000).toISOString() }),
+    );
+    const checked = await checkCanStart(depsFor(stateDir, true), request);
+    expect(checked.ok).toBe(false);
+    expect(!checked.ok && checked.message).toMatch(/^vault_x is already being rotated by @alice/);
+    expect((await locks.read("vault_x")).state).toBe("held");
+  });
+
+  it("is stale once its holder's process is gone, or after a minute", async () => {
+    const gone = lockDir();
+    await gone.locks.acquire("vault_x", holderOf({ pid: 99, host: SELF.host }));
+    await expect(checkCanStart(depsFor(gone.stateDir, false), request)).rejects.toThrow(PAST_THE_LOCK);
+    expect((await gone.locks.read("vault_x")).state).toBe("free");
+
+    const old = lockDir();
+    await old.locks.acquire("vault_x", holderOf({ startedAt: new Date(NOW.getTime() - 61_000).toISOString() }));
+    await expect(checkCanStart(depsFor(old.stateDir, true), request)).rejects.toThrow(PAST_THE_LOCK);
+    expect((await old.locks.read("vault_x")).state).toBe("free");
+  });
+
+  it("an unreadable lock refuses the start, naming the file", async () => {
+    const { stateDir, dir } = lockDir();
+    writeFileSync(path.join(dir, "vault_x.lock"), "");
+    const checked = await checkCanStart(depsFor(stateDir, true), request);
+    expect(checked.ok).toBe(false);
+    expect(!checked.ok && checked.message).toContain(path.join(dir, "vault_x.lock"));
   });
 });
