@@ -169,16 +169,15 @@ export function createRotationEngine(deps: EngineDeps) {
       onLine: (line) => emit({ type: "output", rotation: r, step: record, line }),
       onProcess: (process) => void dispatch(r.id, { type: "command_started", recordId: record.id, process }),
     };
+    const finished = () => ({ recordId: record.id, cancelled: controller.signal.aborted, ms: Date.now() - started });
     const done: Promise<void> = executeRecord(r, record, hooks, deps)
-      .then((outcome) => {
-        const ms = Date.now() - started;
-        const cancelled = controller.signal.aborted;
-        return dispatch(r.id, { type: "step_finished", recordId: record.id, outcome, cancelled, ms });
-      })
+      .then((outcome) => dispatch(r.id, { type: "step_finished", outcome, ...finished() }))
       .catch(async (error: unknown) => {
-        deps.logger.error({ err: error, rotationId: r.id }, "rotation stopped on an unexpected error");
+        deps.logger.error({ err: error, rotationId: r.id, step: record.id }, "a step failed on an unexpected error");
         const message = deps.redactor.redact(error instanceof Error ? error.message : String(error));
-        await dispatch(r.id, { type: "failed_unexpectedly", message }).catch(() => undefined);
+        await dispatch(r.id, { type: "failed_unexpectedly", message, ...finished() }).catch((again: unknown) =>
+          deps.logger.error({ err: again, rotationId: r.id }, "could not record the step's failure"),
+        );
       })
       .then(() => {
         if (running.get(r.id)?.done === done) running.delete(r.id);

@@ -62,7 +62,7 @@ export const PROMPTS = {
     if (!report.touched) return `aborted by ${by}; ${newKeyOf(key)} removed from the vault, nothing else changed`;
     return `aborted by ${by}; ${newKeyOf(key)} removed from the vault${rolledBack}; every service is back on the old value`;
   },
-  unexpected: (message: string) => `unexpected error: ${message}; see the rotabot log, then resume`,
+  unexpected: (message: string) => `unexpected error: ${message} (the rotabot log has the details)`,
 } as const;
 
 /** What the buttons of a failed or interrupted step do, each line starting with its label. */

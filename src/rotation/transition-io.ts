@@ -67,7 +67,8 @@ export type Input =
   | { type: "recover" }
   | { type: "resume" }
   | { type: "expire"; nonce: string }
-  | { type: "failed_unexpectedly"; message: string };
+  /** A step's executor threw: its (redacted) message. */
+  | { type: "failed_unexpectedly"; recordId: string; message: string; cancelled: boolean; ms: number };
 
 /** Work for the driver. */
 export type Effect =

@@ -79,11 +79,12 @@ function apply(r: Rotation, input: Input, ctx: TransitionContext, out: Out): Fai
         out.notices.push({ type: "prompt_expired", recordId: r.awaiting.stepId });
       }
       return undefined;
-    case "failed_unexpectedly":
-      for (const step of r.steps) if (step.state === "running") step.state = "interrupted";
-      r.state = "failed";
-      r.message = PROMPTS.unexpected(input.message);
+    case "failed_unexpectedly": {
+      // A step whose executor threw failed like any other: the operator hears it and may retry, mark done or abort.
+      const outcome = { status: "failed" as const, message: PROMPTS.unexpected(input.message) };
+      stepFinished(r, { ...input, type: "step_finished", outcome }, ctx, out);
       return undefined;
+    }
   }
 }
 
