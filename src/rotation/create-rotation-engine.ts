@@ -10,9 +10,9 @@ import { executeRecord, type ExecuteHooks } from "./execute-record.js";
 import type { DeployMarker } from "./create-deploy-marker.js";
 import type { Journal } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
-import type { Actor, OperatorResponse, Rotation, StepRecord } from "./model.js";
+import type { Actor, OperatorResponse, RollbackReport, Rotation, StepRecord } from "./model.js";
 import { newRotation, type StartRequest } from "./new-rotation.js";
-import { REFUSALS } from "./prompts.js";
+import { PROMPTS, REFUSALS } from "./prompts.js";
 import { isTerminal } from "./queries.js";
 import { prepareAnswer } from "./prepare-answer.js";
 import { restoreDamaged } from "./rebuild-rotation.js";
@@ -154,8 +154,16 @@ export function createRotationEngine(deps: EngineDeps) {
   async function rollBackThenAbort(id: string, actor: Actor): Promise<EngineResult> {
     await running.get(id)?.done;
     await queues.get(id);
-    await deps.files.sweepTemps();
-    const report = await rollBack((await load(id))!, deps.runbook, deps);
+    let report: RollbackReport;
+    try {
+      await deps.files.sweepTemps();
+      report = await rollBack((await load(id))!, deps.runbook, deps);
+    } catch (error) {
+      // Never left "being aborted" for good: the rotation ends aborted, saying what to check.
+      deps.logger.error({ err: error, rotationId: id }, "the rollback stopped on an unexpected error");
+      const message = deps.redactor.redact(error instanceof Error ? error.message : String(error));
+      report = { undone: [], problems: [PROMPTS.rollbackStopped(message)], touched: true };
+    }
     return dispatch(id, { type: "rolled_back", actor, report });
   }
 

@@ -62,6 +62,8 @@ export const PROMPTS = {
     if (!report.touched) return `aborted by ${by}; ${newKeyOf(key)} removed from the vault, nothing else changed`;
     return `aborted by ${by}; ${newKeyOf(key)} removed from the vault${rolledBack}; every service is back on the old value`;
   },
+  rollbackStopped: (message: string) =>
+    `the rollback stopped on an unexpected error: ${message} (the rotabot log has the details); check the vault and the services by hand`,
   unexpected: (message: string) => `unexpected error: ${message} (the rotabot log has the details)`,
 } as const;
 

@@ -42,7 +42,20 @@ export async function rollBack(
         ...declared,
       ];
 
+  /** One rollback step; whatever it throws is a problem of the report, and the rollback goes on. */
   const runOne = async (step: RollbackStep, environment: string | undefined) => {
+    try {
+      await runStep(step, environment);
+    } catch (error) {
+      const message = deps.redactor.redact(error instanceof Error ? error.message : String(error));
+      report.problems.push(
+        `${where(step, environment)}: unexpected error: ${message} (the rotabot log has the details)`,
+      );
+    }
+  };
+  const where = (step: RollbackStep, environment: string | undefined) =>
+    `${step.title}${environment ? ` in ${environment}` : ""}`;
+  const runStep = async (step: RollbackStep, environment: string | undefined) => {
     const logFile = path.join(
       deps.paths.stateDir,
       "logs",
@@ -78,7 +91,7 @@ export async function rollBack(
       deps,
     );
     if (outcome.status === "failed") {
-      report.problems.push(`${step.title}${environment ? ` in ${environment}` : ""}: ${outcome.message}`);
+      report.problems.push(`${where(step, environment)}: ${outcome.message}`);
       return;
     }
     report.undone.push({ title: step.title, kind: step.kind, ...(environment ? { environment } : {}) });
