@@ -61,6 +61,8 @@ export function createRotationEngine(deps: EngineDeps) {
   const live = new Map<string, Rotation>();
   const queues = new Map<string, Promise<unknown>>();
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Rollbacks in progress (an abort), which a shutdown waits for like a running step. */
+  const rollbacks = new Map<string, { controller: AbortController; done: Promise<void> }>();
   const followUps = new Map<string, Promise<unknown>>();
   const timers = new Map<string, NodeJS.Timeout>();
   let stopping = false;
@@ -135,9 +137,21 @@ export function createRotationEngine(deps: EngineDeps) {
       case "cancel_running":
         running.get(r.id)?.controller.abort();
         return;
-      case "roll_back":
-        followUps.set(r.id, rollBackThenAbort(r.id, effect.actor));
+      case "roll_back": {
+        const controller = new AbortController();
+        const rolling = rollBackThenAbort(r.id, effect.actor, controller.signal);
+        followUps.set(r.id, rolling);
+        const entry = {
+          controller,
+          done: rolling.then(
+            () => undefined,
+            () => undefined,
+          ),
+        };
+        rollbacks.set(r.id, entry);
+        void entry.done.then(() => rollbacks.get(r.id) === entry && rollbacks.delete(r.id));
         return;
+      }
       case "release_lock":
         return deps.locks.release(r.key, r.id);
       case "schedule_expiry": {
@@ -151,13 +165,16 @@ export function createRotationEngine(deps: EngineDeps) {
     }
   }
 
-  async function rollBackThenAbort(id: string, actor: Actor): Promise<EngineResult> {
+  async function rollBackThenAbort(id: string, actor: Actor, signal: AbortSignal): Promise<EngineResult> {
     await running.get(id)?.done;
     await queues.get(id);
     let report: RollbackReport;
     try {
       await deps.files.sweepTemps();
-      report = await rollBack((await load(id))!, deps.runbook, deps);
+      const outcome = await rollBack((await load(id))!, deps.runbook, deps, signal);
+      // A shutdown stopped it: journaled as interrupted, so the operator is told to abort again.
+      if (outcome === "interrupted") return await dispatch(id, { type: "rollback_interrupted" });
+      report = outcome;
     } catch (error) {
       // Never left "being aborted" for good: the rotation ends aborted, saying what to check.
       deps.logger.error({ err: error, rotationId: id }, "the rollback stopped on an unexpected error");
@@ -336,21 +353,24 @@ export function createRotationEngine(deps: EngineDeps) {
     },
 
     /**
-     * Stops for a shutdown (SIGTERM): no rotation starts another step; a running command gets
-     * `graceMs` to finish, then it is stopped. Either way the rotation is journaled as
-     * interrupted and announced, and /resume continues it after the restart.
+     * Stops for a shutdown (SIGTERM): no rotation starts another step; a running command or
+     * rollback gets `graceMs` to finish, then it is stopped. A stopped step is journaled as
+     * interrupted (/resume continues it after the restart), a stopped rollback as an interrupted
+     * abort (abort again to finish it); either is announced.
      */
     async stopAll(graceMs = 0): Promise<void> {
       stopping = true;
       for (const timer of timers.values()) clearTimeout(timer);
-      const allDone = () => Promise.all([...running.values()].map((d) => d.done));
-      if (graceMs > 0 && running.size > 0) {
-        deps.logger.info({ rotations: [...running.keys()], graceMs }, "stopping: letting running steps finish");
+      const inFlight = () => [...running.values(), ...rollbacks.values()];
+      const allDone = () => Promise.all(inFlight().map((d) => d.done));
+      if (graceMs > 0 && inFlight().length > 0) {
+        const rotations = [...new Set([...running.keys(), ...rollbacks.keys()])];
+        deps.logger.info({ rotations, graceMs }, "stopping: letting running steps and rollbacks finish");
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([allDone(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
         clearTimeout(timer);
       }
-      for (const { controller } of running.values()) controller.abort();
+      for (const { controller } of inFlight()) controller.abort();
       await allDone();
       await Promise.all([...queues.values()]);
     },

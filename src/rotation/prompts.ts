@@ -48,6 +48,7 @@ export const PROMPTS = {
   stoppedBefore: (record: StepRecord | undefined) =>
     `rotabot stopped${record ? ` before “${record.title}”` : ""}; nothing is running`,
   interruptedWhileRunning: "rotabot stopped while this step was running",
+  abortInterrupted: "rotabot stopped while aborting; abort again to finish the rollback",
   confirmedBy: (name: string) => `confirmed by ${name}`,
   markedDoneBy: (name: string) => `marked done by ${name}`,
   reusing: (key: string, name: string) => `reusing ${newKeyOf(key)} from an earlier attempt (${name})`,

@@ -65,6 +65,8 @@ export type Input =
   | { type: "abort"; actor: Actor }
   | { type: "rolled_back"; actor: Actor; report: RollbackReport }
   | { type: "recover" }
+  /** A shutdown stopped a rollback before its end. */
+  | { type: "rollback_interrupted" }
   | { type: "resume" }
   | { type: "expire"; nonce: string }
   /** A step's executor threw: its (redacted) message. */

@@ -653,6 +653,22 @@ describe("crash recovery and resume", () => {
     ]);
   });
 
+  it("a rollback stopped by a shutdown leaves an interrupted rotation that can be aborted again, and says so", () => {
+    const { r, infos } = setup([{ id: "a" }]);
+    const aborting = run(r, infos, { type: "begin" }, { type: "abort", actor: ALICE }).r;
+    const { r: stopped, t } = run(aborting, infos, { type: "rollback_interrupted" });
+    expect(stopped).toMatchObject({
+      state: "interrupted",
+      message: "rotabot stopped while aborting; abort again to finish the rollback",
+    });
+    expect(stopped.aborting).toBeUndefined();
+    expect(types(t)).toEqual(["interrupted"]);
+    expect(effects(ok(transition(stopped, { type: "abort", actor: ALICE }, ctxFor(infos))))).toEqual([
+      "cancel_running",
+      "roll_back",
+    ]);
+  });
+
   it("resume refuses an ended rotation", () => {
     const { r, infos } = setup([{ id: "a", state: "done" }], { state: "aborted" });
     expect(transition(r, { type: "resume" }, ctxFor(infos))).toMatchObject({
