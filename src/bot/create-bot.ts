@@ -97,7 +97,7 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
     logger.error({ err: error.error, ref, updateId: error.ctx.update.update_id }, "update handling failed");
     await error.ctx
       .reply(
-        `Something went wrong while handling that (ref ${ref}). Nothing was changed; try again, and if it repeats, look for ref ${ref} in the rotabot logs.`,
+        `Something went wrong while handling that (ref ${ref}), and it may have been partly done: send /status to see where each rotation stands before you try again. If it repeats, look for ref ${ref} in the rotabot logs.`,
       )
       .catch((replyError: unknown) =>
         logger.error({ err: replyError, ref }, "could not tell the user about the failure"),

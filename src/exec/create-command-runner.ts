@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import type { Redactor } from "../logging/redactor.js";
@@ -47,14 +47,21 @@ export function createCommandRunner({ cwd, baseEnv, redactor, killGraceMs = 5_00
   return async function runCommand(spec: CommandSpec): Promise<CommandResult> {
     const [file, ...args] = spec.argv;
     if (file === undefined) throw new Error("runCommand needs a non-empty argv");
-    if (spec.logFile) mkdirSync(path.dirname(spec.logFile), { recursive: true });
-    const log = spec.logFile ? createWriteStream(spec.logFile, { flags: "a", mode: 0o600 }) : undefined;
     const tail: string[] = [];
+    // A log that cannot be written (EACCES, ENOSPC under STATE_DIR) fails the command, never the process.
+    let logError: NodeJS.ErrnoException | undefined;
+    const log = spec.logFile ? await openLog(spec.logFile) : undefined;
+    if (log && "error" in log) {
+      const message = `${file} was not run: ${logProblem(spec.logFile!, log.error)}`;
+      return { ok: false, reason: "exit", exitCode: undefined, message, tail };
+    }
+    log?.stream.on("error", (error: NodeJS.ErrnoException) => (logError ??= error));
+    const logClosed = log && new Promise<void>((resolve) => log.stream.once("close", resolve));
     const emit = (raw: string) => {
       const line = redactor.redact(raw);
       tail.push(line);
       if (tail.length > TAIL_LINES) tail.shift();
-      log?.write(`${line}\n`);
+      if (!logError) log?.stream.write(`${line}\n`);
       spec.onLine?.(line);
     };
     emit(`$ ${spec.argv.join(" ")}`);
@@ -94,7 +101,8 @@ export function createCommandRunner({ cwd, baseEnv, redactor, killGraceMs = 5_00
     spec.signal?.removeEventListener("abort", onAbort);
     if (pending !== "") emit(pending);
     if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
-    await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
+    log?.stream.end();
+    await logClosed;
 
     if (ended) {
       const message =
@@ -110,6 +118,11 @@ export function createCommandRunner({ cwd, baseEnv, redactor, killGraceMs = 5_00
         : redactor.redact(result.shortMessage ?? `${file} could not be started`);
       return { ok: false, reason: notFound ? "not_found" : "exit", exitCode: undefined, message, tail };
     }
+    if (logError) {
+      const ran = result.exitCode === 0 ? "ran to the end" : `exited with code ${result.exitCode}`;
+      const message = `${file} ${ran}, but ${logProblem(spec.logFile!, logError)}`;
+      return { ok: false, reason: "exit", exitCode: result.exitCode, message, tail };
+    }
     if (result.exitCode !== 0) {
       return {
         ok: false,
@@ -123,6 +136,24 @@ export function createCommandRunner({ cwd, baseEnv, redactor, killGraceMs = 5_00
   };
 }
 export type RunCommand = ReturnType<typeof createCommandRunner>;
+
+/** Opens a step's log for appending (its folder created), or says why it cannot. */
+async function openLog(file: string): Promise<{ stream: WriteStream } | { error: NodeJS.ErrnoException }> {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+  } catch (error) {
+    return { error: error as NodeJS.ErrnoException };
+  }
+  const stream = createWriteStream(file, { flags: "a", mode: 0o600 });
+  return new Promise((resolve) => {
+    stream.once("open", () => resolve({ stream }));
+    stream.once("error", (error: NodeJS.ErrnoException) => resolve({ error }));
+  });
+}
+
+function logProblem(file: string, error: NodeJS.ErrnoException): string {
+  return `its log ${file} could not be written (${error.code ?? error.message}): make ${path.dirname(file)} writable by the user rotabot runs as and free space on its disk (df -h ${path.dirname(file)}), then Retry`;
+}
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -10,11 +10,21 @@ import { parseDuration } from "../time/duration.js";
 import type { Vault } from "../vault/create-vault.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
 import type { Journal } from "./create-journal.js";
-import type { SecretLocks } from "./create-secret-locks.js";
+import type { LockHolder, SecretLocks } from "./create-secret-locks.js";
 import type { Rotation } from "./model.js";
 import type { StartRequest } from "./new-rotation.js";
 import { REFUSALS } from "./prompts.js";
 import { currentStep, isTerminal } from "./queries.js";
+
+/** How long a lock may stand without its rotation's journal while its holder may still be writing it. */
+const JOURNAL_GRACE_MS = 60_000;
+
+/** Whether the holder of a lock without a journal is gone: its process on this host ended, or the lock is old. */
+function holderGone(deps: Pick<CanStartDeps, "self" | "isAlive" | "now">, holder: LockHolder): boolean {
+  if (holder.pid !== undefined && holder.host === deps.self.host && !deps.isAlive(holder.pid)) return true;
+  const since = Date.parse(holder.startedAt);
+  return Number.isNaN(since) || deps.now().getTime() - since > JOURNAL_GRACE_MS;
+}
 
 export interface CanStartDeps {
   runbook: Runbook;
@@ -31,6 +41,10 @@ export interface CanStartDeps {
   changelogFile: string;
   /** The values of the placeholders that are no secret, to list what each playbook step would run. */
   placeholders: { vault_password_file: string; infra_dir: string; state_dir: string };
+  /** This process and a liveness test, to tell a lock's crashed holder from one still starting. */
+  self: { pid: number; host: string };
+  isAlive: (pid: number) => boolean;
+  now: () => Date;
 }
 
 /**
@@ -44,22 +58,27 @@ export async function checkCanStart(
   request: StartRequest,
 ): Promise<{ ok: true; leftoverNew: string | undefined; oldEnding: string } | Failure<"refused">> {
   const { key } = request;
-  const holder = await deps.locks.holder(key);
-  if (holder) {
+  const lock = await deps.locks.read(key);
+  if (lock.state === "unreadable") return fail("refused", REFUSALS.unreadableLock(key, lock.file));
+  if (lock.state === "held") {
+    const { holder } = lock;
     const other = await deps.load(holder.rotationId);
     const inspected = other ? undefined : await deps.inspect(holder.rotationId);
     if (inspected?.status === "damaged") {
       return fail("refused", REFUSALS.damagedHolder(key, holder.rotationId, inspected.problem));
     }
-    if (!other || isTerminal(other)) {
-      await deps.locks.release(key, holder.rotationId);
-    } else {
+    if (other && !isTerminal(other)) {
       const at = currentStep(other);
       return fail(
         "refused",
         `${key} is already being rotated by ${holder.initiator} since ${holder.startedAt} (rotation ${holder.rotationId}, ${other.state.replace("_", " ")} at "${at?.title ?? "the end"}"). Finish or abort that one first`,
       );
     }
+    // A lock is written just before its rotation's journal: without one, it is stale only once its holder is gone.
+    if (!other && !holderGone(deps, holder)) {
+      return fail("refused", REFUSALS.lockedBy(key, holder.initiator, holder.rotationId));
+    }
+    await deps.locks.release(key, holder.rotationId);
   }
   const files = [deps.runbook.files.vault, deps.runbook.files.manifest, deps.runbook.files.changelog];
   const dirty = (await deps.git.isRepository()) ? await deps.git.dirty(files) : [];

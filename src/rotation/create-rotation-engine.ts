@@ -10,9 +10,9 @@ import { executeRecord, type ExecuteHooks } from "./execute-record.js";
 import type { DeployMarker } from "./create-deploy-marker.js";
 import type { Journal } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
-import type { Actor, OperatorResponse, Rotation, StepRecord } from "./model.js";
+import type { Actor, OperatorResponse, RollbackReport, Rotation, StepRecord } from "./model.js";
 import { newRotation, type StartRequest } from "./new-rotation.js";
-import { REFUSALS } from "./prompts.js";
+import { PROMPTS, REFUSALS } from "./prompts.js";
 import { isTerminal } from "./queries.js";
 import { prepareAnswer } from "./prepare-answer.js";
 import { restoreDamaged } from "./rebuild-rotation.js";
@@ -61,6 +61,8 @@ export function createRotationEngine(deps: EngineDeps) {
   const live = new Map<string, Rotation>();
   const queues = new Map<string, Promise<unknown>>();
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Rollbacks in progress (an abort), which a shutdown waits for like a running step. */
+  const rollbacks = new Map<string, { controller: AbortController; done: Promise<void> }>();
   const followUps = new Map<string, Promise<unknown>>();
   const timers = new Map<string, NodeJS.Timeout>();
   let stopping = false;
@@ -135,9 +137,21 @@ export function createRotationEngine(deps: EngineDeps) {
       case "cancel_running":
         running.get(r.id)?.controller.abort();
         return;
-      case "roll_back":
-        followUps.set(r.id, rollBackThenAbort(r.id, effect.actor));
+      case "roll_back": {
+        const controller = new AbortController();
+        const rolling = rollBackThenAbort(r.id, effect.actor, controller.signal);
+        followUps.set(r.id, rolling);
+        const entry = {
+          controller,
+          done: rolling.then(
+            () => undefined,
+            () => undefined,
+          ),
+        };
+        rollbacks.set(r.id, entry);
+        void entry.done.then(() => rollbacks.get(r.id) === entry && rollbacks.delete(r.id));
         return;
+      }
       case "release_lock":
         return deps.locks.release(r.key, r.id);
       case "schedule_expiry": {
@@ -151,11 +165,22 @@ export function createRotationEngine(deps: EngineDeps) {
     }
   }
 
-  async function rollBackThenAbort(id: string, actor: Actor): Promise<EngineResult> {
+  async function rollBackThenAbort(id: string, actor: Actor, signal: AbortSignal): Promise<EngineResult> {
     await running.get(id)?.done;
     await queues.get(id);
-    await deps.files.sweepTemps();
-    const report = await rollBack((await load(id))!, deps.runbook, deps);
+    let report: RollbackReport;
+    try {
+      await deps.files.sweepTemps();
+      const outcome = await rollBack((await load(id))!, deps.runbook, deps, signal);
+      // A shutdown stopped it: journaled as interrupted, so the operator is told to abort again.
+      if (outcome === "interrupted") return await dispatch(id, { type: "rollback_interrupted" });
+      report = outcome;
+    } catch (error) {
+      // Never left "being aborted" for good: the rotation ends aborted, saying what to check.
+      deps.logger.error({ err: error, rotationId: id }, "the rollback stopped on an unexpected error");
+      const message = deps.redactor.redact(error instanceof Error ? error.message : String(error));
+      report = { undone: [], problems: [PROMPTS.rollbackStopped(message)], touched: true };
+    }
     return dispatch(id, { type: "rolled_back", actor, report });
   }
 
@@ -169,16 +194,15 @@ export function createRotationEngine(deps: EngineDeps) {
       onLine: (line) => emit({ type: "output", rotation: r, step: record, line }),
       onProcess: (process) => void dispatch(r.id, { type: "command_started", recordId: record.id, process }),
     };
+    const finished = () => ({ recordId: record.id, cancelled: controller.signal.aborted, ms: Date.now() - started });
     const done: Promise<void> = executeRecord(r, record, hooks, deps)
-      .then((outcome) => {
-        const ms = Date.now() - started;
-        const cancelled = controller.signal.aborted;
-        return dispatch(r.id, { type: "step_finished", recordId: record.id, outcome, cancelled, ms });
-      })
+      .then((outcome) => dispatch(r.id, { type: "step_finished", outcome, ...finished() }))
       .catch(async (error: unknown) => {
-        deps.logger.error({ err: error, rotationId: r.id }, "rotation stopped on an unexpected error");
+        deps.logger.error({ err: error, rotationId: r.id, step: record.id }, "a step failed on an unexpected error");
         const message = deps.redactor.redact(error instanceof Error ? error.message : String(error));
-        await dispatch(r.id, { type: "failed_unexpectedly", message }).catch(() => undefined);
+        await dispatch(r.id, { type: "failed_unexpectedly", message, ...finished() }).catch((again: unknown) =>
+          deps.logger.error({ err: again, rotationId: r.id }, "could not record the step's failure"),
+        );
       })
       .then(() => {
         if (running.get(r.id)?.done === done) running.delete(r.id);
@@ -250,9 +274,9 @@ export function createRotationEngine(deps: EngineDeps) {
         rotationId: rotation.id,
         initiator: request.initiator.name,
         startedAt: rotation.createdAt,
+        ...deps.self,
       });
-      if (!lock.ok)
-        return fail("refused", REFUSALS.lockedBy(request.key, lock.holder.initiator, lock.holder.rotationId));
+      if (!lock.ok) return fail("refused", lock.refusal);
       await deps.journal.save(rotation);
       live.set(rotation.id, rotation);
       const ending = checked.leftoverNew?.slice(-4);
@@ -329,21 +353,24 @@ export function createRotationEngine(deps: EngineDeps) {
     },
 
     /**
-     * Stops for a shutdown (SIGTERM): no rotation starts another step; a running command gets
-     * `graceMs` to finish, then it is stopped. Either way the rotation is journaled as
-     * interrupted and announced, and /resume continues it after the restart.
+     * Stops for a shutdown (SIGTERM): no rotation starts another step; a running command or
+     * rollback gets `graceMs` to finish, then it is stopped. A stopped step is journaled as
+     * interrupted (/resume continues it after the restart), a stopped rollback as an interrupted
+     * abort (abort again to finish it); either is announced.
      */
     async stopAll(graceMs = 0): Promise<void> {
       stopping = true;
       for (const timer of timers.values()) clearTimeout(timer);
-      const allDone = () => Promise.all([...running.values()].map((d) => d.done));
-      if (graceMs > 0 && running.size > 0) {
-        deps.logger.info({ rotations: [...running.keys()], graceMs }, "stopping: letting running steps finish");
+      const inFlight = () => [...running.values(), ...rollbacks.values()];
+      const allDone = () => Promise.all(inFlight().map((d) => d.done));
+      if (graceMs > 0 && inFlight().length > 0) {
+        const rotations = [...new Set([...running.keys(), ...rollbacks.keys()])];
+        deps.logger.info({ rotations, graceMs }, "stopping: letting running steps and rollbacks finish");
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([allDone(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
         clearTimeout(timer);
       }
-      for (const { controller } of running.values()) controller.abort();
+      for (const { controller } of inFlight()) controller.abort();
       await allDone();
       await Promise.all([...queues.values()]);
     },

@@ -48,6 +48,7 @@ export const PROMPTS = {
   stoppedBefore: (record: StepRecord | undefined) =>
     `rotabot stopped${record ? ` before “${record.title}”` : ""}; nothing is running`,
   interruptedWhileRunning: "rotabot stopped while this step was running",
+  abortInterrupted: "rotabot stopped while aborting; abort again to finish the rollback",
   confirmedBy: (name: string) => `confirmed by ${name}`,
   markedDoneBy: (name: string) => `marked done by ${name}`,
   reusing: (key: string, name: string) => `reusing ${newKeyOf(key)} from an earlier attempt (${name})`,
@@ -62,7 +63,9 @@ export const PROMPTS = {
     if (!report.touched) return `aborted by ${by}; ${newKeyOf(key)} removed from the vault, nothing else changed`;
     return `aborted by ${by}; ${newKeyOf(key)} removed from the vault${rolledBack}; every service is back on the old value`;
   },
-  unexpected: (message: string) => `unexpected error: ${message}; see the rotabot log, then resume`,
+  rollbackStopped: (message: string) =>
+    `the rollback stopped on an unexpected error: ${message} (the rotabot log has the details); check the vault and the services by hand`,
+  unexpected: (message: string) => `unexpected error: ${message} (the rotabot log has the details)`,
 } as const;
 
 /** What the buttons of a failed or interrupted step do, each line starting with its label. */
@@ -101,7 +104,11 @@ export const REFUSALS = {
   pastPointOfNoReturn: (title: string) =>
     `abort is no longer possible: "${title}" has run and cannot be undone. Finish the rotation: resume it, retry or mark the remaining steps done`,
   lockedBy: (key: string, initiator: string, rotationId: string) =>
-    `${key} is already being rotated by ${initiator} (rotation ${rotationId})`,
+    `${key} is already being rotated by ${initiator} (rotation ${rotationId}): /status (or rotabot status) shows where it stands; wait for it to end, or ask ${initiator} to finish or abort it, then start again`,
+  unreadableLock: (key: string, file: string) =>
+    `the lock of ${key} (${file}) is empty or unreadable, so rotabot cannot tell which rotation holds it (a crash while it was written leaves it so). Check that no rotation of ${key} is running (/status, or rotabot status), then remove that file and start again`,
+  lockContended: (key: string) =>
+    `the lock of ${key} was taken and released by others several times while this rotation tried to take it; /status shows what runs, then start again`,
   damagedHolder: (key: string, id: string, problem: string) =>
     `rotation ${id} holds the lock on ${key} but its journal is damaged (${problem}). Safe ways out: rotabot resume ${id} rebuilds it from the vault and git and goes on; rotabot abort ${id} drops ${newKeyOf(key)} and rolls back, where that is still safe`,
   damaged: (id: string, problem: string) =>

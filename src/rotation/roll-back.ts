@@ -15,13 +15,14 @@ const RAN = new Set(["running", "done", "failed", "interrupted"]);
  * steps run in order (`<key>_new` is dropped first unless a `vault_drop_new` step says when):
  * steps that run once, once; per-environment steps in each environment the rotation reached,
  * the last first. The committed vault file is put back when its content is the same, so the
- * checkout is clean again.
+ * checkout is clean again. "interrupted" when `signal` (a shutdown) stopped it before the end.
  */
 export async function rollBack(
   rotation: Readonly<Rotation>,
   runbook: Runbook,
   deps: StepDeps,
-): Promise<RollbackReport> {
+  signal: AbortSignal = new AbortController().signal,
+): Promise<RollbackReport | "interrupted"> {
   const procedure = runbook.procedures.find((p) => p.id === rotation.procedureId);
   const ran = rotation.steps.filter((record) => {
     const step = RAN.has(record.state) ? definitionOf(runbook, rotation, record) : undefined;
@@ -42,7 +43,20 @@ export async function rollBack(
         ...declared,
       ];
 
+  /** One rollback step; whatever it throws is a problem of the report, and the rollback goes on. */
   const runOne = async (step: RollbackStep, environment: string | undefined) => {
+    try {
+      await runStep(step, environment);
+    } catch (error) {
+      const message = deps.redactor.redact(error instanceof Error ? error.message : String(error));
+      report.problems.push(
+        `${where(step, environment)}: unexpected error: ${message} (the rotabot log has the details)`,
+      );
+    }
+  };
+  const where = (step: RollbackStep, environment: string | undefined) =>
+    `${step.title}${environment ? ` in ${environment}` : ""}`;
+  const runStep = async (step: RollbackStep, environment: string | undefined) => {
     const logFile = path.join(
       deps.paths.stateDir,
       "logs",
@@ -70,7 +84,7 @@ export async function rollBack(
         rotation,
         record,
         environment: environmentOf(runbook, environment),
-        signal: new AbortController().signal,
+        signal,
         onLine: () => undefined,
         logFile,
         values,
@@ -78,7 +92,7 @@ export async function rollBack(
       deps,
     );
     if (outcome.status === "failed") {
-      report.problems.push(`${step.title}${environment ? ` in ${environment}` : ""}: ${outcome.message}`);
+      report.problems.push(`${where(step, environment)}: ${outcome.message}`);
       return;
     }
     report.undone.push({ title: step.title, kind: step.kind, ...(environment ? { environment } : {}) });
@@ -88,17 +102,24 @@ export async function rollBack(
     }
   };
 
+  const runs: [RollbackStep, string | undefined][] = [];
   for (let i = 0; i < steps.length;) {
     if (scopeOf(steps[i]!) === "once") {
-      await runOne(steps[i]!, undefined);
+      runs.push([steps[i]!, undefined]);
       i++;
       continue;
     }
     let end = i;
     while (end < steps.length && scopeOf(steps[end]!) === "environment") end++;
-    for (const env of reached) for (const step of steps.slice(i, end)) await runOne(step, env);
+    for (const env of reached) for (const step of steps.slice(i, end)) runs.push([step, env]);
     i = end;
   }
+  // A shutdown stops the rollback between steps (and cancels the one running): it is not finished.
+  for (const [step, env] of runs) {
+    if (signal.aborted) return "interrupted";
+    await runOne(step, env);
+  }
+  if (signal.aborted) return "interrupted";
   if (report.touched && declared.every((s) => s.kind === "vault_drop_new")) {
     const where = [...new Set(ran.map((r) => r.environment ?? "every environment"))].join(", ");
     report.problems.push(

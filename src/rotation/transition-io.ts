@@ -65,9 +65,12 @@ export type Input =
   | { type: "abort"; actor: Actor }
   | { type: "rolled_back"; actor: Actor; report: RollbackReport }
   | { type: "recover" }
+  /** A shutdown stopped a rollback before its end. */
+  | { type: "rollback_interrupted" }
   | { type: "resume" }
   | { type: "expire"; nonce: string }
-  | { type: "failed_unexpectedly"; message: string };
+  /** A step's executor threw: its (redacted) message. */
+  | { type: "failed_unexpectedly"; recordId: string; message: string; cancelled: boolean; ms: number };
 
 /** Work for the driver. */
 export type Effect =

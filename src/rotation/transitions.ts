@@ -71,6 +71,9 @@ function apply(r: Rotation, input: Input, ctx: TransitionContext, out: Out): Fai
     case "recover":
       recover(r, ctx, out);
       return undefined;
+    case "rollback_interrupted":
+      if (r.aborting) abortInterrupted(r, out);
+      return undefined;
     case "resume":
       return resume(r, ctx, out);
     case "expire":
@@ -79,11 +82,12 @@ function apply(r: Rotation, input: Input, ctx: TransitionContext, out: Out): Fai
         out.notices.push({ type: "prompt_expired", recordId: r.awaiting.stepId });
       }
       return undefined;
-    case "failed_unexpectedly":
-      for (const step of r.steps) if (step.state === "running") step.state = "interrupted";
-      r.state = "failed";
-      r.message = PROMPTS.unexpected(input.message);
+    case "failed_unexpectedly": {
+      // A step whose executor threw failed like any other: the operator hears it and may retry, mark done or abort.
+      const outcome = { status: "failed" as const, message: PROMPTS.unexpected(input.message) };
+      stepFinished(r, { ...input, type: "step_finished", outcome }, ctx, out);
       return undefined;
+    }
   }
 }
 
@@ -373,10 +377,7 @@ function recover(r: Rotation, ctx: TransitionContext, out: Out): void {
     running.message = PROMPTS.interruptedWhileRunning;
   }
   if (r.aborting) {
-    delete r.aborting;
-    r.state = "interrupted";
-    r.message = "rotabot stopped while aborting; abort again to finish the rollback";
-    out.notices.push({ type: "interrupted" });
+    abortInterrupted(r, out);
   } else if (running || r.state === "running") {
     r.state = "interrupted";
     out.notices.push({ type: "interrupted" });
@@ -386,6 +387,14 @@ function recover(r: Rotation, ctx: TransitionContext, out: Out): void {
     awaiting.expired = true;
     out.notices.push({ type: "prompt_expired", recordId: awaiting.stepId });
   }
+}
+
+/** A rollback that rotabot stopped (a crash or a shutdown) before its end: the operator aborts again. */
+function abortInterrupted(r: Rotation, out: Out): void {
+  delete r.aborting;
+  r.state = "interrupted";
+  r.message = PROMPTS.abortInterrupted;
+  out.notices.push({ type: "interrupted" });
 }
 
 function resume(r: Rotation, ctx: TransitionContext, out: Out): Failure<RefusalReason> | undefined {

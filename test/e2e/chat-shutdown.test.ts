@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { journalOf, startRotation } from "../support/chat-driver.js";
+import { journalOf, press, promptOf, startRotation } from "../support/chat-driver.js";
 import { startChatWorld, type ChatWorld } from "../support/chat-world.js";
 
 let world: ChatWorld | undefined;
@@ -51,6 +51,25 @@ describe("stopping when told (SIGTERM), whatever rotabot is doing", { timeout: 1
     expect(w.infra.vaultPlain()).toMatch(/vault_billing_api_token_new: "[^"]+"/);
     expect(journalOf(w, id).state).toBe("interrupted");
     expect(w.auditText()).toContain(`[${id}] ⚠️ interrupted`);
+  });
+
+  it("during an abort's rollback: waits out the grace, stops the rollback, and journals an abort to finish", async () => {
+    const w = (world = await startChatWorld({ SHUTDOWN_GRACE: "1s" }));
+    await w.startBot();
+    const id = await startRotation(w, "/rotate api-token");
+    const confirm = await promptOf(w, id, /cannot be undone/i);
+    // The rollback's first command that changes a service hangs until the test lets it go.
+    w.infra.touch("pause-gateway_old_only");
+    press(w, confirm, "c");
+    await expect.poll(() => w.infra.exists("paused-gateway_old_only"), { timeout: 30_000 }).toBe(true);
+    w.bot().child.kill("SIGTERM");
+    expect(await exitsWithin(w, 40_000)).toBe(0);
+    const journal = journalOf(w, id) as ReturnType<typeof journalOf> & { aborting?: unknown; message?: string };
+    expect(journal.state).toBe("interrupted");
+    expect(journal.aborting).toBeUndefined();
+    expect(journal.message).toBe("rotabot stopped while aborting; abort again to finish the rollback");
+    expect(w.auditText()).toContain(`[${id}] ⚠️ interrupted`);
+    expect(w.output()).toContain("stopping: letting running steps and rollbacks finish");
   });
 
   it("with Telegram unreachable: says so within seconds, and still stops at once", async () => {

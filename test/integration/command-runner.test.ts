@@ -82,6 +82,21 @@ describe("command runner", () => {
     expect(result.tail.at(-1)).toBe("to stderr");
   });
 
+  it("a log it cannot write fails the command, naming the log and the fix, and never the process", async () => {
+    // ENOSPC on every write (a full disk under STATE_DIR): the command runs to its end, then fails.
+    const full = await runner()({ argv: ["sh", "-c", "echo hello"], timeoutMs: 10_000, logFile: "/dev/full" });
+    expect(full).toMatchObject({ ok: false, reason: "exit", exitCode: 0 });
+    expect(!full.ok && full.message).toBe(
+      "sh ran to the end, but its log /dev/full could not be written (ENOSPC): make /dev writable by the user rotabot runs as and free space on its disk (df -h /dev), then Retry",
+    );
+    // A log that cannot be opened (here a folder; EACCES alike): the command is not run.
+    const folder = mkdtempSync(path.join(tmpdir(), "cmd-"));
+    const marker = path.join(folder, "ran");
+    const unopened = await runner()({ argv: ["touch", marker], timeoutMs: 10_000, logFile: folder });
+    expect(!unopened.ok && unopened.message).toMatch(/^touch was not run: its log \S+ could not be written \(EISDIR\)/);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it("says when the program is missing", async () => {
     expect(await runner()({ argv: ["ansible-playbook-does-not-exist"], timeoutMs: 5_000 })).toMatchObject({
       ok: false,

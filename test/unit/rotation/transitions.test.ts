@@ -275,6 +275,36 @@ describe("step outcomes", () => {
     expect(types(t)).toEqual(["step_failed", "awaiting"]);
   });
 
+  it("a step whose executor threw fails like any failure: announced, and Retry, Mark done or Abort with the message", () => {
+    const { r, infos } = setup([{ id: "a", title: "Deploy" }, { id: "b" }]);
+    const threw = (cancelled: boolean): Input => ({
+      type: "failed_unexpectedly",
+      recordId: "a",
+      message: "EIO",
+      cancelled,
+      ms: 5,
+    });
+    const { r: after, t } = run(r, infos, { type: "begin" }, threw(false));
+    expect(step(after, "a")).toMatchObject({
+      state: "failed",
+      message: "unexpected error: EIO (the rotabot log has the details)",
+    });
+    expect(after.state).toBe("failed");
+    expect(types(t)).toEqual(["step_failed", "awaiting"]);
+    expect(after.awaiting).toMatchObject({ kind: "failed", accepts: ["retry", "mark_done", "abort"] });
+    expect(after.awaiting!.prompt).toMatch(
+      /^Deploy failed: unexpected error: EIO \(the rotabot log has the details\)\n\n🔁 Retry/,
+    );
+    expect(step(run(after, infos, answer("retry")).r, "a").state).toBe("running");
+    // Past the point of no return there is no Abort; during a shutdown it is an interruption.
+    const past = setup([{ id: "a" }], { pointOfNoReturn: { stepId: "x", at: NOW } });
+    expect(run(past.r, past.infos, { type: "begin" }, threw(false)).r.awaiting!.accepts).toEqual([
+      "retry",
+      "mark_done",
+    ]);
+    expect(run(r, infos, { type: "begin" }, threw(true)).r.state).toBe("interrupted");
+  });
+
   it("a step cancelled by a shutdown is interrupted, not failed, and asks nothing", () => {
     const { r, infos } = setup([{ id: "a" }, { id: "b" }]);
     const { r: after, t } = run(r, infos, { type: "begin" }, failed("a", "was cancelled and stopped", true));
@@ -623,19 +653,28 @@ describe("crash recovery and resume", () => {
     ]);
   });
 
-  it("resume refuses an ended rotation; an unexpected error leaves a rotation resume can continue", () => {
+  it("a rollback stopped by a shutdown leaves an interrupted rotation that can be aborted again, and says so", () => {
+    const { r, infos } = setup([{ id: "a" }]);
+    const aborting = run(r, infos, { type: "begin" }, { type: "abort", actor: ALICE }).r;
+    const { r: stopped, t } = run(aborting, infos, { type: "rollback_interrupted" });
+    expect(stopped).toMatchObject({
+      state: "interrupted",
+      message: "rotabot stopped while aborting; abort again to finish the rollback",
+    });
+    expect(stopped.aborting).toBeUndefined();
+    expect(types(t)).toEqual(["interrupted"]);
+    expect(effects(ok(transition(stopped, { type: "abort", actor: ALICE }, ctxFor(infos))))).toEqual([
+      "cancel_running",
+      "roll_back",
+    ]);
+  });
+
+  it("resume refuses an ended rotation", () => {
     const { r, infos } = setup([{ id: "a", state: "done" }], { state: "aborted" });
     expect(transition(r, { type: "resume" }, ctxFor(infos))).toMatchObject({
       ok: false,
       message: `rotation ${r.id} has already ended (aborted)`,
     });
-    const { r: fresh, infos: freshInfos } = setup([{ id: "a", idempotent: true }]);
-    const broken = run(fresh, freshInfos, { type: "begin" }, { type: "failed_unexpectedly", message: "EIO" }).r;
-    expect(broken).toMatchObject({
-      state: "failed",
-      message: "unexpected error: EIO; see the rotabot log, then resume",
-    });
-    expect(step(run(broken, freshInfos, { type: "resume" }).r, "a").state).toBe("running");
   });
 });
 
