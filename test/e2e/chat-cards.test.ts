@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buttonsOf, completed, press, promptOf, startRotation, textOf } from "../support/chat-driver.js";
 import { OLD_VALUES } from "../support/chat-fixture.js";
-import { ALICE, AUDIT, BOT, NOTIFY_BOT, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
+import { ALICE, AUDIT, BOB, BOT, NOTIFY_BOT, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
 import type { StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { everythingWritten, leaks } from "../support/rotation-fixture.js";
 
@@ -197,6 +197,28 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     const [progress] = progressOf(id);
     expect(textOf(progress!)).toContain("\n⏹ 5. Revoke the old token in SignalWire ⚠\n");
     expect(textOf(progress!)).not.toContain("⚠️");
+  });
+
+  it("an answer or an abort settles only its own rotation's cards, never another operator's", async () => {
+    const alices = await startRotation(world, "/rotate sentry");
+    const policy = await promptOf(world, alices, /Sentry DSNs are project-specific/);
+    const bobs = await startRotation(world, "/rotate postgres", BOB);
+    const window = await promptOf(world, bobs, /maintenance window/);
+    press(world, window, "g", BOB);
+    await world.tg.waitForMessage(
+      (m) => m.message.message_id === window.message.message_id && textOf(m).endsWith("\n\n✅ Confirmed by @bob"),
+    );
+    // Bob's next card comes after every edit his confirmation caused.
+    const next = await promptOf(world, bobs, /only @bob can answer/, window.message.message_id);
+    expect(textOf(policy)).not.toContain("Confirmed by @bob");
+    expect(actions(policy)).toEqual(["g", "c"]);
+
+    press(world, policy, "c");
+    await waitForText((t) => t.startsWith(`⏹ aborted by @alice`));
+    expect(textOf(next)).not.toContain("rotation aborted");
+    expect(actions(next)).not.toEqual([]);
+    press(world, next, "c", BOB);
+    await waitForText((t) => t.startsWith(`⏹ aborted by @bob`));
   });
 
   it("leaves no secret value in requests to the Bot API, files or logs", () => {

@@ -61,7 +61,8 @@ export function createRotationPresenter({
   logger,
 }: PresenterDeps) {
   const live = new Map<string, Live>();
-  const prompts = new Map<string, { chatId: number; messageId: number; text: string }>();
+  /** Nonce -> the message that asks it, and the rotation it belongs to. */
+  const prompts = new Map<string, { rotationId: string; chatId: number; messageId: number; text: string }>();
   /** Rotation id -> the ops chat's "Waiting for @alice to send the new value" line, edited when the value is checked. */
   const waitingLines = new Map<string, number>();
   /** Telegram user id -> the collect prompt waiting for their private message. */
@@ -163,7 +164,12 @@ export function createRotationPresenter({
           parse_mode: "HTML",
           reply_markup: keyboardFor(rotation, awaiting, buttonsOf(awaiting)),
         });
-        prompts.set(awaiting.nonce, { chatId: userId, messageId: sent.message_id, text: privateText });
+        prompts.set(awaiting.nonce, {
+          rotationId: rotation.id,
+          chatId: userId,
+          messageId: sent.message_id,
+          text: privateText,
+        });
         // Asked again after a refused value: the line there already says so.
         if (!waitingLines.has(rotation.id)) {
           await moveProgressDown(rotation);
@@ -185,7 +191,7 @@ export function createRotationPresenter({
             ...buttonsOf(awaiting).filter((a) => a === "cancel"),
           ]),
         });
-        prompts.set(awaiting.nonce, { chatId: opsChatId, messageId: sent.message_id, text });
+        prompts.set(awaiting.nonce, { rotationId: rotation.id, chatId: opsChatId, messageId: sent.message_id, text });
       }
       return;
     }
@@ -199,7 +205,7 @@ export function createRotationPresenter({
       parse_mode: "HTML",
       reply_markup: keyboardFor(rotation, awaiting, buttonsOf(awaiting)),
     });
-    prompts.set(awaiting.nonce, { chatId: opsChatId, messageId: sent.message_id, text });
+    prompts.set(awaiting.nonce, { rotationId: rotation.id, chatId: opsChatId, messageId: sent.message_id, text });
   }
 
   /** The engine refuses answers from now on; the card says so and loses its buttons. */
@@ -224,6 +230,12 @@ export function createRotationPresenter({
         parse_mode: "HTML",
       }),
     );
+  }
+
+  /** Settles every open prompt of one rotation (never another rotation's). */
+  function settlePromptsOf(rotationId: string, outcome: string): void {
+    for (const [nonce, prompt] of [...prompts])
+      if (prompt.rotationId === rotationId) void settlePrompt(rotationId, nonce, outcome);
   }
 
   async function sendFailureLog(rotation: Rotation, stepTitle: string, logFile: string | undefined): Promise<void> {
@@ -267,7 +279,7 @@ export function createRotationPresenter({
       case "answered": {
         for (const [userId, pending] of collecting) if (pending.rotationId === rotation.id) collecting.delete(userId);
         const settled = `${RESPONSES[event.response].settled} by ${event.actor.name}`;
-        for (const nonce of [...prompts.keys()]) void settlePrompt(rotation.id, nonce, settled);
+        settlePromptsOf(rotation.id, settled);
         if (event.response !== "collect" && event.response !== "added_myself")
           editWaitingLine(
             rotation.id,
@@ -312,7 +324,7 @@ export function createRotationPresenter({
       }
       case "aborted":
         refreshProgress(rotation, true);
-        for (const nonce of [...prompts.keys()]) void settlePrompt(rotation.id, nonce, "rotation aborted");
+        settlePromptsOf(rotation.id, "rotation aborted");
         void serial(rotation.id, () => api.sendMessage(opsChatId, `⏹ ${escapeHtml(rotation.message ?? "aborted")}`));
         break;
       case "prompt_expired":
