@@ -232,6 +232,11 @@ export function createRotationPresenter({
     );
   }
 
+  /** The rotation no longer waits for a private value: answered, aborted, completed or interrupted. */
+  function closeRequestOf(rotationId: string): void {
+    for (const [userId, pending] of collecting) if (pending.rotationId === rotationId) collecting.delete(userId);
+  }
+
   /** Settles every open prompt of one rotation (never another rotation's). */
   function settlePromptsOf(rotationId: string, outcome: string): void {
     for (const [nonce, prompt] of [...prompts])
@@ -261,6 +266,7 @@ export function createRotationPresenter({
       case "step_finished":
       case "interrupted":
         if (event.type === "step_started") state.tail = [];
+        if (event.type === "interrupted") closeRequestOf(rotation.id);
         refreshProgress(rotation);
         break;
       case "output":
@@ -277,7 +283,7 @@ export function createRotationPresenter({
         void serial(rotation.id, () => postPrompt(rotation, event.awaiting));
         break;
       case "answered": {
-        for (const [userId, pending] of collecting) if (pending.rotationId === rotation.id) collecting.delete(userId);
+        closeRequestOf(rotation.id);
         const settled = `${RESPONSES[event.response].settled} by ${event.actor.name}`;
         settlePromptsOf(rotation.id, settled);
         if (event.response !== "collect" && event.response !== "added_myself")
@@ -308,6 +314,7 @@ export function createRotationPresenter({
         break;
       }
       case "completed": {
+        closeRequestOf(rotation.id);
         refreshProgress(rotation, true);
         const minutes = (
           (Date.parse(rotation.endedAt ?? rotation.updatedAt) - Date.parse(rotation.createdAt)) /
@@ -323,6 +330,7 @@ export function createRotationPresenter({
         break;
       }
       case "aborted":
+        closeRequestOf(rotation.id);
         refreshProgress(rotation, true);
         settlePromptsOf(rotation.id, "rotation aborted");
         void serial(rotation.id, () => api.sendMessage(opsChatId, `⏹ ${escapeHtml(rotation.message ?? "aborted")}`));

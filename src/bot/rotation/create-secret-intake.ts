@@ -1,6 +1,5 @@
 import type { Context, MiddlewareFn } from "grammy";
 import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
-import type { Redactor } from "../../logging/redactor.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
 import type { RotationPresenter } from "./create-rotation-presenter.js";
 
@@ -12,11 +11,9 @@ import type { RotationPresenter } from "./create-rotation-presenter.js";
 export function createSecretIntake({
   engine,
   presenter,
-  redactor,
 }: {
   engine: RotationEngine;
   presenter: RotationPresenter;
-  redactor: Redactor;
 }): MiddlewareFn<Context> {
   return async (ctx, next) => {
     const text = ctx.message?.text;
@@ -24,8 +21,9 @@ export function createSecretIntake({
     if (ctx.chat?.type !== "private" || text === undefined || !user || text.startsWith("/")) return next();
     const pending = presenter.pendingCollect(user.id);
     if (!pending) return next();
+    // The engine teaches the redactor the value once it passed the format check. Until then it is
+    // printed nowhere: the update's text is replaced and the message deleted right here.
     const value = text.trim();
-    if (value.length >= 6) redactor.add(value);
     ctx.message!.text = "[secret taken by rotabot]";
     await ctx.deleteMessage().catch(() => undefined);
     const result = await engine.respond(

@@ -30,8 +30,10 @@ export type CollectOutcome =
 
 /**
  * An answer to a collect step: a pasted value is format-checked and written to the vault as
- * `<key>_new`; "I added it myself" is checked in the vault. The value goes to the redactor
- * before anything else can print it, and never into the outcome.
+ * `<key>_new`; "I added it myself" is checked in the vault. A value that passed the format check
+ * goes to the redactor before it is stored, so nothing can print it afterwards; a refused one is
+ * not learned (ordinary words typed by mistake must not become "secrets") and is never printed.
+ * No value enters the outcome.
  */
 export async function takeCollectedValue(
   { key, step, value: pasted, actor }: { key: string; step: CollectStep; value: string | undefined; actor: Actor },
@@ -40,7 +42,6 @@ export async function takeCollectedValue(
   let value: string | undefined;
   if (pasted !== undefined) {
     value = pasted.trim();
-    if (value.length >= 6) redactor.add(value);
   } else {
     const read = await vault.read(newKeyOf(key));
     value = read.ok ? read.value : undefined;
@@ -59,6 +60,7 @@ export async function takeCollectedValue(
       prompt: `That does not look like ${step.format.hint}. Nothing was stored. ${step.prompt}`,
     };
   }
+  if (value.length >= 6) redactor.add(value);
   if (pasted !== undefined) {
     const added = await vault.addNew(key, value, { replace: true });
     if (!added.ok)
