@@ -221,6 +221,41 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     await waitForText((t) => t.startsWith(`⏹ aborted by @bob`));
   });
 
+  it("with token requests of two rotations open, takes a value only as a reply to one of them", async () => {
+    const signalwire = await startRotation(world, "/rotate signalwire");
+    const first = await privateRequest(signalwire);
+    const sentry = await startRotation(world, "/rotate sentry");
+    press(world, await promptOf(world, sentry, /Sentry DSNs are project-specific/), "g");
+    const second = await privateRequest(sentry, first.message.message_id);
+    const pat = "PTtwoRequestsOpenSignalWire0123456789";
+    const dsn = "https://fedcba9876543210fedcba9876543210@o1.ingest.sentry.io/43";
+    secrets.push(pat, dsn);
+
+    const unclear = world.tg.userSends({ from: ALICE, chat: "private", text: pat });
+    const refusal = await waitForText((t) => t.startsWith("Nothing was stored"), ALICE);
+    expect(textOf(refusal)).toBe(
+      `Nothing was stored: I am waiting for 2 values from you (vault_signalwire_token for rotation ${signalwire}, vault_sentry_dsn for rotation ${sentry}) and cannot tell which one this is. Send it again as a reply to my request for that secret.`,
+    );
+    expect(world.tg.messages(ALICE).find((m) => m.message.message_id === unclear.message_id)?.deleted).toBe(true);
+    expect(world.infra.vaultPlain()).not.toContain("_new");
+
+    world.tg.userSends({ from: ALICE, chat: "private", text: pat, replyTo: first.message.message_id });
+    await waitForText((t) => t.startsWith("🔐 Stored in the vault as vault_signalwire_token_new"), ALICE);
+    expect(world.valueOf("vault_signalwire_token_new")).toBe(pat);
+    // One request left: a plain message answers it.
+    world.tg.userSends({ from: ALICE, chat: "private", text: dsn });
+    await waitForText((t) => t.startsWith("🔐 Stored in the vault as vault_sentry_dsn_new"), ALICE);
+    expect(world.valueOf("vault_sentry_dsn_new")).toBe(dsn);
+    expect(textOf(second)).toMatch(/🔑 Value sent by @alice$/);
+
+    for (const id of [signalwire, sentry]) {
+      world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${id}` });
+      await waitForText(
+        (t) => t.startsWith("⏹ aborted by @alice") && t.includes(id === sentry ? "sentry" : "signalwire"),
+      );
+    }
+  });
+
   it("leaves no secret value in requests to the Bot API, files or logs", () => {
     const requests = JSON.stringify(
       world.tg.calls.map((c) => [c.method, c.params, c.method === "getUpdates" ? null : c.result]),

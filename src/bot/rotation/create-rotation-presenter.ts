@@ -43,6 +43,16 @@ interface Live {
 const buttonsOf = (awaiting: Awaiting): ButtonAction[] =>
   awaiting.accepts.filter((a): a is Exclude<ResponseType, "collect"> => a !== "collect");
 
+/** A token request waiting for its initiator's private message. */
+export interface OpenRequest {
+  rotationId: string;
+  userId: number;
+  nonce: string;
+  key: string;
+  /** The request in the private chat, once sent (a value may be sent as a reply to it). */
+  messageId?: number;
+}
+
 /** The Telegram user id of a chat-started rotation's initiator, undefined for shell rotations. */
 export const telegramUserOf = (rotation: Readonly<Rotation>) =>
   rotation.initiator.id.startsWith("tg:") ? Number(rotation.initiator.id.slice(3)) : undefined;
@@ -65,8 +75,8 @@ export function createRotationPresenter({
   const prompts = new Map<string, { rotationId: string; chatId: number; messageId: number; text: string }>();
   /** Rotation id -> the ops chat's "Waiting for @alice to send the new value" line, edited when the value is checked. */
   const waitingLines = new Map<string, number>();
-  /** Telegram user id -> the collect prompt waiting for their private message. */
-  const collecting = new Map<number, { rotationId: string; nonce: string; key: string }>();
+  /** Rotation id -> its open token request (one operator may have several, one per rotation). */
+  const collecting = new Map<string, OpenRequest>();
 
   const stateOf = (id: string): Live => {
     let state = live.get(id);
@@ -157,13 +167,15 @@ export function createRotationPresenter({
     if (prompts.has(awaiting.nonce)) void settlePrompt(rotation.id, awaiting.nonce, "Asked again in a newer message.");
     const userId = telegramUserOf(rotation);
     if (awaiting.kind === "collect" && userId !== undefined) {
-      collecting.set(userId, { rotationId: rotation.id, nonce: awaiting.nonce, key: rotation.key });
+      const request: OpenRequest = { rotationId: rotation.id, userId, nonce: awaiting.nonce, key: rotation.key };
+      collecting.set(rotation.id, request);
       const privateText = `🔑 <b>${escapeHtml(rotation.key)}</b> (rotation <code>${rotation.id}</code>)\n\n${escapeHtml(awaiting.prompt)}\n\nSend it here as a plain message. I store it in the vault as <code>${escapeHtml(rotation.key)}_new</code>, delete your message and show only its last 4 characters.`;
       try {
         const sent = await api.sendMessage(userId, privateText, {
           parse_mode: "HTML",
           reply_markup: keyboardFor(rotation, awaiting, buttonsOf(awaiting)),
         });
+        request.messageId = sent.message_id;
         prompts.set(awaiting.nonce, {
           rotationId: rotation.id,
           chatId: userId,
@@ -234,7 +246,7 @@ export function createRotationPresenter({
 
   /** The rotation no longer waits for a private value: answered, aborted, completed or interrupted. */
   function closeRequestOf(rotationId: string): void {
-    for (const [userId, pending] of collecting) if (pending.rotationId === rotationId) collecting.delete(userId);
+    collecting.delete(rotationId);
   }
 
   /** Settles every open prompt of one rotation (never another rotation's). */
@@ -345,8 +357,8 @@ export function createRotationPresenter({
 
   const off = engine.on(onEvent);
   return {
-    /** The collect prompt waiting for this user's private message, if any. */
-    pendingCollect: (userId: number) => collecting.get(userId),
+    /** The token requests waiting for this user's private message, one per rotation. */
+    openRequests: (userId: number) => [...collecting.values()].filter((request) => request.userId === userId),
     /**
      * Holds the rotation's chat updates until `release` is called, so that a reply sent meanwhile
      * ("Resuming rotation …") stands above the cards the engine produces. Always call release.
