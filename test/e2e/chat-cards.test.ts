@@ -32,6 +32,9 @@ const privateRequest = (id: string, after = 0) =>
 /** The progress messages of a rotation still in the ops chat. */
 const progressOf = (id: string) =>
   world.tg.messages(OPS, BOT).filter((m) => !m.deleted && textOf(m).startsWith(`🔐 Rotation ${id} of`));
+/** Resolves once `message` was edited to read `text`. */
+const editedTo = (message: StoredMessage, text: string) =>
+  world.tg.waitForMessage((m) => m.message.message_id === message.message.message_id && textOf(m) === text);
 const waitForText = (predicate: (text: string) => boolean, chat = OPS) =>
   world.tg.waitForMessage((m) => bot(m) && m.message.chat.id === chat && predicate(textOf(m)), 20_000);
 
@@ -82,19 +85,15 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     );
     const waiting = await waitForText((t) => t.startsWith("🔑 Waiting for @alice to send the new value"));
     world.tg.userSends({ from: ALICE, chat: "private", text: "not a token" });
-    await world.tg.waitForMessage(
-      (m) =>
-        m.message.message_id === waiting.message.message_id &&
-        textOf(m) ===
-          "🔑 The value @alice sent for vault_telegram_bot_token was rejected: it does not look like a bot token such as 123456789:AA... (digits, a colon, 30+ letters). Nothing was stored; waiting for another value in the private chat.",
+    await editedTo(
+      waiting,
+      "🔑 The value @alice sent for vault_telegram_bot_token was rejected: it does not look like a bot token such as 123456789:AA... (digits, a colon, 30+ letters). Nothing was stored; waiting for another value in the private chat.",
     );
     const again = await privateRequest(id, request.message.message_id);
     world.tg.userSends({ from: ALICE, chat: "private", text: wrong });
-    await world.tg.waitForMessage(
-      (m) =>
-        m.message.message_id === waiting.message.message_id &&
-        textOf(m) ===
-          "🔑 @alice sent the new value of vault_telegram_bot_token: received and accepted, stored in the vault as vault_telegram_bot_token_new (ends in …abcd).",
+    await editedTo(
+      waiting,
+      "🔑 @alice sent the new value of vault_telegram_bot_token: received and accepted, stored in the vault as vault_telegram_bot_token_new (ends in …abcd).",
     );
     expect(textOf(await world.tg.waitForMessage((m) => m.message.message_id === again.message.message_id))).toMatch(
       /\n\n🔑 Value sent by @alice$/,
@@ -254,6 +253,27 @@ describe("the cards of a rotation say what happens and what to press", { timeout
         (t) => t.startsWith("⏹ aborted by @alice") && t.includes(id === sentry ? "sentry" : "signalwire"),
       );
     }
+  });
+
+  it("SignalWire: refuses the token in use now as the new one, before storing it, and asks for a new one", async () => {
+    const inUse = world.valueOf("vault_signalwire_token")!;
+    const id = await startRotation(world, "/rotate signalwire");
+    const request = await privateRequest(id);
+    const waiting = await waitForText((t) =>
+      t.startsWith("🔑 Waiting for @alice to send the new value of vault_signalwire_token"),
+    );
+    world.tg.userSends({ from: ALICE, chat: "private", text: inUse });
+    await editedTo(
+      waiting,
+      "🔑 The value @alice sent for vault_signalwire_token was rejected: it is the value in use now, not a new one. Nothing was stored; waiting for another value in the private chat.",
+    );
+    const again = await privateRequest(id, request.message.message_id);
+    expect(textOf(again)).toContain(
+      "That is the value vault_signalwire_token holds now, not a new one. Nothing was stored. Create a new Personal Access Token in the SignalWire dashboard and paste it here.",
+    );
+    expect(world.infra.vaultPlain()).not.toContain("vault_signalwire_token_new");
+    world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${id}` });
+    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("signalwire"));
   });
 
   it("leaves no secret value in requests to the Bot API, files or logs", () => {

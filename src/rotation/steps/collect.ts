@@ -60,6 +60,20 @@ export async function takeCollectedValue(
       prompt: `That does not look like ${step.format.hint}. Nothing was stored. ${step.prompt}`,
     };
   }
+  // The value in use now is no new one: a later revoke step would revoke the token in use.
+  const current = await vault.read(key);
+  if (!current.ok)
+    return { ok: false, reason: "it could not be checked", prompt: `Could not check it: ${current.message}` };
+  if (current.value === value) {
+    return {
+      ok: false,
+      reason: "it is the value in use now, not a new one",
+      prompt:
+        pasted !== undefined
+          ? `That is the value ${key} holds now, not a new one. Nothing was stored. ${step.prompt}`
+          : `${newKeyOf(key)} holds the value in use now, not a new one. Put a new value there with ansible-vault edit, or paste one here.\n\n${step.prompt}`,
+    };
+  }
   if (value.length >= 6) redactor.add(value);
   if (pasted !== undefined) {
     const added = await vault.addNew(key, value, { replace: true });

@@ -46,4 +46,20 @@ describe("taking a pasted value", () => {
     expect(redactor.redact("PTnewSignalWireToken9876543210rEtz")).toBe("[redacted]");
     expect(stored).toEqual(["PTnewSignalWireToken9876543210rEtz"]);
   });
+
+  it("refuses the value in use now, pasted or added by hand, without storing or repeating it", async () => {
+    const { vault, stored } = fakeVault();
+    const refused = await take(CURRENT, { vault, redactor: createRedactor() });
+    expect(refused).toEqual({
+      ok: false,
+      reason: "it is the value in use now, not a new one",
+      prompt: `That is the value ${KEY} holds now, not a new one. Nothing was stored. ${step.prompt}`,
+    });
+    expect(stored).toEqual([]);
+
+    await vault.addNew(KEY, CURRENT);
+    const byHand = await take(undefined, { vault, redactor: createRedactor() });
+    expect(byHand).toMatchObject({ ok: false, reason: "it is the value in use now, not a new one" });
+    expect(JSON.stringify([refused, byHand])).not.toContain(CURRENT);
+  });
 });
