@@ -88,6 +88,7 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     await world.startBot();
     const id = await startRotation(world, "/rotate signalwire", BOB);
     const ask = await promptOf(world, id, /I cannot write to you yet/);
+    const askAgain = buttonsOf(ask).find((b) => b.endsWith("|k"))!;
     world.tg.userSends({ from: BOB, chat: "private", text: "/start" });
     press(world, ask, "k", BOB);
     await world.tg.waitForMessage(
@@ -104,7 +105,22 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
         m.message.chat.id === BOB &&
         textOf(m).startsWith("🔐 Stored in the vault as vault_signalwire_token_new (ends in …cdef)"),
     );
-    await promptOf(world, id, /revoke the old token/);
+    const revoke = await promptOf(world, id, /revoke the old token/);
+    // The Ask me again button of the answered request is stale: it does not post the revoke card again.
+    const stale = world.tg.pressButton({
+      from: BOB,
+      chat: OPS,
+      messageId: ask.message.message_id,
+      data: askAgain,
+      forge: true,
+    });
+    const answer = await world.tg.waitForCall(
+      (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === stale,
+    );
+    expect(answer.params.text).toBe(
+      "this prompt is no longer current (already answered or replaced); use the latest message, or /status",
+    );
+    expect(buttonsOf(revoke)).not.toEqual([]);
     world.tg.userSends({ from: BOB, chat: OPS, text: "/cancel" });
     await world.tg.waitForMessage(
       (m) =>
