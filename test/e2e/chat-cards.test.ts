@@ -35,8 +35,14 @@ const progressOf = (id: string) =>
 /** Resolves once `message` was edited to read `text`. */
 const editedTo = (message: StoredMessage, text: string) =>
   world.tg.waitForMessage((m) => m.message.message_id === message.message.message_id && textOf(m) === text);
-const waitForText = (predicate: (text: string) => boolean, chat = OPS) =>
-  world.tg.waitForMessage((m) => bot(m) && m.message.chat.id === chat && predicate(textOf(m)), 20_000);
+/** The bot's message in `chat` (newer than message `after`) whose text fits. */
+const waitForText = (predicate: (text: string) => boolean, chat = OPS, after = 0) =>
+  world.tg.waitForMessage(
+    (m) => bot(m) && m.message.chat.id === chat && m.message.message_id > after && predicate(textOf(m)),
+    20_000,
+  );
+/** The newest message id in `chat` so far: what a test waits for comes after it. */
+const newest = (chat: number) => Math.max(0, ...world.tg.messages(chat).map((m) => m.message.message_id));
 
 describe("the cards of a rotation say what happens and what to press", { timeout: 90_000 }, () => {
   it("deletes a credential pasted privately with no request open, says why, and audits it without the value", async () => {
@@ -199,6 +205,7 @@ describe("the cards of a rotation say what happens and what to press", { timeout
   });
 
   it("an answer or an abort settles only its own rotation's cards, never another operator's", async () => {
+    const ops = newest(OPS);
     const alices = await startRotation(world, "/rotate sentry");
     const policy = await promptOf(world, alices, /Sentry DSNs are project-specific/);
     const bobs = await startRotation(world, "/rotate postgres", BOB);
@@ -213,16 +220,17 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     expect(actions(policy)).toEqual(["g", "c"]);
 
     press(world, policy, "c");
-    await waitForText((t) => t.startsWith(`⏹ aborted by @alice`));
+    await waitForText((t) => t.startsWith(`⏹ aborted by @alice`), OPS, ops);
     expect(textOf(next)).not.toContain("rotation aborted");
     expect(actions(next)).not.toEqual([]);
     press(world, next, "c", BOB);
-    await waitForText((t) => t.startsWith(`⏹ aborted by @bob`));
+    await waitForText((t) => t.startsWith(`⏹ aborted by @bob`), OPS, ops);
   });
 
   it("with token requests of two rotations open, takes a value only as a reply to one of them", async () => {
+    const [ops, dm] = [newest(OPS), newest(ALICE)];
     const signalwire = await startRotation(world, "/rotate signalwire");
-    const first = await privateRequest(signalwire);
+    const first = await privateRequest(signalwire, dm);
     const sentry = await startRotation(world, "/rotate sentry");
     press(world, await promptOf(world, sentry, /Sentry DSNs are project-specific/), "g");
     const second = await privateRequest(sentry, first.message.message_id);
@@ -231,7 +239,7 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     secrets.push(pat, dsn);
 
     const unclear = world.tg.userSends({ from: ALICE, chat: "private", text: pat });
-    const refusal = await waitForText((t) => t.startsWith("Nothing was stored"), ALICE);
+    const refusal = await waitForText((t) => t.startsWith("Nothing was stored"), ALICE, dm);
     expect(textOf(refusal)).toBe(
       `Nothing was stored: I am waiting for 2 values from you (vault_signalwire_token for rotation ${signalwire}, vault_sentry_dsn for rotation ${sentry}) and cannot tell which one this is. Send it again as a reply to my request for that secret.`,
     );
@@ -239,11 +247,11 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     expect(world.infra.vaultPlain()).not.toContain("_new");
 
     world.tg.userSends({ from: ALICE, chat: "private", text: pat, replyTo: first.message.message_id });
-    await waitForText((t) => t.startsWith("🔐 Stored in the vault as vault_signalwire_token_new"), ALICE);
+    await waitForText((t) => t.startsWith("🔐 Stored in the vault as vault_signalwire_token_new"), ALICE, dm);
     expect(world.valueOf("vault_signalwire_token_new")).toBe(pat);
     // One request left: a plain message answers it.
     world.tg.userSends({ from: ALICE, chat: "private", text: dsn });
-    await waitForText((t) => t.startsWith("🔐 Stored in the vault as vault_sentry_dsn_new"), ALICE);
+    await waitForText((t) => t.startsWith("🔐 Stored in the vault as vault_sentry_dsn_new"), ALICE, dm);
     expect(world.valueOf("vault_sentry_dsn_new")).toBe(dsn);
     expect(textOf(second)).toMatch(/🔑 Value sent by @alice$/);
 
@@ -251,16 +259,21 @@ describe("the cards of a rotation say what happens and what to press", { timeout
       world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${id}` });
       await waitForText(
         (t) => t.startsWith("⏹ aborted by @alice") && t.includes(id === sentry ? "sentry" : "signalwire"),
+        OPS,
+        ops,
       );
     }
   });
 
   it("SignalWire: refuses the token in use now as the new one, before storing it, and asks for a new one", async () => {
     const inUse = world.valueOf("vault_signalwire_token")!;
+    const ops = newest(OPS);
     const id = await startRotation(world, "/rotate signalwire");
     const request = await privateRequest(id);
-    const waiting = await waitForText((t) =>
-      t.startsWith("🔑 Waiting for @alice to send the new value of vault_signalwire_token"),
+    const waiting = await waitForText(
+      (t) => t.startsWith("🔑 Waiting for @alice to send the new value of vault_signalwire_token"),
+      OPS,
+      ops,
     );
     world.tg.userSends({ from: ALICE, chat: "private", text: inUse });
     await editedTo(
@@ -273,7 +286,7 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     );
     expect(world.infra.vaultPlain()).not.toContain("vault_signalwire_token_new");
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${id}` });
-    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("signalwire"));
+    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("signalwire"), OPS, ops);
   });
 
   it("leaves no secret value in requests to the Bot API, files or logs", () => {
