@@ -119,7 +119,7 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
       },
     }),
   );
-  guarded.use(createSecretIntake({ engine, presenter, redactor }));
+  guarded.use(createSecretIntake({ engine, presenter }));
   guarded.use(
     createExposureGuard({
       runbook,

@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buttonsOf, completed, press, promptOf, startRotation, textOf } from "../support/chat-driver.js";
 import { OLD_VALUES } from "../support/chat-fixture.js";
-import { ALICE, AUDIT, BOT, NOTIFY_BOT, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
+import { ALICE, AUDIT, BOB, BOT, NOTIFY_BOT, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
 import type { StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { everythingWritten, leaks } from "../support/rotation-fixture.js";
 
@@ -32,8 +32,17 @@ const privateRequest = (id: string, after = 0) =>
 /** The progress messages of a rotation still in the ops chat. */
 const progressOf = (id: string) =>
   world.tg.messages(OPS, BOT).filter((m) => !m.deleted && textOf(m).startsWith(`🔐 Rotation ${id} of`));
-const waitForText = (predicate: (text: string) => boolean, chat = OPS) =>
-  world.tg.waitForMessage((m) => bot(m) && m.message.chat.id === chat && predicate(textOf(m)), 20_000);
+/** Resolves once `message` was edited to read `text`. */
+const editedTo = (message: StoredMessage, text: string) =>
+  world.tg.waitForMessage((m) => m.message.message_id === message.message.message_id && textOf(m) === text);
+/** The bot's message in `chat` (newer than message `after`) whose text fits. */
+const waitForText = (predicate: (text: string) => boolean, chat = OPS, after = 0) =>
+  world.tg.waitForMessage(
+    (m) => bot(m) && m.message.chat.id === chat && m.message.message_id > after && predicate(textOf(m)),
+    20_000,
+  );
+/** The newest message id in `chat` so far: what a test waits for comes after it. */
+const newest = (chat: number) => Math.max(0, ...world.tg.messages(chat).map((m) => m.message.message_id));
 
 describe("the cards of a rotation say what happens and what to press", { timeout: 90_000 }, () => {
   it("deletes a credential pasted privately with no request open, says why, and audits it without the value", async () => {
@@ -82,19 +91,15 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     );
     const waiting = await waitForText((t) => t.startsWith("🔑 Waiting for @alice to send the new value"));
     world.tg.userSends({ from: ALICE, chat: "private", text: "not a token" });
-    await world.tg.waitForMessage(
-      (m) =>
-        m.message.message_id === waiting.message.message_id &&
-        textOf(m) ===
-          "🔑 The value @alice sent for vault_telegram_bot_token was rejected: it does not look like a bot token such as 123456789:AA... (digits, a colon, 30+ letters). Nothing was stored; waiting for another value in the private chat.",
+    await editedTo(
+      waiting,
+      "🔑 The value @alice sent for vault_telegram_bot_token was rejected: it does not look like a bot token such as 123456789:AA... (digits, a colon, 30+ letters). Nothing was stored; waiting for another value in the private chat.",
     );
     const again = await privateRequest(id, request.message.message_id);
     world.tg.userSends({ from: ALICE, chat: "private", text: wrong });
-    await world.tg.waitForMessage(
-      (m) =>
-        m.message.message_id === waiting.message.message_id &&
-        textOf(m) ===
-          "🔑 @alice sent the new value of vault_telegram_bot_token: received and accepted, stored in the vault as vault_telegram_bot_token_new (ends in …abcd).",
+    await editedTo(
+      waiting,
+      "🔑 @alice sent the new value of vault_telegram_bot_token: received and accepted, stored in the vault as vault_telegram_bot_token_new (ends in …abcd).",
     );
     expect(textOf(await world.tg.waitForMessage((m) => m.message.message_id === again.message.message_id))).toMatch(
       /\n\n🔑 Value sent by @alice$/,
@@ -197,6 +202,91 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     const [progress] = progressOf(id);
     expect(textOf(progress!)).toContain("\n⏹ 5. Revoke the old token in SignalWire ⚠\n");
     expect(textOf(progress!)).not.toContain("⚠️");
+  });
+
+  it("an answer or an abort settles only its own rotation's cards, never another operator's", async () => {
+    const ops = newest(OPS);
+    const alices = await startRotation(world, "/rotate sentry");
+    const policy = await promptOf(world, alices, /Sentry DSNs are project-specific/);
+    const bobs = await startRotation(world, "/rotate postgres", BOB);
+    const window = await promptOf(world, bobs, /maintenance window/);
+    press(world, window, "g", BOB);
+    await world.tg.waitForMessage(
+      (m) => m.message.message_id === window.message.message_id && textOf(m).endsWith("\n\n✅ Confirmed by @bob"),
+    );
+    // Bob's next card comes after every edit his confirmation caused.
+    const next = await promptOf(world, bobs, /only @bob can answer/, window.message.message_id);
+    expect(textOf(policy)).not.toContain("Confirmed by @bob");
+    expect(actions(policy)).toEqual(["g", "c"]);
+
+    press(world, policy, "c");
+    await waitForText((t) => t.startsWith(`⏹ aborted by @alice`), OPS, ops);
+    expect(textOf(next)).not.toContain("rotation aborted");
+    expect(actions(next)).not.toEqual([]);
+    press(world, next, "c", BOB);
+    await waitForText((t) => t.startsWith(`⏹ aborted by @bob`), OPS, ops);
+  });
+
+  it("with token requests of two rotations open, takes a value only as a reply to one of them", async () => {
+    const [ops, dm] = [newest(OPS), newest(ALICE)];
+    const signalwire = await startRotation(world, "/rotate signalwire");
+    const first = await privateRequest(signalwire, dm);
+    const sentry = await startRotation(world, "/rotate sentry");
+    press(world, await promptOf(world, sentry, /Sentry DSNs are project-specific/), "g");
+    const second = await privateRequest(sentry, first.message.message_id);
+    const pat = "PTtwoRequestsOpenSignalWire0123456789";
+    const dsn = "https://fedcba9876543210fedcba9876543210@o1.ingest.sentry.io/43";
+    secrets.push(pat, dsn);
+
+    const unclear = world.tg.userSends({ from: ALICE, chat: "private", text: pat });
+    const refusal = await waitForText((t) => t.startsWith("Nothing was stored"), ALICE, dm);
+    expect(textOf(refusal)).toBe(
+      `Nothing was stored: I am waiting for 2 values from you (vault_signalwire_token for rotation ${signalwire}, vault_sentry_dsn for rotation ${sentry}) and cannot tell which one this is. Send it again as a reply to my request for that secret.`,
+    );
+    expect(world.tg.messages(ALICE).find((m) => m.message.message_id === unclear.message_id)?.deleted).toBe(true);
+    expect(world.infra.vaultPlain()).not.toContain("_new");
+
+    world.tg.userSends({ from: ALICE, chat: "private", text: pat, replyTo: first.message.message_id });
+    await waitForText((t) => t.startsWith("🔐 Stored in the vault as vault_signalwire_token_new"), ALICE, dm);
+    expect(world.valueOf("vault_signalwire_token_new")).toBe(pat);
+    // One request left: a plain message answers it.
+    world.tg.userSends({ from: ALICE, chat: "private", text: dsn });
+    await waitForText((t) => t.startsWith("🔐 Stored in the vault as vault_sentry_dsn_new"), ALICE, dm);
+    expect(world.valueOf("vault_sentry_dsn_new")).toBe(dsn);
+    expect(textOf(second)).toMatch(/🔑 Value sent by @alice$/);
+
+    for (const id of [signalwire, sentry]) {
+      world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${id}` });
+      await waitForText(
+        (t) => t.startsWith("⏹ aborted by @alice") && t.includes(id === sentry ? "sentry" : "signalwire"),
+        OPS,
+        ops,
+      );
+    }
+  });
+
+  it("SignalWire: refuses the token in use now as the new one, before storing it, and asks for a new one", async () => {
+    const inUse = world.valueOf("vault_signalwire_token")!;
+    const ops = newest(OPS);
+    const id = await startRotation(world, "/rotate signalwire");
+    const request = await privateRequest(id);
+    const waiting = await waitForText(
+      (t) => t.startsWith("🔑 Waiting for @alice to send the new value of vault_signalwire_token"),
+      OPS,
+      ops,
+    );
+    world.tg.userSends({ from: ALICE, chat: "private", text: inUse });
+    await editedTo(
+      waiting,
+      "🔑 The value @alice sent for vault_signalwire_token was rejected: it is the value in use now, not a new one. Nothing was stored; waiting for another value in the private chat.",
+    );
+    const again = await privateRequest(id, request.message.message_id);
+    expect(textOf(again)).toContain(
+      "That is the value vault_signalwire_token holds now, not a new one. Nothing was stored. Create a new Personal Access Token in the SignalWire dashboard and paste it here.",
+    );
+    expect(world.infra.vaultPlain()).not.toContain("vault_signalwire_token_new");
+    world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${id}` });
+    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("signalwire"), OPS, ops);
   });
 
   it("leaves no secret value in requests to the Bot API, files or logs", () => {

@@ -1,7 +1,16 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { buttonsOf, completed, journalOf, press, promptOf, startRotation, textOf } from "../support/chat-driver.js";
+import {
+  buttonsOf,
+  completed,
+  journalOf,
+  press,
+  pressForged,
+  promptOf,
+  startRotation,
+  textOf,
+} from "../support/chat-driver.js";
 import { ALICE, AUDIT, BOB, BOT, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
 import { vaultFor } from "../support/vault-fixture.js";
 
@@ -25,16 +34,7 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     );
     expect(buttonsOf(prompt)).toEqual([]);
     // A client that kept the old keyboard (or a forged press) still sends the data: refused as expired.
-    const late = world.tg.pressButton({
-      from: ALICE,
-      chat: OPS,
-      messageId: prompt.message.message_id,
-      data: confirm,
-      forge: true,
-    });
-    const answer = await world.tg.waitForCall(
-      (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === late,
-    );
+    const answer = await pressForged(world, prompt, confirm);
     expect(answer.params.text).toMatch(/expired/);
     expect(journalOf(world, id).state).toBe("awaiting_operator");
     await world.tg.waitForMessage(
@@ -88,6 +88,7 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     await world.startBot();
     const id = await startRotation(world, "/rotate signalwire", BOB);
     const ask = await promptOf(world, id, /I cannot write to you yet/);
+    const askAgain = buttonsOf(ask).find((b) => b.endsWith("|k"))!;
     world.tg.userSends({ from: BOB, chat: "private", text: "/start" });
     press(world, ask, "k", BOB);
     await world.tg.waitForMessage(
@@ -104,7 +105,13 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
         m.message.chat.id === BOB &&
         textOf(m).startsWith("🔐 Stored in the vault as vault_signalwire_token_new (ends in …cdef)"),
     );
-    await promptOf(world, id, /revoke the old token/);
+    const revoke = await promptOf(world, id, /revoke the old token/);
+    // The Ask me again button of the answered request is stale: it does not post the revoke card again.
+    const answer = await pressForged(world, ask, askAgain, BOB);
+    expect(answer.params.text).toBe(
+      "this prompt is no longer current (already answered or replaced); use the latest message, or /status",
+    );
+    expect(buttonsOf(revoke)).not.toEqual([]);
     world.tg.userSends({ from: BOB, chat: OPS, text: "/cancel" });
     await world.tg.waitForMessage(
       (m) =>

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { completed, press, promptOf, startRotation, textOf } from "../support/chat-driver.js";
+import { buttonsOf, completed, press, promptOf, startRotation, textOf } from "../support/chat-driver.js";
 import { OLD_VALUES } from "../support/chat-fixture.js";
 import { ALICE, BOB, BOT, MALLORY, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
 import { everythingWritten, leaks, OLD_BILLING, OLD_REPORTS } from "../support/rotation-fixture.js";
@@ -51,6 +51,13 @@ async function warningFor(text: string, replyTo?: number): Promise<string> {
 const auditSays = (line: string) =>
   expect.poll(() => world.auditText().split("\n"), { timeout: 10_000 }).toContain(line);
 const auditJsonl = () => readFileSync(path.join(world.infra.stateDir, "audit.jsonl"), "utf8");
+const exposures = () => auditJsonl().match(/"type":"secret_exposed"/g)?.length ?? 0;
+/** The bot's next message in Alice's private chat after message `after`. */
+const nextFromBot = (after: number, pattern = /./) =>
+  world.tg.waitForMessage(
+    (m) => bot(m) && m.message.chat.id === ALICE && m.message.message_id > after && pattern.test(textOf(m)),
+    20_000,
+  );
 
 /** No form of any known secret in the Bot API requests, uploaded files, STATE_DIR, the checkout or the bot's log. */
 function expectNoLeak() {
@@ -154,5 +161,25 @@ describe("a secret typed, pasted or printed in the wrong place is stopped", { ti
     } finally {
       world.infra.git("checkout", "--", VAULT);
     }
+  });
+
+  it("a word sent privately while a token is awaited is refused and never becomes a secret; /cancel closes the request", async () => {
+    const before = exposures();
+    const id = await startRotation(world, "/rotate signalwire");
+    const request = await world.tg.waitForMessage(
+      (m) => bot(m) && m.message.chat.id === ALICE && buttonsOf(m).some((b) => b.startsWith(`rt|${id}|`)),
+      20_000,
+    );
+    world.tg.userSends({ from: ALICE, chat: "private", text: "cancel" });
+    await nextFromBot(request.message.message_id, /That does not look like a SignalWire Personal Access Token/);
+    // "cancel" failed the format check: it is no known secret, so /cancel is a command, not a leak.
+    const cancel = world.tg.userSends({ from: ALICE, chat: OPS, text: "/cancel" });
+    await nextInOps(cancel.message_id, /^⏹ aborted by @alice; vault_signalwire_token_new/);
+    expect(world.tg.messages(OPS).find((m) => m.message.message_id === cancel.message_id)?.deleted).toBeFalsy();
+    // The abort closed the request: a private message is an ordinary one again, not a value.
+    const later = world.tg.userSends({ from: ALICE, chat: "private", text: "please cancel that" });
+    expect(textOf(await nextFromBot(later.message_id))).toBe("I act on commands. Send /help for the list.");
+    expect(exposures()).toBe(before);
+    expectNoLeak();
   });
 });

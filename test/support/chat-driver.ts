@@ -136,6 +136,17 @@ export const press = (w: ChatWorld, prompt: StoredMessage, suffix: string, from 
     messageId: prompt.message.message_id,
     data: buttonsOf(prompt).find((b) => b.endsWith(`|${suffix}`))!,
   });
+/** Presses `data` on `message` as a modified client could (the button need not be there); resolves with the bot's answer. */
+export function pressForged(w: ChatWorld, message: StoredMessage, data: string, from = ALICE) {
+  const queryId = w.tg.pressButton({
+    from,
+    chat: message.message.chat.id,
+    messageId: message.message.message_id,
+    data,
+    forge: true,
+  });
+  return w.tg.waitForCall((c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === queryId);
+}
 export const completed = (w: ChatWorld, key: string) =>
   w.tg.waitForMessage(
     (m) => m.botId === BOT && textOf(m).includes("Rotation complete") && textOf(m).includes(key),

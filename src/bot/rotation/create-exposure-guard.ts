@@ -36,13 +36,15 @@ export function createExposureGuard({
   audit,
   learnVaultValues,
 }: ExposureGuardDeps): MiddlewareFn<Context> {
-  const pendingFormat = async (userId: number) => {
-    const pending = presenter.pendingCollect(userId);
-    const rotation = pending && (await engine.get(pending.rotationId));
-    if (!pending || !rotation) return undefined;
-    const procedure = runbook.procedures.find((p) => p.id === rotation.procedureId);
-    const step = procedure?.steps.find((s) => s.kind === "collect" && s.id === rotation.awaiting?.stepId);
-    return step?.kind === "collect" ? { key: pending.key, pattern: new RegExp(step.format.pattern) } : undefined;
+  /** The key of the user's open token request whose format one of `words` has, if any. */
+  const pendingFormatIn = async (userId: number, words: string[]) => {
+    for (const pending of presenter.openRequests(userId)) {
+      const rotation = await engine.get(pending.rotationId);
+      const procedure = rotation && runbook.procedures.find((p) => p.id === rotation.procedureId);
+      const step = procedure?.steps.find((s) => s.kind === "collect" && s.id === rotation?.awaiting?.stepId);
+      if (step?.kind === "collect" && words.some((w) => new RegExp(step.format.pattern).test(w))) return pending.key;
+    }
+    return undefined;
   };
 
   return async (ctx, next) => {
@@ -59,9 +61,9 @@ export function createExposureGuard({
       what = "a secret rotabot knows (a vault value or a bot token)";
       advice = "Treat it as compromised: rotate it (/age shows the secrets; /rotate <name> incident <reason>).";
     } else {
-      const pending = inPrivate ? undefined : await pendingFormat(user.id);
-      if (pending && words.some((w) => pending.pattern.test(w))) {
-        what = `the new value of ${pending.key}`;
+      const pending = inPrivate ? undefined : await pendingFormatIn(user.id, words);
+      if (pending) {
+        what = `the new value of ${pending}`;
         advice =
           "It was not stored: it is exposed to everyone in this chat, so do not use it. Get another value (for a bot token: /revoke in @BotFather again), and send it to me in our private chat, where I take it in and delete it.";
       } else if (credential) {

@@ -171,6 +171,11 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       await ctx.answerCallbackQuery({ text: clip(reason, 190), show_alert: true });
     };
     if (button.action === "ask_again") {
+      // Only the token request it was sent with may be asked again; any other prompt is not its to repost.
+      if (rotation.awaiting?.nonce !== button.nonce || rotation.awaiting.kind !== "collect") {
+        await ctx.answerCallbackQuery({ text: REFUSALS.stale });
+        return;
+      }
       if (actor.id !== rotation.initiator.id) return refuse(REFUSALS.onlyInitiator(rotation.initiator.name));
       await ctx.answerCallbackQuery();
       await presenter.repost(rotation.id);

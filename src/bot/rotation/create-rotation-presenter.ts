@@ -43,6 +43,16 @@ interface Live {
 const buttonsOf = (awaiting: Awaiting): ButtonAction[] =>
   awaiting.accepts.filter((a): a is Exclude<ResponseType, "collect"> => a !== "collect");
 
+/** A token request waiting for its initiator's private message. */
+export interface OpenRequest {
+  rotationId: string;
+  userId: number;
+  nonce: string;
+  key: string;
+  /** The request in the private chat, once sent (a value may be sent as a reply to it). */
+  messageId?: number;
+}
+
 /** The Telegram user id of a chat-started rotation's initiator, undefined for shell rotations. */
 export const telegramUserOf = (rotation: Readonly<Rotation>) =>
   rotation.initiator.id.startsWith("tg:") ? Number(rotation.initiator.id.slice(3)) : undefined;
@@ -61,11 +71,12 @@ export function createRotationPresenter({
   logger,
 }: PresenterDeps) {
   const live = new Map<string, Live>();
-  const prompts = new Map<string, { chatId: number; messageId: number; text: string }>();
+  /** Nonce -> the message that asks it, and the rotation it belongs to. */
+  const prompts = new Map<string, { rotationId: string; chatId: number; messageId: number; text: string }>();
   /** Rotation id -> the ops chat's "Waiting for @alice to send the new value" line, edited when the value is checked. */
   const waitingLines = new Map<string, number>();
-  /** Telegram user id -> the collect prompt waiting for their private message. */
-  const collecting = new Map<number, { rotationId: string; nonce: string; key: string }>();
+  /** Rotation id -> its open token request (one operator may have several, one per rotation). */
+  const collecting = new Map<string, OpenRequest>();
 
   const stateOf = (id: string): Live => {
     let state = live.get(id);
@@ -156,14 +167,21 @@ export function createRotationPresenter({
     if (prompts.has(awaiting.nonce)) void settlePrompt(rotation.id, awaiting.nonce, "Asked again in a newer message.");
     const userId = telegramUserOf(rotation);
     if (awaiting.kind === "collect" && userId !== undefined) {
-      collecting.set(userId, { rotationId: rotation.id, nonce: awaiting.nonce, key: rotation.key });
+      const request: OpenRequest = { rotationId: rotation.id, userId, nonce: awaiting.nonce, key: rotation.key };
+      collecting.set(rotation.id, request);
       const privateText = `🔑 <b>${escapeHtml(rotation.key)}</b> (rotation <code>${rotation.id}</code>)\n\n${escapeHtml(awaiting.prompt)}\n\nSend it here as a plain message. I store it in the vault as <code>${escapeHtml(rotation.key)}_new</code>, delete your message and show only its last 4 characters.`;
       try {
         const sent = await api.sendMessage(userId, privateText, {
           parse_mode: "HTML",
           reply_markup: keyboardFor(rotation, awaiting, buttonsOf(awaiting)),
         });
-        prompts.set(awaiting.nonce, { chatId: userId, messageId: sent.message_id, text: privateText });
+        request.messageId = sent.message_id;
+        prompts.set(awaiting.nonce, {
+          rotationId: rotation.id,
+          chatId: userId,
+          messageId: sent.message_id,
+          text: privateText,
+        });
         // Asked again after a refused value: the line there already says so.
         if (!waitingLines.has(rotation.id)) {
           await moveProgressDown(rotation);
@@ -185,7 +203,7 @@ export function createRotationPresenter({
             ...buttonsOf(awaiting).filter((a) => a === "cancel"),
           ]),
         });
-        prompts.set(awaiting.nonce, { chatId: opsChatId, messageId: sent.message_id, text });
+        prompts.set(awaiting.nonce, { rotationId: rotation.id, chatId: opsChatId, messageId: sent.message_id, text });
       }
       return;
     }
@@ -199,7 +217,7 @@ export function createRotationPresenter({
       parse_mode: "HTML",
       reply_markup: keyboardFor(rotation, awaiting, buttonsOf(awaiting)),
     });
-    prompts.set(awaiting.nonce, { chatId: opsChatId, messageId: sent.message_id, text });
+    prompts.set(awaiting.nonce, { rotationId: rotation.id, chatId: opsChatId, messageId: sent.message_id, text });
   }
 
   /** The engine refuses answers from now on; the card says so and loses its buttons. */
@@ -226,6 +244,17 @@ export function createRotationPresenter({
     );
   }
 
+  /** The rotation no longer waits for a private value: answered, aborted, completed or interrupted. */
+  function closeRequestOf(rotationId: string): void {
+    collecting.delete(rotationId);
+  }
+
+  /** Settles every open prompt of one rotation (never another rotation's). */
+  function settlePromptsOf(rotationId: string, outcome: string): void {
+    for (const [nonce, prompt] of [...prompts])
+      if (prompt.rotationId === rotationId) void settlePrompt(rotationId, nonce, outcome);
+  }
+
   async function sendFailureLog(rotation: Rotation, stepTitle: string, logFile: string | undefined): Promise<void> {
     if (!logFile) return;
     const content = await readFile(logFile).catch(() => undefined);
@@ -249,6 +278,7 @@ export function createRotationPresenter({
       case "step_finished":
       case "interrupted":
         if (event.type === "step_started") state.tail = [];
+        if (event.type === "interrupted") closeRequestOf(rotation.id);
         refreshProgress(rotation);
         break;
       case "output":
@@ -265,9 +295,9 @@ export function createRotationPresenter({
         void serial(rotation.id, () => postPrompt(rotation, event.awaiting));
         break;
       case "answered": {
-        for (const [userId, pending] of collecting) if (pending.rotationId === rotation.id) collecting.delete(userId);
+        closeRequestOf(rotation.id);
         const settled = `${RESPONSES[event.response].settled} by ${event.actor.name}`;
-        for (const nonce of [...prompts.keys()]) void settlePrompt(rotation.id, nonce, settled);
+        settlePromptsOf(rotation.id, settled);
         if (event.response !== "collect" && event.response !== "added_myself")
           editWaitingLine(
             rotation.id,
@@ -296,6 +326,7 @@ export function createRotationPresenter({
         break;
       }
       case "completed": {
+        closeRequestOf(rotation.id);
         refreshProgress(rotation, true);
         const minutes = (
           (Date.parse(rotation.endedAt ?? rotation.updatedAt) - Date.parse(rotation.createdAt)) /
@@ -311,8 +342,9 @@ export function createRotationPresenter({
         break;
       }
       case "aborted":
+        closeRequestOf(rotation.id);
         refreshProgress(rotation, true);
-        for (const nonce of [...prompts.keys()]) void settlePrompt(rotation.id, nonce, "rotation aborted");
+        settlePromptsOf(rotation.id, "rotation aborted");
         void serial(rotation.id, () => api.sendMessage(opsChatId, `⏹ ${escapeHtml(rotation.message ?? "aborted")}`));
         break;
       case "prompt_expired":
@@ -325,8 +357,8 @@ export function createRotationPresenter({
 
   const off = engine.on(onEvent);
   return {
-    /** The collect prompt waiting for this user's private message, if any. */
-    pendingCollect: (userId: number) => collecting.get(userId),
+    /** The token requests waiting for this user's private message, one per rotation. */
+    openRequests: (userId: number) => [...collecting.values()].filter((request) => request.userId === userId),
     /**
      * Holds the rotation's chat updates until `release` is called, so that a reply sent meanwhile
      * ("Resuming rotation …") stands above the cards the engine produces. Always call release.

@@ -1,6 +1,5 @@
 import type { Context, MiddlewareFn } from "grammy";
 import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
-import type { Redactor } from "../../logging/redactor.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
 import type { RotationPresenter } from "./create-rotation-presenter.js";
 
@@ -12,22 +11,31 @@ import type { RotationPresenter } from "./create-rotation-presenter.js";
 export function createSecretIntake({
   engine,
   presenter,
-  redactor,
 }: {
   engine: RotationEngine;
   presenter: RotationPresenter;
-  redactor: Redactor;
 }): MiddlewareFn<Context> {
   return async (ctx, next) => {
     const text = ctx.message?.text;
     const user = ctx.from;
     if (ctx.chat?.type !== "private" || text === undefined || !user || text.startsWith("/")) return next();
-    const pending = presenter.pendingCollect(user.id);
-    if (!pending) return next();
+    const open = presenter.openRequests(user.id);
+    if (open.length === 0) return next();
+    // With requests of several rotations open, the value must say which it is for: a reply to one.
+    const repliedTo = ctx.message?.reply_to_message?.message_id;
+    const pending =
+      open.length === 1 ? open[0] : open.find((r) => r.messageId !== undefined && r.messageId === repliedTo);
+    // The engine teaches the redactor the value once it passed the format check. Until then it is
+    // printed nowhere: the update's text is replaced and the message deleted right here.
     const value = text.trim();
-    if (value.length >= 6) redactor.add(value);
     ctx.message!.text = "[secret taken by rotabot]";
     await ctx.deleteMessage().catch(() => undefined);
+    if (!pending) {
+      await ctx.reply(
+        `Nothing was stored: I am waiting for ${open.length} values from you (${open.map((r) => `${r.key} for rotation ${r.rotationId}`).join(", ")}) and cannot tell which one this is. Send it again as a reply to my request for that secret.`,
+      );
+      return;
+    }
     const result = await engine.respond(
       pending.rotationId,
       pending.nonce,

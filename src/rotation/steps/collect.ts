@@ -30,8 +30,10 @@ export type CollectOutcome =
 
 /**
  * An answer to a collect step: a pasted value is format-checked and written to the vault as
- * `<key>_new`; "I added it myself" is checked in the vault. The value goes to the redactor
- * before anything else can print it, and never into the outcome.
+ * `<key>_new`; "I added it myself" is checked in the vault. A value that passed the format check
+ * goes to the redactor before it is stored, so nothing can print it afterwards; a refused one is
+ * not learned (ordinary words typed by mistake must not become "secrets") and is never printed.
+ * No value enters the outcome.
  */
 export async function takeCollectedValue(
   { key, step, value: pasted, actor }: { key: string; step: CollectStep; value: string | undefined; actor: Actor },
@@ -40,7 +42,6 @@ export async function takeCollectedValue(
   let value: string | undefined;
   if (pasted !== undefined) {
     value = pasted.trim();
-    if (value.length >= 6) redactor.add(value);
   } else {
     const read = await vault.read(newKeyOf(key));
     value = read.ok ? read.value : undefined;
@@ -59,6 +60,21 @@ export async function takeCollectedValue(
       prompt: `That does not look like ${step.format.hint}. Nothing was stored. ${step.prompt}`,
     };
   }
+  // The value in use now is no new one: a later revoke step would revoke the token in use.
+  const current = await vault.read(key);
+  if (!current.ok)
+    return { ok: false, reason: "it could not be checked", prompt: `Could not check it: ${current.message}` };
+  if (current.value === value) {
+    return {
+      ok: false,
+      reason: "it is the value in use now, not a new one",
+      prompt:
+        pasted !== undefined
+          ? `That is the value ${key} holds now, not a new one. Nothing was stored. ${step.prompt}`
+          : `${newKeyOf(key)} holds the value in use now, not a new one. Put a new value there with ansible-vault edit, or paste one here.\n\n${step.prompt}`,
+    };
+  }
+  if (value.length >= 6) redactor.add(value);
   if (pasted !== undefined) {
     const added = await vault.addNew(key, value, { replace: true });
     if (!added.ok)
