@@ -31,7 +31,9 @@ describe("the plan's commands", () => {
     const nats = runbook.procedures.find((p) => p.id === "nats")!;
     const lines = describePlan(runbook, nats, { key: nats.secret!, paths });
     const reload = lines.find((l) => l.seed === "docker exec nats nats-server -sl")!;
-    expect(reload.note).toMatch(/^The seed.s command does not reload: nats-server 2\.9\.10 reads -sl as --signal without its value, prints/);
+    expect(reload.note).toMatch(
+      /^The seed.s command does not reload: nats-server 2\.9\.10 reads -sl as --signal without its value, prints/,
+    );
     expect(reload.note).not.toContain("\n");
     // A step the seed words as it runs has neither.
     expect(lines.find((l) => l.kind === "vault_add_new")).toMatchObject({ seed: undefined, note: undefined });
