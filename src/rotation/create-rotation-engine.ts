@@ -5,6 +5,7 @@ import type { Runbook } from "../runbook/runbook-schema.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
 import { createSelectionCache } from "../ansible/create-selection-cache.js";
 import { checkCanStart, checkPlaybooksSelectTasks } from "./check-can-start.js";
+import { createVaultClaim } from "./claim-vault.js";
 import { toEngineEvent, type EngineEvent } from "./engine-events.js";
 import { executeRecord, type ExecuteHooks } from "./execute-record.js";
 import type { DeployMarker } from "./create-deploy-marker.js";
@@ -26,7 +27,7 @@ import { transition } from "./transitions.js";
 export type { EngineEvent } from "./engine-events.js";
 export type { StartRequest } from "./new-rotation.js";
 
-export interface EngineDeps extends StepDeps {
+export interface EngineDeps extends Omit<StepDeps, "claimVault"> {
   runbook: Runbook;
   /** Held while a step changes services; undefined when the runbook has no deploy guard. */
   deployMarker: DeployMarker | undefined;
@@ -56,7 +57,11 @@ type EngineResult = Result<
  * driver feeds it inputs one rotation at a time, journals every result, emits snapshots, and runs
  * the effects: steps in the background, rollbacks, locks and expiry timers. Front ends never await a step.
  */
-export function createRotationEngine(deps: EngineDeps) {
+export function createRotationEngine(engineDeps: EngineDeps) {
+  const deps = {
+    ...engineDeps,
+    claimVault: createVaultClaim({ ...engineDeps, load: (id: string) => load(id) }),
+  };
   const listeners = new Set<(event: EngineEvent) => void>();
   const live = new Map<string, Rotation>();
   const queues = new Map<string, Promise<unknown>>();
@@ -153,7 +158,8 @@ export function createRotationEngine(deps: EngineDeps) {
         return;
       }
       case "release_lock":
-        return deps.locks.release(r.key, r.id);
+        await deps.locks.release(r.key, r.id);
+        return deps.locks.releaseVault(r.id);
       case "schedule_expiry": {
         const wait = Math.max(0, Date.parse(effect.at) - deps.now().getTime());
         const timer = setTimeout(() => {

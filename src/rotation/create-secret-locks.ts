@@ -21,6 +21,9 @@ export type LockState =
 /** Attempts at taking a lock that keeps being released between our try and our look at it. */
 const ATTEMPTS = 3;
 
+/** The vault's claim: not a `.lock`, so it is never taken for a secret's lock. */
+const VAULT_CLAIM = "vault.claim";
+
 /**
  * One active rotation per secret, across processes (the bot and a shell on the same host): a lock
  * file under STATE_DIR/locks, written whole before it gets its name (a temp file, fsynced, then
@@ -31,13 +34,13 @@ export function createSecretLocks(stateDir: string) {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const fileOf = (key: string) => path.join(dir, `${key}.lock`);
 
-  async function read(key: string): Promise<LockState> {
+  async function readAt(file: string): Promise<LockState> {
     let text: string;
     try {
-      text = await readFile(fileOf(key), "utf8");
+      text = await readFile(file, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return { state: "free" };
-      return { state: "unreadable", file: fileOf(key) };
+      return { state: "unreadable", file };
     }
     try {
       const holder = JSON.parse(text) as LockHolder;
@@ -46,48 +49,71 @@ export function createSecretLocks(stateDir: string) {
     } catch {
       // Not JSON: unreadable, below.
     }
-    return { state: "unreadable", file: fileOf(key) };
+    return { state: "unreadable", file };
   }
+  const read = (key: string) => readAt(fileOf(key));
 
   async function holder(key: string): Promise<LockHolder | undefined> {
     const lock = await read(key);
     return lock.state === "held" ? lock.holder : undefined;
   }
 
+  /** Takes the lock at `file` for `holder`, or says who has it: a temp file written whole, then linked to the name. */
+  async function take(
+    file: string,
+    holder: LockHolder,
+  ): Promise<{ state: "taken" } | { state: "contended" } | Exclude<LockState, { state: "free" }>> {
+    const temp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(holder));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        try {
+          await link(temp, file);
+          await fsyncPath(dir);
+          return { state: "taken" };
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        }
+        const existing = await readAt(file);
+        if (existing.state !== "free") return existing;
+      }
+      return { state: "contended" };
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  async function releaseAt(file: string, rotationId: string): Promise<void> {
+    const existing = await readAt(file);
+    if (existing.state === "held" && existing.holder.rotationId === rotationId)
+      await unlink(file).catch(() => undefined);
+  }
+
   return {
     async acquire(key: string, holder: LockHolder): Promise<{ ok: true } | { ok: false; refusal: string }> {
-      const temp = path.join(dir, `${key}.lock.${randomBytes(6).toString("hex")}.tmp`);
-      const handle = await open(temp, "wx", 0o600);
-      try {
-        await handle.writeFile(JSON.stringify(holder));
-        await handle.sync();
-      } finally {
-        await handle.close();
+      const taken = await take(fileOf(key), holder);
+      if (taken.state === "taken") return { ok: true };
+      if (taken.state === "held") {
+        const { initiator, rotationId } = taken.holder;
+        return { ok: false, refusal: REFUSALS.lockedBy(key, initiator, rotationId) };
       }
-      try {
-        for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-          try {
-            await link(temp, fileOf(key));
-            await fsyncPath(dir);
-            return { ok: true };
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-          }
-          const existing = await read(key);
-          if (existing.state === "held") {
-            const { initiator, rotationId } = existing.holder;
-            return { ok: false, refusal: REFUSALS.lockedBy(key, initiator, rotationId) };
-          }
-          if (existing.state === "unreadable")
-            return { ok: false, refusal: REFUSALS.unreadableLock(key, existing.file) };
-        }
-        return { ok: false, refusal: REFUSALS.lockContended(key) };
-      } finally {
-        await unlink(temp).catch(() => undefined);
-      }
+      if (taken.state === "unreadable") return { ok: false, refusal: REFUSALS.unreadableLock(key, taken.file) };
+      return { ok: false, refusal: REFUSALS.lockContended(key) };
     },
     read,
     holder,
+    /**
+     * The vault is one file with one commit per rotation: from its first write of the vault until
+     * it ends, a rotation holds the vault's claim, so no other rotation's change rides in its commit.
+     */
+    claimVault: (holder: LockHolder) => take(path.join(dir, VAULT_CLAIM), holder),
+    releaseVault: (rotationId: string) => releaseAt(path.join(dir, VAULT_CLAIM), rotationId),
     /** The secret a rotation holds the lock of, if any (to rebuild a rotation whose journal is damaged). */
     async keyOf(rotationId: string): Promise<{ key: string; holder: LockHolder } | undefined> {
       for (const name of (await readdir(dir)).filter((n) => n.endsWith(".lock"))) {
@@ -97,10 +123,7 @@ export function createSecretLocks(stateDir: string) {
       }
       return undefined;
     },
-    async release(key: string, rotationId: string): Promise<void> {
-      const existing = await holder(key);
-      if (existing?.rotationId === rotationId) await unlink(fileOf(key)).catch(() => undefined);
-    },
+    release: (key: string, rotationId: string) => releaseAt(fileOf(key), rotationId),
   };
 }
 export type SecretLocks = ReturnType<typeof createSecretLocks>;

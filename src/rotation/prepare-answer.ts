@@ -25,7 +25,7 @@ export async function prepareAnswer(
     const step = record && definitionOf(deps.runbook, r, record);
     if (step?.kind !== "collect") return fail("invalid", REFUSALS.notACollectStep);
     const value = response.type === "collect" ? response.value : undefined;
-    const taken = await takeCollectedValue({ key: r.key, step, value, actor }, deps);
+    const taken = await takeCollectedValue({ rotation: r, step, value, actor }, deps);
     const input: Input = taken.ok
       ? { type: "value_taken", nonce, response: response.type, actor, note: taken.note, ending: taken.ending }
       : { type: "value_refused", nonce, response: response.type, actor, prompt: taken.prompt, reason: taken.reason };

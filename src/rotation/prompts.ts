@@ -107,6 +107,10 @@ export const REFUSALS = {
     `${key} is already being rotated by ${initiator} (rotation ${rotationId}): /status (or rotabot status) shows where it stands; wait for it to end, or ask ${initiator} to finish or abort it, then start again`,
   unreadableLock: (key: string, file: string) =>
     `the lock of ${key} (${file}) is empty or unreadable, so rotabot cannot tell which rotation holds it (a crash while it was written leaves it so). Check that no rotation of ${key} is running (/status, or rotabot status), then remove that file and start again`,
+  vaultClaimedBy: (other: Rotation) =>
+    `rotation ${other.id} of ${other.key} (by ${other.initiator.name}) has changed the vault and not committed it yet; rotations share the vault file and its commit, so this one waits: /status shows that one; once it is finished or aborted, Retry`,
+  unreadableVaultClaim: (file: string) =>
+    `the vault's claim (${file}) is empty or unreadable, so rotabot cannot tell which rotation changed the vault (a crash while it was written leaves it so). Check with /status (or rotabot status) that no other rotation is in flight, then remove that file and Retry`,
   lockContended: (key: string) =>
     `the lock of ${key} was taken and released by others several times while this rotation tried to take it; /status shows what runs, then start again`,
   damagedHolder: (key: string, id: string, problem: string) =>

@@ -1,9 +1,8 @@
 import { z } from "zod";
-import type { Redactor } from "../../logging/redactor.js";
 import { formatSchema, stepBase, text } from "../../schema/fields.js";
-import { newKeyOf, type Vault } from "../../vault/create-vault.js";
-import type { Actor } from "../model.js";
-import { defineStep } from "./step-kind.js";
+import { newKeyOf } from "../../vault/create-vault.js";
+import type { Actor, Rotation } from "../model.js";
+import { defineStep, type StepDeps } from "./step-kind.js";
 
 /** The operator supplies a value issued elsewhere (BotFather, SignalWire, Sentry), in a private chat or without echo. */
 export const collectStep = defineStep(
@@ -36,9 +35,20 @@ export type CollectOutcome =
  * No value enters the outcome.
  */
 export async function takeCollectedValue(
-  { key, step, value: pasted, actor }: { key: string; step: CollectStep; value: string | undefined; actor: Actor },
-  { vault, redactor }: { vault: Vault; redactor: Redactor },
+  {
+    rotation,
+    step,
+    value: pasted,
+    actor,
+  }: {
+    rotation: Pick<Rotation, "id" | "key" | "initiator">;
+    step: CollectStep;
+    value: string | undefined;
+    actor: Actor;
+  },
+  { vault, redactor, claimVault }: Pick<StepDeps, "vault" | "redactor" | "claimVault">,
 ): Promise<CollectOutcome> {
+  const { key } = rotation;
   let value: string | undefined;
   if (pasted !== undefined) {
     value = pasted.trim();
@@ -75,6 +85,14 @@ export async function takeCollectedValue(
     };
   }
   if (value.length >= 6) redactor.add(value);
+  // Stored (or added by hand), the value is this rotation's change to the shared vault.
+  const claim = await claimVault(rotation);
+  if (!claim.ok)
+    return {
+      ok: false,
+      reason: "another rotation has changed the vault",
+      prompt: `${claim.message}. Nothing was stored. ${step.prompt}`,
+    };
   if (pasted !== undefined) {
     const added = await vault.addNew(key, value, { replace: true });
     if (!added.ok)

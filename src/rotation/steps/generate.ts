@@ -38,6 +38,8 @@ export const generateStep = defineStep(
       const existing = await deps.vault.read(newKeyOf(key));
       if (!existing.ok) return { status: "failed", message: existing.message };
       if (existing.value !== undefined) return { status: "skipped", note: `${newKeyOf(key)} is already in the vault` };
+      const claim = await deps.claimVault(run.rotation);
+      if (!claim.ok) return { status: "failed", message: claim.message };
       const value = generateSecret(step.length, step.alphabet);
       deps.redactor.add(value);
       const added = await deps.vault.addNew(key, value);

@@ -18,6 +18,9 @@ export const vaultPromoteStep = defineStep(z.object({ ...stepBase, kind: z.liter
     if (read.values.next === undefined && run.record.attempts > 1) {
       return { status: "done", note: `${key} already holds the new value` };
     }
+    // Claimed at the first write already; taken here too for a rotation journaled before claims existed.
+    const claim = await deps.claimVault(run.rotation);
+    if (!claim.ok) return { status: "failed", message: claim.message };
     const promoted = await deps.vault.promote(key);
     return promoted.ok
       ? { status: "done", note: `${key} now holds the new value; the old one is gone from the vault` }

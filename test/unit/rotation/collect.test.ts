@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createRedactor } from "../../../src/logging/redactor.js";
 import { collectStep, takeCollectedValue } from "../../../src/rotation/steps/collect.js";
+import type { StepDeps } from "../../../src/rotation/steps/step-kind.js";
 import type { Vault } from "../../../src/vault/create-vault.js";
 
 const KEY = "vault_signalwire_token";
@@ -28,8 +29,15 @@ function fakeVault() {
   return { vault, stored };
 }
 
-const take = (value: string | undefined, deps: { vault: Vault; redactor: ReturnType<typeof createRedactor> }) =>
-  takeCollectedValue({ key: KEY, step, value, actor: { id: "tg:101", name: "@alice" } }, deps);
+const ALICE = { id: "tg:101", name: "@alice" };
+const ROTATION = { id: "20261127-1000-abcd", key: KEY, initiator: ALICE };
+/** The vault's claim: granted, unless a test says another rotation holds it. */
+const granted = () => Promise.resolve({ ok: true as const });
+const take = (
+  value: string | undefined,
+  deps: { vault: Vault; redactor: ReturnType<typeof createRedactor> },
+  claimVault: StepDeps["claimVault"] = granted,
+) => takeCollectedValue({ rotation: ROTATION, step, value, actor: ALICE }, { ...deps, claimVault });
 
 describe("taking a pasted value", () => {
   it("learns a value only once it passed the format check: a word typed by mistake never becomes a secret", async () => {
@@ -61,5 +69,21 @@ describe("taking a pasted value", () => {
     const byHand = await take(undefined, { vault, redactor: createRedactor() });
     expect(byHand).toMatchObject({ ok: false, reason: "it is the value in use now, not a new one" });
     expect(JSON.stringify([refused, byHand])).not.toContain(CURRENT);
+  });
+
+  it("stores nothing while another rotation holds the vault's claim, and says which and what to do", async () => {
+    const { vault, stored } = fakeVault();
+    const held = () =>
+      Promise.resolve({
+        ok: false as const,
+        message: "rotation X of vault_nats_password (by @bob) has changed the vault",
+      });
+    const refused = await take("PTnewSignalWireToken9876543210rEtz", { vault, redactor: createRedactor() }, held);
+    expect(refused).toMatchObject({ ok: false, reason: "another rotation has changed the vault" });
+    expect(refused.ok || refused.prompt).toMatch(
+      /^rotation X of vault_nats_password \(by @bob\) has changed the vault\. Nothing was stored\./,
+    );
+    expect(JSON.stringify(refused)).not.toContain("PTnewSignalWireToken");
+    expect(stored).toEqual([]);
   });
 });

@@ -1,0 +1,72 @@
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { createVaultClaim } from "../../../src/rotation/claim-vault.js";
+import { createSecretLocks } from "../../../src/rotation/create-secret-locks.js";
+import type { Rotation } from "../../../src/rotation/model.js";
+
+const ALICE = { id: "tg:1", name: "@alice" };
+const BOB = { id: "tg:2", name: "@bob" };
+const A = { id: "20261127-1000-aaaa", key: "vault_nats_password", initiator: ALICE };
+const B = { id: "20261127-1001-bbbb", key: "vault_sentry_dsn", initiator: BOB };
+
+/** Real lock files under a fresh STATE_DIR; rotations' journals as a map whose states the test sets. */
+function world() {
+  const stateDir = mkdtempSync(path.join(tmpdir(), "rotabot-claim-"));
+  const locks = createSecretLocks(stateDir);
+  const states = new Map<string, Rotation["state"]>();
+  const claim = createVaultClaim({
+    locks,
+    load: (id) => {
+      const state = states.get(id);
+      const r = [A, B].find((x) => x.id === id)!;
+      return Promise.resolve(state === undefined ? undefined : ({ ...r, state } as Rotation));
+    },
+    self: { pid: 4242, host: "ops1" },
+    now: () => new Date("2026-11-27T10:00:00.000Z"),
+  });
+  return { locks, states, claim, dir: path.join(stateDir, "locks") };
+}
+
+describe("the vault's claim", () => {
+  it("is held by the first rotation that writes the vault until it ends; another waits, told which and what to do", async () => {
+    const { locks, states, claim, dir } = world();
+    states.set(A.id, "running").set(B.id, "awaiting_operator");
+    expect(await claim(A)).toEqual({ ok: true });
+    expect(await claim(A)).toEqual({ ok: true });
+    expect(await claim(B)).toEqual({
+      ok: false,
+      message:
+        "rotation 20261127-1000-aaaa of vault_nats_password (by @alice) has changed the vault and not committed it yet; rotations share the vault file and its commit, so this one waits: /status shows that one; once it is finished or aborted, Retry",
+    });
+    // The secret's lock files are not the claim, and the claim is no secret's lock.
+    expect(readdirSync(dir)).toEqual(["vault.claim"]);
+    expect(await locks.keyOf(A.id)).toBeUndefined();
+    await locks.releaseVault(B.id); // not B's to release
+    expect(await claim(B)).toMatchObject({ ok: false });
+    await locks.releaseVault(A.id);
+    expect(await claim(B)).toEqual({ ok: true });
+  });
+
+  it("is taken over from a rotation that ended without releasing it (a crash) or has no journal", async () => {
+    for (const state of ["completed", "aborted", undefined] as const) {
+      const { states, claim } = world();
+      states.set(A.id, "running").set(B.id, "running");
+      expect(await claim(A)).toEqual({ ok: true });
+      if (state === undefined) states.delete(A.id);
+      else states.set(A.id, state);
+      expect(await claim(B)).toEqual({ ok: true });
+      expect(await claim(A)).toMatchObject({ ok: false });
+    }
+  });
+
+  it("an empty claim file (a crash while it was written) holds, naming the file and the way out", async () => {
+    const { claim, dir } = world();
+    writeFileSync(path.join(dir, "vault.claim"), "");
+    expect(await claim(A)).toEqual({
+      ok: false,
+      message: `the vault's claim (${path.join(dir, "vault.claim")}) is empty or unreadable, so rotabot cannot tell which rotation changed the vault (a crash while it was written leaves it so). Check with /status (or rotabot status) that no other rotation is in flight, then remove that file and Retry`,
+    });
+  });
+});
