@@ -65,7 +65,7 @@ describe("the audit channel: decisions and outcomes, every step in the log", { t
         .split("\n")
         .find((l) => l.includes(`[${id}] ⏹`)),
     ).toBe(
-      `🔐 vault_billing_api_token [${id}] ⏹ aborted by @alice; vault_billing_api_token_new removed from the vault; rolled back: Make the gateway accept the old token alone again (staging), Cycle services back to the old token (staging); every service is back on the old value`,
+      `🔐 vault_billing_api_token [${id}] ⏹ aborted by @alice; vault_billing_api_token_new removed from the vault; rolled back: Put the clients back on the old token, then let the gateway accept it alone (staging); every service is back on the old value`,
     );
   });
 });

@@ -59,9 +59,9 @@ describe("stopping when told (SIGTERM), whatever rotabot is doing", { timeout: 1
     const id = await startRotation(w, "/rotate api-token");
     const confirm = await promptOf(w, id, /cannot be undone/i);
     // The rollback's first command that changes a service hangs until the test lets it go.
-    w.infra.touch("pause-gateway_old_only");
+    w.infra.touch("pause-back_to_old");
     press(w, confirm, "c");
-    await expect.poll(() => w.infra.exists("paused-gateway_old_only"), { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => w.infra.exists("paused-back_to_old"), { timeout: 30_000 }).toBe(true);
     w.bot().child.kill("SIGTERM");
     expect(await exitsWithin(w, 40_000)).toBe(0);
     const journal = journalOf(w, id) as ReturnType<typeof journalOf> & { aborting?: unknown; message?: string };
