@@ -114,6 +114,25 @@ export async function runLocalChecks({
     );
   }
 
+  // The seed's helper runbook is for people (rotabot runs without it): missing, it is a warning.
+  const helper = runbook.files.helper_runbook;
+  if (helper !== undefined) {
+    const found = await stat(path.join(infraDir, helper)).then(
+      () => true,
+      () => false,
+    );
+    results.push(
+      found
+        ? ok(`file ${helper}`, "exists (the helper runbook, files.helper_runbook)")
+        : bad(
+            "warn",
+            `file ${helper}`,
+            "missing in INFRA_DIR (the helper runbook, files.helper_runbook)",
+            `add it to the infra checkout ${infraDir}, or remove files.helper_runbook from the runbook`,
+          ),
+    );
+  }
+
   const password = await vault.checkPasswordFile();
   if (!password.ok)
     results.push(bad("fail", "vault password file", password.message, "create it with the vault password, mode 0600"));

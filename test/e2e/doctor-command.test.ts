@@ -136,6 +136,7 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
           "playbook infra/playbooks/smoketest.yml",
         ]),
       );
+      expect(statusOf(healthy.checks, "file secret-rotation.md")).toMatchObject({ status: "ok" });
       expect(statusOf(healthy.checks, "environments")).toEqual({
         check: "environments",
         status: "ok",
@@ -158,10 +159,18 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
           "        nats:\n          hosts:\n            localhost:\n            nats2: {ansible_host: 127.0.0.1, ansible_port: 9, ansible_user: rotabot}\n",
         ),
       );
+      // ...and the seed's helper runbook gone (for people only: a warning)...
+      unlinkSync(path.join(infra.infraDir, "secret-rotation.md"));
       // ...and production beside staging, which the shipped runbook does not roll out to.
       writeFileSync(path.join(infra.infraDir, "infra/inventory/production.yml"), "all:\n  hosts:\n    db1:\n");
       const broken = await doctor(infra.env);
       expect(broken.code).toBe(1);
+      expect(statusOf(broken.checks, "file secret-rotation.md")).toEqual({
+        check: "file secret-rotation.md",
+        status: "warn",
+        detail: "missing in INFRA_DIR (the helper runbook, files.helper_runbook)",
+        fix: `add it to the infra checkout ${infra.infraDir}, or remove files.helper_runbook from the runbook`,
+      });
       expect(statusOf(broken.checks, "environment infra/inventory/production.yml")).toEqual({
         check: "environment infra/inventory/production.yml",
         status: "fail",
