@@ -11,9 +11,10 @@ interface MarkerContent {
 }
 
 /**
- * The deploy guard's marker (default INFRA_DIR/.deploy-in-progress), held by rotabot while one of
- * its steps changes services, so the team's deploy tooling can wait for it; a marker someone else
- * holds stops such a step ("avoid rotating during an active deploy"), unless an incident is declared.
+ * The deploy guard's marker (default INFRA_DIR/.deploy-in-progress), held by rotabot from a
+ * rotation's first vault write or service change until the rotation ends, so the team's deploy
+ * tooling waits instead of rendering a half-rotated vault; a marker someone else holds stops such
+ * a step ("avoid rotating during an active deploy"), unless an incident is declared.
  */
 export function createDeployMarker({ file, isAlive }: { file: string; isAlive: (pid: number) => boolean }) {
   const read = async (): Promise<MarkerContent | "foreign" | undefined> => {
@@ -68,10 +69,13 @@ export function createDeployMarker({ file, isAlive }: { file: string; isAlive: (
       if (holder !== undefined && holder !== "foreign" && holder.rotationId === rotationId)
         await unlink(file).catch(() => undefined);
     },
-    /** After a crash: removes a marker left by a rotabot process that is gone. */
-    async clearStale(): Promise<void> {
+    /**
+     * After a crash: removes a marker left by a rotabot process that is gone, unless its rotation
+     * is still in flight (a deploy must wait for it to be resumed and finished, or aborted).
+     */
+    async clearStale(inFlight: (rotationId: string) => Promise<boolean>): Promise<void> {
       const holder = await read();
-      if (holder !== undefined && holder !== "foreign" && !isAlive(holder.pid))
+      if (holder !== undefined && holder !== "foreign" && !isAlive(holder.pid) && !(await inFlight(holder.rotationId)))
         await unlink(file).catch(() => undefined);
     },
   };

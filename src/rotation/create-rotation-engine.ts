@@ -159,7 +159,8 @@ export function createRotationEngine(engineDeps: EngineDeps) {
       }
       case "release_lock":
         await deps.locks.release(r.key, r.id);
-        return deps.locks.releaseVault(r.id);
+        await deps.locks.releaseVault(r.id);
+        return deps.deployMarker?.release(r.id);
       case "schedule_expiry": {
         const wait = Math.max(0, Date.parse(effect.at) - deps.now().getTime());
         const timer = setTimeout(() => {
@@ -326,7 +327,11 @@ export function createRotationEngine(engineDeps: EngineDeps) {
 
     /** After a restart: marks what was running as interrupted. Call once at start-up, before front ends answer. */
     async recover(): Promise<Readonly<Rotation>[]> {
-      await deps.deployMarker?.clearStale();
+      // A marker of a rotation still in flight stays: its vault is half-rotated until it is resumed or aborted.
+      await deps.deployMarker?.clearStale(async (id) => {
+        const r = await load(id);
+        return r !== undefined && !isTerminal(r);
+      });
       const swept = await deps.files.sweepTemps();
       if (swept.length > 0) deps.logger.warn({ files: swept }, "removed temp files left by an interrupted write");
       const recovered: Readonly<Rotation>[] = [];

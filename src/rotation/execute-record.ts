@@ -26,8 +26,10 @@ export interface ExecuteHooks {
 
 /**
  * Runs one step of a rotation: reads the secret's values (registering them for redaction before
- * anything can print), waits for a run of the same step that a crash left behind, holds the deploy
- * marker while the step changes services, and runs the kind's executor. The outcome is redacted.
+ * anything can print), waits for a run of the same step that a crash left behind, takes the deploy
+ * marker before a step that changes services (it stays held until the rotation ends: between
+ * steps, a deploy would render a half-rotated vault), and runs the kind's executor. The outcome is
+ * redacted.
  */
 export async function executeRecord(
   r: Readonly<Rotation>,
@@ -48,30 +50,26 @@ export async function executeRecord(
   const marker = kind.changesServices ? deps.deployMarker : undefined;
   const held = await marker?.hold(r.id, record.title, r.incident !== undefined);
   if (held && !held.ok) return { status: "failed", message: held.message };
-  try {
-    const outcome = await kind.execute(
-      step,
-      {
-        rotation: r,
-        record,
-        environment: environmentOf(deps.runbook, record.environment),
-        signal: hooks.signal,
-        logFile: hooks.logFile,
-        onLine: hooks.onLine,
-        onProcess: (pgid) => {
-          const start = processStartOf(pgid);
-          hooks.onProcess({ pgid, host: deps.self.host, ...(start !== undefined ? { start } : {}) });
-        },
-        values: () => Promise.resolve(known),
+  const outcome = await kind.execute(
+    step,
+    {
+      rotation: r,
+      record,
+      environment: environmentOf(deps.runbook, record.environment),
+      signal: hooks.signal,
+      logFile: hooks.logFile,
+      onLine: hooks.onLine,
+      onProcess: (pgid) => {
+        const start = processStartOf(pgid);
+        hooks.onProcess({ pgid, host: deps.self.host, ...(start !== undefined ? { start } : {}) });
       },
-      deps,
-    );
-    return outcome.status === "failed"
-      ? { status: "failed", message: deps.redactor.redact(outcome.message) }
-      : { ...outcome, ...(outcome.note ? { note: deps.redactor.redact(outcome.note) } : {}) };
-  } finally {
-    if (held?.held) await marker?.release(r.id);
-  }
+      values: () => Promise.resolve(known),
+    },
+    deps,
+  );
+  return outcome.status === "failed"
+    ? { status: "failed", message: deps.redactor.redact(outcome.message) }
+    : { ...outcome, ...(outcome.note ? { note: deps.redactor.redact(outcome.note) } : {}) };
 }
 
 /**

@@ -134,6 +134,24 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     expect(infra.git("log", "-1", "--format=%b")).toContain("(incident: token leaked in CI logs)");
   });
 
+  it("holds the deploy marker from the first vault write until the rotation ends, also between steps", async () => {
+    const infra = makeRotationInfra();
+    const marker = () => path.join(infra.infraDir, ".deploy-in-progress");
+    infra.touch("pause-verify"); // a check: it changes no service, and the vault holds _new
+    const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
+    await expect.poll(() => infra.exists("paused-verify"), { timeout: 30_000 }).toBe(true);
+    const id = rotationIdOf(shell.output());
+    expect(JSON.parse(readFileSync(marker(), "utf8"))).toMatchObject({ by: "rotabot", rotationId: id });
+    // A deploy now would render vault_billing_api_token_new: the team's pipeline must wait.
+    expect(infra.git("ls-files", "--others", "--exclude-standard")).toBe("");
+    infra.releasePaused("verify");
+    await shell.waitFor(/Remove the old secret and rename _new\. This cannot be undone[^]*Type yes to go on/);
+    expect(existsSync(marker())).toBe(true);
+    shell.answer("yes");
+    expect(await shell.exited).toBe(0);
+    expect(existsSync(marker())).toBe(false);
+  });
+
   it("aborts before the point of no return: rollback runs, _new is dropped, and it says what it put back", async () => {
     const infra = makeRotationInfra();
     infra.touch("fail-verify");

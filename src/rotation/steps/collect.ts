@@ -41,7 +41,7 @@ export async function takeCollectedValue(
     value: pasted,
     actor,
   }: {
-    rotation: Pick<Rotation, "id" | "key" | "initiator">;
+    rotation: Pick<Rotation, "id" | "key" | "initiator" | "incident">;
     step: CollectStep;
     value: string | undefined;
     actor: Actor;

@@ -30,7 +30,9 @@ export interface StepDeps {
    * Takes the vault's claim for a rotation before it writes the vault (again for the same
    * rotation: fine); refused while another rotation that changed the vault is in flight.
    */
-  claimVault(rotation: Pick<Rotation, "id" | "initiator">): Promise<{ ok: true } | { ok: false; message: string }>;
+  claimVault(
+    rotation: Pick<Rotation, "id" | "initiator" | "incident">,
+  ): Promise<{ ok: true } | { ok: false; message: string }>;
   /** Where built-ins find defaults such as PGHOST or NATS_URL. */
   env: Readonly<Record<string, string | undefined>>;
   now: () => Date;

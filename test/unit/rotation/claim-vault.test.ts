@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createVaultClaim } from "../../../src/rotation/claim-vault.js";
+import { createDeployMarker } from "../../../src/rotation/create-deploy-marker.js";
 import { createSecretLocks } from "../../../src/rotation/create-secret-locks.js";
 import type { Rotation } from "../../../src/rotation/model.js";
 
@@ -12,7 +13,7 @@ const A = { id: "20261127-1000-aaaa", key: "vault_nats_password", initiator: ALI
 const B = { id: "20261127-1001-bbbb", key: "vault_sentry_dsn", initiator: BOB };
 
 /** Real lock files under a fresh STATE_DIR; rotations' journals as a map whose states the test sets. */
-function world() {
+function world(deployMarker?: ReturnType<typeof createDeployMarker>) {
   const stateDir = mkdtempSync(path.join(tmpdir(), "rotabot-claim-"));
   const locks = createSecretLocks(stateDir);
   const states = new Map<string, Rotation["state"]>();
@@ -25,6 +26,7 @@ function world() {
     },
     self: { pid: 4242, host: "ops1" },
     now: () => new Date("2026-11-27T10:00:00.000Z"),
+    deployMarker,
   });
   return { locks, states, claim, dir: path.join(stateDir, "locks") };
 }
@@ -68,5 +70,37 @@ describe("the vault's claim", () => {
       ok: false,
       message: `the vault's claim (${path.join(dir, "vault.claim")}) is empty or unreadable, so rotabot cannot tell which rotation changed the vault (a crash while it was written leaves it so). Check with /status (or rotabot status) that no other rotation is in flight, then remove that file and Retry`,
     });
+  });
+
+  it("takes the deploy marker with it, so a deploy waits for the rotation; a deploy under way stops the write unless an incident is declared", async () => {
+    const infraDir = mkdtempSync(path.join(tmpdir(), "rotabot-marker-"));
+    const file = path.join(infraDir, ".deploy-in-progress");
+    const marker = createDeployMarker({ file, isAlive: () => true });
+    const { states, claim, locks } = world(marker);
+    states.set(A.id, "running").set(B.id, "running");
+    expect(await claim(A)).toEqual({ ok: true });
+    expect(JSON.parse(readFileSync(file, "utf8"))).toMatchObject({ by: "rotabot", rotationId: A.id });
+    await locks.releaseVault(A.id);
+    await marker.release(A.id);
+    expect(existsSync(file)).toBe(false);
+
+    writeFileSync(file, '{"by":"ci","job":"42"}\n');
+    expect(await claim(B)).toEqual({
+      ok: false,
+      message:
+        ".deploy-in-progress in INFRA_DIR says a deploy is running: the runbook says not to rotate during an active deploy. Wait until it is gone, then Retry (or remove .deploy-in-progress if that deploy is over)",
+    });
+    expect(await claim({ ...B, incident: { reason: "the deploy is the mitigation" } })).toEqual({ ok: true });
+    expect(readFileSync(file, "utf8")).toBe('{"by":"ci","job":"42"}\n');
+  });
+
+  it("a marker left by a dead rotabot is cleared at start, unless its rotation is still in flight", async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "rotabot-marker-")), ".deploy-in-progress");
+    const dead = createDeployMarker({ file, isAlive: () => false });
+    expect(await dead.hold(A.id, "Re-deploy backend", false)).toEqual({ ok: true, held: true });
+    await dead.clearStale((id) => Promise.resolve(id === A.id));
+    expect(existsSync(file)).toBe(true);
+    await dead.clearStale(() => Promise.resolve(false));
+    expect(existsSync(file)).toBe(false);
   });
 });
