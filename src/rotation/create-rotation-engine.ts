@@ -29,7 +29,7 @@ export type { StartRequest } from "./new-rotation.js";
 
 export interface EngineDeps extends Omit<StepDeps, "claimVault"> {
   runbook: Runbook;
-  /** Held while a step changes services; undefined when the runbook has no deploy guard. */
+  /** Held from a rotation's first vault write or service change until it ends; undefined without a deploy guard. */
   deployMarker: DeployMarker | undefined;
   journal: Journal;
   locks: SecretLocks;

@@ -13,6 +13,7 @@ const ORPHAN_WAIT_MS = 30 * 60_000;
 
 export interface ExecuteRecordDeps extends StepDeps {
   runbook: Runbook;
+  /** Taken before a step that changes services (kept until the rotation ends). */
   deployMarker: DeployMarker | undefined;
   self: { pid: number; host: string };
 }

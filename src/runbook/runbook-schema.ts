@@ -114,7 +114,7 @@ export const runbookSchema = z
           .optional(),
         timeout: commandFields.timeout,
         title: text.default("No deploy is running"),
-        /** A file rotabot creates in INFRA_DIR while one of its steps changes services, for other tooling to honour. */
+        /** A file rotabot holds in INFRA_DIR from a rotation's first vault write until it ends, for other tooling to honour. */
         marker: text.default(".deploy-in-progress"),
       })
       .strict()
