@@ -75,6 +75,11 @@ export async function runLocalChecks({
 }: DoctorDeps): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const commands = commandsOf(runbook);
+  const inInfra = (file: string) =>
+    stat(path.join(infraDir, file)).then(
+      () => true,
+      () => false,
+    );
 
   for (const program of [
     "ansible-vault",
@@ -98,12 +103,8 @@ export async function runLocalChecks({
   }
   for (const file of [runbook.files.vault, runbook.files.manifest]) files.set(file, "files");
   for (const [file, where] of files) {
-    const exists = await stat(path.join(infraDir, file)).then(
-      () => true,
-      () => false,
-    );
     results.push(
-      exists
+      (await inInfra(file))
         ? ok(`file ${file}`, `exists (used by ${where})`)
         : bad(
             "fail",
@@ -117,12 +118,8 @@ export async function runLocalChecks({
   // The seed's helper runbook is for people (rotabot runs without it): missing, it is a warning.
   const helper = runbook.files.helper_runbook;
   if (helper !== undefined) {
-    const found = await stat(path.join(infraDir, helper)).then(
-      () => true,
-      () => false,
-    );
     results.push(
-      found
+      (await inInfra(helper))
         ? ok(`file ${helper}`, "exists (the helper runbook, files.helper_runbook)")
         : bad(
             "warn",
