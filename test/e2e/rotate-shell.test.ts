@@ -142,6 +142,10 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     await expect.poll(() => infra.exists("paused-verify"), { timeout: 30_000 }).toBe(true);
     const id = rotationIdOf(shell.output());
     expect(JSON.parse(readFileSync(marker(), "utf8"))).toMatchObject({ by: "rotabot", rotationId: id });
+    // The marker and the vault's claim say who holds them, never a value.
+    const held = [marker(), path.join(infra.stateDir, "locks", "vault.claim")].map((f) => readFileSync(f, "utf8"));
+    const values = [OLD_BILLING, valueOf(infra, "vault_billing_api_token_new")!];
+    expect(leaks(held.join("\n"), values)).toEqual([]);
     // A deploy now would render vault_billing_api_token_new: the team's pipeline must wait.
     expect(infra.git("ls-files", "--others", "--exclude-standard")).toBe("");
     infra.releasePaused("verify");
