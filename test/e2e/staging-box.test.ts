@@ -98,13 +98,10 @@ const repoStatus = (token: string) =>
 const pgLogin = (password: string) => pgLoginAt(box.postgres, password);
 
 beforeAll(async () => {
-  box = await startStagingBox({ packageRoot: PROJECT_ROOT });
+  box = await startStagingBox({ packageRoot: PROJECT_ROOT, env: process.env });
   secrets.push(...Object.values(box.secrets), box.rotabotEnv.BOT_TOKEN!, readFileSync(box.passwordFile, "utf8").trim());
   bot = spawnBot({ ...box.rotabotEnv, LOG_LEVEL: "debug" }, box.infraDir);
-  await box.telegram.waitForMessage(
-    (m) => m.message.chat.id === AUDIT && textOf(m).includes("started: 6 procedures"),
-    20_000,
-  );
+  await bot.ready(20_000);
 }, 120_000);
 
 afterAll(async () => {
