@@ -221,6 +221,7 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
     const walking = walk("/rotate api-token");
     const third = await tg.waitForMessage(
       (m) => progressOf("vault_billing_api_token")(m) && textOf(m).includes("▶️ 3. Update affected services"),
+      60_000,
     );
     infra.releasePaused("accept_both");
     // The same message, edited: no card was posted between the two steps to move it down.
@@ -229,6 +230,7 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
         m.message.message_id === third.message.message_id &&
         !m.deleted &&
         textOf(m).includes("▶️ 4. Cycle services one by one"),
+      60_000,
     );
     infra.releasePaused("cycle_services");
     const held = await walking;
