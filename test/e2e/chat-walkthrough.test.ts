@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
@@ -219,20 +219,26 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
     infra.touch("pause-accept_both");
     infra.touch("pause-cycle_services");
     const walking = walk("/rotate api-token");
-    const third = await tg.waitForMessage(
-      (m) => progressOf("vault_billing_api_token")(m) && textOf(m).includes("▶️ 3. Update affected services"),
-      60_000,
-    );
-    infra.releasePaused("accept_both");
-    // The same message, edited: no card was posted between the two steps to move it down.
-    await tg.waitForMessage(
-      (m) =>
-        m.message.message_id === third.message.message_id &&
-        !m.deleted &&
-        textOf(m).includes("▶️ 4. Cycle services one by one"),
-      60_000,
-    );
-    infra.releasePaused("cycle_services");
+    walking.catch(() => undefined); // awaited below; a failure before that must not also be unhandled
+    try {
+      const third = await tg.waitForMessage(
+        (m) => progressOf("vault_billing_api_token")(m) && textOf(m).includes("▶️ 3. Update affected services"),
+        60_000,
+      );
+      infra.releasePaused("accept_both");
+      // The same message, edited: no card was posted between the two steps to move it down.
+      await tg.waitForMessage(
+        (m) =>
+          m.message.message_id === third.message.message_id &&
+          !m.deleted &&
+          textOf(m).includes("▶️ 4. Cycle services one by one"),
+        60_000,
+      );
+    } finally {
+      // Whatever happened, the held rotation goes on, so the tests after this one find no rotation in flight.
+      for (const step of ["accept_both", "cycle_services"])
+        rmSync(path.join(infra.infraDir, `pause-${step}`), { force: true });
+    }
     const held = await walking;
     const other = await walk("/rotate nats");
 
