@@ -9,27 +9,37 @@
 # ansible-vault, PostgreSQL, nats-server in-process) and e2e (the built rotabot as a process).
 #
 #   first pass, machine's Node.js:  every project, except test/e2e/staging-box.test.ts
-#   second pass, Node.js 24:        what depends on the runtime, the process tests: the e2e project
-#                                   (the tests start rotabot with process.execPath, so rotabot, its
-#                                   commands and its signals, pipes and files run on 24), except
+#   second pass, Node.js 24:        what depends on the runtime: the process tests (e2e project),
+#                                   whose subject is the rotabot process itself: start, polling and
+#                                   HTTP, signals, stops, crashes and restarts, child processes,
+#                                   pipes, files, the CLI, timers and retries (the tests start
+#                                   rotabot with process.execPath, so all of that runs on 24). Not:
+#     the chat dialog tests (chat-cards, chat-plan, chat-strangers, chat-walkthrough,
+#       chat-audit-channel, chat-secrets-typed): their subject is what the bot says and offers,
+#       grammY's and rotabot's own logic, which the runtime does not change; the same process
+#       paths run on 24 in bot-process, chat-operate, chat-resilience, chat-restart,
+#       chat-shutdown and staging-box;
 #     test/e2e/install-playbook.test.ts: it installs Node.js 24 as the ops host's node itself, so the
-#                                        vitest pass it runs in does not matter;
+#       vitest pass it runs in does not matter;
 #     test/e2e/sandbox-browser.test.ts: the Quick start (`rotabot sandbox` and its web chat in
-#                                       chromium), on the Node.js the Quick start runs on;
+#       chromium), on the Node.js the Quick start runs on;
 #     test/e2e/staging-production-box.test.ts: two environments of real services and the engine
-#                                       in-process; nothing in it depends on the Node.js version
-#                                       that staging-box.test.ts does not already run on 24.
+#       in-process; nothing in it depends on the Node.js version that staging-box.test.ts does not
+#       already run on 24.
 #   Node.js 24 only: test/e2e/staging-box.test.ts, the shipped runbook against real PostgreSQL and
 #                    NATS through the bot, as in production (the same box runs on the machine's
 #                    Node in sandbox-browser.test.ts).
 #   Unit and integration tests run once: their code does not start rotabot, and what they drive
-#   in-process (vault, PostgreSQL and NATS clients) runs on 24 in the e2e tests of the second pass.
+#   in-process (vault, PostgreSQL and NATS clients) runs on 24 in the process tests.
+#   Every test runs at least once; a new e2e file runs on both unless it is added to a list here.
 #
 # Arguments replace that plan: `npm test -- test/e2e/age-command.test.ts` runs those tests on both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+dialogs=(chat-cards chat-plan chat-strangers chat-walkthrough chat-audit-channel chat-secrets-typed)
 only_machine=(test/e2e/install-playbook.test.ts test/e2e/sandbox-browser.test.ts test/e2e/staging-production-box.test.ts)
+for name in "${dialogs[@]}"; do only_machine+=("test/e2e/$name.test.ts"); done
 only_node24=(test/e2e/staging-box.test.ts)
 
 node24=$(bash scripts/install-node24.sh)
