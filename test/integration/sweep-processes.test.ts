@@ -11,7 +11,7 @@ const CONFIG = path.join(PROJECT_ROOT, "test/support/fixtures/leave-processes/vi
 /** A process that still runs (a zombie has ended; a pid taken by a later process does not count). */
 const running = ({ pid, started }: { pid: number; started: string | undefined }) => stillRuns(pid, started);
 
-/** A vitest run of the fixture test, which starts four kinds of processes and never ends. */
+/** A vitest run of the fixture test, which starts four kinds of processes and never ends; the pids file names them and its worker. */
 function runFixture(timeoutMs: number) {
   const dir = mkdtempSync(path.join(tmpdir(), "leave-processes-"));
   const pidsFile = path.join(dir, "pids");
@@ -42,7 +42,7 @@ describe("processes the tests start", { timeout: 120_000 }, () => {
   it("are gone when the run ends after a test timed out without cleaning up", async () => {
     const run = runFixture(3_000);
     const processes = await run.left();
-    expect(processes.filter(running)).toHaveLength(4);
+    expect(processes.filter(running)).toHaveLength(5);
     expect(await run.exited).toBe(1);
     expect(run.output()).toMatch(/Test timed out in 3000ms/);
     expect(run.output()).toMatch(
@@ -54,7 +54,7 @@ describe("processes the tests start", { timeout: 120_000 }, () => {
   it("are gone soon after the runner is killed (SIGKILL) in the middle of a test", async () => {
     const run = runFixture(600_000);
     const processes = await run.left();
-    expect(processes.filter(running)).toHaveLength(4);
+    expect(processes.filter(running)).toHaveLength(5);
     run.child.kill("SIGKILL");
     await run.exited;
     await expect.poll(() => processes.filter(running), { timeout: 20_000 }).toEqual([]);

@@ -10,14 +10,17 @@
  * everything it starts inherits process.env, and so the mark. Processes started with an
  * environment of their own get it from withRunMark (run-rotabot.ts, testEnv).
  */
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, expect, inject } from "vitest";
-import { RUN_MARK, sweepMarked } from "./sweep-processes.js";
+import { OWNER_FILE } from "./process-run.js";
+import { RUN_MARK, statOf, sweepMarked } from "./sweep-processes.js";
 
 const dir = path.join(inject("processRun"), String(process.pid));
 mkdirSync(dir, { recursive: true });
 chmodSync(dir, 0o1777); // a temp folder like /tmp: PostgreSQL and service users write below it
+// Names this worker, so a watchdog can stop it if it outlives its runner (process-run.ts, sweepRun).
+writeFileSync(path.join(dir, OWNER_FILE), `${process.pid} ${statOf(process.pid)!.startTime}\n`);
 process.env[RUN_MARK] = dir;
 process.env.TMPDIR = dir; // os.tmpdir(): every temp folder of the tests lands in the run's folder
 

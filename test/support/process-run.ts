@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
-import { RUN_MARK, statOf, stillRuns, sweepMarked } from "./sweep-processes.js";
+import { RUN_MARK, statOf, stillRuns, sweepMarked, type MarkedProcess } from "./sweep-processes.js";
 
 declare module "vitest" {
   interface ProvidedContext {
@@ -15,16 +15,44 @@ declare module "vitest" {
 /** A run folder's name: short, because PostgreSQL's socket path below it must fit in 107 bytes. */
 const PREFIX = "rbt-";
 
-/** Whether the vitest process that owns a run folder still runs (its `owner` file: pid and start time). */
-export function ownerAlive(runDir: string): boolean {
+/** The file, in a run's folder or a worker's, that names its vitest process: its pid and start time. */
+export const OWNER_FILE = "owner";
+
+/** Whether the process a folder's owner file names still runs. */
+function ownedByLiveProcess(dir: string): { pid: number; alive: boolean } | undefined {
   let owner: string;
   try {
-    owner = readFileSync(path.join(runDir, "owner"), "utf8");
+    owner = readFileSync(path.join(dir, OWNER_FILE), "utf8");
   } catch {
-    return false;
+    return undefined;
   }
   const [pid, started] = owner.trim().split(" ");
-  return started !== undefined && stillRuns(Number(pid), started);
+  return { pid: Number(pid), alive: started !== undefined && stillRuns(Number(pid), started) };
+}
+
+/** Whether the vitest that owns a run folder still runs. */
+export function ownerAlive(runDir: string): boolean {
+  return ownedByLiveProcess(runDir)?.alive === true;
+}
+
+/**
+ * Stops what a run left: every process marked with its folder, and its vitest workers that
+ * outlived their runner (a worker keeps the environment it started with, so it carries no mark;
+ * its folder's owner file names it).
+ */
+export function sweepRun(dir: string): MarkedProcess[] {
+  const swept = sweepMarked(dir);
+  for (const worker of readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+    const owner = ownedByLiveProcess(path.join(dir, worker.name));
+    if (!owner?.alive) continue;
+    try {
+      process.kill(owner.pid, "SIGKILL");
+      swept.push({ pid: owner.pid, argv: ["(vitest worker)"] });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return swept;
 }
 
 /** Folders of runs whose vitest is gone (killed, or its machine rebooted): their processes are swept, the folders removed. */
@@ -33,12 +61,12 @@ function sweepDeadRuns(base: string): void {
     const dir = path.join(base, name);
     let isRun = false;
     try {
-      isRun = readdirSync(dir).includes("owner");
+      isRun = readdirSync(dir).includes(OWNER_FILE);
     } catch {
       continue; // not a folder, or not ours to read
     }
     if (!isRun || ownerAlive(dir)) continue;
-    const swept = sweepMarked(dir);
+    const swept = sweepRun(dir);
     if (swept.length > 0) process.stderr.write(`swept ${swept.length} processes left by an earlier run (${dir})\n`);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -49,7 +77,7 @@ function sweepDeadRuns(base: string): void {
  * folder, marked with this vitest's pid and start time. Each worker marks what it starts with a
  * folder below it (mark-processes.ts). A watchdog (watch-run.ts, its own session) sweeps the run's
  * processes as soon as this vitest is gone without its teardown (killed, or the machine's OOM
- * killer); the next run's setup sweeps and removes what a dead run left, the watchdog included.
+ * killer); the next run's setup sweeps and removes what a dead run left.
  * The teardown sweeps whatever is still running, and removes the folder unless a test failed (its
  * files are then kept for a look, until the next run).
  */
@@ -58,7 +86,7 @@ export default function setup(project: TestProject): () => void {
   sweepDeadRuns(base);
   const dir = mkdtempSync(path.join(base, PREFIX));
   chmodSync(dir, 0o755); // PostgreSQL and the install test's service user reach their folders below
-  writeFileSync(path.join(dir, "owner"), `${process.pid} ${statOf(process.pid)!.startTime}\n`);
+  writeFileSync(path.join(dir, OWNER_FILE), `${process.pid} ${statOf(process.pid)!.startTime}\n`);
   const unmarked = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => name !== RUN_MARK && name !== "TMPDIR"),
   );
