@@ -8,7 +8,7 @@
  *  - by the run's teardown and watchdog (process-run.ts), whatever happens to this worker.
  * The worker itself keeps its original environment (/proc/<pid>/environ), so it is never swept;
  * everything it starts inherits process.env, and so the mark. Processes started with an
- * environment of their own get it from withRunMark (run-rotabot.ts, testEnv).
+ * environment of their own get it from withRunMark (spawnBot, runRotabot, startShell use it).
  */
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
