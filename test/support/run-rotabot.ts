@@ -68,7 +68,7 @@ export function spawnBot(env: Record<string, string>, cwd = tmpdir()): BotProces
     child,
     output: () => output,
     exited,
-    async ready(timeoutMs = 15_000) {
+    async ready(timeoutMs = 60_000) {
       const ready = await Promise.race([waitForReady(readyFile, child.pid!, timeoutMs), exited.then(() => false)]);
       if (!ready)
         throw new Error(
