@@ -6,6 +6,7 @@ import { execa } from "execa";
 import { startStagingBox, type StagingBox } from "../sandbox/start-staging-box.js";
 import { startWebChat } from "../sandbox/web-chat/create-web-chat.js";
 import { EXIT, type CliIo } from "./cli-io.js";
+import { waitForReady } from "./signal-ready.js";
 import { readCommandLine, SANDBOX_USAGE } from "./usage.js";
 
 const NEEDED = [
@@ -55,15 +56,16 @@ export async function runSandboxCommand(args: string[], io: CliIo): Promise<numb
   let box: StagingBox | undefined;
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
-    box = await startStagingBox({ packageRoot: io.packageRoot, say, today: io.now() });
+    box = await startStagingBox({ packageRoot: io.packageRoot, env: io.env, say, today: io.now() });
     const started = box;
     cleanups.push(() => started.stop());
 
     say("starting rotabot against the box");
     const logFile = path.join(box.root, "rotabot.log");
     const log = createWriteStream(logFile);
+    const readyFile = path.join(box.root, "rotabot.ready");
     const bot = spawn(process.execPath, [path.join(io.packageRoot, "dist/src/main.js"), "start"], {
-      env: box.rotabotEnv,
+      env: { ...box.rotabotEnv, READY_FILE: readyFile },
       cwd: box.infraDir,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -75,7 +77,9 @@ export async function runSandboxCommand(args: string[], io: CliIo): Promise<numb
       await botExited;
     });
     await Promise.race([
-      box.telegram.waitForMessage((m) => m.message.text?.includes("started: 6 procedures") === true, 30_000),
+      waitForReady(readyFile, bot.pid!, 30_000).then((ready) => {
+        if (!ready) throw new Error(`rotabot did not say it was ready (READY_FILE) within 30 s; see ${logFile}`);
+      }),
       botExited.then((code) => Promise.reject(new Error(`rotabot exited (${code}) while starting; see ${logFile}`))),
     ]);
 

@@ -9,6 +9,7 @@ import { createDigestSender } from "../reminders/create-digest-sender.js";
 import { createReminders, type Reminders } from "../reminders/create-reminders.js";
 import { REFUSALS } from "../rotation/prompts.js";
 import { EXIT, type CliIo } from "./cli-io.js";
+import { clearReady, signalReady } from "./signal-ready.js";
 
 /** How long a stop waits for the audit channel's last lines (the send budget may pace them). */
 const FLUSH_MS = 10_000;
@@ -122,6 +123,15 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
       retryInterval: RETRY_SECONDS * 1000,
     },
   });
+  if (config.readyFile) {
+    const file = config.readyFile;
+    await signalReady(file).catch((error: unknown) =>
+      logger.error(
+        { err: error, readyFile: file },
+        "cannot write READY_FILE, so whatever waits for rotabot to be ready will not see it: make its folder exist and be writable by rotabot, or unset READY_FILE",
+      ),
+    );
+  }
   const outcome = await Promise.race([
     io.stopSignal.then((signal) => ({ kind: "signal" as const, signal })),
     (runner.task() ?? Promise.resolve()).then(
@@ -129,6 +139,7 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
       (error: unknown) => ({ kind: "failed" as const, error }),
     ),
   ]);
+  if (config.readyFile) await clearReady(config.readyFile).catch(() => undefined);
   if (outcome.kind === "failed") {
     logger.fatal({ err: outcome.error }, explainStartFailure(outcome.error));
     return EXIT.attention;

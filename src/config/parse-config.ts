@@ -144,6 +144,7 @@ const envSchema = z.object({
       error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",
     })
     .default("info"),
+  READY_FILE: z.string().trim().min(1).optional(),
   /** Crash tests only (docs/development.md): where rotabot stops itself so the test can kill it. */
   ROTABOT_CRASH_AT: z
     .string()
@@ -193,6 +194,8 @@ export interface BaseConfig {
   shutdownGraceMs: number;
   /** Crash tests only: the storage window where rotabot stops itself (ROTABOT_CRASH_AT). */
   crashAt: CrashAt | undefined;
+  /** Where `rotabot start` says it is ready (READY=1, MAINPID=<pid>) once it polls Telegram; undefined: nowhere. */
+  readyFile: string | undefined;
 }
 
 /** Settings of `rotabot start`: the Telegram side is required. */
@@ -317,6 +320,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
           },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     crashAt: e.ROTABOT_CRASH_AT,
+    readyFile: e.READY_FILE === undefined ? undefined : expand(e.READY_FILE),
     botToken: e.BOT_TOKEN,
     opsChatId: e.OPS_CHAT_ID,
     auditChatId: e.AUDIT_CHAT_ID ?? e.OPS_CHAT_ID,

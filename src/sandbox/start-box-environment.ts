@@ -44,14 +44,16 @@ export async function prepareBoxEnvironment(options: {
   infraDir: string;
   postgresPassword: string;
   shared: SharedServices;
+  /** What the environment's processes (PostgreSQL, nats-server, the apps) start with. */
+  env: Readonly<Record<string, string>>;
   cleanups: (() => unknown)[];
 }) {
-  const { name, root, infraDir, cleanups } = options;
+  const { name, root, infraDir, env, cleanups } = options;
   const staging = name === "staging";
   // Staging keeps the single-environment box's paths and container name (the seed's `nats`).
   const servicesDir = path.join(root, staging ? "services" : `services-${name}`);
   for (const dir of SERVICES.map((s) => path.join(servicesDir, s))) mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const postgres = await startPostgres({ parentDir: root });
+  const postgres = await startPostgres({ parentDir: root, env });
   cleanups.push(() => postgres.stop());
   // The verifier, not the password: the server log never sees a plaintext, even at setup.
   await postgres.admin(`CREATE ROLE akira_app LOGIN PASSWORD '${scramSha256Verifier(options.postgresPassword)}'`);
@@ -115,6 +117,7 @@ export async function prepareBoxEnvironment(options: {
     ) {
       await playbook(inventory, "deploy_nats.yml", "--tags", "config");
       const server = await startNatsContainer({
+        env,
         name: nats.container,
         conf: nats.conf,
         containersDir: path.join(root, "containers"),
@@ -127,6 +130,8 @@ export async function prepareBoxEnvironment(options: {
         Promise.all(
           ["backend", "cdr-worker", "reports"].map((service) =>
             execa(path.join(infraDir, "scripts/akira_app.py"), ["stop", path.join(servicesDir, service)], {
+              env,
+              extendEnv: false,
               reject: false,
             }),
           ),

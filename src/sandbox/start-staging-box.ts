@@ -24,6 +24,12 @@ export const SANDBOX_IDS = {
 export interface StagingBoxOptions {
   /** The rotabot package root: the box's infra template is `deploy/sandbox/infra` below it. */
   packageRoot: string;
+  /**
+   * The environment the box's commands start from (ansible, git, PostgreSQL, nats-server, and
+   * `rotabotEnv`): only its allowlisted variables are passed on (src/exec/allowed-env.ts), PATH
+   * with the box's `docker` first. The sandbox command passes its own; a test passes process.env.
+   */
+  env: Readonly<Record<string, string | undefined>>;
   /** Progress lines for a person watching the box come up. */
   say?: (line: string) => void;
   today?: Date;
@@ -50,6 +56,7 @@ export interface StagingBoxOptions {
  */
 export async function startStagingBox({
   packageRoot,
+  env,
   say = () => undefined,
   today = new Date(),
   environments = ["staging"],
@@ -81,6 +88,12 @@ export async function startStagingBox({
       path.join(stateDir, "reminders.json"),
       JSON.stringify({ lastRunAt: new Date(today.getTime() - 2 * 86_400_000).toISOString() }),
     );
+
+    const commandEnv = {
+      ...allowedEnv(env),
+      HOME: home,
+      PATH: `${binDir}:${env.PATH ?? "/usr/bin:/bin"}`,
+    };
 
     say("starting the Telegram stand-in, the SignalWire package repository and Sentry");
     const telegram = await startFakeBotApi();
@@ -140,6 +153,7 @@ export async function startStagingBox({
           infraDir,
           postgresPassword: secrets.vault_postgres_app_password,
           shared: { freeswitchRepoUrl: repository.url, telegramApiRoot: telegram.url },
+          env: commandEnv,
           cleanups,
         }),
       ),
@@ -149,11 +163,6 @@ export async function startStagingBox({
     writeFileSync(path.join(varsDir, "_secrets_manifest.yml"), manifestFor(today));
     const passwordFile = path.join(root, "vault-pass.txt");
     writeFileSync(passwordFile, `${generateSecret(32, "alphanumeric")}\n`, { mode: 0o600 });
-    const commandEnv = {
-      ...allowedEnv(process.env),
-      HOME: home,
-      PATH: `${binDir}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-    };
     const vaultText = `# Akira vault (rotabot sandbox), read by every inventory. Edit with ansible-vault edit.\n${Object.entries(
       secrets,
     )

@@ -1,6 +1,11 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
 import { startFakeBotApi, type FakeBotApi, type StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { daysAgo, makeInfraDir } from "../support/infra-fixture.js";
+import { SHIPPED_RUNBOOK } from "../support/paths.js";
 import { spawnBot, testEnv, type BotProcess } from "../support/run-rotabot.js";
 
 const BOT_ID = 7001;
@@ -55,11 +60,7 @@ beforeAll(async () => {
       LOG_LEVEL: "debug",
     }),
   );
-  await tg
-    .waitForMessage((m) => m.message.chat.id === AUDIT && textOf(m).includes("started"), 15_000)
-    .catch((error: unknown) => {
-      throw new Error(`bot did not start: ${String(error)}\n${bot.output()}`);
-    });
+  await bot.ready();
 });
 
 afterAll(async () => {
@@ -173,7 +174,11 @@ describe("rotabot start against a Bot API server", () => {
   });
 
   it("answers a press on a button nobody owns", async () => {
-    const sent = tg.messages(OPS).find((m) => m.botId === BOT_ID)!;
+    const before = botMessagesIn(OPS).length;
+    tg.userSends({ from: ALICE, chat: OPS, text: "/help" });
+    const sent = await tg.waitForMessage(
+      (m) => m.botId === BOT_ID && m.message.chat.id === OPS && botMessagesIn(OPS).indexOf(m) >= before,
+    );
     const queryId = tg.pressButton({
       from: ALICE,
       chat: OPS,
@@ -198,5 +203,44 @@ describe("rotabot start against a Bot API server", () => {
     expect(await bot.stop()).toBe(0);
     expect(bot.output()).toContain("rotabot stopped");
     for (const line of bot.output().trim().split("\n")) expect(() => JSON.parse(line) as unknown, line).not.toThrow();
+  });
+});
+
+describe("READY_FILE", () => {
+  it("says READY=1 and its pid once it polls, whatever the runbook holds (here a seventh procedure), and takes it back on SIGTERM", async () => {
+    const api = await startFakeBotApi();
+    const { token: readyToken } = api.addBot({ id: BOT_ID + 1, username: "ready_rotabot" });
+    api.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE], bots: [BOT_ID + 1] });
+    const dir = mkdtempSync(path.join(tmpdir(), "rotabot-ready-"));
+    const runbook = parse(readFileSync(SHIPPED_RUNBOOK, "utf8")) as {
+      policies: Record<string, unknown>;
+      procedures: Record<string, unknown>[];
+    };
+    const apiToken = runbook.procedures.find((p) => p.id === "api-token")!;
+    runbook.policies.reports_token = runbook.policies.api_token;
+    runbook.procedures.push({ ...apiToken, id: "reports-token", category: "reports_token", aliases: ["reports"] });
+    writeFileSync(path.join(dir, "runbook.yml"), stringify(runbook));
+    const readyFile = path.join(dir, "ready");
+    const seven = spawnBot(
+      testEnv({
+        BOT_TOKEN: readyToken,
+        TELEGRAM_API_ROOT: api.url,
+        OPS_CHAT_ID: String(OPS),
+        OPERATOR_IDS: String(ALICE),
+        INFRA_DIR: makeInfraDir(MANIFEST),
+        RUNBOOK_FILE: path.join(dir, "runbook.yml"),
+        READY_FILE: readyFile,
+      }),
+    );
+    try {
+      await seven.ready();
+      expect(readFileSync(readyFile, "utf8")).toBe(`READY=1\nMAINPID=${seven.child.pid}\n`);
+      await api.waitForMessage((m) => textOf(m).includes("started: 7 procedures"));
+      expect(await seven.stop()).toBe(0);
+      expect(readdirSync(dir)).toEqual(["runbook.yml"]);
+    } finally {
+      await seven.stop();
+      await api.close();
+    }
   });
 });

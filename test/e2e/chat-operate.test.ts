@@ -31,6 +31,21 @@ async function pausedRotation(grace: string): Promise<{ w: ChatWorld; id: string
   return { w, id };
 }
 
+/** Whether the bot, told to stop, is letting the running step of rotation `id` finish (a structured log line). */
+const stoppingWithGrace = (w: ChatWorld, id: string) =>
+  w
+    .bot()
+    .output()
+    .split("\n")
+    .some((line) => {
+      try {
+        const entry = JSON.parse(line) as { graceMs?: number; rotations?: string[] };
+        return entry.graceMs !== undefined && (entry.rotations ?? []).includes(id);
+      } catch {
+        return false;
+      }
+    });
+
 const remindersFile = (w: ChatWorld) => path.join(w.infra.stateDir, "reminders.json");
 const lastDigestRun = (w: ChatWorld) =>
   (JSON.parse(readFileSync(remindersFile(w), "utf8")) as { lastRunAt: string }).lastRunAt;
@@ -105,7 +120,8 @@ describe("operating the bot", { timeout: 90_000 }, () => {
   it("on SIGTERM lets a running command finish within the grace period, then stops before the next step; /resume finishes", async () => {
     const { w, id } = await pausedRotation("30s");
     const exited = w.bot().stop();
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // The command ends only once rotabot is stopping and waiting for it (its log says so, with the rotation).
+    await expect.poll(() => stoppingWithGrace(w, id), { timeout: 20_000 }).toBe(true);
     w.infra.releasePaused("cycle_services");
     expect(await exited).toBe(0);
     const journal = journalOf(w, id);

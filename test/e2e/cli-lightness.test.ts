@@ -78,11 +78,14 @@ describe("rotabot stays light and its output complete", () => {
     const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "ignore"] });
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
     child.stdout.pause();
-    await sleep(1_000); // the reader is busy while rotabot finishes writing
+    // The reader is busy: its buffer fills up, then the pipe, and rotabot has to wait to write the rest.
+    await expect
+      .poll(() => child.stdout.readableLength >= child.stdout.readableHighWaterMark, { timeout: 20_000 })
+      .toBe(true);
     const chunks: Buffer[] = [];
     for await (const chunk of child.stdout) {
       chunks.push(chunk as Buffer);
-      if (chunks.length % 8 === 0) await sleep(20);
+      if (chunks.length % 8 === 0) await sleep(20); // and stays slow: a pace, not an order of events
     }
     expect(await exited).toBe(1); // some entries are overdue
     const received = Buffer.concat(chunks);

@@ -6,6 +6,7 @@ import path from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { MAIN_JS, PROJECT_ROOT } from "../support/paths.js";
+import { withRunMark } from "../support/sweep-processes.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
@@ -29,14 +30,21 @@ let sandbox: ChildProcess | undefined;
 let browser: Browser | undefined;
 afterAll(async () => {
   await browser?.close();
-  if (sandbox?.exitCode === null) sandbox.kill("SIGKILL");
-});
+  // Ctrl-C, as a person would: the sandbox stops what it started. Whatever a sandbox that does not
+  // answer leaves is swept after this file (test/support/mark-processes.ts), so a timeout leaves nothing.
+  if (sandbox?.exitCode === null) {
+    const exited = new Promise((resolve) => sandbox!.once("exit", resolve));
+    sandbox.kill("SIGINT");
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
+  }
+}, 60_000);
 
 describe("rotabot sandbox in a browser", { timeout: 240_000 }, () => {
   it("rotates the NATS password and the Telegram token (BotFather panel, private chat) by clicking, then Ctrl-C removes everything", async () => {
     sandbox = spawn(process.execPath, [MAIN_JS, "sandbox", "--port", "0"], {
-      env: { PATH: process.env.PATH, HOME: mkdtempSync(path.join(tmpdir(), "sandbox-home-")) },
+      env: withRunMark({ PATH: process.env.PATH!, HOME: mkdtempSync(path.join(tmpdir(), "sandbox-home-")) }),
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
     let printed = "";
     sandbox.stdout!.on("data", (d: Buffer) => (printed += d.toString()));
@@ -115,21 +123,33 @@ describe("rotabot sandbox in a browser", { timeout: 240_000 }, () => {
 
     /** Presses Confirm (and Done, after `beforeDone`) until the ops chat shows `completions` completed rotations. */
     async function clickThrough(completions: number, beforeDone?: () => Promise<void>) {
-      const deadline = Date.now() + 180_000;
-      while ((await ops.locator(".msg", { hasText: "Rotation complete" }).count()) < completions) {
-        if (Date.now() > deadline) throw new Error(`the rotation did not complete:\n${await ops.innerText()}`);
-        const go = ops.locator('button[data-callback^="rt|"][data-callback$="|g"]');
-        const done = ops.locator('button[data-callback^="rt|"][data-callback$="|d"]');
-        if ((await done.count()) > 0) {
-          await beforeDone?.();
-          await done.last().click();
-          await page.waitForTimeout(1_500);
-        } else if ((await go.count()) > 0) {
-          await go.last().click();
-          await page.waitForTimeout(1_500);
-        } else {
-          await page.waitForTimeout(500);
-        }
+      const complete = ops.locator(".msg", { hasText: "Rotation complete" });
+      const go = ops.locator('button[data-callback^="rt|"][data-callback$="|g"]');
+      const done = ops.locator('button[data-callback^="rt|"][data-callback$="|d"]');
+      for (;;) {
+        // The next thing to do: a Done, a Confirm, or nothing more (the rotation completed).
+        let next: "complete" | "done" | "go" | undefined;
+        const nextOf = async () =>
+          (await complete.count()) >= completions
+            ? "complete"
+            : (await done.count()) > 0
+              ? "done"
+              : (await go.count()) > 0
+                ? "go"
+                : undefined;
+        await expect
+          .poll(async () => (next = await nextOf()), { timeout: 180_000 })
+          .toBeDefined()
+          .catch(async () => {
+            throw new Error(`the rotation did not complete:\n${await ops.innerText()}`);
+          });
+        if (next === "complete") return;
+        if (next === "done") await beforeDone?.();
+        const button = (next === "done" ? done : go).last();
+        const data = (await button.getAttribute("data-callback"))!;
+        await button.click();
+        // The card takes the answer: the button pressed goes (its callback data is unique to that prompt).
+        await ops.locator(`button[data-callback="${data}"]`).waitFor({ state: "detached", timeout: 60_000 });
       }
     }
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });

@@ -174,7 +174,7 @@ function abortPoints(procedureId: string): string[] {
 }
 
 beforeAll(async () => {
-  box = await startStagingBox({ packageRoot: PROJECT_ROOT, environments: ["staging", "production"] });
+  box = await startStagingBox({ packageRoot: PROJECT_ROOT, env: process.env, environments: ["staging", "production"] });
   values.push(...Object.values(box.secrets), readFileSync(box.passwordFile, "utf8").trim());
   const opened = await createApp(
     { env: box.rotabotEnv, packageRoot: PROJECT_ROOT, now: () => new Date(), stderr: (text) => void logs.push(text) },

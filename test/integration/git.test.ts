@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createGit } from "../../src/git/create-git.js";
+import { listGitProcesses } from "../../src/git/git-locks.js";
+import { withRunMark } from "../support/sweep-processes.js";
 
 const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin", GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@x" };
 
@@ -34,11 +36,8 @@ async function heldCommit(c: ReturnType<typeof checkout>) {
   const child = spawn(
     "git",
     ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "orphan", "--", "other.txt"],
-    {
-      cwd: c.dir,
-      env: ENV,
-      stdio: "ignore",
-    },
+    // Marked, and in its own group: a test that fails before the release leaves no git looping in its hook.
+    { cwd: c.dir, env: withRunMark(ENV), stdio: "ignore", detached: true },
   );
   await expect.poll(() => existsSync(path.join(c.dir, ".git/in-hook")), { timeout: 10_000 }).toBe(true);
   expect(existsSync(c.lock)).toBe(true);
@@ -81,9 +80,23 @@ describe("git commit after a crash", () => {
     const c = checkout();
     const orphan = await heldCommit(c);
     writeFileSync(path.join(c.dir, "vault.yml"), "v2\n");
-    const commit = gitFor(c.dir).commit(["vault.yml"], "Rotate k");
-    setTimeout(orphan.release, 1_000);
+    // The orphan finishes only once the commit has seen it running (and so must wait for it).
+    let sawOrphan = false;
+    const processes = async () => {
+      const all = await listGitProcesses();
+      if (!sawOrphan && all?.some((p) => p.pid === orphan.child.pid)) {
+        sawOrphan = true;
+        orphan.release();
+      }
+      return all;
+    };
+    const commit = createGit({
+      cwd: c.dir,
+      env: { ...ENV, GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@x" },
+      processes,
+    }).commit(["vault.yml"], "Rotate k");
     expect(await commit).toMatchObject({ ok: true, clearedLocks: [] });
+    expect(sawOrphan).toBe(true);
     await orphan.exited;
     expect(c.git("log", "--format=%s")).toBe("Rotate k\norphan\ninitial\n");
   });

@@ -2,7 +2,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNatsChecks } from "../../src/services/nats.js";
-import { startNats } from "../../src/sandbox/services/start-nats.js";
+import { startNats } from "../support/start-nats.js";
 
 const PASSWORD = "NatsPassword0123456789";
 let nats: Awaited<ReturnType<typeof startNats>>;

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { MAIN_JS } from "../support/paths.js";
+import { PROJECT_ROOT } from "../support/paths.js";
 
 /** systemd's ReadWritePaths bind-mounts INFRA_DIR and STATE_DIR: same device number, yet rename between them fails (EXDEV). */
 const canBindMount = spawnSync("unshare", ["-m", "true"]).status === 0;
@@ -15,7 +15,8 @@ describe("atomic replacement across a bind mount (as under systemd's ReadWritePa
     const target = path.join(infra, "CHANGELOG.md");
     writeFileSync(target, "# Changelog\n");
     expect(statSync(infra).dev).toBe(statSync(stateDir).dev);
-    const replacer = path.join(path.dirname(MAIN_JS), "fs/replace-file.js");
+    // The source, through tsx: no build needed for an integration test.
+    const replacer = path.join(PROJECT_ROOT, "src/fs/replace-file.ts");
     const script = `
       const { createFileReplacer } = await import(${JSON.stringify(replacer)});
       const files = createFileReplacer({ stateDir: ${JSON.stringify(stateDir)} });
@@ -27,13 +28,13 @@ describe("atomic replacement across a bind mount (as under systemd's ReadWritePa
         "-m",
         "sh",
         "-c",
-        `mount --bind "$1" "$1" && exec "$2" --input-type=module -e "$3"`,
+        `mount --bind "$1" "$1" && exec "$2" --import tsx --input-type=module -e "$3"`,
         "sh",
         infra,
         process.execPath,
         script,
       ],
-      { encoding: "utf8" },
+      { encoding: "utf8", cwd: PROJECT_ROOT },
     );
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createFileReplacer } from "../../src/fs/replace-file.js";
 import { PROJECT_ROOT } from "../support/paths.js";
 import { decryptVault, makeVaultFile, vaultFor } from "../support/vault-fixture.js";
+import { withRunMark } from "../support/sweep-processes.js";
 
 // Spacing, quoting and comments as people write them: a rotation must change only the keys it touches.
 const PLAIN = `---
@@ -130,6 +131,8 @@ describe("vault against the real ansible-vault", () => {
     const child = spawn(
       process.execPath,
       [
+        "--import",
+        "tsx",
         path.join(PROJECT_ROOT, "test/support/fixtures/write-vault.mjs"),
         files.vaultFile,
         files.passwordFile,
@@ -137,7 +140,12 @@ describe("vault against the real ansible-vault", () => {
         "vault_nats_password",
         files.stateDir,
       ],
-      { env: { PATH: `${shimDir}:${process.env.PATH}` }, stdio: ["ignore", "pipe", "pipe"] },
+      {
+        env: withRunMark({ PATH: `${shimDir}:${process.env.PATH}` }),
+        cwd: PROJECT_ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      },
     );
     await expect.poll(() => existsSync(marker), { timeout: 15_000, interval: 50 }).toBe(true);
     child.kill("SIGKILL");

@@ -52,13 +52,10 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
     bot: () => bot!,
     /** Every process's output so far (restarts included). */
     output: () => [...outputs, bot?.output() ?? ""].join("\n"),
+    /** Starts `rotabot start` and resolves once it says it is ready (READY_FILE), whatever its runbook holds. */
     async startBot(): Promise<void> {
-      const starts = tg.messages(AUDIT).filter((m) => textOf(m).includes("started: 6 procedures")).length;
       bot = spawnBot(env);
-      await tg.waitForMessage(
-        () => tg.messages(AUDIT).filter((m) => textOf(m).includes("started: 6 procedures")).length > starts,
-        15_000,
-      );
+      await bot.ready();
     },
     /** Simulates a crash: SIGKILL, no goodbye. */
     async killBot(): Promise<void> {

@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { waitForReady } from "../../src/cli/signal-ready.js";
 import { MAIN_JS } from "./paths.js";
+import { withRunMark } from "./sweep-processes.js";
 
 /** The environment a rotabot process gets in tests: nothing inherited but PATH, and a temp HOME. */
 export function testEnv(extra: Record<string, string>): Record<string, string> {
@@ -10,14 +12,19 @@ export function testEnv(extra: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, STATE_DIR: path.join(home, "state"), ...extra };
 }
 
-/** Runs `rotabot <args>` to completion. */
+/** Runs `rotabot <args>` to completion (in its own process group, marked for the sweep: sweep-processes.ts). */
 export function runRotabot(
   args: string[],
   env: Record<string, string>,
   cwd = tmpdir(),
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN_JS, ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [MAIN_JS, ...args], {
+      env: withRunMark(env),
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -34,10 +41,25 @@ export interface BotProcess {
   /** Sends SIGTERM and resolves with the exit code. */
   stop: () => Promise<number | null>;
   exited: Promise<number | null>;
+  /**
+   * Resolves once this process says it is ready (READY_FILE: READY=1 and its pid, written once it
+   * polls Telegram); rejects with its output when it exits first or takes longer than `timeoutMs`.
+   */
+  ready: (timeoutMs?: number) => Promise<void>;
 }
 
+/**
+ * `rotabot start` in its own process group, marked for the sweep (sweep-processes.ts) like
+ * everything it starts; READY_FILE is set to a file of its own unless `env` names one.
+ */
 export function spawnBot(env: Record<string, string>, cwd = tmpdir()): BotProcess {
-  const child = spawn(process.execPath, [MAIN_JS, "start"], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const readyFile = env.READY_FILE ?? path.join(mkdtempSync(path.join(tmpdir(), "rotabot-ready-")), "ready");
+  const child = spawn(process.execPath, [MAIN_JS, "start"], {
+    env: withRunMark({ ...env, READY_FILE: readyFile }),
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -46,6 +68,13 @@ export function spawnBot(env: Record<string, string>, cwd = tmpdir()): BotProces
     child,
     output: () => output,
     exited,
+    async ready(timeoutMs = 60_000) {
+      const ready = await Promise.race([waitForReady(readyFile, child.pid!, timeoutMs), exited.then(() => false)]);
+      if (!ready)
+        throw new Error(
+          `rotabot start ${child.exitCode === null ? `did not say it was ready within ${timeoutMs} ms` : `exited (${child.exitCode})`}:\n${output}`,
+        );
+    },
     stop: async () => {
       if (child.exitCode === null) child.kill("SIGTERM");
       return exited;

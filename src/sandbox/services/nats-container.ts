@@ -24,16 +24,20 @@ export async function startNatsContainer({
   name,
   conf,
   containersDir,
+  env,
 }: {
   name: string;
   conf: string;
   containersDir: string;
+  /** What the container starts with (this process's environment when omitted). */
+  env?: Readonly<Record<string, string>>;
 }) {
   const dir = path.join(containersDir, name);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pidFile = path.join(dir, "pid");
   const unshare = spawn("unshare", ["--pid", "--fork", "--mount-proc", "nats-server", "-c", conf], {
     stdio: ["ignore", "pipe", "pipe"],
+    env,
   });
   let log = "";
   unshare.stdout.on("data", (d: Buffer) => (log += d.toString()));

@@ -13,7 +13,14 @@ const BIN = "/usr/lib/postgresql/15/bin";
  * every statement and connection logged (so a test can prove no plaintext password reached it).
  * As root it runs as the `postgres` user, since PostgreSQL refuses to run as root.
  */
-export async function startPostgres({ parentDir = tmpdir() }: { parentDir?: string } = {}) {
+export async function startPostgres({
+  parentDir = tmpdir(),
+  env,
+}: {
+  parentDir?: string;
+  /** What initdb, pg_ctl and the server start with (they inherit this process's environment when omitted). */
+  env?: Readonly<Record<string, string>>;
+} = {}) {
   const dir = mkdtempSync(path.join(parentDir, "postgres-"));
   chmodSync(dir, 0o755);
   const data = path.join(dir, "data");
@@ -26,7 +33,7 @@ export async function startPostgres({ parentDir = tmpdir() }: { parentDir?: stri
       ? ["runuser", ["-u", "postgres", "--", path.join(BIN, cmd), ...args]]
       : [path.join(BIN, cmd), args];
     try {
-      execFileSync(file, argv, { stdio: "pipe", encoding: "utf8" });
+      execFileSync(file, argv, { stdio: "pipe", encoding: "utf8", env });
     } catch (error) {
       const stderr = (error as { stderr?: string }).stderr?.trim();
       throw new Error(

@@ -444,6 +444,7 @@ export async function startFakeBotApi() {
       respond(updates);
     };
     bot.waiter = { res, token, timer: setTimeout(() => settle([]), timeout * 1000), settle };
+    events.emit("held", bot.user.id);
     res.on("close", () => {
       if (bot.waiter?.res === res) {
         clearTimeout(bot.waiter.timer);
@@ -764,6 +765,18 @@ export async function startFakeBotApi() {
       const existing = [...chats.values()].flatMap((c) => [...c.messages.values()]).find(predicate);
       if (existing) return Promise.resolve(existing);
       return waitForEvent<StoredMessage>(events, "message", predicate, timeoutMs, "message");
+    },
+
+    /**
+     * Resolves once a long poll of the bot (the first one when `botId` is omitted) is held,
+     * waiting for updates: what a test does next happens while that poll is open.
+     */
+    waitForHeldPoll(botId?: number, timeoutMs = 10_000): Promise<void> {
+      const bot = requireBot(botId);
+      if (bot.waiter) return Promise.resolve();
+      return waitForEvent<number>(events, "held", (id) => id === bot.user.id, timeoutMs, "held poll").then(
+        () => undefined,
+      );
     },
 
     /** Resolves with the first call from now on that matches. */

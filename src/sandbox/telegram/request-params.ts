@@ -1,15 +1,11 @@
 import type { IncomingMessage } from "node:http";
-import busboy from "busboy";
+import { readMultipart, type MultipartFile } from "./read-multipart.js";
 
 /** A parameter as it arrived: text, or an uploaded file. */
 export type ParamValue = string | number | boolean | null | object | UploadedFile;
 
-export interface UploadedFile {
-  kind: "file";
-  filename: string;
-  contentType: string;
-  content: Buffer;
-}
+/** An uploaded file, as a multipart part. */
+export type UploadedFile = MultipartFile;
 
 /** Reads Bot API parameters from the query string, JSON, urlencoded or multipart bodies, as Telegram accepts all four. */
 export async function readRequestParams(req: IncomingMessage, url: URL): Promise<Record<string, ParamValue>> {
@@ -27,7 +23,7 @@ export async function readRequestParams(req: IncomingMessage, url: URL): Promise
     return { ...params, ...Object.fromEntries(new URLSearchParams(body.toString("utf8"))) };
   }
   if (type.startsWith("multipart/form-data")) {
-    const parts = await readMultipart(type, body);
+    const parts = readMultipart(type, body);
     // grammY (like other clients) sends files as separate parts referenced by "attach://<name>".
     for (const [name, value] of Object.entries(parts)) {
       if (typeof value === "string" && value.startsWith("attach://"))
@@ -59,29 +55,4 @@ export function textParam(value: ParamValue | undefined): string | undefined {
 
 export function isUploadedFile(value: ParamValue | undefined): value is UploadedFile {
   return typeof value === "object" && value !== null && (value as UploadedFile).kind === "file";
-}
-
-function readMultipart(contentType: string, body: Buffer): Promise<Record<string, string | UploadedFile>> {
-  return new Promise((resolve, reject) => {
-    const parts: Record<string, string | UploadedFile> = {};
-    const parser = busboy({ headers: { "content-type": contentType } });
-    parser.on("field", (name, value: string) => (parts[name] = value));
-    parser.on("file", (name, stream, info) => {
-      const chunks: Buffer[] = [];
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on(
-        "end",
-        () =>
-          (parts[name] = {
-            kind: "file",
-            filename: info.filename ?? name,
-            contentType: info.mimeType,
-            content: Buffer.concat(chunks),
-          }),
-      );
-    });
-    parser.on("close", () => resolve(parts));
-    parser.on("error", reject);
-    parser.end(body);
-  });
 }

@@ -37,7 +37,8 @@ describe("fake Bot API: long polling", () => {
     const again = await api.getUpdates({ timeout: 0 });
     expect(again.map((u) => u.update_id)).toEqual([first[0]!.update_id]);
     const pending = api.getUpdates({ offset: first[0]!.update_id + 1, timeout: 5 });
-    setTimeout(() => tg.userSends({ from: 11, chat: OPS, text: "/help" }), 100);
+    await tg.waitForHeldPoll();
+    tg.userSends({ from: 11, chat: OPS, text: "/help" });
     const next = await pending;
     expect(next.map((u) => u.message?.text)).toEqual(["/help"]);
   });
@@ -50,7 +51,7 @@ describe("fake Bot API: long polling", () => {
 
   it("terminates the older of two concurrent polls with 409 Conflict", async () => {
     const older = errorOf(api.getUpdates({ timeout: 5 }));
-    await new Promise((r) => setTimeout(r, 50));
+    await tg.waitForHeldPoll();
     const newer = api.getUpdates({ timeout: 1 });
     expect(await older).toEqual({
       code: 409,
@@ -214,7 +215,7 @@ describe("fake Bot API: messages", () => {
 describe("fake Bot API: tokens and faults", () => {
   it("keeps one valid token per bot: a new token from BotFather makes the old one answer 401 at once", async () => {
     const polling = errorOf(api.getUpdates({ timeout: 5 }));
-    await new Promise((r) => setTimeout(r, 50));
+    await tg.waitForHeldPoll(5001);
     const second = tg.issueNewToken(5001);
     expect(await polling).toEqual({ code: 401, description: "Unauthorized" });
     expect(await errorOf(api.getMe())).toEqual({ code: 401, description: "Unauthorized" });

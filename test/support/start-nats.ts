@@ -2,11 +2,15 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort } from "./free-port.js";
+import { freePort } from "../../src/sandbox/services/free-port.js";
 
-/** Runs `nats-server -c <conf>` and resolves once it is ready; its log is collected. */
+/**
+ * Runs `nats-server -c <conf>` in its own process group and resolves once it is ready; its log is
+ * collected. It inherits this worker's mark, so a test that never stops it leaves nothing behind
+ * (mark-processes.ts).
+ */
 export async function runNatsServer(conf: string) {
-  const child = spawn("nats-server", ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("nats-server", ["-c", conf], { stdio: ["ignore", "pipe", "pipe"], detached: true });
   let log = "";
   child.stderr.on("data", (d: Buffer) => (log += d.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
