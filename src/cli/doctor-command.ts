@@ -97,7 +97,14 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
       })),
     );
   }
-  if (config.botToken && config.opsChatId !== undefined) {
+  if (config.botTokenProblem !== undefined) {
+    results.push({
+      check: "telegram",
+      status: "fail",
+      detail: `not checked: ${config.botTokenProblem}`,
+      fix: "store the token from @BotFather again (docs/deploy.md); the shell commands work meanwhile, the bot does not start",
+    });
+  } else if (config.botToken && config.opsChatId !== undefined) {
     results.push(
       ...(await runTelegramChecks({
         apiRoot: config.telegramApiRoot,
