@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import {
   closeSync,
+  constants,
   existsSync,
   fstatSync,
   fsyncSync,
@@ -19,6 +20,7 @@ import { replaceFileSync } from "../fs/replace-file.js";
 import type { AuditKey } from "./audit-key.js";
 
 const GENESIS = "0".repeat(64);
+const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 
 /**
  * One line of the log. `hash` chains it to the line before: sha256 of its fields for a line
@@ -185,7 +187,8 @@ export function createAuditLog(
     const at = now().toISOString();
     const hash = hashOf(seq, at, head.hash, event, key);
     const entry: ChainedEntry = { seq, at, prev: head.hash, hash, ...(key ? { key: key.id } : {}), event };
-    const fd = openSync(file, "a", 0o600);
+    // Never through a link planted at audit.jsonl: rotabot may run as root on the shell.
+    const fd = openSync(file, APPEND, 0o600);
     try {
       writeSync(fd, `${JSON.stringify(entry)}\n`);
       fsyncSync(fd);
@@ -229,7 +232,7 @@ export function createAuditLog(
     const repairs: AuditRepair[] = [];
     if (tail.fragment.length > 0) {
       const cut = parseEntry(tail.fragment.toString("utf8"));
-      const fd = openSync(file, "r+");
+      const fd = openSync(file, constants.O_RDWR | constants.O_NOFOLLOW);
       try {
         if (cut && chains(cut, key) && cut.seq === current.seq + 1 && cut.prev === current.hash) {
           writeSync(fd, "\n", tail.size);

@@ -371,12 +371,18 @@ describe("keyed audit log (HMAC, the key outside STATE_DIR)", () => {
     expect(cli).toMatchObject({ code: 2, stderr: expect.stringContaining("openssl rand -hex 32") as string });
   });
 
-  it("never writes audit.head through a symbolic link planted at its temp name", () => {
+  it("never writes audit.head through a symbolic link planted at its temp name, nor appends through one at audit.jsonl", () => {
     const { dir } = logWith(1);
     const victim = path.join(mkdtempSync(path.join(tmpdir(), "victim-")), "passwd");
     writeFileSync(victim, "root:x:0:0\n");
     symlinkSync(victim, path.join(dir, "audit.head.tmp"));
     expect(() => createAuditLog(dir).append({ type: "after" })).toThrow(/ELOOP/);
     expect(readFileSync(victim, "utf8")).toBe("root:x:0:0\n");
+    // Nor appends through one planted at audit.jsonl (dangling: the old code created its target).
+    const other = logWith(0);
+    const created = path.join(path.dirname(victim), "cron-job");
+    symlinkSync(created, other.file);
+    expect(() => createAuditLog(other.dir).append({ type: "after" })).toThrow(/ELOOP/);
+    expect(existsSync(created)).toBe(false);
   });
 });
