@@ -227,6 +227,7 @@ describe("the install playbook", { timeout: 240_000 }, () => {
     expect(report).toContain("✔ telegram bot: @akira_rotabot");
     expect(report).toContain(`✔ STATE_DIR: ${installed("var/lib/rotabot")} is writable`);
     expect(report).toContain("All checks passed.");
+    expect(report).toMatch(/✔ audit key: key [0-9a-f]{12} \(\/dev\/shm\/\S+\/audit_key\) signs the audit log/);
 
     // The release: its own folder, current pointing at it, the commit baked in.
     expect(installedReleases()).toEqual([releases[0]!.id]);
