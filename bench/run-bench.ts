@@ -27,6 +27,7 @@ const steps: [string, string, () => Promise<{ figures: Figure[]; notes: string[]
         { entries: 1_000, runs: 5 },
         { entries: 10_000, runs: 3 },
         { entries: 50_000, runs: 1 },
+        { entries: 1_000_000, runs: 1, baseline: false, table: true },
       ]),
   ],
   ["a", "rotation", () => measureRotation(3)],

@@ -55,7 +55,7 @@ export function computeAgeReport(
     const status: AgeStatus = daysLeft < 0 ? "overdue" : daysLeft <= dueSoonDays ? "due_soon" : "ok";
     return { ...base, due_on: dueOn, days_left: daysLeft, status };
   });
-  return rows.sort(byUrgency);
+  return sortByUrgency(rows);
 }
 
 function categoryInterval(runbook: Runbook, category: string): Interval | undefined {
@@ -65,8 +65,19 @@ function categoryInterval(runbook: Runbook, category: string): Interval | undefi
 
 const GROUP: Record<AgeStatus, number> = { never_rotated: 0, overdue: 0, due_soon: 1, ok: 2, no_policy: 3 };
 
-/** Never rotated counts as the most overdue; then fewest days left first; ties by key. */
-function byUrgency(a: AgeRow, b: AgeRow): number {
-  const urgency = (row: AgeRow) => row.days_left ?? (row.status === "never_rotated" ? -Infinity : Infinity);
-  return GROUP[a.status] - GROUP[b.status] || urgency(a) - urgency(b) || a.key.localeCompare(b.key);
+/** Keys compare as `a.localeCompare(b)` does, with one collator made once (a million rows sort in seconds, not minutes). */
+const byKey = new Intl.Collator().compare;
+
+/**
+ * Never rotated counts as the most overdue; then fewest days left first; ties by key. Each row's
+ * group and urgency are computed once, not in every comparison.
+ */
+function sortByUrgency(rows: AgeRow[]): AgeRow[] {
+  const keyed = rows.map((row) => ({
+    row,
+    group: GROUP[row.status],
+    urgency: row.days_left ?? (row.status === "never_rotated" ? -Infinity : Infinity),
+  }));
+  keyed.sort((a, b) => a.group - b.group || a.urgency - b.urgency || byKey(a.row.key, b.row.key));
+  return keyed.map((k) => k.row);
 }

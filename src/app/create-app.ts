@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import path from "node:path";
+import { loadAuditKey, type AuditKey } from "../audit/audit-key.js";
 import { createAuditLog } from "../audit/audit-log.js";
 import { auditRotationEvents } from "../audit/audit-rotation-events.js";
 import { createAudit } from "../audit/create-audit.js";
@@ -74,6 +75,8 @@ export async function createApp(
   if (!stateDir.ok) return stateDir;
   const loaded = await loadRunbook(config.runbookFile);
   if (!loaded.ok) return fail("runbook", `the runbook is not valid:\n  ${loaded.problems.join("\n  ")}`);
+  const auditKey = loadAuditKey(config.auditKey);
+  if (!auditKey.ok) return auditKey;
   const redactor = createRedactor(config.botToken ? [config.botToken] : []);
   const logger =
     options.purpose === "start"
@@ -84,7 +87,10 @@ export async function createApp(
           stream: { write: (line: string) => io.stderr(line) },
         });
   try {
-    return { ok: true, app: wire(options.purpose, { ...config, infraDir }, loaded.runbook, logger, redactor, io) };
+    return {
+      ok: true,
+      app: wire(options.purpose, { ...config, infraDir }, loaded.runbook, logger, redactor, io, auditKey.key),
+    };
   } catch (error) {
     // A folder under STATE_DIR that changed since the check above: still one line, not a stack trace.
     const { code, path: at } = error as NodeJS.ErrnoException;
@@ -97,24 +103,60 @@ export async function createApp(
   }
 }
 
-/** The audit channel for shell commands: the bot's token and chat, when configured (best effort). */
+/**
+ * The audit channel for shell commands: the bot's token and chat, when configured (best effort).
+ * Lines that could not go there are counted, and `notTold` says once why, so the shell can tell
+ * the operator that the team did not see them (they are in the audit log either way).
+ */
 function shellAuditChannel(config: Config, logger: Logger) {
-  const { botToken, auditChatId, telegramApiRoot } = config;
-  if (!botToken || auditChatId === undefined) return undefined;
-  return createChannelPoster({
-    send: async (html) => {
-      const reply = await callBotApi(telegramApiRoot, botToken, "sendMessage", {
-        chat_id: auditChatId,
-        text: html,
-        parse_mode: "HTML",
-        link_preview_options: { is_disabled: true },
-      });
-      if (!reply.ok)
-        throw new Error(`Telegram refused the audit line (${reply.error_code ?? "?"} ${reply.description ?? ""})`);
+  const { botToken, auditChatId, telegramApiRoot, botTokenProblem } = config;
+  let missed = 0;
+  let why =
+    botTokenProblem !== undefined
+      ? `BOT_TOKEN cannot be used (${botTokenProblem})`
+      : !botToken
+        ? "no bot token is configured (BOT_TOKEN, or the systemd credential bot_token)"
+        : auditChatId === undefined
+          ? "neither AUDIT_CHAT_ID nor OPS_CHAT_ID is set"
+          : undefined;
+  const poster =
+    why === undefined
+      ? createChannelPoster({
+          send: async (html) => {
+            try {
+              const reply = await callBotApi(telegramApiRoot, botToken!, "sendMessage", {
+                chat_id: auditChatId,
+                text: html,
+                parse_mode: "HTML",
+                link_preview_options: { is_disabled: true },
+              });
+              if (!reply.ok)
+                throw new Error(`Telegram refused it: ${reply.error_code ?? "?"} ${reply.description ?? ""}`);
+            } catch (error) {
+              missed += 1;
+              why = `${(error as Error).name === "TimeoutError" ? "Telegram did not answer" : (error as Error).message} (TELEGRAM_API_ROOT=${telegramApiRoot})`;
+            }
+          },
+          logger,
+          perMinute: config.chatMaxPerMinute,
+        })
+      : undefined;
+  return {
+    post(html: string): void {
+      if (poster) poster.post(html);
+      else missed += 1;
     },
-    logger,
-    perMinute: config.chatMaxPerMinute,
-  });
+    /** Waits until the audit lines of a shell command have been posted (or failed). */
+    flushed: async () => poster?.flushed(),
+    /** Why some audit lines did not reach the audit channel, with how many; undefined when all did. */
+    notTold(): string | undefined {
+      if (missed === 0) return undefined;
+      const what = poster
+        ? "some of this command's audit lines"
+        : `this command's ${missed === 1 ? "audit line" : `${missed} audit lines`}`;
+      return `the audit channel was not told of ${what}: ${why ?? "unknown"}. Every line is in ${path.join(config.stateDir, "audit.jsonl")}; tell the team yourself`;
+    },
+  };
 }
 
 function wire(
@@ -124,6 +166,7 @@ function wire(
   logger: Logger,
   redactor: ReturnType<typeof createRedactor>,
   io: AppIo,
+  auditKey: AuditKey | undefined,
 ) {
   const baseEnv = allowedEnv(io.env);
   const infra = (file: string) => path.join(config.infraDir, file);
@@ -180,16 +223,20 @@ function wire(
   });
   // Every rotation is audited into the hash-chained log. `rotabot start` attaches the audit channel
   // through the bot; a shell rotation posts there too when the bot's settings are at hand.
-  const auditLog = createAuditLog(config.stateDir, io.now, { crash });
+  const auditLog = createAuditLog(config.stateDir, io.now, { crash, key: auditKey });
   const audit = createAudit({ log: auditLog, logger });
   auditRotationEvents(engine, audit);
   const shellChannel = purpose === "cli" ? shellAuditChannel(config, logger) : undefined;
   if (shellChannel) audit.attachChannel((html) => shellChannel.post(html));
-  /** Waits until the audit lines of a shell command have been posted. */
-  const flush = async () => {
+  /**
+   * Waits until the audit lines of a shell command have been posted; then says why some could not
+   * be (once), or undefined when every line reached the channel.
+   */
+  const flush = async (): Promise<string | undefined> => {
     await shellChannel?.flushed();
+    return shellChannel?.notTold();
   };
-  return { config, runbook, logger, redactor, vault, files, engine, audit, auditLog, paths, flush };
+  return { config, runbook, logger, redactor, vault, files, engine, audit, auditLog, auditKey, paths, flush };
 }
 
 export type App<C extends Config = Config & { infraDir: string }> = Omit<ReturnType<typeof wire>, "config"> & {

@@ -15,7 +15,14 @@ interface RotationRef {
 }
 
 export type AuditEvent =
-  | { type: "bot_started"; version: string; procedures: number; runbookFile: string }
+  | {
+      type: "bot_started";
+      version: string;
+      procedures: number;
+      runbookFile: string;
+      /** The audit log's key id (an outside copy of which key signs the log), and the line this start keyed it from. */
+      auditKey?: { id: string; keyedFrom: number | undefined } | undefined;
+    }
   | { type: "unauthorized"; actor: Actor; chat: ChatRef | undefined; action: string }
   | { type: "membership"; actor: Actor; chat: ChatRef; status: string }
   | { type: "rotation_started"; rotation: RotationRef; by: string; environment: string; incident: string | undefined }
@@ -90,7 +97,7 @@ export type Audit = ReturnType<typeof createAudit>;
 export function formatAuditLine(event: ChannelEvent): string {
   switch (event.type) {
     case "bot_started":
-      return `🤖 rotabot ${escapeHtml(event.version)} started: ${event.procedures} procedures from <code>${escapeHtml(event.runbookFile)}</code>`;
+      return `🤖 rotabot ${escapeHtml(event.version)} started: ${event.procedures} procedures from <code>${escapeHtml(event.runbookFile)}</code>${event.auditKey ? `; audit log keyed with key <code>${escapeHtml(event.auditKey.id)}</code>${event.auditKey.keyedFrom !== undefined ? ` from line ${event.auditKey.keyedFrom} on (the lines before are sha256-chained only)` : ""}` : "; audit log not keyed"}`;
     case "unauthorized":
       return `⛔ Refused: ${describeActor(event.actor)} tried <code>${escapeHtml(event.action)}</code> in ${describeChat(event.chat)}`;
     case "membership":

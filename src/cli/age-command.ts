@@ -2,7 +2,7 @@ import path from "node:path";
 import { buildAgeReport, formatProblem } from "../age/build-age-report.js";
 import { parseCalendarDate, todayUtc } from "../time/calendar-date.js";
 import { NEEDS_ACTION } from "../age/compute-age-report.js";
-import { formatAgeTable } from "../age/format-age-table.js";
+import { writeAgeJson, writeAgeTable } from "../age/format-age-table.js";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
 import { MANIFEST_PATH } from "../manifest/read-manifest.js";
 import { loadRunbook } from "../runbook/load-runbook.js";
@@ -50,7 +50,7 @@ export async function runAgeCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT.usage;
   }
   const report = await buildAgeReport(loaded.runbook, manifestFile, { asOf, dueSoonDays });
-  io.stdout(values.json ? `${JSON.stringify(report.rows, null, 2)}\n` : `${formatAgeTable(report.rows)}\n`);
+  (values.json ? writeAgeJson : writeAgeTable)(report.rows, io.stdout);
   if (report.problems.length > 0) {
     io.stderr(
       `rotabot age: ${report.problems.length} manifest problem(s)${report.readable ? ", those entries are left out" : ""}:\n  ${report.problems.map(formatProblem).join("\n  ")}\n`,

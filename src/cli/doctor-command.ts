@@ -1,4 +1,5 @@
 import path from "node:path";
+import { loadAuditKey } from "../audit/audit-key.js";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
 import { todayUtc } from "../time/calendar-date.js";
 import { runLocalChecks, type CheckResult } from "../doctor/doctor-checks.js";
@@ -97,7 +98,31 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
       })),
     );
   }
-  if (config.botToken && config.opsChatId !== undefined) {
+  const auditKey = loadAuditKey(config.auditKey);
+  results.push(
+    !auditKey.ok
+      ? { check: "audit key", status: "fail", detail: auditKey.message, fix: "see docs/security.md, the audit log" }
+      : auditKey.key
+        ? {
+            check: "audit key",
+            status: "ok",
+            detail: `key ${auditKey.key.id} (${auditKey.key.file}) signs the audit log`,
+          }
+        : {
+            check: "audit key",
+            status: "warn",
+            detail: "none: the audit log is sha256-chained only, so whoever can write STATE_DIR can rewrite it",
+            fix: "give rotabot the systemd credential audit_key (the install role makes it) or AUDIT_KEY_FILE",
+          },
+  );
+  if (config.botTokenProblem !== undefined) {
+    results.push({
+      check: "telegram",
+      status: "fail",
+      detail: `not checked: ${config.botTokenProblem}`,
+      fix: "store the token from @BotFather again (docs/deploy.md); the shell commands work meanwhile, the bot does not start",
+    });
+  } else if (config.botToken && config.opsChatId !== undefined) {
     results.push(
       ...(await runTelegramChecks({
         apiRoot: config.telegramApiRoot,

@@ -7,9 +7,19 @@ import type { Prompter } from "./create-prompter.js";
 
 type Begin = () => Promise<Awaited<ReturnType<RotationEngine["start"]>>>;
 
+export interface DriveOptions {
+  breakGlass?: string;
+  /** Resolves with the signal's name on SIGINT/SIGTERM: a prompt ends at once, a running step gets `graceMs`. */
+  stop?: Promise<string>;
+  /** How long a running step may finish after a stop signal (SHUTDOWN_GRACE). */
+  graceMs?: number;
+}
+
 /**
  * Starts or resumes a rotation with `begin`, then prints its progress and answers prompts on the
- * terminal until it ends or the input does. Listens before `begin`, so no event is missed.
+ * terminal until it ends, the input does, or a stop signal comes (then it says how to resume).
+ * Listens before `begin`, so no event is missed. A journal that cannot be written ends it with one
+ * line that names the file and the fix.
  */
 export async function driveRotation(
   engine: RotationEngine,
@@ -17,7 +27,7 @@ export async function driveRotation(
   prompter: Prompter,
   actor: Actor,
   print: (text: string) => void,
-  options: { breakGlass?: string } = {},
+  { stop, graceMs = 0, ...options }: DriveOptions = {},
 ): Promise<number> {
   let id: string | undefined;
   const early: EngineEvent[] = [];
@@ -41,9 +51,25 @@ export async function driveRotation(
     if (!begun.ok) return EXIT.attention;
     id = begun.rotation.id;
     for (const event of early) if (event.rotation.id === id) show(event);
+    const stopped = stop?.then((signal) => ({ signal }));
     for (;;) {
-      const rotation = await engine.settled(id);
+      const settledOrStopped = await Promise.race([engine.settled(id), ...(stopped ? [stopped] : [])]);
+      if (settledOrStopped !== undefined && "signal" in settledOrStopped) {
+        // A step is running: it gets SHUTDOWN_GRACE, then is stopped and journaled as interrupted.
+        await engine.stopAll(graceMs);
+        const at = await engine.get(id);
+        print(
+          `\nStopped by ${settledOrStopped.signal}${at ? ` (${at.state.replace("_", " ")})` : ""}. Continue with: rotabot resume ${id}\n`,
+        );
+        return EXIT.attention;
+      }
+      const rotation = settledOrStopped;
       if (!rotation) return EXIT.usage;
+      const writeFailure = engine.writeFailure(id);
+      if (writeFailure) {
+        print(`✘ ${writeFailure}\n`);
+        return EXIT.attention;
+      }
       if (rotation.state === "completed") {
         print(`✅ ${rotation.message ?? "completed"} (rotation ${rotation.id})\n`);
         if (rotation.outage) print(`⏱ ${describeOutage(rotation)}\n`);
@@ -61,7 +87,10 @@ export async function driveRotation(
       }
       const response = await ask(rotation.awaiting, prompter, print);
       if (!response) {
-        print(`\nRotation ${id} is waiting for an answer; continue with: rotabot resume ${id}\n`);
+        const signal = prompter.stoppedBy();
+        print(
+          `\n${signal ? `Stopped by ${signal}; nothing was answered. ` : ""}Rotation ${id} is waiting for an answer; continue with: rotabot resume ${id}\n`,
+        );
         return EXIT.attention;
       }
       const result = await engine.respond(id, rotation.awaiting.nonce, response, actor, options);
@@ -69,6 +98,10 @@ export async function driveRotation(
         print(
           `${result.message}\nThe rotation waits: an approver can answer in the chat (/resume ${id}), or, when no second person can be reached, run rotabot resume ${id} --break-glass "<reason>" (the reason goes to the audit).\n`,
         );
+        return EXIT.attention;
+      }
+      if (!result.ok && result.reason === "journal") {
+        print(`✘ ${result.message}\n`);
         return EXIT.attention;
       }
       if (!result.ok) {

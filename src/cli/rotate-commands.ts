@@ -1,4 +1,3 @@
-import { userInfo } from "node:os";
 import { findProcedure } from "../runbook/find-procedure.js";
 import { describePlan } from "../rotation/describe-plan.js";
 import type { Actor } from "../rotation/model.js";
@@ -8,13 +7,23 @@ import { EXIT, type CliIo } from "./cli-io.js";
 import { createPrompter } from "./create-prompter.js";
 import { driveRotation } from "./drive-rotation.js";
 import { openEngine } from "./open-engine.js";
+import { shellActor } from "./shell-actor.js";
 import { checkIncidentReason } from "../telegram/user-text.js";
 import { readCommandLine } from "./usage.js";
 
-const shellActor = (io: CliIo): Actor => {
-  const name = io.env.SUDO_USER ?? io.env.USER ?? userInfo().username;
-  return { id: `shell:${name}`, name };
-};
+/** Who acts (`--as`, SUDO_USER, the login user), or undefined after saying why the name is refused. */
+function actorOf(command: string, io: CliIo, as: string | undefined): Actor | undefined {
+  const actor = shellActor(io.env, as);
+  if (actor.ok) return actor.actor;
+  io.stderr(`rotabot ${command}: ${actor.message}\n`);
+  return undefined;
+}
+
+/** After a shell command that audits: waits for the audit channel, and says once when it was not told. */
+async function flushAudit(io: CliIo, flush: () => Promise<string | undefined>): Promise<void> {
+  const notTold = await flush();
+  if (notTold) io.stderr(`rotabot: ${notTold}\n`);
+}
 
 /** `rotabot rotate`: the same engine as the chat, on a terminal; the fallback when Telegram is down. */
 export async function runRotateCommand(args: string[], io: CliIo): Promise<number> {
@@ -26,6 +35,8 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
     io.stderr(`rotabot rotate: ${incident.message}\n`);
     return EXIT.usage;
   }
+  const actor = actorOf("rotate", io, parsed.values.as);
+  if (!actor) return EXIT.usage;
   const opened = await openEngine(io, parsed.values.infra);
   if (!opened.ok) {
     io.stderr(`rotabot rotate: ${opened.message}\n`);
@@ -34,7 +45,9 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
   const { engine, runbook, entries, paths } = opened;
   const found = findProcedure(runbook, entries, name);
   if (found.kind === "unknown") {
-    io.stderr(`rotabot rotate: no procedure for "${name}". Known: ${found.known.join(", ")}\n`);
+    io.stderr(
+      `rotabot rotate: no procedure for ${JSON.stringify(name)}${found.lookalike ? `: ${found.lookalike}` : ""}. Known: ${found.known.join(", ")}\n`,
+    );
     return EXIT.usage;
   }
   if (found.kind === "ambiguous") {
@@ -58,12 +71,13 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
       `  ${String(line.index).padStart(2)}. ${line.destructive ? "⚠ " : ""}${stepLabel(line, environments)}${line.destructive ? " (cannot be undone)" : ""}\n${line.detail ? `        ${line.detail}\n` : ""}${line.seed ? `        the seed runbook says: ${line.seed}\n` : ""}${line.note ? `        why: ${line.note}\n` : ""}`,
     );
   }
-  const prompter = createPrompter(process.stdin, process.stdout);
+  const prompter = createPrompter(process.stdin, process.stdout, io.stopSignal);
   try {
     if (!parsed.values.yes) {
       const answer = await prompter.ask("Start this rotation? Type yes: ");
       if (answer?.trim().toLowerCase() !== "yes") {
-        io.stdout("Not started.\n");
+        const signal = prompter.stoppedBy();
+        io.stdout(`${signal ? `\nStopped by ${signal}. ` : ""}Not started.\n`);
         return EXIT.attention;
       }
     }
@@ -71,7 +85,7 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
       const started = await engine.start({
         procedure: found.procedure,
         key: found.key,
-        initiator: shellActor(io),
+        initiator: actor,
         ...(incident ? { incident: { reason: incident.reason } } : {}),
         owner: entry?.owner ?? undefined,
       });
@@ -79,10 +93,14 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
       else io.stderr(`rotabot rotate: ${started.message}\n`);
       return started;
     };
-    return await driveRotation(engine, start, prompter, shellActor(io), io.stdout, breakGlassOf(parsed.values));
+    return await driveRotation(engine, start, prompter, actor, io.stdout, {
+      ...breakGlassOf(parsed.values),
+      stop: io.stopSignal,
+      graceMs: opened.config.shutdownGraceMs,
+    });
   } finally {
     prompter.close();
-    await opened.flush();
+    await flushAudit(io, opened.flush);
   }
 }
 
@@ -96,6 +114,8 @@ export async function runStatusCommand(args: string[], io: CliIo): Promise<numbe
   }
   const active = await opened.engine.active();
   const damaged = await opened.engine.damaged();
+  // What could be read is listed; a journal that could not be written is named with its fix.
+  for (const [, message] of opened.engine.writeFailures()) io.stdout(`⚠ ${message}\n`);
   for (const d of damaged) io.stdout(`${REFUSALS.damaged(d.id, d.problem)}\n`);
   if (active.length === 0 && damaged.length === 0) io.stdout("No rotation in flight.\n");
   for (const rotation of active) {
@@ -112,12 +132,22 @@ async function openForRotation(command: "resume" | "abort", args: string[], io: 
   const parsed = readCommandLine(command, args, io);
   if (!parsed.ok) return { ok: false as const, exitCode: parsed.exitCode };
   const id = parsed.positionals[0]!;
+  const actor = actorOf(command, io, parsed.values.as);
+  if (!actor) return { ok: false as const, exitCode: EXIT.usage };
   const opened = await openEngine(io, parsed.values.infra);
   if (!opened.ok) {
     io.stderr(`rotabot ${command}: ${opened.message}\n`);
     return { ok: false as const, exitCode: EXIT.usage };
   }
-  return { ok: true as const, id, engine: opened.engine, flush: opened.flush, values: parsed.values };
+  return {
+    ok: true as const,
+    id,
+    actor,
+    engine: opened.engine,
+    flush: opened.flush,
+    values: parsed.values,
+    graceMs: opened.config.shutdownGraceMs,
+  };
 }
 
 export async function runResumeCommand(args: string[], io: CliIo): Promise<number> {
@@ -128,20 +158,24 @@ export async function runResumeCommand(args: string[], io: CliIo): Promise<numbe
     if (!resumed.ok) io.stderr(`rotabot resume: ${resumed.message}\n`);
     return resumed;
   };
-  const prompter = createPrompter(process.stdin, process.stdout);
+  const prompter = createPrompter(process.stdin, process.stdout, io.stopSignal);
   try {
-    return await driveRotation(opened.engine, resume, prompter, shellActor(io), io.stdout, breakGlassOf(opened.values));
+    return await driveRotation(opened.engine, resume, prompter, opened.actor, io.stdout, {
+      ...breakGlassOf(opened.values),
+      stop: io.stopSignal,
+      graceMs: opened.graceMs,
+    });
   } finally {
     prompter.close();
-    await opened.flush();
+    await flushAudit(io, opened.flush);
   }
 }
 
 export async function runAbortCommand(args: string[], io: CliIo): Promise<number> {
   const opened = await openForRotation("abort", args, io);
   if (!opened.ok) return opened.exitCode;
-  const aborted = await opened.engine.abort(opened.id, shellActor(io));
-  await opened.flush();
+  const aborted = await opened.engine.abort(opened.id, opened.actor);
+  await flushAudit(io, opened.flush);
   if (!aborted.ok) {
     io.stderr(`rotabot abort: ${aborted.message}\n`);
     return EXIT.attention;

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { execa } from "execa";
@@ -85,6 +85,9 @@ export async function runSandboxCommand(args: string[], io: CliIo): Promise<numb
 
     const web = await startWebChat({ box, port });
     cleanups.push(() => web.close());
+    const cli = cliSettings(box.rotabotEnv, io.env);
+    const envFile = path.join(box.root, "rotabot.env");
+    writeFileSync(envFile, cli.envFile, { mode: 0o600 });
     io.stdout(`
 rotabot sandbox is up: open ${web.url}
 
@@ -95,6 +98,10 @@ rotabot sandbox is up: open ${web.url}
 
   Infra checkout: ${box.infraDir}   (git log shows the rotation commits)
   rotabot log:    ${logFile}
+
+  The shell against this box, in another terminal (rotabot status, doctor, rotate, resume, audit verify):
+    export ROTABOT_ENV_FILE=${shellQuote(envFile)}   # every setting below, and the bot's token
+${cli.exports.map((line) => `    ${line}\n`).join("")}
   Ctrl-C stops everything and removes ${box.root}.
 `);
     const outcome = await Promise.race([
@@ -110,6 +117,36 @@ rotabot sandbox is up: open ${web.url}
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     if (box) io.stdout(`rotabot sandbox stopped; ${box.root} removed.\n`);
   }
+}
+
+/**
+ * What points `rotabot status`, `doctor` or `rotate` in another terminal at the box: an env file
+ * with every setting the bot runs with (its token included: only the file holds it, mode 0600),
+ * and the export lines of the settings that differ from this terminal's (the bot token left out;
+ * PATH gains the box's `docker`, which execs into its NATS).
+ */
+function cliSettings(
+  rotabotEnv: Readonly<Record<string, string>>,
+  here: Readonly<Record<string, string | undefined>>,
+): { envFile: string; exports: string[] } {
+  const own = Object.entries(rotabotEnv).filter(
+    ([key, value]) => key !== "HOME" && key !== "PATH" && here[key] !== value,
+  );
+  const envFile = own.map(([key, value]) => `${key}=${shellQuote(value)}\n`).join("");
+  const exports = own
+    .filter(([key]) => key !== "BOT_TOKEN")
+    .map(([key, value]) => `export ${key}=${shellQuote(value)}`);
+  const herePath = here.PATH ?? "";
+  const boxPath = rotabotEnv.PATH ?? "";
+  if (herePath !== "" && boxPath.endsWith(`:${herePath}`))
+    exports.unshift(`export PATH=${shellQuote(boxPath.slice(0, -herePath.length - 1))}:"$PATH"`);
+  else if (boxPath !== "") exports.unshift(`export PATH=${shellQuote(boxPath)}`);
+  return { envFile, exports };
+}
+
+/** A word the shell (and an env file) reads back as it is: bare when safe, else in single quotes. */
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
 function portIsFree(port: number): Promise<boolean> {

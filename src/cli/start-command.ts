@@ -71,6 +71,10 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
     version: io.version,
     procedures: runbook.procedures.length,
     runbookFile: config.runbookFile,
+    auditKey: app.auditKey && {
+      id: app.auditKey.id,
+      keyedFrom: app.auditLog.state.ok ? app.auditLog.state.keyedFrom : undefined,
+    },
   });
   // A token request from before the restart is asked again, so a pasted token is taken in, not left in the chat.
   for (const rotation of recovered) if (rotation.awaiting?.kind === "collect") await presenter.repost(rotation.id);

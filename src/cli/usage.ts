@@ -20,24 +20,28 @@ Reports each secret's age, due date and status from the manifest, most urgent fi
   --exit-zero          exit 0 even when something is overdue (still 2 on bad input)
 Exit code: 0 all fine, 1 something overdue or never rotated, 2 bad manifest, runbook or arguments.`;
 
-export const ROTATE_USAGE = `Usage: rotabot rotate <secret|alias> [--incident REASON] [--yes] [--break-glass REASON] [--infra DIR]
+export const ROTATE_USAGE = `Usage: rotabot rotate <secret|alias> [--as NAME] [--incident REASON] [--yes] [--break-glass REASON] [--infra DIR]
 
 Rotates a secret on this terminal with the same engine as the chat (the fallback when Telegram is down).
+  --as NAME              who is at the keyboard, for the CHANGELOG, the commit and the audit (default: the
+                         user who ran sudo, else the login user); the account rotabot runs as is named beside it
   --incident REASON      rotate during a deploy; the reason goes to the journal, the audit and the commit
   --yes                  start without asking (every later decision is still asked)
   --break-glass REASON   approve the two-person steps alone (audited with the reason); for when nobody
                          else can be reached
-  --infra DIR            infra checkout (default: INFRA_DIR)`;
+  --infra DIR            infra checkout (default: INFRA_DIR)
+SIGINT or SIGTERM at a question ends it at once and prints the rotabot resume command that continues.`;
 
 export const STATUS_USAGE = `Usage: rotabot status [--infra DIR]
 
 Lists the rotations in flight: state, step, what they wait for.`;
 
-export const RESUME_USAGE = `Usage: rotabot resume <rotation-id> [--break-glass REASON] [--infra DIR]
+export const RESUME_USAGE = `Usage: rotabot resume <rotation-id> [--as NAME] [--break-glass REASON] [--infra DIR]
 
-Continues an interrupted or waiting rotation (rotabot status lists them).`;
+Continues an interrupted or waiting rotation (rotabot status lists them). --as NAME as for rotate:
+only the person who started a rotation may answer its questions.`;
 
-export const ABORT_USAGE = `Usage: rotabot abort <rotation-id> [--infra DIR]
+export const ABORT_USAGE = `Usage: rotabot abort <rotation-id> [--as NAME] [--infra DIR]
 
 Aborts a rotation before its point of no return: drops <key>_new and rolls back.`;
 
@@ -69,6 +73,7 @@ interface CommandLineSpec {
 }
 
 const infra = { infra: { type: "string" } } as const;
+const as = { as: { type: "string" } } as const;
 
 /** Each command's options (besides --help/-h) and positional arguments. */
 export const COMMAND_LINES = {
@@ -89,6 +94,7 @@ export const COMMAND_LINES = {
     usage: ROTATE_USAGE,
     options: {
       ...infra,
+      ...as,
       incident: { type: "string" },
       yes: { type: "boolean", default: false },
       "break-glass": { type: "string" },
@@ -98,10 +104,10 @@ export const COMMAND_LINES = {
   status: { usage: STATUS_USAGE, options: infra, positionals: [] },
   resume: {
     usage: RESUME_USAGE,
-    options: { ...infra, "break-glass": { type: "string" } },
+    options: { ...infra, ...as, "break-glass": { type: "string" } },
     positionals: [{ name: "<rotation-id>" }],
   },
-  abort: { usage: ABORT_USAGE, options: infra, positionals: [{ name: "<rotation-id>" }] },
+  abort: { usage: ABORT_USAGE, options: { ...infra, ...as }, positionals: [{ name: "<rotation-id>" }] },
   audit: {
     usage: AUDIT_USAGE,
     options: { "state-dir": { type: "string" } },

@@ -112,6 +112,7 @@ const envSchema = z.object({
   VAULT_PASSWORD_FILE: z.string().trim().min(1).default("~/.akira-vault-pass.txt"),
   RUNBOOK_FILE: z.string().trim().min(1).optional(),
   STATE_DIR: z.string().trim().min(1).optional(),
+  AUDIT_KEY_FILE: z.string().trim().min(1).optional(),
   CONFIRM_TIMEOUT: durationSetting("CONFIRM_TIMEOUT", "15m, 900s or 1h", { min: "1s", max: "24h" }).default(
     15 * 60_000,
   ),
@@ -181,6 +182,16 @@ export interface BaseConfig {
   vaultPasswordFile: string;
   runbookFile: string;
   stateDir: string;
+  /**
+   * The audit log's HMAC key: AUDIT_KEY_FILE, else the systemd credential `audit_key`; `required`
+   * when AUDIT_KEY_FILE names it (a missing file is then an error, not an unkeyed log).
+   */
+  auditKey: { file: string; required: boolean } | undefined;
+  /**
+   * Why BOT_TOKEN (or the credential bot_token) cannot be used, for the shell commands: they do not
+   * need Telegram, so a bad token is no reason to refuse them; the audit channel and doctor say it.
+   */
+  botTokenProblem?: string | undefined;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
   /** How long a confirmation button stays valid. */
   confirmTimeoutMs: number;
@@ -239,17 +250,26 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
   );
   const credentials = fromCredentials(env, present, options.readCredential ?? readCredentialFile);
   Object.assign(present, credentials.settings);
+  // Only `start` talks to Telegram for sure: the shell commands keep working with a bad token (the
+  // fallback when the bot is down must not be blocked by a setting only the bot needs).
+  let botTokenProblem: string | undefined;
+  if (options.purpose === "cli") {
+    const tokenIssue =
+      "BOT_TOKEN" in present ? envSchema.shape.BOT_TOKEN.safeParse(present.BOT_TOKEN).error?.issues[0] : undefined;
+    const credentialProblem = credentials.problems.find(([field]) => field === "BOT_TOKEN");
+    if (tokenIssue) botTokenProblem = tokenMessage(tokenIssue.message, credentials.tokenFile);
+    else if (credentialProblem) botTokenProblem = credentialProblem[1];
+    if (botTokenProblem !== undefined) {
+      delete present.BOT_TOKEN;
+      credentials.problems = credentials.problems.filter(([field]) => field !== "BOT_TOKEN");
+    }
+  }
   const parsed = envSchema.safeParse(present);
   const problems: [field: string, message: string][] = parsed.success
     ? []
     : parsed.error.issues.map((issue) => {
         const field = String(issue.path[0] ?? "environment");
-        if (field === "BOT_TOKEN" && credentials.tokenFile !== undefined) {
-          return [
-            field,
-            `the systemd credential ${credentials.tokenFile} does not look like a bot token (digits, a colon, 30+ letters): store the token from @BotFather in it again (docs/deploy.md, rotating rotabot's own token)`,
-          ];
-        }
+        if (field === "BOT_TOKEN") return [field, tokenMessage(issue.message, credentials.tokenFile)];
         return [field, issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`];
       });
   problems.push(...credentials.problems);
@@ -305,6 +325,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     runbookFile:
       e.RUNBOOK_FILE === undefined ? path.join(options.packageRoot, "deploy", "runbook.yml") : expand(e.RUNBOOK_FILE),
     stateDir: expand(e.STATE_DIR ?? path.join(env.XDG_STATE_HOME ?? path.join(home, ".local", "state"), "rotabot")),
+    auditKey:
+      e.AUDIT_KEY_FILE !== undefined
+        ? { file: expand(e.AUDIT_KEY_FILE), required: true }
+        : credentials.directory !== undefined
+          ? { file: path.join(credentials.directory, "audit_key"), required: false }
+          : undefined,
+    ...(botTokenProblem !== undefined ? { botTokenProblem } : {}),
     logLevel: e.LOG_LEVEL,
     confirmTimeoutMs: e.CONFIRM_TIMEOUT,
     approverIds: e.APPROVER_IDS ?? [],
@@ -328,6 +355,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
   };
 }
 
+/** What is wrong with BOT_TOKEN, naming the systemd credential when the token came from it; never the value. */
+function tokenMessage(issue: string, tokenFile: string | undefined): string {
+  return tokenFile === undefined
+    ? issue
+    : `the systemd credential ${tokenFile} does not look like a bot token (digits, a colon, 30+ letters): store the token from @BotFather in it again (docs/deploy.md, rotating rotabot's own token)`;
+}
+
 /** Old names still read, but no longer documented. */
 const RETIRED_KEYS = new Set(["AUDIT_MAX_PER_MINUTE"]);
 
@@ -340,9 +374,14 @@ function fromCredentials(
   env: Readonly<Record<string, string | undefined>>,
   present: Readonly<Record<string, string>>,
   readCredential: ReadCredential,
-): { settings: Record<string, string>; tokenFile: string | undefined; problems: [string, string][] } {
+): {
+  settings: Record<string, string>;
+  tokenFile: string | undefined;
+  problems: [string, string][];
+  directory: string | undefined;
+} {
   const directory = env.CREDENTIALS_DIRECTORY?.trim();
-  if (!directory) return { settings: {}, tokenFile: undefined, problems: [] };
+  if (!directory) return { settings: {}, tokenFile: undefined, problems: [], directory: undefined };
   const settings: Record<string, string> = {};
   const problems: [string, string][] = [];
   let tokenFile: string | undefined;
@@ -361,7 +400,7 @@ function fromCredentials(
     }
   }
   if (!("VAULT_PASSWORD_FILE" in present)) settings.VAULT_PASSWORD_FILE = path.join(directory, "vault_password");
-  return { settings, tokenFile, problems };
+  return { settings, tokenFile, problems, directory };
 }
 
 /** The environment variables rotabot reads, for docs and the .env.example check. */

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync } from "node:fs";
 import { chmod, copyFile, mkdir, open, readdir, realpath, rename, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { noCrashPoints, type ReachCrashPoint } from "./crash-points.js";
+import { writePlainFileSync } from "./plain-file.js";
 
 /** The files rotabot replaces in the infra checkout, as crash points name them. */
 export type ReplacedFile = "changelog" | "manifest" | "vault";
@@ -183,16 +184,11 @@ export type FileReplacer = ReturnType<typeof createFileReplacer>;
 
 /**
  * The synchronous form for small files in STATE_DIR (audit.head): `temp` is a fixed name the
- * caller owns under its own lock; written, fsynced, renamed over `target`, folder fsynced.
+ * caller owns under its own lock; written (never through a symbolic link at that name), fsynced,
+ * renamed over `target`, folder fsynced.
  */
 export function replaceFileSync(target: string, temp: string, data: string, mode = 0o600): void {
-  const fd = openSync(temp, "w", mode);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writePlainFileSync(temp, data, mode);
   renameSync(temp, target);
   const dir = openSync(path.dirname(target), "r");
   try {

@@ -39,43 +39,61 @@ const KEY_LINE = /^( *)([^ #][^:]*):(?: +(.*))?$/;
  * checks that both readers agree wherever this one answers.
  */
 export function readBlockFormat(text: string): RawEntry[] | undefined {
-  if (/[\t\r\uFEFF]/.test(text)) return undefined;
-  const lines = text.split("\n");
   const entries: RawEntry[] = [];
+  return scanBlockFormat(text, (entry) => entries.push(entry)) ? entries : undefined;
+}
+
+/**
+ * readBlockFormat one entry at a time: `onEntry` gets each entry once all its fields are read, so a
+ * caller can turn it into what it keeps and drop the rest (a million entries then never sit in
+ * memory twice). Returns false, after any number of entries, when the text is outside the format:
+ * the caller then discards what it got and parses the file with the yaml library.
+ */
+export function scanBlockFormat(text: string, onEntry: (entry: RawEntry) => void): boolean {
+  if (/[\t\r\uFEFF]/.test(text)) return false;
   const seen = new Set<string>();
-  let fields: Map<string, RawField> | undefined;
+  let current: { key: string; line: number; fields: Map<string, RawField> } | undefined;
+  const finish = () => {
+    if (current) onEntry(current);
+    current = undefined;
+  };
   let [rootSeen, entryIndent, fieldIndent] = [false, 0, 0];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
+  // Line by line without splitting the text first (a million entries are some five million lines).
+  for (let start = 0, number = 1; start < text.length; number++) {
+    const newline = text.indexOf("\n", start);
+    const end = newline === -1 ? text.length : newline;
+    const line = text.slice(start, end);
+    start = end + 1;
     const trimmed = line.trimStart();
     if (trimmed === "" || trimmed.startsWith("#")) continue;
     const match = KEY_LINE.exec(line);
-    if (!match) return undefined;
+    if (!match) return false;
     const [, spaces = "", name = "", rest = ""] = match;
     const indent = spaces.length;
     const value = scalarOf(rest);
-    if (value === undefined || !NAME.test(name)) return undefined;
+    if (value === undefined || !NAME.test(name)) return false;
     if (indent === 0) {
-      if (rootSeen || name !== "secrets_manifest" || value !== null) return undefined;
+      if (rootSeen || name !== "secrets_manifest" || value !== null) return false;
       rootSeen = true;
       continue;
     }
-    if (!rootSeen) return undefined;
+    if (!rootSeen) return false;
     entryIndent ||= indent;
     if (indent === entryIndent) {
-      if (value !== null || (fields && fields.size === 0) || seen.has(name)) return undefined;
+      if (value !== null || current?.fields.size === 0 || seen.has(name)) return false;
       seen.add(name);
-      fields = new Map();
-      entries.push({ key: name, line: i + 1, fields });
+      finish();
+      current = { key: name, line: number, fields: new Map() };
       continue;
     }
     fieldIndent ||= indent;
-    if (indent !== fieldIndent || indent < entryIndent || !fields || fields.has(name)) return undefined;
-    fields.set(name, { value, line: i + 1 });
+    if (indent !== fieldIndent || indent < entryIndent || !current || current.fields.has(name)) return false;
+    current.fields.set(name, { value, line: number });
   }
   // An empty field followed by deeper lines would be a nested value: those lines fail the indent check above.
-  if (!rootSeen || entries.length === 0 || fields?.size === 0) return undefined;
-  return entries;
+  if (!rootSeen || seen.size === 0 || current?.fields.size === 0) return false;
+  finish();
+  return true;
 }
 
 /** The value of `rest` (value and optional comment) as a string or null; undefined when outside the format. */

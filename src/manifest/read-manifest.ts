@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Pair } from "yaml";
-import { NESTED, readBlockFormat, type RawEntry, type RawField } from "./read-block-format.js";
+import { NESTED, scanBlockFormat, type RawEntry, type RawField } from "./read-block-format.js";
 import { parseCalendarDate, type CalendarDate } from "../time/calendar-date.js";
 import { parseInterval, type Interval } from "../time/interval.js";
 
@@ -59,15 +59,19 @@ export async function readManifest(file: string, rules: ManifestRules): Promise<
 
 /** Parses manifest text; `file` is used only in problem reports. */
 export function parseManifest(text: string, file: string, rules: ManifestRules): ReadManifestResult {
-  const raw = readBlockFormat(text) ?? parseWithYaml(text, file);
-  if (!Array.isArray(raw)) return raw;
-  const entries: ManifestEntry[] = [];
-  const problems: ManifestProblem[] = [];
-  for (const entry of raw) {
+  let entries: ManifestEntry[] = [];
+  let problems: ManifestProblem[] = [];
+  const take = (entry: RawEntry) => {
     const result = readEntry(entry, rules);
     if ("message" in result) problems.push({ file, ...result });
     else entries.push(result);
-  }
+  };
+  // Each entry is checked as soon as it is read; outside the block format, the yaml library reads it all again.
+  if (scanBlockFormat(text, take)) return { ok: true, entries, problems };
+  [entries, problems] = [[], []];
+  const raw = parseWithYaml(text, file);
+  if (!Array.isArray(raw)) return raw;
+  for (const entry of raw) take(entry);
   return { ok: true, entries, problems };
 }
 

@@ -9,6 +9,7 @@ import type { Runbook } from "../runbook/runbook-schema.js";
 import { parseDuration } from "../time/duration.js";
 import type { Vault } from "../vault/create-vault.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
+import type { DeployMarker } from "./create-deploy-marker.js";
 import type { Journal } from "./create-journal.js";
 import type { LockHolder, SecretLocks } from "./create-secret-locks.js";
 import type { Rotation } from "./model.js";
@@ -45,6 +46,26 @@ export interface CanStartDeps {
   self: { pid: number; host: string };
   isAlive: (pid: number) => boolean;
   now: () => Date;
+  /** The deploy guard's marker, which a rotation in flight holds; undefined without a deploy guard. */
+  deployMarker?: DeployMarker | undefined;
+}
+
+/**
+ * The rotation in flight that holds the vault (its claim, or the deploy marker rotabot writes), if
+ * any: a start then waits for it, and is told which one, not that "a deploy" runs when the deploy
+ * guard sees rotabot's own marker.
+ */
+async function rotationHoldingVault(
+  deps: Pick<CanStartDeps, "locks" | "load" | "deployMarker">,
+): Promise<Readonly<Rotation> | undefined> {
+  const claim = await deps.locks.readVaultClaim();
+  const marker = await deps.deployMarker?.holder();
+  for (const id of [claim.state === "held" ? claim.holder.rotationId : undefined, marker?.rotationId]) {
+    if (id === undefined) continue;
+    const other = await deps.load(id);
+    if (other && !isTerminal(other)) return other;
+  }
+  return undefined;
 }
 
 /**
@@ -80,16 +101,13 @@ export async function checkCanStart(
     }
     await deps.locks.release(key, holder.rotationId);
   }
+  const holding = await rotationHoldingVault(deps);
+  if (holding) return fail("refused", REFUSALS.vaultInUseBy(holding));
   const files = [deps.runbook.files.vault, deps.runbook.files.manifest, deps.runbook.files.changelog];
   const dirty = (await deps.git.isRepository()) ? await deps.git.dirty(files) : [];
   if (dirty.length > 0) {
     const other = (await deps.active())[0];
-    if (other) {
-      return fail(
-        "refused",
-        `rotation ${other.id} of ${other.key} (by ${other.initiator.name}) is in flight and has changed the vault; rotations share the vault file and its commit, so finish or abort that one first`,
-      );
-    }
+    if (other) return fail("refused", REFUSALS.vaultInUseBy(other));
     return fail(
       "refused",
       `uncommitted changes in ${dirty.join(", ")} in INFRA_DIR: commit or stash them first, so the rotation's commit holds only the rotation`,
@@ -128,6 +146,9 @@ export async function checkCanStart(
       timeoutMs: parseDuration(guard.timeout) ?? 30_000,
     });
     if (!result.ok && !request.incident) {
+      // The checks above take seconds: a rotation that started meanwhile holds the marker the guard saw.
+      const racing = await rotationHoldingVault(deps);
+      if (racing) return fail("refused", REFUSALS.vaultInUseBy(racing));
       return fail(
         "refused",
         `a deploy seems to be running (check "${guard.title}" failed: ${result.message}). The runbook says not to rotate during an active deploy: wait for it, or declare an incident with a reason if the deploy is the mitigation`,

@@ -50,7 +50,8 @@ function claimOnly({ locks, load, self, now }: VaultClaimDeps): StepDeps["claimV
       });
       if (claim.state === "taken") return { ok: true };
       if (claim.state === "contended") break;
-      if (claim.state === "unreadable") return { ok: false, message: REFUSALS.unreadableVaultClaim(claim.file) };
+      if (claim.state === "unreadable")
+        return { ok: false, message: REFUSALS.unreadableVaultClaim(claim.file, claim.what) };
       if (claim.holder.rotationId === rotation.id) return { ok: true };
       const other = await load(claim.holder.rotationId);
       if (other && !isTerminal(other)) return { ok: false, message: REFUSALS.vaultClaimedBy(other) };

@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename } from "node:fs/promises";
 import path from "node:path";
+import { writePlainFile } from "../fs/plain-file.js";
 import { fsyncPath } from "../fs/replace-file.js";
+import { stateWriteError } from "../fs/state-write-error.js";
 import type { Rotation } from "./model.js";
 
 /**
@@ -39,14 +41,25 @@ export function createJournal(stateDir: string) {
     dir,
     /**
      * Written beside under one fixed temp name per rotation (a crash's leftover is simply
-     * overwritten next time, never piles up), fsynced, renamed in place, folder fsynced.
+     * overwritten next time, never piles up), fsynced, renamed in place, folder fsynced. The temp
+     * name is never followed if it is a symbolic link. A write that fails throws a StateWriteError
+     * whose message names the file and the fix.
      */
     async save(rotation: Rotation): Promise<void> {
       const target = fileOf(rotation.id);
       const temp = path.join(dir, `.${rotation.id}.json.tmp`);
-      await writeFile(temp, `${JSON.stringify(rotation, null, 2)}\n`, { mode: 0o600, flush: true });
-      await rename(temp, target);
-      await fsyncPath(dir);
+      try {
+        await writePlainFile(temp, `${JSON.stringify(rotation, null, 2)}\n`, 0o600);
+        await rename(temp, target);
+        await fsyncPath(dir);
+      } catch (error) {
+        throw stateWriteError(
+          `the journal of rotation ${rotation.id}`,
+          target,
+          error,
+          `rotabot resume ${rotation.id} (rotabot status shows where it stands)`,
+        );
+      }
     },
 
     /** A rotation's journal; undefined when there is none or it is damaged (see `inspect`). */

@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { Logger } from "../logging/create-logger.js";
+import { StateWriteError } from "../fs/state-write-error.js";
 import { fail, type Result } from "../result.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
@@ -49,7 +50,7 @@ const PREPARED_MS = 10 * 60_000;
 
 type EngineResult = Result<
   { rotation: Readonly<Rotation> },
-  "refused" | "not_found" | "stale" | "busy" | "invalid" | "expired" | "not_allowed"
+  "refused" | "not_found" | "stale" | "busy" | "invalid" | "expired" | "not_allowed" | "journal"
 >;
 
 /**
@@ -71,6 +72,8 @@ export function createRotationEngine(engineDeps: EngineDeps) {
   const followUps = new Map<string, Promise<unknown>>();
   const timers = new Map<string, NodeJS.Timeout>();
   let stopping = false;
+  /** Rotations whose journal could not be written, with the line that says why and what to do. */
+  const writeFailures = new Map<string, string>();
   const selectsTasks = createSelectionCache({ runCommand: deps.runCommand, now: deps.now, ttlMs: PREPARED_MS });
   const placeholders = {
     vault_password_file: deps.paths.vaultPasswordFile,
@@ -114,7 +117,8 @@ export function createRotationEngine(engineDeps: EngineDeps) {
       if (!next.ok) return next;
       const r = next.rotation;
       if (r.awaiting) r.awaiting.prompt = deps.redactor.redact(r.awaiting.prompt);
-      await deps.journal.save(r);
+      const saved = await saveJournal(r);
+      if (!saved.ok) return saved;
       live.set(id, r);
       const snapshot = Object.freeze(structuredClone(r));
       // A finished rotation lets go of its secret before anyone is told it finished, so an operator who reads
@@ -130,6 +134,24 @@ export function createRotationEngine(engineDeps: EngineDeps) {
       task.catch(() => undefined),
     );
     return task;
+  }
+
+  /**
+   * Journals a rotation before anyone hears of the change. A journal that cannot be written stops
+   * the change there (nothing is run or announced on an unjournaled state) and is remembered with
+   * its one-line explanation: what is in the way and the fix (`writeFailure`).
+   */
+  async function saveJournal(r: Rotation): Promise<Result<object, "journal">> {
+    try {
+      await deps.journal.save(r);
+      writeFailures.delete(r.id);
+      return { ok: true };
+    } catch (error) {
+      if (!(error instanceof StateWriteError)) throw error;
+      writeFailures.set(r.id, error.message);
+      deps.logger.error({ rotationId: r.id, file: error.file, code: error.code }, error.message);
+      return fail("journal", error.message);
+    }
   }
 
   async function perform(r: Readonly<Rotation>, effect: Effect): Promise<void> {
@@ -235,6 +257,13 @@ export function createRotationEngine(engineDeps: EngineDeps) {
       return r && structuredClone(r);
     },
     list: () => deps.journal.list(),
+    /**
+     * Why the rotation's journal could not be written, as one line with the fix; undefined when it
+     * was (or nothing was tried). Its last journaled state stands; `rotabot resume` continues from it.
+     */
+    writeFailure: (id: string): string | undefined => writeFailures.get(id),
+    /** Every rotation whose journal could not be written, with why. */
+    writeFailures: (): [id: string, message: string][] => [...writeFailures],
     /** Journals that cannot be read: each with what is wrong (resume and abort rebuild them). */
     damaged: () => deps.journal.damaged(),
     async active(): Promise<Readonly<Rotation>[]> {
@@ -284,7 +313,11 @@ export function createRotationEngine(engineDeps: EngineDeps) {
         ...deps.self,
       });
       if (!lock.ok) return fail("refused", lock.refusal);
-      await deps.journal.save(rotation);
+      const saved = await saveJournal(rotation);
+      if (!saved.ok) {
+        await deps.locks.release(request.key, rotation.id);
+        return fail("refused", saved.message);
+      }
       live.set(rotation.id, rotation);
       const ending = checked.leftoverNew?.slice(-4);
       return dispatch(rotation.id, {

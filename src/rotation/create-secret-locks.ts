@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { link, open, readdir, readFile, unlink } from "node:fs/promises";
+import { link, open, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
+import { readPlainFile } from "../fs/plain-file.js";
 import { fsyncPath } from "../fs/replace-file.js";
 import { REFUSALS } from "./prompts.js";
 
@@ -14,9 +15,13 @@ export interface LockHolder {
   host?: string;
 }
 
-/** A secret's lock: free, held, or a file that is there but cannot be read (nobody can tell who holds it). */
+/**
+ * A secret's lock: free, held, or something that is there but cannot be read (nobody can tell who
+ * holds it): an empty or torn file, or, in `what`, something that is no plain file (a symbolic
+ * link, which rotabot never follows, a folder, a pipe).
+ */
 export type LockState =
-  { state: "free" } | { state: "held"; holder: LockHolder } | { state: "unreadable"; file: string };
+  { state: "free" } | { state: "held"; holder: LockHolder } | { state: "unreadable"; file: string; what?: string };
 
 /** Attempts at taking a lock that keeps being released between our try and our look at it. */
 const ATTEMPTS = 3;
@@ -35,13 +40,10 @@ export function createSecretLocks(stateDir: string) {
   const fileOf = (key: string) => path.join(dir, `${key}.lock`);
 
   async function readAt(file: string): Promise<LockState> {
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { state: "free" };
-      return { state: "unreadable", file };
-    }
+    const read = await readPlainFile(file);
+    if (read.state === "missing") return { state: "free" };
+    if (read.state === "not_a_file") return { state: "unreadable", file, what: read.what };
+    const { text } = read;
     try {
       const holder = JSON.parse(text) as LockHolder;
       if (typeof holder.rotationId === "string" && typeof holder.initiator === "string")
@@ -103,7 +105,8 @@ export function createSecretLocks(stateDir: string) {
         const { initiator, rotationId } = taken.holder;
         return { ok: false, refusal: REFUSALS.lockedBy(key, initiator, rotationId) };
       }
-      if (taken.state === "unreadable") return { ok: false, refusal: REFUSALS.unreadableLock(key, taken.file) };
+      if (taken.state === "unreadable")
+        return { ok: false, refusal: REFUSALS.unreadableLock(key, taken.file, taken.what) };
       return { ok: false, refusal: REFUSALS.lockContended(key) };
     },
     read,
@@ -113,6 +116,8 @@ export function createSecretLocks(stateDir: string) {
      * it ends, a rotation holds the vault's claim, so no other rotation's change rides in its commit.
      */
     claimVault: (holder: LockHolder) => take(path.join(dir, VAULT_CLAIM), holder),
+    /** Who holds the vault's claim, if anyone (read only). */
+    readVaultClaim: () => readAt(path.join(dir, VAULT_CLAIM)),
     releaseVault: (rotationId: string) => releaseAt(path.join(dir, VAULT_CLAIM), rotationId),
     /** The secret a rotation holds the lock of, if any (to rebuild a rotation whose journal is damaged). */
     async keyOf(rotationId: string): Promise<{ key: string; holder: LockHolder } | undefined> {

@@ -105,12 +105,18 @@ export const REFUSALS = {
     `abort is no longer possible: "${title}" has run and cannot be undone. Finish the rotation: resume it, retry or mark the remaining steps done`,
   lockedBy: (key: string, initiator: string, rotationId: string) =>
     `${key} is already being rotated by ${initiator} (rotation ${rotationId}): /status (or rotabot status) shows where it stands; wait for it to end, or ask ${initiator} to finish or abort it, then start again`,
-  unreadableLock: (key: string, file: string) =>
-    `the lock of ${key} (${file}) is empty or unreadable, so rotabot cannot tell which rotation holds it (a crash while it was written leaves it so). Check that no rotation of ${key} is running (/status, or rotabot status), then remove that file and start again`,
+  unreadableLock: (key: string, file: string, what?: string) =>
+    what === undefined
+      ? `the lock of ${key} (${file}) is empty or unreadable, so rotabot cannot tell which rotation holds it (a crash while it was written leaves it so). Check that no rotation of ${key} is running (/status, or rotabot status), then remove that file and start again`
+      : `the lock of ${key} (${file}) ${what}, not a lock file rotabot wrote (it never follows a link or reads anything else there). Find out who made it, remove it (rm ${file}), then start again`,
   vaultClaimedBy: (other: Rotation) =>
     `rotation ${other.id} of ${other.key} (by ${other.initiator.name}) has changed the vault and not committed it yet; rotations share the vault file and its commit, so this one waits: /status shows that one; once it is finished or aborted, Retry`,
-  unreadableVaultClaim: (file: string) =>
-    `the vault's claim (${file}) is empty or unreadable, so rotabot cannot tell which rotation changed the vault (a crash while it was written leaves it so). Check with /status (or rotabot status) that no other rotation is in flight, then remove that file and Retry`,
+  unreadableVaultClaim: (file: string, what?: string) =>
+    what === undefined
+      ? `the vault's claim (${file}) is empty or unreadable, so rotabot cannot tell which rotation changed the vault (a crash while it was written leaves it so). Check with /status (or rotabot status) that no other rotation is in flight, then remove that file and Retry`
+      : `the vault's claim (${file}) ${what}, not a claim rotabot wrote (it never follows a link or reads anything else there). Find out who made it, remove it (rm ${file}), then Retry`,
+  vaultInUseBy: (other: Rotation) =>
+    `rotation ${other.id} of ${other.key} (by ${other.initiator.name}) is in flight and has changed the vault; rotations share the vault file and its commit, so finish or abort that one first (rotabot status, or /status, shows where it stands)`,
   lockContended: (key: string) =>
     `the lock of ${key} was taken and released by others several times while this rotation tried to take it; /status shows what runs, then start again`,
   damagedHolder: (key: string, id: string, problem: string) =>

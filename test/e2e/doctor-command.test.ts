@@ -70,14 +70,21 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
     const { id, token } = tg.addBot({ id: 4_000_001, username: "doctor_ok_bot" });
     tg.addGroup({ id: -1004000001, title: "Ops", members: [], bots: [id] });
     tg.addGroup({ id: -1004000002, title: "Audit", type: "channel", members: [], bots: [id], adminBots: [id] });
+    // The audit log's key, as the install role makes it (32 random bytes, hex).
+    const auditKeyFile = path.join(mkdtempSync(path.join(tmpdir(), "rotabot-key-")), "audit_key");
+    writeFileSync(auditKeyFile, `${"5e".repeat(32)}\n`, { mode: 0o400 });
     const { code, checks } = await doctor({
       ...infra.env,
       BOT_TOKEN: token,
       TELEGRAM_API_ROOT: tg.url,
       OPS_CHAT_ID: "-1004000001",
       AUDIT_CHAT_ID: "-1004000002",
+      AUDIT_KEY_FILE: auditKeyFile,
     });
     expect(checks.filter((c) => c.status !== "ok")).toEqual([]);
+    expect(statusOf(checks, "audit key")?.detail).toMatch(
+      new RegExp(`^key [0-9a-f]{12} \\(${auditKeyFile}\\) signs the audit log$`),
+    );
     expect(code).toBe(0);
     expect(checks.map((c) => c.check)).toEqual(
       expect.arrayContaining([
@@ -103,6 +110,7 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       TELEGRAM_API_ROOT: tg.url,
       OPS_CHAT_ID: "-1004000001",
       AUDIT_CHAT_ID: "-1004000002",
+      AUDIT_KEY_FILE: auditKeyFile,
     });
     expect(loose.checks.filter((c) => c.status !== "ok")).toEqual([
       {

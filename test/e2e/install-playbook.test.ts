@@ -41,6 +41,8 @@ let prefix: string;
 let infra: ReturnType<typeof makeRotationInfra>;
 let varsFile: string;
 let secrets: string[];
+/** The audit log's key the role made on the host (the later runs must keep it). */
+let auditKey = "";
 /** Node.js 24 from the npm registry, installed in the prefix as the ops host's node. */
 let hostNode: string;
 /** Three builds of rotabot, each a commit of its own: the releases deployed one after another. */
@@ -225,6 +227,7 @@ describe("the install playbook", { timeout: 240_000 }, () => {
     expect(report).toContain("✔ telegram bot: @akira_rotabot");
     expect(report).toContain(`✔ STATE_DIR: ${installed("var/lib/rotabot")} is writable`);
     expect(report).toContain("All checks passed.");
+    expect(report).toMatch(/✔ audit key: key [0-9a-f]{12} \(\/dev\/shm\/\S+\/audit_key\) signs the audit log/);
 
     // The release: its own folder, current pointing at it, the commit baked in.
     expect(installedReleases()).toEqual([releases[0]!.id]);
@@ -235,7 +238,12 @@ describe("the install playbook", { timeout: 240_000 }, () => {
     // Secrets: encrypted systemd credentials, root only; nothing in clear anywhere in the prefix.
     const credentials = installed("etc/rotabot/credentials");
     expect(statSync(credentials).mode & 0o777).toBe(0o700);
-    expect(readdirSync(credentials).sort()).toEqual(["bot_token.cred", "vault_password.cred"]);
+    expect(readdirSync(credentials).sort()).toEqual(["audit_key.cred", "bot_token.cred", "vault_password.cred"]);
+    // The audit log's HMAC key: made on the host (never sent from the controller), root only.
+    const auditKeyFile = path.join(credentials, "audit_key.cred");
+    expect([statSync(auditKeyFile).uid, statSync(auditKeyFile).mode & 0o777]).toEqual([0, 0o400]);
+    auditKey = (await execa("systemd-creds", ["decrypt", "--name=audit_key", auditKeyFile, "-"])).stdout;
+    expect(auditKey).toMatch(/^[0-9a-f]{64}$/);
     for (const [name, value] of [
       ["bot_token", secrets[0]],
       ["vault_password", secrets[1]],
@@ -264,6 +272,7 @@ describe("the install playbook", { timeout: 240_000 }, () => {
     );
     expect(unitText).toContain(`\nLoadCredentialEncrypted=bot_token:${credentials}/bot_token.cred\n`);
     expect(unitText).toContain(`\nLoadCredentialEncrypted=vault_password:${credentials}/vault_password.cred\n`);
+    expect(unitText).toContain(`\nLoadCredentialEncrypted=audit_key:${credentials}/audit_key.cred\n`);
     await execa("systemd-analyze", ["verify", unit]);
     const security = await execa("systemd-analyze", ["security", "--offline=yes", "--threshold=18", unit], {
       reject: false,
@@ -286,6 +295,9 @@ describe("the install playbook", { timeout: 240_000 }, () => {
     const run = await playbook();
     expect(run.exitCode, run.all).toBe(0);
     expect(recap(run.all ?? "")?.[1]).toBe(0);
+    // The audit key is kept: a new one would leave the log's keyed lines unverifiable.
+    const auditKeyFile = installed("etc/rotabot/credentials/audit_key.cred");
+    expect((await execa("systemd-creds", ["decrypt", "--name=audit_key", auditKeyFile, "-"])).stdout).toBe(auditKey);
   });
 
   it("deploys the next release beside the first and switches current to it", async () => {
@@ -356,7 +368,9 @@ describe("the install playbook", { timeout: 240_000 }, () => {
     expect(run.exitCode, run.all).toBe(0);
     expect(doctorReport(run.all)).toContain("All checks passed.");
     const credentials = installed("etc/rotabot/credentials");
-    expect(readdirSync(credentials).sort()).toEqual(["bot_token", "vault_password"]);
+    expect(readdirSync(credentials).sort()).toEqual(["audit_key", "bot_token", "vault_password"]);
+    // The audit key is carried over from the encrypted credential, not made anew.
+    expect(readFileSync(path.join(credentials, "audit_key"), "utf8")).toBe(auditKey);
     expect([
       statSync(path.join(credentials, "bot_token")).uid,
       statSync(path.join(credentials, "bot_token")).mode & 0o777,

@@ -1,8 +1,19 @@
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { auditKeyOf, type AuditKey } from "../../../src/audit/audit-key.js";
 import { createAuditLog, verifyAuditLog } from "../../../src/audit/audit-log.js";
 import { runAuditCommand } from "../../../src/cli/audit-command.js";
 import type { CrashPoint } from "../../../src/fs/crash-points.js";
@@ -24,11 +35,11 @@ const hashOf = (line: string) => (JSON.parse(line) as { hash: string }).hash;
 const crashAt = (at: CrashPoint) => (point: CrashPoint) => {
   if (point === at) throw new Error(`killed at ${point}`);
 };
-async function auditCli(args: string[], stateDir: string) {
+async function auditCli(args: string[], stateDir: string, env: Record<string, string> = {}) {
   let stdout = "";
   let stderr = "";
   const code = await runAuditCommand(args, {
-    env: { STATE_DIR: stateDir, USER: "opsuser" },
+    env: { STATE_DIR: stateDir, USER: "opsuser", ...env },
     stdout: (t) => (stdout += t),
     stderr: (t) => (stderr += t),
     packageRoot: PROJECT_ROOT,
@@ -212,5 +223,166 @@ describe("audit lock", () => {
       expect(existsSync(lock)).toBe(false);
       expect(verifyAuditLog(dir)).toMatchObject({ ok: true, entries: 2 });
     }
+  });
+});
+
+/** A key file as the install role writes it (openssl rand -hex 32), and the key read from it. */
+function keyFile(text = createHash("sha256").update(String(Math.random())).digest("hex")): {
+  file: string;
+  key: AuditKey;
+} {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "audit-key-")), "audit_key");
+  writeFileSync(file, `${text}\n`, { mode: 0o400 });
+  return { file, key: auditKeyOf(text, file) };
+}
+
+interface Line {
+  seq: number;
+  at: string;
+  prev: string;
+  hash: string;
+  key?: string;
+  event: Record<string, unknown>;
+}
+/**
+ * What someone who can write STATE_DIR but has no key can do: edit line `at`, re-hash it and every
+ * later line with sha256 (the unkeyed scheme), and move audit.head along.
+ */
+function forge(dir: string, at: number, edit: (event: Record<string, unknown>) => void, keepKeyField: boolean) {
+  const file = path.join(dir, "audit.jsonl");
+  const lines = readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Line);
+  edit(lines[at - 1]!.event);
+  for (let i = at - 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (i > 0) line.prev = lines[i - 1]!.hash;
+    if (!keepKeyField) delete line.key;
+    const fields = line.key
+      ? [line.seq, line.at, line.prev, line.event, line.key]
+      : [line.seq, line.at, line.prev, line.event];
+    line.hash = createHash("sha256").update(JSON.stringify(fields)).digest("hex");
+  }
+  writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
+  const last = lines.at(-1)!;
+  writeFileSync(
+    path.join(dir, "audit.head"),
+    JSON.stringify({ seq: last.seq, hash: last.hash, ...(last.key ? { key: last.key } : {}) }),
+  );
+}
+
+describe("keyed audit log (HMAC, the key outside STATE_DIR)", () => {
+  it("an unkeyed log takes a forged line re-hashed with sha256 (what issue 25 found); a keyed one calls it TAMPERED, with or without the key field", async () => {
+    const unkeyed = logWith(4);
+    forge(unkeyed.dir, 2, (e) => (e.n = 20), false);
+    expect(verifyAuditLog(unkeyed.dir)).toMatchObject({ ok: true, entries: 4 });
+
+    for (const keepKeyField of [true, false]) {
+      const { file, key } = keyFile();
+      const dir = mkdtempSync(path.join(tmpdir(), "audit-"));
+      const log = createAuditLog(dir, undefined, { key });
+      for (let n = 1; n <= 4; n++) log.append({ type: "step_ok", n });
+      expect(verifyAuditLog(dir, key)).toMatchObject({ ok: true, entries: 5, keyed: { key: key.id, from: 1 } });
+      forge(dir, 3, (e) => (e.n = 20), keepKeyField);
+      expect(verifyAuditLog(dir, key)).toMatchObject({ ok: false, line: 3 });
+      const cli = await auditCli(["verify"], dir, { AUDIT_KEY_FILE: file });
+      expect(cli.code).toBe(1);
+      expect(cli.stderr).toMatch(/^audit log TAMPERED: .*audit\.jsonl line 3: /);
+      // rotabot itself stops appending to it.
+      expect(createAuditLog(dir, undefined, { key }).state).toMatchObject({ ok: false, reason: "tampered" });
+    }
+  });
+
+  it("keys an existing unkeyed log from the next line on; verify says from where, with which key, and refuses an unkeyed line after it", async () => {
+    const { dir, file: log } = logWith(3);
+    const { file, key } = keyFile();
+    const keyed = createAuditLog(dir, undefined, { key });
+    expect(keyed.state).toEqual({ ok: true, repairs: [], keyedFrom: 4 });
+    keyed.append({ type: "after" });
+    expect(verifyAuditLog(dir, key)).toEqual({
+      ok: true,
+      entries: 5,
+      repairs: [],
+      pending: [],
+      keyed: { key: key.id, from: 4 },
+    });
+    const lines = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Line);
+    expect(lines.map((l) => l.key)).toEqual([undefined, undefined, undefined, key.id, key.id]);
+    expect(lines[3]!.event).toEqual({ type: "audit_keyed", key: key.id, from: 4 });
+    // The key itself is nowhere in STATE_DIR.
+    const secret = readFileSync(file, "utf8").trim();
+    for (const name of readdirSync(dir)) expect(readFileSync(path.join(dir, name), "utf8")).not.toContain(secret);
+
+    const cli = await auditCli(["verify"], dir, { AUDIT_KEY_FILE: file });
+    expect(cli).toMatchObject({ code: 0, stderr: "" });
+    expect(cli.stdout).toContain(
+      `verified with HMAC-SHA256 key ${key.id} (${file}) from line 4 to line 5; lines 1-3 were written before the key (sha256 only`,
+    );
+    // Someone without the key appends a sha256 line (and moves audit.head): found.
+    forge(dir, 5, (e) => (e.type = "forged"), false);
+    expect(verifyAuditLog(dir, key)).toMatchObject({
+      ok: false,
+      line: 5,
+      problem: expect.stringContaining("not keyed, but the log is keyed from line 4") as string,
+    });
+  });
+
+  it("a keyed log without its key (or with another) is not appended to, and verify says it could not check it", async () => {
+    const { key } = keyFile();
+    const dir = mkdtempSync(path.join(tmpdir(), "audit-"));
+    createAuditLog(dir, undefined, { key }).append({ type: "step_ok" });
+    const before = readFileSync(path.join(dir, "audit.jsonl"), "utf8");
+    const other = keyFile();
+    for (const wrong of [undefined, other.key]) {
+      const log = createAuditLog(dir, undefined, { key: wrong });
+      expect(log.state).toMatchObject({
+        ok: false,
+        reason: "key",
+        message: expect.stringContaining(`the audit log is keyed with key ${key.id}`) as string,
+      });
+      expect(log.append({ type: "unkeyed" })).toBe(false);
+    }
+    expect(readFileSync(path.join(dir, "audit.jsonl"), "utf8")).toBe(before);
+    expect(verifyAuditLog(dir)).toMatchObject({ ok: false, line: 1, unverified: true });
+    const cli = await auditCli(["verify"], dir, { AUDIT_KEY_FILE: other.file });
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toMatch(
+      new RegExp(
+        `^audit log NOT VERIFIED: .*line 1: it is keyed with key ${key.id}, and the key at hand is ${other.key.id}`,
+      ),
+    );
+    // A deliberate key change: reseal keeps the old log and starts a chain under the new key.
+    expect(await auditCli(["reseal"], dir, { AUDIT_KEY_FILE: other.file })).toMatchObject({ code: 0 });
+    expect(verifyAuditLog(dir, other.key)).toMatchObject({
+      ok: true,
+      entries: 1,
+      keyed: { key: other.key.id, from: 1 },
+    });
+  });
+
+  it("refuses a key file that is too short, naming the fix", async () => {
+    const { file } = keyFile("short");
+    const dir = mkdtempSync(path.join(tmpdir(), "audit-"));
+    const cli = await auditCli(["verify"], dir, { AUDIT_KEY_FILE: file });
+    expect(cli).toMatchObject({ code: 2, stderr: expect.stringContaining("openssl rand -hex 32") as string });
+  });
+
+  it("never writes audit.head through a symbolic link planted at its temp name, nor appends through one at audit.jsonl", () => {
+    const { dir } = logWith(1);
+    const victim = path.join(mkdtempSync(path.join(tmpdir(), "victim-")), "passwd");
+    writeFileSync(victim, "root:x:0:0\n");
+    symlinkSync(victim, path.join(dir, "audit.head.tmp"));
+    expect(() => createAuditLog(dir).append({ type: "after" })).toThrow(/ELOOP/);
+    expect(readFileSync(victim, "utf8")).toBe("root:x:0:0\n");
+    // Nor appends through one planted at audit.jsonl (dangling: the old code created its target).
+    const other = logWith(0);
+    const created = path.join(path.dirname(victim), "cron-job");
+    symlinkSync(created, other.file);
+    expect(() => createAuditLog(other.dir).append({ type: "after" })).toThrow(/ELOOP/);
+    expect(existsSync(created)).toBe(false);
   });
 });

@@ -232,6 +232,46 @@ describe("parseConfig", () => {
       expect(problemsOf(unreadable)).toEqual(["BOT_TOKEN: cannot read it (EACCES): fix"]);
     });
 
+    it("a malformed, empty or unreadable bot token blocks only `start`: the shell commands get why, to say it", () => {
+      const cli = { ...options, purpose: "cli" as const };
+      const bad = credentials({ bot_token: "not-a-token-secretvalue", vault_password: "pw\n" });
+      const config = parseConfig({ ...withoutToken, CREDENTIALS_DIRECTORY: bad }, cli);
+      expect(config).toMatchObject({
+        botToken: undefined,
+        botTokenProblem: expect.stringContaining(
+          `the systemd credential ${bad}/bot_token does not look like a bot token`,
+        ) as string,
+        vaultPasswordFile: path.join(bad, "vault_password"),
+        auditKey: { file: path.join(bad, "audit_key"), required: false },
+      });
+      expect(JSON.stringify(config)).not.toContain("secretvalue");
+      expect(problemsOf(() => parseConfig({ ...withoutToken, CREDENTIALS_DIRECTORY: bad }, options))).toHaveLength(1);
+      const blank = credentials({ bot_token: "\n" });
+      expect(parseConfig({ ...withoutToken, CREDENTIALS_DIRECTORY: blank }, cli).botTokenProblem).toMatch(/is empty/);
+      expect(parseConfig({ HOME: "/h", BOT_TOKEN: "12:short" }, cli)).toMatchObject({
+        botToken: undefined,
+        botTokenProblem: expect.stringMatching(/^BOT_TOKEN does not look like a bot token/) as string,
+      });
+      // Other bad settings still stop every command.
+      expect(problemsOf(() => parseConfig({ HOME: "/h", BOT_TOKEN: "12:short", LOG_LEVEL: "loud" }, cli))).toEqual([
+        expect.stringMatching(/^LOG_LEVEL must be one of/),
+      ]);
+    });
+
+    it("takes the audit key from AUDIT_KEY_FILE, else the credential audit_key", () => {
+      const dir = credentials({});
+      const cli = { ...options, purpose: "cli" as const };
+      expect(parseConfig({ HOME: "/h", CREDENTIALS_DIRECTORY: dir }, cli).auditKey).toEqual({
+        file: path.join(dir, "audit_key"),
+        required: false,
+      });
+      expect(parseConfig({ HOME: "/h", CREDENTIALS_DIRECTORY: dir, AUDIT_KEY_FILE: "~/k" }, cli).auditKey).toEqual({
+        file: "/h/k",
+        required: true,
+      });
+      expect(parseConfig({ HOME: "/h" }, cli).auditKey).toBeUndefined();
+    });
+
     it("reads a credential file as systemd leaves it, and tells a missing one from an unreadable one", () => {
       const dir = credentials({ bot_token: `${TOKEN}\n` });
       expect(readCredentialFile(dir, "bot_token")).toEqual({

@@ -1,4 +1,14 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -102,5 +112,45 @@ describe("the vault's claim", () => {
     expect(existsSync(file)).toBe(true);
     await dead.clearStale(() => Promise.resolve(false));
     expect(existsSync(file)).toBe(false);
+  });
+
+  it("refuses a symbolic link at the marker's name, dangling or not, and never creates or overwrites a file through it", async () => {
+    const outside = mkdtempSync(path.join(tmpdir(), "rotabot-outside-"));
+    const stale = `${JSON.stringify({ by: "rotabot", rotationId: B.id, step: "x", pid: 1, since: "" })}\n`;
+    for (const target of ["created-by-rotabot", "existing"]) {
+      const infraDir = mkdtempSync(path.join(tmpdir(), "rotabot-marker-"));
+      const file = path.join(infraDir, ".deploy-in-progress");
+      const victim = path.join(outside, `${target}-${path.basename(infraDir)}`);
+      // A marker left by a dead rotabot, reached through the link: the old code rewrote it in place.
+      if (target === "existing") writeFileSync(victim, stale);
+      symlinkSync(victim, file);
+      const marker = createDeployMarker({ file, isAlive: () => false });
+      const { states, claim } = world(marker);
+      states.set(A.id, "running");
+      for (const incident of [undefined, { reason: "the deploy is the mitigation" }]) {
+        const refused = await claim({ ...A, ...(incident ? { incident } : {}) });
+        expect(refused).toEqual({
+          ok: false,
+          message: `${file} is a symbolic link, not the deploy marker file rotabot and the deploy pipeline write; rotabot never follows a link there (it would create or overwrite a file outside INFRA_DIR). Find out who made it, remove it (rm ${file}), then Retry. Nothing was changed`,
+        });
+      }
+      expect(existsSync(victim) ? readFileSync(victim, "utf8") : "absent").toBe(
+        target === "existing" ? stale : "absent",
+      );
+      await marker.release(A.id);
+      await marker.clearStale(() => Promise.resolve(false));
+      expect(lstatSync(file).isSymbolicLink()).toBe(true);
+    }
+  });
+
+  it("refuses a folder or a named pipe at the marker's name at once (a pipe never hangs it)", async () => {
+    for (const make of [(f: string) => mkdirSync(f), (f: string) => execFileSync("mkfifo", [f])]) {
+      const file = path.join(mkdtempSync(path.join(tmpdir(), "rotabot-marker-")), ".deploy-in-progress");
+      make(file);
+      const marker = createDeployMarker({ file, isAlive: () => true });
+      const held = await marker.hold(A.id, "a new value is in the vault", false);
+      expect(held).toMatchObject({ ok: false, reason: "marker_not_a_file" });
+      expect(!held.ok && held.message).toMatch(/ is a (folder|named pipe), not the deploy marker file/);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -48,6 +48,33 @@ describe("secret locks", () => {
       });
       expect(readdirSync(dir)).toEqual(["vault_x.lock"]);
     }
+  });
+});
+
+describe("secret locks and the vault's claim are never read or written through a link", () => {
+  it("a symbolic link or a folder at a lock's name is refused, naming what it is; the link's target is not read or removed", async () => {
+    const elsewhere = path.join(mkdtempSync(path.join(tmpdir(), "rotabot-elsewhere-")), "holder.json");
+    // Looks like a lock held by someone: the old code read it through the link and named @mallory.
+    writeFileSync(elsewhere, JSON.stringify(holderOf({ initiator: "@mallory" })));
+    for (const [name, make] of [
+      ["a symbolic link", (f: string) => symlinkSync(elsewhere, f)],
+      ["a folder", (f: string) => mkdirSync(f)],
+    ] as const) {
+      const { locks, dir } = lockDir();
+      const lock = path.join(dir, "vault_x.lock");
+      make(lock);
+      expect(await locks.acquire("vault_x", holderOf())).toEqual({
+        ok: false,
+        refusal: `the lock of vault_x (${lock}) is ${name}, not a lock file rotabot wrote (it never follows a link or reads anything else there). Find out who made it, remove it (rm ${lock}), then start again`,
+      });
+      await locks.release("vault_x", holderOf({ initiator: "@mallory" }).rotationId);
+      expect(lstatSync(lock).isFile()).toBe(false);
+
+      const claimFile = path.join(dir, "vault.claim");
+      make(claimFile);
+      expect(await locks.claimVault(holderOf())).toEqual({ state: "unreadable", file: claimFile, what: `is ${name}` });
+    }
+    expect(readFileSync(elsewhere, "utf8")).toContain("@mallory");
   });
 });
 

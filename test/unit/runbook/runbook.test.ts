@@ -81,6 +81,27 @@ describe("shipped runbook", () => {
     );
   });
 
+  it("matches names exactly but for ASCII case: look-alike characters resolve to nothing, naming the character", () => {
+    const entries = [entry("vault_quick_token", "api_token")];
+    expect(findProcedure(runbook, entries, "VAULT_QUICK_TOKEN")).toMatchObject({
+      kind: "found",
+      key: "vault_quick_token",
+    });
+    for (const [typed, code] of [
+      ["vault_quic\u212A_token", "U+212A"], // KELVIN SIGN: lowercases to "k"
+      ["ｎａｔｓ", "U+FF4E"], // fullwidth: NFKC makes it "nats"
+      ["n\u0430ts", "U+0430"], // CYRILLIC SMALL LETTER A
+      ["na\u200Bts", "U+200B"], // ZERO WIDTH SPACE
+      ["nat\u017F", "U+017F"], // LATIN SMALL LETTER LONG S: uppercases to "S"
+    ] as const) {
+      const found = findProcedure(runbook, entries, typed);
+      expect(found, typed).toMatchObject({
+        kind: "unknown",
+        lookalike: expect.stringContaining(`it holds ${code}, which is not a plain ASCII letter`) as string,
+      });
+    }
+  });
+
   it("keeps the seed's commands verbatim, with the inventory and the password file as placeholders", () => {
     // The seed knows staging only: {inventory} is staging's inventory in the shipped environments.
     expect(runbook.environments).toEqual([{ name: "staging", inventory: "infra/inventory/staging.yml", env: {} }]);
