@@ -58,8 +58,14 @@ type EngineResult = Result<
  * the effects: steps in the background, rollbacks, locks and expiry timers. Front ends never await a step.
  */
 export function createRotationEngine(engineDeps: EngineDeps) {
+  const selectsTasks = createSelectionCache({
+    runCommand: engineDeps.runCommand,
+    now: engineDeps.now,
+    ttlMs: PREPARED_MS,
+  });
   const deps = {
     ...engineDeps,
+    selectsTasks,
     claimVault: createVaultClaim({ ...engineDeps, load: (id: string) => load(id) }),
   };
   const listeners = new Set<(event: EngineEvent) => void>();
@@ -71,7 +77,6 @@ export function createRotationEngine(engineDeps: EngineDeps) {
   const followUps = new Map<string, Promise<unknown>>();
   const timers = new Map<string, NodeJS.Timeout>();
   let stopping = false;
-  const selectsTasks = createSelectionCache({ runCommand: deps.runCommand, now: deps.now, ttlMs: PREPARED_MS });
   const placeholders = {
     vault_password_file: deps.paths.vaultPasswordFile,
     infra_dir: deps.paths.infraDir,
