@@ -42,6 +42,8 @@ export interface EngineDeps extends Omit<StepDeps, "claimVault"> {
   self: { pid: number; host: string };
   /** Whether a process on this host is alive (a crashed owner frees its rotations). */
   isAlive: (pid: number) => boolean;
+  /** rotabot's own BOT_TOKEN, when configured: a rotation whose secret holds it is refused. */
+  ownToken?: string | undefined;
 }
 
 /** How long a passed `--list-tasks` check holds: about as long as a plan card. */
