@@ -1,4 +1,7 @@
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
 
 type Outcome = { ok: true; note: string } | { ok: false; message: string };
 
@@ -19,8 +22,39 @@ export function natsUserFor(template: string, password: string): string {
   return template.replaceAll("{password_sha256_8}", createHash("sha256").update(password).digest("hex").slice(0, 8));
 }
 
-/** What `nats stream info` and `nats consumer info` show, through nats.js (there is no nats CLI here). */
 type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * GETs JSON from the NATS monitoring endpoint as a client that trusts what rotabot's NATS client
+ * trusts: over https, the CA of NATS_CA when set (a private CA, as the runbook's production example
+ * has), else the system's; the certificate must verify and name the host. Node's global fetch
+ * cannot be given a CA, which made every reload over https with a private CA look failed.
+ */
+export function getMonitorJson<T>(url: string, env: Env, timeoutMs = 5_000): Promise<T> {
+  const secure = url.startsWith("https:");
+  const ca = secure && env.NATS_CA ? { ca: readFileSync(env.NATS_CA, "utf8") } : {};
+  return new Promise<T>((resolve, reject) => {
+    const request = (secure ? https : http).get(url, { ...ca, timeout: timeoutMs }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => {
+        if (response.statusCode !== 200) return reject(new Error(`${url} answered HTTP ${response.statusCode}`));
+        try {
+          resolve(JSON.parse(body) as T);
+        } catch {
+          reject(new Error(`${url} did not answer JSON`));
+        }
+      });
+      response.on("error", reject);
+    });
+    request.on("timeout", () => request.destroy(new Error(`${url} did not answer within ${timeoutMs / 1000} s`)));
+    request.on("error", reject);
+  });
+}
+
+/** Where the monitoring endpoint is: the environment's NATS_MONITOR_URL, else the process's, else localhost. */
+export const monitorUrlOf = (env: Env): string => (env.NATS_MONITOR_URL ?? "http://127.0.0.1:8222").replace(/\/+$/, "");
 
 /**
  * NATS as rotabot reaches it from the ops host: the runbook's server, else NATS_URL (the rotation's
@@ -64,11 +98,16 @@ export function createNatsChecks(baseEnv: Env) {
       }
     },
 
-    /** The server's config_load_time from its monitoring endpoint, to confirm that a reload happened. */
-    async configLoadTime(monitorUrl: string): Promise<string | undefined> {
+    /**
+     * The server's config_load_time from its monitoring endpoint (/varz, over https with NATS_CA),
+     * to confirm that a reload happened; undefined when the endpoint does not answer.
+     */
+    async configLoadTime(monitorUrl: string, overlay?: Env): Promise<string | undefined> {
       try {
-        const response = await fetch(`${monitorUrl.replace(/\/+$/, "")}/varz`, { signal: AbortSignal.timeout(5_000) });
-        const varz = (await response.json()) as { config_load_time?: string };
+        const varz = await getMonitorJson<{ config_load_time?: string }>(`${monitorUrl.replace(/\/+$/, "")}/varz`, {
+          ...baseEnv,
+          ...overlay,
+        });
         return varz.config_load_time;
       } catch {
         return undefined;
