@@ -99,6 +99,75 @@ export function createNatsChecks(baseEnv: Env) {
     },
 
     /**
+     * The client connections logged in as one of `users`, from the monitoring endpoint's
+     * `/connz?auth=true` (only with `auth=true` does nats-server 2.9 name each connection's
+     * `authorized_user`), page by page. A message when the endpoint does not answer.
+     */
+    async clientsOn(
+      users: readonly string[],
+      overlay?: Env,
+    ): Promise<{ ok: true; clients: NatsClient[] } | { ok: false; message: string }> {
+      const env: Env = { ...baseEnv, ...overlay };
+      const monitor = monitorUrlOf(env);
+      const clients: NatsClient[] = [];
+      try {
+        for (let offset = 0; ;) {
+          const page = await getMonitorJson<{ total: number; connections: NatsClient[] | null }>(
+            `${monitor}/connz?auth=true&limit=1024&offset=${offset}`,
+            env,
+          );
+          const connections = page.connections ?? [];
+          clients.push(...connections.filter((c) => c.authorized_user && users.includes(c.authorized_user)));
+          offset += connections.length;
+          if (connections.length === 0 || offset >= page.total) break;
+        }
+      } catch (error) {
+        return {
+          ok: false,
+          message: `cannot list NATS's connections on ${monitor}/connz: ${error instanceof Error ? error.message : "error"}; check NATS_MONITOR_URL (and NATS_CA for https with a private CA)`,
+        };
+      }
+      return { ok: true, clients };
+    },
+
+    /**
+     * Whether NATS refuses each of `users` with `password`: a login must end in "Authorization
+     * Violation" (what nats-server 2.9.10 answers a user it does not have). A login that works, or
+     * an answer that is not a refusal (the server is down), is said as it is.
+     */
+    async loginRefused(
+      users: readonly string[],
+      password: string,
+      overlay?: Env,
+    ): Promise<{ ok: true; note: string } | { ok: false; message: string }> {
+      const env: Env = { ...baseEnv, ...overlay };
+      const { connect } = await import("@nats-io/transport-node");
+      const servers = env.NATS_URL ?? "nats://127.0.0.1:4222";
+      const tls = env.NATS_CA ? { tls: { caFile: env.NATS_CA } } : {};
+      const accepted: string[] = [];
+      for (const user of users) {
+        try {
+          const nc = await connect({ servers, user, pass: password, timeout: 10_000, reconnect: false, ...tls });
+          accepted.push(user);
+          await nc.close().catch(() => undefined);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          if (!/authorization violation/i.test(message))
+            return {
+              ok: false,
+              message: `cannot tell whether NATS at ${servers} refuses the old user ${user}: ${message}`,
+            };
+        }
+      }
+      return accepted.length === 0
+        ? { ok: true, note: `NATS refuses the old password as ${users.join(" and ")} (Authorization Violation)` }
+        : {
+            ok: false,
+            message: `NATS at ${servers} still accepts the old password as ${accepted.join(" and ")}: its config still lists the old user. Render the config without it and reload, then Retry`,
+          };
+    },
+
+    /**
      * The server's config_load_time from its monitoring endpoint (/varz, over https with NATS_CA),
      * to confirm that a reload happened; undefined when the endpoint does not answer.
      */
@@ -116,3 +185,20 @@ export function createNatsChecks(baseEnv: Env) {
   };
 }
 export type NatsChecks = ReturnType<typeof createNatsChecks>;
+
+/** A client connection as `/connz?auth=true` shows it (nats-server 2.9.10). */
+export interface NatsClient {
+  cid: number;
+  name?: string;
+  ip: string;
+  port: number;
+  lang?: string;
+  version?: string;
+  start: string;
+  authorized_user?: string;
+}
+
+/** How a client reads in a message: "cdr-worker (127.0.0.1:56544, nats.js 3.4.0, connected since ...)". */
+export function describeClient(c: NatsClient): string {
+  return `${c.name ? `${c.name} ` : "a client without a name "}(${c.ip}:${c.port}${c.lang ? `, ${c.lang} ${c.version ?? ""}`.trimEnd() : ""}, connected since ${c.start})`;
+}

@@ -134,7 +134,8 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       expect(playbooks.filter((c) => c.status !== "ok")).toEqual([]);
       expect(statusOf(healthy.checks, "playbook infra/playbooks/reload_nats.yml --tags reload")).toMatchObject({
         status: "ok",
-        detail: "selects 1 task on localhost (used by nats/reload, nats/reload_final, nats/reload_without_new)",
+        detail:
+          "selects 1 task on localhost (used by nats/reload, nats/reload_without_old, nats/reload_with_both, nats/reload_without_new)",
       });
       expect(playbooks.map((c) => c.check)).toEqual(
         expect.arrayContaining([
@@ -190,12 +191,14 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       expect(statusOf(broken.checks, "playbook infra/playbooks/reload_nats.yml --tags reload")).toEqual({
         check: "playbook infra/playbooks/reload_nats.yml --tags reload",
         status: "fail",
-        detail: "selects no task (used by nats/reload, nats/reload_final, nats/reload_without_new)",
+        detail:
+          "selects no task (used by nats/reload, nats/reload_without_old, nats/reload_with_both, nats/reload_without_new)",
         fix: "--tags reload selects no task in infra/playbooks/reload_nats.yml: check the tag names (its tasks are tagged config_test, reload_now)",
       });
       expect(statusOf(broken.checks, "playbook infra/playbooks/reload_nats.yml --tags config_test")).toMatchObject({
         status: "ok",
-        detail: "selects 1 task on localhost, nats2 (used by nats/reload, nats/reload_final, nats/reload_without_new)",
+        detail:
+          "selects 1 task on localhost, nats2 (used by nats/reload, nats/reload_without_old, nats/reload_with_both, nats/reload_without_new)",
       });
       expect(statusOf(broken.checks, "host nats2")).toMatchObject({
         status: "fail",

@@ -126,3 +126,55 @@ describe("NATS over TLS with a private CA (NATS_CA)", () => {
     });
   }, 60_000);
 });
+
+// Issue 21, point 6: NATS users nobody migrated. What the real nats-server 2.9.10 does here.
+describe("clients on an old NATS user, before and after it is dropped", () => {
+  it("names them on /connz?auth=true, and a dropped user's connections are closed and its password refused", async () => {
+    const server = await startNats([
+      { user: "akira", password: PASSWORD },
+      { user: "akira-next", password: "NextPassword0123456789" },
+    ]);
+    try {
+      const checks = createNatsChecks({ NATS_URL: server.url, NATS_MONITOR_URL: server.monitorUrl });
+      const forgotten = await connect({
+        servers: server.url,
+        user: "akira",
+        pass: PASSWORD,
+        name: "forgotten-reporter",
+      });
+      const moved = await connect({
+        servers: server.url,
+        user: "akira-next",
+        pass: "NextPassword0123456789",
+        name: "cdr-worker",
+      });
+      const listed = await checks.clientsOn(["akira"]);
+      expect(listed).toMatchObject({
+        ok: true,
+        clients: [{ name: "forgotten-reporter", authorized_user: "akira", lang: "nats.js" }],
+      });
+      // Only with auth=true does /connz say who each client is.
+      const plain = (await (await fetch(`${server.monitorUrl}/connz`)).json()) as { connections: object[] };
+      expect(plain.connections.every((c) => !("authorized_user" in c))).toBe(true);
+      expect(await checks.loginRefused(["akira"], PASSWORD)).toEqual({
+        ok: false,
+        message: `NATS at ${server.url} still accepts the old password as akira: its config still lists the old user. Render the config without it and reload, then Retry`,
+      });
+
+      const closed = forgotten.closed();
+      server.writeConfig([{ user: "akira-next", password: "NextPassword0123456789" }]);
+      process.kill(server.pid, "SIGHUP");
+      // Removing a user at a reload closes its connections, with the error its client sees.
+      expect(String(await closed)).toMatch(/Authorization Violation/i);
+      expect(moved.isClosed()).toBe(false);
+      expect(await checks.clientsOn(["akira"])).toEqual({ ok: true, clients: [] });
+      expect(await checks.loginRefused(["akira"], PASSWORD)).toEqual({
+        ok: true,
+        note: "NATS refuses the old password as akira (Authorization Violation)",
+      });
+      await moved.close();
+    } finally {
+      server.stop();
+    }
+  });
+});

@@ -110,7 +110,7 @@ describe("shipped runbook", () => {
       "--tags",
       tag,
     ];
-    for (const id of ["reload", "reload_final"]) {
+    for (const id of ["reload", "reload_without_old"]) {
       expect(procedure("nats").steps.find((s) => s.id === id)).toMatchObject({
         kind: "nats_reload",
         config_test: reload(id, "config_test"),
@@ -124,6 +124,21 @@ describe("shipped runbook", () => {
     expect(procedure("nats").steps.find((s) => s.id === "verify_health")).toMatchObject({
       check: { builtin: "nats_stream_health", stream: "AKIRA_CDR", consumer: "cdr_worker" },
     });
+    // The old user leaves NATS before the rename, while an abort can still put it back: nobody may
+    // be on it first, and it must be refused after (issue 21, point 6).
+    expect(
+      procedure("nats")
+        .steps.map((s) => s.id)
+        .slice(-5),
+    ).toEqual(["old_user_idle", "drop_old_from_config", "reload_without_old", "old_refused", "promote"]);
+    expect(procedure("nats").steps.find((s) => s.id === "old_user_idle")).toMatchObject({
+      check: { builtin: "nats_old_user_idle", user: "akira-{password_sha256_8}", plain_users: ["akira"] },
+    });
+    expect(
+      procedure("nats")
+        .rollback.map((s) => s.id)
+        .slice(0, 3),
+    ).toEqual(["config_with_both", "reload_with_both", "drop_new"]);
     expect(procedure("postgres").steps.find((s) => s.id === "alter_role")).toMatchObject({
       kind: "postgres_set_password",
       role: "akira_app",
