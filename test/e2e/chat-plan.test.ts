@@ -72,6 +72,7 @@ describe("the plan card and /plan", { timeout: 90_000 }, () => {
       expect.stringMatching(/^plan\|[0-9a-f]{8}\|101\|start$/),
       expect.stringMatching(/^plan\|[0-9a-f]{8}\|101\|cancel$/),
       "cmd|vault_billing_api_token",
+      "pre|vault_billing_api_token",
     ]);
 
     const after = lastId();
@@ -109,6 +110,25 @@ describe("the plan card and /plan", { timeout: 90_000 }, () => {
     );
     expect(textOf(commands)).not.toMatch(/\{[a-z_]+\}/);
     // The plan is still Alice's to start or cancel.
+    await cancelPlan(plan);
+  });
+
+  // Issue 21, point 5: the plan card's 🧪 Preflight is `rotabot preflight` from the chat.
+  it("rehearses the rotation from the plan card's Preflight, for any operator, and changes nothing", async () => {
+    const plan = await ask("/rotate api-token", /^🔐 Plan/);
+    const after = lastId();
+    const pressed = pressOn(plan, "pre|vault_billing_api_token", BOB);
+    expect(await answerTo(pressed)).toBe(
+      "Preflight of vault_billing_api_token started; it changes nothing. The verdicts follow here in a few minutes.",
+    );
+    const verdicts = await nextReply(after, /^🧪 Preflight/);
+    expect(textOf(verdicts)).toMatch(
+      /^🧪 Preflight of vault_billing_api_token: passed\. A rotation would start, and every step rehearsed \(--check --diff\)\. Nothing was changed\.\nThe diffs: rotabot preflight vault_billing_api_token on the ops host\.\n/,
+    );
+    expect(textOf(verdicts)).toContain("✔ secret vault_billing_api_token\n");
+    expect(textOf(verdicts)).toContain("⚠ deploy guard wiring: the guard tests for .deploy-in-progress");
+    expect(world().infra.git("status", "--porcelain")).toBe("");
+    expect(world().infra.exists("calls.log")).toBe(false);
     await cancelPlan(plan);
   });
 
