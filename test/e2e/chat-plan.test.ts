@@ -90,6 +90,7 @@ describe("the plan card and /plan", { timeout: 90_000 }, () => {
         "      bin/fixture-step.sh accept_both",
         "▫️ 4. Cycle services one by one",
         "      bin/fixture-step.sh cycle_services",
+        "      ℹ️ One by one is Ansible's rolling update, not --forks 1: the playbook's cycle play runs with `serial: 1` and a health check per host (max_fail_percentage 0), so a host whose client is not served stops the rollout before the next one switches (docs/runbook.md, the contract).",
         "▫️ 5. Verify all services use the new secret",
         "      bin/fixture-step.sh verify_new",
         "⚠️ 6. Remove the old secret from vault and rename _new to the canonical name (cannot be undone)",
@@ -122,8 +123,12 @@ describe("the plan card and /plan", { timeout: 90_000 }, () => {
       "Preflight of vault_billing_api_token started; it changes nothing. The verdicts follow here in a few minutes.",
     );
     const verdicts = await nextReply(after, /^🧪 Preflight/);
+    // This world's audit channel has the bot as a member, not an administrator: the chat rights are checked too.
     expect(textOf(verdicts)).toMatch(
-      /^🧪 Preflight of vault_billing_api_token: passed\. A rotation would start, and every step rehearsed \(--check --diff\)\. Nothing was changed\.\nThe diffs: rotabot preflight vault_billing_api_token on the ops host\.\n/,
+      /^🧪 Preflight of vault_billing_api_token: 1 problem: a rotation would be refused or stop there\. Nothing was changed\.\nThe diffs: rotabot preflight vault_billing_api_token on the ops host\.\n/,
+    );
+    expect(textOf(verdicts)).toContain(
+      "✘ audit chat: the bot is in channel -1001000000002 but not an administrator\n    fix: make the bot an administrator of the channel with the right to post messages",
     );
     expect(textOf(verdicts)).toContain("✔ secret vault_billing_api_token\n");
     expect(textOf(verdicts)).toContain("⚠ deploy guard wiring: the guard tests for .deploy-in-progress");

@@ -105,7 +105,7 @@ beforeAll(async () => {
     (m) => m.message.chat.id === AUDIT && textOf(m).includes("started: 6 procedures"),
     20_000,
   );
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await bot?.stop();
