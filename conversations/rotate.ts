@@ -31,6 +31,8 @@ export const PICK_BUTTON = /^pick\|([0-9a-f]{8})\|\d{1,3}$/;
 export const PLAN_BUTTON = /^plan\|([0-9a-f]{8})\|(\d{1,20})\|(start|cancel)$/;
 /** Callback data of "Show commands": `cmd|<vault key>` (the commands are the same for whoever asks). */
 export const COMMANDS_BUTTON = /^cmd\|([A-Za-z0-9_]{1,60})$/;
+/** Callback data of "Preflight": `pre|<vault key>` (a rehearsal that changes nothing, for any operator). */
+export const PREFLIGHT_BUTTON = /^pre\|([A-Za-z0-9_]{1,60})$/;
 
 export interface RotateConversationDeps {
   engine: RotationEngine;
@@ -39,6 +41,8 @@ export interface RotateConversationDeps {
   manifestFile: string;
   /** What the plan's commands name in place of their placeholders. */
   paths: PlanContext["paths"];
+  /** Whether the plan card offers 🧪 Preflight (a rehearsal of the rotation that changes nothing). */
+  preflight?: boolean;
   dueSoonDays: number;
   plans: OpenPlans;
   now: () => Date;
@@ -75,7 +79,7 @@ const CHOICES_LISTED = 12;
  * on a running step. `external` returns only names and ids, never a value.
  */
 export function createRotateConversation(deps: RotateConversationDeps) {
-  const { engine, audit, runbook, manifestFile, paths, dueSoonDays, plans, now } = deps;
+  const { engine, audit, runbook, manifestFile, paths, dueSoonDays, plans, now, preflight = false } = deps;
   const resolveTarget = async (typed: string): Promise<Target> => {
     const asOf = todayUtc(now());
     const manifest = await readManifest(manifestFile, { categories: new Set(Object.keys(runbook.policies)), asOf });
@@ -198,6 +202,7 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     const button = (action: "start" | "cancel") => `plan|${nonce}|${user.id}|${action}`;
     const keyboard = new InlineKeyboard().text("▶️ Start", button("start")).text("✖️ Cancel", button("cancel"));
     if (commandsButton) keyboard.row().text("📜 Show commands", `cmd|${key}`);
+    if (preflight && PREFLIGHT_BUTTON.test(`pre|${key}`)) keyboard.text("🧪 Preflight", `pre|${key}`);
     await conversation.external(() => plans.open(nonce, { ownerId: user.id, owner: telegramActor(user).name, key }));
     const planMessage = await ctx.reply(text, { parse_mode: "HTML", reply_markup: keyboard });
 

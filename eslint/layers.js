@@ -16,7 +16,7 @@ export const LAYERS = [
   ["src/rotation/steps/"],
   ["src/runbook/"],
   ["src/age/", "src/rotation/"],
-  ["src/audit/", "src/reminders/", "src/doctor/"],
+  ["src/audit/", "src/reminders/", "src/doctor/", "src/preflight/"],
   ["src/app/"],
   ["conversations/"],
   ["src/bot/"],

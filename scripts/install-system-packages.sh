@@ -3,7 +3,8 @@
 #   ansible-core (ansible-vault, ansible-playbook), git, PostgreSQL 15 and nats-server,
 #   which `rotabot sandbox` runs for real;
 #   with --test also what the test suite drives: systemd (systemd-analyze for the unit),
-#   util-linux (runuser), and chromium with an emoji font for the web chat's browser test.
+#   util-linux (runuser), chromium with an emoji font for the web chat's browser test, and
+#   ansible-lint (6.13), which `npm test` runs on the install role and the box's playbooks.
 set -euo pipefail
 missing=()
 need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
@@ -16,6 +17,7 @@ if [ "${1:-}" = "--test" ]; then
   need systemd-analyze systemd
   need runuser util-linux
   need chromium chromium
+  need ansible-lint ansible-lint
   [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
 fi
 if [ ${#missing[@]} -gt 0 ]; then

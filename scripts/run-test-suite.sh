@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: type-check, lint and format check, then the suite on two Node.js versions: the
+# `npm test`: type-check, lint (eslint, and ansible-lint on the install role and the box's
+# playbooks) and format check, then the suite on two Node.js versions: the
 # machine's (Node.js 20 on a fresh Debian 12 here, what the Quick start runs) and Node.js 24, the
 # LTS line the install role deploys (from the npm registry: scripts/install-node24.sh; nothing
 # else is downloaded). The static checks run beside the first pass (their output follows it), so
@@ -55,17 +56,17 @@ fi
 
 checks_log=$(mktemp)
 trap 'rm -f "$checks_log"' EXIT
-(npm run --silent typecheck && npm run --silent lint && npm run --silent format:check) >"$checks_log" 2>&1 &
+(npm run --silent typecheck && npm run --silent lint && npm run --silent lint:ansible && npm run --silent format:check) >"$checks_log" 2>&1 &
 checks=$!
 
 echo "== tests on the machine's Node.js $(node --version)"
 first_status=0
 node node_modules/vitest/vitest.mjs run "${first[@]}" || first_status=$?
-echo "== type-check, lint, format check"
+echo "== type-check, lint, ansible-lint, format check"
 checks_status=0
 wait "$checks" || checks_status=$?
 cat "$checks_log"
-[ "$checks_status" -eq 0 ] || echo "npm test: the type-check, lint or format check failed (above)" >&2
+[ "$checks_status" -eq 0 ] || echo "npm test: the type-check, lint, ansible-lint or format check failed (above)" >&2
 [ "$first_status" -eq 0 ] || echo "npm test: tests failed on the machine's Node.js (above)" >&2
 if [ "$checks_status" -ne 0 ] || [ "$first_status" -ne 0 ]; then
   echo "npm test: the Node.js 24 pass did not run" >&2

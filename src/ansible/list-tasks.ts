@@ -81,6 +81,24 @@ export interface TaskSelection {
   summary: string;
   /** Selections that may still do nothing at run time (dynamic includes under --tags). */
   warnings: string[];
+  /**
+   * Tasks listed only because they are tagged `always` (they run under any `--tags`) and carry
+   * none of the step's tags: not the work the step asks for, so a run that ran only these did nothing.
+   */
+  alwaysOnly: string[];
+}
+
+/** Tags ansible gives a meaning of its own: with one of them asked for, every listed task is asked for. */
+const SPECIAL_TAGS = new Set(["all", "tagged", "untagged"]);
+
+/**
+ * Whether a listed task is there for the step's tags, not only because it is tagged `always`
+ * (ansible-core 2.14 runs and lists `always` tasks under any `--tags`: a playbook whose only task
+ * matching `--tags nothere` is an `always` task lists that task and runs it, PLAY RECAP ok=1).
+ */
+export function selectedForTags(task: ListedTask, tags: readonly string[]): boolean {
+  if (tags.length === 0 || tags.some((t) => SPECIAL_TAGS.has(t))) return true;
+  return task.tags.some((t) => tags.includes(t));
 }
 
 export interface ListTasksDeps {
@@ -146,7 +164,16 @@ export async function checkPlaybookSelectsTasks(
       `the plays of ${what} that have tasks target "${patterns}", which matches no host in ${call.inventory.join(", ") || "the inventory"}${call.limit ? ` with --limit ${call.limit}` : ""}: add the host to the inventory, or fix the play's hosts`,
     );
   }
-  const tasks = running.flatMap((p) => p.tasks);
+  const listed = running.flatMap((p) => p.tasks);
+  const tasks = listed.filter((t) => selectedForTags(t, call.tags));
+  const alwaysOnly = [...new Set(listed.filter((t) => !selectedForTags(t, call.tags)).map((t) => t.name))];
+  if (tasks.length === 0) {
+    const available = await availableTags(argv, deps);
+    return fail(
+      "selects_no_task",
+      `--tags ${call.tags.join(",")} selects only tasks tagged \`always\` in ${call.playbooks.join(" ")} (${alwaysOnly.join(", ")}): they run under any tag, so a run would do none of what ${call.tags.join(",")} names and still exit 0; check the tag names${available.length > 0 ? ` (its tasks are tagged ${available.join(", ")})` : ""}`,
+    );
+  }
   const hosts = [...new Set(running.flatMap((p) => p.hosts ?? []))].sort();
   const warnings =
     call.tags.length > 0 && tasks.every((t) => DYNAMIC_INCLUDE.test(t.name))
@@ -160,8 +187,9 @@ export async function checkPlaybookSelectsTasks(
     plays,
     tasks,
     hosts,
-    summary: `${tasks.length} task${tasks.length === 1 ? "" : "s"} on ${hosts.length > 0 ? hosts.join(", ") : "its hosts"}`,
+    summary: `${tasks.length} task${tasks.length === 1 ? "" : "s"}${alwaysOnly.length > 0 ? ` (and ${alwaysOnly.length} tagged always)` : ""} on ${hosts.length > 0 ? hosts.join(", ") : "its hosts"}`,
     warnings,
+    alwaysOnly,
   };
 }
 
@@ -177,5 +205,6 @@ async function availableTags(argv: readonly string[], deps: ListTasksDeps): Prom
   if (!result.ok) return [];
   const tags = new Set(parseListTasks(lines).flatMap((p) => p.tasks.flatMap((t) => t.tags)));
   tags.delete("never");
+  tags.delete("always");
   return [...tags].sort();
 }

@@ -219,6 +219,7 @@ function wire(
     },
     self: { pid: process.pid, host: hostname() },
     isAlive,
+    ownToken: config.botToken,
     deployMarker: runbook.deploy_guard && createDeployMarker({ file: infra(runbook.deploy_guard.marker), isAlive }),
   });
   // Every rotation is audited into the hash-chained log. `rotabot start` attaches the audit channel

@@ -16,6 +16,8 @@ import { createDigestButtons } from "./features/digest-buttons.js";
 import { createHelpFeature } from "./features/help.js";
 import { createPlanButtons, createOpenPlans } from "./features/plan-buttons.js";
 import { createPlanFeature } from "./features/plan.js";
+import { createPreflightFeature } from "./features/preflight.js";
+import type { Preflight } from "../app/create-preflight.js";
 import { createUnhandledFeature } from "./features/unhandled.js";
 import { logApiCalls } from "./log-api-calls.js";
 import { createRotationFeature } from "./rotation/create-rotation-feature.js";
@@ -35,6 +37,8 @@ const AUTO_RETRY = { maxRetryAttempts: 5, maxDelaySeconds: 120, rethrowHttpError
 export interface CreateBotDeps {
   app: App<BotConfig>;
   now?: () => Date;
+  /** `rotabot preflight` behind a plan card's 🧪 Preflight; no button without it. */
+  preflight?: Preflight | undefined;
 }
 
 /**
@@ -42,7 +46,7 @@ export interface CreateBotDeps {
  * authorization, secret intake (before conversations, so a pasted token never reaches their
  * storage), conversations, features, and the catch-all last.
  */
-export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
+export function createBot({ app, now = () => new Date(), preflight }: CreateBotDeps) {
   const { config, logger, runbook, engine, redactor, audit } = app;
   const manifestFile = app.paths.manifestFile;
   const budget = createSendBudget({ perMinute: config.chatMaxPerMinute });
@@ -150,7 +154,17 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
   const { paths } = app;
   guarded.use(
     createConversation(
-      createRotateConversation({ engine, audit, runbook, manifestFile, paths, dueSoonDays: DUE_SOON_DAYS, plans, now }),
+      createRotateConversation({
+        engine,
+        audit,
+        runbook,
+        manifestFile,
+        paths,
+        dueSoonDays: DUE_SOON_DAYS,
+        plans,
+        now,
+        preflight: preflight !== undefined,
+      }),
       ROTATE_CONVERSATION,
     ),
   );
@@ -158,6 +172,7 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
   guarded.use(createAgeFeature({ runbook, manifestFile, dueSoonDays: DUE_SOON_DAYS, today: () => todayUtc(now()) }));
   guarded.use(createPlanFeature({ runbook, manifestFile, paths, now }));
   guarded.use(createPlanButtons({ plans, audit }));
+  if (preflight) guarded.use(createPreflightFeature({ preflight, runbook, manifestFile, logger, now }));
   guarded.use(createDigestButtons(config.opsChatId));
   guarded.use(
     createRotationFeature({

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { CheckKind, CheckResult, CheckServices, CheckValues } from "./check-kind.js";
-import { natsStreamHealth } from "./nats.js";
+import { natsOldLoginRefused, natsOldUserIdle, natsStreamHealth } from "./nats.js";
 import { postgresLogin, postgresOldSessionsGone } from "./postgres.js";
 import { telegramOldTokenRevoked, telegramSameBot, telegramTestAlert } from "./telegram.js";
 import type { Rotation } from "../rotation/model.js";
@@ -13,6 +13,8 @@ export const builtinCheckSchema = z.discriminatedUnion("builtin", [
   telegramTestAlert.schema,
   telegramOldTokenRevoked.schema,
   natsStreamHealth.schema,
+  natsOldUserIdle.schema,
+  natsOldLoginRefused.schema,
 ]);
 export type BuiltinCheck = z.output<typeof builtinCheckSchema>;
 
@@ -24,6 +26,8 @@ const CHECKS: { [K in BuiltinCheck["builtin"]]: CheckKind<Extract<BuiltinCheck, 
   telegram_test_alert: telegramTestAlert,
   telegram_old_token_revoked: telegramOldTokenRevoked,
   nats_stream_health: natsStreamHealth,
+  nats_old_user_idle: natsOldUserIdle,
+  nats_old_login_refused: natsOldLoginRefused,
 };
 
 const kindOf = <C extends BuiltinCheck>(check: C) => CHECKS[check.builtin] as unknown as CheckKind<C>;

@@ -68,6 +68,7 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
         vault,
         env: io.env,
         now: io.now,
+        ownToken: config.botToken,
       })),
     );
     // Every ansible-playbook step must select at least one task on a host: a --tags that matches

@@ -40,6 +40,10 @@ const COMMANDS = {
     load: async () => (await import("./doctor-command.js")).runDoctorCommand,
     summary: "check tools, files, vault, manifest, STATE_DIR and Telegram, each with a fix",
   },
+  preflight: {
+    load: async () => (await import("./preflight-command.js")).runPreflightCommand,
+    summary: "rehearse a rotation on the real estate (--check --diff, connections, refusals); changes nothing",
+  },
   sandbox: {
     load: async () => (await import("./sandbox-command.js")).runSandboxCommand,
     summary: "rehearse rotations: staging in a box (real PostgreSQL, NATS, playbooks) and a web chat",

@@ -4,6 +4,7 @@ import { GrammyError } from "grammy";
 import { createApp } from "../app/create-app.js";
 import { COMMAND_MENU } from "../bot/command-menu.js";
 import { createBot } from "../bot/create-bot.js";
+import { createPreflight } from "../app/create-preflight.js";
 import { RETRY_SECONDS } from "../bot/watch-bot-api.js";
 import { createDigestSender } from "../reminders/create-digest-sender.js";
 import { createReminders, type Reminders } from "../reminders/create-reminders.js";
@@ -40,7 +41,8 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   }
   const { app } = opened;
   const { config, logger, runbook, engine, audit } = app;
-  const { bot, presenter, poster } = createBot({ app, now: io.now });
+  const preflight = createPreflight({ config, runbook, env: io.env, redactor: app.redactor, vault: app.vault });
+  const { bot, presenter, poster } = createBot({ app, now: io.now, preflight });
   // Every vault value is known to the redactor from the start, so a value typed in a chat is caught.
   const warmed = await app.vault.listKeys();
   if (!warmed.ok) logger.warn({ problem: warmed.message }, "cannot read the vault yet; rotabot doctor says why");

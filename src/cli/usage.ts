@@ -56,6 +56,18 @@ export const DOCTOR_USAGE = `Usage: rotabot doctor [--infra DIR] [--json]
 Checks tools, files, vault, manifest, STATE_DIR, that every ansible-playbook step selects tasks
 (--list-tasks) and, with BOT_TOKEN, Telegram; each problem with a fix.`;
 
+export const PREFLIGHT_USAGE = `Usage: rotabot preflight <secret|alias> [--environment NAME] [--infra DIR] [--json]
+
+Rehearses a rotation on the real estate and changes nothing: every check rotate makes before its
+first write (rotabot's own token, unlisted inventories, TLS settings, the vault, a rotation in
+flight, uncommitted files), the deploy guard and whether it is wired, the services reached with the
+current credential, the bot's chats, and every ansible-playbook step run with --check --diff
+against its environment's inventory (values redacted). One verdict per step.
+  --environment NAME   only this environment's steps and services (default: every environment)
+  --infra DIR          infra checkout (default: INFRA_DIR)
+  --json               print the verdicts as a JSON array
+Exit code: 0 a rotation would start and every step rehearsed, 1 something would fail, 2 bad input.`;
+
 export const SANDBOX_USAGE = `Usage: rotabot sandbox [--port N]
 
 Staging in a box with a web chat on http://127.0.0.1:N (default 8080); Ctrl-C stops and removes it.`;
@@ -114,6 +126,11 @@ export const COMMAND_LINES = {
     positionals: [{ name: "<subcommand>", oneOf: ["verify", "reseal"] }],
   },
   doctor: { usage: DOCTOR_USAGE, options: { ...infra, json: { type: "boolean", default: false } }, positionals: [] },
+  preflight: {
+    usage: PREFLIGHT_USAGE,
+    options: { ...infra, environment: { type: "string" }, json: { type: "boolean", default: false } },
+    positionals: [{ name: "<secret|alias>" }],
+  },
   sandbox: { usage: SANDBOX_USAGE, options: { port: { type: "string", default: "8080" } }, positionals: [] },
 } as const satisfies Record<string, CommandLineSpec>;
 

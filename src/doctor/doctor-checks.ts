@@ -1,11 +1,18 @@
 import { constants } from "node:fs";
-import { access, readdir, stat } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
 import path from "node:path";
 import { prepareStateDir } from "../fs/prepare-state-dir.js";
 import { todayUtc } from "../time/calendar-date.js";
 import { readManifest } from "../manifest/read-manifest.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
 import type { Vault } from "../vault/create-vault.js";
+import {
+  connectionFindings,
+  inventoryFindings,
+  ownTokenFinding,
+  servicesOf,
+  type EstateFinding,
+} from "../rotation/check-estate.js";
 
 /** One line of the doctor's report. */
 export interface CheckResult {
@@ -23,6 +30,8 @@ export interface DoctorDeps {
   vault: Vault;
   env: Readonly<Record<string, string | undefined>>;
   now: () => Date;
+  /** rotabot's own BOT_TOKEN, when set: no secret a procedure rotates may hold it. */
+  ownToken?: string | undefined;
 }
 
 const ok = (check: string, detail: string): CheckResult => ({ check, status: "ok", detail });
@@ -72,6 +81,7 @@ export async function runLocalChecks({
   vault,
   env,
   now,
+  ownToken,
 }: DoctorDeps): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const commands = commandsOf(runbook);
@@ -196,7 +206,8 @@ export async function runLocalChecks({
     }
   }
 
-  results.push(...(await environmentChecks(runbook, infraDir)));
+  const rotated = manifest.ok ? rotatedKeys(runbook, manifest.entries) : [];
+  results.push(...(await estateChecks({ runbook, infraDir, env, ownToken, vault, rotated })));
 
   const usable = prepareStateDir(stateDir);
   results.push(
@@ -205,34 +216,56 @@ export async function runLocalChecks({
   return results;
 }
 
-/**
- * Every inventory beside the runbook's is an environment a rotation would leave behind: the vault
- * is shared and revokes are account-wide, so after the old value is removed and revoked, an
- * unlisted environment breaks (its services keep the old value, or get the new one at their next
- * deploy while its database or NATS still expect the old). Inventories in the folders the
- * environments' inventories are in count; anything else there is not an inventory.
- */
-async function environmentChecks(runbook: Runbook, infraDir: string): Promise<CheckResult[]> {
-  const listed = new Set(runbook.environments.map((e) => path.normalize(e.inventory)));
-  const folders = [...new Set([...listed].map((inventory) => path.dirname(inventory)))];
-  const found = (
-    await Promise.all(
-      folders.map(async (folder) =>
-        (await readdir(path.join(infraDir, folder)).catch(() => [] as string[]))
-          .filter((name) => /\.(ya?ml|ini)$/.test(name))
-          .map((name) => path.join(folder, name)),
-      ),
-    )
-  ).flat();
-  const unlisted = found.filter((inventory) => !listed.has(inventory)).sort();
-  const names = runbook.environments.map((e) => e.name).join(", ");
-  if (unlisted.length === 0) return [ok("environments", `${names}: every inventory beside them is listed`)];
-  return unlisted.map((inventory) =>
-    bad(
-      "fail",
-      `environment ${inventory}`,
-      `an inventory no environment lists (the runbook rolls out to ${names} only): the vault and the revokes are shared, so a rotation would leave it on a removed, revoked value`,
-      `add it to environments: in the runbook, in rollout order (docs/runbook.md, "Environments: staging, then production"), or move it out of ${path.dirname(inventory)} if it does not use this vault`,
-    ),
+/** The vault keys some procedure rotates: its own secret, or the manifest's keys of its category. */
+function rotatedKeys(runbook: Runbook, entries: readonly { key: string; category: string }[]): string[] {
+  return runbook.procedures.flatMap((p) =>
+    p.secret ? [p.secret] : entries.filter((e) => e.category === p.category).map((e) => e.key),
   );
+}
+
+const failed = (f: EstateFinding): CheckResult => ({ check: f.check, status: "fail", detail: f.detail, fix: f.fix });
+
+/**
+ * What rotate and /rotate refuse on a real estate (src/rotation/check-estate.ts): rotabot's own
+ * token as a secret a procedure rotates, an inventory no environment lists (file or folder), and
+ * connection settings rotabot's checks could not use.
+ */
+async function estateChecks({
+  runbook,
+  infraDir,
+  env,
+  ownToken,
+  vault,
+  rotated,
+}: Pick<DoctorDeps, "runbook" | "infraDir" | "env" | "ownToken" | "vault"> & {
+  rotated: readonly string[];
+}): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  if (ownToken !== undefined) {
+    const own: EstateFinding[] = [];
+    for (const key of new Set(rotated)) {
+      const read = await vault.read(key);
+      const finding = read.ok ? ownTokenFinding(ownToken, key, read.value) : undefined;
+      if (finding) own.push(finding);
+    }
+    results.push(
+      ...(own.length > 0
+        ? own.map(failed)
+        : [ok("own bot token", "no secret a procedure rotates holds rotabot's own BOT_TOKEN")]),
+    );
+  }
+  const names = runbook.environments.map((e) => e.name).join(", ");
+  const inventories = await inventoryFindings(runbook, infraDir);
+  results.push(
+    ...(inventories.length > 0
+      ? inventories.map(failed)
+      : [ok("environments", `${names}: every inventory beside them is listed`)]),
+  );
+  const connections = await connectionFindings(runbook, env, servicesOf(runbook.procedures));
+  results.push(
+    ...(connections.length > 0
+      ? connections.map(failed)
+      : [ok("connection settings", `${names}: the TLS settings and CA files rotabot's checks use are there`)]),
+  );
+  return results;
 }

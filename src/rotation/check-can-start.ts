@@ -10,6 +10,7 @@ import { parseDuration } from "../time/duration.js";
 import type { Vault } from "../vault/create-vault.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
 import type { DeployMarker } from "./create-deploy-marker.js";
+import { connectionFindings, inventoryFindings, ownTokenFinding, servicesOf } from "./check-estate.js";
 import type { Journal } from "./create-journal.js";
 import type { LockHolder, SecretLocks } from "./create-secret-locks.js";
 import type { Rotation } from "./model.js";
@@ -48,6 +49,10 @@ export interface CanStartDeps {
   now: () => Date;
   /** The deploy guard's marker, which a rotation in flight holds; undefined without a deploy guard. */
   deployMarker?: DeployMarker | undefined;
+  /** rotabot's own BOT_TOKEN, when it has one: a rotation of that very token is refused. */
+  ownToken?: string | undefined;
+  /** The process's environment, under each environment's `env`: where the checks find their services and CAs. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -136,6 +141,8 @@ export async function checkCanStart(
       `${key} is not in the vault (${deps.runbook.files.vault}), so there is nothing to rotate: add it with ansible-vault edit, or check the name in the manifest. Nothing was written`,
     );
   }
+  const estate = await checkEstate(deps, request, values.values.current);
+  if (!estate.ok) return estate;
   const selection = await checkPlaybooksSelectTasks(deps, request);
   if (!selection.ok) return selection;
   const guard = deps.runbook.deploy_guard;
@@ -156,6 +163,30 @@ export async function checkCanStart(
     }
   }
   return { ok: true, leftoverNew: values.values.next, oldEnding: values.values.current.slice(-4) };
+}
+
+/**
+ * What a real estate adds to the start checks (src/rotation/check-estate.ts, shared with doctor
+ * and preflight): the secret is not rotabot's own token, every inventory beside the listed ones is
+ * an environment of the runbook, and the connection settings of the services the procedure talks
+ * to can be used. Every finding is named, each with its fix.
+ */
+async function checkEstate(
+  deps: Pick<CanStartDeps, "runbook" | "placeholders" | "ownToken" | "env">,
+  request: Pick<StartRequest, "procedure" | "key">,
+  current: string,
+): Promise<{ ok: true } | Failure<"refused">> {
+  const own = ownTokenFinding(deps.ownToken, request.key, current);
+  const findings = [
+    ...(own ? [own] : []),
+    ...(await inventoryFindings(deps.runbook, deps.placeholders.infra_dir)),
+    ...(await connectionFindings(deps.runbook, deps.env, servicesOf([request.procedure]))),
+  ];
+  if (findings.length === 0) return { ok: true };
+  return fail(
+    "refused",
+    `${findings.map((f) => `${f.detail} (fix: ${f.fix})`).join("; ")}. Nothing was written; rotabot doctor and rotabot preflight check these too`,
+  );
 }
 
 /**

@@ -43,6 +43,8 @@ export interface EngineDeps extends Omit<StepDeps, "claimVault"> {
   self: { pid: number; host: string };
   /** Whether a process on this host is alive (a crashed owner frees its rotations). */
   isAlive: (pid: number) => boolean;
+  /** rotabot's own BOT_TOKEN, when configured: a rotation whose secret holds it is refused. */
+  ownToken?: string | undefined;
 }
 
 /** How long a passed `--list-tasks` check holds: about as long as a plan card. */
@@ -59,8 +61,14 @@ type EngineResult = Result<
  * the effects: steps in the background, rollbacks, locks and expiry timers. Front ends never await a step.
  */
 export function createRotationEngine(engineDeps: EngineDeps) {
+  const selectsTasks = createSelectionCache({
+    runCommand: engineDeps.runCommand,
+    now: engineDeps.now,
+    ttlMs: PREPARED_MS,
+  });
   const deps = {
     ...engineDeps,
+    selectsTasks,
     claimVault: createVaultClaim({ ...engineDeps, load: (id: string) => load(id) }),
   };
   const listeners = new Set<(event: EngineEvent) => void>();
@@ -74,7 +82,6 @@ export function createRotationEngine(engineDeps: EngineDeps) {
   let stopping = false;
   /** Rotations whose journal could not be written, with the line that says why and what to do. */
   const writeFailures = new Map<string, string>();
-  const selectsTasks = createSelectionCache({ runCommand: deps.runCommand, now: deps.now, ttlMs: PREPARED_MS });
   const placeholders = {
     vault_password_file: deps.paths.vaultPasswordFile,
     infra_dir: deps.paths.infraDir,

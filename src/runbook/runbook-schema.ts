@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parseInterval } from "../time/interval.js";
-import { commandFields, slug, text, vaultKey } from "../schema/fields.js";
+import path from "node:path";
+import { commandFields, envRecord, slug, text, vaultKey } from "../schema/fields.js";
 import {
   epilogueStepSchema,
   kindOf,
@@ -94,9 +95,7 @@ export const runbookSchema = z
             /** Appended as `--limit` to every ansible-playbook run in this environment. */
             limit: text.optional(),
             /** Variables for commands and built-in checks here: PGHOST, PGPORT, PGSSLMODE, PGSSLROOTCERT, NATS_URL, NATS_CA, NATS_MONITOR_URL. */
-            env: z
-              .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "environment names are UPPER_CASE"), z.string())
-              .default({}),
+            env: envRecord(z.string()).default({}),
           })
           .strict(),
       )
@@ -109,9 +108,7 @@ export const runbookSchema = z
     deploy_guard: z
       .object({
         argv: literalArgv,
-        env: z
-          .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "environment names are UPPER_CASE"), z.string())
-          .optional(),
+        env: envRecord(z.string()).optional(),
         timeout: commandFields.timeout,
         title: text.default("No deploy is running"),
         /** A file rotabot holds in INFRA_DIR from a rotation's first vault write until it ends, for other tooling to honour. */
@@ -126,6 +123,7 @@ export const runbookSchema = z
   .strict()
   .superRefine((runbook, ctx) => {
     const envNames = new Set<string>();
+    const inventories = new Map<string, string>();
     runbook.environments.forEach((env, index) => {
       if (envNames.has(env.name)) {
         ctx.addIssue({
@@ -135,6 +133,16 @@ export const runbookSchema = z
         });
       }
       envNames.add(env.name);
+      const problem = inventoryProblem(env.inventory);
+      if (problem) ctx.addIssue({ code: "custom", path: ["environments", index, "inventory"], message: problem });
+      const same = inventories.get(inventoryKey(env.inventory));
+      if (same !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["environments", index, "inventory"],
+          message: `${env.name} uses the same inventory as ${same}, so a rotation would roll out to those hosts twice and never to the other environment's before revoking the old value: give each environment its own inventory`,
+        });
+      else inventories.set(inventoryKey(env.inventory), env.name);
     });
     const checkScope = (step: AnyStep, path: (string | number)[]) => {
       if (scopeOf(step) === "environment" || !("argv" in step) || !step.argv) return;
@@ -228,6 +236,26 @@ export const runbookSchema = z
       }
     });
   });
+
+/** An inventory path as ansible would open it, relative to INFRA_DIR, for comparing two. */
+export function inventoryKey(inventory: string): string {
+  return path.posix.normalize(inventory).replace(/\/+$/, "");
+}
+
+/**
+ * Why an environment's inventory is not a file or folder inside the infra checkout: an absolute
+ * path, one that climbs out with `..` or starts at `~`, or ansible's comma-separated host list.
+ */
+function inventoryProblem(inventory: string): string | undefined {
+  const fix =
+    "write the path of its inventory file or folder relative to INFRA_DIR, such as infra/inventory/production.yml";
+  if (inventory.includes(","))
+    return `"${inventory}" is a host list, not an inventory of the infra checkout (whose group_vars hold each environment's settings): ${fix}`;
+  const normal = inventoryKey(inventory);
+  if (path.posix.isAbsolute(normal) || normal.startsWith("~") || normal === ".." || normal.startsWith("../"))
+    return `${inventory} is outside the infra checkout, where nobody reviews it with the playbooks and the vault: ${fix}`;
+  return undefined;
+}
 
 export type Runbook = z.infer<typeof runbookSchema>;
 export type Environment = Runbook["environments"][number];

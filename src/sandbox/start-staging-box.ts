@@ -4,6 +4,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { parseDocument } from "yaml";
 import { allowedEnv } from "../exec/allowed-env.js";
+import { natsUserFor } from "../services/nats.js";
 import { generateSecret } from "../rotation/steps/generate.js";
 import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
 import { prepareBoxEnvironment, type BoxEnvironment } from "./start-box-environment.js";
@@ -161,6 +162,7 @@ export async function startStagingBox({
     const staging = envs[0]!;
     const varsDir = path.join(infraDir, "infra/group_vars/all");
     writeFileSync(path.join(varsDir, "_secrets_manifest.yml"), manifestFor(today));
+    writeFileSync(path.join(varsDir, "nats.yml"), plainNatsUserFor(secrets.vault_nats_password));
     const passwordFile = path.join(root, "vault-pass.txt");
     writeFileSync(passwordFile, `${generateSecret(32, "alphanumeric")}\n`, { mode: 0o600 });
     const vaultText = `# Akira vault (rotabot sandbox), read by every inventory. Edit with ansible-vault edit.\n${Object.entries(
@@ -236,6 +238,21 @@ export async function startStagingBox({
   }
 }
 export type StagingBox = Awaited<ReturnType<typeof startStagingBox>>;
+
+/**
+ * The box starts as a team that has not moved to per-password NATS users yet: every client logs in
+ * as the plain user `akira` with the current password, so its first NATS rotation is the migration
+ * (docs/runbook.md, "Moving to the per-password NATS users"). The plain user is tied to this
+ * password by its hash: it disappears from the config with the old password.
+ */
+function plainNatsUserFor(password: string): string {
+  return `# Before the per-password scheme every client used the plain user akira. It stays, for this password
+# only, until the first NATS rotation moves the clients to akira-<hash of the new password>.
+nats_plain_user:
+  name: akira
+  password_sha256_8: "${natsUserFor("{password_sha256_8}", password)}"
+`;
+}
 
 function daysBefore(today: Date, days: number): string {
   return new Date(today.getTime() - days * 86_400_000).toISOString().slice(0, 10);

@@ -65,12 +65,62 @@ const withKnownPlaceholders = z.string().superRefine((value, ctx) => {
   }
 });
 
+/**
+ * Variables that change which program runs or what it loads (the dynamic loader, interpreters'
+ * module paths and startup options, shells' startup files, git's and OpenSSL's plugins) and every
+ * `ANSIBLE_*` setting (plugin and module paths, the config file, the vault password script, the
+ * callback whose output rotabot reads, the log file that would hold what rotabot redacts). A
+ * runbook's `env` tells commands and checks where services are; how programs are found and loaded
+ * is the ops host's (the service's environment), and ansible's settings belong in the infra
+ * checkout's ansible.cfg and inventory, reviewed with the playbooks.
+ */
+const LOADER_NAMES = new Set([
+  "PATH",
+  "HOME",
+  "ENV",
+  "BASH_ENV",
+  "SHELLOPTS",
+  "BASHOPTS",
+  "PS4",
+  "IFS",
+  "CDPATH",
+  "GCONV_PATH",
+  "XDG_CONFIG_HOME",
+  "JAVA_TOOL_OPTIONS",
+  "_JAVA_OPTIONS",
+  "LUA_PATH",
+  "LUA_CPATH",
+]);
+const LOADER_PREFIXES = ["LD_", "DYLD_", "ANSIBLE_", "NODE_", "PYTHON", "PERL5", "PERLLIB", "RUBY", "GIT_", "OPENSSL_"];
+
+/** Why a runbook may not set this variable, or undefined when it may. */
+export function loaderVariableProblem(name: string): string | undefined {
+  if (name.startsWith("ANSIBLE_"))
+    return `${name} is an ansible setting: put it in the infra checkout's ansible.cfg, or per host in the inventory (ansible_user, ...), where it is reviewed with the playbooks; a runbook's env may not change how ansible loads its plugins, config or output`;
+  if (LOADER_NAMES.has(name) || LOADER_PREFIXES.some((p) => name.startsWith(p)))
+    return `${name} changes which programs run or what they load: a runbook may not set it. Set it for the rotabot service on the ops host (the unit's environment, or .env), where its admin sees it`;
+  return undefined;
+}
+
+/**
+ * Variables a runbook sets: UPPER_CASE names, and none that changes how programs are found or
+ * loaded (each refused with its own reason, at its own key).
+ */
+export function envRecord<V extends z.ZodType<string>>(value: V) {
+  return z
+    .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "environment names are UPPER_CASE"), value)
+    .superRefine((env, ctx) => {
+      for (const name of Object.keys(env)) {
+        const problem = loaderVariableProblem(name);
+        if (problem) ctx.addIssue({ code: "custom", path: [name], message: problem });
+      }
+    });
+}
+
 /** A command: argv without a shell; secret values only by env or stdin. */
 export const commandFields = {
   argv: argvSchema,
-  env: z
-    .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "environment names are UPPER_CASE"), withKnownPlaceholders)
-    .optional(),
+  env: envRecord(withKnownPlaceholders).optional(),
   stdin: withKnownPlaceholders.optional(),
   timeout: duration.default("10m"),
 };

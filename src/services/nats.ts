@@ -1,4 +1,7 @@
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
 
 type Outcome = { ok: true; note: string } | { ok: false; message: string };
 
@@ -19,8 +22,39 @@ export function natsUserFor(template: string, password: string): string {
   return template.replaceAll("{password_sha256_8}", createHash("sha256").update(password).digest("hex").slice(0, 8));
 }
 
-/** What `nats stream info` and `nats consumer info` show, through nats.js (there is no nats CLI here). */
 type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * GETs JSON from the NATS monitoring endpoint as a client that trusts what rotabot's NATS client
+ * trusts: over https, the CA of NATS_CA when set (a private CA, as the runbook's production example
+ * has), else the system's; the certificate must verify and name the host. Node's global fetch
+ * cannot be given a CA, which made every reload over https with a private CA look failed.
+ */
+export function getMonitorJson<T>(url: string, env: Env, timeoutMs = 5_000): Promise<T> {
+  const secure = url.startsWith("https:");
+  const ca = secure && env.NATS_CA ? { ca: readFileSync(env.NATS_CA, "utf8") } : {};
+  return new Promise<T>((resolve, reject) => {
+    const request = (secure ? https : http).get(url, { ...ca, timeout: timeoutMs }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => {
+        if (response.statusCode !== 200) return reject(new Error(`${url} answered HTTP ${response.statusCode}`));
+        try {
+          resolve(JSON.parse(body) as T);
+        } catch {
+          reject(new Error(`${url} did not answer JSON`));
+        }
+      });
+      response.on("error", reject);
+    });
+    request.on("timeout", () => request.destroy(new Error(`${url} did not answer within ${timeoutMs / 1000} s`)));
+    request.on("error", reject);
+  });
+}
+
+/** Where the monitoring endpoint is: the environment's NATS_MONITOR_URL, else the process's, else localhost. */
+export const monitorUrlOf = (env: Env): string => (env.NATS_MONITOR_URL ?? "http://127.0.0.1:8222").replace(/\/+$/, "");
 
 /**
  * NATS as rotabot reaches it from the ops host: the runbook's server, else NATS_URL (the rotation's
@@ -64,11 +98,85 @@ export function createNatsChecks(baseEnv: Env) {
       }
     },
 
-    /** The server's config_load_time from its monitoring endpoint, to confirm that a reload happened. */
-    async configLoadTime(monitorUrl: string): Promise<string | undefined> {
+    /**
+     * The client connections logged in as one of `users`, from the monitoring endpoint's
+     * `/connz?auth=true` (only with `auth=true` does nats-server 2.9 name each connection's
+     * `authorized_user`), page by page. A message when the endpoint does not answer.
+     */
+    async clientsOn(
+      users: readonly string[],
+      overlay?: Env,
+    ): Promise<{ ok: true; clients: NatsClient[] } | { ok: false; message: string }> {
+      const env: Env = { ...baseEnv, ...overlay };
+      const monitor = monitorUrlOf(env);
+      const clients: NatsClient[] = [];
       try {
-        const response = await fetch(`${monitorUrl.replace(/\/+$/, "")}/varz`, { signal: AbortSignal.timeout(5_000) });
-        const varz = (await response.json()) as { config_load_time?: string };
+        for (let offset = 0; ;) {
+          const page = await getMonitorJson<{ total: number; connections: NatsClient[] | null }>(
+            `${monitor}/connz?auth=true&limit=1024&offset=${offset}`,
+            env,
+          );
+          const connections = page.connections ?? [];
+          clients.push(...connections.filter((c) => c.authorized_user && users.includes(c.authorized_user)));
+          offset += connections.length;
+          if (connections.length === 0 || offset >= page.total) break;
+        }
+      } catch (error) {
+        return {
+          ok: false,
+          message: `cannot list NATS's connections on ${monitor}/connz: ${error instanceof Error ? error.message : "error"}; check NATS_MONITOR_URL (and NATS_CA for https with a private CA)`,
+        };
+      }
+      return { ok: true, clients };
+    },
+
+    /**
+     * Whether NATS refuses each of `users` with `password`: a login must end in "Authorization
+     * Violation" (what nats-server 2.9.10 answers a user it does not have). A login that works, or
+     * an answer that is not a refusal (the server is down), is said as it is.
+     */
+    async loginRefused(
+      users: readonly string[],
+      password: string,
+      overlay?: Env,
+    ): Promise<{ ok: true; note: string } | { ok: false; message: string }> {
+      const env: Env = { ...baseEnv, ...overlay };
+      const { connect } = await import("@nats-io/transport-node");
+      const servers = env.NATS_URL ?? "nats://127.0.0.1:4222";
+      const tls = env.NATS_CA ? { tls: { caFile: env.NATS_CA } } : {};
+      const accepted: string[] = [];
+      for (const user of users) {
+        try {
+          const nc = await connect({ servers, user, pass: password, timeout: 10_000, reconnect: false, ...tls });
+          accepted.push(user);
+          await nc.close().catch(() => undefined);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          if (!/authorization violation/i.test(message))
+            return {
+              ok: false,
+              message: `cannot tell whether NATS at ${servers} refuses the old user ${user}: ${message}`,
+            };
+        }
+      }
+      return accepted.length === 0
+        ? { ok: true, note: `NATS refuses the old password as ${users.join(" and ")} (Authorization Violation)` }
+        : {
+            ok: false,
+            message: `NATS at ${servers} still accepts the old password as ${accepted.join(" and ")}: its config still lists the old user. Render the config without it and reload, then Retry`,
+          };
+    },
+
+    /**
+     * The server's config_load_time from its monitoring endpoint (/varz, over https with NATS_CA),
+     * to confirm that a reload happened; undefined when the endpoint does not answer.
+     */
+    async configLoadTime(monitorUrl: string, overlay?: Env): Promise<string | undefined> {
+      try {
+        const varz = await getMonitorJson<{ config_load_time?: string }>(`${monitorUrl.replace(/\/+$/, "")}/varz`, {
+          ...baseEnv,
+          ...overlay,
+        });
         return varz.config_load_time;
       } catch {
         return undefined;
@@ -77,3 +185,20 @@ export function createNatsChecks(baseEnv: Env) {
   };
 }
 export type NatsChecks = ReturnType<typeof createNatsChecks>;
+
+/** A client connection as `/connz?auth=true` shows it (nats-server 2.9.10). */
+export interface NatsClient {
+  cid: number;
+  name?: string;
+  ip: string;
+  port: number;
+  lang?: string;
+  version?: string;
+  start: string;
+  authorized_user?: string;
+}
+
+/** How a client reads in a message: "cdr-worker (127.0.0.1:56544, nats.js 3.4.0, connected since ...)". */
+export function describeClient(c: NatsClient): string {
+  return `${c.name ? `${c.name} ` : "a client without a name "}(${c.ip}:${c.port}${c.lang ? `, ${c.lang} ${c.version ?? ""}`.trimEnd() : ""}, connected since ${c.start})`;
+}

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import type pg from "pg";
+import { mayTryNext, sslAttempts, type SslAttempt } from "./pg-ssl-attempts.js";
 import { scramSha256Verifier } from "./scram-verifier.js";
 
 export interface PostgresTarget {
@@ -11,26 +11,18 @@ export interface PostgresTarget {
 
 type Outcome = { ok: true; note: string } | { ok: false; message: string };
 
-/** Host and port: the runbook's, else libpq's usual PGHOST/PGPORT, else localhost:5432. */
-/** libpq's PGSSLMODE and PGSSLROOTCERT, as node-postgres takes them. */
-function sslFor(env: Readonly<Record<string, string | undefined>>): pg.ClientConfig["ssl"] {
-  const mode = env.PGSSLMODE ?? "prefer";
-  if (mode === "disable" || mode === "allow" || mode === "prefer") return false;
-  if (mode === "require" && !env.PGSSLROOTCERT) return { rejectUnauthorized: false };
-  const ca = env.PGSSLROOTCERT ? readFileSync(env.PGSSLROOTCERT, "utf8") : undefined;
-  return {
-    rejectUnauthorized: true,
-    ...(ca ? { ca } : {}),
-    ...(mode === "verify-ca" ? { checkServerIdentity: () => undefined } : {}),
-  };
-}
-
-async function clientFor(target: PostgresTarget, password: string, env: Readonly<Record<string, string | undefined>>) {
+/** Host and port: the runbook's, else libpq's usual PGHOST/PGPORT, else localhost:5432; TLS as libpq's PGSSLMODE. */
+async function clientFor(
+  target: PostgresTarget,
+  password: string,
+  env: Readonly<Record<string, string | undefined>>,
+  ssl: SslAttempt,
+) {
   const { default: pg } = await import("pg");
   return new pg.Client({
     host: target.host ?? env.PGHOST ?? "localhost",
     port: target.port ?? (env.PGPORT ? Number(env.PGPORT) : 5432),
-    ssl: sslFor(env),
+    ssl,
     database: target.database,
     user: target.role,
     password,
@@ -39,21 +31,35 @@ async function clientFor(target: PostgresTarget, password: string, env: Readonly
   });
 }
 
+/** Connects as libpq would for PGSSLMODE (see sslAttempts), runs `use`, and says whether TLS carried it. */
 async function withClient<T>(
   target: PostgresTarget,
   password: string,
   env: Readonly<Record<string, string | undefined>>,
   use: (client: pg.Client) => Promise<T>,
-): Promise<T> {
-  const client = await clientFor(target, password, env);
-  client.on("error", () => undefined);
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end().catch(() => undefined);
+): Promise<T & { tls?: boolean }> {
+  const attempts = sslAttempts(env);
+  for (const [i, ssl] of attempts.entries()) {
+    const client = await clientFor(target, password, env, ssl);
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if (i < attempts.length - 1 && mayTryNext(error)) continue;
+      throw error;
+    }
+    try {
+      const result = await use(client);
+      return Object.assign(result ?? {}, { tls: ssl !== false }) as T & { tls?: boolean };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
+  throw new Error("no way to connect for this PGSSLMODE");
 }
+
+const over = (tls: boolean | undefined) => (tls ? "over TLS" : "without TLS");
 
 /** A message about a failed connection that cannot contain the password (pg never puts it in errors). */
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -81,7 +87,10 @@ export function createPostgresChecks(baseEnv: Env) {
       } catch (first) {
         try {
           // A resumed rotation may find the password already changed: then the new one logs in.
-          await withClient(target, next, env, async (client) => client.query("select 1"));
+          await withClient(target, next, env, async (client) => {
+            await client.query("select 1");
+            return {};
+          });
           return { ok: true, note: `${target.role} already accepts the new password` };
         } catch {
           return {
@@ -95,8 +104,11 @@ export function createPostgresChecks(baseEnv: Env) {
     async login(target: PostgresTarget, password: string, overlay?: Env): Promise<Outcome> {
       const env = envOf(overlay);
       try {
-        await withClient(target, password, env, (client) => client.query("select 1"));
-        return { ok: true, note: `logged in as ${target.role}` };
+        const { tls } = await withClient(target, password, env, async (client) => {
+          await client.query("select 1");
+          return {};
+        });
+        return { ok: true, note: `logged in as ${target.role} ${over(tls)}` };
       } catch (error) {
         return { ok: false, message: `cannot log in as ${target.role} on ${target.database}: ${describe(error)}` };
       }
@@ -111,12 +123,12 @@ export function createPostgresChecks(baseEnv: Env) {
     ): Promise<Outcome> {
       const env = envOf(overlay);
       try {
-        const count = await withClient(target, password, env, async (client) => {
+        const { count } = await withClient(target, password, env, async (client) => {
           const result = await client.query<{ n: string }>(
             "select count(*) as n from pg_stat_activity where usename = $1 and backend_start < $2 and pid <> pg_backend_pid()",
             [target.role, changedAt],
           );
-          return Number(result.rows[0]?.n ?? 0);
+          return { count: Number(result.rows[0]?.n ?? 0) };
         });
         return count === 0
           ? { ok: true, note: "no sessions from before the change remain" }

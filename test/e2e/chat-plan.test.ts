@@ -72,6 +72,7 @@ describe("the plan card and /plan", { timeout: 90_000 }, () => {
       expect.stringMatching(/^plan\|[0-9a-f]{8}\|101\|start$/),
       expect.stringMatching(/^plan\|[0-9a-f]{8}\|101\|cancel$/),
       "cmd|vault_billing_api_token",
+      "pre|vault_billing_api_token",
     ]);
 
     const after = lastId();
@@ -89,6 +90,7 @@ describe("the plan card and /plan", { timeout: 90_000 }, () => {
         "      bin/fixture-step.sh accept_both",
         "▫️ 4. Cycle services one by one",
         "      bin/fixture-step.sh cycle_services",
+        "      ℹ️ One by one is Ansible's rolling update, not --forks 1: the playbook's cycle play runs with `serial: 1` and a health check per host (max_fail_percentage 0), so a host whose client is not served stops the rollout before the next one switches (docs/runbook.md, the contract).",
         "▫️ 5. Verify all services use the new secret",
         "      bin/fixture-step.sh verify_new",
         "⚠️ 6. Remove the old secret from vault and rename _new to the canonical name (cannot be undone)",
@@ -109,6 +111,29 @@ describe("the plan card and /plan", { timeout: 90_000 }, () => {
     );
     expect(textOf(commands)).not.toMatch(/\{[a-z_]+\}/);
     // The plan is still Alice's to start or cancel.
+    await cancelPlan(plan);
+  });
+
+  // Issue 21, point 5: the plan card's 🧪 Preflight is `rotabot preflight` from the chat.
+  it("rehearses the rotation from the plan card's Preflight, for any operator, and changes nothing", async () => {
+    const plan = await ask("/rotate api-token", /^🔐 Plan/);
+    const after = lastId();
+    const pressed = pressOn(plan, "pre|vault_billing_api_token", BOB);
+    expect(await answerTo(pressed)).toBe(
+      "Preflight of vault_billing_api_token started; it changes nothing. The verdicts follow here in a few minutes.",
+    );
+    const verdicts = await nextReply(after, /^🧪 Preflight/);
+    // This world's audit channel has the bot as a member, not an administrator: the chat rights are checked too.
+    expect(textOf(verdicts)).toMatch(
+      /^🧪 Preflight of vault_billing_api_token: 1 problem: a rotation would be refused or stop there\. Nothing was changed\.\nThe diffs: rotabot preflight vault_billing_api_token on the ops host\.\n/,
+    );
+    expect(textOf(verdicts)).toContain(
+      "✘ audit chat: the bot is in channel -1001000000002 but not an administrator\n    fix: make the bot an administrator of the channel with the right to post messages",
+    );
+    expect(textOf(verdicts)).toContain("✔ secret vault_billing_api_token\n");
+    expect(textOf(verdicts)).toContain("⚠ deploy guard wiring: the guard tests for .deploy-in-progress");
+    expect(world().infra.git("status", "--porcelain")).toBe("");
+    expect(world().infra.exists("calls.log")).toBe(false);
     await cancelPlan(plan);
   });
 

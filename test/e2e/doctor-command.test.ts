@@ -1,4 +1,13 @@
-import { appendFileSync, chmodSync, cpSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -133,7 +142,8 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       expect(playbooks.filter((c) => c.status !== "ok")).toEqual([]);
       expect(statusOf(healthy.checks, "playbook infra/playbooks/reload_nats.yml --tags reload")).toMatchObject({
         status: "ok",
-        detail: "selects 1 task on localhost (used by nats/reload, nats/reload_final, nats/reload_without_new)",
+        detail:
+          "selects 1 task on localhost (used by nats/reload, nats/reload_without_old, nats/reload_with_both, nats/reload_without_new)",
       });
       expect(playbooks.map((c) => c.check)).toEqual(
         expect.arrayContaining([
@@ -189,12 +199,14 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       expect(statusOf(broken.checks, "playbook infra/playbooks/reload_nats.yml --tags reload")).toEqual({
         check: "playbook infra/playbooks/reload_nats.yml --tags reload",
         status: "fail",
-        detail: "selects no task (used by nats/reload, nats/reload_final, nats/reload_without_new)",
+        detail:
+          "selects no task (used by nats/reload, nats/reload_without_old, nats/reload_with_both, nats/reload_without_new)",
         fix: "--tags reload selects no task in infra/playbooks/reload_nats.yml: check the tag names (its tasks are tagged config_test, reload_now)",
       });
       expect(statusOf(broken.checks, "playbook infra/playbooks/reload_nats.yml --tags config_test")).toMatchObject({
         status: "ok",
-        detail: "selects 1 task on localhost, nats2 (used by nats/reload, nats/reload_final, nats/reload_without_new)",
+        detail:
+          "selects 1 task on localhost, nats2 (used by nats/reload, nats/reload_without_old, nats/reload_with_both, nats/reload_without_new)",
       });
       expect(statusOf(broken.checks, "host nats2")).toMatchObject({
         status: "fail",
@@ -204,6 +216,66 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       expect(statusOf(broken.checks, "host localhost")).toMatchObject({ status: "ok" });
     },
   );
+
+  // Issue 21, point 1 and issue 25, points 2 and 4: what rotate refuses on a real estate, doctor names.
+  it("names rotabot's own token in the vault, an inventory folder no environment lists, unusable TLS settings and two environments on one inventory", async () => {
+    const own = "7001234567:AAownTokenOfRotabot_0123456789abcdefXYZ";
+    const infra = makeRotationInfra({ vault_ops_api_token: own });
+    appendFileSync(
+      path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"),
+      "  vault_ops_api_token: {category: api_token}\n",
+    );
+    mkdirSync(path.join(infra.infraDir, "infra/inventory/production"), { recursive: true });
+    writeFileSync(path.join(infra.infraDir, "infra/inventory/staging.yml"), "all:\n  hosts:\n    localhost:\n");
+    writeFileSync(path.join(infra.infraDir, "infra/inventory/production/hosts.yml"), "all:\n  hosts:\n    db1:\n");
+    // The fixture's procedure with a PostgreSQL check, in an environment whose CA file is not there.
+    const runbook = path.join(infra.infraDir, "..", `${path.basename(infra.infraDir)}-runbook.yml`);
+    const fixture = readFileSync(infra.env.RUNBOOK_FILE, "utf8");
+    const withPostgres = fixture.replace(
+      "      - {id: promote,",
+      "      - {id: login, kind: verify, title: Log in, check: {builtin: postgres_login, role: akira_app, database: akira}}\n      - {id: promote,",
+    );
+    writeFileSync(
+      runbook,
+      `${withPostgres}environments:\n  - name: staging\n    inventory: infra/inventory/staging.yml\n    env: {PGSSLMODE: verify-full, PGSSLROOTCERT: /nonexistent/akira-ca.pem}\n`,
+    );
+    const { code, checks } = await doctor({ ...infra.env, RUNBOOK_FILE: runbook, BOT_TOKEN: own });
+    expect(code).toBe(1);
+    expect(statusOf(checks, "secret vault_ops_api_token")).toEqual({
+      check: "secret vault_ops_api_token",
+      status: "fail",
+      detail:
+        "vault_ops_api_token holds rotabot's own BOT_TOKEN: rotating it here would have you revoke the token rotabot runs on, and rotabot could not receive the new one",
+      fix: "rotate rotabot's own token by its procedure, docs/deploy.md \"Rotating rotabot's own bot token\" (a shell, BotFather, the systemd credential); if the notification bot is meant to be another bot, give it its own token in the vault",
+    });
+    expect(statusOf(checks, "environment infra/inventory/production/")).toMatchObject({
+      status: "fail",
+      detail: expect.stringContaining(
+        "an inventory no environment lists (the runbook rolls out to staging only)",
+      ) as string,
+    });
+    expect(statusOf(checks, "environment staging PGSSLROOTCERT")).toEqual({
+      check: "environment staging PGSSLROOTCERT",
+      status: "fail",
+      detail:
+        "PGSSLROOTCERT=/nonexistent/akira-ca.pem (the CA certificate of the PostgreSQL server, from environments[staging].env) cannot be read",
+      fix: "put the CA certificate of the PostgreSQL server at /nonexistent/akira-ca.pem on the ops host, readable by the user running rotabot, or fix PGSSLROOTCERT",
+    });
+    expect(JSON.stringify(checks)).not.toContain(own);
+
+    writeFileSync(
+      runbook,
+      `${fixture}environments:\n  - {name: staging, inventory: infra/inventory/staging.yml}\n  - {name: production, inventory: infra/inventory/staging.yml}\n`,
+    );
+    const twice = await doctor({ ...infra.env, RUNBOOK_FILE: runbook });
+    expect(twice.code).toBe(1);
+    expect(statusOf(twice.checks, "runbook")).toMatchObject({
+      status: "fail",
+      detail: expect.stringMatching(
+        /runbook\.yml:\d+: environments\[1\]\.inventory: production uses the same inventory as staging/,
+      ) as string,
+    });
+  });
 
   it("fails with a fix for each problem: missing script, stray _new, manifest key not in vault, loose password file, bot not an admin of the audit channel", async () => {
     const infra = makeRotationInfra();

@@ -1,4 +1,4 @@
-import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -14,6 +14,8 @@ import { makeChatInfra, OLD_VALUES } from "../support/chat-fixture.js";
 import { runRotabot } from "../support/run-rotabot.js";
 import { vaultFor } from "../support/vault-fixture.js";
 
+/** rotabot's own token, which a team may also have filed in its vault (issue 21, point 1). */
+const OWN_TOKEN = "7001234567:AAownTokenOfRotabot_0123456789abcdefXYZ";
 const valueOf = (infra: RotationInfra, key: string) =>
   new RegExp(`^${key}: "([^"]+)"$`, "m").exec(infra.vaultPlain())?.[1];
 const rotationIdOf = (output: string) =>
@@ -348,11 +350,51 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
       prepare: () => undefined,
       says: /the incident reason contains a secret value \(one in the vault, or the bot's token\), so it was neither stored nor sent: give the reason without it, and treat that secret as exposed/,
     },
+    // Issue 21, point 1: what would hurt on a real estate.
+    {
+      refusal: "a secret that holds rotabot's own BOT_TOKEN",
+      args: ["vault_ops_api_token"],
+      prepare: (infra: RotationInfra) => {
+        appendFileSync(
+          path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"),
+          "  vault_ops_api_token: {category: api_token}\n",
+        );
+        infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "the bot's token as an api token");
+      },
+      says: /^rotabot rotate: vault_ops_api_token holds rotabot's own BOT_TOKEN: rotating it here would have you revoke the token rotabot runs on, and rotabot could not receive the new one \(fix: rotate rotabot's own token by its procedure, docs\/deploy\.md "Rotating rotabot's own bot token"[^]*Nothing was written/,
+    },
+    {
+      refusal: "an inventory file that no environment lists",
+      args: ["vault_billing_api_token"],
+      prepare: (infra: RotationInfra) => {
+        mkdirSync(path.join(infra.infraDir, "infra/inventory"));
+        writeFileSync(path.join(infra.infraDir, "infra/inventory/staging.yml"), "all:\n  hosts:\n    localhost:\n");
+        writeFileSync(path.join(infra.infraDir, "infra/inventory/production.yml"), "all:\n  hosts:\n    db1:\n");
+        infra.git("-c", "user.name=f", "-c", "user.email=f@x", "add", "-A");
+        infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qm", "production");
+      },
+      says: /^rotabot rotate: an inventory no environment lists \(the runbook rolls out to staging only\)[^]*fix: add it to environments: in the runbook[^]*or move it out of infra\/inventory[^]*Nothing was written/,
+    },
+    {
+      refusal: "an inventory kept as a folder that no environment lists",
+      args: ["vault_billing_api_token"],
+      prepare: (infra: RotationInfra) => {
+        mkdirSync(path.join(infra.infraDir, "infra/inventory/production/group_vars"), { recursive: true });
+        writeFileSync(path.join(infra.infraDir, "infra/inventory/production/hosts.yml"), "all:\n  hosts:\n    db1:\n");
+        infra.git("-c", "user.name=f", "-c", "user.email=f@x", "add", "-A");
+        infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qm", "production");
+      },
+      says: /^rotabot rotate: an inventory no environment lists \(the runbook rolls out to staging only\)/,
+    },
   ])("refuses $refusal with the next action, and writes nothing", async ({ args, prepare, says }) => {
-    const infra = makeRotationInfra();
+    const infra = makeRotationInfra({ vault_ops_api_token: OWN_TOKEN });
     prepare(infra);
     const vaultBefore = readFileSync(infra.vaultFiles.vaultFile);
-    const refused = await runRotabot(["rotate", ...args, "--yes"], infra.env, infra.infraDir);
+    const refused = await runRotabot(
+      ["rotate", ...args, "--yes"],
+      { ...infra.env, BOT_TOKEN: OWN_TOKEN },
+      infra.infraDir,
+    );
     expect(readFileSync(infra.vaultFiles.vaultFile).equals(vaultBefore), "the vault file changed").toBe(true);
     expect(infra.git("status", "--porcelain")).toBe("");
     expect(refused.code).toBe(1);
@@ -363,6 +405,6 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     }
     expect(infra.exists("calls.log")).toBe(false);
     const everything = everythingWritten(infra, [refused.stdout, refused.stderr]);
-    expect(leaks(everything, [OLD_BILLING, OLD_REPORTS])).toEqual([]);
+    expect(leaks(everything, [OLD_BILLING, OLD_REPORTS, OWN_TOKEN])).toEqual([]);
   });
 });

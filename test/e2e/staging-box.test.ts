@@ -4,7 +4,7 @@ import path from "node:path";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it as test } from "vitest";
-import { natsUserFor } from "../../src/services/nats.js";
+import { createNatsChecks, natsUserFor } from "../../src/services/nats.js";
 import { loadRunbook } from "../../src/runbook/load-runbook.js";
 import { SANDBOX_IDS, startStagingBox, type StagingBox } from "../../src/sandbox/start-staging-box.js";
 import type { StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
@@ -117,8 +117,8 @@ beforeAll(async () => {
   box = await startStagingBox({ packageRoot: PROJECT_ROOT, env: process.env });
   secrets.push(...Object.values(box.secrets), box.rotabotEnv.BOT_TOKEN!, readFileSync(box.passwordFile, "utf8").trim());
   bot = spawnBot({ ...box.rotabotEnv, LOG_LEVEL: "debug" }, box.infraDir);
-  await bot.ready(20_000);
-}, 120_000);
+  await bot.ready();
+}, 300_000);
 
 afterAll(async () => {
   await bot?.stop();
@@ -240,13 +240,62 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     expect(leaks(serverLog, [oldPassword, newPassword])).toEqual([]);
   });
 
-  it("rotates the NATS password: new clients publish and consume on AKIRA_CDR, the old credential is refused", async () => {
+  // Issue 21, point 6: the box starts where a team that never rotated NATS is, every client on the
+  // plain user akira; its first rotation moves them to akira-<hash>, and a client nobody re-deployed
+  // is named before the old user is dropped.
+  it("rotates the NATS password, moving the clients off the plain user: a client still on it is named before the drop, and the old password is refused after", async () => {
     const oldPassword = box.secrets.vault_nats_password;
-    const { rotationId } = await walk("/rotate nats");
+    const clients = ["backend", "cdr-worker", "kamailio-cdr-bridge", "tools"];
+    const natsEnv = (client: string) => readFileSync(path.join(box.servicesDir, client, "nats.env"), "utf8");
+    for (const client of clients) expect(natsEnv(client), client).toContain("NATS_USER=akira\n");
+    expect(readFileSync(box.nats.conf, "utf8")).toContain('user: "akira", password:');
+    const forgotten = await connect({
+      servers: box.nats.url,
+      user: "akira",
+      pass: oldPassword,
+      name: "forgotten-reporter",
+      reconnect: false,
+    });
+    let named: string | undefined;
+    const { rotationId } = await walk("/rotate nats", {
+      onPrompt: (prompt) => {
+        if (!textOf(prompt).startsWith("Check that no client is still logged in as the old user failed")) return;
+        named = textOf(prompt);
+        // Nothing was dropped yet: the client is still connected. Stop it, then Retry.
+        expect(forgotten.isClosed()).toBe(false);
+        const nats = createNatsChecks({ NATS_MONITOR_URL: box.nats.monitorUrl });
+        void (async () => {
+          await forgotten.close();
+          await expect
+            .poll(async () => nats.clientsOn(["akira"]), { timeout: 10_000 })
+            .toEqual({ ok: true, clients: [] });
+          box.telegram.pressButton({
+            from: ALICE,
+            chat: prompt.message.chat.id,
+            messageId: prompt.message.message_id,
+            data: buttonsOf(prompt).find((b) => b.endsWith("|r"))!,
+          });
+        })();
+        return false;
+      },
+    });
+    expect(named).toMatch(
+      /1 client is still logged in as the old user \(akira-[0-9a-f]{8} or akira\): forgotten-reporter \(127\.0\.0\.1:\d+, nats\.js [\d.]+, connected since [^)]+\)\. Dropping the old user closes its connection: re-deploy it with the new credential \(or stop it\), then Retry/,
+    );
+    expect(named).toContain("🔁 Retry runs it again.");
     const newPassword = await expectRotated(rotationId, "vault_nats_password", "@platform-team");
+    const steps = journal(rotationId).steps;
+    expect(steps.find((s) => s.id === "old_user_idle")).toMatchObject({ state: "done", attempts: 2 });
+    expect(steps.find((s) => s.id === "old_refused")).toMatchObject({ state: "done" });
     const conf = readFileSync(box.nats.conf, "utf8");
     expect(conf).toContain(`user: "${natsUserFor(NATS_USER, newPassword)}"`);
     expect(conf).not.toContain(natsUserFor(NATS_USER, oldPassword));
+    expect(conf).not.toContain('user: "akira"');
+    for (const client of clients)
+      expect(natsEnv(client), client).toContain(`NATS_USER=${natsUserFor(NATS_USER, newPassword)}\n`);
+    await expect(
+      connect({ servers: box.nats.url, user: "akira", pass: oldPassword, reconnect: false }),
+    ).rejects.toThrow(/Authorization Violation/i);
 
     const nc = await connect({
       servers: box.nats.url,
@@ -437,8 +486,9 @@ describe("staging in a box: the shipped runbook against real services", { timeou
           m.message.chat.id === AUDIT && textOf(m).includes("aborted by") && textOf(m).includes("vault_nats_password"),
         180_000,
       );
+      // Both reloads of the rollback (with both users again, then without the new one) meet it.
       expect(textOf(aborted)).toMatch(
-        /the rollback needs attention: Reload NATS without the new user( in staging)?: the new NATS config does not validate/,
+        /the rollback needs attention: Reload NATS with the old and the new user( in staging)?: the new NATS config does not validate.*; Reload NATS without the new user( in staging)?: the new NATS config does not validate/,
       );
       expect(vaultPlain()).not.toContain("vault_nats_password_new");
     } finally {

@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresChecks } from "../../src/services/postgres.js";
 import { startPostgres } from "../../src/sandbox/services/start-postgres.js";
+import { makePrivateCa, type PrivateCa } from "../support/private-ca.js";
 
 const OLD = "OldAppPassword0123456789ab";
 const NEW = "NewAppPassword0123456789cd";
@@ -66,6 +67,98 @@ describe("PostgreSQL built-ins against a real server", () => {
       message: expect.stringMatching(
         /could not change the password of akira_app: .*Check that the database is reachable and the current vault value is right, then Retry/,
       ) as string,
+    });
+  });
+});
+
+// Issue 21, point 5: TLS as libpq does it. A server that takes logins over TLS only (hostssl),
+// with a certificate from a private CA made here with openssl.
+describe("PostgreSQL TLS, with libpq's PGSSLMODE", () => {
+  let tlsCluster: Awaited<ReturnType<typeof startPostgres>>;
+  let ca: PrivateCa;
+  beforeAll(async () => {
+    ca = makePrivateCa();
+    tlsCluster = await startPostgres({ tls: ca.issue(), hostsslOnly: true });
+    await tlsCluster.admin(`CREATE ROLE akira_app LOGIN PASSWORD '${OLD}'`);
+    await tlsCluster.admin("CREATE DATABASE akira OWNER akira_app");
+  }, 60_000);
+  afterAll(() => tlsCluster?.stop());
+  const target = { role: "akira_app", database: "akira" };
+  const at = (env: Record<string, string>) =>
+    createPostgresChecks({ PGHOST: "127.0.0.1", PGPORT: String(tlsCluster.port), ...env });
+
+  it("logs in over TLS with prefer (libpq's default, also when PGSSLMODE is unset) to a hostssl-only server", async () => {
+    expect(await at({}).login(target, OLD)).toEqual({ ok: true, note: "logged in as akira_app over TLS" });
+    expect(await at({ PGSSLMODE: "prefer" }).login(target, OLD)).toEqual({
+      ok: true,
+      note: "logged in as akira_app over TLS",
+    });
+    // The server does refuse what is not TLS: that is what prefer meant as "no TLS" met.
+    expect(await at({ PGSSLMODE: "disable" }).login(target, OLD)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining(
+        'no pg_hba.conf entry for host "127.0.0.1", user "akira_app", database "akira", no encryption',
+      ) as string,
+    });
+    // allow tries without TLS first, then with it, as libpq does.
+    expect(await at({ PGSSLMODE: "allow" }).login(target, OLD)).toMatchObject({
+      ok: true,
+      note: expect.stringContaining("over TLS") as string,
+    });
+  });
+
+  it("verifies the server's certificate against PGSSLROOTCERT with verify-ca and verify-full, and refuses another CA's", async () => {
+    expect(await at({ PGSSLMODE: "verify-full", PGSSLROOTCERT: ca.caFile }).login(target, OLD)).toMatchObject({
+      ok: true,
+    });
+    expect(await at({ PGSSLMODE: "verify-ca", PGSSLROOTCERT: ca.caFile }).login(target, OLD)).toMatchObject({
+      ok: true,
+    });
+    expect(await at({ PGSSLMODE: "require" }).login(target, OLD)).toMatchObject({ ok: true });
+    const other = makePrivateCa("Another CA");
+    for (const mode of ["verify-full", "verify-ca", "require", "prefer"]) {
+      // With a CA configured, require and prefer verify too (libpq), and a failed check never falls back to cleartext.
+      expect(await at({ PGSSLMODE: mode, PGSSLROOTCERT: other.caFile }).login(target, OLD), mode).toMatchObject({
+        ok: false,
+        message: expect.stringMatching(/cannot log in as akira_app on akira: .*(certificate|self.signed)/i) as string,
+      });
+    }
+    // verify-full also checks the name: the certificate names 127.0.0.1 and localhost, not 127.0.0.2's alias.
+    const named = makePrivateCa("Named CA");
+    const onlyDns = await startPostgres({ tls: named.issue({ dns: ["db1.akira.internal"] }), hostsslOnly: true });
+    try {
+      await onlyDns.admin(`CREATE ROLE akira_app LOGIN PASSWORD '${OLD}'`);
+      const env = { PGHOST: "127.0.0.1", PGPORT: String(onlyDns.port), PGSSLROOTCERT: named.caFile };
+      expect(
+        await createPostgresChecks({ ...env, PGSSLMODE: "verify-full" }).login(
+          { ...target, database: "postgres" },
+          OLD,
+        ),
+      ).toMatchObject({
+        ok: false,
+        message: expect.stringMatching(/altnames|IP: 127\.0\.0\.1 is not in the cert's list/i) as string,
+      });
+      expect(
+        await createPostgresChecks({ ...env, PGSSLMODE: "verify-ca" }).login({ ...target, database: "postgres" }, OLD),
+      ).toMatchObject({ ok: true });
+    } finally {
+      onlyDns.stop();
+    }
+  });
+
+  it("falls back to no TLS with prefer when the server has none, and says so", async () => {
+    await cluster.admin(`CREATE ROLE plain_probe LOGIN PASSWORD '${OLD}'`);
+    const probe = { role: "plain_probe", database: "postgres" };
+    const checks = createPostgresChecks({ PGHOST: "127.0.0.1", PGPORT: String(cluster.port) });
+    expect(await checks.login(probe, OLD)).toEqual({ ok: true, note: "logged in as plain_probe without TLS" });
+    expect(
+      await createPostgresChecks({ PGHOST: "127.0.0.1", PGPORT: String(cluster.port), PGSSLMODE: "require" }).login(
+        probe,
+        OLD,
+      ),
+    ).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("does not support SSL") as string,
     });
   });
 });

@@ -29,18 +29,28 @@ export async function runNatsServer(conf: string) {
   };
 }
 
-/** A real nats-server with JetStream on random ports; `users` become the authorization block. */
-export async function startNats(users: { user: string; password: string }[]) {
+/**
+ * A real nats-server with JetStream on random ports; `users` become the authorization block. With
+ * `tls` (a certificate and its key) clients must use TLS and the monitoring endpoint is https
+ * (`https:` with a `tls {}` block, nats-server 2.9 docs "Monitoring": HTTPS uses the same TLS
+ * configuration as clients).
+ */
+export async function startNats(
+  users: { user: string; password: string }[],
+  { tls }: { tls?: { certFile: string; keyFile: string } } = {},
+) {
   const dir = mkdtempSync(path.join(tmpdir(), "rotabot-nats-"));
   const [port, monitor] = [await freePort(), await freePort()];
   const conf = path.join(dir, "nats.conf");
+  const secure = tls ? `tls { cert_file: "${tls.certFile}", key_file: "${tls.keyFile}" }\n` : "";
   const render = (list: typeof users) =>
-    `listen: 127.0.0.1:${port}\nhttp: 127.0.0.1:${monitor}\njetstream { store_dir: "${path.join(dir, "js")}" }\nauthorization { users = [\n${list.map((u) => `  { user: "${u.user}", password: "${u.password}" }`).join("\n")}\n] }\n`;
+    `listen: 127.0.0.1:${port}\n${tls ? "https" : "http"}: 127.0.0.1:${monitor}\n${secure}jetstream { store_dir: "${path.join(dir, "js")}" }\nauthorization { users = [\n${list.map((u) => `  { user: "${u.user}", password: "${u.password}" }`).join("\n")}\n] }\n`;
   writeFileSync(conf, render(users));
   const server = await runNatsServer(conf);
   return {
-    url: `nats://127.0.0.1:${port}`,
-    monitorUrl: `http://127.0.0.1:${monitor}`,
+    pid: server.pid,
+    url: `${tls ? "tls" : "nats"}://127.0.0.1:${port}`,
+    monitorUrl: `${tls ? "https" : "http"}://127.0.0.1:${monitor}`,
     conf,
     log: server.log,
     writeConfig: (list: typeof users) => writeFileSync(conf, render(list)),

@@ -35,16 +35,25 @@ export const natsReloadStep = defineStep(
           message: `the new NATS config does not validate, so NATS was not reloaded: ${test.message}`,
         };
       }
-      const before = await deps.services.nats.configLoadTime(monitor);
+      // Over https the monitor is trusted as the NATS client is: the environment's NATS_CA.
+      const env = run.environment?.env;
+      const before = await deps.services.nats.configLoadTime(monitor, env);
       const reload = await runCommandStep({ argv: step.reload, timeout: "2m" }, run, deps);
       if (reload.status === "failed") return reload;
+      let answered = before !== undefined;
       for (let i = 0; i < 50; i++) {
-        const after = await deps.services.nats.configLoadTime(monitor);
+        const after = await deps.services.nats.configLoadTime(monitor, env);
+        answered ||= after !== undefined;
         if (after !== undefined && after !== before) {
           return { status: "done", note: `NATS reloaded its config (config_load_time ${after})` };
         }
         if (await sleep(200, run.signal)) break;
       }
+      if (!answered)
+        return {
+          status: "failed",
+          message: `the reload command exited 0, but NATS's monitoring endpoint ${monitor}/varz never answered, so the reload cannot be confirmed: check NATS_MONITOR_URL (and NATS_CA, when it is https with a private CA), then Retry`,
+        };
       return {
         status: "failed",
         message: `the reload command exited 0 but NATS (${monitor}/varz) shows no new config_load_time: check the nats-server log for "Failed to reload"`,

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { checkTasksRan } from "../../ansible/play-recap.js";
-import { isPlaybookArgv } from "../../ansible/playbook-argv.js";
+import { describePlaybookArgv, isPlaybookArgv } from "../../ansible/playbook-argv.js";
 import { parseDuration } from "../../time/duration.js";
 import { newKeyOf } from "../../vault/create-vault.js";
 import type { StepOutcome } from "../model.js";
@@ -77,14 +77,34 @@ export async function runCommandStep(
   });
   if (result.ok && playbook) {
     // ansible-playbook exits 0 when its tags or hosts select nothing: a run that ran no task failed.
-    const ran = checkTasksRan(lines);
-    return ran.ok ? { status: "done" } : { status: "failed", message: ran.message };
+    const ran = await checkPlaybookRan(argv, lines, deps);
+    return ran === undefined ? { status: "done" } : { status: "failed", message: ran };
   }
   if (result.ok) return { status: "done" };
   return {
     status: "failed",
     message: `${result.message}. Full output: ${path.relative(deps.paths.stateDir, run.logFile)}`,
   };
+}
+
+/**
+ * Whether a finished ansible-playbook run did the step's work (see checkTasksRan): facts gathering
+ * never counts, and under `--tags` neither do the tasks that ran only because they are tagged
+ * `always` (which `--list-tasks` names: remembered from the start checks, else listed now).
+ * Undefined when it did; else why not.
+ */
+async function checkPlaybookRan(
+  argv: readonly string[],
+  lines: readonly string[],
+  deps: Pick<StepDeps, "selectsTasks">,
+): Promise<string | undefined> {
+  const ran = checkTasksRan(lines);
+  if (!ran.ok) return ran.message;
+  if ((describePlaybookArgv(argv)?.tags.length ?? 0) === 0 || !deps.selectsTasks) return undefined;
+  const listed = await deps.selectsTasks(argv);
+  if (!listed.ok) return listed.reason === "selects_no_task" ? listed.message : undefined;
+  const work = checkTasksRan(lines, listed.alwaysOnly);
+  return work.ok ? undefined : work.message;
 }
 
 /** An environment's `limit` narrows every ansible-playbook run there (unless the step sets its own). */

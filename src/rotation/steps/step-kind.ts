@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { SelectsTasks } from "../../ansible/create-selection-cache.js";
 import type { CheckServices } from "../../checks/check-kind.js";
 import type { RunCommand } from "../../exec/create-command-runner.js";
 import type { FileReplacer } from "../../fs/replace-file.js";
@@ -14,6 +15,11 @@ export interface StepDeps {
   /** Atomic replacement of the infra files, and the sweep of temp files a crash left. */
   files: FileReplacer;
   runCommand: RunCommand;
+  /**
+   * What an ansible-playbook argv selects (`--list-tasks`, remembered a while): after a run under
+   * `--tags`, which of the tasks that ran were there only because they are tagged `always`.
+   */
+  selectsTasks?: SelectsTasks;
   redactor: Redactor;
   git: Git;
   services: CheckServices;

@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSelectionCache } from "../../../src/ansible/create-selection-cache.js";
 import { checkPlaybookSelectsTasks } from "../../../src/ansible/list-tasks.js";
-import { checkTasksRan, parsePlayRecap } from "../../../src/ansible/play-recap.js";
+import { checkTasksRan, parsePlayRecap, parseTaskResults } from "../../../src/ansible/play-recap.js";
 import { allowedEnv } from "../../../src/exec/allowed-env.js";
 import { createCommandRunner } from "../../../src/exec/create-command-runner.js";
 import { createRedactor } from "../../../src/logging/redactor.js";
@@ -102,6 +102,23 @@ ${debug("Do it", "[config]")}`,
       when: false
 `,
   );
+  // A role-like play: facts gathered, settings loaded by an `always` task, the work tagged.
+  writeFileSync(
+    path.join(dir, "playbooks/always.yml"),
+    `- name: With always
+  hosts: staging
+  gather_facts: true
+  tasks:
+${debug("Load settings", "[always]")}${debug("Render config", "[config]")}`,
+  );
+  writeFileSync(
+    path.join(dir, "playbooks/facts.yml"),
+    `- name: Facts, then tagged work
+  hosts: staging
+  gather_facts: true
+  tasks:
+${debug("Render config", "[config]")}`,
+  );
   writeFileSync(path.join(dir, "playbooks/broken.yml"), `- name: Broken\n  hosts: staging\n  tasks: [ {\n`);
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -181,6 +198,56 @@ describe("checkPlaybookSelectsTasks: --list-tasks with the step's own inventory,
     });
     const ran = await run(argv);
     expect(ran.all).not.toContain("TASK [Untagged]");
+  });
+});
+
+describe("`always` tasks and facts gathering are not the work a step asks for (issue 21, point 3)", () => {
+  it("refuses a tag whose only selected tasks are `always` tasks, which a run would still run and exit 0", async () => {
+    const argv = playbook("always.yml", "--tags", "confg");
+    expect(await checkPlaybookSelectsTasks(argv, deps())).toEqual({
+      ok: false,
+      reason: "selects_no_task",
+      message:
+        "--tags confg selects only tasks tagged `always` in playbooks/always.yml (Load settings): they run under any tag, so a run would do none of what confg names and still exit 0; check the tag names (its tasks are tagged config)",
+    });
+    // What ansible-playbook 2.14 does with it: the facts and the `always` task run, ok=2, exit 0.
+    const ran = await run(argv);
+    expect(ran.exitCode).toBe(0);
+    expect(ran.all).toContain("TASK [Gathering Facts]");
+    expect(ran.all).toContain("TASK [Load settings]");
+    expect(parsePlayRecap(ran.all)).toEqual([expect.objectContaining({ host: "localhost", ok: 2 })]);
+    expect(parseTaskResults(ran.all)).toEqual([
+      { task: "Gathering Facts", host: "localhost", status: "ok" },
+      { task: "Load settings", host: "localhost", status: "ok" },
+    ]);
+    expect(checkTasksRan(ran.all, ["Load settings"])).toEqual({
+      ok: false,
+      reason: "no_task_ran",
+      message:
+        "the playbook ran no task (localhost: 0 skipped) besides gathering facts, the always task \"Load settings\", which are not the step's work, though it exited 0: its --tags or its plays' hosts select nothing; check them with rotabot doctor",
+    });
+
+    const right = await checkPlaybookSelectsTasks(playbook("always.yml", "--tags", "config"), deps());
+    expect(right).toMatchObject({
+      ok: true,
+      tasks: [{ name: "Render config", tags: ["config"] }],
+      alwaysOnly: ["Load settings"],
+      summary: "1 task (and 1 tagged always) on localhost",
+    });
+    const work = await run(playbook("always.yml", "--tags", "config"));
+    expect(checkTasksRan(work.all, ["Load settings"])).toMatchObject({ ok: true });
+  });
+
+  it("does not count facts gathering as work: a run of tags that select nothing shows ok=1 and did nothing", async () => {
+    const ran = await run(playbook("facts.yml", "--tags", "confg"));
+    expect(ran.exitCode).toBe(0);
+    expect(parsePlayRecap(ran.all)).toEqual([expect.objectContaining({ host: "localhost", ok: 1, changed: 0 })]);
+    expect(checkTasksRan(ran.all)).toMatchObject({
+      ok: false,
+      reason: "no_task_ran",
+      message: expect.stringContaining("besides gathering facts, which are not the step's work") as string,
+    });
+    expect(checkTasksRan((await run(playbook("facts.yml", "--tags", "config"))).all)).toMatchObject({ ok: true });
   });
 });
 

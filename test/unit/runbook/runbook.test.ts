@@ -131,7 +131,7 @@ describe("shipped runbook", () => {
       "--tags",
       tag,
     ];
-    for (const id of ["reload", "reload_final"]) {
+    for (const id of ["reload", "reload_without_old"]) {
       expect(procedure("nats").steps.find((s) => s.id === id)).toMatchObject({
         kind: "nats_reload",
         config_test: reload(id, "config_test"),
@@ -145,6 +145,21 @@ describe("shipped runbook", () => {
     expect(procedure("nats").steps.find((s) => s.id === "verify_health")).toMatchObject({
       check: { builtin: "nats_stream_health", stream: "AKIRA_CDR", consumer: "cdr_worker" },
     });
+    // The old user leaves NATS before the rename, while an abort can still put it back: nobody may
+    // be on it first, and it must be refused after (issue 21, point 6).
+    expect(
+      procedure("nats")
+        .steps.map((s) => s.id)
+        .slice(-5),
+    ).toEqual(["old_user_idle", "drop_old_from_config", "reload_without_old", "old_refused", "promote"]);
+    expect(procedure("nats").steps.find((s) => s.id === "old_user_idle")).toMatchObject({
+      check: { builtin: "nats_old_user_idle", user: "akira-{password_sha256_8}", plain_users: ["akira"] },
+    });
+    expect(
+      procedure("nats")
+        .rollback.map((s) => s.id)
+        .slice(0, 3),
+    ).toEqual(["config_with_both", "reload_with_both", "drop_new"]);
     expect(procedure("postgres").steps.find((s) => s.id === "alter_role")).toMatchObject({
       kind: "postgres_set_password",
       role: "akira_app",
@@ -264,6 +279,75 @@ describe("runbook validation", () => {
       ]);
     }
     expect(broken("timeout: 20m", "timeout: 24h").ok).toBe(true);
+  });
+
+  // Issue 25, points 2 and 4: what a reviewer reading a runbook diff should not have to spot.
+  const environments = "environments:\n  - name: staging\n    inventory: infra/inventory/staging.yml\n";
+  const withEnvironments = (yaml: string) => broken(environments, `environments:\n${yaml}`);
+  const envLine = lineOf(environments);
+
+  it("refuses two environments on the same inventory, naming file, line and the fix", () => {
+    const same = withEnvironments(
+      "  - name: staging\n    inventory: infra/inventory/staging.yml\n  - name: production\n    inventory: infra/inventory/./staging.yml\n",
+    );
+    expect(!same.ok && same.problems).toEqual([
+      `runbook.yml:${envLine + 4}: environments[1].inventory: production uses the same inventory as staging, so a rotation would roll out to those hosts twice and never to the other environment's before revoking the old value: give each environment its own inventory`,
+    ]);
+  });
+
+  it("refuses an inventory outside the infra checkout, or a host list, with the fix", () => {
+    for (const outside of ["../../../etc/hostname", "/etc/ansible/hosts", "infra/../../elsewhere.yml", "~/inv.yml"]) {
+      const result = withEnvironments(`  - name: staging\n    inventory: ${outside}\n`);
+      expect(!result.ok && result.problems, outside).toEqual([
+        `runbook.yml:${envLine + 2}: environments[0].inventory: ${outside} is outside the infra checkout, where nobody reviews it with the playbooks and the vault: write the path of its inventory file or folder relative to INFRA_DIR, such as infra/inventory/production.yml`,
+      ]);
+    }
+    const hosts = withEnvironments("  - name: staging\n    inventory: 'db1,db2,'\n");
+    expect(!hosts.ok && hosts.problems[0]).toMatch(/"db1,db2," is a host list, not an inventory of the infra checkout/);
+    expect(withEnvironments("  - name: staging\n    inventory: infra/inventory/staging\n").ok).toBe(true);
+  });
+
+  it("refuses env variables that change how programs are found or loaded, in environments, the deploy guard and steps", () => {
+    for (const name of [
+      "PATH",
+      "LD_PRELOAD",
+      "LD_LIBRARY_PATH",
+      "NODE_OPTIONS",
+      "PYTHONPATH",
+      "BASH_ENV",
+      "GIT_SSH_COMMAND",
+    ]) {
+      const result = withEnvironments(
+        `  - name: staging\n    inventory: infra/inventory/staging.yml\n    env: {${name}: /tmp/x}\n`,
+      );
+      expect(!result.ok && result.problems, name).toEqual([
+        `runbook.yml:${envLine + 3}: environments[0].env.${name}: ${name} changes which programs run or what they load: a runbook may not set it. Set it for the rotabot service on the ops host (the unit's environment, or .env), where its admin sees it`,
+      ]);
+    }
+    const ansible = withEnvironments(
+      "  - name: staging\n    inventory: infra/inventory/staging.yml\n    env: {ANSIBLE_CALLBACK_PLUGINS: /tmp/cb}\n",
+    );
+    expect(!ansible.ok && ansible.problems[0]).toMatch(
+      /environments\[0\]\.env\.ANSIBLE_CALLBACK_PLUGINS: ANSIBLE_CALLBACK_PLUGINS is an ansible setting: put it in the infra checkout's ansible\.cfg/,
+    );
+    const guard = 'argv: [test, "!", -e, .deploy-in-progress]';
+    const guardEnv = broken(guard, `${guard}\n  env: {LD_PRELOAD: /tmp/evil.so}`);
+    expect(!guardEnv.ok && guardEnv.problems[0]).toMatch(
+      /deploy_guard\.env\.LD_PRELOAD: LD_PRELOAD changes which programs run/,
+    );
+    const stepEnv = broken(
+      "--tags, freeswitch]\n        idempotent: true",
+      "--tags, freeswitch]\n        env: {PYTHONPATH: /tmp}\n        idempotent: true",
+    );
+    expect(!stepEnv.ok && stepEnv.problems[0]).toMatch(
+      /procedures\[0\]\.steps\[2\]\.env\.PYTHONPATH: PYTHONPATH changes/,
+    );
+    // What an environment's env is for stays allowed.
+    expect(
+      withEnvironments(
+        "  - name: staging\n    inventory: infra/inventory/staging.yml\n    env: {PGHOST: db1, PGSSLMODE: verify-full, NATS_CA: /etc/ssl/ca.pem}\n",
+      ).ok,
+    ).toBe(true);
   });
 
   it("refuses generated passwords shorter than 24 characters and YAML syntax errors", () => {
