@@ -166,6 +166,7 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
       audit,
       opsChatId: config.opsChatId,
       now,
+      logger,
     }),
   );
   guarded.use(createUnhandledFeature());

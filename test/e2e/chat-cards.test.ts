@@ -254,7 +254,7 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     world.tg.userSends({ from: ALICE, chat: "private", text: dsn });
     const waits = await privateRequest(sentry, second.message.message_id);
     expect(textOf(waits)).toContain(
-      `rotation ${signalwire} of vault_signalwire_token (by @alice) has changed the vault and not committed it yet; rotations share the vault file and its commit, so this one waits: /status shows that one; once it is finished or aborted, Retry. Nothing was stored.`,
+      `Rotation ${signalwire} of vault_signalwire_token (by @alice) has changed the vault and not committed it yet; rotations share the vault file and its commit, so this one waits: /status shows that one; once it is finished or aborted, try again. Nothing was stored.`,
     );
     expect(world.infra.vaultPlain()).not.toContain("vault_sentry_dsn_new");
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${signalwire}` });

@@ -91,7 +91,7 @@ export async function takeCollectedValue(
     return {
       ok: false,
       reason: "another rotation has changed the vault",
-      prompt: `${claim.message}. Nothing was stored. ${step.prompt}`,
+      prompt: `${claim.message.charAt(0).toUpperCase()}${claim.message.slice(1)}. Nothing was stored. ${step.prompt}`,
     };
   if (pasted !== undefined) {
     const added = await vault.addNew(key, value, { replace: true });
