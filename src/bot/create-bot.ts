@@ -17,6 +17,7 @@ import { createHelpFeature } from "./features/help.js";
 import { createPlanButtons, createOpenPlans } from "./features/plan-buttons.js";
 import { createPlanFeature } from "./features/plan.js";
 import { createUnhandledFeature } from "./features/unhandled.js";
+import { forgiveLateAnswers } from "./forgive-late-answers.js";
 import { logApiCalls } from "./log-api-calls.js";
 import { createRotationFeature } from "./rotation/create-rotation-feature.js";
 import { createRotationPresenter } from "./rotation/create-rotation-presenter.js";
@@ -25,6 +26,7 @@ import { createSecretIntake } from "./rotation/create-secret-intake.js";
 import { updateKey } from "./update-key.js";
 import { trackLatestMessage } from "./track-latest-message.js";
 import { watchBotApi } from "./watch-bot-api.js";
+import { watchChatAccess } from "./watch-chat-access.js";
 
 export type BotContext = ConversationFlavor<Context>;
 
@@ -49,7 +51,16 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
   const bot = new Bot<BotContext>(config.botToken, {
     client: { apiRoot: config.telegramApiRoot, fetch: budget.fetch },
   });
+  // Trouble with the ops or audit chat (upgraded, bot removed or muted) is said once, with its fix.
+  const chatAccess = watchChatAccess({
+    logger,
+    audit,
+    opsChatId: config.opsChatId,
+    auditChatId: config.auditChatId,
+  });
   bot.api.config.use(logApiCalls(logger));
+  bot.api.config.use(chatAccess.transformer);
+  bot.api.config.use(forgiveLateAnswers(logger));
   bot.api.config.use(budget.transformer);
   bot.api.config.use(watchBotApi({ logger, apiRoot: config.telegramApiRoot }));
   // 429s and 5xx are waited out; a network error fails the call at once (retrying it forever, as
@@ -63,6 +74,7 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
   // presenter move the progress down (a send and a second of the chat's budget per card).
   const auditApi = new Api(config.botToken, { apiRoot: config.telegramApiRoot });
   auditApi.config.use(logApiCalls(logger));
+  auditApi.config.use(chatAccess.transformer);
   auditApi.config.use(budget.transformer);
   auditApi.config.use(autoRetry(AUTO_RETRY));
   const poster = createChannelPoster({
@@ -70,6 +82,7 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
       auditApi.sendMessage(config.auditChatId, html, {
         parse_mode: "HTML",
         link_preview_options: { is_disabled: true },
+        ...(config.auditTopicId !== undefined ? { message_thread_id: config.auditTopicId } : {}),
       }),
     logger,
     // Without an audit chat of its own, the audit lines share the ops chat: they take at most a
@@ -88,9 +101,12 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
     latestOpsMessageId: opsTail.latest,
     botUsername: () => bot.botInfo.username,
     logger,
+    urgent: budget.urgent,
+    redact: (text) => redactor.redact(text),
   });
 
   bot.use(opsTail.middleware);
+  bot.use(chatAccess.middleware);
   bot.use(sequentialize(updateKey));
   const guarded = bot.errorBoundary(async (error) => {
     const ref = Math.random().toString(36).slice(2, 8);
@@ -107,6 +123,7 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
   // the operators' replies in the same chat would then queue behind.
   const once = new Api(config.botToken, { apiRoot: config.telegramApiRoot });
   once.config.use(logApiCalls(logger));
+  once.config.use(forgiveLateAnswers(logger));
   guarded.use(
     createAuthorization({
       operatorIds: config.operatorIds,
@@ -115,7 +132,8 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
       logger,
       refusals: {
         send: (chatId, text) => once.sendMessage(chatId, text),
-        answer: (queryId, text) => once.answerCallbackQuery(queryId, { text, show_alert: true }),
+        answer: (queryId, text) =>
+          once.answerCallbackQuery(queryId, text === undefined ? {} : { text, show_alert: true }),
       },
     }),
   );
@@ -140,6 +158,7 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
       },
       plugins: [
         async (ctx, next) => {
+          ctx.api.config.use(forgiveLateAnswers(logger));
           ctx.api.config.use(autoRetry(AUTO_RETRY));
           await next();
         },
@@ -150,7 +169,17 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
   const { paths } = app;
   guarded.use(
     createConversation(
-      createRotateConversation({ engine, audit, runbook, manifestFile, paths, dueSoonDays: DUE_SOON_DAYS, plans, now }),
+      createRotateConversation({
+        engine,
+        audit,
+        runbook,
+        manifestFile,
+        paths,
+        dueSoonDays: DUE_SOON_DAYS,
+        plans,
+        now,
+        urgent: budget.urgent,
+      }),
       ROTATE_CONVERSATION,
     ),
   );

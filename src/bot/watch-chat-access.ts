@@ -112,7 +112,7 @@ export function watchChatAccess({
     const result = await prev(method, payload, signal);
     const chatId = Number((payload as { chat_id?: number | string } | undefined)?.chat_id);
     if (!result.ok && Number.isSafeInteger(chatId)) {
-      const trouble = classifyChatTrouble(result as Parameters<typeof classifyChatTrouble>[0]);
+      const trouble = classifyChatTrouble(result);
       if (trouble) report(chatId, trouble);
     }
     return result;

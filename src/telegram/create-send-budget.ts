@@ -62,7 +62,7 @@ export interface SendBudget {
    * a card (the progress message moved down above it, the plan card's "Started" edit) goes with
    * the card, before waiting chatter, instead of seconds after it.
    */
-  urgent<T>(task: () => Promise<T>): Promise<T>;
+  urgent: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
 interface Waiter {
