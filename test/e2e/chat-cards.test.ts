@@ -284,6 +284,40 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("sentry"), OPS, ops);
   });
 
+  it("routes a value by the request it replies to: a reply to a closed request is refused and deleted, never stored for another rotation", async () => {
+    const signalwire = await startRotation(world, "/rotate signalwire");
+    const closed = await privateRequest(signalwire);
+    world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${signalwire}` });
+    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("signalwire"));
+    const sentry = await startRotation(world, "/rotate sentry");
+    press(world, await promptOf(world, sentry, /Sentry DSNs are project-specific/), "g");
+    const open = await privateRequest(sentry, closed.message.message_id);
+    const dsn = "https://00112233445566778899aabbccddeeff@o1.ingest.sentry.io/44";
+    secrets.push(dsn);
+
+    const misplaced = world.tg.userSends({
+      from: ALICE,
+      chat: "private",
+      text: dsn,
+      replyTo: closed.message.message_id,
+    });
+    const refusal = await waitForText(
+      (t) => t.startsWith("Nothing was stored: you replied"),
+      ALICE,
+      open.message.message_id,
+    );
+    expect(textOf(refusal)).toBe(
+      `Nothing was stored: you replied to the request of rotation ${signalwire} of vault_signalwire_token (it was aborted), which no longer waits for a value. Your message was deleted. If the value is a live credential, revoke it where it was issued; to answer an open request, reply to that request (vault_sentry_dsn for rotation ${sentry}).`,
+    );
+    expect(world.tg.messages(ALICE).find((m) => m.message.message_id === misplaced.message_id)?.deleted).toBe(true);
+    expect(world.infra.vaultPlain()).not.toContain("vault_sentry_dsn_new");
+
+    world.tg.userSends({ from: ALICE, chat: "private", text: dsn, replyTo: open.message.message_id });
+    await waitForText((t) => t.startsWith("🔐 Stored in the vault as vault_sentry_dsn_new"), ALICE);
+    world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${sentry}` });
+    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("sentry"));
+  });
+
   it("SignalWire: refuses the token in use now as the new one, before storing it, and asks for a new one", async () => {
     const inUse = world.valueOf("vault_signalwire_token")!;
     const ops = newest(OPS);
