@@ -1,19 +1,12 @@
 import type { Context, MiddlewareFn, Transformer } from "grammy";
 import type { Audit } from "../audit/create-audit.js";
 import type { Logger } from "../logging/create-logger.js";
-
-/** Why rotabot cannot write in one of its chats. */
-export type ChatTrouble =
-  | { kind: "migrated"; newId: number }
-  | { kind: "removed"; telegramSays: string }
-  | { kind: "no_rights"; telegramSays: string };
-
-/** A chat rotabot is configured to write in, and the setting that names it. */
-interface WatchedChat {
-  id: number;
-  name: string;
-  setting: string;
-}
+import {
+  classifyChatTrouble,
+  describeChatTrouble,
+  type ChatTrouble,
+  type WatchedChat,
+} from "../telegram/chat-trouble.js";
 
 export interface ChatAccessDeps {
   logger: Pick<Logger, "error">;
@@ -23,49 +16,6 @@ export interface ChatAccessDeps {
   /** The same trouble of one chat is said again at most this often (default ten minutes). */
   repeatMs?: number;
   now?: () => number;
-}
-
-/**
- * Reads a failed Bot API reply (or a service message) as trouble with a chat, when it is one:
- * a group upgraded to a supergroup (400 with `parameters.migrate_to_chat_id`), a bot removed
- * from the chat (403 "bot was kicked", "bot is not a member", "the group chat was deleted") or
- * kept from writing (400 "not enough rights", "need administrator rights", "have no rights").
- */
-export function classifyChatTrouble(reply: {
-  error_code?: number;
-  description?: string;
-  parameters?: { migrate_to_chat_id?: number };
-}): ChatTrouble | undefined {
-  const newId = reply.parameters?.migrate_to_chat_id;
-  if (newId !== undefined) return { kind: "migrated", newId };
-  const says = reply.description ?? `error ${reply.error_code ?? "?"}`;
-  if (reply.error_code === 403 && /kicked|not a member|chat was deleted/i.test(says))
-    return { kind: "removed", telegramSays: says };
-  if (reply.error_code === 400 && /not enough rights|need administrator rights|have no rights/i.test(says))
-    return { kind: "no_rights", telegramSays: says };
-  return undefined;
-}
-
-/** The error that names what is wrong with the chat and the setting or right that fixes it. */
-export function describeChatTrouble(chat: WatchedChat, trouble: ChatTrouble): { problem: string; fix: string } {
-  const where = `the ${chat.name} (${chat.setting}=${chat.id})`;
-  switch (trouble.kind) {
-    case "migrated":
-      return {
-        problem: `Telegram upgraded ${where} to a supergroup with the new id ${trouble.newId}, so rotabot can no longer write to the old id`,
-        fix: `set ${chat.setting}=${trouble.newId} in rotabot's settings (.env or the unit's EnvironmentFile) and restart rotabot (systemctl restart rotabot)`,
-      };
-    case "removed":
-      return {
-        problem: `rotabot is not in ${where} any more: Telegram answers “${trouble.telegramSays}”`,
-        fix: `add the bot to that chat again and make it an administrator with “Delete messages” (docs/deploy.md, step 3); it works again without a restart`,
-      };
-    case "no_rights":
-      return {
-        problem: `rotabot may not write in ${where}: Telegram answers “${trouble.telegramSays}”`,
-        fix: `make the bot an administrator there with the right to post and “Delete messages” (docs/deploy.md, step 3), or let members send messages`,
-      };
-  }
 }
 
 /**

@@ -133,6 +133,8 @@ export const GROUP_ANONYMOUS_BOT: User = {
 
 const DEFAULT_EXCLUDED_UPDATES = new Set(["chat_member", "message_reaction", "message_reaction_count"]);
 const FULL_RIGHTS: AdminRights = { can_delete_messages: true };
+/** Who changed a bot's membership when a test does not say: Telegram's service account (id 777000). */
+const TELEGRAM_SERVICE_USER: User = { id: 777000, is_bot: false, first_name: "Telegram" };
 
 class TelegramError extends Error {
   constructor(
@@ -718,11 +720,11 @@ export async function startFakeBotApi({
   }
 
   /** The bot hears that its status in a chat changed, as Telegram tells it (`my_chat_member`). */
-  function tellMembership(chat: FakeChat, botId: number, before: string, after: string, by: number): void {
+  function tellMembership(chat: FakeChat, botId: number, before: string, after: string, by?: number): void {
     const bot = requireBot(botId);
     enqueue(bot, "my_chat_member", {
       chat: chat.chat,
-      from: requireUser(by),
+      from: by === undefined ? TELEGRAM_SERVICE_USER : requireUser(by),
       date: now(),
       old_chat_member: { status: before, user: bot.user },
       new_chat_member: { status: after, user: bot.user, ...(after === "kicked" ? { until_date: 0 } : {}) },
@@ -822,7 +824,7 @@ export async function startFakeBotApi({
     },
 
     /** Makes a bot an administrator with these rights, or (false) an ordinary member again. */
-    setBotAdmin(chatId: number, botId: number, rights: Partial<AdminRights> | false, by: number): void {
+    setBotAdmin(chatId: number, botId: number, rights: Partial<AdminRights> | false, by?: number): void {
       const chat = groupOf(chatId);
       const before = chat.adminBots.has(botId) ? "administrator" : "member";
       if (rights === false) chat.adminBots.delete(botId);
@@ -831,7 +833,7 @@ export async function startFakeBotApi({
     },
 
     /** An admin removes the bot from the group: from now on it gets 403 "bot was kicked". */
-    kickBot(chatId: number, botId: number, by: number): void {
+    kickBot(chatId: number, botId: number, by?: number): void {
       const chat = groupOf(chatId);
       const before = chat.adminBots.has(botId) ? "administrator" : "member";
       chat.bots.delete(botId);
@@ -841,7 +843,7 @@ export async function startFakeBotApi({
     },
 
     /** The group's permissions keep the bot from writing (it is "restricted"): sends get 400 "not enough rights". */
-    muteBot(chatId: number, botId: number, by: number): void {
+    muteBot(chatId: number, botId: number, by?: number): void {
       const chat = groupOf(chatId);
       chat.mutedBots.add(botId);
       tellMembership(chat, botId, "member", "restricted", by);
@@ -866,7 +868,7 @@ export async function startFakeBotApi({
      * history is made visible to new members): its members, bots and their rights move over, the old
      * id answers 400 with `migrate_to_chat_id`, and each bot gets the two service messages.
      */
-    migrateGroup(chatId: number, newId: number, by: number): void {
+    migrateGroup(chatId: number, newId: number, by?: number): void {
       const old = groupOf(chatId);
       if (old.chat.type !== "group") throw new Error("fake Telegram: only a basic group is upgraded");
       chats.set(groupKey(newId), {
@@ -881,7 +883,7 @@ export async function startFakeBotApi({
         nextMessageId: 1,
       });
       const fresh = groupOf(newId);
-      const user = requireUser(by);
+      const user = by === undefined ? TELEGRAM_SERVICE_USER : requireUser(by);
       const notices = [
         storeMessage(old, 0, { from: user, migrate_to_chat_id: newId }),
         storeMessage(fresh, 0, { from: user, migrate_from_chat_id: chatId }),
