@@ -184,7 +184,15 @@ export function createBot({ app, now = () => new Date() }: CreateBotDeps) {
     ),
   );
   guarded.use(createHelpFeature());
-  guarded.use(createAgeFeature({ runbook, manifestFile, dueSoonDays: DUE_SOON_DAYS, today: () => todayUtc(now()) }));
+  guarded.use(
+    createAgeFeature({
+      runbook,
+      manifestFile,
+      dueSoonDays: DUE_SOON_DAYS,
+      today: () => todayUtc(now()),
+      opsChatId: config.opsChatId,
+    }),
+  );
   guarded.use(createPlanFeature({ runbook, manifestFile, paths, now }));
   guarded.use(createPlanButtons({ plans, audit }));
   guarded.use(createDigestButtons(config.opsChatId));

@@ -14,7 +14,7 @@ export function forgiveLateAnswers(logger: Pick<Logger, "warn">): Transformer {
       method === "answerCallbackQuery" &&
       !result.ok &&
       result.error_code === 400 &&
-      /query is too old/.test((result.description) ?? "")
+      /query is too old/.test(result.description ?? "")
     ) {
       logger.warn(
         { method },

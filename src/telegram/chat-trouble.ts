@@ -54,7 +54,6 @@ export function describeChatTrouble(chat: WatchedChat, trouble: ChatTrouble): { 
   }
 }
 
-
 /** What getChatMember and getMe tell of the bot in the ops chat (the fields rotabot reads). */
 export interface OpsChatMember {
   /** The chat's type: a basic group's administrators may delete any message, a supergroup's need the right. */

@@ -19,9 +19,7 @@ export function isMessageGone(error: unknown): boolean {
   return (
     error instanceof GrammyError &&
     error.error_code === 400 &&
-    /message to edit not found|message can't be edited|MESSAGE_ID_INVALID/.test(
-      (error.description) ?? "",
-    )
+    /message to edit not found|message can't be edited|MESSAGE_ID_INVALID/.test(error.description ?? "")
   );
 }
 

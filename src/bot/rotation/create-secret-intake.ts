@@ -56,7 +56,8 @@ export function createSecretIntake({
     if (route && "closed" in route) {
       const rotation = await engine.get(route.closed);
       const which = rotation ? `rotation ${route.closed} of ${rotation.key}` : `rotation ${route.closed}`;
-      const state = rotation?.state === "aborted" || rotation?.state === "completed" ? ` (it was ${rotation.state})` : "";
+      const state =
+        rotation?.state === "aborted" || rotation?.state === "completed" ? ` (it was ${rotation.state})` : "";
       await ctx.reply(
         `Nothing was stored: you replied to the request of ${which}${state}, which no longer waits for a value. Your message was deleted. If the value is a live credential, revoke it where it was issued${open.length > 0 ? `; to answer an open request, reply to that request (${open.map((r) => `${r.key} for rotation ${r.rotationId}`).join(", ")})` : ""}.`,
       );

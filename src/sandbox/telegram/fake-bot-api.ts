@@ -95,7 +95,9 @@ interface FakeChat {
 
 export interface Fault {
   method?: string;
-  status: 429 | 500 | 502 | 503;
+  /** 400 and 403 need the `description` Telegram gives for them (a test copies it from Telegram's answer). */
+  status: 400 | 403 | 429 | 500 | 502 | 503;
+  description?: string;
   retryAfter?: number;
   times?: number;
   /**
@@ -644,7 +646,8 @@ export async function startFakeBotApi({
               )
             : new TelegramError(
                 fault.status,
-                fault.status === 500 ? "Internal Server Error" : "Bad Gateway",
+                fault.description ??
+                  (fault.status === 500 ? "Internal Server Error" : fault.status < 500 ? "Bad Request" : "Bad Gateway"),
                 undefined,
                 fault.withoutDescription,
               );

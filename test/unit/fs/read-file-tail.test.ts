@@ -26,4 +26,3 @@ describe("the tail of a file", () => {
     expect(await readFileTail(path.join(dir, "empty.log"), 10)).toBeUndefined();
   });
 });
-
