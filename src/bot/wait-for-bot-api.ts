@@ -50,6 +50,9 @@ export async function waitForBotApi(
 
 function describeNetworkError(error: unknown, signal: AbortSignal): string {
   if (signal.aborted) return `no answer within ${ATTEMPT_MS / 1000} s`;
-  const cause = (error as { error?: { cause?: { code?: string }; message?: string } }).error;
-  return cause?.cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  // grammY's HttpError wraps the fetch error: node-fetch puts the system's code on it (ECONNREFUSED, ENOTFOUND).
+  const cause = (error as { error?: { code?: string; cause?: { code?: string }; message?: string } }).error;
+  return (
+    cause?.code ?? cause?.cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error))
+  );
 }

@@ -61,9 +61,11 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
     bot: () => bot!,
     /** Every process's output so far (restarts included). */
     output: () => [...outputs, bot?.output() ?? ""].join("\n"),
-    async startBot(): Promise<void> {
+    /** Starts `rotabot start`; resolves once it said it started, unless `ready: false`. */
+    async startBot({ ready = true }: { ready?: boolean } = {}): Promise<void> {
       const starts = tg.messages(AUDIT).filter((m) => textOf(m).includes("started: 6 procedures")).length;
       bot = spawnBot(env);
+      if (!ready) return;
       await tg.waitForMessage(
         () => tg.messages(AUDIT).filter((m) => textOf(m).includes("started: 6 procedures")).length > starts,
         15_000,
