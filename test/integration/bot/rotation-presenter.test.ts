@@ -1,6 +1,12 @@
 import { Api } from "grammy";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createRotationPresenter } from "../../../src/bot/rotation/create-rotation-presenter.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  createRotationPresenter,
+  MAX_LOG_DOCUMENT_BYTES,
+} from "../../../src/bot/rotation/create-rotation-presenter.js";
 import { createLogger } from "../../../src/logging/create-logger.js";
 import { createRedactor } from "../../../src/logging/redactor.js";
 import type { EngineEvent, RotationEngine } from "../../../src/rotation/create-rotation-engine.js";
@@ -148,5 +154,34 @@ describe("the rotation presenter", () => {
       ["progress", true],
       ["Go on?", true],
     ]);
+  });
+
+  it("sends a long step log as its end, with a first line saying what was left out and where the whole log is", async () => {
+    const { engine, emit } = fakeEngine(() => waiting);
+    const logFile = path.join(mkdtempSync(path.join(tmpdir(), "presenter-")), "verify.log");
+    writeFileSync(logFile, `${"noise\n".repeat(10_000)}fatal: [localhost]: the end\n`);
+    const presenter = createRotationPresenter({
+      api: new Api(token, { apiRoot: tg.url }),
+      engine,
+      opsChatId: OPS,
+      latestOpsMessageId: () => 0,
+      botUsername: () => "akira_rotabot",
+      logger: createLogger({ level: "silent", redactor: createRedactor() }),
+      maxLogBytes: 1_000,
+    });
+    const step = { ...waiting.steps[0]!, state: "failed" as const, logFile };
+    emit({ type: "step_failed", rotation: waiting, step, ms: 10 });
+    const sent = await tg.waitForMessage((m) => m.document !== undefined);
+    presenter.stop();
+    const content = sent.document!.content.toString();
+    expect(content.length).toBeLessThanOrEqual(1_200);
+    expect(content.split("\n")[0]).toMatch(
+      new RegExp(
+        `^\\[rotabot: the first 0\\.1 MB of this log were left out; the whole log is ${logFile} on the rotabot host\\]$`,
+      ),
+    );
+    expect(content.endsWith("fatal: [localhost]: the end\n")).toBe(true);
+    expect(sent.message.caption).toBe("The end of the output of “Confirm the maintenance window” (redacted)");
+    expect(MAX_LOG_DOCUMENT_BYTES).toBeLessThan(50 * 1024 * 1024);
   });
 });
