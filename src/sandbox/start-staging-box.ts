@@ -97,7 +97,7 @@ export async function startStagingBox({
     }).token;
     telegram.addUser({ id: SANDBOX_IDS.alice, first_name: "Alice", username: "alice" });
     telegram.addUser({ id: SANDBOX_IDS.bob, first_name: "Bob", username: "bob" });
-    // As production should be (docs/deploy.md, step 3): an admin with "Delete messages", so a
+    // As production should be (docs/deploy.md, step 2): an admin with "Delete messages", so a
     // secret pasted in the group is seen and deleted.
     telegram.addGroup({
       id: SANDBOX_IDS.opsChat,

@@ -44,12 +44,12 @@ export function describeChatTrouble(chat: WatchedChat, trouble: ChatTrouble): { 
     case "removed":
       return {
         problem: `rotabot is not in ${where} any more: Telegram answers “${trouble.telegramSays}”`,
-        fix: `add the bot to that chat again and make it an administrator with “Delete messages” (docs/deploy.md, step 3); it works again without a restart`,
+        fix: `add the bot to that chat again and make it an administrator with “Delete messages” (docs/deploy.md, step 2); it works again without a restart`,
       };
     case "no_rights":
       return {
         problem: `rotabot may not write in ${where}: Telegram answers “${trouble.telegramSays}”`,
-        fix: `make the bot an administrator there with the right to post and “Delete messages” (docs/deploy.md, step 3), or let members send messages`,
+        fix: `make the bot an administrator there with the right to post and “Delete messages” (docs/deploy.md, step 2), or let members send messages`,
       };
   }
 }
@@ -76,7 +76,7 @@ export function assessOpsChatRights(
   const admin = member.status === "administrator" || member.status === "creator";
   const deletes = admin && (member.chatType === "group" || member.can_delete_messages === true);
   const sees = admin || member.canReadAllGroupMessages;
-  const fix = `make ${botName} an administrator of the ops group with the right “Delete messages” (docs/deploy.md, step 3)`;
+  const fix = `make ${botName} an administrator of the ops group with the right “Delete messages” (docs/deploy.md, step 2)`;
   if (sees && deletes)
     return { ok: true, detail: "administrator with “Delete messages”: a secret pasted there is seen and deleted" };
   if (!sees)

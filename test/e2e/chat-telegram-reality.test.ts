@@ -36,7 +36,7 @@ describe("Telegram as it really behaves", { timeout: 120_000 }, () => {
     await w.startBot();
     const warning = await nextInOps(w, 0, /^⚠️ @akira_rotabot is not an administrator/);
     expect(textOf(warning)).toBe(
-      "⚠️ @akira_rotabot is not an administrator of the ops chat and Telegram's privacy mode is on, so it receives only commands, replies to it and mentions: a secret pasted there as a plain message is neither seen nor deleted, and nobody is told. To fix it, make @akira_rotabot an administrator of the ops group with the right “Delete messages” (docs/deploy.md, step 3).",
+      "⚠️ @akira_rotabot is not an administrator of the ops chat and Telegram's privacy mode is on, so it receives only commands, replies to it and mentions: a secret pasted there as a plain message is neither seen nor deleted, and nobody is told. To fix it, make @akira_rotabot an administrator of the ops group with the right “Delete messages” (docs/deploy.md, step 2).",
     );
     expect(logged(w, /is not an administrator of the ops chat/)).toHaveLength(1);
 
@@ -93,7 +93,7 @@ describe("Telegram as it really behaves", { timeout: 120_000 }, () => {
     const id = await startRotation(w, "/rotate api-token");
     await expect.poll(() => w.infra.exists("paused-cycle_services"), { timeout: 20_000 }).toBe(true);
     w.tg.kickBot(OPS, BOT, BOB);
-    const line = `📵 rotabot is not in the ops chat (OPS_CHAT_ID=${OPS}) any more: Telegram answers “the bot's status is now “kicked””. Fix: add the bot to that chat again and make it an administrator with “Delete messages” (docs/deploy.md, step 3); it works again without a restart.`;
+    const line = `📵 rotabot is not in the ops chat (OPS_CHAT_ID=${OPS}) any more: Telegram answers “the bot's status is now “kicked””. Fix: add the bot to that chat again and make it an administrator with “Delete messages” (docs/deploy.md, step 2); it works again without a restart.`;
     await expect.poll(() => w.auditText().split("\n"), { timeout: 15_000 }).toContain(line);
     // The rotation goes on; its messages to the ops chat now fail with 403, each once, and are not said again.
     unlinkSync(path.join(w.infra.infraDir, "pause-cycle_services"));

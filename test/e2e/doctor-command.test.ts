@@ -241,7 +241,7 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       status: "warn",
       detail:
         "@doctor_bad_bot is not an administrator of the ops chat and Telegram's privacy mode is on, so it receives only commands, replies to it and mentions: a secret pasted there as a plain message is neither seen nor deleted, and nobody is told",
-      fix: "make @doctor_bad_bot an administrator of the ops group with the right “Delete messages” (docs/deploy.md, step 3)",
+      fix: "make @doctor_bad_bot an administrator of the ops group with the right “Delete messages” (docs/deploy.md, step 2)",
     });
     // An administrator without "Delete messages" sees a pasted secret but cannot delete it.
     tg.setBotAdmin(-1004000003, id, { can_delete_messages: false });

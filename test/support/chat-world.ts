@@ -24,7 +24,7 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
     [MALLORY, "mallory"],
   ] as const)
     tg.addUser({ id, first_name: name, username: name });
-  // As production should be (docs/deploy.md, step 3): rotabot is an admin of the ops group with
+  // As production should be (docs/deploy.md, step 2): rotabot is an admin of the ops group with
   // "Delete messages", so it sees a secret pasted there and deletes it; and it posts in the channel.
   tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, BOB, MALLORY], bots: [BOT], adminBots: [BOT] });
   tg.addGroup({
