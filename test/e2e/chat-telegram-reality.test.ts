@@ -1,9 +1,9 @@
-import { unlinkSync } from "node:fs";
+import { unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { buttonsOf, press, promptOf, startRotation, textOf } from "../support/chat-driver.js";
 import { OLD_VALUES } from "../support/chat-fixture.js";
-import { ALICE, BOB, BOT, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
+import { ALICE, AUDIT, BOB, BOT, OPS, startChatWorld, type ChatWorld } from "../support/chat-world.js";
 import type { StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 
 /** Telegram as it behaves over time and across chats (issue 20), and the plan cards' truth (issue 22.6). */
@@ -48,17 +48,33 @@ describe("Telegram as it really behaves", { timeout: 120_000 }, () => {
     expect(w.auditText()).not.toContain("counts as exposed");
   });
 
-  it("keeps a rotation started in a forum topic in that topic: plan, progress, every card and the end", async () => {
-    const w = (world = await startChatWorld());
+  it("keeps a rotation started in a forum topic in that topic; the digest and the audit lines go to the topics set for them", async () => {
+    // A forum's topics are numbered by the message that created them: 1 and 2 in a new group.
+    const w = (world = await startChatWorld({ DIGEST_TOPIC_ID: "2", AUDIT_TOPIC_ID: "1" }));
     w.tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, BOB], bots: [BOT], adminBots: [BOT], forum: true });
     const topic = w.tg.addTopic(OPS, "Rotations", ALICE);
+    expect(w.tg.addTopic(OPS, "Daily digest", ALICE)).toBe(2);
+    w.tg.addGroup({ id: AUDIT, title: "Akira Audit", members: [ALICE], bots: [BOT], adminBots: [BOT], forum: true });
+    expect(w.tg.addTopic(AUDIT, "Audit", ALICE)).toBe(1);
+    // A digest run was missed while the bot was down: it is made up at start.
+    writeFileSync(
+      path.join(w.infra.stateDir, "reminders.json"),
+      JSON.stringify({ lastRunAt: new Date(Date.now() - 3 * 86_400_000).toISOString() }),
+    );
     await w.startBot();
+    const digest = await w.tg.waitForMessage((m) => fromBot(m) && textOf(m).startsWith("⏰ Daily secret check"));
+    expect(digest.message.message_thread_id).toBe(2);
+
+    const before = Math.max(...w.tg.messages(OPS).map((m) => m.message.message_id));
     const { rotationId } = await w.walk("/rotate api-token", { topic });
-    const written = w.tg.messages(OPS, BOT).filter(fromBot);
+    const written = w.tg.messages(OPS, BOT).filter((m) => fromBot(m) && m.message.message_id > before);
     expect(written.filter((m) => textOf(m).includes(rotationId)).length).toBeGreaterThanOrEqual(3);
     expect(written.map((m) => [textOf(m).slice(0, 40), m.message.message_thread_id])).toEqual(
       written.map((m) => [textOf(m).slice(0, 40), topic]),
     );
+    await expect.poll(() => w.auditText(), { timeout: 15_000 }).toContain(`[${rotationId}] 🏁 completed`);
+    const audit = w.tg.messages(AUDIT, BOT).filter(fromBot);
+    expect(audit.map((m) => m.message.message_thread_id)).toEqual(audit.map(() => 1));
   });
 
   it("says once, with the new id and the setting, when the ops group is upgraded to a supergroup", async () => {

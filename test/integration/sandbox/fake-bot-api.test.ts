@@ -278,53 +278,54 @@ describe("entity parsers", () => {
   });
 });
 
+/** A server on a clock the test moves, a bot in a group, and a card with a Go button to press. */
+async function onTestClock(
+  options: { callbackAnswerWindowMs?: number },
+  test: (t: { bot: Api; press: () => string; advance: (ms: number) => void; server: FakeBotApi }) => Promise<void>,
+) {
+  let clock = Date.now();
+  const server = await startFakeBotApi({ ...options, now: () => clock });
+  try {
+    const bot = new Api(server.addBot({ id: 5002, username: "timed_bot" }).token, { apiRoot: server.url });
+    server.addUser({ id: 11, first_name: "Alice" });
+    server.addGroup({ id: OPS, title: "Ops", members: [11], bots: [5002] });
+    const card = await bot.sendMessage(OPS, "Go?", {
+      reply_markup: { inline_keyboard: [[{ text: "Go", callback_data: "go" }]] },
+    });
+    const press = () => server.pressButton({ from: 11, chat: OPS, messageId: card.message_id, data: "go" });
+    await test({ bot, press, advance: (ms) => (clock += ms), server });
+  } finally {
+    await server.close();
+  }
+}
+
 describe("fake Bot API: Telegram over time and across chats", () => {
   it("refuses an answer to a press after Telegram's window (about ten seconds) with its words, and records which presses were answered", async () => {
-    let clock = Date.now();
-    const timed = await startFakeBotApi({ now: () => clock });
-    try {
-      const bot = new Api(timed.addBot({ id: 5002, username: "timed_bot" }).token, { apiRoot: timed.url });
-      timed.addUser({ id: 11, first_name: "Alice" });
-      timed.addGroup({ id: OPS, title: "Ops", members: [11], bots: [5002] });
-      const card = await bot.sendMessage(OPS, "Go?", {
-        reply_markup: { inline_keyboard: [[{ text: "Go", callback_data: "go" }]] },
-      });
-      const inTime = timed.pressButton({ from: 11, chat: OPS, messageId: card.message_id, data: "go" });
-      clock += CALLBACK_ANSWER_WINDOW_MS - 1;
-      const late = timed.pressButton({ from: 11, chat: OPS, messageId: card.message_id, data: "go" });
+    await onTestClock({}, async ({ bot, press, advance, server }) => {
+      const inTime = press();
+      advance(CALLBACK_ANSWER_WINDOW_MS - 1);
+      const late = press();
       expect(await bot.answerCallbackQuery(inTime)).toBe(true);
-      clock += CALLBACK_ANSWER_WINDOW_MS + 1;
+      advance(CALLBACK_ANSWER_WINDOW_MS + 1);
       expect(await errorOf(bot.answerCallbackQuery(late, { text: "done" }))).toEqual({
         code: 400,
         description: "Bad Request: query is too old and response timeout expired or query ID is invalid",
       });
-      expect(timed.callbackQueries()).toEqual([
+      expect(server.callbackQueries()).toEqual([
         expect.objectContaining({ id: inTime, answeredAt: expect.any(Number) as number, refused: 0 }),
         expect.objectContaining({ id: late, refused: 1 }),
       ]);
-      expect(timed.callbackQueries()[1]!.answeredAt).toBeUndefined();
+      expect(server.callbackQueries()[1]!.answeredAt).toBeUndefined();
       expect(CALLBACK_ANSWER_WINDOW_MS).toBe(10_000);
-    } finally {
-      await timed.close();
-    }
+    });
   });
 
   it("takes a shorter window when a test asks for one", async () => {
-    let clock = Date.now();
-    const quick = await startFakeBotApi({ callbackAnswerWindowMs: 200, now: () => clock });
-    try {
-      const bot = new Api(quick.addBot({ id: 5002, username: "quick_bot" }).token, { apiRoot: quick.url });
-      quick.addUser({ id: 11, first_name: "Alice" });
-      quick.addGroup({ id: OPS, title: "Ops", members: [11], bots: [5002] });
-      const card = await bot.sendMessage(OPS, "Go?", {
-        reply_markup: { inline_keyboard: [[{ text: "Go", callback_data: "go" }]] },
-      });
-      const press = quick.pressButton({ from: 11, chat: OPS, messageId: card.message_id, data: "go" });
-      clock += 201;
-      expect((await errorOf(bot.answerCallbackQuery(press))).description).toMatch(/query is too old/);
-    } finally {
-      await quick.close();
-    }
+    await onTestClock({ callbackAnswerWindowMs: 200 }, async ({ bot, press, advance }) => {
+      const pressed = press();
+      advance(201);
+      expect((await errorOf(bot.answerCallbackQuery(pressed))).description).toMatch(/query is too old/);
+    });
   });
 
   it("privacy mode: a member bot hears commands, replies and mentions only; getMe and getChatMember say so", async () => {
