@@ -221,7 +221,8 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
     }
     await ctx.answerCallbackQuery({ text: WORKING[button.action] ?? WORKING.default });
     const chatId = ctx.chat?.id;
-    const threadId = ctx.callbackQuery.message?.message_thread_id;
+    const card = ctx.callbackQuery.message;
+    const threadId = card && "is_topic_message" in card && card.is_topic_message ? card.message_thread_id : undefined;
     void pending
       .then(async (late) => {
         if (late.ok || chatId === undefined) return;

@@ -115,7 +115,11 @@ export function createRotationPresenter({
     const state = stateOf(id);
     state.chain = state.chain.then(task).catch((error: unknown) => {
       if (error instanceof GrammyError && (error.description ?? "").includes("message is not modified")) return;
-      if (state.cards.signal.aborted && !(error instanceof GrammyError)) return; // a card dropped at the end
+      // A card dropped at the end (its wait for the chat's budget was cancelled): expected, not news.
+      if (state.cards.signal.aborted && !(error instanceof GrammyError)) {
+        logger.debug({ err: error, rotationId: id }, "a card of an ended rotation was not posted");
+        return;
+      }
       logger.warn(
         { err: error, rotationId: id, telegram: describeTelegramError(error) },
         "could not update the chat about a rotation",
