@@ -14,15 +14,31 @@ import { findProcedure } from "../src/runbook/find-procedure.js";
 import type { Runbook } from "../src/runbook/runbook-schema.js";
 import { closestSecrets, rotatableSecrets } from "../src/runbook/suggest-secrets.js";
 import { escapeHtml } from "../src/telegram/html.js";
+import { isMessageGone } from "../src/telegram/send-or-edit.js";
 import { telegramActor } from "../src/telegram/telegram-actor.js";
 import { clip, INCIDENT_REASON_MAX } from "../src/telegram/user-text.js";
 
 /** The id under which the /rotate walkthrough is registered. */
 export const ROTATE_CONVERSATION = "rotate";
 
-/** Where the plan's buttons are known outside this dialog, so a press by someone else is answered and audited. */
+/** A plan card as shown: where it is and its text without the buttons' lines (to settle it later). */
+export interface PlanCard {
+  chatId: number;
+  messageId: number;
+  /** The card's HTML without its last line ("… this plan expires in 15 minutes"). */
+  settledHtml: string;
+}
+
+/**
+ * Where the plan's buttons are known outside this dialog, so a press by someone else is answered
+ * and audited, and where a newer plan finds the older card it replaces.
+ */
 export interface OpenPlans {
   open(nonce: string, plan: { ownerId: number; owner: string; key: string | undefined }): void;
+  /** The plan's card is in the chat; returns the cards of the same person's older plans still open, which it replaces. */
+  shown(nonce: string, card: PlanCard): PlanCard[];
+  /** The plan was started, cancelled or refused: its card no longer waits for a press. */
+  settled(nonce: string): void;
 }
 
 /** Callback data of the buttons that pick one of several secrets: `pick|<nonce>|<index>`. */
@@ -46,6 +62,8 @@ export interface RotateConversationDeps {
   dueSoonDays: number;
   plans: OpenPlans;
   now: () => Date;
+  /** Runs a write with a card's priority in the chat's send budget (SendBudget.urgent). */
+  urgent?: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
 /** A secret offered as a button: its key and how due it is. */
@@ -80,6 +98,7 @@ const CHOICES_LISTED = 12;
  */
 export function createRotateConversation(deps: RotateConversationDeps) {
   const { engine, audit, runbook, manifestFile, paths, dueSoonDays, plans, now, preflight = false } = deps;
+  const urgent = deps.urgent ?? ((task) => task());
   const resolveTarget = async (typed: string): Promise<Target> => {
     const asOf = todayUtc(now());
     const manifest = await readManifest(manifestFile, { categories: new Set(Object.keys(runbook.policies)), asOf });
@@ -186,7 +205,7 @@ export function createRotateConversation(deps: RotateConversationDeps) {
       .map((l) => formatPlanStep(l, environments))
       .join("\n");
     const commandsButton = COMMANDS_BUTTON.test(`cmd|${key}`);
-    const text = [
+    const lines = [
       `🔐 <b>Plan: rotate <code>${escapeHtml(key)}</code></b> (${escapeHtml(procedure.title)})`,
       `Last rotated: ${describeLastRotation(lastRotation, age)} · owner: ${escapeHtml(owner ?? "none in the manifest")}${incident ? ` · <b>incident</b>: ${escapeHtml(clip(incident, INCIDENT_REASON_MAX))}` : ""}`,
       ...againHint(age),
@@ -197,49 +216,94 @@ export function createRotateConversation(deps: RotateConversationDeps) {
       steps,
       "",
       `The commands behind each step: ${commandsButton ? "📜 Show commands, or " : ""}/plan ${escapeHtml(key)}.`,
-      `Only ${escapeHtml(telegramActor(user).name)} can start it; this plan expires in ${PLAN_MINUTES} minutes.`,
-    ].join("\n");
+    ];
+    const settledHtml = lines.join("\n");
+    const text = `${settledHtml}\nOnly ${escapeHtml(telegramActor(user).name)} can start it; this plan expires in ${PLAN_MINUTES} minutes.`;
     const button = (action: "start" | "cancel") => `plan|${nonce}|${user.id}|${action}`;
     const keyboard = new InlineKeyboard().text("▶️ Start", button("start")).text("✖️ Cancel", button("cancel"));
     if (commandsButton) keyboard.row().text("📜 Show commands", `cmd|${key}`);
     if (preflight && PREFLIGHT_BUTTON.test(`pre|${key}`)) keyboard.text("🧪 Preflight", `pre|${key}`);
     await conversation.external(() => plans.open(nonce, { ownerId: user.id, owner: telegramActor(user).name, key }));
     const planMessage = await ctx.reply(text, { parse_mode: "HTML", reply_markup: keyboard });
+    const card = { chatId: planMessage.chat.id, messageId: planMessage.message_id, settledHtml };
+    // An older plan of the same person loses its buttons and its expiry: only the newest one can start.
+    const replaced = await conversation.external(() => plans.shown(nonce, card));
+    for (const old of replaced)
+      await settleCard(ctx, old, "⏭ Replaced by a newer plan below; this one can no longer be started.");
+    // The topic of a forum supergroup the command was sent in: every card of the rotation goes there.
+    const topic = ctx.msg?.is_topic_message ? ctx.msg.message_thread_id : undefined;
+    // The card that answers presses: the plan, or after a refused start the message that says why (with Retry).
+    let asking: PlanCard = card;
 
-    const press = await conversation
-      .waitForCallbackQuery(new RegExp(`^plan\\|${nonce}\\|${user.id}\\|(start|cancel)$`), waitOptions)
-      .andFrom(user.id, onlyInitiator);
-    await press.answerCallbackQuery();
-    if (press.callbackQuery.data.endsWith("|cancel")) {
-      await ctx.api.editMessageText(
-        planMessage.chat.id,
-        planMessage.message_id,
-        `${text}\n\n✖️ Cancelled by ${escapeHtml(telegramActor(user).name)}; nothing was done.`,
-        { parse_mode: "HTML" },
-      );
-      return;
-    }
-    const started = await conversation.external(async () => {
-      const result = await engine.start({
-        procedure,
-        key,
-        initiator: telegramActor(user),
-        ...(incident ? { incident: { reason: incident } } : {}),
-        owner: owner ?? undefined,
+    for (;;) {
+      const press = await conversation
+        .waitForCallbackQuery(new RegExp(`^plan\\|${nonce}\\|${user.id}\\|(start|cancel)$`), waitOptions)
+        .andFrom(user.id, onlyInitiator);
+      await press.answerCallbackQuery();
+      if (press.callbackQuery.data.endsWith("|cancel")) {
+        await conversation.external(() => plans.settled(nonce));
+        await settleCard(ctx, asking, `✖️ Cancelled by ${escapeHtml(telegramActor(user).name)}; nothing was done.`);
+        return;
+      }
+      const started = await conversation.external(async () => {
+        const result = await engine.start({
+          procedure,
+          key,
+          initiator: telegramActor(user),
+          ...(incident ? { incident: { reason: incident } } : {}),
+          owner: owner ?? undefined,
+          topic,
+        });
+        if (!result.ok)
+          audit.record({ type: "rotation_refused", key, by: telegramActor(user).name, reason: result.message });
+        return result.ok
+          ? { ok: true as const, id: result.rotation.id }
+          : { ok: false as const, message: result.message };
       });
-      if (!result.ok)
-        audit.record({ type: "rotation_refused", key, by: telegramActor(user).name, reason: result.message });
-      return result.ok
-        ? { ok: true as const, id: result.rotation.id }
-        : { ok: false as const, message: result.message };
-    });
-    const outcome = started.ok
-      ? `▶️ Started as rotation <code>${started.id}</code>: progress follows below.`
-      : `🚫 Not started: ${escapeHtml(started.message)}`;
-    await ctx.api.editMessageText(planMessage.chat.id, planMessage.message_id, `${text}\n\n${outcome}`, {
-      parse_mode: "HTML",
-    });
+      if (started.ok) {
+        await conversation.external(() => plans.settled(nonce));
+        await urgent(() =>
+          settleCard(ctx, asking, `▶️ Started as rotation <code>${started.id}</code>: progress follows below.`),
+        );
+        return;
+      }
+      // Refused: the card says so and loses its buttons, and a new message says why, with Retry.
+      await settleCard(
+        ctx,
+        asking,
+        asking === card ? "🚫 Not started: the reason is below." : "🚫 Still not started: the reason is below.",
+      );
+      const refusal = `🚫 <b><code>${escapeHtml(key)}</code> was not started</b>: ${escapeHtml(sentence(started.message))}.\n\nPress Retry once that is resolved, or Cancel.`;
+      const again = await ctx.reply(refusal, {
+        parse_mode: "HTML",
+        reply_markup: new InlineKeyboard().text("🔁 Retry", button("start")).text("✖️ Cancel", button("cancel")),
+      });
+      asking = { chatId: again.chat.id, messageId: again.message_id, settledHtml: refusal };
+    }
   };
+}
+
+/**
+ * Replaces a plan card's buttons and expiry with how it ended; a card someone deleted is posted
+ * anew with the outcome, since the outcome is news (a rotation started) and never a failure.
+ */
+async function settleCard(ctx: Context, card: PlanCard, outcome: string): Promise<void> {
+  const html = `${card.settledHtml}\n\n${outcome}`;
+  try {
+    await ctx.api.editMessageText(card.chatId, card.messageId, html, { parse_mode: "HTML" });
+  } catch (error) {
+    if (!isMessageGone(error)) throw error;
+    await ctx.api.sendMessage(card.chatId, outcome, {
+      parse_mode: "HTML",
+      ...(ctx.msg?.is_topic_message ? { message_thread_id: ctx.msg.message_thread_id } : {}),
+    });
+  }
+}
+
+/** An engine refusal as a sentence of its own: capital first, no final full stop (the card adds it). */
+function sentence(message: string): string {
+  const trimmed = message.trim().replace(/\.$/, "");
+  return `${trimmed.charAt(0).toUpperCase()}${trimmed.slice(1)}`;
 }
 
 /** "2025-01-01 (330 days ago)", "2026-11-27 (today)" or "never". */

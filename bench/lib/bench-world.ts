@@ -47,7 +47,7 @@ export async function startBenchWorld({
   const tg: FakeBotApi = await startFakeBotApi();
   const { token } = tg.addBot({ id: BOT, username: "akira_rotabot" });
   tg.addUser({ id: ALICE, first_name: "alice", username: "alice" });
-  tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE], bots: [BOT] });
+  tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE], bots: [BOT], adminBots: [BOT] });
   if (auditChat) tg.addGroup({ id: AUDIT, title: "Akira Audit", type: "channel", members: [], bots: [BOT] });
   const infra = makeBenchInfra();
   const env: Record<string, string> = {

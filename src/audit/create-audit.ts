@@ -25,6 +25,7 @@ export type AuditEvent =
     }
   | { type: "unauthorized"; actor: Actor; chat: ChatRef | undefined; action: string }
   | { type: "membership"; actor: Actor; chat: ChatRef; status: string }
+  | { type: "chat_unreachable"; chat: string; chatId: number; problem: string; fix: string }
   | { type: "rotation_started"; rotation: RotationRef; by: string; environment: string; incident: string | undefined }
   | { type: "rotation_refused"; key: string; by: string; reason: string }
   | { type: "step_ok"; rotation: RotationRef; step: string; seconds: number; skipped: boolean }
@@ -102,6 +103,8 @@ export function formatAuditLine(event: ChannelEvent): string {
       return `⛔ Refused: ${describeActor(event.actor)} tried <code>${escapeHtml(event.action)}</code> in ${describeChat(event.chat)}`;
     case "membership":
       return `👥 rotabot is now <b>${escapeHtml(event.status)}</b> in ${describeChat(event.chat)} (changed by ${describeActor(event.actor)})`;
+    case "chat_unreachable":
+      return `📵 ${escapeHtml(event.problem)}. Fix: ${escapeHtml(event.fix)}.`;
     case "rotation_started":
       return `${rot(event.rotation)} ▶️ started by ${escapeHtml(event.by)} in ${escapeHtml(event.environment)}${event.incident ? `, <b>incident</b>: ${escapeHtml(event.incident)}` : ""}`;
     case "rotation_refused":

@@ -10,8 +10,8 @@ import { isAddressedToMe, isForAnotherBot } from "./addressed.js";
 export interface RefusalSender {
   /** Posts the refusal in a chat. */
   send(chatId: number, text: string): Promise<unknown>;
-  /** Answers a button press with an alert. */
-  answer(callbackQueryId: string, text: string): Promise<unknown>;
+  /** Answers a button press: with an alert when `text` is given, else silently (the spinner stops). */
+  answer(callbackQueryId: string, text?: string): Promise<unknown>;
 }
 
 export interface AuthorizeDeps {
@@ -102,8 +102,17 @@ export function createAuthorization({
       const actor = senderChat ? chatActor(senderChat, ctx.chat?.id) : userActor(user!);
       audit.record({ type: "unauthorized", actor, chat, action: describeAction(ctx) });
     }
-    if (!(inOpsChat || inOwnPrivateChat) || !ctx.chat) return;
-    if (!firstInWindow(`reply ${who} in ${ctx.chat.id}`, stamp) || !chatHasBudget(ctx.chat.id, stamp)) return;
+    // A press beyond the refusals a flood may have is still answered, without a word: answering
+    // costs the chat nothing, and otherwise the presser's spinner runs until Telegram gives up.
+    const silently = async () => {
+      if (ctx.callbackQuery)
+        await refusals
+          .answer(ctx.callbackQuery.id)
+          .catch((error: unknown) => logger.warn({ err: error }, "could not answer a refused press; dropped"));
+    };
+    if (!(inOpsChat || inOwnPrivateChat) || !ctx.chat) return silently();
+    if (!firstInWindow(`reply ${who} in ${ctx.chat.id}`, stamp) || !chatHasBudget(ctx.chat.id, stamp))
+      return silently();
     const refusal = senderChat
       ? `⛔ rotabot cannot tell who wrote this: it was sent as “${clip(senderChat.title ?? "a chat")}”${senderChat.id === ctx.chat.id ? " (an anonymous admin)" : ""}. Only rotabot operators can use this bot: turn off “Remain anonymous” in your admin rights and write as yourself.`
       : `⛔ Only rotabot operators can use this bot. Your Telegram user id is ${user!.id}: ask an operator to add it to OPERATOR_IDS.`;

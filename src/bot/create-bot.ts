@@ -19,6 +19,7 @@ import { createPlanFeature } from "./features/plan.js";
 import { createPreflightFeature } from "./features/preflight.js";
 import type { Preflight } from "../app/create-preflight.js";
 import { createUnhandledFeature } from "./features/unhandled.js";
+import { forgiveLateAnswers } from "./forgive-late-answers.js";
 import { logApiCalls } from "./log-api-calls.js";
 import { createRotationFeature } from "./rotation/create-rotation-feature.js";
 import { createRotationPresenter } from "./rotation/create-rotation-presenter.js";
@@ -27,6 +28,7 @@ import { createSecretIntake } from "./rotation/create-secret-intake.js";
 import { updateKey } from "./update-key.js";
 import { trackLatestMessage } from "./track-latest-message.js";
 import { watchBotApi } from "./watch-bot-api.js";
+import { watchChatAccess } from "./watch-chat-access.js";
 
 export type BotContext = ConversationFlavor<Context>;
 
@@ -53,7 +55,16 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
   const bot = new Bot<BotContext>(config.botToken, {
     client: { apiRoot: config.telegramApiRoot, fetch: budget.fetch },
   });
+  // Trouble with the ops or audit chat (upgraded, bot removed or muted) is said once, with its fix.
+  const chatAccess = watchChatAccess({
+    logger,
+    audit,
+    opsChatId: config.opsChatId,
+    auditChatId: config.auditChatId,
+  });
   bot.api.config.use(logApiCalls(logger));
+  bot.api.config.use(chatAccess.transformer);
+  bot.api.config.use(forgiveLateAnswers(logger));
   bot.api.config.use(budget.transformer);
   bot.api.config.use(watchBotApi({ logger, apiRoot: config.telegramApiRoot }));
   // 429s and 5xx are waited out; a network error fails the call at once (retrying it forever, as
@@ -67,6 +78,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
   // presenter move the progress down (a send and a second of the chat's budget per card).
   const auditApi = new Api(config.botToken, { apiRoot: config.telegramApiRoot });
   auditApi.config.use(logApiCalls(logger));
+  auditApi.config.use(chatAccess.transformer);
   auditApi.config.use(budget.transformer);
   auditApi.config.use(autoRetry(AUTO_RETRY));
   const poster = createChannelPoster({
@@ -74,6 +86,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
       auditApi.sendMessage(config.auditChatId, html, {
         parse_mode: "HTML",
         link_preview_options: { is_disabled: true },
+        ...(config.auditTopicId !== undefined ? { message_thread_id: config.auditTopicId } : {}),
       }),
     logger,
     // Without an audit chat of its own, the audit lines share the ops chat: they take at most a
@@ -92,9 +105,12 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
     latestOpsMessageId: opsTail.latest,
     botUsername: () => bot.botInfo.username,
     logger,
+    urgent: budget.urgent,
+    redact: (text) => redactor.redact(text),
   });
 
   bot.use(opsTail.middleware);
+  bot.use(chatAccess.middleware);
   bot.use(sequentialize(updateKey));
   const guarded = bot.errorBoundary(async (error) => {
     const ref = Math.random().toString(36).slice(2, 8);
@@ -111,6 +127,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
   // the operators' replies in the same chat would then queue behind.
   const once = new Api(config.botToken, { apiRoot: config.telegramApiRoot });
   once.config.use(logApiCalls(logger));
+  once.config.use(forgiveLateAnswers(logger));
   guarded.use(
     createAuthorization({
       operatorIds: config.operatorIds,
@@ -119,7 +136,8 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
       logger,
       refusals: {
         send: (chatId, text) => once.sendMessage(chatId, text),
-        answer: (queryId, text) => once.answerCallbackQuery(queryId, { text, show_alert: true }),
+        answer: (queryId, text) =>
+          once.answerCallbackQuery(queryId, text === undefined ? {} : { text, show_alert: true }),
       },
     }),
   );
@@ -144,6 +162,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
       },
       plugins: [
         async (ctx, next) => {
+          ctx.api.config.use(forgiveLateAnswers(logger));
           ctx.api.config.use(autoRetry(AUTO_RETRY));
           await next();
         },
@@ -164,12 +183,21 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
         plans,
         now,
         preflight: preflight !== undefined,
+        urgent: budget.urgent,
       }),
       ROTATE_CONVERSATION,
     ),
   );
   guarded.use(createHelpFeature());
-  guarded.use(createAgeFeature({ runbook, manifestFile, dueSoonDays: DUE_SOON_DAYS, today: () => todayUtc(now()) }));
+  guarded.use(
+    createAgeFeature({
+      runbook,
+      manifestFile,
+      dueSoonDays: DUE_SOON_DAYS,
+      today: () => todayUtc(now()),
+      opsChatId: config.opsChatId,
+    }),
+  );
   guarded.use(createPlanFeature({ runbook, manifestFile, paths, now }));
   guarded.use(createPlanButtons({ plans, audit }));
   if (preflight) guarded.use(createPreflightFeature({ preflight, runbook, manifestFile, logger, now }));
@@ -181,6 +209,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
       audit,
       opsChatId: config.opsChatId,
       now,
+      logger,
     }),
   );
   guarded.use(createUnhandledFeature());

@@ -1,3 +1,4 @@
+import { readFailureCause } from "../exec/find-failure-cause.js";
 import type { EngineEvent, RotationEngine } from "../rotation/create-rotation-engine.js";
 import type { Actor, Awaiting, OperatorResponse } from "../rotation/model.js";
 import { describeOutage, isTerminal } from "../rotation/queries.js";
@@ -31,6 +32,8 @@ export async function driveRotation(
 ): Promise<number> {
   let id: string | undefined;
   const early: EngineEvent[] = [];
+  /** A failure line waits for its cause, read from the step's log; what follows waits for it. */
+  let printing: Promise<void> = Promise.resolve();
   const show = (event: EngineEvent) => {
     if (event.type === "step_started") print(`▶ ${event.step.title}\n`);
     if (event.type === "output") print(`    ${event.line}\n`);
@@ -38,7 +41,13 @@ export async function driveRotation(
       print(
         `${event.step.state === "skipped" ? "⤼" : "✔"} ${event.step.title}${event.step.message ? `: ${event.step.message}` : ""} (${(event.ms / 1000).toFixed(1)} s)\n`,
       );
-    if (event.type === "step_failed") print(`✘ ${event.step.title}: ${event.step.message ?? "failed"}\n`);
+    if (event.type === "step_failed") {
+      const { title, message, logFile } = event.step;
+      printing = printing.then(async () => {
+        const cause = await readFailureCause(logFile);
+        print(`✘ ${title}: ${message ?? "failed"}\n${cause.map((line) => `  cause: ${line}\n`).join("")}`);
+      });
+    }
     if (event.type === "owner_notified") print(`✉ Owner to notify: ${event.owner ?? "(no owner in the manifest)"}\n`);
   };
   const off = engine.on((event) => {
@@ -64,6 +73,7 @@ export async function driveRotation(
         return EXIT.attention;
       }
       const rotation = settledOrStopped;
+      await printing;
       if (!rotation) return EXIT.usage;
       const writeFailure = engine.writeFailure(id);
       if (writeFailure) {

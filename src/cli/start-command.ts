@@ -5,6 +5,10 @@ import { createApp } from "../app/create-app.js";
 import { COMMAND_MENU } from "../bot/command-menu.js";
 import { createBot } from "../bot/create-bot.js";
 import { createPreflight } from "../app/create-preflight.js";
+import { waitForBotApi } from "../bot/wait-for-bot-api.js";
+import type { Logger } from "../logging/create-logger.js";
+import { assessOpsChatRights } from "../telegram/chat-trouble.js";
+import { describeTelegramError } from "../telegram/send-or-edit.js";
 import { RETRY_SECONDS } from "../bot/watch-bot-api.js";
 import { createDigestSender } from "../reminders/create-digest-sender.js";
 import { createReminders, type Reminders } from "../reminders/create-reminders.js";
@@ -48,10 +52,10 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   if (!warmed.ok) logger.warn({ problem: warmed.message }, "cannot read the vault yet; rotabot doctor says why");
   const recovered = await engine.recover();
 
-  try {
-    await bot.init();
-  } catch (error) {
-    logger.fatal({ err: error }, explainStartFailure(error));
+  const reached = await waitForBotApi(bot, { apiRoot: config.telegramApiRoot, logger, stop: io.stopSignal });
+  if (!reached.ready) {
+    if (reached.stopped) return EXIT.ok;
+    logger.fatal({ err: reached.error }, explainStartFailure(reached.error, config.telegramApiRoot));
     return EXIT.attention;
   }
   await bot.api
@@ -78,6 +82,7 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
       keyedFrom: app.auditLog.state.ok ? app.auditLog.state.keyedFrom : undefined,
     },
   });
+  await checkOpsChatRights(bot, config.opsChatId, logger);
   // A token request from before the restart is asked again, so a pasted token is taken in, not left in the chat.
   for (const rotation of recovered) if (rotation.awaiting?.kind === "collect") await presenter.repost(rotation.id);
   if (!app.auditLog.state.ok) {
@@ -112,6 +117,7 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
         runbook,
         manifestFile: app.paths.manifestFile,
         opsChatId: config.opsChatId,
+        topicId: config.digestTopicId,
         dueSoonDays: 30,
         timeZone: config.reminders.timeZone,
       }),
@@ -147,7 +153,7 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   ]);
   if (config.readyFile) await clearReady(config.readyFile).catch(() => undefined);
   if (outcome.kind === "failed") {
-    logger.fatal({ err: outcome.error }, explainStartFailure(outcome.error));
+    logger.fatal({ err: outcome.error }, explainStartFailure(outcome.error, config.telegramApiRoot));
     return EXIT.attention;
   }
   logger.info(
@@ -166,12 +172,39 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   return EXIT.ok;
 }
 
-function explainStartFailure(error: unknown): string {
+/**
+ * Reads the bot's rights in the ops chat (getChatMember) and privacy mode (getMe): without them a
+ * secret pasted there is neither seen nor deleted, so rotabot says so in its log and in the chat,
+ * with the fix. A chat it cannot read at all is said by the chat-access watcher.
+ */
+async function checkOpsChatRights(bot: ReturnType<typeof createBot>["bot"], opsChatId: number, logger: Logger) {
+  const [chat, member] = await Promise.all([
+    bot.api.getChat(opsChatId).catch(() => undefined),
+    bot.api.getChatMember(opsChatId, bot.botInfo.id).catch(() => undefined),
+  ]);
+  if (!chat || !member) return;
+  const rights = assessOpsChatRights(
+    {
+      chatType: chat.type,
+      status: member.status,
+      ...("can_delete_messages" in member ? { can_delete_messages: member.can_delete_messages } : {}),
+      canReadAllGroupMessages: bot.botInfo.can_read_all_group_messages,
+    },
+    `@${bot.botInfo.username}`,
+  );
+  if (rights.ok) return;
+  logger.warn({ opsChatId, status: member.status }, `${rights.lost}. Fix: ${rights.fix}.`);
+  await bot.api
+    .sendMessage(opsChatId, `⚠️ ${rights.lost}. To fix it, ${rights.fix}.`)
+    .catch((error: unknown) => logger.warn({ err: error }, "could not say in the ops chat what its rights cost"));
+}
+
+function explainStartFailure(error: unknown, apiRoot: string): string {
   if (error instanceof GrammyError && error.error_code === 401) {
     return "Telegram refused BOT_TOKEN (401): it is wrong or was revoked. Get the current token from @BotFather, put it where rotabot reads it (the systemd credential bot_token, see docs/deploy.md, 'Rotating rotabot's own bot token'; or BOT_TOKEN) and start again.";
   }
   if (error instanceof GrammyError && error.error_code === 409) {
     return "Another process is polling with this bot token (409). Stop the other rotabot instance, then start again.";
   }
-  return "cannot reach the Telegram Bot API; check TELEGRAM_API_ROOT and the network, then start again";
+  return `the Telegram Bot API at TELEGRAM_API_ROOT=${apiRoot} refused or failed (${describeTelegramError(error)}); check TELEGRAM_API_ROOT and the network, then start again`;
 }

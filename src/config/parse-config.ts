@@ -49,6 +49,17 @@ const chatId = (name: string) =>
     });
   });
 
+/** A forum topic of a supergroup (Telegram's `message_thread_id`): a positive whole number. */
+const topicId = (name: string, chat: string) =>
+  z
+    .string()
+    .trim()
+    .regex(
+      /^[1-9]\d{0,9}$/,
+      `${name} must be the number of a forum topic of ${chat}: the number after the group's name in the topic's link (t.me/c/<group>/<topic>), such as 42; docs/deploy.md, step 3`,
+    )
+    .transform(Number);
+
 const userIdList = z
   .string()
   .trim()
@@ -107,6 +118,8 @@ const envSchema = z.object({
     .default("https://api.telegram.org"),
   OPS_CHAT_ID: chatId("OPS_CHAT_ID").optional(),
   AUDIT_CHAT_ID: chatId("AUDIT_CHAT_ID").optional(),
+  DIGEST_TOPIC_ID: topicId("DIGEST_TOPIC_ID", "OPS_CHAT_ID").optional(),
+  AUDIT_TOPIC_ID: topicId("AUDIT_TOPIC_ID", "AUDIT_CHAT_ID").optional(),
   OPERATOR_IDS: userIdList.optional(),
   INFRA_DIR: z.string().trim().min(1).optional(),
   VAULT_PASSWORD_FILE: z.string().trim().min(1).default("~/.akira-vault-pass.txt"),
@@ -207,6 +220,10 @@ export interface BaseConfig {
   crashAt: CrashAt | undefined;
   /** Where `rotabot start` says it is ready (READY=1, MAINPID=<pid>) once it polls Telegram; undefined: nowhere. */
   readyFile: string | undefined;
+  /** The forum topic of the ops chat that gets the daily digest; undefined: the chat's general topic. */
+  digestTopicId: number | undefined;
+  /** The forum topic of the audit chat that gets the audit lines; undefined: the chat's general topic. */
+  auditTopicId: number | undefined;
 }
 
 /** Settings of `rotabot start`: the Telegram side is required. */
@@ -348,6 +365,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, o
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     crashAt: e.ROTABOT_CRASH_AT,
     readyFile: e.READY_FILE === undefined ? undefined : expand(e.READY_FILE),
+    digestTopicId: e.DIGEST_TOPIC_ID,
+    auditTopicId: e.AUDIT_TOPIC_ID,
     botToken: e.BOT_TOKEN,
     opsChatId: e.OPS_CHAT_ID,
     auditChatId: e.AUDIT_CHAT_ID ?? e.OPS_CHAT_ID,

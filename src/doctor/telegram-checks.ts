@@ -1,4 +1,5 @@
 import { callBotApi, type BotApiReply } from "../telegram/call-bot-api.js";
+import { assessOpsChatRights, classifyChatTrouble, describeChatTrouble } from "../telegram/chat-trouble.js";
 import type { CheckResult } from "./doctor-checks.js";
 
 /** With a token: the bot exists, and is in the ops and audit chats with what it needs there. */
@@ -43,7 +44,12 @@ export async function runTelegramChecks({
     const chat = await call("getChat", { chat_id: chatId });
     const member = await call("getChatMember", { chat_id: chatId, user_id: me.result.id });
     const status = member.result?.status;
-    if (!chat.ok || !member.ok || status === "left" || status === "kicked") {
+    const trouble = classifyChatTrouble(chat.ok ? member : chat);
+    if (trouble?.kind === "migrated") {
+      const setting = name === "ops chat" ? "OPS_CHAT_ID" : "AUDIT_CHAT_ID";
+      const { problem, fix } = describeChatTrouble({ id: chatId, name, setting }, trouble);
+      results.push({ check: name, status: "fail", detail: problem, fix });
+    } else if (!chat.ok || !member.ok || status === "left" || status === "kicked") {
       results.push({
         check: name,
         status: "fail",
@@ -63,6 +69,24 @@ export async function runTelegramChecks({
         status: "ok",
         detail: `${chat.result?.type ?? "chat"} ${chatId}: ${status ?? "member"}`,
       });
+      if (name === "ops chat") {
+        const rights = assessOpsChatRights(
+          {
+            chatType: chat.result?.type,
+            status,
+            ...(member.result?.can_delete_messages !== undefined
+              ? { can_delete_messages: member.result.can_delete_messages }
+              : {}),
+            canReadAllGroupMessages: me.result.can_read_all_group_messages === true,
+          },
+          `@${me.result.username ?? "the bot"}`,
+        );
+        results.push(
+          rights.ok
+            ? { check: "ops chat rights", status: "ok", detail: rights.detail }
+            : { check: "ops chat rights", status: "warn", detail: rights.lost, fix: rights.fix },
+        );
+      }
     }
   }
   return results;

@@ -9,13 +9,23 @@ export interface DigestSenderDeps {
   runbook: Runbook;
   manifestFile: string;
   opsChatId: number;
+  /** The forum topic of the ops chat the digest goes to (DIGEST_TOPIC_ID); undefined: the general topic. */
+  topicId?: number | undefined;
   dueSoonDays: number;
   /** The digest's time zone: "today" is the date there when it runs. */
   timeZone: string;
 }
 
 /** Reads the manifest fresh and posts the digest to the ops chat, or nothing when nothing needs action. */
-export function createDigestSender({ api, runbook, manifestFile, opsChatId, dueSoonDays, timeZone }: DigestSenderDeps) {
+export function createDigestSender({
+  api,
+  runbook,
+  manifestFile,
+  opsChatId,
+  topicId,
+  dueSoonDays,
+  timeZone,
+}: DigestSenderDeps) {
   return async (at: Date): Promise<"sent" | "nothing_due"> => {
     const asOf = todayIn(timeZone, at);
     const digest = formatDigest(await buildAgeReport(runbook, manifestFile, { asOf, dueSoonDays }), {
@@ -27,6 +37,7 @@ export function createDigestSender({ api, runbook, manifestFile, opsChatId, dueS
       parse_mode: "HTML",
       reply_markup: digest.keyboard,
       link_preview_options: { is_disabled: true },
+      ...(topicId !== undefined ? { message_thread_id: topicId } : {}),
     });
     return "sent";
   };

@@ -39,9 +39,7 @@ export function formatDigest(
   const rows = report.rows.filter((r) => DIGEST_STATUSES.has(r.status));
   if (rows.length === 0) return undefined;
   const listed = rows.slice(0, MAX_LISTED);
-  const keyboard = new InlineKeyboard();
-  for (const row of listed)
-    if (DIGEST_BUTTON.test(`due|${row.key}`)) keyboard.text(`Rotate ${row.key}`, `due|${row.key}`).row();
+  const keyboard = rotateButtons(listed);
   const more = rows.length > listed.length ? [`…and ${rows.length - listed.length} more: send /age overdue.`] : [];
   const html = [
     `⏰ <b>Daily secret check</b> (${asOf}): ${summary(rows)}`,
@@ -50,6 +48,17 @@ export function formatDigest(
     "Press Rotate to see the plan, or send /age for every secret.",
   ].join("\n\n");
   return { html, keyboard, keys: listed.map((r) => r.key) };
+}
+
+/**
+ * A Rotate button for each secret that needs action (overdue, never rotated, due soon), at most
+ * 30: each opens the /rotate plan of its secret (see createDigestButtons). The digest and /age use it.
+ */
+export function rotateButtons(rows: readonly AgeRow[]): InlineKeyboard {
+  const keyboard = new InlineKeyboard();
+  for (const row of rows.filter((r) => DIGEST_STATUSES.has(r.status)).slice(0, MAX_LISTED))
+    if (DIGEST_BUTTON.test(`due|${row.key}`)) keyboard.text(`Rotate ${row.key}`, `due|${row.key}`).row();
+  return keyboard;
 }
 
 function summary(rows: AgeRow[]): string {

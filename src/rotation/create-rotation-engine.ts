@@ -24,6 +24,7 @@ import type { StepDeps } from "./steps/step-kind.js";
 import { checkAnswer } from "./answer-rules.js";
 import type { Effect, Input } from "./transition-io.js";
 import { transition } from "./transitions.js";
+import { credentialEnding } from "../vault/credential-ending.js";
 
 export type { EngineEvent } from "./engine-events.js";
 export type { StartRequest } from "./new-rotation.js";
@@ -326,7 +327,7 @@ export function createRotationEngine(engineDeps: EngineDeps) {
         return fail("refused", saved.message);
       }
       live.set(rotation.id, rotation);
-      const ending = checked.leftoverNew?.slice(-4);
+      const ending = checked.leftoverNew === undefined ? undefined : credentialEnding(checked.leftoverNew);
       return dispatch(rotation.id, {
         type: "begin",
         oldEnding: checked.oldEnding,

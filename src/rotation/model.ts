@@ -102,6 +102,8 @@ export interface Rotation {
   process?: { pid: number; host: string };
   /** The manifest's owner of the secret, notified at the end. */
   owner?: string;
+  /** The forum topic (Telegram `message_thread_id`) of the ops chat it was started in: its cards go there. */
+  topic?: number;
   /** A one-line summary of how it ended or why it stopped. */
   message?: string;
   /**

@@ -11,6 +11,8 @@ export interface StartRequest {
   initiator: Actor;
   incident?: { reason: string };
   owner?: string | undefined;
+  /** The ops chat's forum topic it was asked for in, if any. */
+  topic?: number | undefined;
 }
 
 /** The suffix of a gate's record, and of a check run before one. */
@@ -109,6 +111,7 @@ export function newRotation(
     environments: runbook.environments.map((e) => e.name),
     ...(request.incident ? { incident: request.incident } : {}),
     ...(request.owner ? { owner: request.owner } : {}),
+    ...(request.topic !== undefined ? { topic: request.topic } : {}),
     state: "running",
     process: self,
     steps: planSteps(runbook, request.procedure),

@@ -30,16 +30,26 @@ export const PROMPTS = {
     ending === undefined ? undefined : `The ${noun} in use now ends in …${ending}.`,
   /**
    * A failed step's card: the failure, then what each button there does, in the words of its
-   * label. A check that guards a revoke says what Mark done skips.
+   * label. A check that guards a revoke (`guard`) asks whether the old credential was revoked
+   * and says what Mark done skips.
    */
-  failed: (record: StepRecord, accepts: readonly ResponseType[], skipped: string | undefined) =>
-    `${record.title} failed: ${record.message ?? "no reason given"}\n\n${buttonLines(accepts, {
-      mark_done: skipped
-        ? `skips this check: ${skipped}. The rotation goes on as if it had passed.`
-        : "skips it, as if it had succeeded: press it only if you did it or checked it yourself.",
-    })}`,
+  failed: (record: StepRecord, accepts: readonly ResponseType[], guard?: RevokeGuard) =>
+    [
+      `${record.title} failed: ${record.message ?? "no reason given"}`,
+      ...(guard ? [PROMPTS.wasItRevoked(guard, accepts.includes("retry"))] : []),
+      buttonLines(accepts, {
+        mark_done: guard
+          ? `skips this check: ${PROMPTS.guardSkipped(guard)}. The rotation goes on as if it had passed.`
+          : "skips it, as if it had succeeded: press it only if you did it or checked it yourself.",
+      }),
+    ].join("\n\n"),
+  /** A check that proves a revoke failed: the old credential may still be accepted. */
+  wasItRevoked: ({ revoke, noun, oldEnding }: RevokeGuard, retry: boolean) => {
+    const old = `the old ${noun}${oldEnding ? ` ending …${oldEnding}` : ""}`;
+    return `Was ${old} revoked? This check proves that “${revoke}” worked; if ${old} is still accepted, it was not. Revoke it now${retry ? ", then press Retry" : ""}.`;
+  },
   /** What Mark done skips on a check that proves a revoke happened. */
-  guardSkipped: (revoke: string, noun: string, oldEnding: string | undefined) =>
+  guardSkipped: ({ revoke, noun, oldEnding }: RevokeGuard) =>
     `nobody will have checked that “${revoke}” worked, so the old ${noun}${oldEnding ? ` ending …${oldEnding}` : ""} may still be valid`,
   interrupted: (record: StepRecord, accepts: readonly ResponseType[]) =>
     `"${record.title}" was interrupted while running and may have partly happened${record.process ? ` (its command ran as process group ${record.process.pgid}; if that is still running, Retry waits for it to end first, so it never runs twice at once)` : ""}.\n\n${buttonLines(accepts, { mark_done: "records it as done: press it only if it completed." })}`,
@@ -67,6 +77,13 @@ export const PROMPTS = {
     `the rollback stopped on an unexpected error: ${message} (the rotabot log has the details); check the vault and the services by hand`,
   unexpected: (message: string) => `unexpected error: ${message} (the rotabot log has the details)`,
 } as const;
+
+/** A check that proves a revoke worked: the revoke step's title, how the cards call the credential, its old ending. */
+export interface RevokeGuard {
+  revoke: string;
+  noun: string;
+  oldEnding: string | undefined;
+}
 
 /** What the buttons of a failed or interrupted step do, each line starting with its label. */
 function buttonLines(accepts: readonly ResponseType[], own: Partial<Record<ResponseType, string>>): string {
@@ -110,11 +127,11 @@ export const REFUSALS = {
       ? `the lock of ${key} (${file}) is empty or unreadable, so rotabot cannot tell which rotation holds it (a crash while it was written leaves it so). Check that no rotation of ${key} is running (/status, or rotabot status), then remove that file and start again`
       : `the lock of ${key} (${file}) ${what}, not a lock file rotabot wrote (it never follows a link or reads anything else there). Find out who made it, remove it (rm ${file}), then start again`,
   vaultClaimedBy: (other: Rotation) =>
-    `rotation ${other.id} of ${other.key} (by ${other.initiator.name}) has changed the vault and not committed it yet; rotations share the vault file and its commit, so this one waits: /status shows that one; once it is finished or aborted, Retry`,
+    `rotation ${other.id} of ${other.key} (by ${other.initiator.name}) has changed the vault and not committed it yet; rotations share the vault file and its commit, so this one waits: /status shows that one; once it is finished or aborted, try again`,
   unreadableVaultClaim: (file: string, what?: string) =>
     what === undefined
-      ? `the vault's claim (${file}) is empty or unreadable, so rotabot cannot tell which rotation changed the vault (a crash while it was written leaves it so). Check with /status (or rotabot status) that no other rotation is in flight, then remove that file and Retry`
-      : `the vault's claim (${file}) ${what}, not a claim rotabot wrote (it never follows a link or reads anything else there). Find out who made it, remove it (rm ${file}), then Retry`,
+      ? `the vault's claim (${file}) is empty or unreadable, so rotabot cannot tell which rotation changed the vault (a crash while it was written leaves it so). Check with /status (or rotabot status) that no other rotation is in flight, then remove that file and try again`
+      : `the vault's claim (${file}) ${what}, not a claim rotabot wrote (it never follows a link or reads anything else there). Find out who made it, remove it (rm ${file}), then try again`,
   vaultInUseBy: (other: Rotation) =>
     `rotation ${other.id} of ${other.key} (by ${other.initiator.name}) is in flight and has changed the vault; rotations share the vault file and its commit, so finish or abort that one first (rotabot status, or /status, shows where it stands)`,
   lockContended: (key: string) =>

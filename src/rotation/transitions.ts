@@ -258,8 +258,8 @@ function stepFinished(
       ...(!guards && collectedBefore(r, record) ? (["another_value"] as const) : []),
       ...(r.pointOfNoReturn ? [] : (["abort"] as const)),
     ];
-    const skipped = guards && PROMPTS.guardSkipped(guards, credentialNoun(r.category), r.endings?.old);
-    return ask(r, record, "failed", PROMPTS.failed(record, accepts, skipped), accepts, ctx, out);
+    const guard = guards ? { revoke: guards, noun: credentialNoun(r.category), oldEnding: r.endings?.old } : undefined;
+    return ask(r, record, "failed", PROMPTS.failed(record, accepts, guard), accepts, ctx, out);
   }
   record.state = outcome.status;
   if (outcome.note) record.message = outcome.note;

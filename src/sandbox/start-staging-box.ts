@@ -111,11 +111,14 @@ export async function startStagingBox({
     }).token;
     telegram.addUser({ id: SANDBOX_IDS.alice, first_name: "Alice", username: "alice" });
     telegram.addUser({ id: SANDBOX_IDS.bob, first_name: "Bob", username: "bob" });
+    // As production should be (docs/deploy.md, step 2): an admin with "Delete messages", so a
+    // secret pasted in the group is seen and deleted.
     telegram.addGroup({
       id: SANDBOX_IDS.opsChat,
       title: "Akira Ops",
       members: [SANDBOX_IDS.alice, SANDBOX_IDS.bob],
       bots: [SANDBOX_IDS.rotabot],
+      adminBots: [SANDBOX_IDS.rotabot],
     });
     telegram.addGroup({
       id: SANDBOX_IDS.auditChat,

@@ -1,9 +1,19 @@
 /** The fields rotabot reads from raw Bot API replies. */
 export interface BotApiReply {
   ok: boolean;
-  result?: { id?: number; username?: string; status?: string; type?: string };
+  result?: {
+    id?: number;
+    username?: string;
+    status?: string;
+    type?: string;
+    /** getChatMember of an administrator. */
+    can_delete_messages?: boolean;
+    /** getMe: privacy mode is off. */
+    can_read_all_group_messages?: boolean;
+  };
   error_code?: number;
   description?: string;
+  parameters?: { migrate_to_chat_id?: number; retry_after?: number };
 }
 
 /**

@@ -46,7 +46,7 @@ beforeAll(async () => {
   ({ token } = tg.addBot({ id: BOT_ID, username: "akira_rotabot" }));
   tg.addUser({ id: ALICE, first_name: "Alice", username: "alice_ops" });
   tg.addUser({ id: MALLORY, first_name: "Mallory", username: "mallory" });
-  tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, MALLORY], bots: [BOT_ID] });
+  tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, MALLORY], bots: [BOT_ID], adminBots: [BOT_ID] });
   tg.addGroup({ id: AUDIT, title: "Akira Audit", type: "channel", members: [ALICE], bots: [BOT_ID] });
   tg.addGroup({ id: FOREIGN, title: "Random Group", members: [ALICE, MALLORY], bots: [BOT_ID] });
   bot = spawnBot(

@@ -1,4 +1,4 @@
-import { unlinkSync } from "node:fs";
+import { unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buttonsOf, completed, press, promptOf, startRotation, textOf } from "../support/chat-driver.js";
@@ -34,7 +34,12 @@ const progressOf = (id: string) =>
   world.tg.messages(OPS, BOT).filter((m) => !m.deleted && textOf(m).startsWith(`🔐 Rotation ${id} of`));
 /** Resolves once `message` was edited to read `text`. */
 const editedTo = (message: StoredMessage, text: string) =>
-  world.tg.waitForMessage((m) => m.message.message_id === message.message.message_id && textOf(m) === text);
+  world.tg.waitForMessage(
+    (m) =>
+      m.message.chat.id === message.message.chat.id &&
+      m.message.message_id === message.message.message_id &&
+      textOf(m) === text,
+  );
 /** The bot's message in `chat` (newer than message `after`) whose text fits. */
 const waitForText = (predicate: (text: string) => boolean, chat = OPS, after = 0) =>
   world.tg.waitForMessage(
@@ -101,9 +106,13 @@ describe("the cards of a rotation say what happens and what to press", { timeout
       waiting,
       "🔑 @alice sent the new value of vault_telegram_bot_token: received and accepted, stored in the vault as vault_telegram_bot_token_new (ends in …abcd).",
     );
-    expect(textOf(await world.tg.waitForMessage((m) => m.message.message_id === again.message.message_id))).toMatch(
-      /\n\n🔑 Value sent by @alice$/,
-    );
+    expect(
+      textOf(
+        await world.tg.waitForMessage(
+          (m) => m.message.chat.id === ALICE && m.message.message_id === again.message.message_id,
+        ),
+      ),
+    ).toMatch(/\n\n🔑 Value sent by @alice$/);
 
     const refused = await promptOf(world, id, /belongs to the same bot .* failed/);
     expect(textOf(refused)).toBe(
@@ -163,7 +172,12 @@ describe("the cards of a rotation say what happens and what to press", { timeout
   it("SignalWire: the revoke card names the old and new token by their last 4 characters; a failed revoke check names its buttons and what Mark done skips", async () => {
     const pat = "PTnewSignalWireToken9876543210rEtz";
     secrets.push(pat);
-    world.infra.touch("fail-old_token_refused");
+    // What ansible-playbook's uri task prints when the repository still accepts the old token
+    // (ansible-core 2.14.18 on this machine, against a server that answers 200).
+    writeFileSync(
+      path.join(world.infra.infraDir, "fail-old_token_refused"),
+      'fatal: [localhost]: FAILED! => {"changed": false, "elapsed": 0, "msg": "Status code was 200 and not [401]: OK (464 bytes)", "redirected": false, "status": 200, "url": "http://127.0.0.1:8765/"}\n',
+    );
     const id = await startRotation(world, "/rotate signalwire");
     await privateRequest(id);
     world.tg.userSends({ from: ALICE, chat: "private", text: pat });
@@ -175,6 +189,8 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     press(world, revoke, "d");
     const failed = await promptOf(world, id, /Check that the package repository refuses the old token failed/);
     expect(textOf(failed).split("\n\n").slice(1)).toEqual([
+      "From the log:\nfatal: [localhost]: Status code was 200 and not [401]: OK (464 bytes)",
+      "Was the old token ending …cdef revoked? This check proves that “Revoke the old token in SignalWire” worked; if the old token ending …cdef is still accepted, it was not. Revoke it now, then press Retry.",
       [
         "🔁 Retry runs it again.",
         "☑️ Mark done skips this check: nobody will have checked that “Revoke the old token in SignalWire” worked, so the old token ending …cdef may still be valid. The rotation goes on as if it had passed.",
@@ -254,7 +270,7 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     world.tg.userSends({ from: ALICE, chat: "private", text: dsn });
     const waits = await privateRequest(sentry, second.message.message_id);
     expect(textOf(waits)).toContain(
-      `rotation ${signalwire} of vault_signalwire_token (by @alice) has changed the vault and not committed it yet; rotations share the vault file and its commit, so this one waits: /status shows that one; once it is finished or aborted, Retry. Nothing was stored.`,
+      `Rotation ${signalwire} of vault_signalwire_token (by @alice) has changed the vault and not committed it yet; rotations share the vault file and its commit, so this one waits: /status shows that one; once it is finished or aborted, try again. Nothing was stored.`,
     );
     expect(world.infra.vaultPlain()).not.toContain("vault_sentry_dsn_new");
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${signalwire}` });
@@ -266,6 +282,40 @@ describe("the cards of a rotation say what happens and what to press", { timeout
 
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${sentry}` });
     await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("sentry"), OPS, ops);
+  });
+
+  it("routes a value by the request it replies to: a reply to a closed request is refused and deleted, never stored for another rotation", async () => {
+    const signalwire = await startRotation(world, "/rotate signalwire");
+    const closed = await privateRequest(signalwire);
+    world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${signalwire}` });
+    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("signalwire"));
+    const sentry = await startRotation(world, "/rotate sentry");
+    press(world, await promptOf(world, sentry, /Sentry DSNs are project-specific/), "g");
+    const open = await privateRequest(sentry, closed.message.message_id);
+    const dsn = "https://00112233445566778899aabbccddeeff@o1.ingest.sentry.io/44";
+    secrets.push(dsn);
+
+    const misplaced = world.tg.userSends({
+      from: ALICE,
+      chat: "private",
+      text: dsn,
+      replyTo: closed.message.message_id,
+    });
+    const refusal = await waitForText(
+      (t) => t.startsWith("Nothing was stored: you replied"),
+      ALICE,
+      open.message.message_id,
+    );
+    expect(textOf(refusal)).toBe(
+      `Nothing was stored: you replied to the request of rotation ${signalwire} of vault_signalwire_token (it was aborted), which no longer waits for a value. Your message was deleted. If the value is a live credential, revoke it where it was issued; to answer an open request, reply to that request (vault_sentry_dsn for rotation ${sentry}).`,
+    );
+    expect(world.tg.messages(ALICE).find((m) => m.message.message_id === misplaced.message_id)?.deleted).toBe(true);
+    expect(world.infra.vaultPlain()).not.toContain("vault_sentry_dsn_new");
+
+    world.tg.userSends({ from: ALICE, chat: "private", text: dsn, replyTo: open.message.message_id });
+    await waitForText((t) => t.startsWith("🔐 Stored in the vault as vault_sentry_dsn_new"), ALICE);
+    world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${sentry}` });
+    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("sentry"));
   });
 
   it("SignalWire: refuses the token in use now as the new one, before storing it, and asks for a new one", async () => {

@@ -112,7 +112,7 @@ describe("chat walkthroughs survive a restart of the bot", { timeout: 90_000 }, 
     await world.tg.waitForMessage(
       (m) =>
         m.message.chat.id === ALICE &&
-        textOf(m).startsWith("🔐 Stored in the vault as vault_sentry_dsn_new (ends in …o/77)"),
+        textOf(m).startsWith("🔐 Stored in the vault as vault_sentry_dsn_new (ends in …3210)"),
     );
     expect(world.tg.messages(ALICE, BOT).find((m) => m.message.text === dsn)?.deleted).toBe(true);
   });

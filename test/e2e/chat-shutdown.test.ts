@@ -1,4 +1,6 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -36,6 +38,44 @@ const exitsWithin = (w: ChatWorld, ms: number) =>
   Promise.race([w.bot().exited, new Promise<"still running">((r) => setTimeout(() => r("still running"), ms))]);
 
 describe("stopping when told (SIGTERM), whatever rotabot is doing", { timeout: 120_000 }, () => {
+  it("while the Bot API does not answer: names TELEGRAM_API_ROOT and its URL, retries with backoff, and SIGTERM ends the wait", async () => {
+    // Nothing listens on this port: every getMe is refused at once.
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const refused = (world = await startChatWorld({ TELEGRAM_API_ROOT: `http://127.0.0.1:${closed}` }));
+    await refused.startBot({ ready: false });
+    await expect
+      .poll(() => refused.output(), { timeout: 20_000 })
+      .toContain(
+        `cannot reach the Telegram Bot API at TELEGRAM_API_ROOT=http://127.0.0.1:${closed} (ECONNREFUSED); trying again in 2 s, and SIGTERM stops rotabot at once`,
+      );
+    refused.bot().child.kill("SIGTERM");
+    expect(await exitsWithin(refused, 10_000)).toBe(0);
+    await refused.stop();
+
+    // A Bot API that takes the connection and never answers: a stop must not wait for it.
+    const silent = createServer(() => undefined);
+    const connected = new Promise<void>((resolve) => silent.once("connection", () => resolve()));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const hanging = (world = await startChatWorld({
+        TELEGRAM_API_ROOT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      }));
+      await hanging.startBot({ ready: false });
+      await connected;
+      hanging.bot().child.kill("SIGTERM");
+      expect(await exitsWithin(hanging, 10_000)).toBe(0);
+      expect(hanging.output()).toContain("stopped before the Telegram Bot API at TELEGRAM_API_ROOT=");
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
   it("during an ansible-vault write: the write finishes, nothing is left half-done, the rotation resumes", async () => {
     const vault = slowVault();
     const w = (world = await startChatWorld({ PATH: `${vault.bin}:${process.env.PATH ?? "/usr/bin:/bin"}` }));

@@ -77,7 +77,7 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
   it("passes on a healthy infra checkout and bot, and names every check", async () => {
     const infra = makeRotationInfra();
     const { id, token } = tg.addBot({ id: 4_000_001, username: "doctor_ok_bot" });
-    tg.addGroup({ id: -1004000001, title: "Ops", members: [], bots: [id] });
+    tg.addGroup({ id: -1004000001, title: "Ops", members: [], bots: [id], adminBots: [id] });
     tg.addGroup({ id: -1004000002, title: "Audit", type: "channel", members: [], bots: [id], adminBots: [id] });
     // The audit log's key, as the install role makes it (32 random bytes, hex).
     const auditKeyFile = path.join(mkdtempSync(path.join(tmpdir(), "rotabot-key-")), "audit_key");
@@ -107,6 +107,7 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
         "STATE_DIR",
         "telegram bot",
         "ops chat",
+        "ops chat rights",
         "audit chat",
       ]),
     );
@@ -314,6 +315,27 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
       status: "fail",
       fix: expect.stringContaining("administrator of the channel") as string,
     });
+    // Not an admin of the ops group, privacy mode on: a pasted secret there goes unseen. Said plainly.
+    expect(statusOf(checks, "ops chat rights")).toEqual({
+      check: "ops chat rights",
+      status: "warn",
+      detail:
+        "@doctor_bad_bot is not an administrator of the ops chat and Telegram's privacy mode is on, so it receives only commands, replies to it and mentions: a secret pasted there as a plain message is neither seen nor deleted, and nobody is told",
+      fix: "make @doctor_bad_bot an administrator of the ops group with the right “Delete messages” (docs/deploy.md, step 2)",
+    });
+    // An administrator without "Delete messages" sees a pasted secret but cannot delete it.
+    tg.setBotAdmin(-1004000003, id, { can_delete_messages: false });
+    const seesOnly = await doctor({
+      ...infra.env,
+      BOT_TOKEN: token,
+      TELEGRAM_API_ROOT: tg.url,
+      OPS_CHAT_ID: "-1004000003",
+      AUDIT_CHAT_ID: "-1004000004",
+    });
+    expect(statusOf(seesOnly.checks, "ops chat rights")).toMatchObject({
+      status: "warn",
+      detail: expect.stringContaining("may not delete them (an administrator without “Delete messages”)") as string,
+    });
     tg.issueNewToken(Number(token.split(":")[0]));
     const revoked = await doctor({
       ...infra.env,
@@ -324,6 +346,27 @@ describe("rotabot doctor", { timeout: 60_000 }, () => {
     expect(statusOf(revoked.checks, "telegram bot")).toMatchObject({
       status: "fail",
       fix: expect.stringContaining("@BotFather") as string,
+    });
+  });
+
+  it("names the new id and the setting to change when the ops group was upgraded to a supergroup", async () => {
+    const infra = makeRotationInfra();
+    const { id, token } = tg.addBot({ id: 4_000_003, username: "doctor_moved_bot" });
+    tg.addGroup({ id: -4000005, title: "Ops", type: "group", members: [], bots: [id], adminBots: [id] });
+    tg.migrateGroup(-4000005, -1004000005);
+    const { code, checks } = await doctor({
+      ...infra.env,
+      BOT_TOKEN: token,
+      TELEGRAM_API_ROOT: tg.url,
+      OPS_CHAT_ID: "-4000005",
+    });
+    expect(code).toBe(1);
+    expect(statusOf(checks, "ops chat")).toEqual({
+      check: "ops chat",
+      status: "fail",
+      detail:
+        "Telegram upgraded the ops chat (OPS_CHAT_ID=-4000005) to a supergroup with the new id -1004000005, so rotabot can no longer write to the old id",
+      fix: "set OPS_CHAT_ID=-1004000005 in rotabot's settings (.env or the unit's EnvironmentFile) and restart rotabot (systemctl restart rotabot)",
     });
   });
 });

@@ -160,10 +160,18 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
 
   it("aborts before the point of no return: rollback runs, _new is dropped, and it says what it put back", async () => {
     const infra = makeRotationInfra();
-    infra.touch("fail-verify");
+    // What ansible-playbook prints when a uri check gets the wrong status (ansible-core 2.14.18 here).
+    writeFileSync(
+      path.join(infra.infraDir, "fail-verify"),
+      'fatal: [localhost]: FAILED! => {"changed": false, "msg": "Status code was 401 and not [200]: HTTP Error 401: Unauthorized", "status": 401}\n',
+    );
     const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
     await shell.waitFor(
       /Verify all services use the new secret failed: .*exited with code 1[^]*\[r\]etry, \[m\]ark done, \[a\]bort\? /,
+    );
+    // The failure line carries the cause from the log, as the chat's card does.
+    expect(shell.output()).toMatch(
+      /✘ Verify all services use the new secret: [^\n]*\n {2}cause: fatal: \[localhost\]: Status code was 401 and not \[200\]: HTTP Error 401: Unauthorized\n/,
     );
     shell.answer("a");
     expect(await shell.exited).toBe(1);

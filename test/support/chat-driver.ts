@@ -24,6 +24,8 @@ export interface WalkOptions {
   onPrompt?: (prompt: StoredMessage) => boolean | void;
   /** What the operator does between seeing the plan and pressing Start (the bench reads it for a while). */
   beforeStart?: () => Promise<void>;
+  /** The forum topic of the ops chat the command is sent in. */
+  topic?: number;
 }
 
 /** A walked rotation: its id, the prompts answered, and when Start was pressed and "Rotation complete" showed (ms since the epoch). */
@@ -41,7 +43,12 @@ export async function walkRotation(command: string, options: WalkOptions): Promi
   const handled = new Set<string>();
   const seen = (m: StoredMessage) => `${m.message.chat.id}:${m.message.message_id}`;
   const before = new Set(tg.messages(opsChat).map(seen));
-  tg.userSends({ from: operator, chat: opsChat, text: command });
+  tg.userSends({
+    from: operator,
+    chat: opsChat,
+    text: command,
+    ...(options.topic === undefined ? {} : { topic: options.topic }),
+  });
   const plan = await tg.waitForMessage(
     (m) => m.botId === botId && !before.has(seen(m)) && buttonsOf(m).some((b) => b.endsWith("|start")),
     timeoutMs,

@@ -24,8 +24,17 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
     [MALLORY, "mallory"],
   ] as const)
     tg.addUser({ id, first_name: name, username: name });
-  tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, BOB, MALLORY], bots: [BOT] });
-  tg.addGroup({ id: AUDIT, title: "Akira Audit", type: "channel", members: [], bots: [BOT, NOTIFY_BOT] });
+  // As production should be (docs/deploy.md, step 2): rotabot is an admin of the ops group with
+  // "Delete messages", so it sees a secret pasted there and deletes it; and it posts in the channel.
+  tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, BOB, MALLORY], bots: [BOT], adminBots: [BOT] });
+  tg.addGroup({
+    id: AUDIT,
+    title: "Akira Audit",
+    type: "channel",
+    members: [],
+    bots: [BOT, NOTIFY_BOT],
+    adminBots: [BOT, NOTIFY_BOT],
+  });
   tg.userSends({ from: ALICE, chat: "private", text: "/start" });
   const infra = makeChatInfra(oldTelegramToken);
   const env = {
@@ -52,9 +61,10 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
     bot: () => bot!,
     /** Every process's output so far (restarts included). */
     output: () => [...outputs, bot?.output() ?? ""].join("\n"),
-    /** Starts `rotabot start` and resolves once it says it is ready (READY_FILE), whatever its runbook holds. */
-    async startBot(): Promise<void> {
+    /** Starts `rotabot start`; resolves once it says it is ready (READY_FILE), unless `ready: false`. */
+    async startBot({ ready = true }: { ready?: boolean } = {}): Promise<void> {
       bot = spawnBot(env);
+      if (!ready) return;
       await bot.ready();
     },
     /** Simulates a crash: SIGKILL, no goodbye. */
@@ -72,6 +82,14 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
         .map(textOf)
         .join("\n"),
     valueOf: (key: string) => new RegExp(`^${key}: "([^"]+)"$`, "m").exec(infra.vaultPlain())?.[1],
+    /**
+     * Presses the bot never answered, or answered after Telegram's window (the stand-in refuses
+     * those as Telegram does). `stop()` fails the test on any, except `pressed while down`.
+     */
+    latePresses: () =>
+      tg.callbackQueries().filter((q) => q.botId === BOT && (q.answeredAt === undefined || q.refused > 0)),
+    /** Presses a test made while the bot was stopped or killed on purpose: nobody could answer them. */
+    pressedWhileDown: new Set<string>(),
     async stop(): Promise<void> {
       const dump = [OPS, AUDIT, ALICE, BOB].flatMap((chat) =>
         tg
@@ -83,7 +101,12 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
         `${dump.join("\n")}\n\n${world.output()}`,
       );
       await bot?.stop();
+      const late = world.latePresses().filter((q) => !world.pressedWhileDown.has(q.id));
       await tg.close();
+      if (late.length > 0)
+        throw new Error(
+          `rotabot left ${late.length} button press(es) unanswered or answered after Telegram's window: ${late.map((q) => `${q.data} by ${q.from}${q.refused > 0 ? " (answer refused as too late)" : " (never answered)"}`).join("; ")}`,
+        );
     },
   };
   return world;

@@ -11,13 +11,14 @@ export const OLD_BILLING = "old-billing-token-0123456789abcdef";
 export const OLD_REPORTS = "old-reports-token-0123456789abcdef";
 
 const FIXTURE_STEP = `#!/bin/sh
-# Records each call; a careless tool that prints the values it was given.
+# Records each call; a careless tool that prints the values it was given. A fail-<step> file makes
+# the step fail, printing what the file holds first (a test puts a real tool's failure there).
 step="$1"
 echo "$step" >> calls.log
 echo "running $step for \${2:-?}"
 [ -n "\${NEW_VALUE:-}" ] && echo "new=$NEW_VALUE old=$OLD_VALUE"
 if [ -e "pause-$step" ]; then echo $$ > "paused-$step"; while [ -e "pause-$step" ]; do sleep 0.1; done; fi
-if [ -e "fail-$step" ]; then echo "step $step failed on purpose" >&2; exit 1; fi
+if [ -e "fail-$step" ]; then cat "fail-$step" >&2; echo "step $step failed on purpose" >&2; exit 1; fi
 exit 0
 `;
 

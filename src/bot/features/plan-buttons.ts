@@ -1,5 +1,5 @@
 import { Composer, type Context } from "grammy";
-import { PICK_BUTTON, PLAN_BUTTON } from "../../../conversations/rotate.js";
+import { PICK_BUTTON, PLAN_BUTTON, type OpenPlans, type PlanCard } from "../../../conversations/rotate.js";
 import type { Audit } from "../../audit/create-audit.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
 
@@ -8,21 +8,42 @@ interface OpenPlan {
   owner: string;
   key: string | undefined;
   at: number;
+  /** Its card while it still waits for Start or Cancel. */
+  card?: PlanCard;
 }
 
 /** Plans expire after 15 minutes; who asked for one is kept a while longer to answer late presses. */
 const KEEP_MS = 60 * 60_000;
 
-/** The plans shown lately and who asked for each (in memory: after a restart a press is answered without the name). */
+/**
+ * The plans shown lately, who asked for each, and the cards still waiting for a press (in memory:
+ * after a restart a press is answered without the name, and an older card is not replaced).
+ */
 export function createOpenPlans(now: () => number = Date.now) {
   const plans = new Map<string, OpenPlan>();
   return {
-    open(nonce: string, plan: Omit<OpenPlan, "at">): void {
+    open(nonce: string, plan: Omit<OpenPlan, "at" | "card">): void {
       for (const [old, p] of plans) if (now() - p.at > KEEP_MS) plans.delete(old);
       plans.set(nonce, { ...plan, at: now() });
     },
+    shown(nonce: string, card: PlanCard): PlanCard[] {
+      const plan = plans.get(nonce);
+      if (!plan) return [];
+      const replaced: PlanCard[] = [];
+      for (const [other, p] of plans)
+        if (other !== nonce && p.ownerId === plan.ownerId && p.card) {
+          replaced.push(p.card);
+          delete p.card;
+        }
+      plan.card = card;
+      return replaced;
+    },
+    settled(nonce: string): void {
+      const plan = plans.get(nonce);
+      if (plan) delete plan.card;
+    },
     get: (nonce: string) => plans.get(nonce),
-  };
+  } satisfies OpenPlans & { get: unknown };
 }
 export type OpenPlanRegistry = ReturnType<typeof createOpenPlans>;
 

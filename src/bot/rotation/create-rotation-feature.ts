@@ -5,7 +5,8 @@ import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
 import { currentStep } from "../../rotation/queries.js";
 import { escapeHtml } from "../../telegram/html.js";
 import { ROTATE_CONVERSATION } from "../../../conversations/rotate.js";
-import { decodeButton, ROTATION_ID } from "./callback-data.js";
+import type { Logger } from "../../logging/create-logger.js";
+import { decodeButton, ROTATION_ID, type ButtonAction } from "./callback-data.js";
 import type { RotationPresenter } from "./create-rotation-presenter.js";
 import { REFUSALS } from "../../rotation/prompts.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
@@ -17,6 +18,7 @@ export interface RotationFeatureDeps {
   audit: Audit;
   opsChatId: number;
   now: () => Date;
+  logger: Logger;
 }
 
 const elapsed = (from: string, now: Date) => {
@@ -39,9 +41,31 @@ function rotationIdArgument(command: string, match: string): { id: string | unde
   return { id };
 }
 
+/** A press is answered within this long, whatever the engine is doing (Telegram gives about ten seconds). */
+const ANSWER_WITHIN_MS = 800;
+
+/** The short note on a press whose work goes on after the answer. */
+const WORKING: Partial<Record<ButtonAction, string>> & { default: string } = {
+  abort: "Aborting: rolling back…",
+  cancel: "Cancelling: rolling back…",
+  retry: "Running it again…",
+  default: "Working on it…",
+};
+
+/** The promise's value if it settles within `ms`, else undefined (it goes on in the background). */
+async function settledWithin<T>(ms: number, task: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([task, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** /rotate, /status, /cancel, /resume, /history and the rotation prompt buttons. */
 export function createRotationFeature(deps: RotationFeatureDeps): Composer<ConversationFlavor<Context>> {
-  const { engine, presenter, audit, opsChatId, now } = deps;
+  const { engine, presenter, audit, opsChatId, now, logger } = deps;
   const composer = new Composer<ConversationFlavor<Context>>();
 
   composer.command("rotate", async (ctx) => {
@@ -161,13 +185,15 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       return;
     }
     const actor = telegramActor(ctx.from);
-    const refuse = async (reason: string) => {
-      const by = {
-        id: actor.id,
-        name: ctx.from.first_name,
-        ...(ctx.from.username ? { username: ctx.from.username } : {}),
-      };
+    const by = {
+      id: actor.id,
+      name: ctx.from.first_name,
+      ...(ctx.from.username ? { username: ctx.from.username } : {}),
+    };
+    const recordRefusal = (reason: string) =>
       audit.record({ type: "press_refused", rotation: { id: rotation.id, key: rotation.key }, by, reason });
+    const refuse = async (reason: string) => {
+      recordRefusal(reason);
       await ctx.answerCallbackQuery({ text: clip(reason, 190), show_alert: true });
     };
     if (button.action === "ask_again") {
@@ -181,11 +207,31 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       await presenter.repost(rotation.id);
       return;
     }
-    const result = await engine.respond(rotation.id, button.nonce, { type: button.action }, actor);
-    if (!result.ok && result.reason === "not_allowed") return refuse(result.message);
-    await ctx.answerCallbackQuery(
-      result.ok ? { text: "OK" } : { text: result.message.slice(0, 190), show_alert: result.reason !== "stale" },
-    );
+    // Telegram refuses an answer after about ten seconds, and a Retry or an abort may take minutes:
+    // the press is answered once the engine has taken it, or at the latest after a moment with a
+    // short note; what comes later arrives as messages (progress, cards, and a refusal said here).
+    const pending = engine.respond(rotation.id, button.nonce, { type: button.action }, actor);
+    const result = await settledWithin(ANSWER_WITHIN_MS, pending);
+    if (result) {
+      if (!result.ok && result.reason === "not_allowed") return refuse(result.message);
+      await ctx.answerCallbackQuery(
+        result.ok ? { text: "OK" } : { text: result.message.slice(0, 190), show_alert: result.reason !== "stale" },
+      );
+      return;
+    }
+    await ctx.answerCallbackQuery({ text: WORKING[button.action] ?? WORKING.default });
+    const chatId = ctx.chat?.id;
+    const card = ctx.callbackQuery.message;
+    const threadId = card && "is_topic_message" in card && card.is_topic_message ? card.message_thread_id : undefined;
+    void pending
+      .then(async (late) => {
+        if (late.ok || chatId === undefined) return;
+        if (late.reason === "not_allowed") recordRefusal(late.message);
+        await ctx.api.sendMessage(chatId, `${ctx.from.first_name}, your press was not taken: ${late.message}`, {
+          ...(threadId !== undefined ? { message_thread_id: threadId } : {}),
+        });
+      })
+      .catch((error: unknown) => logger.error({ err: error, rotationId: rotation.id }, "a pressed button failed"));
   });
 
   return composer;

@@ -1,13 +1,18 @@
-import { readFile } from "node:fs/promises";
 import { GrammyError, InlineKeyboard, InputFile, type Api } from "grammy";
+import { readFailureCause } from "../../exec/find-failure-cause.js";
+import { readFileTail } from "../../fs/read-file-tail.js";
 import type { Logger } from "../../logging/create-logger.js";
 import type { EngineEvent, RotationEngine } from "../../rotation/create-rotation-engine.js";
 import type { Awaiting, ResponseType, Rotation } from "../../rotation/model.js";
-import { describeOutage } from "../../rotation/queries.js";
+import { describeOutage, isTerminal } from "../../rotation/queries.js";
 import { RESPONSES } from "../../rotation/responses.js";
 import { escapeHtml } from "../../telegram/html.js";
+import { describeTelegramError, isMessageGone, sendOrEdit } from "../../telegram/send-or-edit.js";
 import { encodeButton, type ButtonAction } from "./callback-data.js";
 import { renderProgress } from "./render-progress.js";
+
+/** The signal grammY's methods take (typed by its abort-controller polyfill; a Node AbortSignal works). */
+type ApiSignal = Parameters<Api["sendMessage"]>[3];
 
 /** Button labels: the shared response vocabulary, plus `ask_again` (re-send the private token request). */
 const LABELS: Record<ButtonAction, string> = {
@@ -17,6 +22,8 @@ const LABELS: Record<ButtonAction, string> = {
 const EDIT_INTERVAL_MS = 5_000;
 const UNDOABLE = "This cannot be undone";
 const TAIL_LINES = 8;
+/** A step's log goes out as a document of at most this size, its end (Telegram takes up to 50 MB from a bot). */
+export const MAX_LOG_DOCUMENT_BYTES = 5 * 1024 * 1024;
 
 export interface PresenterDeps {
   api: Api;
@@ -26,6 +33,15 @@ export interface PresenterDeps {
   latestOpsMessageId: () => number;
   botUsername: () => string;
   logger: Logger;
+  /**
+   * Runs a card's writes with the card's priority in the chat's send budget, so the progress
+   * message moved above it goes with it (SendBudget.urgent); by default they just run.
+   */
+  urgent?: <T>(task: () => Promise<T>) => Promise<T>;
+  /** Masks secret values learned since a log was written, in the lines a card quotes from it. */
+  redact?: (text: string) => string;
+  /** Largest log document; the end of a longer log is sent, with a note that it was cut. */
+  maxLogBytes?: number;
 }
 
 interface Live {
@@ -37,6 +53,8 @@ interface Live {
   timer?: NodeJS.Timeout;
   tail: string[];
   chain: Promise<unknown>;
+  /** Aborted when the rotation ends: cards still waiting for the chat's send budget are dropped. */
+  cards: AbortController;
 }
 
 /** The buttons of a prompt: what it accepts, except a pasted value (that is a private message). */
@@ -69,6 +87,9 @@ export function createRotationPresenter({
   latestOpsMessageId,
   botUsername,
   logger,
+  urgent = (task) => task(),
+  redact = (text) => text,
+  maxLogBytes = MAX_LOG_DOCUMENT_BYTES,
 }: PresenterDeps) {
   const live = new Map<string, Live>();
   /** Nonce -> the message that asks it, and the rotation it belongs to. */
@@ -81,20 +102,56 @@ export function createRotationPresenter({
   const stateOf = (id: string): Live => {
     let state = live.get(id);
     if (!state) {
-      state = { lastEdit: 0, tail: [], chain: Promise.resolve() };
+      state = { lastEdit: 0, tail: [], chain: Promise.resolve(), cards: new AbortController() };
       live.set(id, state);
     }
     return state;
   };
-  /** Runs Telegram calls of one rotation in order; a failure is logged, never thrown. */
+  /**
+   * Runs Telegram calls of one rotation in order; a failure is logged, never thrown, so the next
+   * card always goes (a reply without a `description` once broke the chain here).
+   */
   const serial = (id: string, task: () => Promise<unknown>) => {
     const state = stateOf(id);
     state.chain = state.chain.then(task).catch((error: unknown) => {
-      if (error instanceof GrammyError && error.description.includes("message is not modified")) return;
-      logger.warn({ err: error, rotationId: id }, "could not update the chat about a rotation");
+      if (error instanceof GrammyError && (error.description ?? "").includes("message is not modified")) return;
+      // A card dropped at the end (its wait for the chat's budget was cancelled): expected, not news.
+      if (state.cards.signal.aborted && !(error instanceof GrammyError)) {
+        logger.debug({ err: error, rotationId: id }, "a card of an ended rotation was not posted");
+        return;
+      }
+      logger.warn(
+        { err: error, rotationId: id, telegram: describeTelegramError(error) },
+        "could not update the chat about a rotation",
+      );
     });
     return state.chain;
   };
+  /** Where a rotation's messages go in the ops chat: the forum topic it was started in, if any. */
+  const topicOf = (rotation: Readonly<Rotation>) =>
+    rotation.topic !== undefined ? { message_thread_id: rotation.topic } : {};
+  /**
+   * Sends to the ops chat, in the rotation's topic; if that topic is gone (deleted or closed by an
+   * admin), in the chat's general topic rather than nowhere.
+   */
+  async function sendToOps(
+    rotation: Readonly<Rotation>,
+    text: string,
+    other: Parameters<Api["sendMessage"]>[2] = {},
+    signal?: ApiSignal,
+  ) {
+    try {
+      return await api.sendMessage(opsChatId, text, { ...other, ...topicOf(rotation) }, signal);
+    } catch (error) {
+      if (rotation.topic === undefined || !describeTelegramError(error).includes("thread not found")) throw error;
+      return api.sendMessage(opsChatId, text, other, signal);
+    }
+  }
+  /** The card of a prompt is still the rotation's current question (not answered, aborted or replaced meanwhile). */
+  async function stillAsked(rotation: Readonly<Rotation>, awaiting: Awaiting): Promise<boolean> {
+    const current = await engine.get(rotation.id);
+    return current !== undefined && !isTerminal(current) && current.awaiting?.nonce === awaiting.nonce;
+  }
 
   /**
    * Schedules an edit of the progress message, never sooner than five seconds after the last
@@ -117,11 +174,14 @@ export function createRotationPresenter({
         if (text !== state.shownText) {
           state.shownText = text;
           state.lastEdit = Date.now();
-          if (state.progressMessageId === undefined) {
-            state.progressMessageId = (await api.sendMessage(opsChatId, text, { parse_mode: "HTML" })).message_id;
-          } else {
-            await api.editMessageText(opsChatId, state.progressMessageId, text, { parse_mode: "HTML" });
-          }
+          // A progress message someone deleted is sent again rather than lost.
+          state.progressMessageId = await sendOrEdit(
+            {
+              edit: (id) => api.editMessageText(opsChatId, id, text, { parse_mode: "HTML" }),
+              send: () => sendToOps(latest, text, { parse_mode: "HTML" }),
+            },
+            state.progressMessageId,
+          );
         }
         if (state.final) live.delete(rotation.id);
       });
@@ -133,24 +193,33 @@ export function createRotationPresenter({
    * newest message in the chat, a fresh one is sent and the old one deleted, so the checklist never
    * scrolls away above the cards.
    */
-  async function moveProgressDown(rotation: Readonly<Rotation>): Promise<void> {
+  async function moveProgressDown(rotation: Readonly<Rotation>, signal?: ApiSignal): Promise<void> {
     const state = stateOf(rotation.id);
     // Still the newest message in the chat: the card will stand right below it as it is.
     if (state.progressMessageId !== undefined && state.progressMessageId >= latestOpsMessageId()) return;
     const text = renderProgress((await engine.get(rotation.id)) ?? rotation, state.tail);
     const old = state.progressMessageId;
-    state.progressMessageId = (await api.sendMessage(opsChatId, text, { parse_mode: "HTML" })).message_id;
+    state.progressMessageId = (await sendToOps(rotation, text, { parse_mode: "HTML" }, signal)).message_id;
     state.shownText = text;
     state.lastEdit = Date.now();
     if (old !== undefined) await api.deleteMessage(opsChatId, old).catch(() => undefined);
   }
 
-  /** Edits the ops chat's waiting line of a rotation, if one is shown; `done` forgets it after. */
-  function editWaitingLine(rotationId: string, html: string, done: boolean): void {
-    const messageId = waitingLines.get(rotationId);
+  /** Edits the ops chat's waiting line of a rotation, if one is shown (sent again if it was deleted); `done` forgets it after. */
+  function editWaitingLine(rotation: Readonly<Rotation>, html: string, done: boolean): void {
+    const messageId = waitingLines.get(rotation.id);
     if (messageId === undefined) return;
-    if (done) waitingLines.delete(rotationId);
-    void serial(rotationId, () => api.editMessageText(opsChatId, messageId, html, { parse_mode: "HTML" }));
+    if (done) waitingLines.delete(rotation.id);
+    void serial(rotation.id, async () => {
+      const shown = await sendOrEdit(
+        {
+          edit: (id) => api.editMessageText(opsChatId, id, html, { parse_mode: "HTML" }),
+          send: () => sendToOps(rotation, html, { parse_mode: "HTML" }),
+        },
+        messageId,
+      );
+      if (!done) waitingLines.set(rotation.id, shown);
+    });
   }
 
   function keyboardFor(rotation: Rotation, awaiting: Awaiting, actions: readonly ButtonAction[]): InlineKeyboard {
@@ -163,8 +232,11 @@ export function createRotationPresenter({
   }
 
   async function postPrompt(rotation: Rotation, awaiting: Awaiting): Promise<void> {
+    // A card of a rotation that ended (or moved on) while it waited its turn is never posted.
+    if (!(await stillAsked(rotation, awaiting))) return;
     // Asked again (Ask me again, a restart): the earlier message of this prompt loses its buttons.
     if (prompts.has(awaiting.nonce)) void settlePrompt(rotation.id, awaiting.nonce, "Asked again in a newer message.");
+    const signal = stateOf(rotation.id).cards.signal as unknown as ApiSignal;
     const userId = telegramUserOf(rotation);
     if (awaiting.kind === "collect" && userId !== undefined) {
       const request: OpenRequest = { rotationId: rotation.id, userId, nonce: awaiting.nonce, key: rotation.key };
@@ -184,24 +256,34 @@ export function createRotationPresenter({
         });
         // Asked again after a refused value: the line there already says so.
         if (!waitingLines.has(rotation.id)) {
-          await moveProgressDown(rotation);
-          const line = await api.sendMessage(
-            opsChatId,
-            `🔑 Waiting for ${escapeHtml(rotation.initiator.name)} to send the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat with me.`,
-            { parse_mode: "HTML" },
-          );
+          const line = await urgent(async () => {
+            await moveProgressDown(rotation, signal);
+            return sendToOps(
+              rotation,
+              `🔑 Waiting for ${escapeHtml(rotation.initiator.name)} to send the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat with me.`,
+              { parse_mode: "HTML" },
+              signal,
+            );
+          });
           waitingLines.set(rotation.id, line.message_id);
         }
       } catch (error) {
         if (!(error instanceof GrammyError && error.error_code === 403)) throw error;
-        await moveProgressDown(rotation);
         const text = `🔑 ${escapeHtml(rotation.initiator.name)}, I need the new value of <code>${escapeHtml(rotation.key)}</code> in a private chat, but I cannot write to you yet. Open @${escapeHtml(botUsername())}, press Start (or send /start), then press the button below.`;
-        const sent = await api.sendMessage(opsChatId, text, {
-          parse_mode: "HTML",
-          reply_markup: keyboardFor(rotation, awaiting, [
-            "ask_again",
-            ...buttonsOf(awaiting).filter((a) => a === "cancel"),
-          ]),
+        const sent = await urgent(async () => {
+          await moveProgressDown(rotation, signal);
+          return sendToOps(
+            rotation,
+            text,
+            {
+              parse_mode: "HTML",
+              reply_markup: keyboardFor(rotation, awaiting, [
+                "ask_again",
+                ...buttonsOf(awaiting).filter((a) => a === "cancel"),
+              ]),
+            },
+            signal,
+          );
         });
         prompts.set(awaiting.nonce, { rotationId: rotation.id, chatId: opsChatId, messageId: sent.message_id, text });
       }
@@ -209,15 +291,29 @@ export function createRotationPresenter({
     }
     // The prompt says once that it cannot be undone; the card marks it and makes it bold.
     const undoable = !awaiting.prompt.includes(UNDOABLE);
-    const prompt = escapeHtml(awaiting.prompt).replace(UNDOABLE, `<b>${UNDOABLE}</b>`);
+    const [first, ...rest] = escapeHtml(awaiting.prompt).replace(UNDOABLE, `<b>${UNDOABLE}</b>`).split("\n\n");
+    // A failed step's card quotes the lines of its log that say why, under its title.
+    const cause = awaiting.kind === "failed" ? await causeOf(rotation, awaiting) : [];
+    const prompt = [first, ...(cause.length > 0 ? [formatCause(cause)] : []), ...rest].join("\n\n");
     const who = rotation.initiator.name;
-    await moveProgressDown(rotation);
     const text = `${undoable ? "" : "⚠️ "}${prompt}\n\n<i>Rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code>; only ${escapeHtml(who)} can answer.</i>`;
-    const sent = await api.sendMessage(opsChatId, text, {
-      parse_mode: "HTML",
-      reply_markup: keyboardFor(rotation, awaiting, buttonsOf(awaiting)),
+    const sent = await urgent(async () => {
+      await moveProgressDown(rotation, signal);
+      return sendToOps(
+        rotation,
+        text,
+        { parse_mode: "HTML", reply_markup: keyboardFor(rotation, awaiting, buttonsOf(awaiting)) },
+        signal,
+      );
     });
     prompts.set(awaiting.nonce, { rotationId: rotation.id, chatId: opsChatId, messageId: sent.message_id, text });
+  }
+
+  /** The lines of the failed step's log that say why it failed (redacted). */
+  async function causeOf(rotation: Readonly<Rotation>, awaiting: Awaiting): Promise<string[]> {
+    const record = rotation.steps.find((s) => s.id === awaiting.stepId);
+    // Without a log (a built-in check), the step's own message is the cause: nothing is added.
+    return readFailureCause(record?.logFile, redact);
   }
 
   /** The engine refuses answers from now on; the card says so and loses its buttons. */
@@ -237,10 +333,15 @@ export function createRotationPresenter({
     const prompt = prompts.get(nonce);
     if (!prompt) return Promise.resolve();
     prompts.delete(nonce);
+    // A card someone deleted has nothing left to settle.
     return serial(rotationId, () =>
-      api.editMessageText(prompt.chatId, prompt.messageId, `${prompt.text}\n\n${escapeHtml(outcome)}`, {
-        parse_mode: "HTML",
-      }),
+      api
+        .editMessageText(prompt.chatId, prompt.messageId, `${prompt.text}\n\n${escapeHtml(outcome)}`, {
+          parse_mode: "HTML",
+        })
+        .catch((error: unknown) => {
+          if (!isMessageGone(error)) throw error;
+        }),
     );
   }
 
@@ -255,17 +356,20 @@ export function createRotationPresenter({
       if (prompt.rotationId === rotationId) void settlePrompt(rotationId, nonce, outcome);
   }
 
+  /** The step's log as a document: whole, or its end with a first line that says what was cut and where the rest is. */
   async function sendFailureLog(rotation: Rotation, stepTitle: string, logFile: string | undefined): Promise<void> {
     if (!logFile) return;
-    const content = await readFile(logFile).catch(() => undefined);
-    if (!content || content.length === 0) return;
-    await api.sendDocument(
-      opsChatId,
-      new InputFile(content, `${rotation.id}-${stepTitle.replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()}.log`),
-      {
-        caption: `Full output of “${stepTitle}” (redacted)`,
-      },
-    );
+    const tail = await readFileTail(logFile, maxLogBytes);
+    if (!tail) return;
+    const cut =
+      tail.cutBytes > 0
+        ? `[rotabot: the first ${megabytes(tail.cutBytes)} of this log were left out; the whole log is ${logFile} on the rotabot host]\n`
+        : "";
+    const name = `${rotation.id}-${stepTitle.replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()}.log`;
+    await api.sendDocument(opsChatId, new InputFile(Buffer.concat([Buffer.from(cut), tail.content]), name), {
+      caption: `${cut ? "The end of the output" : "Full output"} of “${stepTitle}” (redacted)`,
+      ...topicOf(rotation),
+    });
   }
 
   function onEvent(event: EngineEvent): void {
@@ -300,7 +404,7 @@ export function createRotationPresenter({
         settlePromptsOf(rotation.id, settled);
         if (event.response !== "collect" && event.response !== "added_myself")
           editWaitingLine(
-            rotation.id,
+            rotation,
             `🔑 No longer waiting for the new value of <code>${escapeHtml(rotation.key)}</code>: ${escapeHtml(settled)}.`,
             true,
           );
@@ -313,13 +417,13 @@ export function createRotationPresenter({
         const how = event.response === "collect" ? "sent" : "added to the vault by hand";
         if (event.refused === undefined)
           editWaitingLine(
-            rotation.id,
+            rotation,
             `🔑 ${who} ${how} the new value of ${key}: received and accepted, stored in the vault as <code>${escapeHtml(rotation.key)}_new</code>${ending ? ` (ends in …${escapeHtml(ending)})` : ""}.`,
             true,
           );
         else
           editWaitingLine(
-            rotation.id,
+            rotation,
             `🔑 The value ${who} ${how} for ${key} was rejected: ${escapeHtml(event.refused)}. Nothing was stored; waiting for another value in the private chat.`,
             false,
           );
@@ -327,14 +431,15 @@ export function createRotationPresenter({
       }
       case "completed": {
         closeRequestOf(rotation.id);
+        state.cards.abort();
         refreshProgress(rotation, true);
         const minutes = (
           (Date.parse(rotation.endedAt ?? rotation.updatedAt) - Date.parse(rotation.createdAt)) /
           60_000
         ).toFixed(1);
         void serial(rotation.id, () =>
-          api.sendMessage(
-            opsChatId,
+          sendToOps(
+            rotation,
             `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}${rotation.outage ? ` ⏱ ${escapeHtml(describeOutage(rotation)!)} (token received → test alert delivered).` : ""}`,
             { parse_mode: "HTML" },
           ),
@@ -343,9 +448,10 @@ export function createRotationPresenter({
       }
       case "aborted":
         closeRequestOf(rotation.id);
+        state.cards.abort();
         refreshProgress(rotation, true);
         settlePromptsOf(rotation.id, "rotation aborted");
-        void serial(rotation.id, () => api.sendMessage(opsChatId, `⏹ ${escapeHtml(rotation.message ?? "aborted")}`));
+        void serial(rotation.id, () => sendToOps(rotation, `⏹ ${escapeHtml(rotation.message ?? "aborted")}`));
         break;
       case "prompt_expired":
         void expire(rotation);
@@ -381,3 +487,12 @@ export function createRotationPresenter({
   };
 }
 export type RotationPresenter = ReturnType<typeof createRotationPresenter>;
+
+/** A failed step's cause under its card's title: the log's own lines, as code. */
+function formatCause(lines: readonly string[]): string {
+  return `From the log:\n${lines.map((line) => `<code>${escapeHtml(line)}</code>`).join("\n")}`;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}

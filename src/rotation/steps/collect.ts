@@ -3,6 +3,7 @@ import { formatSchema, stepBase, text } from "../../schema/fields.js";
 import { newKeyOf } from "../../vault/create-vault.js";
 import type { Actor, Rotation } from "../model.js";
 import { defineStep, type StepDeps } from "./step-kind.js";
+import { credentialEnding } from "../../vault/credential-ending.js";
 
 /** The operator supplies a value issued elsewhere (BotFather, SignalWire, Sentry), in a private chat or without echo. */
 export const collectStep = defineStep(
@@ -91,7 +92,7 @@ export async function takeCollectedValue(
     return {
       ok: false,
       reason: "another rotation has changed the vault",
-      prompt: `${claim.message}. Nothing was stored. ${step.prompt}`,
+      prompt: `${claim.message.charAt(0).toUpperCase()}${claim.message.slice(1)}. Nothing was stored. ${step.prompt}`,
     };
   if (pasted !== undefined) {
     const added = await vault.addNew(key, value, { replace: true });
@@ -99,5 +100,6 @@ export async function takeCollectedValue(
       return { ok: false, reason: "it could not be stored", prompt: `Could not store it: ${added.message}` };
   }
   const how = pasted !== undefined ? `received from ${actor.name}` : `added to the vault by ${actor.name}`;
-  return { ok: true, note: `${how}, ends in …${value.slice(-4)}`, ending: value.slice(-4) };
+  const ending = credentialEnding(value);
+  return { ok: true, note: `${how}, ends in …${ending}`, ending };
 }

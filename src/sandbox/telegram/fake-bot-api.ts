@@ -36,6 +36,8 @@ export interface StoredMessage {
 
 interface FakeBot {
   user: User & { username: string };
+  /** Privacy mode (BotFather /setprivacy): on by default; getMe says `can_read_all_group_messages: false`. */
+  privacyMode: boolean;
   /** The bot's one valid token: Telegram never has two for a bot. */
   token: string;
   updates: Update[];
@@ -50,14 +52,42 @@ interface FakeBot {
     | undefined;
   startedBy: Set<number>;
   commands: Map<string, BotCommand[]>;
-  callbacks: Map<string, { answered: boolean; from: number; at: number }>;
+  callbacks: Map<string, CallbackQueryRecord>;
+}
+
+/** A button press and what became of its answer. */
+export interface CallbackQueryRecord {
+  id: string;
+  botId: number;
+  from: number;
+  data: string;
+  /** When the press was delivered to the bot's queue (ms since the epoch). */
+  pressedAt: number;
+  /** When the bot answered it in time, if it did. */
+  answeredAt?: number;
+  /** Answers refused because they came after the window (or a second time). */
+  refused: number;
+}
+
+/** A bot's rights as an administrator of a group (the ChatMemberAdministrator fields rotabot reads). */
+export interface AdminRights {
+  can_delete_messages: boolean;
 }
 
 interface FakeChat {
   chat: Chat;
   members: Set<number>;
   bots: Set<number>;
-  adminBots: Set<number>;
+  /** Bots that are administrators, with their rights. */
+  adminBots: Map<number, AdminRights>;
+  /** Bots removed by an admin: Telegram answers them 403 "bot was kicked". */
+  kickedBots: Set<number>;
+  /** Bots a group's permissions keep from writing: 400 "not enough rights". */
+  mutedBots: Set<number>;
+  /** Forum topics by message_thread_id (the id of the message that created the topic). */
+  topics: Map<number, string>;
+  /** Set once a basic group was upgraded to a supergroup: the new chat's id. */
+  migratedTo?: number;
   /** Private chats are per bot: the key is `${botId}:${userId}`. */
   messages: Map<number, StoredMessage>;
   nextMessageId: number;
@@ -65,10 +95,35 @@ interface FakeChat {
 
 export interface Fault {
   method?: string;
-  status: 429 | 500 | 502 | 503;
+  /** 400 and 403 need the `description` Telegram gives for them (a test copies it from Telegram's answer). */
+  status: 400 | 403 | 429 | 500 | 502 | 503;
+  description?: string;
   retryAfter?: number;
   times?: number;
+  /**
+   * Leave `description` out of the error reply. The docs say an unsuccessful reply "may" carry it
+   * ("Making requests": `ok` false, "a human-readable description of the result ... may be
+   * returned"); proxies in front of Telegram answer without it.
+   */
+  withoutDescription?: boolean;
 }
+
+/** Options of the local Bot API server. */
+export interface FakeBotApiOptions {
+  /**
+   * How long a button press may wait for answerCallbackQuery; later answers are refused with
+   * Telegram's 400 "query is too old…". Telegram does not document the window: bot authors see
+   * refusals from about 10 s on (pyTelegramBotAPI#1615 "around 5-10 seconds";
+   * /work/shared/design.md §4 "roughly 10-15 s"). The default is the short end, so a bot that
+   * answers late fails here as it would there; tests of the expiry pass a shorter window.
+   */
+  callbackAnswerWindowMs?: number;
+  /** The clock of presses and their answers (ms since the epoch): tests move it instead of waiting. */
+  now?: () => number;
+}
+
+/** Telegram's window for answering a press, as this stand-in models it (see FakeBotApiOptions). */
+export const CALLBACK_ANSWER_WINDOW_MS = 10_000;
 
 /** The fake sender of an anonymous admin's message (see `userSends`). */
 export const GROUP_ANONYMOUS_BOT: User = {
@@ -79,13 +134,16 @@ export const GROUP_ANONYMOUS_BOT: User = {
 };
 
 const DEFAULT_EXCLUDED_UPDATES = new Set(["chat_member", "message_reaction", "message_reaction_count"]);
-const CALLBACK_QUERY_LIFETIME_MS = 15 * 60_000;
+const FULL_RIGHTS: AdminRights = { can_delete_messages: true };
+/** Who changed a bot's membership when a test does not say: Telegram's service account (id 777000). */
+const TELEGRAM_SERVICE_USER: User = { id: 777000, is_bot: false, first_name: "Telegram" };
 
 class TelegramError extends Error {
   constructor(
     readonly status: number,
     readonly description: string,
     readonly parameters?: Record<string, unknown>,
+    readonly withoutDescription = false,
   ) {
     super(description);
   }
@@ -112,8 +170,31 @@ const badRequest = (detail: string) => new TelegramError(400, `Bad Request: ${de
  * - A second getUpdates with one token ends the first: 409 "Conflict: terminated by other
  *   getUpdates request; make sure that only one bot instance is running". Source: Telegram's
  *   response as bot libraries report it (e.g. github.com/Eomm/fastify-telegram/issues/3).
- * - Privacy mode in groups: a bot sees commands (for it), replies to its messages, and everything
- *   when it is an administrator. Source: https://core.telegram.org/bots/features#privacy-mode.
+ * - Privacy mode in groups (on by default): a bot that is not an administrator sees only commands
+ *   (for it), replies to its messages, messages that mention it by username, and service messages;
+ *   an administrator, or a bot with privacy mode off, sees everything. getMe says which
+ *   (`can_read_all_group_messages`: "True, if privacy mode is disabled for the bot", the docs, User).
+ *   Sources: https://core.telegram.org/bots/features#privacy-mode; BotFather's /setprivacy: "your
+ *   bot will only receive messages that either start with the '/' symbol or mention the bot by
+ *   username" (quoted in dev.to/endykaufman, "how to receive messages in group chats").
+ * - getChatMember: "administrator" with its rights (`can_delete_messages`), "member", "restricted"
+ *   (`can_send_messages: false`), "kicked" or "left". Source: the docs, ChatMember and its kinds.
+ * - Forum supergroups (`is_forum`): a message in a topic carries `message_thread_id` and
+ *   `is_topic_message`; sendMessage/sendDocument take `message_thread_id` to post there, and an
+ *   unknown topic is 400 "message thread not found". Source: the docs, Message and sendMessage
+ *   ("Unique identifier for the target message thread (topic) of the forum; for forum supergroups only").
+ * - A basic group upgraded to a supergroup: every call with the old id is 400 "group chat was
+ *   upgraded to a supergroup chat" with `parameters.migrate_to_chat_id`; the old chat gets a service
+ *   message with `migrate_to_chat_id`, the new one with `migrate_from_chat_id`. Sources: the docs,
+ *   ResponseParameters and Message; the full reply as Telegram sent it in github.com/TwiN/gatus/issues/179.
+ * - A bot removed from a group: 403 "Forbidden: bot was kicked from the supergroup chat" (group
+ *   chat, channel chat), and a `my_chat_member` update with status "kicked"; a bot the group's
+ *   permissions keep from writing: 400 "Bad Request: not enough rights to send text messages to the
+ *   chat". Sources: tucnak/telebot errors.go (github.com/tucnak/telebot/pull/659), aiogram#445,
+ *   TelegramBotAPI/errors#5.
+ * - Button presses expire: an answer after the window (FakeBotApiOptions) is 400 "Bad Request:
+ *   query is too old and response timeout expired or query ID is invalid" (aiogram_dialog#145 has
+ *   the reply in full). `callbackQueries()` tells which presses were answered, and when.
  * - A bot writes privately only to users who started it: 403 "Forbidden: bot can't initiate
  *   conversation with a user". Source: the docs, sendMessage errors as Telegram returns them.
  * - Text 1-4096 characters after entity parsing; HTML and MarkdownV2 parsing with "can't parse
@@ -122,11 +203,17 @@ const badRequest = (detail: string) => new TelegramError(400, `Bad Request: ${de
  *   Source: the docs, InlineKeyboardButton and answerCallbackQuery.
  * - An edit that changes nothing: 400 "message is not modified". Source: Telegram's answer to
  *   editMessageText.
- * - deleteMessage: others' messages in groups only as an administrator. Source: the docs, deleteMessage.
+ * - deleteMessage: others' messages in a basic group as an administrator, in a supergroup only with
+ *   `can_delete_messages`. Source: the docs, deleteMessage ("If the bot is an administrator of a
+ *   group, it can delete any message there"; "If the bot has can_delete_messages administrator
+ *   right in a supergroup or a channel, it can delete any message there").
  * - 429 carries `parameters.retry_after`. Source: the docs, ResponseParameters (faults are injected
  *   by tests with `injectFault`).
  */
-export async function startFakeBotApi() {
+export async function startFakeBotApi({
+  callbackAnswerWindowMs = CALLBACK_ANSWER_WINDOW_MS,
+  now: clock = Date.now,
+}: FakeBotApiOptions = {}) {
   const bots = new Map<number, FakeBot>();
   const tokenOwner = new Map<string, number>();
   const users = new Map<number, User>();
@@ -163,6 +250,12 @@ export async function startFakeBotApi() {
     }
     const chat = chats.get(groupKey(chatId));
     if (!chat) throw badRequest("chat not found");
+    if (chat.migratedTo !== undefined)
+      throw new TelegramError(400, "Bad Request: group chat was upgraded to a supergroup chat", {
+        migrate_to_chat_id: chat.migratedTo,
+      });
+    if (chat.kickedBots.has(bot.user.id))
+      throw new TelegramError(403, `Forbidden: bot was kicked from the ${chat.chat.type} chat`);
     if (!chat.bots.has(bot.user.id)) {
       throw new TelegramError(
         403,
@@ -247,6 +340,19 @@ export async function startFakeBotApi() {
     return target.message;
   }
 
+  /** A send's `message_thread_id`: a topic of a forum supergroup, or nothing. */
+  function threadOf(chat: FakeChat, params: Record<string, ParamValue>): { message_thread_id?: number } {
+    const thread = intParam(params.message_thread_id);
+    if (thread === undefined) return {};
+    if (!chat.topics.has(thread)) throw badRequest("message thread not found");
+    return { message_thread_id: thread };
+  }
+
+  /** Sending needs the right to write there. */
+  function checkCanWrite(bot: FakeBot, chat: FakeChat): void {
+    if (chat.mutedBots.has(bot.user.id)) throw badRequest("not enough rights to send text messages to the chat");
+  }
+
   function findMessage(chat: FakeChat, params: Record<string, ParamValue>, action: "edit" | "delete"): StoredMessage {
     const stored = chat.messages.get(intParam(params.message_id) ?? -1);
     if (!stored || stored.deleted) throw badRequest(`message to ${action} not found`);
@@ -294,7 +400,7 @@ export async function startFakeBotApi() {
     getMe: (bot) => ({
       ...bot.user,
       can_join_groups: true,
-      can_read_all_group_messages: false,
+      can_read_all_group_messages: !bot.privacyMode,
       supports_inline_queries: false,
       can_connect_to_business: false,
       has_main_web_app: false,
@@ -326,20 +432,38 @@ export async function startFakeBotApi() {
       const userId = intParam(params.user_id) ?? 0;
       const user = userId === bot.user.id ? bot.user : users.get(userId);
       if (!user) throw badRequest("PARTICIPANT_ID_INVALID");
-      const isBotAdmin = userId === bot.user.id && chat.adminBots.has(userId);
-      const status = isBotAdmin
-        ? "administrator"
-        : chat.members.has(userId) || chat.bots.has(userId)
-          ? "member"
-          : "left";
-      return { status, user, ...(isBotAdmin ? { can_delete_messages: true } : {}) };
+      const rights = chat.adminBots.get(userId);
+      if (rights)
+        return {
+          status: "administrator",
+          user,
+          can_be_edited: false,
+          is_anonymous: false,
+          can_manage_chat: true,
+          can_change_info: false,
+          can_invite_users: true,
+          can_restrict_members: false,
+          can_promote_members: false,
+          can_manage_video_chats: false,
+          can_post_stories: false,
+          can_edit_stories: false,
+          can_delete_stories: false,
+          ...rights,
+        };
+      if (chat.mutedBots.has(userId)) return { status: "restricted", user, is_member: true, can_send_messages: false };
+      const status = chat.members.has(userId) || chat.bots.has(userId) ? "member" : "left";
+      return { status, user };
     },
     sendMessage: (bot, params) => {
       const chat = resolveChat(bot, params.chat_id);
+      checkCanWrite(bot, chat);
+      const thread = threadOf(chat, params);
       const parsed = parseText(params, "text", 4096);
       const markup = parseMarkup(params.reply_markup);
       const replyTo = replyTarget(chat, params);
       return storeMessage(chat, bot.user.id, {
+        ...thread,
+        ...(thread.message_thread_id !== undefined ? { is_topic_message: true } : {}),
         from: bot.user,
         text: parsed.text,
         ...(parsed.entities.length > 0 ? { entities: parsed.entities } : {}),
@@ -349,6 +473,8 @@ export async function startFakeBotApi() {
     },
     sendDocument: (bot, params) => {
       const chat = resolveChat(bot, params.chat_id);
+      checkCanWrite(bot, chat);
+      const thread = threadOf(chat, params);
       const document = params.document;
       if (!isUploadedFile(document))
         throw badRequest(
@@ -364,6 +490,8 @@ export async function startFakeBotApi() {
         chat,
         bot.user.id,
         {
+          ...thread,
+          ...(thread.message_thread_id !== undefined ? { is_topic_message: true } : {}),
           from: bot.user,
           document: {
             file_id: fileId,
@@ -385,19 +513,23 @@ export async function startFakeBotApi() {
       const chat = resolveChat(bot, params.chat_id);
       const stored = findMessage(chat, params, "delete");
       const ownMessage = stored.message.from?.id === bot.user.id;
-      if (chat.chat.type !== "private" && !ownMessage && !chat.adminBots.has(bot.user.id))
-        throw badRequest("message can't be deleted");
+      const rights = chat.adminBots.get(bot.user.id);
+      const mayDeleteOthers =
+        chat.chat.type === "private" ||
+        (rights !== undefined && (chat.chat.type === "group" || rights.can_delete_messages));
+      if (!ownMessage && !mayDeleteOthers) throw badRequest("message can't be deleted");
       stored.deleted = true;
       events.emit("message", stored);
       return true;
     },
     answerCallbackQuery: (bot, params) => {
       const query = bot.callbacks.get(textParam(params.callback_query_id) ?? "");
-      if (!query || query.answered || Date.now() - query.at > CALLBACK_QUERY_LIFETIME_MS) {
+      if (!query || query.answeredAt !== undefined || clock() - query.pressedAt > callbackAnswerWindowMs) {
+        if (query) query.refused++;
         throw badRequest("query is too old and response timeout expired or query ID is invalid");
       }
       if ((textParam(params.text) ?? "").length > 200) throw badRequest("MESSAGE_TOO_LONG");
-      query.answered = true;
+      query.answeredAt = clock();
       return true;
     },
   };
@@ -465,7 +597,7 @@ export async function startFakeBotApi() {
       ? {
           ok: false,
           error_code: error.status,
-          description: error.description,
+          ...(error.withoutDescription ? {} : { description: error.description }),
           ...(error.parameters ? { parameters: error.parameters } : {}),
         }
       : { ok: true, result: outcome };
@@ -507,10 +639,19 @@ export async function startFakeBotApi() {
         if (fault) {
           fault.remaining--;
           throw fault.status === 429
-            ? new TelegramError(429, `Too Many Requests: retry after ${fault.retryAfter ?? 1}`, {
-                retry_after: fault.retryAfter ?? 1,
-              })
-            : new TelegramError(fault.status, fault.status === 500 ? "Internal Server Error" : "Bad Gateway");
+            ? new TelegramError(
+                429,
+                `Too Many Requests: retry after ${fault.retryAfter ?? 1}`,
+                { retry_after: fault.retryAfter ?? 1 },
+                fault.withoutDescription,
+              )
+            : new TelegramError(
+                fault.status,
+                fault.description ??
+                  (fault.status === 500 ? "Internal Server Error" : fault.status < 500 ? "Bad Request" : "Bad Gateway"),
+                undefined,
+                fault.withoutDescription,
+              );
         }
         if (method === "getUpdates") {
           pollUpdates(bot, token, params, res);
@@ -547,22 +688,51 @@ export async function startFakeBotApi() {
     return user;
   }
 
-  function commandEntities(text: string) {
-    return [...text.matchAll(/(^|\s)(\/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,32})?)/g)].map((m) => ({
-      type: "bot_command" as const,
-      offset: m.index + m[1]!.length,
-      length: m[2]!.length,
-    }));
+  /** The entities Telegram finds in plain text: commands (`/age@bot`) and mentions (`@name`), in order. */
+  function textEntities(text: string) {
+    const found = (pattern: RegExp, type: "bot_command" | "mention") =>
+      [...text.matchAll(pattern)].map((m) => ({ type, offset: m.index + m[1]!.length, length: m[2]!.length }));
+    return [
+      ...found(/(^|\s)(\/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,32})?)/g, "bot_command"),
+      ...found(/(^|[\s(])(@[A-Za-z0-9_]{5,32})\b/g, "mention"),
+    ].sort((a, b) => a.offset - b.offset);
   }
 
-  /** Privacy mode: in groups a bot sees commands meant for it, replies to it, and everything when admin. */
+  /**
+   * Privacy mode: in groups a bot that is no administrator sees commands meant for it, replies to
+   * it, mentions of it and service messages; an administrator or a bot without privacy mode sees all.
+   */
   function botSees(bot: FakeBot, chat: FakeChat, message: Message): boolean {
-    if (chat.chat.type === "private" || chat.adminBots.has(bot.user.id)) return true;
+    if (chat.chat.type === "private" || chat.adminBots.has(bot.user.id) || !bot.privacyMode) return true;
+    if (message.text === undefined) return false;
     if (message.reply_to_message?.from?.id === bot.user.id) return true;
+    const name = bot.user.username.toLowerCase();
+    const mentioned = (message.entities ?? []).some(
+      (e) => e.type === "mention" && message.text!.slice(e.offset + 1, e.offset + e.length).toLowerCase() === name,
+    );
+    if (mentioned) return true;
     const first = message.entities?.[0];
     if (first?.type !== "bot_command" || first.offset !== 0) return false;
-    const mention = message.text!.slice(0, first.length).split("@")[1];
-    return mention === undefined || mention.toLowerCase() === bot.user.username.toLowerCase();
+    const mention = message.text.slice(0, first.length).split("@")[1];
+    return mention === undefined || mention.toLowerCase() === name;
+  }
+
+  function groupOf(chatId: number): FakeChat {
+    const chat = chats.get(groupKey(chatId));
+    if (!chat) throw new Error(`fake Telegram: no group ${chatId}`);
+    return chat;
+  }
+
+  /** The bot hears that its status in a chat changed, as Telegram tells it (`my_chat_member`). */
+  function tellMembership(chat: FakeChat, botId: number, before: string, after: string, by?: number): void {
+    const bot = requireBot(botId);
+    enqueue(bot, "my_chat_member", {
+      chat: chat.chat,
+      from: by === undefined ? TELEGRAM_SERVICE_USER : requireUser(by),
+      date: now(),
+      old_chat_member: { status: before, user: bot.user },
+      new_chat_member: { status: after, user: bot.user, ...(after === "kicked" ? { until_date: 0 } : {}) },
+    });
   }
 
   return {
@@ -570,10 +740,21 @@ export async function startFakeBotApi() {
     calls,
     events,
 
-    /** Creates a bot with one valid token. */
-    addBot({ id, username, firstName = username }: { id: number; username: string; firstName?: string }) {
+    /** Creates a bot with one valid token; privacy mode is on unless `privacyMode: false` (BotFather's default). */
+    addBot({
+      id,
+      username,
+      firstName = username,
+      privacyMode = true,
+    }: {
+      id: number;
+      username: string;
+      firstName?: string;
+      privacyMode?: boolean;
+    }) {
       const token = `${id}:${randomTokenPart()}`;
       bots.set(id, {
+        privacyMode,
         user: { id, is_bot: true, first_name: firstName, username },
         token,
         updates: [],
@@ -611,7 +792,10 @@ export async function startFakeBotApi() {
       return full;
     },
 
-    /** A group or supergroup with its members; bots listed in adminBots see every message and may delete others'. */
+    /**
+     * A group, supergroup (a forum with `forum: true`) or channel with its members; bots listed in
+     * adminBots are administrators with every right rotabot needs (see setBotAdmin for fewer).
+     */
     addGroup({
       id,
       title,
@@ -619,6 +803,7 @@ export async function startFakeBotApi() {
       members,
       bots: botIds,
       adminBots = [],
+      forum = false,
     }: {
       id: number;
       title: string;
@@ -626,15 +811,90 @@ export async function startFakeBotApi() {
       members: number[];
       bots: number[];
       adminBots?: number[];
+      forum?: boolean;
     }) {
+      if (forum && type !== "supergroup") throw new Error("fake Telegram: only a supergroup can be a forum");
       chats.set(groupKey(id), {
-        chat: { id, type, title },
+        chat: { id, type, title, ...(forum ? { is_forum: true } : {}) } as Chat,
         members: new Set(members),
         bots: new Set(botIds),
-        adminBots: new Set(adminBots),
+        adminBots: new Map(adminBots.map((botId) => [botId, { ...FULL_RIGHTS }])),
+        kickedBots: new Set(),
+        mutedBots: new Set(),
+        topics: new Map(),
         messages: new Map(),
         nextMessageId: 1,
       });
+    },
+
+    /** Makes a bot an administrator with these rights, or (false) an ordinary member again. */
+    setBotAdmin(chatId: number, botId: number, rights: Partial<AdminRights> | false, by?: number): void {
+      const chat = groupOf(chatId);
+      const before = chat.adminBots.has(botId) ? "administrator" : "member";
+      if (rights === false) chat.adminBots.delete(botId);
+      else chat.adminBots.set(botId, { ...FULL_RIGHTS, ...rights });
+      tellMembership(chat, botId, before, rights === false ? "member" : "administrator", by);
+    },
+
+    /** An admin removes the bot from the group: from now on it gets 403 "bot was kicked". */
+    kickBot(chatId: number, botId: number, by?: number): void {
+      const chat = groupOf(chatId);
+      const before = chat.adminBots.has(botId) ? "administrator" : "member";
+      chat.bots.delete(botId);
+      chat.adminBots.delete(botId);
+      chat.kickedBots.add(botId);
+      tellMembership(chat, botId, before, "kicked", by);
+    },
+
+    /** The group's permissions keep the bot from writing (it is "restricted"): sends get 400 "not enough rights". */
+    muteBot(chatId: number, botId: number, by?: number): void {
+      const chat = groupOf(chatId);
+      chat.mutedBots.add(botId);
+      tellMembership(chat, botId, "member", "restricted", by);
+    },
+
+    /** Creates a topic in a forum supergroup; its id is the message_thread_id of its messages. */
+    addTopic(chatId: number, name: string, by: number): number {
+      const chat = groupOf(chatId);
+      if (!(chat.chat as { is_forum?: boolean }).is_forum) throw new Error(`fake Telegram: ${chatId} is not a forum`);
+      const created = storeMessage(chat, 0, {
+        from: requireUser(by),
+        forum_topic_created: { name, icon_color: 0x6fb9f0 },
+      });
+      const thread = created.message.message_id;
+      created.message = { ...created.message, message_thread_id: thread, is_topic_message: true };
+      chat.topics.set(thread, name);
+      return thread;
+    },
+
+    /**
+     * The basic group becomes a supergroup with a new id (Telegram does this when, for example, the
+     * history is made visible to new members): its members, bots and their rights move over, the old
+     * id answers 400 with `migrate_to_chat_id`, and each bot gets the two service messages.
+     */
+    migrateGroup(chatId: number, newId: number, by?: number): void {
+      const old = groupOf(chatId);
+      if (old.chat.type !== "group") throw new Error("fake Telegram: only a basic group is upgraded");
+      chats.set(groupKey(newId), {
+        chat: { id: newId, type: "supergroup", title: (old.chat as { title: string }).title },
+        members: new Set(old.members),
+        bots: new Set(old.bots),
+        adminBots: new Map(old.adminBots),
+        kickedBots: new Set(old.kickedBots),
+        mutedBots: new Set(old.mutedBots),
+        topics: new Map(),
+        messages: new Map(),
+        nextMessageId: 1,
+      });
+      const fresh = groupOf(newId);
+      const user = by === undefined ? TELEGRAM_SERVICE_USER : requireUser(by);
+      const notices = [
+        storeMessage(old, 0, { from: user, migrate_to_chat_id: newId }),
+        storeMessage(fresh, 0, { from: user, migrate_from_chat_id: chatId }),
+      ];
+      old.migratedTo = newId;
+      for (const botId of fresh.bots)
+        for (const notice of notices) enqueue(requireBot(botId), "message", notice.message);
     },
 
     /**
@@ -652,6 +912,7 @@ export async function startFakeBotApi() {
       bot: botId,
       replyTo,
       anonymous = false,
+      topic,
     }: {
       from: number;
       chat: number | "private";
@@ -659,6 +920,8 @@ export async function startFakeBotApi() {
       bot?: number;
       replyTo?: number;
       anonymous?: boolean;
+      /** A forum topic's message_thread_id (see addTopic); the General topic has none. */
+      topic?: number;
     }): Message {
       const user = requireUser(from);
       const bot = requireBot(botId);
@@ -675,7 +938,10 @@ export async function startFakeBotApi() {
             },
             members: new Set([from]),
             bots: new Set([bot.user.id]),
-            adminBots: new Set(),
+            adminBots: new Map(),
+            kickedBots: new Set(),
+            mutedBots: new Set(),
+            topics: new Map(),
             messages: new Map(),
             nextMessageId: 1,
           });
@@ -689,12 +955,17 @@ export async function startFakeBotApi() {
             throw new Error(`fake Telegram: no group ${chat}`);
           })();
         if (!target.members.has(from)) throw new Error(`fake Telegram: user ${from} is not in group ${chat}`);
+        if (target.migratedTo !== undefined)
+          throw new Error(`fake Telegram: group ${chat} is now supergroup ${target.migratedTo}`);
       }
+      if (topic !== undefined && !target.topics.has(topic))
+        throw new Error(`fake Telegram: no topic ${topic} in chat ${chat}`);
       if (anonymous && target.chat.type !== "group" && target.chat.type !== "supergroup")
         throw new Error("fake Telegram: only a group's admins can write anonymously");
-      const entities = commandEntities(text);
+      const entities = textEntities(text);
       const replyToMessage = replyTo === undefined ? undefined : target.messages.get(replyTo)?.message;
       const stored = storeMessage(target, 0, {
+        ...(topic !== undefined ? { message_thread_id: topic, is_topic_message: true } : {}),
         ...(anonymous ? { from: GROUP_ANONYMOUS_BOT, sender_chat: target.chat } : { from: user }),
         text,
         ...(entities.length > 0 ? { entities } : {}),
@@ -733,9 +1004,14 @@ export async function startFakeBotApi() {
         throw new Error(`fake Telegram: message ${messageId} has no button with data "${data}"`);
       }
       const id = String(nextCallbackId++);
-      bot.callbacks.set(id, { answered: false, from, at: Date.now() });
+      bot.callbacks.set(id, { id, botId: bot.user.id, from, data, pressedAt: clock(), refused: 0 });
       enqueue(bot, "callback_query", { id, from: user, message: stored.message, chat_instance: String(chat), data });
       return id;
+    },
+
+    /** Every button press so far and what became of its answer (answered in time, refused, or not yet). */
+    callbackQueries(): CallbackQueryRecord[] {
+      return [...bots.values()].flatMap((bot) => [...bot.callbacks.values()].map((q) => ({ ...q })));
     },
 
     /** Messages in a chat as it shows now; for private chats pass the user id. */

@@ -29,9 +29,17 @@ const byEnding = (tokens: string[], wanted: string) => {
  * sends you to (BotFather, the SignalWire dashboard, Sentry's client keys). The person using it
  * is Alice, an operator. The API is JSON; the page polls /api/state.
  */
-export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port?: number }) {
+export async function startWebChat({
+  box,
+  port = 8080,
+}: {
+  box: Pick<StagingBox, "telegram" | "repository" | "sentry">;
+  port?: number;
+}) {
   const { telegram, repository, sentry } = box;
   const outside: { at: number; from: string; text: string }[] = [];
+  /** Where the page opens a document a message carries (a step's log): served by this server, as text. */
+  const documentUrl = (m: StoredMessage) => `/api/document/${m.message.chat.id}/${m.message.message_id}`;
   const view = (m: StoredMessage) => ({
     id: m.message.message_id,
     from:
@@ -48,6 +56,9 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
         (m.message.document ? `📎 ${m.message.document.file_name ?? "document"}` : "")),
     deleted: m.deleted,
     edited: m.message.edit_date !== undefined,
+    ...(m.document && !m.deleted
+      ? { document: { name: m.message.document?.file_name ?? "document", url: documentUrl(m) } }
+      : {}),
     buttons: (m.message.reply_markup?.inline_keyboard ?? []).map((row) =>
       row.flatMap((b) => ("callback_data" in b ? [{ text: b.text, data: b.callback_data }] : [])),
     ),
@@ -142,6 +153,25 @@ export async function startWebChat({ box, port = 8080 }: { box: StagingBox; port
           sentry: sentry.activeKeys().map(ending),
         },
       });
+    const opened = /^\/api\/document\/(-?\d+)\/(\d+)$/.exec(url.pathname);
+    if (req.method === "GET" && opened) {
+      const chatId = Number(opened[1]);
+      const stored = CHATS.some((c) => c.id === chatId)
+        ? telegram.messages(chatId).find((m) => m.message.message_id === Number(opened[2]))
+        : undefined;
+      if (!stored?.document || stored.deleted) return json(404, { error: "no such document in these chats" });
+      // Shown as text in the browser, never run: the log is what a command printed.
+      res
+        .writeHead(200, {
+          "Content-Type": "text/plain; charset=utf-8",
+          "Content-Disposition": `inline; filename="${stored.document.filename.replace(/[^A-Za-z0-9._-]/g, "_")}"`,
+          "X-Content-Type-Options": "nosniff",
+          "Content-Security-Policy": "sandbox; default-src 'none'",
+          "Cache-Control": "no-store",
+        })
+        .end(stored.document.content);
+      return;
+    }
     const action = actions[url.pathname];
     if (req.method !== "POST" || !action) return json(404, { error: "not found" });
     // Only this page may call the API: a browser sends Origin on cross-site POSTs.

@@ -18,6 +18,7 @@ export const WEB_CHAT_PAGE = `<!doctype html>
   .msg { margin: 6px 0; padding: 6px 9px; border-radius: 8px; background: #f1f6fa; max-width: 95%; white-space: pre-wrap; word-wrap: break-word; }
   .msg.mine { background: #dcf8c6; margin-left: auto; }
   .msg.deleted { opacity: .5; font-style: italic; }
+  .msg a.document { display: block; margin-top: 4px; }
   .from { font-size: 12px; font-weight: 600; color: #2b5278; }
   .edited { font-size: 11px; color: #777; }
   .keyboard { display: flex; flex-direction: column; gap: 4px; margin-top: 6px; }
@@ -120,6 +121,15 @@ function renderMessage(chatId, m) {
   text.className = "text";
   text.textContent = m.text;
   el.append(from, text);
+  if (m.document) {
+    const link = document.createElement("a");
+    link.className = "document";
+    link.href = m.document.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.textContent = "📎 Open " + m.document.name;
+    el.append(link);
+  }
   if (m.edited) {
     const edited = document.createElement("span");
     edited.className = "edited";

@@ -42,7 +42,7 @@ beforeEach(async () => {
       audit,
       refusals: {
         send: (chatId, text) => once.sendMessage(chatId, text),
-        answer: (id, text) => once.answerCallbackQuery(id, { text, show_alert: true }),
+        answer: (id, text) => once.answerCallbackQuery(id, text === undefined ? {} : { text, show_alert: true }),
       },
       logger: { warn: (_obj: unknown, message: string) => void warnings.push(message) } as never,
       now: () => clock,
@@ -116,7 +116,7 @@ describe("authorization against a flood", () => {
     expect(passed).toEqual([]);
   });
 
-  it("refuses a stranger's button press with an alert, once, whatever the message with the button says", async () => {
+  it("refuses a stranger's button press with an alert once, and answers every later press silently, whatever the message says", async () => {
     const own = await api.sendMessage(OPS, "/status@some_other_bot: a card whose text starts like a command", {
       reply_markup: { inline_keyboard: [[{ text: "Go", callback_data: "rt|20260101-0930-ab12|0123abcd|g" }]] },
     });
@@ -131,8 +131,24 @@ describe("authorization against a flood", () => {
     const answers = tg.calls.filter((c) => c.method === "answerCallbackQuery");
     expect(answers.map((c) => [c.params.text, c.params.show_alert])).toEqual([
       [expect.stringContaining(`Your Telegram user id is ${STRANGERS[0]}`), true],
+      [undefined, undefined],
+      [undefined, undefined],
     ]);
+    // Every press was answered, so no spinner runs until Telegram gives up.
+    expect(tg.callbackQueries().map((q) => q.answeredAt !== undefined)).toEqual([true, true, true]);
     expect(unauthorized()).toMatchObject([{ action: "a button press" }]);
+  });
+
+  it("answers a press in a foreign group silently, and audits it", async () => {
+    const own = await api.sendMessage(FOREIGN, "a card", {
+      reply_markup: { inline_keyboard: [[{ text: "Go", callback_data: "due|vault_x" }]] },
+    });
+    tg.pressButton({ from: ALICE, chat: FOREIGN, messageId: own.message_id, data: "due|vault_x" });
+    await deliver();
+    expect(tg.callbackQueries().map((q) => q.answeredAt !== undefined)).toEqual([true]);
+    expect(tg.calls.filter((c) => c.method === "answerCallbackQuery").map((c) => c.params.text)).toEqual([undefined]);
+    expect(unauthorized()).toMatchObject([{ action: "a button press", chat: { id: FOREIGN } }]);
+    expect(passed).toEqual([]);
   });
 
   it("refuses someone writing as a channel, and clips what the audit repeats", async () => {

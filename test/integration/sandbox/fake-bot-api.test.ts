@@ -1,7 +1,11 @@
 import { Api, GrammyError, InputFile } from "grammy";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseHtml, parseMarkdownV2 } from "../../../src/sandbox/telegram/parse-entities.js";
-import { startFakeBotApi, type FakeBotApi } from "../../../src/sandbox/telegram/fake-bot-api.js";
+import {
+  CALLBACK_ANSWER_WINDOW_MS,
+  startFakeBotApi,
+  type FakeBotApi,
+} from "../../../src/sandbox/telegram/fake-bot-api.js";
 
 const OPS = -1001000000001;
 let tg: FakeBotApi;
@@ -272,5 +276,162 @@ describe("entity parsers", () => {
       ],
     });
     expect(() => parseMarkdownV2("*open")).toThrow(/Can't find end of Bold entity/);
+  });
+});
+
+/** A server on a clock the test moves, a bot in a group, and a card with a Go button to press. */
+async function onTestClock(
+  options: { callbackAnswerWindowMs?: number },
+  test: (t: { bot: Api; press: () => string; advance: (ms: number) => void; server: FakeBotApi }) => Promise<void>,
+) {
+  let clock = Date.now();
+  const server = await startFakeBotApi({ ...options, now: () => clock });
+  try {
+    const bot = new Api(server.addBot({ id: 5002, username: "timed_bot" }).token, { apiRoot: server.url });
+    server.addUser({ id: 11, first_name: "Alice" });
+    server.addGroup({ id: OPS, title: "Ops", members: [11], bots: [5002] });
+    const card = await bot.sendMessage(OPS, "Go?", {
+      reply_markup: { inline_keyboard: [[{ text: "Go", callback_data: "go" }]] },
+    });
+    const press = () => server.pressButton({ from: 11, chat: OPS, messageId: card.message_id, data: "go" });
+    await test({ bot, press, advance: (ms) => (clock += ms), server });
+  } finally {
+    await server.close();
+  }
+}
+
+describe("fake Bot API: Telegram over time and across chats", () => {
+  it("refuses an answer to a press after Telegram's window (about ten seconds) with its words, and records which presses were answered", async () => {
+    await onTestClock({}, async ({ bot, press, advance, server }) => {
+      const inTime = press();
+      advance(CALLBACK_ANSWER_WINDOW_MS - 1);
+      const late = press();
+      expect(await bot.answerCallbackQuery(inTime)).toBe(true);
+      advance(CALLBACK_ANSWER_WINDOW_MS + 1);
+      expect(await errorOf(bot.answerCallbackQuery(late, { text: "done" }))).toEqual({
+        code: 400,
+        description: "Bad Request: query is too old and response timeout expired or query ID is invalid",
+      });
+      expect(server.callbackQueries()).toEqual([
+        expect.objectContaining({ id: inTime, answeredAt: expect.any(Number) as number, refused: 0 }),
+        expect.objectContaining({ id: late, refused: 1 }),
+      ]);
+      expect(server.callbackQueries()[1]!.answeredAt).toBeUndefined();
+      expect(CALLBACK_ANSWER_WINDOW_MS).toBe(10_000);
+    });
+  });
+
+  it("takes a shorter window when a test asks for one", async () => {
+    await onTestClock({ callbackAnswerWindowMs: 200 }, async ({ bot, press, advance }) => {
+      const pressed = press();
+      advance(201);
+      expect((await errorOf(bot.answerCallbackQuery(pressed))).description).toMatch(/query is too old/);
+    });
+  });
+
+  it("privacy mode: a member bot hears commands, replies and mentions only; getMe and getChatMember say so", async () => {
+    tg.userSends({ from: 11, chat: OPS, text: "vault_pass = hunter2-hunter2" });
+    tg.userSends({ from: 11, chat: OPS, text: "ping @RotaBot please" });
+    tg.userSends({ from: 11, chat: OPS, text: "ping @rotabot_two" });
+    expect((await api.getUpdates({ timeout: 0 })).map((u) => u.message?.text)).toEqual(["ping @RotaBot please"]);
+    expect((await api.getMe()).can_read_all_group_messages).toBe(false);
+    expect(await api.getChatMember(OPS, 5001)).toMatchObject({ status: "member" });
+
+    const open = await startFakeBotApi();
+    try {
+      const loud = new Api(open.addBot({ id: 5003, username: "loud_bot", privacyMode: false }).token, {
+        apiRoot: open.url,
+      });
+      open.addUser({ id: 11, first_name: "Alice" });
+      open.addGroup({ id: OPS, title: "Ops", members: [11], bots: [5003] });
+      open.userSends({ from: 11, chat: OPS, text: "chatter" });
+      expect((await loud.getMe()).can_read_all_group_messages).toBe(true);
+      expect((await loud.getUpdates({ timeout: 0 })).map((u) => u.message?.text)).toEqual(["chatter"]);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it("an administrator's rights: getChatMember lists them, and a supergroup's admin deletes others' messages only with can_delete_messages", async () => {
+    tg.setBotAdmin(OPS, 5001, { can_delete_messages: false }, 11);
+    expect(await api.getChatMember(OPS, 5001)).toMatchObject({ status: "administrator", can_delete_messages: false });
+    const pasted = tg.userSends({ from: 11, chat: OPS, text: "a pasted secret" });
+    expect(await errorOf(api.deleteMessage(OPS, pasted.message_id))).toEqual({
+      code: 400,
+      description: "Bad Request: message can't be deleted",
+    });
+    tg.setBotAdmin(OPS, 5001, { can_delete_messages: true }, 11);
+    expect(await api.deleteMessage(OPS, pasted.message_id)).toBe(true);
+    const updates = await api.getUpdates({ timeout: 0 });
+    expect(updates.map((u) => u.my_chat_member?.new_chat_member.status ?? u.message?.text)).toEqual([
+      "administrator",
+      "a pasted secret",
+      "administrator",
+    ]);
+  });
+
+  it("forum topics: messages carry message_thread_id, sends go to the topic named, and an unknown topic is refused", async () => {
+    tg.addGroup({ id: -1003, title: "Forum", members: [11], bots: [5001], adminBots: [5001], forum: true });
+    const topic = tg.addTopic(-1003, "Rotations", 11);
+    tg.userSends({ from: 11, chat: -1003, text: "/age", topic });
+    const [update] = await api.getUpdates({ timeout: 0 });
+    expect(update!.message).toMatchObject({
+      message_thread_id: topic,
+      is_topic_message: true,
+      chat: { is_forum: true },
+    });
+    const sent = await api.sendMessage(-1003, "in the topic", { message_thread_id: topic });
+    expect(sent).toMatchObject({ message_thread_id: topic, is_topic_message: true });
+    expect(await errorOf(api.sendMessage(-1003, "lost", { message_thread_id: 999 }))).toEqual({
+      code: 400,
+      description: "Bad Request: message thread not found",
+    });
+    expect(await errorOf(api.sendMessage(OPS, "not a forum", { message_thread_id: topic }))).toEqual({
+      code: 400,
+      description: "Bad Request: message thread not found",
+    });
+  });
+
+  it("a group upgraded to a supergroup answers its old id with 400 and migrate_to_chat_id", async () => {
+    tg.addGroup({ id: -4001, title: "Old ops", type: "group", members: [11], bots: [5001] });
+    tg.migrateGroup(-4001, -1004001, 11);
+    const refused = await api.sendMessage(-4001, "hello").catch((error: unknown) => error);
+    expect(refused).toMatchObject({
+      error_code: 400,
+      description: "Bad Request: group chat was upgraded to a supergroup chat",
+      parameters: { migrate_to_chat_id: -1004001 },
+    });
+    await api.sendMessage(-1004001, "hello");
+    const notices = (await api.getUpdates({ timeout: 0 })).map((u) => u.message);
+    expect(notices.map((m) => [m?.chat.id, m?.migrate_to_chat_id, m?.migrate_from_chat_id])).toEqual([
+      [-4001, -1004001, undefined],
+      [-1004001, undefined, -4001],
+    ]);
+  });
+
+  it("a kicked bot gets 403 'bot was kicked' and my_chat_member; a muted one 400 'not enough rights'", async () => {
+    tg.kickBot(OPS, 5001, 11);
+    expect(await errorOf(api.sendMessage(OPS, "anyone?"))).toEqual({
+      code: 403,
+      description: "Forbidden: bot was kicked from the supergroup chat",
+    });
+    expect((await api.getUpdates({ timeout: 0 }))[0]?.my_chat_member?.new_chat_member.status).toBe("kicked");
+    tg.addGroup({ id: -1005, title: "Quiet", members: [11], bots: [5001] });
+    tg.muteBot(-1005, 5001, 11);
+    expect(await errorOf(api.sendMessage(-1005, "hi"))).toEqual({
+      code: 400,
+      description: "Bad Request: not enough rights to send text messages to the chat",
+    });
+    expect(await api.getChatMember(-1005, 5001)).toMatchObject({ status: "restricted", can_send_messages: false });
+  });
+
+  it("can answer an error without a description, as a proxy may", async () => {
+    tg.injectFault({ method: "sendMessage", status: 502, withoutDescription: true });
+    const response = await fetch(`${tg.url}/bot${token}/sendMessage`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ chat_id: OPS, text: "x" }),
+    });
+    expect(await response.json()).toEqual({ ok: false, error_code: 502 });
   });
 });

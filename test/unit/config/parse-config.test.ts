@@ -71,6 +71,20 @@ describe("parseConfig", () => {
     ]);
   });
 
+  it("reads the forum topics of the digest and the audit lines, and names a wrong one with where to find it", () => {
+    expect(parseConfig({ ...valid, DIGEST_TOPIC_ID: "42", AUDIT_TOPIC_ID: " 7 " }, options)).toMatchObject({
+      digestTopicId: 42,
+      auditTopicId: 7,
+    });
+    expect(parseConfig(valid, options)).toMatchObject({ digestTopicId: undefined, auditTopicId: undefined });
+    expect(
+      problemsOf(() => parseConfig({ ...valid, DIGEST_TOPIC_ID: "-3", AUDIT_TOPIC_ID: "general" }, options)),
+    ).toEqual([
+      "DIGEST_TOPIC_ID must be the number of a forum topic of OPS_CHAT_ID: the number after the group's name in the topic's link (t.me/c/<group>/<topic>), such as 42; docs/deploy.md, step 3",
+      "AUDIT_TOPIC_ID must be the number of a forum topic of AUDIT_CHAT_ID: the number after the group's name in the topic's link (t.me/c/<group>/<topic>), such as 42; docs/deploy.md, step 3",
+    ]);
+  });
+
   it("lists every bad field in one error, with hints and without echoing the token", () => {
     const problems = problemsOf(() =>
       parseConfig(

@@ -50,7 +50,7 @@ describe("the vault's claim", () => {
     expect(await claim(B)).toEqual({
       ok: false,
       message:
-        "rotation 20261127-1000-aaaa of vault_nats_password (by @alice) has changed the vault and not committed it yet; rotations share the vault file and its commit, so this one waits: /status shows that one; once it is finished or aborted, Retry",
+        "rotation 20261127-1000-aaaa of vault_nats_password (by @alice) has changed the vault and not committed it yet; rotations share the vault file and its commit, so this one waits: /status shows that one; once it is finished or aborted, try again",
     });
     // The secret's lock files are not the claim, and the claim is no secret's lock.
     expect(readdirSync(dir)).toEqual(["vault.claim"]);
@@ -78,7 +78,7 @@ describe("the vault's claim", () => {
     writeFileSync(path.join(dir, "vault.claim"), "");
     expect(await claim(A)).toEqual({
       ok: false,
-      message: `the vault's claim (${path.join(dir, "vault.claim")}) is empty or unreadable, so rotabot cannot tell which rotation changed the vault (a crash while it was written leaves it so). Check with /status (or rotabot status) that no other rotation is in flight, then remove that file and Retry`,
+      message: `the vault's claim (${path.join(dir, "vault.claim")}) is empty or unreadable, so rotabot cannot tell which rotation changed the vault (a crash while it was written leaves it so). Check with /status (or rotabot status) that no other rotation is in flight, then remove that file and try again`,
     });
   });
 

@@ -81,7 +81,7 @@ describe("taking a pasted value", () => {
     const refused = await take("PTnewSignalWireToken9876543210rEtz", { vault, redactor: createRedactor() }, held);
     expect(refused).toMatchObject({ ok: false, reason: "another rotation has changed the vault" });
     expect(refused.ok || refused.prompt).toMatch(
-      /^rotation X of vault_nats_password \(by @bob\) has changed the vault\. Nothing was stored\./,
+      /^Rotation X of vault_nats_password \(by @bob\) has changed the vault\. Nothing was stored\./,
     );
     expect(JSON.stringify(refused)).not.toContain("PTnewSignalWireToken");
     expect(stored).toEqual([]);

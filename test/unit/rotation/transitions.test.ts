@@ -723,6 +723,8 @@ describe("what the cards say during a rotation (issue 15)", () => {
       [
         "Check that the old token is refused failed: the repository still accepts the old token (HTTP 200)",
         "",
+        "Was the old token ending …dFeC revoked? This check proves that “Revoke the old token in SignalWire” worked; if the old token ending …dFeC is still accepted, it was not. Revoke it now, then press Retry.",
+        "",
         "🔁 Retry runs it again.",
         "☑️ Mark done skips this check: nobody will have checked that “Revoke the old token in SignalWire” worked, so the old token ending …dFeC may still be valid. The rotation goes on as if it had passed.",
       ].join("\n"),

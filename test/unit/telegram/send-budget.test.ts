@@ -91,6 +91,27 @@ describe("send budget (one per chat)", () => {
     expect(rates(GROUP).gap).toBeGreaterThanOrEqual(1_000);
   });
 
+  it("ranks every write made inside urgent() like a card: a progress message moved above a card goes with it", async () => {
+    const budget = createSendBudget({ perMinute: 15 });
+    for (let i = 0; i < 30; i++) void budget.transformer(prev, "sendMessage", { chat_id: GROUP, text: `audit ${i}` });
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(sent).toHaveLength(12);
+    const card = budget.urgent(async () => {
+      await budget.transformer(prev, "sendMessage", { chat_id: GROUP, text: "progress, moved down" });
+      await budget.transformer(prev, "sendMessage", { chat_id: GROUP, text: "Confirm?", reply_markup: keyboard });
+    });
+    const edit = budget.urgent(() =>
+      budget.transformer(prev, "editMessageText", { chat_id: GROUP, message_id: 3, text: "Started" }),
+    );
+    await vi.advanceTimersByTimeAsync(3_000);
+    await Promise.all([card, edit]);
+    expect(sent.slice(12).map((s) => s.text)).toEqual(["progress, moved down", "Started", "Confirm?"]);
+    // Outside urgent(), the same plain message waits behind the chatter.
+    void budget.transformer(prev, "sendMessage", { chat_id: GROUP, text: "plain" });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sent.at(-1)?.text).not.toBe("plain");
+  });
+
   it("shares the budget between everything that writes to the chat: audit lines, prompts, edits, replies", async () => {
     const budget = createSendBudget({ perMinute: 15 }).transformer;
     for (let round = 0; round < 20; round++) {
