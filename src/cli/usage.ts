@@ -31,15 +31,20 @@ Rotates a secret on this terminal with the same engine as the chat (the fallback
 
 export const STATUS_USAGE = `Usage: rotabot status [--infra DIR]
 
-Lists the rotations in flight: state, step, what they wait for.`;
+Lists the rotations in flight: state, step, what they wait for; a failed rollback with each
+environment's state and the way out; and credentials created for ended rotations that are still
+to be revoked.`;
 
 export const RESUME_USAGE = `Usage: rotabot resume <rotation-id> [--break-glass REASON] [--infra DIR]
 
 Continues an interrupted or waiting rotation (rotabot status lists them).`;
 
-export const ABORT_USAGE = `Usage: rotabot abort <rotation-id> [--infra DIR]
+export const ABORT_USAGE = `Usage: rotabot abort <rotation-id> [--retry-rollback] [--infra DIR]
 
-Aborts a rotation before its point of no return: drops <key>_new and rolls back.`;
+Aborts a rotation before its point of no return: drops <key>_new and rolls back, showing each
+rollback step; waits for the end and exits 1 when the rollback failed (the rotation then stays
+in flight, and rotabot status says what failed in each environment).
+  --retry-rollback       runs a failed rollback again, from the step that failed`;
 
 export const AUDIT_USAGE = `Usage: rotabot audit verify [--state-dir DIR]
        rotabot audit reseal [--state-dir DIR]
@@ -101,7 +106,11 @@ export const COMMAND_LINES = {
     options: { ...infra, "break-glass": { type: "string" } },
     positionals: [{ name: "<rotation-id>" }],
   },
-  abort: { usage: ABORT_USAGE, options: infra, positionals: [{ name: "<rotation-id>" }] },
+  abort: {
+    usage: ABORT_USAGE,
+    options: { ...infra, "retry-rollback": { type: "boolean", default: false } },
+    positionals: [{ name: "<rotation-id>" }],
+  },
   audit: {
     usage: AUDIT_USAGE,
     options: { "state-dir": { type: "string" } },

@@ -21,6 +21,8 @@ export const vaultAddNewStep = defineStep(z.object({ ...stepBase, kind: z.litera
         message: `${newKeyOf(key)} is not in the vault; the previous step should have put it there. Retry that step, or add it with ansible-vault edit`,
       };
     }
-    return { status: "done", note: `${newKeyOf(key)} is in the vault (ends in …${read.values.next.slice(-4)})` };
+    // A collected value's ending is the credential's own (a DSN's key, not its project id).
+    const ending = run.rotation.endings?.new ?? read.values.next.slice(-4);
+    return { status: "done", note: `${newKeyOf(key)} is in the vault (ends in …${ending})` };
   },
 });
