@@ -24,7 +24,8 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
     [MALLORY, "mallory"],
   ] as const)
     tg.addUser({ id, first_name: name, username: name });
-  tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, BOB, MALLORY], bots: [BOT] });
+  // The notification bot posts the alerts in the ops group, where the Telegram rotation's test alert goes.
+  tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, BOB, MALLORY], bots: [BOT, NOTIFY_BOT] });
   tg.addGroup({ id: AUDIT, title: "Akira Audit", type: "channel", members: [], bots: [BOT, NOTIFY_BOT] });
   tg.userSends({ from: ALICE, chat: "private", text: "/start" });
   const infra = makeChatInfra(oldTelegramToken);
