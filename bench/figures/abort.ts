@@ -1,34 +1,12 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { FakeBotApi } from "../../src/sandbox/telegram/fake-bot-api.js";
-import { buttonsOf, textOf } from "../../test/support/chat-driver.js";
+import { startRotation, textOf } from "../../test/support/chat-driver.js";
 import { ALICE, BOT, OPS, startBenchWorld, type BenchWorld } from "../lib/bench-world.js";
 import { median, type Figure } from "../lib/measure.js";
 
 const KEY = "vault_billing_api_token";
 const BUDGET_WINDOW_MS = 61_000;
-
-/** /rotate and Start; the rotation id. */
-async function start(tg: FakeBotApi): Promise<string> {
-  const before = Math.max(0, ...tg.messages(OPS).map((m) => m.message.message_id));
-  tg.userSends({ from: ALICE, chat: OPS, text: `/rotate ${KEY}` });
-  const plan = await tg.waitForMessage(
-    (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => b.endsWith("|start")),
-    60_000,
-  );
-  tg.pressButton({
-    from: ALICE,
-    chat: OPS,
-    messageId: plan.message.message_id,
-    data: buttonsOf(plan).find((b) => b.endsWith("|start"))!,
-  });
-  const started = await tg.waitForMessage(
-    (m) => m.message.message_id === plan.message.message_id && /Started as rotation/.test(textOf(m)),
-    60_000,
-  );
-  return /rotation (\S+):/.exec(textOf(started))![1]!;
-}
 
 /** Waits until the rotation's journal shows a playbook step running. */
 async function untilAPlaybookRuns(world: BenchWorld, id: string): Promise<void> {
@@ -58,7 +36,7 @@ export async function measureAbort(runs: number): Promise<{ figures: Figure[]; n
   try {
     for (let i = 0; i < runs; i++) {
       if (i > 0) await sleep(BUDGET_WINDOW_MS);
-      const id = await start(world.tg);
+      const id = await startRotation(world, `/rotate ${KEY}`);
       await untilAPlaybookRuns(world, id);
       const cancel = world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${id}` });
       const sent = performance.now();

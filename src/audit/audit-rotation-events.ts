@@ -77,8 +77,10 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
         });
         break;
       case "rollback_failed":
+      case "aborted":
+        // The rotation's message says what was rolled back, what failed and what to do.
         audit.record({
-          type: "rollback_failed",
+          type: event.type === "aborted" ? "rotation_aborted" : "rollback_failed",
           rotation: ref,
           by: event.actor.name,
           message: event.rotation.message ?? "",
@@ -92,14 +94,6 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
           credentials: (event.rotation.created ?? [])
             .filter((c) => c.revoked?.at === event.rotation.updatedAt)
             .map((c) => c.revoke),
-        });
-        break;
-      case "aborted":
-        audit.record({
-          type: "rotation_aborted",
-          rotation: ref,
-          by: event.actor.name,
-          message: event.rotation.message ?? "",
         });
         break;
       case "completed": {

@@ -101,7 +101,7 @@ export async function walkRotation(command: string, options: WalkOptions): Promi
 }
 
 /** /rotate, Start, and the rotation id; the caller answers the prompts. */
-export async function startRotation(w: ChatWorld, command: string, from = ALICE): Promise<string> {
+export async function startRotation(w: Pick<ChatWorld, "tg">, command: string, from = ALICE): Promise<string> {
   const { tg } = w;
   const before = tg.messages(OPS).length;
   tg.userSends({ from, chat: OPS, text: command });

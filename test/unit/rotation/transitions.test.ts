@@ -573,6 +573,22 @@ const undoneAll: ((r: Rotation) => Input)[] = [
   () => rolledBack(),
 ];
 
+/** A rotation whose rollback dropped `<key>_new` and then failed to re-deploy in staging. */
+function stuckRollback() {
+  const { r, infos } = setup([{ id: "a" }]);
+  const stuck = run(
+    r,
+    infos,
+    { type: "begin" },
+    { type: "abort", actor: ALICE },
+    failed("a", "cancelled", true),
+    rollbackStep("vault_drop_new", "done"),
+    rollbackStep("redeploy@staging", "failed", "exited with code 2"),
+    rolledBack(),
+  ).r;
+  return { r, infos, stuck };
+}
+
 describe("abort", () => {
   it("is journaled at once as aborting, with the rollback it will run; each rollback step is journaled as it runs; the end is aborted with what was undone", () => {
     const { r, infos } = setup([{ id: "a" }, { id: "b" }]);
@@ -672,17 +688,7 @@ describe("abort", () => {
   });
 
   it("a retried rollback runs again from the step that failed and ends aborted; the retry flag of abort does the same", () => {
-    const { r, infos } = setup([{ id: "a" }]);
-    const stuck = run(
-      r,
-      infos,
-      { type: "begin" },
-      { type: "abort", actor: ALICE },
-      failed("a", "cancelled", true),
-      rollbackStep("vault_drop_new", "done"),
-      rollbackStep("redeploy@staging", "failed", "exited with code 2"),
-      rolledBack(),
-    ).r;
+    const { infos, stuck } = stuckRollback();
     for (const retry of [answer("retry"), { type: "abort" as const, actor: BOB, retryRollback: true }]) {
       const again = run(stuck, infos, retry);
       expect(again.r.state).toBe("aborting");
@@ -706,17 +712,7 @@ describe("abort", () => {
   });
 
   it("Mark done on a failed rollback ends it aborted, saying who did the rest by hand", () => {
-    const { r, infos } = setup([{ id: "a" }]);
-    const stuck = run(
-      r,
-      infos,
-      { type: "begin" },
-      { type: "abort", actor: ALICE },
-      failed("a", "cancelled", true),
-      rollbackStep("vault_drop_new", "done"),
-      rollbackStep("redeploy@staging", "failed", "exited with code 2"),
-      rolledBack(),
-    ).r;
+    const { infos, stuck } = stuckRollback();
     const ended = run(stuck, infos, answer("mark_done"));
     expect(ended.r).toMatchObject({
       state: "aborted",
