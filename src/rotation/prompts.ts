@@ -52,7 +52,8 @@ export const PROMPTS = {
   confirmedBy: (name: string) => `confirmed by ${name}`,
   markedDoneBy: (name: string) => `marked done by ${name}`,
   reusing: (key: string, name: string) => `reusing ${newKeyOf(key)} from an earlier attempt (${name})`,
-  completed: (rotation: Rotation) => `${rotation.key} rotated${rotation.commit ? `, commit ${rotation.commit}` : ""}`,
+  completed: (rotation: Rotation) =>
+    `${rotation.key} rotated${rotation.commit ? `, commit ${rotation.commit}` : ""}${PROMPTS.leftOutside(rotation)}`,
   /** How an abort ended: what it removed and rolled back, and what the operator created outside that is still valid. */
   aborted: (r: Readonly<Rotation>, by: string) => {
     const steps = r.rollback?.steps ?? [];

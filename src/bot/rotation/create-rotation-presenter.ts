@@ -368,13 +368,11 @@ export function createRotationPresenter({
           (Date.parse(rotation.endedAt ?? rotation.updatedAt) - Date.parse(rotation.createdAt)) /
           60_000
         ).toFixed(1);
-        void serial(rotation.id, () =>
-          api.sendMessage(
-            opsChatId,
-            `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}${rotation.outage ? ` ⏱ ${escapeHtml(describeOutage(rotation)!)}.` : ""}${escapeHtml(PROMPTS.leftOutside(rotation))}`,
-            { parse_mode: "HTML", ...revokedButton(rotation) },
-          ),
-        );
+        void serial(rotation.id, async () => {
+          const text = `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}${rotation.outage ? ` ⏱ ${escapeHtml(describeOutage(rotation)!)}.` : ""}${escapeHtml(PROMPTS.leftOutside(rotation))}`;
+          const sent = await api.sendMessage(opsChatId, text, { parse_mode: "HTML", ...revokedButton(rotation) });
+          if (unusedCredentials(rotation).length > 0) rememberRevokeCard(rotation.id, sent.message_id, text);
+        });
         break;
       }
       case "aborting":

@@ -832,6 +832,9 @@ describe("credentials the operator created outside rotabot (issue 22)", () => {
       ["3c6c", "unused"],
       ["9f1a", "in_use"],
     ]);
+    expect(done_.message).toBe(
+      "vault_x rotated\n\n⚠️ Created for this rotation and still valid: revoke PAT …3c6c in the SignalWire space. /status (rotabot status) lists it until someone says revoked.",
+    );
   });
 
   it("a value without revokeIfUnused in the runbook (a generated one, Telegram's) is not listed", () => {
