@@ -93,9 +93,12 @@ describe("chat walkthroughs with the shipped runbook (fixture commands)", { time
     expectRotated("vault_telegram_bot_token", newToken);
     await expectAudit(rotationId, "vault_telegram_bot_token", "@alerts-oncall");
     // The test alert goes where the team's alerts go (OPS_CHAT_ID without chat_id in the runbook), not the audit channel.
-    expect(tg.messages(OPS).filter((m) => m.botId === NOTIFY_BOT).map(textOf)).toEqual([
-      "Test alert from rotabot: sent with the notification bot's new token.",
-    ]);
+    expect(
+      tg
+        .messages(OPS)
+        .filter((m) => m.botId === NOTIFY_BOT)
+        .map(textOf),
+    ).toEqual(["Test alert from rotabot: sent with the notification bot's new token."]);
     expect(tg.messages(AUDIT).some((m) => m.botId === NOTIFY_BOT)).toBe(false);
     // The outage is measured from the operator's "I revoked it" to the end of the deploy (its getMe), and says so.
     const complete = tg.messages(OPS, BOT).find((m) => textOf(m).startsWith("🏁") && textOf(m).includes("telegram"))!;
