@@ -38,12 +38,13 @@ async function walkUntilFailure(command: string): Promise<StoredMessage> {
 /** Walks a rotation until a prompt matches `pattern`; returns that prompt, unanswered. */
 async function walkUntil(command: string, pattern: RegExp, extra: Partial<WalkOptions> = {}): Promise<StoredMessage> {
   let found: StoredMessage | undefined;
-  // Real playbooks between two prompts: as long as a walk waits for them.
+  // Real playbooks between two prompts: on a loaded machine several minutes.
   walk(command, {
+    promptTimeoutMs: 300_000,
     ...extra,
     onPrompt: (prompt) => (pattern.test(textOf(prompt)) ? ((found = prompt), false) : undefined),
   }).catch(() => undefined);
-  await expect.poll(() => found, { timeout: 240_000, interval: 250 }).toBeDefined();
+  await expect.poll(() => found, { timeout: 600_000, interval: 250 }).toBeDefined();
   return found!;
 }
 const pressOn = (prompt: StoredMessage, action: string) =>
@@ -218,44 +219,54 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     expect(vaultValue("vault_telegram_bot_token")).toBe(token);
   });
 
-  it("aborts SignalWire after the operator created the new PAT: it is named to revoke by its own ending, and is live until revoked", async () => {
-    const pat = box.repository.createToken();
-    secrets.push(pat);
-    const revokeCard = await walkUntil("/rotate signalwire", /revoke the old token/, { token: () => pat });
-    const swId = buttonsOf(revokeCard)[0]!.split("|")[1]!;
-    pressOn(revokeCard, "c");
-    const swAborted = await opsAborted(revokeCard.message.message_id);
-    expect(textOf(swAborted)).toContain(
-      `⚠️ Created for this rotation and still valid: revoke PAT …${pat.slice(-4)} in the SignalWire space (dashboard, Personal Access Tokens).`,
-    );
-    expect(journal(swId).state).toBe("aborted");
-    // True: SignalWire still takes it, until the operator revokes it there.
-    expect(await repoStatus(pat)).toBe(200);
-    box.repository.revokeToken(pat);
-    pressOn(swAborted, "x");
-    await box.telegram.waitForMessage(
-      (m) => m.message.message_id === swAborted.message.message_id && textOf(m).endsWith("✅ Revoked, says @alice."),
-    );
-  });
+  it(
+    "aborts SignalWire after the operator created the new PAT: it is named to revoke by its own ending, and is live until revoked",
+    { timeout: 900_000 },
+    async () => {
+      const pat = box.repository.createToken();
+      secrets.push(pat);
+      const revokeCard = await walkUntil("/rotate signalwire", /revoke the old token/, { token: () => pat });
+      const swId = buttonsOf(revokeCard)[0]!.split("|")[1]!;
+      pressOn(revokeCard, "c");
+      const swAborted = await opsAborted(revokeCard.message.message_id);
+      expect(textOf(swAborted)).toContain(
+        `⚠️ Created for this rotation and still valid: revoke PAT …${pat.slice(-4)} in the SignalWire space (dashboard, Personal Access Tokens).`,
+      );
+      expect(journal(swId).state).toBe("aborted");
+      // True: SignalWire still takes it, until the operator revokes it there.
+      expect(await repoStatus(pat)).toBe(200);
+      box.repository.revokeToken(pat);
+      pressOn(swAborted, "x");
+      await box.telegram.waitForMessage(
+        (m) => m.message.message_id === swAborted.message.message_id && textOf(m).endsWith("✅ Revoked, says @alice."),
+      );
+    },
+  );
 
-  it("aborts Sentry after the operator created the new DSN: its key is named to revoke by its own ending, not the project id", async () => {
-    const dsn = box.sentry.createDsn();
-    secrets.push(dsn);
-    const key = /\/\/([0-9a-f]+)@/.exec(dsn)![1]!;
-    const disableCard = await walkUntil("/rotate sentry", /disable or delete the old client key/, { token: () => dsn });
-    // The card names the keys by their own endings, not by the project id both DSNs end in.
-    expect(textOf(disableCard)).toContain(`keep …${key.slice(-4)} (the new one)`);
-    const sentryId = buttonsOf(disableCard)[0]!.split("|")[1]!;
-    pressOn(disableCard, "c");
-    const sentryAborted = await opsAborted(disableCard.message.message_id);
-    expect(textOf(sentryAborted)).toContain(
-      `⚠️ Created for this rotation and still valid: disable or delete client key …${key.slice(-4)} in Sentry (Project Settings, Client Keys).`,
-    );
-    expect(journal(sentryId).state).toBe("aborted");
-    expect(box.sentry.activeKeys()).toContain(key);
-    expect(textOf(sentryAborted)).toContain("every service is back on the old value");
-    expect(readFileSync(path.join(box.servicesDir, "backend/sentry.env"), "utf8")).not.toContain(key);
-  });
+  it(
+    "aborts Sentry after the operator created the new DSN: its key is named to revoke by its own ending, not the project id",
+    { timeout: 900_000 },
+    async () => {
+      const dsn = box.sentry.createDsn();
+      secrets.push(dsn);
+      const key = /\/\/([0-9a-f]+)@/.exec(dsn)![1]!;
+      const disableCard = await walkUntil("/rotate sentry", /disable or delete the old client key/, {
+        token: () => dsn,
+      });
+      // The card names the keys by their own endings, not by the project id both DSNs end in.
+      expect(textOf(disableCard)).toContain(`keep …${key.slice(-4)} (the new one)`);
+      const sentryId = buttonsOf(disableCard)[0]!.split("|")[1]!;
+      pressOn(disableCard, "c");
+      const sentryAborted = await opsAborted(disableCard.message.message_id);
+      expect(textOf(sentryAborted)).toContain(
+        `⚠️ Created for this rotation and still valid: disable or delete client key …${key.slice(-4)} in Sentry (Project Settings, Client Keys).`,
+      );
+      expect(journal(sentryId).state).toBe("aborted");
+      expect(box.sentry.activeKeys()).toContain(key);
+      expect(textOf(sentryAborted)).toContain("every service is back on the old value");
+      expect(readFileSync(path.join(box.servicesDir, "backend/sentry.env"), "utf8")).not.toContain(key);
+    },
+  );
 
   it("rotates the SignalWire PAT: the rename waits until the package repository refuses the old token", async () => {
     const oldToken = box.secrets.vault_signalwire_token;
