@@ -3,6 +3,7 @@
  * same run on this machine, and PASS/MISS against its goal. Not a test: timings vary with load.
  * Runs the built dist/ (npm run bench builds first). BENCH_ONLY=a,c runs only those figures.
  */
+import { measureAbort } from "./figures/abort.js";
 import { measureAge } from "./figures/age.js";
 import { measureChatTraffic } from "./figures/chat-traffic.js";
 import { measureIdleMemory } from "./figures/idle-memory.js";
@@ -10,7 +11,7 @@ import { measureRotation } from "./figures/rotation.js";
 import { measureStartup } from "./figures/startup.js";
 import { describeMachine, formatFigures, type Figure } from "./lib/measure.js";
 
-const only = new Set((process.env.BENCH_ONLY ?? "a,b,c,d,e").split(",").map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? "a,b,c,d,e,f").split(",").map((s) => s.trim()));
 const figures: Figure[] = [];
 const notes: string[] = [];
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -33,6 +34,7 @@ const steps: [string, string, () => Promise<{ figures: Figure[]; notes: string[]
   ["a", "rotation", () => measureRotation(3)],
   ["d", "idle memory", () => measureIdleMemory(30)],
   ["e", "chat traffic", () => measureChatTraffic()],
+  ["f", "abort", () => measureAbort(3)],
 ];
 for (const [key, title, measure] of steps) {
   if (!only.has(key)) continue;

@@ -203,7 +203,7 @@ function wire(
     git: createGit({ cwd: config.infraDir, env: baseEnv }),
     services: {
       postgres: createPostgresChecks(io.env),
-      telegram: createTelegramChecks({ apiRoot: config.telegramApiRoot, alertChatId: config.auditChatId }),
+      telegram: createTelegramChecks({ apiRoot: config.telegramApiRoot, alertChatId: config.opsChatId }),
       nats: createNatsChecks(io.env),
     },
     paths,

@@ -57,12 +57,43 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
           by: event.actor.name,
         });
         break;
-      case "aborted":
+      case "aborting":
         audit.record({
-          type: "rotation_aborted",
+          type: "rotation_aborting",
+          rotation: ref,
+          by: event.actor.name,
+          steps: event.rotation.rollback?.steps.length ?? 0,
+          retry: event.retry,
+        });
+        break;
+      case "rollback_step":
+        if (event.step.state === "running") break;
+        audit.record({
+          type: "rollback_step",
+          rotation: ref,
+          step: `${event.step.title}${event.step.environment ? ` · ${event.step.environment}` : ""}`,
+          state: event.step.state,
+          message: event.step.message,
+        });
+        break;
+      case "rollback_failed":
+      case "aborted":
+        // The rotation's message says what was rolled back, what failed and what to do.
+        audit.record({
+          type: event.type === "aborted" ? "rotation_aborted" : "rollback_failed",
           rotation: ref,
           by: event.actor.name,
           message: event.rotation.message ?? "",
+        });
+        break;
+      case "revoked":
+        audit.record({
+          type: "credentials_revoked",
+          rotation: ref,
+          by: event.actor.name,
+          credentials: (event.rotation.created ?? [])
+            .filter((c) => c.revoked?.at === event.rotation.updatedAt)
+            .map((c) => c.revoke),
         });
         break;
       case "completed": {

@@ -37,7 +37,19 @@ export type AuditEvent =
   | { type: "secret_exposed"; by: string; chat: string; what: string; deleted: boolean }
   | { type: "break_glass"; rotation: RotationRef; step: string; answer: string; by: string; reason: string }
   | { type: "prompt_expired"; rotation: RotationRef; step: string }
+  | { type: "rotation_aborting"; rotation: RotationRef; by: string; steps: number; retry: boolean }
+  | {
+      type: "rollback_step";
+      rotation: RotationRef;
+      step: string;
+      state: string;
+      message: string | undefined;
+    }
+  /** The rollback could not undo everything: the rotation stays in flight; the message names the actions. */
+  | { type: "rollback_failed"; rotation: RotationRef; by: string; message: string }
   | { type: "rotation_aborted"; rotation: RotationRef; by: string; message: string }
+  /** Someone said the credentials created for a rotation and left unused were revoked. */
+  | { type: "credentials_revoked"; rotation: RotationRef; by: string; credentials: string[] }
   | {
       type: "rotation_completed";
       outage?: string | undefined;
@@ -65,7 +77,12 @@ export interface AuditDeps {
  * read on phones, gets decisions and outcomes only (start, answers and who gave them, failures,
  * refusals, abort, completion).
  */
-const LOG_ONLY = ["step_ok", "owner_notified"] as const satisfies readonly AuditEvent["type"][];
+const LOG_ONLY = [
+  "step_ok",
+  "owner_notified",
+  "rotation_aborting",
+  "rollback_step",
+] as const satisfies readonly AuditEvent["type"][];
 type ChannelEvent = Exclude<AuditEvent, { type: (typeof LOG_ONLY)[number] }>;
 const isChannelEvent = (event: AuditEvent): event is ChannelEvent =>
   !(LOG_ONLY as readonly string[]).includes(event.type);
@@ -127,6 +144,10 @@ export function formatAuditLine(event: ChannelEvent): string {
       return `${rot(event.rotation)} ⌛ confirmation of “${escapeHtml(event.step)}” expired unanswered`;
     case "rotation_aborted":
       return `${rot(event.rotation)} ⏹ ${escapeHtml(abortedLine(event.by, event.message))}`;
+    case "rollback_failed":
+      return `${rot(event.rotation)} ⚠️ ${escapeHtml(event.message)}`;
+    case "credentials_revoked":
+      return `${rot(event.rotation)} ✅ revoked, says ${escapeHtml(event.by)}: ${escapeHtml(event.credentials.join("; "))}`;
     case "rotation_completed":
       return `${rot(event.rotation)} 🏁 completed in ${event.minutes.toFixed(1)} min; manifest ${event.manifest ? "updated" : "NOT updated"}, CHANGELOG ${event.changelog ? "updated" : "NOT updated"}${event.commit ? `, commit <code>${escapeHtml(event.commit)}</code>` : ", no commit"}${event.outage ? `; ⏱ ${escapeHtml(event.outage)}` : ""}${event.owner?.notified ? `; ${ownerNotice(event.owner.name, event.rotation.key)}` : ""}`;
     case "rotation_interrupted":

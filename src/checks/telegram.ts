@@ -11,13 +11,32 @@ export const telegramSameBot = defineCheck(z.object({ builtin: z.literal("telegr
   },
 });
 
-/** A test alert sent with the new token reaches the alert chat. */
-export const telegramTestAlert = defineCheck(z.object({ builtin: z.literal("telegram_test_alert"), text }).strict(), {
-  describe: () => "send a test alert with the new token",
-  async run(check, values, _rotation, { telegram }) {
-    return values.newValue === undefined ? { missing: "new" } : telegram.testAlert(values.newValue, check.text);
+/**
+ * A test alert sent with the new token reaches the chat where the team's alerts go: `chat_id` (a
+ * chat id, or a public channel's @username, as the Bot API's sendMessage takes it), else OPS_CHAT_ID.
+ */
+export const telegramTestAlert = defineCheck(
+  z
+    .object({
+      builtin: z.literal("telegram_test_alert"),
+      text,
+      chat_id: z
+        .union([
+          z.number().int(),
+          z.string().regex(/^@[A-Za-z][A-Za-z0-9_]{4,31}$/, "a chat id (a number), or a public channel's @username"),
+        ])
+        .optional(),
+    })
+    .strict(),
+  {
+    describe: (check) => `send a test alert with the new token to ${check.chat_id ?? "OPS_CHAT_ID"}`,
+    async run(check, values, _rotation, { telegram }) {
+      return values.newValue === undefined
+        ? { missing: "new" }
+        : telegram.testAlert(values.newValue, check.text, check.chat_id);
+    },
   },
-});
+);
 
 /** The old token answers 401. */
 export const telegramOldTokenRevoked = defineCheck(

@@ -4,6 +4,7 @@ import type { Actor, Awaiting, OperatorResponse } from "../rotation/model.js";
 import { describeOutage, isTerminal } from "../rotation/queries.js";
 import { RESPONSES, responseForShellAnswer } from "../rotation/responses.js";
 import { EXIT } from "./cli-io.js";
+import { showRollback } from "./show-rollback.js";
 import type { Prompter } from "./create-prompter.js";
 
 type Begin = () => Promise<Awaited<ReturnType<RotationEngine["start"]>>>;
@@ -49,6 +50,7 @@ export async function driveRotation(
       });
     }
     if (event.type === "owner_notified") print(`✉ Owner to notify: ${event.owner ?? "(no owner in the manifest)"}\n`);
+    showRollback(event, print);
   };
   const off = engine.on((event) => {
     if (id === undefined) early.push(event);

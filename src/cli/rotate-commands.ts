@@ -2,10 +2,17 @@ import { findProcedure } from "../runbook/find-procedure.js";
 import { describePlan } from "../rotation/describe-plan.js";
 import type { Actor } from "../rotation/model.js";
 import { REFUSALS } from "../rotation/prompts.js";
-import { currentStep, outageEstimate, stepLabel } from "../rotation/queries.js";
+import {
+  currentStep,
+  outageEstimate,
+  rollbackByEnvironment,
+  stepLabel,
+  unusedCredentials,
+} from "../rotation/queries.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { createPrompter } from "./create-prompter.js";
 import { driveRotation } from "./drive-rotation.js";
+import { showRollback } from "./show-rollback.js";
 import { openEngine } from "./open-engine.js";
 import { shellActor } from "./shell-actor.js";
 import { checkIncidentReason } from "../telegram/user-text.js";
@@ -116,14 +123,29 @@ export async function runStatusCommand(args: string[], io: CliIo): Promise<numbe
   const damaged = await opened.engine.damaged();
   // What could be read is listed; a journal that could not be written is named with its fix.
   for (const [, message] of opened.engine.writeFailures()) io.stdout(`⚠ ${message}\n`);
+  const left = await opened.engine.leftOutside();
   for (const d of damaged) io.stdout(`${REFUSALS.damaged(d.id, d.problem)}\n`);
   if (active.length === 0 && damaged.length === 0) io.stdout("No rotation in flight.\n");
   for (const rotation of active) {
     const step = currentStep(rotation);
+    const rollback =
+      rotation.state === "rollback_failed"
+        ? rollbackByEnvironment(rotation)
+            .map((line) => `\n  ${line}`)
+            .join("")
+        : "";
     io.stdout(
-      `${rotation.id}  ${rotation.key}  ${rotation.state}  by ${rotation.initiator.name} since ${rotation.createdAt}\n  at: ${step?.title ?? "-"}${step?.environment ? ` (in ${step.environment})` : ""}${rotation.awaiting ? `\n  waiting for: ${rotation.awaiting.kind}` : ""}${rotation.message ? `\n  ${rotation.message}` : ""}\n`,
+      `${rotation.id}  ${rotation.key}  ${rotation.state}  by ${rotation.initiator.name} since ${rotation.createdAt}\n  at: ${step?.title ?? "-"}${step?.environment ? ` (in ${step.environment})` : ""}${rotation.awaiting ? `\n  waiting for: ${rotation.awaiting.kind}` : ""}${rollback}${rotation.message ? `\n  ${rotation.message}` : ""}\n`,
     );
   }
+  for (const rotation of left)
+    io.stdout(
+      `${rotation.id}  ${rotation.key}  ${rotation.state}: credentials created for it are still valid: ${unusedCredentials(
+        rotation,
+      )
+        .map((c) => c.revoke)
+        .join("; ")} (press Revoked in the chat's /status once done)\n`,
+    );
   return EXIT.ok;
 }
 
@@ -171,17 +193,31 @@ export async function runResumeCommand(args: string[], io: CliIo): Promise<numbe
   }
 }
 
+/**
+ * `rotabot abort <id> [--retry-rollback]`: the engine returns once the abort is journaled; the
+ * shell shows each rollback step, waits for the end and prints it. Exit 0 only when aborted.
+ */
 export async function runAbortCommand(args: string[], io: CliIo): Promise<number> {
   const opened = await openForRotation("abort", args, io);
   if (!opened.ok) return opened.exitCode;
-  const aborted = await opened.engine.abort(opened.id, opened.actor);
-  await flushAudit(io, opened.flush);
-  if (!aborted.ok) {
-    io.stderr(`rotabot abort: ${aborted.message}\n`);
-    return EXIT.attention;
+  const off = opened.engine.on((event) => {
+    if (event.rotation.id === opened.id) showRollback(event, io.stdout);
+  });
+  try {
+    const aborted = await opened.engine.abort(opened.id, opened.actor, {
+      retryRollback: (opened.values as { "retry-rollback"?: boolean })["retry-rollback"] === true,
+    });
+    if (!aborted.ok) {
+      io.stderr(`rotabot abort: ${aborted.message}\n`);
+      return EXIT.attention;
+    }
+    const ended = await opened.engine.settled(opened.id);
+    io.stdout(`${ended?.message ?? ended?.state ?? "aborted"}\n`);
+    return ended?.state === "aborted" ? EXIT.ok : EXIT.attention;
+  } finally {
+    off();
+    await flushAudit(io, opened.flush);
   }
-  io.stdout(`${aborted.rotation.message ?? "aborted"}\n`);
-  return EXIT.ok;
 }
 
 /** `--break-glass "<reason>"`: the initiator alone may answer where the two-person rule asks for two (audited). */

@@ -34,16 +34,21 @@ SIGINT or SIGTERM at a question ends it at once and prints the rotabot resume co
 
 export const STATUS_USAGE = `Usage: rotabot status [--infra DIR]
 
-Lists the rotations in flight: state, step, what they wait for.`;
+Lists the rotations in flight: state, step, what they wait for; a failed rollback with each
+environment's state and the way out; and credentials created for ended rotations that are still
+to be revoked.`;
 
 export const RESUME_USAGE = `Usage: rotabot resume <rotation-id> [--as NAME] [--break-glass REASON] [--infra DIR]
 
 Continues an interrupted or waiting rotation (rotabot status lists them). --as NAME as for rotate:
 only the person who started a rotation may answer its questions.`;
 
-export const ABORT_USAGE = `Usage: rotabot abort <rotation-id> [--as NAME] [--infra DIR]
+export const ABORT_USAGE = `Usage: rotabot abort <rotation-id> [--retry-rollback] [--as NAME] [--infra DIR]
 
-Aborts a rotation before its point of no return: drops <key>_new and rolls back.`;
+Aborts a rotation before its point of no return: drops <key>_new and rolls back, showing each
+rollback step; waits for the end and exits 1 when the rollback failed (the rotation then stays
+in flight, and rotabot status says what failed in each environment).
+  --retry-rollback       runs a failed rollback again, from the step that failed`;
 
 export const AUDIT_USAGE = `Usage: rotabot audit verify [--state-dir DIR]
        rotabot audit reseal [--state-dir DIR]
@@ -119,7 +124,11 @@ export const COMMAND_LINES = {
     options: { ...infra, ...as, "break-glass": { type: "string" } },
     positionals: [{ name: "<rotation-id>" }],
   },
-  abort: { usage: ABORT_USAGE, options: { ...infra, ...as }, positionals: [{ name: "<rotation-id>" }] },
+  abort: {
+    usage: ABORT_USAGE,
+    options: { ...infra, ...as, "retry-rollback": { type: "boolean", default: false } },
+    positionals: [{ name: "<rotation-id>" }],
+  },
   audit: {
     usage: AUDIT_USAGE,
     options: { "state-dir": { type: "string" } },

@@ -17,7 +17,7 @@ import type { Rotation } from "./model.js";
 import type { StartRequest } from "./new-rotation.js";
 import { REFUSALS } from "./prompts.js";
 import { currentStep, isTerminal } from "./queries.js";
-import { credentialEnding } from "../vault/credential-ending.js";
+import { endingIn } from "./steps/collect.js";
 
 /** How long a lock may stand without its rotation's journal while its holder may still be writing it. */
 const JOURNAL_GRACE_MS = 60_000;
@@ -163,7 +163,7 @@ export async function checkCanStart(
       );
     }
   }
-  return { ok: true, leftoverNew: values.values.next, oldEnding: credentialEnding(values.values.current) };
+  return { ok: true, leftoverNew: values.values.next, oldEnding: endingIn(request.procedure, values.values.current) };
 }
 
 /**

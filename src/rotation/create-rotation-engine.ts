@@ -13,9 +13,10 @@ import type { DeployMarker } from "./create-deploy-marker.js";
 import type { Journal } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
 import type { Actor, OperatorResponse, RollbackReport, Rotation, StepRecord } from "./model.js";
+import { planRollback } from "./plan-rollback.js";
 import { newRotation, type StartRequest } from "./new-rotation.js";
 import { PROMPTS, REFUSALS } from "./prompts.js";
-import { isTerminal } from "./queries.js";
+import { isTerminal, unusedCredentials } from "./queries.js";
 import { prepareAnswer } from "./prepare-answer.js";
 import { restoreDamaged } from "./rebuild-rotation.js";
 import { rollBack } from "./roll-back.js";
@@ -24,7 +25,7 @@ import type { StepDeps } from "./steps/step-kind.js";
 import { checkAnswer } from "./answer-rules.js";
 import type { Effect, Input } from "./transition-io.js";
 import { transition } from "./transitions.js";
-import { credentialEnding } from "../vault/credential-ending.js";
+import { endingIn } from "./steps/collect.js";
 
 export type { EngineEvent } from "./engine-events.js";
 export type { StartRequest } from "./new-rotation.js";
@@ -104,7 +105,13 @@ export function createRotationEngine(engineDeps: EngineDeps) {
     r.process.host === deps.self.host &&
     !isTerminal(r) &&
     deps.isAlive(r.process.pid);
-  const context = (r: Readonly<Rotation>) => transitionContext(deps, r, stopping);
+  const context = (r: Readonly<Rotation>) => ({
+    ...transitionContext(deps, r, stopping),
+    rollbackPlan: (now: Readonly<Rotation>) => {
+      const plan = planRollback(now, deps.runbook, { key: now.key, paths: deps.paths });
+      return { steps: plan.steps, touched: plan.ran.length > 0 };
+    },
+  });
 
   function emit(event: EngineEvent): void {
     for (const listener of listeners) {
@@ -176,6 +183,7 @@ export function createRotationEngine(engineDeps: EngineDeps) {
         const controller = new AbortController();
         const rolling = rollBackThenAbort(r.id, effect.actor, controller.signal);
         followUps.set(r.id, rolling);
+        void rolling.finally(() => followUps.get(r.id) === rolling && followUps.delete(r.id)).catch(() => undefined);
         const entry = {
           controller,
           done: rolling.then(
@@ -202,21 +210,28 @@ export function createRotationEngine(engineDeps: EngineDeps) {
     }
   }
 
+  /**
+   * Waits for a cancelled step to end, then rolls back, journaling each rollback step as it starts
+   * and ends (front ends show them), and ends the abort: aborted, or still in flight as
+   * "rollback_failed". Nobody waits for this but a shutdown and `settled`.
+   */
   async function rollBackThenAbort(id: string, actor: Actor, signal: AbortSignal): Promise<EngineResult> {
     await running.get(id)?.done;
     await queues.get(id);
     let report: RollbackReport;
     try {
       await deps.files.sweepTemps();
-      const outcome = await rollBack((await load(id))!, deps.runbook, deps, signal);
+      const onStep = (update: Parameters<Parameters<typeof rollBack>[3]>[0]) =>
+        dispatch(id, { type: "rollback_step", ...update });
+      const outcome = await rollBack((await load(id))!, deps.runbook, deps, onStep, signal);
       // A shutdown stopped it: journaled as interrupted, so the operator is told to abort again.
       if (outcome === "interrupted") return await dispatch(id, { type: "rollback_interrupted" });
       report = outcome;
     } catch (error) {
-      // Never left "being aborted" for good: the rotation ends aborted, saying what to check.
+      // Never left "being aborted" for good: the rollback ends failed, saying what to check.
       deps.logger.error({ err: error, rotationId: id }, "the rollback stopped on an unexpected error");
       const message = deps.redactor.redact(error instanceof Error ? error.message : String(error));
-      report = { undone: [], problems: [PROMPTS.rollbackStopped(message)], touched: true };
+      report = { problems: [PROMPTS.rollbackStopped(message)] };
     }
     return dispatch(id, { type: "rolled_back", actor, report });
   }
@@ -245,14 +260,6 @@ export function createRotationEngine(engineDeps: EngineDeps) {
         if (running.get(r.id)?.done === done) running.delete(r.id);
       });
     running.set(r.id, { controller, done });
-  }
-
-  /** Answers, then (for cancel and abort) waits for the rollback to end. */
-  async function thenFollowUp(id: string, result: EngineResult): Promise<EngineResult> {
-    const followUp = followUps.get(id);
-    if (!result.ok || !followUp) return result;
-    followUps.delete(id);
-    return (await followUp) as EngineResult;
   }
 
   const engine = {
@@ -327,7 +334,7 @@ export function createRotationEngine(engineDeps: EngineDeps) {
         return fail("refused", saved.message);
       }
       live.set(rotation.id, rotation);
-      const ending = checked.leftoverNew === undefined ? undefined : credentialEnding(checked.leftoverNew);
+      const ending = checked.leftoverNew === undefined ? undefined : endingIn(request.procedure, checked.leftoverNew);
       return dispatch(rotation.id, {
         type: "begin",
         oldEnding: checked.oldEnding,
@@ -351,19 +358,43 @@ export function createRotationEngine(engineDeps: EngineDeps) {
       if (refused) return refused;
       const prepared = await prepareAnswer(r, nonce, response, actor, options, deps);
       if (!prepared.ok) return prepared;
-      return thenFollowUp(id, await dispatch(id, prepared.input));
+      // Cancel and Abort return once the abort is journaled ("aborting"): the rollback's steps and
+      // its end come as events ("aborting", "rollback_step", "aborted" or "rollback_failed").
+      return dispatch(id, prepared.input);
     },
 
-    /** Aborts before the point of no return: stops a running command, drops `<key>_new`, runs rollback steps. */
-    async abort(id: string, actor: Actor): Promise<EngineResult> {
+    /**
+     * Aborts before the point of no return: stops a running command, drops `<key>_new`, runs
+     * rollback steps. Returns once the abort is journaled (the rotation is "aborting"); the
+     * rollback runs on, heard as events, and `settled(id)` resolves at its end. `retryRollback`
+     * runs a failed rollback again, from where it failed.
+     */
+    async abort(id: string, actor: Actor, options: { retryRollback?: boolean } = {}): Promise<EngineResult> {
       const loaded = await loadOrRebuild(id);
       if (!loaded.ok) return loaded;
       const r = loaded.rotation;
+      const input = { type: "abort" as const, actor, ...(options.retryRollback ? { retryRollback: true } : {}) };
       // Pure, so a dry run: "past the point of no return" is said even while another process drives it.
-      const dry = transition(r, { type: "abort", actor }, context(r));
+      const dry = transition(r, input, context(r));
       if (!dry.ok) return dry;
       if (ownedElsewhere(r)) return fail("busy", REFUSALS.ownedElsewhere(r));
-      return thenFollowUp(id, await dispatch(id, { type: "abort", actor }));
+      return dispatch(id, input);
+    },
+
+    /** Someone says the credentials an ended rotation left unused (listed at its abort) were revoked. */
+    async markRevoked(id: string, actor: Actor): Promise<EngineResult> {
+      const r = await load(id);
+      if (!r) return fail("not_found", REFUSALS.notFound(id));
+      if (ownedElsewhere(r)) return fail("busy", REFUSALS.ownedElsewhere(r));
+      return dispatch(id, { type: "revoked", actor });
+    },
+
+    /** Rotations, ended or not, that left credentials created outside rotabot unused and not yet said revoked. */
+    async leftOutside(): Promise<Readonly<Rotation>[]> {
+      return (await deps.journal.list())
+        .map((r) => live.get(r.id) ?? r)
+        .filter((r) => (isTerminal(r) || r.state === "rollback_failed") && unusedCredentials(r).length > 0)
+        .map((r) => structuredClone(r));
     },
 
     /** After a restart: marks what was running as interrupted. Call once at start-up, before front ends answer. */

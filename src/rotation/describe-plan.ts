@@ -59,7 +59,13 @@ export function describePlan(runbook: Runbook, procedure: Procedure, context: Pl
 /** A runbook text as one line (YAML block scalars keep their line breaks; a shell command its `\` continuations). */
 const oneLine = (text: string | undefined) => text?.replace(/\\\n/g, " ").replace(/\s+/g, " ").trim() || undefined;
 
-function showPlaceholders(text: string, runbook: Runbook, environment: string | undefined, context: PlanContext) {
+/** A step's description with the placeholders that name a path, a key or an environment filled in; values stay placeholders. */
+export function showPlaceholders(
+  text: string,
+  runbook: Runbook,
+  environment: string | undefined,
+  context: PlanContext,
+): string {
   const env = runbook.environments.find((e) => e.name === environment);
   const shown: Record<string, string | undefined> = {
     vault_password_file: context.paths.vaultPasswordFile,

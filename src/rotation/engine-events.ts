@@ -1,4 +1,4 @@
-import type { Actor, Awaiting, ResponseType, Rotation, StepRecord } from "./model.js";
+import type { Actor, Awaiting, ResponseType, RollbackStepRecord, Rotation, StepRecord } from "./model.js";
 import type { Notice } from "./transition-io.js";
 
 /** What front ends (chat, shell, audit) hear: snapshots, never the engine's own object, never a secret value. */
@@ -26,7 +26,18 @@ export type EngineEvent =
       actor: Actor;
       reason: string;
     }
+  /**
+   * An abort was journaled: the rotation is "aborting" and its rollback (`rotation.rollback.steps`)
+   * starts, or starts again after a failure (`retry`). Heard at once, long before the rollback ends.
+   */
+  | { type: "aborting"; rotation: Readonly<Rotation>; actor: Actor; retry: boolean }
+  /** A rollback step started or ended (its state says which). */
+  | { type: "rollback_step"; rotation: Readonly<Rotation>; step: RollbackStepRecord }
+  /** The rollback could not undo everything: the rotation stays in flight ("rollback_failed"); its message says what to do. */
+  | { type: "rollback_failed"; rotation: Readonly<Rotation>; actor: Actor }
   | { type: "aborted"; rotation: Readonly<Rotation>; actor: Actor }
+  /** Someone said the credentials the rotation left unused were revoked. */
+  | { type: "revoked"; rotation: Readonly<Rotation>; actor: Actor }
   | { type: "owner_notified"; rotation: Readonly<Rotation>; owner: string | undefined };
 
 /** A transition's notice as listeners hear it, with the snapshot it happened in. */
@@ -57,8 +68,14 @@ export function toEngineEvent(notice: Notice, r: Readonly<Rotation>): EngineEven
       const { recordId, ...rest } = notice;
       return { ...rest, rotation: r, step: step(recordId) };
     }
+    case "aborting":
+      return { type: "aborting", rotation: r, actor: notice.actor, retry: notice.retry };
+    case "rollback_step":
+      return { type: "rollback_step", rotation: r, step: r.rollback!.steps.find((s) => s.id === notice.id)! };
+    case "rollback_failed":
     case "aborted":
-      return { type: "aborted", rotation: r, actor: notice.actor };
+    case "revoked":
+      return { type: notice.type, rotation: r, actor: notice.actor };
     case "owner_notified":
       return { type: "owner_notified", rotation: r, owner: r.owner };
     default:

@@ -14,7 +14,20 @@ export interface Actor {
 
 export type StepState = "pending" | "running" | "awaiting" | "done" | "skipped" | "failed" | "interrupted";
 
-export type RotationState = "running" | "awaiting_operator" | "completed" | "failed" | "aborted" | "interrupted";
+export type RotationState =
+  | "running"
+  | "awaiting_operator"
+  | "completed"
+  | "failed"
+  /** An abort is rolling back: front ends hear each rollback step, then "aborted" or "rollback_failed". */
+  | "aborting"
+  /**
+   * An abort whose rollback could not undo everything: still in flight (locks, vault claim and
+   * deploy marker held) until a retry of the rollback succeeds or someone says it was done by hand.
+   */
+  | "rollback_failed"
+  | "aborted"
+  | "interrupted";
 
 /** How a step involves the operator; a gate asks to roll out to the next environment. */
 export type Interaction = "automatic" | "collect" | "confirm" | "manual" | "gate";
@@ -61,7 +74,16 @@ export type ResponseType =
 export type OperatorResponse = { type: Exclude<ResponseType, "collect"> } | { type: "collect"; value: string };
 
 export type PromptKind =
-  "confirm" | "destructive" | "collect" | "manual" | "gate" | "failed" | "interrupted" | "existing_new";
+  | "confirm"
+  | "destructive"
+  | "collect"
+  | "manual"
+  | "gate"
+  | "failed"
+  | "interrupted"
+  | "existing_new"
+  /** A rollback that could not undo everything: Retry runs it again, Mark done says it was done by hand. */
+  | "rollback_failed";
 
 /** What the rotation waits for. The nonce binds an answer to this exact prompt (buttons, replays). */
 export interface Awaiting {
@@ -75,6 +97,53 @@ export interface Awaiting {
   expired?: boolean;
   prompt: string;
   accepts: ResponseType[];
+  /** Button labels of this prompt where the runbook names its own ("I revoked it" for Done). */
+  labels?: Partial<Record<ResponseType, string>>;
+}
+
+/** One step of an abort's rollback, journaled as it runs. */
+export interface RollbackStepRecord {
+  /** The rollback step's id, with `@<environment>` where it runs in each environment. */
+  id: string;
+  /** The runbook's rollback step (or `vault_drop_new`, which rotabot adds first when the runbook does not list it). */
+  stepId: string;
+  title: string;
+  kind: string;
+  environment?: string;
+  /** "skipped": there was nothing to undo (no `<key>_new` in the vault). */
+  state: "pending" | "running" | "done" | "skipped" | "failed";
+  message?: string;
+  logFile?: string;
+  /** How to do it by hand: the command with its paths filled in (never a value), or what to change. */
+  byHand: string;
+}
+
+/** An abort's rollback: who asked, each step and how it went, and what else needs a person. */
+export interface RollbackProgress {
+  by: Actor;
+  at: string;
+  steps: RollbackStepRecord[];
+  /** What needs a person besides the failed steps (an unexpected error, a procedure without rollback steps). */
+  problems?: string[];
+  /** Whether any step that changes services had run: "nothing else changed" is said only when not. */
+  touched: boolean;
+}
+
+/**
+ * A credential the operator created outside rotabot during the rotation (a pasted PAT, DSN key,
+ * token): while it is not in use it must be revoked. Named by its own last 4 characters, never
+ * by an id, and never more.
+ */
+export interface CreatedCredential {
+  /** The collect step that took it (or refused it after it was created). */
+  stepId: string;
+  ending: string;
+  /** What to do about it, as the runbook says: "revoke PAT …3c6c in the SignalWire space". */
+  revoke: string;
+  at: string;
+  /** "in_use": the rotation completed with it; "revoked": someone said so (by, at). */
+  state: "unused" | "in_use" | "revoked";
+  revoked?: { by: string; at: string };
 }
 
 export interface Rotation {
@@ -94,6 +163,10 @@ export interface Rotation {
   pointOfNoReturn?: { stepId: string; at: string };
   /** Set while an abort rolls back; a step cancelled by it is not an interruption. */
   aborting?: { by: Actor; at: string };
+  /** The last abort's rollback, step by step (kept after it ended: a failed one is retried from it). */
+  rollback?: RollbackProgress;
+  /** Credentials the operator created outside rotabot for this rotation (see CreatedCredential). */
+  created?: CreatedCredential[];
   createdAt: string;
   updatedAt: string;
   endedAt?: string;
@@ -111,20 +184,19 @@ export interface Rotation {
    * token ending …dFeC; keep …rEtz"); never more: 4 characters is the agreed display.
    */
   endings?: { old?: string; new?: string };
-  /** The measured outage of a procedure that declares one: from its `from` step's end to its `to` step's. */
-  outage?: { what: string; seconds: number };
+  /**
+   * The measured outage of a procedure that declares one: from its `from` step's end to its `to`
+   * step's; `measured` says between which steps, in words.
+   */
+  outage?: { what: string; seconds: number; measured?: string };
 }
 
 /** What a step's executor reports; `commit` is the git commit a commit step made. */
 export type StepOutcome =
   { status: "done" | "skipped"; note?: string; commit?: string } | { status: "failed"; message: string };
 
-/** What an abort put back, and what it could not. */
+/** How a rollback ended, besides its steps (journaled one by one): what else needs a person. */
 export interface RollbackReport {
-  /** Each rollback step that ran, with the environment it ran in. */
-  undone: { title: string; kind: string; environment?: string }[];
-  /** What needs a person, each with the action to take. */
+  /** Problems not tied to one rollback step, each with the action to take. */
   problems: string[];
-  /** Whether any step that changes services had run: "nothing else changed" is said only when not. */
-  touched: boolean;
 }

@@ -28,7 +28,15 @@ export async function prepareAnswer(
     const taken = await takeCollectedValue({ rotation: r, step, value, actor }, deps);
     const input: Input = taken.ok
       ? { type: "value_taken", nonce, response: response.type, actor, note: taken.note, ending: taken.ending }
-      : { type: "value_refused", nonce, response: response.type, actor, prompt: taken.prompt, reason: taken.reason };
+      : {
+          type: "value_refused",
+          nonce,
+          response: response.type,
+          actor,
+          prompt: taken.prompt,
+          reason: taken.reason,
+          ...(taken.ending !== undefined ? { ending: taken.ending } : {}),
+        };
     return { ok: true, input };
   }
   if (response.type === "replace_new") {

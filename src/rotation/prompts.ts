@@ -1,13 +1,13 @@
 import { newKeyOf } from "../vault/create-vault.js";
-import type { ResponseType, RollbackReport, Rotation, StepRecord } from "./model.js";
+import type { ResponseType, RollbackStepRecord, Rotation, StepRecord } from "./model.js";
 import { RESPONSES } from "./responses.js";
 
 /** Every sentence the engine says to an operator, in one place. Never a secret value. */
 export const PROMPTS = {
   existingNew: (key: string, ending: string) =>
     `${newKeyOf(key)} is already in the vault from an earlier attempt (ends in …${ending}). Reuse it, or replace it with a new value?`,
-  manualDestructive: (instruction: string) =>
-    `${instruction}\n\nThis cannot be undone: once you press Done, the rotation can no longer be aborted.`,
+  manualDestructive: (instruction: string, label: string) =>
+    `${instruction}\n\nThis cannot be undone: once you press ${label}, the rotation can no longer be aborted.`,
   /** After the point of no return the card no longer says abort is still possible before it. */
   confirmDestructive: (message: string, pastPointOfNoReturn: boolean) =>
     pastPointOfNoReturn
@@ -62,17 +62,48 @@ export const PROMPTS = {
   confirmedBy: (name: string) => `confirmed by ${name}`,
   markedDoneBy: (name: string) => `marked done by ${name}`,
   reusing: (key: string, name: string) => `reusing ${newKeyOf(key)} from an earlier attempt (${name})`,
-  completed: (rotation: Rotation) => `${rotation.key} rotated${rotation.commit ? `, commit ${rotation.commit}` : ""}`,
-  aborted: (key: string, by: string, report: RollbackReport) => {
-    const where = (u: RollbackReport["undone"][number]) => `${u.title}${u.environment ? ` (${u.environment})` : ""}`;
-    const undone = report.undone.filter((u) => u.kind !== "vault_drop_new");
-    const rolledBack = undone.length > 0 ? `; rolled back: ${undone.map(where).join(", ")}` : "";
-    if (report.problems.length > 0) {
-      return `aborted by ${by}${rolledBack}, but the rollback needs attention: ${report.problems.join("; ")}`;
-    }
-    if (!report.touched) return `aborted by ${by}; ${newKeyOf(key)} removed from the vault, nothing else changed`;
-    return `aborted by ${by}; ${newKeyOf(key)} removed from the vault${rolledBack}; every service is back on the old value`;
+  completed: (rotation: Rotation) =>
+    `${rotation.key} rotated${rotation.commit ? `, commit ${rotation.commit}` : ""}${PROMPTS.leftOutside(rotation)}`,
+  /** How an abort ended: what it removed and rolled back, and what the operator created outside that is still valid. */
+  aborted: (r: Readonly<Rotation>, by: string) => {
+    const steps = r.rollback?.steps ?? [];
+    const newKey = newKeyOf(r.key);
+    // "removed" only when there was a `<key>_new` to remove (the drop wrote the vault).
+    const dropped = steps.some((s) => s.kind === "vault_drop_new" && s.state === "done");
+    const undone = steps.filter((s) => s.kind !== "vault_drop_new" && s.state === "done");
+    const rolledBack = undone.length > 0 ? `; rolled back: ${undone.map(whereItRan).join(", ")}` : "";
+    let text: string;
+    if (!r.rollback?.touched)
+      text = dropped
+        ? `aborted by ${by}; ${newKey} removed from the vault, nothing else changed`
+        : `aborted by ${by}; nothing had changed: no new value was in the vault and no service was touched`;
+    else
+      text = `aborted by ${by}${dropped ? `; ${newKey} removed from the vault` : ""}${rolledBack}; every service is back on the old value`;
+    return `${text}${PROMPTS.leftOutside(r)}`;
   },
+  /** The rollback did not undo everything: the rotation stays in flight; what failed, where, and how to do it by hand. */
+  rollbackFailed: (r: Readonly<Rotation>, by: string) =>
+    `aborted by ${by}, but the rollback failed, so rotation ${r.id} stays in flight (rollback failed): ${rollbackProblems(r).join("; ")}. Run the failed steps again with rotabot abort ${r.id} --retry-rollback (or 🔁 Retry on the chat card); once they are done by hand, ☑️ Mark done (rotabot resume ${r.id}) ends it as aborted${PROMPTS.leftOutside(r)}`,
+  rollbackFailedCard: (r: Readonly<Rotation>, accepts: readonly ResponseType[]) =>
+    `⚠️ The rollback of rotation ${r.id} failed: it stays in flight (its lock, the vault claim and the deploy marker are held) until it is rolled back.\n\n${rollbackProblems(
+      r,
+    )
+      .map((p) => `✘ ${p}`)
+      .join("\n")}\n\n${buttonLines(accepts, {
+      retry: `runs the rollback again from the first step that failed (on the shell: rotabot abort ${r.id} --retry-rollback).`,
+      mark_done: "ends the rotation as aborted: press it only once you did the failed steps by hand.",
+    })}`,
+  rollbackDoneByHand: (r: Readonly<Rotation>, by: string) =>
+    `aborted by ${r.rollback?.by.name ?? by}; the rest of the rollback was done by hand, says ${by}${PROMPTS.leftOutside(r)}`,
+  /** The credentials created outside rotabot for this rotation that are still valid and unused, if any. */
+  leftOutside: (r: Readonly<Rotation>) => {
+    const open = (r.created ?? []).filter((c) => c.state === "unused");
+    return open.length === 0
+      ? ""
+      : `\n\n⚠️ Created for this rotation and still valid: ${open.map((c) => c.revoke).join("; ")}. /status (rotabot status) lists ${open.length === 1 ? "it" : "them"} until someone says revoked.`;
+  },
+  /** Between which steps a declared outage was measured. */
+  outageMeasured: (from: string, to: string) => `from “${from}” to the end of “${to}”`,
   rollbackStopped: (message: string) =>
     `the rollback stopped on an unexpected error: ${message} (the rotabot log has the details); check the vault and the services by hand`,
   unexpected: (message: string) => `unexpected error: ${message} (the rotabot log has the details)`,
@@ -83,6 +114,22 @@ export interface RevokeGuard {
   revoke: string;
   noun: string;
   oldEnding: string | undefined;
+}
+
+/** A rollback step as people read it: its title and the environment it ran in. */
+const whereItRan = (s: Pick<RollbackStepRecord, "title" | "environment">) =>
+  `${s.title}${s.environment ? ` (${s.environment})` : ""}`;
+
+/** Each failed rollback step with its reason and how to do it by hand, then any other problem. */
+function rollbackProblems(r: Readonly<Rotation>): string[] {
+  const failed = (r.rollback?.steps ?? []).filter((s) => s.state !== "done" && s.state !== "skipped");
+  return [
+    ...failed.map(
+      (s) =>
+        `${s.title}${s.environment ? ` in ${s.environment}` : ""} ${s.state === "failed" ? `failed: ${s.message ?? "no reason given"}` : "did not run"}; by hand: ${s.byHand}`,
+    ),
+    ...(r.rollback?.problems ?? []),
+  ];
 }
 
 /** What the buttons of a failed or interrupted step do, each line starting with its label. */
@@ -107,7 +154,12 @@ export function credentialNoun(category: string): string {
 export const REFUSALS = {
   notFound: (id: string) => `there is no rotation ${id}; /status (or rotabot status) lists the active ones`,
   busy: "a step is running; wait for it to finish",
-  aborting: "the rotation is being aborted; wait for the rollback to finish",
+  aborting: "the rotation is being aborted; wait for the rollback to finish (its progress message shows each step)",
+  rollbackFailed: (rotation: Rotation) =>
+    `the rollback of rotation ${rotation.id} failed and it stays in flight: rotabot abort ${rotation.id} --retry-rollback runs the failed steps again (or 🔁 Retry on its card in the chat); once you did them by hand, ☑️ Mark done on that card (or rotabot resume ${rotation.id}) ends it as aborted`,
+  nothingToRevoke: (id: string) => `rotation ${id} has no credential left to revoke`,
+  revokeAfterEnd: (id: string) =>
+    `rotation ${id} is still in flight: the credentials it leaves unused are listed once it ends`,
   alreadyRunning: "the rotation is already running",
   ownedElsewhere: (rotation: Rotation) =>
     `rotation ${rotation.id} is being run by another rotabot process (pid ${rotation.process?.pid}); answer it there (the bot or the shell that started it), or stop that process first`,

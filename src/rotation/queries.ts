@@ -1,4 +1,4 @@
-import type { Rotation, RotationState, StepRecord } from "./model.js";
+import type { CreatedCredential, Rotation, RotationState, StepRecord } from "./model.js";
 
 /** States a rotation never leaves. */
 export const TERMINAL_STATES: ReadonlySet<RotationState> = new Set(["completed", "aborted"]);
@@ -28,7 +28,42 @@ export function outageEstimate(
     : `Expect ${what} to be down while the new value is deployed (no earlier rotation measured it).`;
 }
 
-/** The measured outage, as the completion report says it. */
+/** The measured outage, as the completion report says it, with what was measured. */
 export function describeOutage(rotation: Pick<Rotation, "outage">): string | undefined {
-  return rotation.outage && `${rotation.outage.what} was down for ${rotation.outage.seconds.toFixed(1)} s`;
+  const outage = rotation.outage;
+  return (
+    outage &&
+    `${outage.what} was down for ${outage.seconds.toFixed(1)} s${outage.measured ? ` (measured ${outage.measured})` : ""}`
+  );
+}
+
+/** The credentials the operator created outside rotabot for this rotation that are unused and not said revoked. */
+export function unusedCredentials(rotation: Pick<Rotation, "created">): CreatedCredential[] {
+  return (rotation.created ?? []).filter((c) => c.state === "unused");
+}
+
+/**
+ * Where an abort's rollback stands in each environment, and for the steps that run once: what is
+ * back on the old value, what failed (with how to do it by hand), what never changed.
+ */
+export function rollbackByEnvironment(rotation: Pick<Rotation, "rollback" | "environments" | "steps">): string[] {
+  const steps = rotation.rollback?.steps ?? [];
+  const state = (group: typeof steps) => {
+    const open = group.filter((s) => s.state !== "done" && s.state !== "skipped");
+    if (open.length === 0) return "back on the old value";
+    return open
+      .map(
+        (s) =>
+          `“${s.title}” ${s.state === "failed" ? `failed: ${s.message ?? "no reason given"}` : s.state === "running" ? "is running" : "has not run"}; by hand: ${s.byHand}`,
+      )
+      .join("; ");
+  };
+  const once = steps.filter((s) => s.environment === undefined);
+  const lines = once.length > 0 ? [`vault: ${state(once)}`] : [];
+  for (const env of rotation.environments) {
+    const here = steps.filter((s) => s.environment === env);
+    const reached = rotation.steps.some((s) => s.environment === env && s.state !== "pending");
+    lines.push(`${env}: ${here.length > 0 ? state(here) : reached ? "nothing to undo" : "never rolled out there"}`);
+  }
+  return lines;
 }

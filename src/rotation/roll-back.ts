@@ -1,89 +1,82 @@
 import path from "node:path";
 import type { Runbook } from "../runbook/runbook-schema.js";
-import { scopeOf } from "../runbook/runbook-schema.js";
 import { newKeyOf } from "../vault/create-vault.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
-import type { RollbackReport, Rotation } from "./model.js";
-import { definitionOf, environmentOf } from "./step-definitions.js";
+import type { RollbackReport, RollbackStepRecord, Rotation } from "./model.js";
+import { planRollback, rollbackStepsOf } from "./plan-rollback.js";
+import { environmentOf } from "./step-definitions.js";
 import { kindOf, type RollbackStep } from "./steps/registry.js";
 import type { StepDeps } from "./steps/step-kind.js";
 
-const RAN = new Set(["running", "done", "failed", "interrupted"]);
+/** A rollback step started, or ended: the engine journals it and the front ends show it. */
+export type RollbackStepUpdate = Pick<RollbackStepRecord, "id" | "state" | "message" | "logFile">;
 
 /**
- * Undoes a rotation that has not reached its point of no return. The procedure's `rollback`
- * steps run in order (`<key>_new` is dropped first unless a `vault_drop_new` step says when):
- * steps that run once, once; per-environment steps in each environment the rotation reached,
- * the last first. The committed vault file is put back when its content is the same, so the
- * checkout is clean again. "interrupted" when `signal` (a shutdown) stopped it before the end.
+ * Runs the rollback journaled in `rotation.rollback` (see planRollback), from its first step not
+ * yet done: a retry after a failed rollback starts again where it failed, and runs what follows.
+ * Each step's start and end goes to `onStep` before the next one starts; a step that fails or
+ * throws is a failed step (redacted) and the rollback goes on. The committed vault file is put
+ * back when its content is the same, so the checkout is clean again. "interrupted" when `signal`
+ * (a shutdown) stopped it before the end.
  */
 export async function rollBack(
   rotation: Readonly<Rotation>,
   runbook: Runbook,
   deps: StepDeps,
+  onStep: (update: RollbackStepUpdate) => Promise<unknown>,
   signal: AbortSignal = new AbortController().signal,
 ): Promise<RollbackReport | "interrupted"> {
   const procedure = runbook.procedures.find((p) => p.id === rotation.procedureId);
-  const ran = rotation.steps.filter((record) => {
-    const step = RAN.has(record.state) ? definitionOf(runbook, rotation, record) : undefined;
-    return step !== undefined && kindOf(step).changesServices;
-  });
-  const reached = rotation.environments.filter((env) => ran.some((r) => r.environment === env)).reverse();
-  const report: RollbackReport = { undone: [], problems: [], touched: ran.length > 0 };
   const declared = procedure?.rollback ?? [];
-  const steps: RollbackStep[] = declared.some((s) => s.kind === "vault_drop_new")
-    ? declared
-    : [
-        {
-          kind: "vault_drop_new",
-          id: "vault_drop_new",
-          title: `Remove ${newKeyOf(rotation.key)} from the vault`,
-          destructive: false,
-        },
-        ...declared,
-      ];
+  const definitions = rollbackStepsOf(rotation.key, declared);
+  const planned = rotation.rollback?.steps ?? [];
+  const from = planned.findIndex((s) => s.state !== "done" && s.state !== "skipped");
+  const report: RollbackReport = { problems: [] };
 
-  /** One rollback step; whatever it throws is a problem of the report, and the rollback goes on. */
-  const runOne = async (step: RollbackStep, environment: string | undefined) => {
+  const runStep = async (record: RollbackStepRecord): Promise<RollbackStepUpdate> => {
+    const step = definitions.find((s) => s.id === record.stepId);
+    const logFile = path.join(deps.paths.stateDir, "logs", rotation.id, `rollback-${record.id}.log`);
+    if (!step)
+      return {
+        id: record.id,
+        state: "failed",
+        message: `the runbook no longer has this rollback step; do it by hand: ${record.byHand}`,
+      };
     try {
-      await runStep(step, environment);
+      const outcome = await executeOne(step, record, logFile);
+      if (outcome.status === "failed") return { id: record.id, state: "failed", message: outcome.message, logFile };
+      return { id: record.id, state: outcome.status, ...(outcome.note ? { message: outcome.note } : {}), logFile };
     } catch (error) {
       const message = deps.redactor.redact(error instanceof Error ? error.message : String(error));
-      report.problems.push(
-        `${where(step, environment)}: unexpected error: ${message} (the rotabot log has the details)`,
-      );
+      return {
+        id: record.id,
+        state: "failed",
+        message: `unexpected error: ${message} (the rotabot log has the details)`,
+      };
     }
   };
-  const where = (step: RollbackStep, environment: string | undefined) =>
-    `${step.title}${environment ? ` in ${environment}` : ""}`;
-  const runStep = async (step: RollbackStep, environment: string | undefined) => {
-    const logFile = path.join(
-      deps.paths.stateDir,
-      "logs",
-      rotation.id,
-      `rollback-${step.id}${environment ? `@${environment}` : ""}.log`,
-    );
+
+  const executeOne = async (step: RollbackStep, record: RollbackStepRecord, logFile: string) => {
     const values = async () => {
       const read = await readSecretValues(deps.vault, deps.redactor, rotation.key);
       return read.ok ? { ok: true as const, values: { ...read.values, promoted: false } } : read;
-    };
-    const record = {
-      id: step.id,
-      stepId: step.id,
-      title: step.title,
-      kind: step.kind,
-      phase: "procedure" as const,
-      destructive: false,
-      idempotent: true,
-      state: "running" as const,
-      attempts: 1,
     };
     const outcome = await kindOf(step).execute(
       step,
       {
         rotation,
-        record,
-        environment: environmentOf(runbook, environment),
+        record: {
+          id: record.id,
+          stepId: step.id,
+          title: step.title,
+          kind: step.kind,
+          phase: "procedure",
+          destructive: false,
+          idempotent: true,
+          state: "running",
+          attempts: 1,
+        },
+        environment: environmentOf(runbook, record.environment),
         signal,
         onLine: () => undefined,
         logFile,
@@ -91,36 +84,24 @@ export async function rollBack(
       },
       deps,
     );
-    if (outcome.status === "failed") {
-      report.problems.push(`${where(step, environment)}: ${outcome.message}`);
-      return;
-    }
-    report.undone.push({ title: step.title, kind: step.kind, ...(environment ? { environment } : {}) });
-    if (step.kind === "vault_drop_new" && (await deps.git.isRepository())) {
+    if (step.kind === "vault_drop_new" && outcome.status === "done" && (await deps.git.isRepository())) {
       const committed = await deps.git.showHead(runbook.files.vault);
       if (committed !== undefined) await deps.vault.restoreIfSameContent(committed);
     }
+    return outcome;
   };
 
-  const runs: [RollbackStep, string | undefined][] = [];
-  for (let i = 0; i < steps.length;) {
-    if (scopeOf(steps[i]!) === "once") {
-      runs.push([steps[i]!, undefined]);
-      i++;
-      continue;
-    }
-    let end = i;
-    while (end < steps.length && scopeOf(steps[end]!) === "environment") end++;
-    for (const env of reached) for (const step of steps.slice(i, end)) runs.push([step, env]);
-    i = end;
-  }
   // A shutdown stops the rollback between steps (and cancels the one running): it is not finished.
-  for (const [step, env] of runs) {
+  for (const record of from < 0 ? [] : planned.slice(from)) {
     if (signal.aborted) return "interrupted";
-    await runOne(step, env);
+    await onStep({ id: record.id, state: "running" });
+    const ended = await runStep(record);
+    if (signal.aborted && ended.state === "failed") return "interrupted";
+    await onStep(ended);
   }
   if (signal.aborted) return "interrupted";
-  if (report.touched && declared.every((s) => s.kind === "vault_drop_new")) {
+  const { ran } = planRollback(rotation, runbook, { key: rotation.key, paths: deps.paths });
+  if (ran.length > 0 && declared.every((s) => s.kind === "vault_drop_new")) {
     const where = [...new Set(ran.map((r) => r.environment ?? "every environment"))].join(", ");
     report.problems.push(
       `${ran.map((r) => r.title).join(", ")} changed services in ${where} and this procedure declares no rollback: re-run them by hand now that ${newKeyOf(rotation.key)} is gone (they render the old value), and add \`rollback:\` steps to the runbook`,

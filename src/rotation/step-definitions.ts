@@ -41,7 +41,10 @@ function revokeGuardedBy(runbook: Runbook, r: Readonly<Rotation>, step: AnyStep)
   if (step.kind !== "verify") return undefined;
   const steps = runbook.procedures.find((p) => p.id === r.procedureId)?.steps ?? [];
   const before = steps.slice(0, steps.indexOf(step)).reverse();
-  if (step.check?.builtin === "telegram_old_token_revoked") return before.find((s) => s.kind === "collect")?.title;
+  // Telegram: the revoke is the operator's "I revoked it" (a destructive manual step), or, in a runbook without it, the new token.
+  if (step.check?.builtin === "telegram_old_token_revoked")
+    return (before.find((s) => s.kind === "manual" && s.destructive) ?? before.find((s) => s.kind === "collect"))
+      ?.title;
   return before[0]?.kind === "manual" && before[0].destructive ? before[0].title : undefined;
 }
 
@@ -57,7 +60,7 @@ export function transitionContext(
   },
   r: Readonly<Rotation>,
   stopping: boolean,
-): TransitionContext {
+): Omit<TransitionContext, "rollbackPlan"> {
   return {
     now: deps.now().toISOString(),
     nonce: randomBytes(4).toString("hex"),
@@ -71,10 +74,14 @@ export function transitionContext(
       const kind = kindOf(step);
       const prompt = kind.prompt?.(step);
       const guards = record.phase === "procedure" ? revokeGuardedBy(deps.runbook, r, step) : undefined;
+      const doneLabel = step.kind === "manual" ? step.done_label : undefined;
+      const revokeIfUnused = step.kind === "collect" ? step.revoke_if_unused : undefined;
       return {
         interaction: kind.interaction,
         ...(prompt !== undefined ? { prompt } : {}),
         ...(guards !== undefined ? { guards } : {}),
+        ...(doneLabel !== undefined ? { doneLabel } : {}),
+        ...(revokeIfUnused !== undefined ? { revokeIfUnused } : {}),
       };
     },
     logFile: (rotationId, recordId) => path.join(deps.paths.stateDir, "logs", rotationId, `${recordId}.log`),

@@ -1,5 +1,14 @@
 import type { Failure } from "../result.js";
-import type { Actor, Interaction, ResponseType, RollbackReport, Rotation, StepOutcome, StepRecord } from "./model.js";
+import type {
+  Actor,
+  Interaction,
+  ResponseType,
+  RollbackReport,
+  RollbackStepRecord,
+  Rotation,
+  StepOutcome,
+  StepRecord,
+} from "./model.js";
 
 /*
  * What goes into the rotation state machine (transitions.ts) and what comes out of it: types only.
@@ -12,6 +21,13 @@ export interface StepInfo {
   prompt?: string;
   /** For a check that proves a revoke happened: the revoke's title (Mark done then skips that proof). */
   guards?: string;
+  /** A manual step's own label for Done ("I revoked it"). */
+  doneLabel?: string;
+  /**
+   * For a collect step whose value the operator creates outside rotabot: what to do with one that
+   * ends up unused, with `{ending}` for its last 4 characters ("revoke PAT {ending} in the SignalWire space").
+   */
+  revokeIfUnused?: string;
 }
 
 /** Everything a transition reads besides the rotation and the input; values only, no I/O. */
@@ -29,6 +45,8 @@ export interface TransitionContext {
   logFile(rotationId: string, recordId: string): string;
   /** The procedure's declared outage, if any: measured between two of its steps. */
   outage?: { what: string; from: string; to: string } | undefined;
+  /** What an abort of the rotation would undo now: its rollback steps in order, and whether services changed. */
+  rollbackPlan(r: Readonly<Rotation>): { steps: RollbackStepRecord[]; touched: boolean };
 }
 
 /** Everything that moves a rotation. Pasted values never come in here: the driver stores them first. */
@@ -61,9 +79,16 @@ export type Input =
       prompt: string;
       /** Why, in a few words; never the value. */
       reason: string;
+      /** Set when the value passed its format check: a credential was created outside, and must be revoked unused. */
+      ending?: string;
     }
-  | { type: "abort"; actor: Actor }
+  /** `retryRollback`: run a failed rollback again (from where it failed). */
+  | { type: "abort"; actor: Actor; retryRollback?: boolean }
+  /** A rollback step started or ended. */
+  | ({ type: "rollback_step" } & Pick<RollbackStepRecord, "id" | "state" | "message" | "logFile">)
   | { type: "rolled_back"; actor: Actor; report: RollbackReport }
+  /** Someone says the credentials created for this rotation and left unused were revoked. */
+  | { type: "revoked"; actor: Actor }
   | { type: "recover" }
   /** A shutdown stopped a rollback before its end. */
   | { type: "rollback_interrupted" }
@@ -93,7 +118,13 @@ export type Notice =
   | { type: "break_glass"; recordId: string; response: ResponseType; actor: Actor; reason: string }
   | { type: "prompt_expired"; recordId: string }
   | { type: "completed" }
+  /** An abort was journaled and its rollback starts (again, when `retry`); the rotation is "aborting". */
+  | { type: "aborting"; actor: Actor; retry: boolean }
+  | { type: "rollback_step"; id: string }
+  /** The rollback could not undo everything: the rotation stays in flight, asking Retry or Mark done. */
+  | { type: "rollback_failed"; actor: Actor }
   | { type: "aborted"; actor: Actor }
+  | { type: "revoked"; actor: Actor }
   | { type: "owner_notified" }
   | { type: "interrupted" };
 

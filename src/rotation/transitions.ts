@@ -57,17 +57,22 @@ function apply(r: Rotation, input: Input, ctx: TransitionContext, out: Out): Fai
     case "value_refused":
       return answer(r, input, ctx, out);
     case "abort":
-      return beginAbort(r, input.actor, ctx, out);
-    case "rolled_back":
-      for (const step of r.steps) if (step.state === "running" || step.state === "awaiting") step.state = "interrupted";
-      r.state = "aborted";
-      r.endedAt = ctx.now;
-      r.message = PROMPTS.aborted(r.key, input.actor.name, input.report);
-      delete r.awaiting;
-      delete r.aborting;
-      out.effects.push({ type: "release_lock" });
-      out.notices.push({ type: "aborted", actor: input.actor });
+      return beginAbort(r, input.actor, ctx, out, input.retryRollback === true);
+    case "rollback_step": {
+      const step = r.aborting ? r.rollback?.steps.find((s) => s.id === input.id) : undefined;
+      if (!step) return undefined;
+      step.state = input.state;
+      if (input.message !== undefined) step.message = input.message;
+      else delete step.message;
+      if (input.logFile !== undefined) step.logFile = input.logFile;
+      out.notices.push({ type: "rollback_step", id: step.id });
       return undefined;
+    }
+    case "rolled_back":
+      rolledBack(r, input, ctx, out);
+      return undefined;
+    case "revoked":
+      return revoked(r, input.actor, ctx, out);
     case "recover":
       recover(r, ctx, out);
       return undefined;
@@ -128,7 +133,8 @@ function advance(r: Rotation, ctx: TransitionContext, out: Out): void {
     const prompt = record.destructive
       ? paragraphs(info.prompt ?? record.title, PROMPTS.revokeWhich(noun, r.endings))
       : (info.prompt ?? record.title);
-    const text = record.destructive && !r.pointOfNoReturn ? PROMPTS.manualDestructive(prompt) : prompt;
+    const text =
+      record.destructive && !r.pointOfNoReturn ? PROMPTS.manualDestructive(prompt, info.doneLabel ?? "Done") : prompt;
     return ask(r, record, "manual", text, ["done", ...cancel], ctx, out);
   }
   const past = r.pointOfNoReturn !== undefined;
@@ -160,12 +166,19 @@ function advance(r: Rotation, ctx: TransitionContext, out: Out): void {
 /** When the step that ends a declared outage finishes, the outage is its end minus the start step's. */
 function measureOutage(r: Rotation, record: StepRecord, ctx: TransitionContext): void {
   if (!ctx.outage || record.stepId !== ctx.outage.to || !record.endedAt) return;
-  const from = r.steps.find((s) => s.stepId === ctx.outage!.from)?.endedAt;
-  if (!from) return;
-  r.outage = { what: ctx.outage.what, seconds: Math.max(0, (Date.parse(record.endedAt) - Date.parse(from)) / 1000) };
+  const start = r.steps.find((s) => s.stepId === ctx.outage!.from);
+  if (!start?.endedAt) return;
+  r.outage = {
+    what: ctx.outage.what,
+    seconds: Math.max(0, (Date.parse(record.endedAt) - Date.parse(start.endedAt)) / 1000),
+    measured: PROMPTS.outageMeasured(start.title, record.title),
+  };
 }
 
 function complete(r: Rotation, ctx: TransitionContext, out: Out): void {
+  // The credential the rotation completed with is in use; any other one created for it stays listed to revoke.
+  const inUse = r.created?.findLast((c) => c.ending === r.endings?.new && c.state === "unused");
+  if (inUse) inUse.state = "in_use";
   r.state = "completed";
   r.endedAt = ctx.now;
   r.message = PROMPTS.completed(r);
@@ -184,12 +197,14 @@ function ask(
   out: Out,
 ): void {
   const awaiting: Awaiting = { stepId: record.id, kind, nonce: ctx.nonce, since: ctx.now, prompt, accepts };
+  const doneLabel = kind === "manual" ? ctx.info(record)?.doneLabel : undefined;
+  if (doneLabel !== undefined) awaiting.labels = { done: doneLabel };
   if (EXPIRING.has(kind)) {
     awaiting.expiresAt = new Date(Date.parse(ctx.now) + ctx.confirmTimeoutMs).toISOString();
     out.effects.push({ type: "schedule_expiry", nonce: ctx.nonce, at: awaiting.expiresAt });
   }
   r.awaiting = awaiting;
-  if (record.state === "pending" && kind !== "existing_new") record.state = "awaiting";
+  if (record.state === "pending" && kind !== "existing_new" && kind !== "rollback_failed") record.state = "awaiting";
   if (r.state === "running") r.state = "awaiting_operator";
   out.notices.push({ type: "awaiting" });
 }
@@ -265,10 +280,12 @@ function stepFinished(
   if (outcome.note) record.message = outcome.note;
   if (outcome.commit) r.commit = outcome.commit;
   measureOutage(r, record, ctx);
-  r.state = "running";
   out.notices.push({ type: "step_finished", recordId: record.id, ms: input.ms });
   if (record.kind === "notify_owner") out.notices.push({ type: "owner_notified" });
-  if (!r.aborting) advance(r, ctx, out);
+  // A step that ends while an abort waits for it: the rotation stays "aborting", and nothing else starts.
+  if (r.aborting) return;
+  r.state = "running";
+  advance(r, ctx, out);
 }
 
 function answer(
@@ -286,14 +303,22 @@ function answer(
   if (breakGlass && needsSecondPerson(r, response, ctx.approval) && actor.id === r.initiator.id) {
     out.notices.push({ type: "break_glass", recordId: record.id, response, actor, reason: breakGlass });
   }
+  if (awaiting.kind === "rollback_failed") {
+    delete r.awaiting;
+    if (response === "retry") return retryRollback(r, actor, ctx, out);
+    endAborted(r, actor, PROMPTS.rollbackDoneByHand(r, actor.name), ctx, out);
+    return undefined;
+  }
   if (response === "cancel" || response === "abort") {
-    const aborting = beginAbort(r, actor, ctx, out);
+    const aborting = beginAbort(r, actor, ctx, out, false);
     if (aborting) return aborting;
     out.notices.unshift({ type: "answered", recordId: record.id, response, actor });
     return undefined;
   }
   delete r.awaiting;
   out.notices.push({ type: "answered", recordId: record.id, response, actor });
+  const ending = input.type === "answer" ? undefined : input.ending;
+  if (ending !== undefined) noteCreated(r, record, ending, ctx);
   if (input.type === "value_refused") {
     out.notices.push({ type: "value_checked", recordId: record.id, response, actor, refused: input.reason });
     ask(r, record, "collect", input.prompt, awaiting.accepts, ctx, out);
@@ -357,15 +382,115 @@ function answer(
   return undefined;
 }
 
-function beginAbort(r: Rotation, actor: Actor, ctx: TransitionContext, out: Out): Failure<RefusalReason> | undefined {
+function beginAbort(
+  r: Rotation,
+  actor: Actor,
+  ctx: TransitionContext,
+  out: Out,
+  retry: boolean,
+): Failure<RefusalReason> | undefined {
+  if (r.state === "rollback_failed") {
+    if (!retry) return fail("refused", REFUSALS.rollbackFailed(r));
+    delete r.awaiting;
+    return retryRollback(r, actor, ctx, out);
+  }
   if (isTerminal(r)) return fail("refused", REFUSALS.ended(r));
   if (r.pointOfNoReturn) {
     const step = r.steps.find((s) => s.id === r.pointOfNoReturn!.stepId);
     return fail("refused", REFUSALS.pastPointOfNoReturn(step?.title ?? r.pointOfNoReturn.stepId));
   }
-  if (r.aborting) return fail("busy", REFUSALS.busy);
+  if (r.aborting) return fail("busy", REFUSALS.aborting);
+  const plan = ctx.rollbackPlan(r);
   r.aborting = { by: actor, at: ctx.now };
+  r.rollback = { by: actor, at: ctx.now, steps: plan.steps, touched: plan.touched };
+  r.state = "aborting";
+  // Nothing is asked while the rollback runs; a retry or the end asks (or tells) anew.
+  delete r.awaiting;
+  out.notices.push({ type: "aborting", actor, retry: false });
   out.effects.push({ type: "cancel_running" }, { type: "roll_back", actor });
+  return undefined;
+}
+
+/** Runs a failed rollback again, from its first step not done (each step is idempotent: it re-renders the old value). */
+function retryRollback(r: Rotation, actor: Actor, ctx: TransitionContext, out: Out): undefined {
+  if (!r.rollback) {
+    const plan = ctx.rollbackPlan(r);
+    r.rollback = { by: actor, at: ctx.now, steps: plan.steps, touched: plan.touched };
+  }
+  for (const step of r.rollback.steps) {
+    if (step.state === "done" || step.state === "skipped") continue;
+    step.state = "pending";
+    delete step.message;
+  }
+  delete r.rollback.problems;
+  r.aborting = { by: actor, at: ctx.now };
+  r.state = "aborting";
+  delete r.message;
+  out.notices.push({ type: "aborting", actor, retry: true });
+  out.effects.push({ type: "roll_back", actor });
+  return undefined;
+}
+
+/** The rollback ended: aborted when it undid everything, else still in flight as "rollback_failed", asking what to do. */
+function rolledBack(
+  r: Rotation,
+  input: Extract<Input, { type: "rolled_back" }>,
+  ctx: TransitionContext,
+  out: Out,
+): void {
+  if (!r.aborting) return;
+  for (const step of r.steps) if (step.state === "running" || step.state === "awaiting") step.state = "interrupted";
+  delete r.aborting;
+  const rollback = (r.rollback ??= { by: input.actor, at: ctx.now, steps: [], touched: false });
+  if (input.report.problems.length > 0) rollback.problems = input.report.problems;
+  const undone = rollback.steps.every((s) => s.state === "done" || s.state === "skipped");
+  if (undone && input.report.problems.length === 0) {
+    endAborted(r, rollback.by, PROMPTS.aborted(r, rollback.by.name), ctx, out);
+    return;
+  }
+  r.state = "rollback_failed";
+  r.message = PROMPTS.rollbackFailed(r, rollback.by.name);
+  out.notices.push({ type: "rollback_failed", actor: rollback.by });
+  const record = currentStep(r) ?? r.steps[r.steps.length - 1]!;
+  const accepts: ResponseType[] = ["retry", "mark_done"];
+  ask(r, record, "rollback_failed", PROMPTS.rollbackFailedCard(r, accepts), accepts, ctx, out);
+}
+
+function endAborted(r: Rotation, actor: Actor, message: string, ctx: TransitionContext, out: Out): void {
+  r.state = "aborted";
+  r.endedAt = ctx.now;
+  r.message = message;
+  delete r.awaiting;
+  delete r.aborting;
+  out.effects.push({ type: "release_lock" });
+  out.notices.push({ type: "aborted", actor });
+}
+
+/** A value the operator created outside (pasted or added by hand, taken or refused after its format check). */
+function noteCreated(r: Rotation, record: StepRecord, ending: string, ctx: TransitionContext): void {
+  const template = ctx.info(record)?.revokeIfUnused;
+  if (template === undefined) return;
+  r.created ??= [];
+  if (r.created.some((c) => c.stepId === record.stepId && c.ending === ending)) return;
+  r.created.push({
+    stepId: record.stepId,
+    ending,
+    revoke: template.replaceAll("{ending}", `…${ending}`),
+    at: ctx.now,
+    state: "unused",
+  });
+}
+
+/** Someone says the unused credentials were revoked: once the rotation ended (or its rollback failed), never before. */
+function revoked(r: Rotation, actor: Actor, ctx: TransitionContext, out: Out): Failure<RefusalReason> | undefined {
+  const open = (r.created ?? []).filter((c) => c.state === "unused");
+  if (open.length === 0) return fail("stale", REFUSALS.nothingToRevoke(r.id));
+  if (!isTerminal(r) && r.state !== "rollback_failed") return fail("refused", REFUSALS.revokeAfterEnd(r.id));
+  for (const credential of open) {
+    credential.state = "revoked";
+    credential.revoked = { by: actor.name, at: ctx.now };
+  }
+  out.notices.push({ type: "revoked", actor });
   return undefined;
 }
 
@@ -399,6 +524,7 @@ function abortInterrupted(r: Rotation, out: Out): void {
 
 function resume(r: Rotation, ctx: TransitionContext, out: Out): Failure<RefusalReason> | undefined {
   if (isTerminal(r)) return fail("refused", REFUSALS.endedResume(r));
+  if (r.aborting) return fail("busy", REFUSALS.aborting);
   r.process = ctx.self;
   if (r.awaiting) {
     // A fresh nonce: buttons of the earlier prompt (expired, or from before a restart) stop working.

@@ -117,7 +117,8 @@ export async function startStagingBox({
       id: SANDBOX_IDS.opsChat,
       title: "Akira Ops",
       members: [SANDBOX_IDS.alice, SANDBOX_IDS.bob],
-      bots: [SANDBOX_IDS.rotabot],
+      // The notification bot posts the team's alerts here, where the Telegram rotation's test alert goes too.
+      bots: [SANDBOX_IDS.rotabot, SANDBOX_IDS.notifyBot],
       adminBots: [SANDBOX_IDS.rotabot],
     });
     telegram.addGroup({

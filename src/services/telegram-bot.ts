@@ -7,6 +7,10 @@ function botIdOf(token: string): string | undefined {
   return /^(\d+):\S+$/.exec(token)?.[1];
 }
 /** Bot API calls made with a token other than rotabot's own (the one being rotated). */
+/**
+ * `alertChatId` is where a test alert goes when the runbook's step names no chat: the ops chat,
+ * where the team reads alerts (the audit channel is rotabot's own record, not an alert path).
+ */
 export function createTelegramChecks({ apiRoot, alertChatId }: { apiRoot: string; alertChatId: number | undefined }) {
   const call = (token: string, method: string, body?: object) => callBotApi(apiRoot, token, method, body);
   const safely = async (what: string, run: () => Promise<Outcome>): Promise<Outcome> => {
@@ -56,16 +60,22 @@ export function createTelegramChecks({ apiRoot, alertChatId }: { apiRoot: string
           };
         return { ok: true, note: `the new token belongs to the same bot @${me.result?.username ?? "?"} (id ${now})` };
       }),
-    testAlert: (newToken: string, text: string) =>
+    testAlert: (newToken: string, text: string, chatId: number | string | undefined) =>
       safely("sendMessage", async () => {
-        if (alertChatId === undefined)
-          return { ok: false, message: "no chat for the test alert: set AUDIT_CHAT_ID (or OPS_CHAT_ID)" };
-        const sent = await call(newToken, "sendMessage", { chat_id: alertChatId, text });
+        const chat = chatId ?? alertChatId;
+        if (chat === undefined)
+          return {
+            ok: false,
+            message:
+              "no chat for the test alert: set chat_id in the runbook's telegram_test_alert check (where the team's alerts go), or OPS_CHAT_ID",
+          };
+        const sent = await call(newToken, "sendMessage", { chat_id: chat, text });
+        const where = chatId === undefined ? `the ops chat (${chat})` : `chat ${chat}`;
         return sent.ok
-          ? { ok: true, note: "test alert sent with the new token" }
+          ? { ok: true, note: `test alert sent with the new token to ${where}` }
           : {
               ok: false,
-              message: `the test alert was refused (${sent.error_code ?? "?"} ${sent.description ?? ""}); add the bot to the ops channel, then Retry`,
+              message: `the test alert to ${where} was refused (${sent.error_code ?? "?"} ${sent.description ?? ""}); add the notification bot to that chat (or fix chat_id in the runbook), then Retry`,
             };
       }),
     oldTokenRevoked: (oldToken: string) =>

@@ -81,14 +81,26 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     secrets.push(wrong);
     const id = await startRotation(world, "/rotate telegram");
     const outage = await promptOf(world, id, /the notification bot is down/);
-    // The card says once that it cannot be undone, and stands right below the live progress.
-    expect(textOf(outage).match(/cannot be undone/gi)).toHaveLength(1);
-    expect(textOf(outage)).toMatch(/^⚠️ Telegram keeps one token per bot\./);
+    // Confirming the outage changes nothing yet: the card stands right below the live progress and still offers Cancel.
+    expect(textOf(outage)).toMatch(/^Telegram keeps one token per bot\./);
+    expect(textOf(outage)).toContain("Nothing changes yet");
+    expect(actions(outage)).toEqual(["g", "c"]);
     expect(progressOf(id).map((m) => m.message.message_id)).toEqual([outage.message.message_id - 1]);
     press(world, outage, "g");
     await world.tg.waitForMessage(
       (m) => m.message.message_id === outage.message.message_id && textOf(m).endsWith("\n\n✅ Confirmed by @alice"),
     );
+    // The revoke is the operator's to say: the card says once that it cannot be undone, with its own button.
+    const revoke = await promptOf(world, id, /In @BotFather send \/revoke/);
+    expect(textOf(revoke)).toMatch(/^⚠️ In @BotFather send \/revoke/);
+    expect(textOf(revoke).match(/cannot be undone/gi)).toHaveLength(1);
+    expect(textOf(revoke)).toContain("once you press I revoked it, the rotation can no longer be aborted");
+    expect(actions(revoke)).toEqual(["d", "c"]);
+    expect(revoke.message.reply_markup?.inline_keyboard.flat().map((b) => b.text)).toEqual([
+      "I revoked it",
+      "✖️ Cancel rotation",
+    ]);
+    press(world, revoke, "d");
 
     const request = await privateRequest(id);
     expect(textOf(request)).toContain(
@@ -126,7 +138,7 @@ describe("the cards of a rotation say what happens and what to press", { timeout
         `Rotation ${id} of vault_telegram_bot_token; only @alice can answer.`,
       ].join("\n"),
     );
-    // Past the outage confirmation there is no going back: no Abort.
+    // Past the revoke there is no going back: no Abort.
     expect(actions(refused)).toEqual(["r", "m", "v"]);
     press(world, refused, "v");
     const third = await privateRequest(id, again.message.message_id);
@@ -135,7 +147,7 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     );
     const token = world.tg.issueNewToken(NOTIFY_BOT);
     secrets.push(token);
-    expect(textOf(third)).toContain("In @BotFather send /revoke");
+    expect(textOf(third)).toContain("if you lost it, /revoke again and paste the newest");
     world.tg.userSends({ from: ALICE, chat: "private", text: token });
     await world.tg.waitForMessage(
       (m) =>
@@ -145,7 +157,7 @@ describe("the cards of a rotation say what happens and what to press", { timeout
         ),
     );
     const promote = await promptOf(world, id, /Rename the new vault key/);
-    // The outage confirmation was the point of no return: the card does not say abort is still possible.
+    // The revoke was the point of no return: the card does not say abort is still possible.
     expect(textOf(promote).split("\n\n")[0]).toBe(
       "⚠️ Rename the new vault key to vault_telegram_bot_token. This cannot be undone.",
     );
@@ -161,7 +173,7 @@ describe("the cards of a rotation say what happens and what to press", { timeout
       .auditText()
       .split("\n")
       .filter((l) => l.includes(`[${id}]`) && l.includes("🔑"));
-    const step = "Get the new token from BotFather (this revokes the old one)";
+    const step = "Send the new token from @BotFather";
     expect(audit.map((l) => l.replace(/^.*\] /, ""))).toEqual([
       `🔑 ${step}: value sent by @alice: rejected: it does not look like a bot token such as 123456789:AA... (digits, a colon, 30+ letters)`,
       `🔑 ${step}: value sent by @alice: received and accepted`,
@@ -274,14 +286,46 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     );
     expect(world.infra.vaultPlain()).not.toContain("vault_sentry_dsn_new");
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${signalwire}` });
-    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("signalwire"), OPS, ops);
+    // The PAT the operator created is still valid in SignalWire: the abort names it by its own last 4 characters.
+    const patLeft = await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("signalwire"), OPS, ops);
+    expect(textOf(patLeft)).toMatch(
+      /\n\n⚠️ Created for this rotation and still valid: revoke PAT …6789 in the SignalWire space \(dashboard, Personal Access Tokens\)\. \/status \(rotabot status\) lists it until someone says revoked\.$/,
+    );
+    expect(actions(patLeft)).toEqual(["x"]);
     // That rotation ended: its claim on the vault went with it, and the DSN is taken.
     world.tg.userSends({ from: ALICE, chat: "private", text: dsn });
     await waitForText((t) => t.startsWith("🔐 Stored in the vault as vault_sentry_dsn_new"), ALICE, dm);
     expect(world.valueOf("vault_sentry_dsn_new")).toBe(dsn);
 
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${sentry}` });
-    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("sentry"), OPS, ops);
+    // The DSN's key (refused while the vault was held, then taken) is named by the key's own ending, not the project id.
+    const dsnLeft = await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("sentry"), OPS, ops);
+    expect(textOf(dsnLeft)).toContain(
+      "⚠️ Created for this rotation and still valid: disable or delete client key …3210 in Sentry (Project Settings, Client Keys).",
+    );
+    // /status lists both until someone says they were revoked; Revoked on the abort message settles it.
+    const status = world.tg.userSends({ from: ALICE, chat: OPS, text: "/status" });
+    const listed = await waitForText((t) => t.includes("left credentials created for it"), OPS, status.message_id);
+    expect(textOf(listed)).toContain(
+      `⚠️ vault_signalwire_token [${signalwire}] (aborted) left credentials created for it still valid: revoke PAT …6789 in the SignalWire space (dashboard, Personal Access Tokens)`,
+    );
+    expect(textOf(listed)).toContain(`vault_sentry_dsn [${sentry}] (aborted)`);
+    press(world, patLeft, "x", BOB);
+    await world.tg.waitForMessage(
+      (m) => m.message.message_id === patLeft.message.message_id && textOf(m).endsWith("\n\n✅ Revoked, says @bob."),
+    );
+    expect(actions(await world.tg.waitForMessage((m) => m.message.message_id === patLeft.message.message_id))).toEqual(
+      [],
+    );
+    await expect
+      .poll(() => world.auditText())
+      .toContain(
+        `[${signalwire}] ✅ revoked, says @bob: revoke PAT …6789 in the SignalWire space (dashboard, Personal Access Tokens)`,
+      );
+    const again = world.tg.userSends({ from: ALICE, chat: OPS, text: "/status" });
+    const after = await waitForText((t) => t.includes("left credentials created for it"), OPS, again.message_id);
+    expect(textOf(after)).not.toContain(signalwire);
+    expect(textOf(after)).toContain(sentry);
   });
 
   it("routes a value by the request it replies to: a reply to a closed request is refused and deleted, never stored for another rotation", async () => {
@@ -339,7 +383,12 @@ describe("the cards of a rotation say what happens and what to press", { timeout
     );
     expect(world.infra.vaultPlain()).not.toContain("vault_signalwire_token_new");
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${id}` });
-    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("signalwire"), OPS, ops);
+    // No _new was ever written, and the value sent was the one in use: the abort says only what is true.
+    await waitForText(
+      (t) => t === "⏹ aborted by @alice; nothing had changed: no new value was in the vault and no service was touched",
+      OPS,
+      ops,
+    );
   });
 
   it("leaves no secret value in requests to the Bot API, files or logs", () => {

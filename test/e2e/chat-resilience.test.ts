@@ -113,9 +113,11 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     );
     expect(buttonsOf(revoke)).not.toEqual([]);
     world.tg.userSends({ from: BOB, chat: OPS, text: "/cancel" });
+    // The rollback (a vault write, a re-deploy) ends it; on a loaded machine that takes a while.
     await world.tg.waitForMessage(
       (m) =>
         m.botId === BOT && textOf(m).startsWith("⏹ aborted by @bob; vault_signalwire_token_new removed from the vault"),
+      30_000,
     );
     expect(world.infra.vaultPlain()).not.toContain("_new");
     expect(world.infra.git("status", "--porcelain")).toBe("");
@@ -139,7 +141,7 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     expect(log).toContain("step verify_new failed on purpose");
     expect(log).toContain("new=[redacted]");
     press(world, failed, "a");
-    await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).startsWith("⏹ aborted by @alice"));
+    await world.tg.waitForMessage((m) => m.botId === BOT && textOf(m).startsWith("⏹ aborted by @alice"), 30_000);
     expect(world.infra.vaultPlain()).not.toContain("_new");
     expect(world.infra.git("status", "--porcelain")).toBe("");
   });

@@ -174,7 +174,11 @@ describe("a secret typed, pasted or printed in the wrong place is stopped", { ti
     await nextFromBot(request.message.message_id, /That does not look like a SignalWire Personal Access Token/);
     // "cancel" failed the format check: it is no known secret, so /cancel is a command, not a leak.
     const cancel = world.tg.userSends({ from: ALICE, chat: OPS, text: "/cancel" });
-    await nextInOps(cancel.message_id, /^⏹ aborted by @alice; vault_signalwire_token_new/);
+    // No value was stored, so the abort says nothing changed (not "_new removed").
+    await nextInOps(
+      cancel.message_id,
+      /^⏹ aborted by @alice; nothing had changed: no new value was in the vault and no service was touched$/,
+    );
     expect(world.tg.messages(OPS).find((m) => m.message.message_id === cancel.message_id)?.deleted).toBeFalsy();
     // The abort closed the request: a private message is an ordinary one again, not a value.
     const later = world.tg.userSends({ from: ALICE, chat: "private", text: "please cancel that" });

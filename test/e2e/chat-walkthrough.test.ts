@@ -70,30 +70,42 @@ beforeAll(async () => {
 afterAll(() => world?.stop());
 
 describe("chat walkthroughs with the shipped runbook (fixture commands)", { timeout: 90_000 }, () => {
-  it("rotates the Telegram bot token: outage confirmed first, the new token kills the old one, deploy, test alert, 401 check", async () => {
+  it("rotates the Telegram bot token: outage confirmed, then the operator's revoke, the new token, deploy, test alert in the ops chat, 401 check", async () => {
     let newToken = "";
     const { rotationId, prompts } = await walk("/rotate telegram", {
-      token: () => {
-        // BotFather's /revoke, asked only now that the operator confirmed the outage.
+      // BotFather's /revoke, done only at the card that asks for it, before pressing "I revoked it".
+      beforeDone: (prompt) => {
+        expect(prompt).toContain("In @BotFather send /revoke");
         newToken = tg.issueNewToken(NOTIFY_BOT);
         secrets.push(newToken);
-        return newToken;
       },
+      token: () => newToken,
     });
     const outage = prompts.findIndex((p) => p.includes("the notification bot is down"));
+    const revoke = prompts.findIndex((p) => p.includes("In @BotFather send /revoke"));
     const asked = prompts.findIndex((p) => p.startsWith("🔑"));
     expect(outage).toBeGreaterThanOrEqual(0);
-    expect(outage).toBeLessThan(asked);
-    expect(prompts[asked]).toMatch(/the old token stopped working at that moment/);
+    expect(outage).toBeLessThan(revoke);
+    expect(revoke).toBeLessThan(asked);
+    expect(prompts[revoke]).toMatch(/the old one stopped working at that moment/);
     // No step asks anyone to revoke anything after the deploy: that would revoke the new token.
     expect(prompts.slice(asked + 1).some((p) => /revoke/i.test(p))).toBe(false);
     expect(tg.calls.some((c) => c.method === "getMe" && c.status === 401)).toBe(true);
-    expect(prompts.some((p) => p.startsWith("🔑"))).toBe(true);
     expectRotated("vault_telegram_bot_token", newToken);
     await expectAudit(rotationId, "vault_telegram_bot_token", "@alerts-oncall");
+    // The test alert goes where the team's alerts go (OPS_CHAT_ID without chat_id in the runbook), not the audit channel.
     expect(
-      tg.messages(AUDIT).some((m) => m.botId === NOTIFY_BOT && textOf(m).startsWith("Test alert from rotabot")),
-    ).toBe(true);
+      tg
+        .messages(OPS)
+        .filter((m) => m.botId === NOTIFY_BOT)
+        .map(textOf),
+    ).toEqual(["Test alert from rotabot: sent with the notification bot's new token."]);
+    expect(tg.messages(AUDIT).some((m) => m.botId === NOTIFY_BOT)).toBe(false);
+    // The outage is measured from the operator's "I revoked it" to the end of the deploy (its getMe), and says so.
+    const complete = tg.messages(OPS, BOT).find((m) => textOf(m).startsWith("🏁") && textOf(m).includes("telegram"))!;
+    expect(textOf(complete)).toMatch(
+      /⏱ the notification bot was down for \d+\.\d s \(measured from “Revoke the old token in @BotFather \(the outage starts\)” to the end of “Deploy the notification owner service”\)\./,
+    );
     const pasted = tg.messages(ALICE, BOT).find((m) => m.message.text === newToken);
     expect(pasted?.deleted).toBe(true);
     expect(

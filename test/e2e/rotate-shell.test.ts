@@ -1,4 +1,13 @@
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -185,6 +194,57 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     const again = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
     await again.waitFor(/Verify all services use the new secret failed/);
     process.kill(-again.child.pid!, "SIGKILL");
+  });
+
+  it("an abort whose rollback fails exits 1 and stays in flight; status says what failed where and how; --retry-rollback ends it", async () => {
+    const infra = makeRotationInfra();
+    infra.touch("fail-verify");
+    infra.touch("fail-rollback");
+    const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
+    await shell.waitFor(/Verify all services use the new secret failed[^]*\[a\]bort\? $/);
+    const id = rotationIdOf(shell.output());
+    shell.endInput();
+    expect(await shell.exited).toBe(1);
+
+    const abort = await runRotabot(["abort", id], infra.env, infra.infraDir);
+    expect(abort.code).toBe(1);
+    expect(abort.stdout).toContain(
+      "Aborting: 2 rollback steps\n↩ Remove vault_billing_api_token_new from the vault\n✔ Remove vault_billing_api_token_new from the vault: vault_billing_api_token_new is no longer in the vault\n↩ Put services back on the old value (staging)\n✘ Put services back on the old value (staging): ",
+    );
+    expect(abort.stdout).toContain(
+      `aborted by opsuser, but the rollback failed, so rotation ${id} stays in flight (rollback failed): Put services back on the old value in staging failed: `,
+    );
+    expect(journalOf(infra, id).state).toBe("rollback_failed");
+
+    const status = await runRotabot(["status"], infra.env, infra.infraDir);
+    expect(status.stdout).toContain(`${id}  vault_billing_api_token  rollback_failed  by opsuser`);
+    expect(status.stdout).toContain(
+      "\n  vault: back on the old value\n  staging: “Put services back on the old value” failed: ",
+    );
+    expect(status.stdout).toContain(
+      "; by hand: bin/fixture-step.sh rollback (it renders vault_billing_api_token, the old value, once vault_billing_api_token_new is gone)",
+    );
+    // A plain abort does not rerun it by surprise; a retry that fails again exits 1 again.
+    const plain = await runRotabot(["abort", id], infra.env, infra.infraDir);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain(`rotabot abort ${id} --retry-rollback runs the failed steps again`);
+    const failedAgain = await runRotabot(["abort", id, "--retry-rollback"], infra.env, infra.infraDir);
+    expect(failedAgain.code).toBe(1);
+    expect(failedAgain.stdout).toContain(
+      "Retrying the rollback: 1 rollback step\n↩ Put services back on the old value (staging)\n✘",
+    );
+
+    unlinkSync(path.join(infra.infraDir, "fail-rollback"));
+    const retried = await runRotabot(["abort", id, "--retry-rollback"], infra.env, infra.infraDir);
+    expect(retried.code).toBe(0);
+    expect(retried.stdout).toContain(
+      "aborted by opsuser; vault_billing_api_token_new removed from the vault; rolled back: Put services back on the old value (staging); every service is back on the old value",
+    );
+    expect((await runRotabot(["status"], infra.env, infra.infraDir)).stdout).toBe("No rotation in flight.\n");
+    expectConsistentVault(infra, "vault_billing_api_token", false);
+    expect(infra.git("status", "--porcelain")).toBe("");
+    const audit = readFileSync(path.join(infra.stateDir, "audit.jsonl"), "utf8");
+    expect(audit).toContain('"type":"rollback_failed"');
   });
 
   it("refuses to abort after the point of no return and says how to finish", async () => {

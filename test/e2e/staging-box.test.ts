@@ -35,6 +35,36 @@ async function walkUntilFailure(command: string): Promise<StoredMessage> {
   return failed!;
 }
 
+/** Walks a rotation until a prompt matches `pattern`; returns that prompt, unanswered. */
+async function walkUntil(command: string, pattern: RegExp, extra: Partial<WalkOptions> = {}): Promise<StoredMessage> {
+  let found: StoredMessage | undefined;
+  // Real playbooks between two prompts: on a loaded machine several minutes.
+  walk(command, {
+    promptTimeoutMs: 300_000,
+    ...extra,
+    onPrompt: (prompt) => (pattern.test(textOf(prompt)) ? ((found = prompt), false) : undefined),
+  }).catch(() => undefined);
+  await expect.poll(() => found, { timeout: 600_000, interval: 250 }).toBeDefined();
+  return found!;
+}
+const pressOn = (prompt: StoredMessage, action: string) =>
+  box.telegram.pressButton({
+    from: ALICE,
+    chat: prompt.message.chat.id,
+    messageId: prompt.message.message_id,
+    data: buttonsOf(prompt).find((b) => b.endsWith(`|${action}`))!,
+  });
+/** The ops chat's end of an abort, after message `after` (the rotations of this file run one at a time). */
+const opsAborted = (after: number, timeoutMs = 120_000) =>
+  box.telegram.waitForMessage(
+    (m) =>
+      m.botId === BOT &&
+      m.message.chat.id === OPS &&
+      m.message.message_id > after &&
+      textOf(m).startsWith("⏹ aborted by"),
+    timeoutMs,
+  );
+
 const walk = (command: string, extra: Partial<WalkOptions> = {}) =>
   walkRotation(command, {
     tg: box.telegram,
@@ -154,33 +184,94 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     expect(doctor.code).toBe(0);
   });
 
-  it("rotates the Telegram bot token: outage confirmed, the new token kills the old one at once, deploy and test alert follow", async () => {
+  it("rotates the Telegram bot token: outage confirmed, the operator's revoke kills the old one at once, deploy and test alert follow", async () => {
     const oldToken = box.secrets.vault_telegram_bot_token;
     let newToken = "";
     const seen: string[] = [];
     const { rotationId, prompts } = await walk("/rotate telegram", {
       onPrompt: (prompt) => void seen.push(textOf(prompt)),
-      token: () => {
-        // The operator asks BotFather only when rotabot asks for the token, after the outage was confirmed.
+      // The operator revokes in BotFather only at the card that asks for it, after the outage was confirmed.
+      beforeDone: (prompt) => {
+        expect(prompt).toContain("In @BotFather send /revoke");
         expect(seen.some((p) => p.includes("the notification bot is down"))).toBe(true);
         newToken = box.telegram.issueNewToken(NOTIFY_BOT);
         secrets.push(newToken);
-        return newToken;
       },
+      token: () => newToken,
     });
-    // The old token died when BotFather issued the new one: the rotation checked its 401, never revoked.
-    expect(prompts.some((p) => /revoke the old token/i.test(p))).toBe(false);
+    // The old token died when BotFather issued the new one: the rotation checked its 401, never revoked after.
+    expect(prompts.filter((p) => /revoke the old token/i.test(p))).toEqual([]);
     await expectRotated(rotationId, "vault_telegram_bot_token", "@alerts-oncall", newToken);
     expect((await getMe(newToken)).body.result?.id).toBe(NOTIFY_BOT);
     expect((await getMe(oldToken)).status).toBe(401);
     expect(journal(rotationId).steps.find((s) => s.id === "old_token_dead")).toMatchObject({ state: "done" });
-    expect(box.telegram.messages(AUDIT, NOTIFY_BOT).some((m) => textOf(m).startsWith("Test alert from rotabot"))).toBe(
-      true,
+    // The test alert goes where the alerts go: the ops chat (no chat_id in the shipped runbook).
+    expect(box.telegram.messages(OPS, NOTIFY_BOT).map(textOf)).toContain(
+      "Test alert from rotabot: sent with the notification bot's new token.",
     );
     expect(readFileSync(path.join(box.servicesDir, "notifications/bot.env"), "utf8")).toBe(
       `TELEGRAM_BOT_TOKEN=${newToken}\n`,
     );
+    expect(box.telegram.messages(OPS, BOT).map(textOf).join("\n")).toMatch(
+      /⏱ the notification bot was down for \d+\.\d s \(measured from “Revoke the old token in @BotFather \(the outage starts\)” to the end of “Deploy the notification owner service”\)/,
+    );
   });
+
+  it("cancels Telegram truthfully after the outage is confirmed, until the operator says they revoked: the old token still works", async () => {
+    const token = vaultValue("vault_telegram_bot_token")!;
+    const revoke = await walkUntil("/rotate telegram", /In @BotFather send \/revoke/);
+    const after = revoke.message.message_id;
+    const id = buttonsOf(revoke)[0]!.split("|")[1]!;
+    pressOn(revoke, "c");
+    const aborted = await opsAborted(after);
+    expect(textOf(aborted)).toBe(
+      "⏹ aborted by @alice; nothing had changed: no new value was in the vault and no service was touched",
+    );
+    expect(journal(id).state).toBe("aborted");
+    expect((await getMe(token)).status).toBe(200);
+    expect(vaultValue("vault_telegram_bot_token")).toBe(token);
+  });
+
+  it("aborts SignalWire after the operator created the new PAT: it is named to revoke by its own ending, and is live until revoked", async () => {
+    const pat = box.repository.createToken();
+    secrets.push(pat);
+    const revokeCard = await walkUntil("/rotate signalwire", /revoke the old token/, { token: () => pat });
+    const swId = buttonsOf(revokeCard)[0]!.split("|")[1]!;
+    pressOn(revokeCard, "c");
+    const swAborted = await opsAborted(revokeCard.message.message_id);
+    expect(textOf(swAborted)).toContain(
+      `⚠️ Created for this rotation and still valid: revoke PAT …${pat.slice(-4)} in the SignalWire space (dashboard, Personal Access Tokens).`,
+    );
+    expect(journal(swId).state).toBe("aborted");
+    // True: SignalWire still takes it, until the operator revokes it there.
+    expect(await repoStatus(pat)).toBe(200);
+    box.repository.revokeToken(pat);
+    pressOn(swAborted, "x");
+    await box.telegram.waitForMessage(
+      (m) => m.message.message_id === swAborted.message.message_id && textOf(m).endsWith("✅ Revoked, says @alice."),
+    );
+  }, 900_000);
+
+  it("aborts Sentry after the operator created the new DSN: its key is named to revoke by its own ending, not the project id", async () => {
+    const dsn = box.sentry.createDsn();
+    secrets.push(dsn);
+    const key = /\/\/([0-9a-f]+)@/.exec(dsn)![1]!;
+    const disableCard = await walkUntil("/rotate sentry", /disable or delete the old client key/, {
+      token: () => dsn,
+    });
+    // The card names the keys by their own endings, not by the project id both DSNs end in.
+    expect(textOf(disableCard)).toContain(`keep …${key.slice(-4)} (the new one)`);
+    const sentryId = buttonsOf(disableCard)[0]!.split("|")[1]!;
+    pressOn(disableCard, "c");
+    const sentryAborted = await opsAborted(disableCard.message.message_id);
+    expect(textOf(sentryAborted)).toContain(
+      `⚠️ Created for this rotation and still valid: disable or delete client key …${key.slice(-4)} in Sentry (Project Settings, Client Keys).`,
+    );
+    expect(journal(sentryId).state).toBe("aborted");
+    expect(box.sentry.activeKeys()).toContain(key);
+    expect(textOf(sentryAborted)).toContain("every service is back on the old value");
+    expect(readFileSync(path.join(box.servicesDir, "backend/sentry.env"), "utf8")).not.toContain(key);
+  }, 900_000);
 
   it("rotates the SignalWire PAT: the rename waits until the package repository refuses the old token", async () => {
     const oldToken = box.secrets.vault_signalwire_token;
@@ -403,12 +494,14 @@ describe("staging in a box: the shipped runbook against real services", { timeou
     expect(await box.git("status", "--porcelain")).toBe("");
   });
 
-  it("stops on a playbook that fails midway and offers Retry, Mark done and Abort; Abort leaves the vault as it was", async () => {
+  it("stops on a playbook that fails midway; an abort whose rollback fails stays in flight, is listed by status, and is retried to success once repaired", async () => {
     const before = vaultPlain();
     const gateway = path.join(box.servicesDir, "api-gateway");
     renameSync(gateway, `${gateway}.away`); // the accept_both play cannot write the gateway's list
+    let repaired = false;
     try {
       const failed = await walkUntilFailure("/rotate api-token");
+      const id = buttonsOf(failed)[0]!.split("|")[1]!;
       expect(textOf(failed)).toContain("Update affected services so both old and new values are accepted failed");
       expect(
         buttonsOf(failed)
@@ -416,20 +509,45 @@ describe("staging in a box: the shipped runbook against real services", { timeou
           .sort(),
       ).toEqual(["a", "m", "r"]);
       expect(vaultPlain()).toContain("vault_billing_api_token_new");
-      box.telegram.pressButton({
-        from: ALICE,
-        chat: OPS,
-        messageId: failed.message.message_id,
-        data: buttonsOf(failed).find((b) => b.endsWith("|a"))!,
-      });
-      // The gateway's folder is gone, so putting the gateway back cannot work either: the abort says so.
-      expect(textOf(await abortedInAudit(failed, 60_000))).toContain(
-        "but the rollback needs attention: Put the clients back on the old token, then let the gateway accept it alone in staging:",
+      pressOn(failed, "a");
+      // The gateway's folder is gone, so putting the gateway back cannot work either: the rollback fails, and says so.
+      const card = await box.telegram.waitForMessage(
+        (m) =>
+          m.message.message_id > failed.message.message_id &&
+          textOf(m).includes(`The rollback of rotation ${id} failed`),
+        120_000,
       );
+      expect(textOf(card)).toContain(
+        "✘ Put the clients back on the old token, then let the gateway accept it alone in staging failed: ",
+      );
+      expect(textOf(card)).toContain(
+        `; by hand: ansible-playbook -i infra/inventory/staging.yml infra/playbooks/rotate_api_token.yml --vault-password-file ${box.passwordFile} --tags rollback --forks 1 -e secret_key=vault_billing_api_token (it renders vault_billing_api_token, the old value, once vault_billing_api_token_new is gone)`,
+      );
+      expect(journal(id).state).toBe("rollback_failed");
+      // The shell's status lists it with each environment's state and the way out.
+      const status = await runRotabot(["status"], box.rotabotEnv, box.infraDir);
+      expect(status.stdout).toContain(`${id}  vault_billing_api_token  rollback_failed  by @alice`);
+      expect(status.stdout).toContain(
+        "\n  vault: back on the old value\n  staging: “Put the clients back on the old token",
+      );
+      expect(status.stdout).toContain(`rotabot abort ${id} --retry-rollback`);
+      await box.telegram.waitForMessage(
+        (m) =>
+          m.message.chat.id === AUDIT && textOf(m).includes(`[${id}] ⚠️ aborted by @alice, but the rollback failed`),
+        15_000,
+      );
+
+      renameSync(`${gateway}.away`, gateway);
+      repaired = true;
+      pressOn(card, "r");
+      const ended = await opsAborted(card.message.message_id);
+      expect(textOf(ended)).toContain("every service is back on the old value");
+      expect(journal(id).state).toBe("aborted");
       expect(vaultPlain()).toBe(before);
       expect(await box.git("status", "--porcelain")).toBe("");
+      expect(await box.apiGateway.status("vault_billing_api_token", vaultValue("vault_billing_api_token")!)).toBe(200);
     } finally {
-      renameSync(`${gateway}.away`, gateway);
+      if (!repaired) renameSync(`${gateway}.away`, gateway);
     }
   });
 
@@ -474,23 +592,27 @@ describe("staging in a box: the shipped runbook against real services", { timeou
         "Reload NATS failed: the new NATS config does not validate, so NATS was not reloaded",
       );
       expect(await loadTime()).toBe(before);
-      box.telegram.pressButton({
-        from: ALICE,
-        chat: OPS,
-        messageId: failed.message.message_id,
-        data: buttonsOf(failed).find((b) => b.endsWith("|a"))!,
-      });
-      // The rollback re-deploys the clients and runs into the same broken config: it says so.
-      const aborted = await box.telegram.waitForMessage(
-        (m) =>
-          m.message.chat.id === AUDIT && textOf(m).includes("aborted by") && textOf(m).includes("vault_nats_password"),
+      pressOn(failed, "a");
+      // The rollback re-deploys the clients and runs into the same broken config: it says so, and stays in flight.
+      const card = await box.telegram.waitForMessage(
+        (m) => m.message.message_id > failed.message.message_id && textOf(m).includes("The rollback of rotation"),
         180_000,
       );
-      // Both reloads of the rollback (with both users again, then without the new one) meet it.
-      expect(textOf(aborted)).toMatch(
-        /the rollback needs attention: Reload NATS with the old and the new user( in staging)?: the new NATS config does not validate.*; Reload NATS without the new user( in staging)?: the new NATS config does not validate/,
+      // The first reload of the rollback (with both users again) meets it.
+      expect(textOf(card)).toMatch(
+        /✘ Reload NATS with the old and the new user( in staging)? failed: the new NATS config does not validate/,
       );
       expect(vaultPlain()).not.toContain("vault_nats_password_new");
+      // Repaired, the retry runs the failed steps again and the abort ends.
+      writeFileSync(staging, original);
+      pressOn(card, "r");
+      await box.telegram.waitForMessage(
+        (m) =>
+          m.message.chat.id === AUDIT &&
+          textOf(m).includes("⏹ aborted by") &&
+          textOf(m).includes("vault_nats_password"),
+        180_000,
+      );
     } finally {
       writeFileSync(staging, original);
       await box.playbook("deploy_nats.yml", "--tags", "config");

@@ -68,7 +68,8 @@ export async function walkRotation(command: string, options: WalkOptions): Promi
       /Started as rotation|Not started/.test(textOf(m)),
     timeoutMs,
   );
-  const rotationId = /rotation (\d{8}-\d{4}-[0-9a-f]{4})/.exec(textOf(started))?.[1];
+  // A refusal names the rotation in the way ("rotation … of … is in flight"): never take that one for ours.
+  const rotationId = /Started as rotation (\d{8}-\d{4}-[0-9a-f]{4})/.exec(textOf(started))?.[1];
   if (!rotationId) throw new Error(`rotation did not start: ${textOf(started)}`);
   const prompts: string[] = [];
   for (;;) {
@@ -108,7 +109,7 @@ export async function walkRotation(command: string, options: WalkOptions): Promi
 }
 
 /** /rotate, Start, and the rotation id; the caller answers the prompts. */
-export async function startRotation(w: ChatWorld, command: string, from = ALICE): Promise<string> {
+export async function startRotation(w: Pick<ChatWorld, "tg">, command: string, from = ALICE): Promise<string> {
   const { tg } = w;
   const before = tg.messages(OPS).length;
   tg.userSends({ from, chat: OPS, text: command });

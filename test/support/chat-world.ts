@@ -26,7 +26,14 @@ export async function startChatWorld(extraEnv: Record<string, string> = {}) {
     tg.addUser({ id, first_name: name, username: name });
   // As production should be (docs/deploy.md, step 2): rotabot is an admin of the ops group with
   // "Delete messages", so it sees a secret pasted there and deletes it; and it posts in the channel.
-  tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE, BOB, MALLORY], bots: [BOT], adminBots: [BOT] });
+  // The notification bot posts the alerts in the ops group, where the Telegram rotation's test alert goes.
+  tg.addGroup({
+    id: OPS,
+    title: "Akira Ops",
+    members: [ALICE, BOB, MALLORY],
+    bots: [BOT, NOTIFY_BOT],
+    adminBots: [BOT],
+  });
   tg.addGroup({
     id: AUDIT,
     title: "Akira Audit",

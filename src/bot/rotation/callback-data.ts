@@ -1,7 +1,13 @@
 import type { ResponseType } from "../../rotation/model.js";
 
-/** Button actions: engine answers, plus `ask_again` (re-send the private token request). */
-export type ButtonAction = Exclude<ResponseType, "collect"> | "ask_again";
+/**
+ * Button actions: engine answers, plus `ask_again` (re-send the private token request) and
+ * `revoked` (the credentials an ended rotation left unused were revoked; its nonce is REVOKED_NONCE).
+ */
+export type ButtonAction = Exclude<ResponseType, "collect"> | "ask_again" | "revoked";
+
+/** The "Revoked" button answers no prompt, so it carries no prompt's nonce; the engine checks what is left to revoke. */
+export const REVOKED_NONCE = "00000000";
 
 const CODES = {
   go: "g",
@@ -15,6 +21,7 @@ const CODES = {
   added_myself: "y",
   another_value: "v",
   ask_again: "k",
+  revoked: "x",
 } as const satisfies Record<ButtonAction, string>;
 const ACTIONS = Object.fromEntries(Object.entries(CODES).map(([action, code]) => [code, action])) as Record<
   string,

@@ -1,12 +1,13 @@
-import { Composer, type Context } from "grammy";
+import { Composer, InlineKeyboard, type Context } from "grammy";
 import type { ConversationFlavor } from "@grammyjs/conversations";
 import type { Audit } from "../../audit/create-audit.js";
 import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
-import { currentStep } from "../../rotation/queries.js";
+import { currentStep, rollbackByEnvironment, unusedCredentials } from "../../rotation/queries.js";
+import type { Rotation } from "../../rotation/model.js";
 import { escapeHtml } from "../../telegram/html.js";
 import { ROTATE_CONVERSATION } from "../../../conversations/rotate.js";
 import type { Logger } from "../../logging/create-logger.js";
-import { decodeButton, ROTATION_ID, type ButtonAction } from "./callback-data.js";
+import { decodeButton, encodeButton, REVOKED_NONCE, ROTATION_ID, type ButtonAction } from "./callback-data.js";
 import type { RotationPresenter } from "./create-rotation-presenter.js";
 import { REFUSALS } from "../../rotation/prompts.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
@@ -63,6 +64,36 @@ async function settledWithin<T>(ms: number, task: Promise<T>): Promise<T | undef
   }
 }
 
+/** Where an aborting or failed rollback stands, for /status: its steps, or each environment and the way out. */
+function rollbackLines(r: Readonly<Rotation>): string {
+  const steps = r.rollback?.steps ?? [];
+  if (r.state === "aborting") {
+    const done = steps.filter((s) => s.state === "done" || s.state === "skipped").length;
+    const now = steps.find((s) => s.state === "running");
+    return `\n   rolling back: ${done}/${steps.length} steps done${now ? `, now “${escapeHtml(now.title)}”` : ""}`;
+  }
+  if (r.state !== "rollback_failed") return "";
+  return `${rollbackByEnvironment(r)
+    .map((line) => `\n   ${escapeHtml(line)}`)
+    .join("")}\n   🔁 Retry on its card (/resume ${r.id} posts it again), or rotabot abort ${r.id} --retry-rollback`;
+}
+
+/** Rotations that left credentials created outside unused: each with what to do, and a Revoked button. */
+function leftOutsideReply(left: readonly Readonly<Rotation>[]) {
+  const keyboard = new InlineKeyboard();
+  const lines = left.map((r) => {
+    keyboard
+      .text(
+        `✅ Revoked: ${r.key} [${r.id}]`,
+        encodeButton({ rotationId: r.id, nonce: REVOKED_NONCE, action: "revoked" }),
+      )
+      .row();
+    const todo = unusedCredentials(r).map((c) => escapeHtml(c.revoke));
+    return `⚠️ <code>${escapeHtml(r.key)}</code> [<code>${r.id}</code>] (${r.state.replace("_", " ")}) left credentials created for it still valid: ${todo.join("; ")}`;
+  });
+  return { lines, keyboard };
+}
+
 /** /rotate, /status, /cancel, /resume, /history and the rotation prompt buttons. */
 export function createRotationFeature(deps: RotationFeatureDeps): Composer<ConversationFlavor<Context>> {
   const { engine, presenter, audit, opsChatId, now, logger } = deps;
@@ -95,7 +126,8 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
   composer.command("status", async (ctx) => {
     const active = await engine.active();
     const damaged = (await engine.damaged()).map((d) => escapeHtml(REFUSALS.damaged(d.id, d.problem)));
-    if (active.length === 0 && damaged.length === 0) {
+    const left = leftOutsideReply(await engine.leftOutside());
+    if (active.length === 0 && damaged.length === 0 && left.lines.length === 0) {
       await ctx.reply("No rotation in flight.");
       return;
     }
@@ -104,9 +136,12 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       const waiting = r.awaiting
         ? `\n   waiting for ${escapeHtml(r.initiator.name)}: ${r.awaiting.kind.replace("_", " ")}`
         : "";
-      return `🔐 <code>${escapeHtml(r.key)}</code> [<code>${r.id}</code>] by ${escapeHtml(r.initiator.name)}, ${elapsed(r.createdAt, now())}\n   ${r.state.replace("_", " ")} at step ${step ? `${r.steps.indexOf(step) + 1}/${r.steps.length} “${escapeHtml(step.title)}”${step.environment ? ` in ${escapeHtml(step.environment)}` : ""}` : "-"}${waiting}`;
+      return `🔐 <code>${escapeHtml(r.key)}</code> [<code>${r.id}</code>] by ${escapeHtml(r.initiator.name)}, ${elapsed(r.createdAt, now())}\n   ${r.state.replace("_", " ")} at step ${step ? `${r.steps.indexOf(step) + 1}/${r.steps.length} “${escapeHtml(step.title)}”${step.environment ? ` in ${escapeHtml(step.environment)}` : ""}` : "-"}${waiting}${rollbackLines(r)}`;
     });
-    await ctx.reply([...damaged, ...lines].join("\n\n"), { parse_mode: "HTML" });
+    await ctx.reply([...damaged, ...lines, ...left.lines].join("\n\n"), {
+      parse_mode: "HTML",
+      ...(left.lines.length > 0 ? { reply_markup: left.keyboard } : {}),
+    });
   });
 
   composer.command("cancel", async (ctx) => {
@@ -196,6 +231,11 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       recordRefusal(reason);
       await ctx.answerCallbackQuery({ text: clip(reason, 190), show_alert: true });
     };
+    if (button.action === "revoked") {
+      const marked = await engine.markRevoked(rotation.id, actor);
+      await ctx.answerCallbackQuery({ text: marked.ok ? "Recorded: revoked" : clip(marked.message, 190) });
+      return;
+    }
     if (button.action === "ask_again") {
       // Only the token request it was sent with may be asked again; any other prompt is not its to repost.
       if (rotation.awaiting?.nonce !== button.nonce || rotation.awaiting.kind !== "collect") {

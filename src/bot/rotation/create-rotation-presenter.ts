@@ -4,11 +4,12 @@ import { readFileTail } from "../../fs/read-file-tail.js";
 import type { Logger } from "../../logging/create-logger.js";
 import type { EngineEvent, RotationEngine } from "../../rotation/create-rotation-engine.js";
 import type { Awaiting, ResponseType, Rotation } from "../../rotation/model.js";
-import { describeOutage, isTerminal } from "../../rotation/queries.js";
+import { describeOutage, isTerminal, unusedCredentials } from "../../rotation/queries.js";
 import { RESPONSES } from "../../rotation/responses.js";
+import { PROMPTS } from "../../rotation/prompts.js";
 import { escapeHtml } from "../../telegram/html.js";
 import { describeTelegramError, isMessageGone, sendOrEdit } from "../../telegram/send-or-edit.js";
-import { encodeButton, type ButtonAction } from "./callback-data.js";
+import { encodeButton, REVOKED_NONCE, type ButtonAction } from "./callback-data.js";
 import { renderProgress } from "./render-progress.js";
 
 /** The signal grammY's methods take (typed by its abort-controller polyfill; a Node AbortSignal works). */
@@ -18,6 +19,7 @@ type ApiSignal = Parameters<Api["sendMessage"]>[3];
 const LABELS: Record<ButtonAction, string> = {
   ...Object.fromEntries(Object.entries(RESPONSES).map(([type, words]) => [type, words.button])),
   ask_again: "📨 Ask me again",
+  revoked: "✅ Revoked",
 } as Record<ButtonAction, string>;
 const EDIT_INTERVAL_MS = 5_000;
 const UNDOABLE = "This cannot be undone";
@@ -225,7 +227,8 @@ export function createRotationPresenter({
   function keyboardFor(rotation: Rotation, awaiting: Awaiting, actions: readonly ButtonAction[]): InlineKeyboard {
     const keyboard = new InlineKeyboard();
     actions.forEach((action, i) => {
-      keyboard.text(LABELS[action], encodeButton({ rotationId: rotation.id, nonce: awaiting.nonce, action }));
+      const label = (action !== "ask_again" && action !== "revoked" && awaiting.labels?.[action]) || LABELS[action];
+      keyboard.text(label, encodeButton({ rotationId: rotation.id, nonce: awaiting.nonce, action }));
       if (i % 2 === 1) keyboard.row();
     });
     return keyboard;
@@ -372,6 +375,39 @@ export function createRotationPresenter({
     });
   }
 
+  /** The "✅ Revoked" button under a message that lists credentials left unused, if there are any. */
+  const revokedButton = (rotation: Readonly<Rotation>) =>
+    unusedCredentials(rotation).length === 0
+      ? {}
+      : {
+          reply_markup: new InlineKeyboard().text(
+            LABELS.revoked,
+            encodeButton({ rotationId: rotation.id, nonce: REVOKED_NONCE, action: "revoked" }),
+          ),
+        };
+  const revokeCardKey = (rotationId: string) => `revoked:${rotationId}`;
+  const rememberRevokeCard = (rotationId: string, messageId: number, text: string) =>
+    prompts.set(revokeCardKey(rotationId), { rotationId, chatId: opsChatId, messageId, text });
+
+  /** An abort was journaled: said at once in the chat; the progress message shows the rollback step by step. */
+  function onAborting(event: Extract<EngineEvent, { type: "aborting" }>): void {
+    const { rotation, actor } = event;
+    closeRequestOf(rotation.id);
+    const steps = (rotation.rollback?.steps ?? []).filter((s) => s.state !== "done" && s.state !== "skipped").length;
+    const what = `${steps} step${steps === 1 ? "" : "s"}`;
+    settlePromptsOf(rotation.id, event.retry ? `🔁 Rollback retried by ${actor.name}` : `⏹ Aborting (${actor.name})`);
+    editWaitingLine(
+      rotation,
+      `🔑 No longer waiting for the new value of <code>${escapeHtml(rotation.key)}</code>: the rotation is being aborted.`,
+      true,
+    );
+    const text = event.retry
+      ? `🔁 Retrying the rollback of rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code> (${escapeHtml(actor.name)}): ${what} to run; the progress message shows each one.`
+      : `⏹ Aborting rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code> (${escapeHtml(actor.name)}): rolling back ${what}; the progress message shows each one.`;
+    void serial(rotation.id, () => sendToOps(rotation, text, { parse_mode: "HTML" }));
+    refreshProgress(rotation);
+  }
+
   function onEvent(event: EngineEvent): void {
     const rotation = event.rotation;
     if (telegramUserOf(rotation) === undefined) return;
@@ -437,21 +473,38 @@ export function createRotationPresenter({
           (Date.parse(rotation.endedAt ?? rotation.updatedAt) - Date.parse(rotation.createdAt)) /
           60_000
         ).toFixed(1);
-        void serial(rotation.id, () =>
-          sendToOps(
-            rotation,
-            `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}${rotation.outage ? ` ⏱ ${escapeHtml(describeOutage(rotation)!)} (token received → test alert delivered).` : ""}`,
-            { parse_mode: "HTML" },
-          ),
-        );
+        void serial(rotation.id, async () => {
+          const text = `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}${rotation.outage ? ` ⏱ ${escapeHtml(describeOutage(rotation)!)}.` : ""}${escapeHtml(PROMPTS.leftOutside(rotation))}`;
+          const sent = await sendToOps(rotation, text, { parse_mode: "HTML", ...revokedButton(rotation) });
+          if (unusedCredentials(rotation).length > 0) rememberRevokeCard(rotation.id, sent.message_id, text);
+        });
         break;
       }
+      case "aborting":
+        onAborting(event);
+        break;
+      case "rollback_step":
+        refreshProgress(rotation);
+        if (event.step.state === "failed")
+          void serial(rotation.id, () => sendFailureLog(rotation, event.step.title, event.step.logFile));
+        break;
+      case "rollback_failed":
+        // The card that follows ("awaiting") says what failed and what to do.
+        refreshProgress(rotation);
+        break;
       case "aborted":
         closeRequestOf(rotation.id);
         state.cards.abort();
         refreshProgress(rotation, true);
         settlePromptsOf(rotation.id, "rotation aborted");
-        void serial(rotation.id, () => sendToOps(rotation, `⏹ ${escapeHtml(rotation.message ?? "aborted")}`));
+        void serial(rotation.id, async () => {
+          const text = `⏹ ${escapeHtml(rotation.message ?? "aborted")}`;
+          const sent = await sendToOps(rotation, text, revokedButton(rotation));
+          if (unusedCredentials(rotation).length > 0) rememberRevokeCard(rotation.id, sent.message_id, text);
+        });
+        break;
+      case "revoked":
+        void settlePrompt(rotation.id, revokeCardKey(rotation.id), `✅ Revoked, says ${event.actor.name}.`);
         break;
       case "prompt_expired":
         void expire(rotation);

@@ -1,4 +1,4 @@
-import type { Rotation, StepRecord } from "../../rotation/model.js";
+import type { RollbackStepRecord, Rotation, StepRecord } from "../../rotation/model.js";
 import { currentStep, stepLabel } from "../../rotation/queries.js";
 import { escapeHtml } from "../../telegram/html.js";
 
@@ -18,9 +18,34 @@ const STATE_WORDS: Record<Rotation["state"], string> = {
   awaiting_operator: "waiting for the operator",
   completed: "completed",
   failed: "failed, waiting for a decision",
+  aborting: "aborting, rolling back",
+  rollback_failed: "rollback failed, waiting for a decision",
   aborted: "aborted",
   interrupted: "interrupted",
 };
+const ROLLBACK_ICONS: Record<RollbackStepRecord["state"], string> = {
+  pending: "▫️",
+  running: "▶️",
+  done: "↩️",
+  skipped: "⤼",
+  failed: "❌",
+};
+/** States in which a step an abort stopped is shown as stopped (⏹). */
+const ABORT_STATES: ReadonlySet<Rotation["state"]> = new Set(["aborting", "rollback_failed", "aborted"]);
+
+/** The rollback of an abort, step by step, as it runs and once it ended. */
+function renderRollback(rotation: Readonly<Rotation>): string[] {
+  const steps = rotation.rollback?.steps;
+  if (!steps || !ABORT_STATES.has(rotation.state)) return [];
+  return [
+    "",
+    `<b>Rollback</b> (abort by ${escapeHtml(rotation.rollback.by.name)}):`,
+    ...steps.map(
+      (s) =>
+        `${ROLLBACK_ICONS[s.state]} ${escapeHtml(s.title)}${s.environment ? ` · ${escapeHtml(s.environment)}` : ""}${s.state === "failed" && s.message ? `\n      ${escapeHtml(s.message.slice(0, 300))}` : ""}`,
+    ),
+  ];
+}
 
 /** The live checklist of a rotation: every step with its state, and the tail of the running command. */
 export function renderProgress(rotation: Readonly<Rotation>, tail: readonly string[]): string {
@@ -30,9 +55,10 @@ export function renderProgress(rotation: Readonly<Rotation>, tail: readonly stri
     "",
     ...rotation.steps.map(
       (s, i) =>
-        `${rotation.state === "aborted" && s.state === "interrupted" ? ABORTED : ICONS[s.state]} ${i + 1}. ${escapeHtml(stepLabel(s, rotation.environments))}${s.destructive ? " ⚠" : ""}${s.state === "failed" && s.message ? `\n      ${escapeHtml(s.message.slice(0, 300))}` : ""}`,
+        `${ABORT_STATES.has(rotation.state) && s.state === "interrupted" ? ABORTED : ICONS[s.state]} ${i + 1}. ${escapeHtml(stepLabel(s, rotation.environments))}${s.destructive ? " ⚠" : ""}${s.state === "failed" && s.message ? `\n      ${escapeHtml(s.message.slice(0, 300))}` : ""}`,
     ),
   ];
+  lines.push(...renderRollback(rotation));
   const running = currentStep(rotation);
   if (tail.length > 0 && running?.state === "running")
     lines.push(

@@ -3,11 +3,25 @@ import { formatSchema, stepBase, text } from "../../schema/fields.js";
 import { newKeyOf } from "../../vault/create-vault.js";
 import type { Actor, Rotation } from "../model.js";
 import { defineStep, type StepDeps } from "./step-kind.js";
-import { credentialEnding } from "../../vault/credential-ending.js";
 
 /** The operator supplies a value issued elsewhere (BotFather, SignalWire, Sentry), in a private chat or without echo. */
 export const collectStep = defineStep(
-  z.object({ ...stepBase, kind: z.literal("collect"), prompt: text, format: formatSchema }).strict(),
+  z
+    .object({
+      ...stepBase,
+      kind: z.literal("collect"),
+      prompt: text,
+      format: formatSchema,
+      /**
+       * The operator creates this value outside rotabot (a PAT, a DSN key): what to do with one
+       * the rotation leaves unused (aborted, or replaced by another value), `{ending}` standing for
+       * its last 4 characters. Listed at the abort, in /status until someone says revoked.
+       */
+      revoke_if_unused: text
+        .refine((t) => t.includes("{ending}"), "name the credential by {ending} (its last 4 characters)")
+        .optional(),
+    })
+    .strict(),
   {
     phase: "procedure",
     idempotent: false,
@@ -22,11 +36,29 @@ export const collectStep = defineStep(
 );
 type CollectStep = z.output<typeof collectStep.schema>;
 
+/**
+ * The last 4 characters of the credential itself: of the pattern's `(?<credential>…)` group when
+ * it has one (a DSN ends in its project id, which is no secret and names nothing), else of the value.
+ */
+export function credentialEnding(value: string, pattern: string | undefined): string {
+  const part = pattern === undefined ? undefined : new RegExp(pattern).exec(value)?.groups?.credential;
+  return (part ?? value).slice(-4);
+}
+
+/** credentialEnding with the format of the procedure's collect step, if it has one. */
+export function endingIn(procedure: { steps: readonly { kind: string }[] }, value: string): string {
+  const collect = procedure.steps.find((s): s is CollectStep => s.kind === "collect");
+  return credentialEnding(value, collect?.format.pattern);
+}
+
 export type CollectOutcome =
   /** Stored (or found) under `<key>_new`; the note names who gave it and its last 4 characters. */
   | { ok: true; note: string; ending: string }
-  /** Nothing stored: ask again with this prompt; `reason` says why in a few words (for the ops chat and the audit). */
-  | { ok: false; prompt: string; reason: string };
+  /**
+   * Nothing stored: ask again with this prompt; `reason` says why in a few words (for the ops chat
+   * and the audit); `ending` is set when the value passed its format check (a credential was created).
+   */
+  | { ok: false; prompt: string; reason: string; ending?: string };
 
 /**
  * An answer to a collect step: a pasted value is format-checked and written to the vault as
@@ -86,6 +118,7 @@ export async function takeCollectedValue(
     };
   }
   if (value.length >= 6) redactor.add(value);
+  const ending = credentialEnding(value, step.format.pattern);
   // Stored (or added by hand), the value is this rotation's change to the shared vault.
   const claim = await claimVault(rotation);
   if (!claim.ok)
@@ -93,13 +126,13 @@ export async function takeCollectedValue(
       ok: false,
       reason: "another rotation has changed the vault",
       prompt: `${claim.message.charAt(0).toUpperCase()}${claim.message.slice(1)}. Nothing was stored. ${step.prompt}`,
+      ending,
     };
   if (pasted !== undefined) {
     const added = await vault.addNew(key, value, { replace: true });
     if (!added.ok)
-      return { ok: false, reason: "it could not be stored", prompt: `Could not store it: ${added.message}` };
+      return { ok: false, reason: "it could not be stored", prompt: `Could not store it: ${added.message}`, ending };
   }
   const how = pasted !== undefined ? `received from ${actor.name}` : `added to the vault by ${actor.name}`;
-  const ending = credentialEnding(value);
   return { ok: true, note: `${how}, ends in …${ending}`, ending };
 }

@@ -7,7 +7,14 @@ import { defineStep } from "./step-kind.js";
 /** Something only a person can do (revoke in a dashboard); an optional check proves it after Done. */
 export const manualStep = defineStep(
   z
-    .object({ ...stepBase, kind: z.literal("manual"), instruction: text, check: builtinCheckSchema.optional() })
+    .object({
+      ...stepBase,
+      kind: z.literal("manual"),
+      instruction: text,
+      check: builtinCheckSchema.optional(),
+      /** The Done button's own words, where they say more ("I revoked it"); at most 40 characters. */
+      done_label: text.pipe(z.string().max(40, "a button label has at most 40 characters")).optional(),
+    })
     .strict(),
   {
     phase: "procedure",

@@ -2,7 +2,6 @@ import { z } from "zod";
 import { stepBase } from "../../schema/fields.js";
 import { newKeyOf } from "../../vault/create-vault.js";
 import { defineStep } from "./step-kind.js";
-import { credentialEnding } from "../../vault/credential-ending.js";
 
 /** Confirms that `<key>_new` is in the vault (generate and collect wrote it there). */
 export const vaultAddNewStep = defineStep(z.object({ ...stepBase, kind: z.literal("vault_add_new") }).strict(), {
@@ -22,9 +21,8 @@ export const vaultAddNewStep = defineStep(z.object({ ...stepBase, kind: z.litera
         message: `${newKeyOf(key)} is not in the vault; the previous step should have put it there. Retry that step, or add it with ansible-vault edit`,
       };
     }
-    return {
-      status: "done",
-      note: `${newKeyOf(key)} is in the vault (ends in …${credentialEnding(read.values.next)})`,
-    };
+    // A collected value's ending is the credential's own (a DSN's key, not its project id).
+    const ending = run.rotation.endings?.new ?? read.values.next.slice(-4);
+    return { status: "done", note: `${newKeyOf(key)} is in the vault (ends in …${ending})` };
   },
 });

@@ -16,8 +16,10 @@ export const vaultDropNewStep = defineStep(z.object({ ...stepBase, kind: z.liter
   describe: (step) => `remove ${step.id === "vault_drop_new" ? "<key>_new" : "the new value"} from the vault`,
   async execute(_step, run, deps) {
     const dropped = await deps.vault.dropNew(run.rotation.key);
-    return dropped.ok
-      ? { status: "done", note: `${newKeyOf(run.rotation.key)} is no longer in the vault` }
-      : { status: "failed", message: dropped.message };
+    if (!dropped.ok) return { status: "failed", message: dropped.message };
+    // Nothing written (no backup): there was no `<key>_new`, and no message may say it was removed.
+    return dropped.backup === undefined
+      ? { status: "skipped", note: `${newKeyOf(run.rotation.key)} was not in the vault` }
+      : { status: "done", note: `${newKeyOf(run.rotation.key)} is no longer in the vault` };
   },
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createRedactor } from "../../../src/logging/redactor.js";
-import { collectStep, takeCollectedValue } from "../../../src/rotation/steps/collect.js";
+import { collectStep, credentialEnding, takeCollectedValue } from "../../../src/rotation/steps/collect.js";
 import type { StepDeps } from "../../../src/rotation/steps/step-kind.js";
 import type { Vault } from "../../../src/vault/create-vault.js";
 
@@ -79,11 +79,21 @@ describe("taking a pasted value", () => {
         message: "rotation X of vault_nats_password (by @bob) has changed the vault",
       });
     const refused = await take("PTnewSignalWireToken9876543210rEtz", { vault, redactor: createRedactor() }, held);
-    expect(refused).toMatchObject({ ok: false, reason: "another rotation has changed the vault" });
+    // The operator created it all the same: its ending is kept, to be named at an abort.
+    expect(refused).toMatchObject({ ok: false, reason: "another rotation has changed the vault", ending: "rEtz" });
     expect(refused.ok || refused.prompt).toMatch(
       /^Rotation X of vault_nats_password \(by @bob\) has changed the vault\. Nothing was stored\./,
     );
     expect(JSON.stringify(refused)).not.toContain("PTnewSignalWireToken");
     expect(stored).toEqual([]);
+  });
+});
+
+describe("the ending a credential is named by", () => {
+  it("is the last 4 characters of the credential itself: a DSN's key (its (?<credential>…) group), never its project id", () => {
+    const dsn = "^https?://(?<credential>[0-9a-f]{32})(:[0-9a-f]{32})?@[A-Za-z0-9.-]+(:\\d+)?(/[A-Za-z0-9._-]+)*/\\d+$";
+    expect(credentialEnding("https://0123456789abcdef0123456789ab119e@o1.ingest.sentry.io/4507", dsn)).toBe("119e");
+    expect(credentialEnding("PTnewSignalWireToken9876543210rEtz", "^[A-Za-z0-9_-]{20,128}$")).toBe("rEtz");
+    expect(credentialEnding("no pattern at all", undefined)).toBe(" all");
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Actor, Rotation, StepRecord } from "../../../src/rotation/model.js";
+import type { Actor, RollbackStepRecord, Rotation, StepRecord } from "../../../src/rotation/model.js";
 import { refusalFor } from "../../../src/rotation/answer-rules.js";
 import type { Input, StepInfo, Transition, TransitionContext } from "../../../src/rotation/transition-io.js";
 import { transition } from "../../../src/rotation/transitions.js";
@@ -46,6 +46,34 @@ function setup(specs: Spec[], rotation: Partial<Rotation> = {}) {
   return { r: deepFreeze(r), infos };
 }
 
+/**
+ * What planRollback would give for these records: `<key>_new` dropped first, then one re-deploy
+ * in staging once a step that changes services (kind "run") ran.
+ */
+function rollbackPlan(r: Readonly<Rotation>): { steps: RollbackStepRecord[]; touched: boolean } {
+  const touched = r.steps.some(
+    (s) => s.kind === "run" && ["running", "done", "failed", "interrupted"].includes(s.state),
+  );
+  const drop: RollbackStepRecord = {
+    id: "vault_drop_new",
+    stepId: "vault_drop_new",
+    title: "Remove vault_x_new from the vault",
+    kind: "vault_drop_new",
+    state: "pending",
+    byHand: "delete vault_x_new with ansible-vault edit vault.yml",
+  };
+  const redeploy: RollbackStepRecord = {
+    id: "redeploy@staging",
+    stepId: "redeploy",
+    title: "Re-deploy",
+    kind: "run",
+    environment: "staging",
+    state: "pending",
+    byHand: "ansible-playbook -i staging.yml deploy.yml (it renders vault_x, the old value, once vault_x_new is gone)",
+  };
+  return { steps: touched ? [drop, redeploy] : [drop], touched };
+}
+
 let nonces = 0;
 function ctxFor(infos: Map<string, StepInfo>, over: Partial<TransitionContext> = {}): TransitionContext {
   return {
@@ -57,6 +85,7 @@ function ctxFor(infos: Map<string, StepInfo>, over: Partial<TransitionContext> =
     approval: { requireSecondApprover: false, approverIds: [] },
     info: (record) => infos.get(record.id),
     logFile: (id, step) => `/state/logs/${id}/${step}.log`,
+    rollbackPlan,
     ...over,
   };
 }
@@ -245,7 +274,7 @@ describe("step outcomes", () => {
     expect(effects(end.t)).toEqual(["release_lock"]);
   });
 
-  it("measures a declared outage from the end of its first step to the end of its last", () => {
+  it("measures a declared outage from the end of its first step to the end of its last, and says between which", () => {
     const { r, infos } = setup([{ id: "token" }, { id: "deploy" }, { id: "alert" }]);
     const outage = { what: "the notification bot", from: "token", to: "alert" };
     const at = (iso: string) => ctxFor(infos, { now: iso, outage });
@@ -254,7 +283,11 @@ describe("step outcomes", () => {
     current = deepFreeze(ok(transition(current, done("deploy"), at("2026-11-27T10:00:30.000Z"))).rotation);
     expect(current.outage).toBeUndefined();
     const ended = ok(transition(current, done("alert"), at("2026-11-27T10:00:43.500Z"))).rotation;
-    expect(ended.outage).toEqual({ what: "the notification bot", seconds: 42.5 });
+    expect(ended.outage).toEqual({
+      what: "the notification bot",
+      seconds: 42.5,
+      measured: "from “Step token” to the end of “Step alert”",
+    });
   });
 
   it("a failure asks Retry, Mark done or Abort, with the reason", () => {
@@ -526,52 +559,192 @@ describe("answers", () => {
   });
 });
 
+/** A rollback step's start or end, as the driver reports it. */
+const rollbackStep = (
+  id: string,
+  state: RollbackStepRecord["state"],
+  message?: string,
+): Extract<Input, { type: "rollback_step" }> => ({ type: "rollback_step", id, state, ...(message ? { message } : {}) });
+const rolledBack = (problems: string[] = []): Input => ({ type: "rolled_back", actor: ALICE, report: { problems } });
+/** Every planned rollback step ran and succeeded, then the rollback ended. */
+const undoneAll: ((r: Rotation) => Input)[] = [
+  (r) => rollbackStep(r.rollback!.steps[0]!.id, "done"),
+  (r) => rollbackStep(r.rollback!.steps.at(-1)!.id, "done"),
+  () => rolledBack(),
+];
+
+/** A rotation whose rollback dropped `<key>_new` and then failed to re-deploy in staging. */
+function stuckRollback() {
+  const { r, infos } = setup([{ id: "a" }]);
+  const stuck = run(
+    r,
+    infos,
+    { type: "begin" },
+    { type: "abort", actor: ALICE },
+    failed("a", "cancelled", true),
+    rollbackStep("vault_drop_new", "done"),
+    rollbackStep("redeploy@staging", "failed", "exited with code 2"),
+    rolledBack(),
+  ).r;
+  return { r, infos, stuck };
+}
+
 describe("abort", () => {
-  it("before the point of no return: stops what runs and rolls back; the rotation ends aborted with what was undone", () => {
+  it("is journaled at once as aborting, with the rollback it will run; each rollback step is journaled as it runs; the end is aborted with what was undone", () => {
     const { r, infos } = setup([{ id: "a" }, { id: "b" }]);
     const runningA = run(r, infos, { type: "begin" }).r;
     const begun = ok(transition(runningA, { type: "abort", actor: ALICE }, ctxFor(infos)));
     expect(begun.effects).toEqual([{ type: "cancel_running" }, { type: "roll_back", actor: ALICE }]);
-    expect(begun.rotation.aborting).toEqual({ by: ALICE, at: NOW });
+    expect(begun.notices).toEqual([{ type: "aborting", actor: ALICE, retry: false }]);
+    expect(begun.rotation).toMatchObject({ state: "aborting", aborting: { by: ALICE, at: NOW } });
+    expect(begun.rotation.rollback).toMatchObject({ by: ALICE, touched: true });
+    expect(begun.rotation.rollback!.steps.map((s) => [s.id, s.state])).toEqual([
+      ["vault_drop_new", "pending"],
+      ["redeploy@staging", "pending"],
+    ]);
     expect(transition(begun.rotation, { type: "abort", actor: ALICE }, ctxFor(infos))).toMatchObject({
       ok: false,
       reason: "busy",
+      message: expect.stringContaining("the rotation is being aborted") as string,
     });
     const cancelled = run(deepFreeze(begun.rotation), infos, failed("a", "was cancelled and stopped", true));
     expect(step(cancelled.r, "a").state).toBe("interrupted");
+    expect(cancelled.r.state).toBe("aborting");
     expect(types(cancelled.t)).toEqual([]);
-    const ended = run(cancelled.r, infos, {
-      type: "rolled_back",
-      actor: ALICE,
-      report: { undone: [], problems: [], touched: false },
-    });
+    const dropping = run(cancelled.r, infos, rollbackStep("vault_drop_new", "running"));
+    expect(dropping.r.rollback!.steps[0]!.state).toBe("running");
+    expect(ok(dropping.t).notices).toEqual([{ type: "rollback_step", id: "vault_drop_new" }]);
+    const ended = run(
+      dropping.r,
+      infos,
+      rollbackStep("vault_drop_new", "done", "vault_x_new is no longer in the vault"),
+      rollbackStep("redeploy@staging", "running"),
+      rollbackStep("redeploy@staging", "done"),
+      rolledBack(),
+    );
     expect(ended.r).toMatchObject({
       state: "aborted",
       endedAt: NOW,
-      message: "aborted by @alice; vault_x_new removed from the vault, nothing else changed",
+      message:
+        "aborted by @alice; vault_x_new removed from the vault; rolled back: Re-deploy (staging); every service is back on the old value",
     });
     expect(ended.r.aborting).toBeUndefined();
     expect(effects(ended.t)).toEqual(["release_lock"]);
     expect(types(ended.t)).toEqual(["aborted"]);
   });
 
-  it("a rollback that could not undo everything says what needs attention", () => {
+  it("says the new value was removed only when there was one, and 'nothing else changed' only when no service was touched", () => {
+    const { r, infos } = setup([{ id: "w", interaction: "confirm", prompt: "Outage?" }, { id: "a" }]);
+    const asked = run(r, infos, { type: "begin" }).r;
+    const nothing = run(asked, infos, answer("cancel"), rollbackStep("vault_drop_new", "skipped"), rolledBack()).r;
+    expect(nothing.message).toBe(
+      "aborted by @alice; nothing had changed: no new value was in the vault and no service was touched",
+    );
+    const dropped = run(asked, infos, answer("cancel"), rollbackStep("vault_drop_new", "done"), rolledBack()).r;
+    expect(dropped.message).toBe("aborted by @alice; vault_x_new removed from the vault, nothing else changed");
+  });
+
+  it("a rollback that fails keeps the rotation in flight, says what failed where and how to do it by hand, and asks Retry or Mark done", () => {
+    const { r, infos } = setup([{ id: "a" }]);
+    const aborting = run(
+      r,
+      infos,
+      { type: "begin" },
+      { type: "abort", actor: ALICE },
+      failed("a", "cancelled", true),
+    ).r;
+    const { r: stuck, t } = run(
+      aborting,
+      infos,
+      rollbackStep("vault_drop_new", "done"),
+      rollbackStep("redeploy@staging", "failed", "ansible-playbook exited with code 2"),
+      rolledBack(),
+    );
+    expect(stuck.state).toBe("rollback_failed");
+    expect(stuck.endedAt).toBeUndefined();
+    expect(stuck.aborting).toBeUndefined();
+    // Still in flight: its lock, the vault claim and the deploy marker stay.
+    expect(effects(t)).toEqual([]);
+    expect(types(t)).toEqual(["rollback_failed", "awaiting"]);
+    expect(stuck.message).toBe(
+      `aborted by @alice, but the rollback failed, so rotation ${r.id} stays in flight (rollback failed): Re-deploy in staging failed: ansible-playbook exited with code 2; by hand: ansible-playbook -i staging.yml deploy.yml (it renders vault_x, the old value, once vault_x_new is gone). Run the failed steps again with rotabot abort ${r.id} --retry-rollback (or 🔁 Retry on the chat card); once they are done by hand, ☑️ Mark done (rotabot resume ${r.id}) ends it as aborted`,
+    );
+    expect(stuck.awaiting).toMatchObject({ kind: "rollback_failed", accepts: ["retry", "mark_done"] });
+    expect(stuck.awaiting!.expiresAt).toBeUndefined();
+    expect(stuck.awaiting!.prompt).toContain(
+      "✘ Re-deploy in staging failed: ansible-playbook exited with code 2; by hand: ansible-playbook -i staging.yml deploy.yml",
+    );
+    expect(stuck.awaiting!.prompt).toContain(`on the shell: rotabot abort ${r.id} --retry-rollback`);
+    // A plain abort does not run it again by surprise; it says how.
+    expect(transition(stuck, { type: "abort", actor: ALICE }, ctxFor(infos))).toMatchObject({
+      ok: false,
+      reason: "refused",
+      message: expect.stringContaining(`rotabot abort ${r.id} --retry-rollback runs the failed steps again`) as string,
+    });
+    // Resume asks again (a fresh nonce), so the shell can answer it too.
+    const reasked = run(stuck, infos, { type: "resume" }).r;
+    expect(reasked.awaiting).toMatchObject({ kind: "rollback_failed" });
+    expect(reasked.awaiting!.nonce).not.toBe(stuck.awaiting!.nonce);
+  });
+
+  it("a retried rollback runs again from the step that failed and ends aborted; the retry flag of abort does the same", () => {
+    const { infos, stuck } = stuckRollback();
+    for (const retry of [answer("retry"), { type: "abort" as const, actor: BOB, retryRollback: true }]) {
+      const again = run(stuck, infos, retry);
+      expect(again.r.state).toBe("aborting");
+      expect(again.r.awaiting).toBeUndefined();
+      expect(again.r.rollback!.steps.map((s) => s.state)).toEqual(["done", "pending"]);
+      expect(ok(again.t).effects).toEqual([{ type: "roll_back", actor: typeof retry === "function" ? ALICE : BOB }]);
+      expect(types(again.t)).toEqual(["aborting"]);
+      const ended = run(
+        again.r,
+        infos,
+        rollbackStep("redeploy@staging", "running"),
+        rollbackStep("redeploy@staging", "done"),
+        rolledBack(),
+      );
+      expect(ended.r.state).toBe("aborted");
+      expect(ended.r.message).toBe(
+        "aborted by @alice; vault_x_new removed from the vault; rolled back: Re-deploy (staging); every service is back on the old value",
+      );
+      expect(effects(ended.t)).toEqual(["release_lock"]);
+    }
+  });
+
+  it("Mark done on a failed rollback ends it aborted, saying who did the rest by hand", () => {
+    const { infos, stuck } = stuckRollback();
+    const ended = run(stuck, infos, answer("mark_done"));
+    expect(ended.r).toMatchObject({
+      state: "aborted",
+      message: "aborted by @alice; the rest of the rollback was done by hand, says @alice",
+    });
+    expect(effects(ended.t)).toEqual(["release_lock"]);
+    expect(types(ended.t)).toEqual(["aborted"]);
+  });
+
+  it("a problem besides the steps (no rollback declared) also keeps the rotation in flight", () => {
     const { r, infos } = setup([{ id: "a" }]);
     const aborting = run(r, infos, { type: "begin" }, { type: "abort", actor: ALICE }).r;
-    const { r: ended } = run(aborting, infos, {
-      type: "rolled_back",
-      actor: ALICE,
-      report: { undone: [], problems: ["Re-deploy: exited with code 2"], touched: true },
-    });
-    expect(ended.message).toBe("aborted by @alice, but the rollback needs attention: Re-deploy: exited with code 2");
+    const { r: ended } = run(
+      aborting,
+      infos,
+      rollbackStep("vault_drop_new", "done"),
+      rollbackStep("redeploy@staging", "done"),
+      rolledBack(["Re-deploy changed services and this procedure declares no rollback"]),
+    );
+    expect(ended.state).toBe("rollback_failed");
+    expect(ended.message).toContain(
+      "stays in flight (rollback failed): Re-deploy changed services and this procedure declares no rollback.",
+    );
   });
 
   it("cancel on a prompt is an abort, announced as the answer", () => {
     const { r, infos } = setup([{ id: "w", interaction: "confirm", prompt: "Window?" }]);
     const asked = run(r, infos, { type: "begin" }).r;
     const t = ok(transition(asked, answer("cancel")(asked), ctxFor(infos)));
-    expect(types(t)).toEqual(["answered"]);
+    expect(types(t)).toEqual(["answered", "aborting"]);
     expect(effects(t)).toEqual(["cancel_running", "roll_back"]);
+    expect(t.rotation.awaiting).toBeUndefined();
   });
 
   it("is refused after the point of no return, and after the end", () => {
@@ -586,6 +759,137 @@ describe("abort", () => {
     expect(transition(ended, { type: "abort", actor: ALICE }, ctxFor(infos))).toMatchObject({
       ok: false,
       message: `rotation ${ended.id} has already completed`,
+    });
+  });
+});
+
+describe("credentials the operator created outside rotabot (issue 22)", () => {
+  const collectSetup = () => {
+    const built = setup([{ id: "pat", interaction: "collect", kind: "collect", prompt: "Paste the PAT" }, { id: "a" }]);
+    built.infos.set("pat", {
+      interaction: "collect",
+      prompt: "Paste the PAT",
+      revokeIfUnused: "revoke PAT {ending} in the SignalWire space",
+    });
+    return built;
+  };
+  const taken =
+    (ending: string) =>
+    (r: Rotation): Input => ({
+      type: "value_taken",
+      nonce: r.awaiting!.nonce,
+      response: "collect",
+      actor: ALICE,
+      note: `received, ends in …${ending}`,
+      ending,
+    });
+  const refused =
+    (ending?: string) =>
+    (r: Rotation): Input => ({
+      type: "value_refused",
+      nonce: r.awaiting!.nonce,
+      response: "collect",
+      actor: ALICE,
+      prompt: "Paste the PAT",
+      reason: "another rotation has changed the vault",
+      ...(ending ? { ending } : {}),
+    });
+
+  it("lists every one at the abort, by its own last 4 characters, including one refused after it was created", () => {
+    const { r, infos } = collectSetup();
+    const after = run(r, infos, { type: "begin" }, refused("3c6c"), refused(), taken("9f1a")).r;
+    expect(after.created).toEqual([
+      { stepId: "pat", ending: "3c6c", revoke: "revoke PAT …3c6c in the SignalWire space", at: NOW, state: "unused" },
+      { stepId: "pat", ending: "9f1a", revoke: "revoke PAT …9f1a in the SignalWire space", at: NOW, state: "unused" },
+    ]);
+    const aborted = run(after, infos, { type: "abort", actor: ALICE }, failed("a", "cancelled", true), ...undoneAll).r;
+    expect(aborted.state).toBe("aborted");
+    expect(aborted.message).toMatch(
+      /\n\n⚠️ Created for this rotation and still valid: revoke PAT …3c6c in the SignalWire space; revoke PAT …9f1a in the SignalWire space\. \/status \(rotabot status\) lists them until someone says revoked\.$/,
+    );
+  });
+
+  it("Revoked is taken once the rotation ended, records who, and is stale after; never while it is in flight", () => {
+    const { r, infos } = collectSetup();
+    const after = run(r, infos, { type: "begin" }, taken("9f1a")).r;
+    expect(transition(after, { type: "revoked", actor: BOB }, ctxFor(infos))).toMatchObject({
+      ok: false,
+      reason: "refused",
+    });
+    const aborted = run(after, infos, { type: "abort", actor: ALICE }, failed("a", "cancelled", true), ...undoneAll).r;
+    const marked = run(aborted, infos, { type: "revoked", actor: BOB });
+    expect(marked.r.created).toEqual([expect.objectContaining({ state: "revoked", revoked: { by: "@bob", at: NOW } })]);
+    expect(ok(marked.t).notices).toEqual([{ type: "revoked", actor: BOB }]);
+    expect(marked.r.state).toBe("aborted");
+    expect(transition(marked.r, { type: "revoked", actor: BOB }, ctxFor(infos))).toMatchObject({ reason: "stale" });
+  });
+
+  it("a completed rotation keeps the one it uses, and lists the one it replaced", () => {
+    const { r, infos } = collectSetup();
+    const done_ = run(r, infos, { type: "begin" }, refused("3c6c"), taken("9f1a"), done("a")).r;
+    expect(done_.state).toBe("completed");
+    expect(done_.created!.map((c) => [c.ending, c.state])).toEqual([
+      ["3c6c", "unused"],
+      ["9f1a", "in_use"],
+    ]);
+    expect(done_.message).toBe(
+      "vault_x rotated\n\n⚠️ Created for this rotation and still valid: revoke PAT …3c6c in the SignalWire space. /status (rotabot status) lists it until someone says revoked.",
+    );
+  });
+
+  it("a value without revokeIfUnused in the runbook (a generated one, Telegram's) is not listed", () => {
+    const { r, infos } = setup([{ id: "tok", interaction: "collect", kind: "collect", prompt: "Paste" }, { id: "a" }]);
+    expect(run(r, infos, { type: "begin" }, taken("abcd")).r.created).toBeUndefined();
+  });
+});
+
+describe("Telegram: confirming the outage is not the revoke (issue 22)", () => {
+  const telegram = () => {
+    const built = setup([
+      { id: "outage", interaction: "confirm", prompt: "The bot will be down" },
+      { id: "revoke", interaction: "manual", kind: "manual", destructive: true, title: "Revoke the old token" },
+      { id: "token", interaction: "collect", kind: "collect", prompt: "Paste the new token" },
+    ]);
+    built.infos.set("revoke", {
+      interaction: "manual",
+      prompt: "Send /revoke in @BotFather",
+      doneLabel: "I revoked it",
+    });
+    return built;
+  };
+
+  it("after the outage is confirmed, Cancel is still offered and aborts; the revoke card says what its button means", () => {
+    const { r, infos } = telegram();
+    const confirmed = run(r, infos, { type: "begin" }, answer("go")).r;
+    expect(confirmed.pointOfNoReturn).toBeUndefined();
+    expect(confirmed.awaiting).toMatchObject({
+      kind: "manual",
+      accepts: ["done", "cancel"],
+      labels: { done: "I revoked it" },
+    });
+    expect(confirmed.awaiting!.prompt).toBe(
+      "Send /revoke in @BotFather\n\nThis cannot be undone: once you press I revoked it, the rotation can no longer be aborted.",
+    );
+    const cancelled = run(
+      confirmed,
+      infos,
+      answer("cancel"),
+      rollbackStep("vault_drop_new", "skipped"),
+      rolledBack(),
+    ).r;
+    expect(cancelled.message).toBe(
+      "aborted by @alice; nothing had changed: no new value was in the vault and no service was touched",
+    );
+  });
+
+  it("once the operator says it was revoked, abort is refused and the token card offers no Cancel", () => {
+    const { r, infos } = telegram();
+    const revoked = run(r, infos, { type: "begin" }, answer("go"), answer("done"), done("revoke")).r;
+    expect(revoked.pointOfNoReturn?.stepId).toBe("revoke");
+    expect(revoked.awaiting).toMatchObject({ kind: "collect", accepts: ["collect", "added_myself"] });
+    expect(transition(revoked, { type: "abort", actor: ALICE }, ctxFor(infos))).toMatchObject({
+      reason: "refused",
+      message: expect.stringContaining('"Revoke the old token" has run and cannot be undone') as string,
     });
   });
 });

@@ -194,8 +194,14 @@ describe("shipped runbook", () => {
       "redeploy_workers",
     ]);
     expect(destructive("nats")).toEqual(["promote"]);
-    // One token per bot: the outage starts when BotFather issues the new token, so that is confirmed first.
-    expect(destructive("telegram")).toEqual(["outage", "promote"]);
+    // One token per bot: the outage starts when the operator revokes in BotFather, which only they can say;
+    // confirming the outage ahead of it changes nothing, so Cancel stays true until "I revoked it".
+    expect(destructive("telegram")).toEqual(["revoke", "promote"]);
+    expect(procedure("telegram").steps.find((s) => s.id === "revoke")).toMatchObject({
+      kind: "manual",
+      done_label: "I revoked it",
+    });
+    expect(procedure("telegram").outage).toMatchObject({ from: "revoke", to: "deploy_notifications" });
     expect(destructive("sentry")).toEqual(["disable_old", "promote"]);
     expect(destructive("api-token")).toEqual(["promote"]);
   });
