@@ -123,13 +123,11 @@ describe("the plan card and /plan", { timeout: 90_000 }, () => {
       "Preflight of vault_billing_api_token started; it changes nothing. The verdicts follow here in a few minutes.",
     );
     const verdicts = await nextReply(after, /^🧪 Preflight/);
-    // This world's audit channel has the bot as a member, not an administrator: the chat rights are checked too.
+    // This world is set up as production should be: the chat rights are checked and pass.
     expect(textOf(verdicts)).toMatch(
-      /^🧪 Preflight of vault_billing_api_token: 1 problem: a rotation would be refused or stop there\. Nothing was changed\.\nThe diffs: rotabot preflight vault_billing_api_token on the ops host\.\n/,
+      /^🧪 Preflight of vault_billing_api_token: passed\. A rotation would start, and every step rehearsed \(--check --diff\)\. Nothing was changed\.\nThe diffs: rotabot preflight vault_billing_api_token on the ops host\.\n/,
     );
-    expect(textOf(verdicts)).toContain(
-      "✘ audit chat: the bot is in channel -1001000000002 but not an administrator\n    fix: make the bot an administrator of the channel with the right to post messages",
-    );
+    expect(textOf(verdicts)).toMatch(/\n✔ ops chat rights\n✔ audit chat$/);
     expect(textOf(verdicts)).toContain("✔ secret vault_billing_api_token\n");
     expect(textOf(verdicts)).toContain("⚠ deploy guard wiring: the guard tests for .deploy-in-progress");
     expect(world().infra.git("status", "--porcelain")).toBe("");
