@@ -123,7 +123,18 @@ describe("the shell as a front end of its own (issue 22, point 7)", { timeout: 9
     const id = rotationIdOf(shell.output());
     const journal = path.join(infra.stateDir, "rotations", `${id}.json`);
     const blocked = path.join(infra.stateDir, "rotations", `.${id}.json.tmp`);
-    mkdirSync(blocked);
+    // The engine may be between writing and renaming that very file (a journal write in flight): take
+    // the path once it is free.
+    const block = () => {
+      try {
+        mkdirSync(blocked);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+        throw error;
+      }
+    };
+    await expect.poll(block, { timeout: 10_000, interval: 20 }).toBe(true);
     infra.releasePaused("verify");
     expect(await endsWithin(shell.exited, 30_000)).toBe(1);
     const line = `cannot write the journal of rotation ${id} (${journal}): ${blocked} is a folder. Fix: move it away (mv ${blocked} ${blocked}.moved), after looking at what is in it, then rotabot resume ${id} (rotabot status shows where it stands)`;
