@@ -80,7 +80,7 @@ describe("aborts answer at once and show their rollback", { timeout: 120_000 }, 
     const answered = await tg.waitForCall(
       (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === query,
     );
-    expect(answered.params.text).toBe("OK");
+    expect(answered.params.text).toBe("Aborting: rolling back…");
     await pausedAt("back_to_old");
     expect(journalOf(world(), id).state).toBe("aborting");
     infra.releasePaused("back_to_old");

@@ -166,7 +166,7 @@ describe("Telegram as it really behaves", { timeout: 120_000 }, () => {
     });
     const refusal = await nextInOps(w, plan.message.message_id, /was not started/);
     expect(textOf(refusal)).toBe(
-      `🚫 vault_billing_api_token was not started: Rotation ${holder} of vault_signalwire_token (by @alice) is in flight and has changed the vault; rotations share the vault file and its commit, so finish or abort that one first.\n\nPress Retry once that is resolved, or Cancel.`,
+      `🚫 vault_billing_api_token was not started: Rotation ${holder} of vault_signalwire_token (by @alice) is in flight and has changed the vault; rotations share the vault file and its commit, so finish or abort that one first (rotabot status, or /status, shows where it stands).\n\nPress Retry once that is resolved, or Cancel.`,
     );
     expect(buttonsOf(refusal).map((b) => b.split("|").at(-1))).toEqual(["start", "cancel"]);
     const settled = w.tg.messages(OPS).find((m) => m.message.message_id === plan.message.message_id)!;

@@ -48,7 +48,7 @@ function expectConsistentVault(infra: RotationInfra, key: string, expectRotated:
   return value!;
 }
 
-describe("rotabot rotate on the shell (general rolling procedure, fixture commands)", { timeout: 60_000 }, () => {
+describe("rotabot rotate on the shell (general rolling procedure, fixture commands)", { timeout: 120_000 }, () => {
   it("runs the whole procedure and the completion checklist", async () => {
     const infra = makeRotationInfra();
     const shell = startShell(["rotate", "vault_billing_api_token"], infra.env);
@@ -310,7 +310,7 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     const infra = makeRotationInfra();
     infra.touch("pause-accept_both");
     const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
-    await expect.poll(() => infra.exists("paused-accept_both"), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => infra.exists("paused-accept_both"), { timeout: 60_000 }).toBe(true);
     const id = rotationIdOf(shell.output());
     process.kill(-shell.child.pid!, "SIGKILL");
     await shell.exited;
@@ -328,7 +328,7 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     const infra = makeRotationInfra();
     infra.touch("pause-accept_both");
     const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
-    await expect.poll(() => infra.exists("paused-accept_both"), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => infra.exists("paused-accept_both"), { timeout: 60_000 }).toBe(true);
     const id = rotationIdOf(shell.output());
     // rotabot alone dies (as the OOM killer does); its command, in its own process group, lives on.
     shell.child.kill("SIGKILL");

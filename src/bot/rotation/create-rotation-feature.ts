@@ -255,7 +255,10 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
     if (result) {
       if (!result.ok && result.reason === "not_allowed") return refuse(result.message);
       await ctx.answerCallbackQuery(
-        result.ok ? { text: "OK" } : { text: result.message.slice(0, 190), show_alert: result.reason !== "stale" },
+        // Taken: an abort or a Retry goes on after the answer (the engine returns once it is journaled).
+        result.ok
+          ? { text: WORKING[button.action] ?? "OK" }
+          : { text: result.message.slice(0, 190), show_alert: result.reason !== "stale" },
       );
       return;
     }
