@@ -1,6 +1,6 @@
 import { findProcedure } from "../runbook/find-procedure.js";
 import { describePlan } from "../rotation/describe-plan.js";
-import type { Actor } from "../rotation/model.js";
+import type { Actor } from "../model/rotation.js";
 import { REFUSALS } from "../rotation/prompts.js";
 import {
   currentStep,

@@ -4,7 +4,7 @@ import type { RunCommand } from "../exec/create-command-runner.js";
 import type { Redactor } from "../logging/redactor.js";
 import { connectionFindings, inventoryFindings, ownTokenFinding, servicesOf } from "../rotation/check-estate.js";
 import type { SecretLocks } from "../rotation/create-secret-locks.js";
-import type { Rotation } from "../rotation/model.js";
+import type { Rotation } from "../model/rotation.js";
 import type { Procedure, Runbook } from "../runbook/runbook-schema.js";
 import type { Vault } from "../vault/create-vault.js";
 import { newKeyOf } from "../vault/create-vault.js";

@@ -1,6 +1,6 @@
 import { isPlaybookArgv } from "../ansible/playbook-argv.js";
-import { expandPlaceholders, type PlaceholderValues } from "../rotation/steps/expand-placeholders.js";
-import { withLimit } from "../rotation/steps/run-command.js";
+import { expandPlaceholders, type PlaceholderValues } from "../steps/expand-placeholders.js";
+import { withLimit } from "../steps/run-command.js";
 import type { Procedure, Runbook } from "./runbook-schema.js";
 
 /** One ansible-playbook command of the runbook, placeholders expanded, and the steps that run it. */

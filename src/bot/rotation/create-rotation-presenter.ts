@@ -3,13 +3,13 @@ import { readFailureCause } from "../../exec/find-failure-cause.js";
 import { readFileTail } from "../../fs/read-file-tail.js";
 import type { Logger } from "../../logging/create-logger.js";
 import type { EngineEvent, RotationEngine } from "../../rotation/create-rotation-engine.js";
-import type { Awaiting, ResponseType, Rotation } from "../../rotation/model.js";
+import type { Awaiting, ResponseType, Rotation } from "../../model/rotation.js";
 import { describeOutage, isTerminal, unusedCredentials } from "../../rotation/queries.js";
 import { RESPONSES } from "../../rotation/responses.js";
 import { PROMPTS } from "../../rotation/prompts.js";
 import { escapeHtml } from "../../telegram/html.js";
 import { describeTelegramError, isMessageGone, sendOrEdit } from "../../telegram/send-or-edit.js";
-import { encodeButton, REVOKED_NONCE, type ButtonAction } from "./callback-data.js";
+import { encodeButton, REVOKED_NONCE, type ButtonAction } from "../protocol/button-codec.js";
 import { renderProgress } from "./render-progress.js";
 
 /** The signal grammY's methods take (typed by its abort-controller polyfill; a Node AbortSignal works). */

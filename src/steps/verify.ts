@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { builtinCheckSchema } from "../../checks/registry.js";
-import { argvSchema, commandFields, stepBase } from "../../schema/fields.js";
+import { builtinCheckSchema } from "../checks/registry.js";
+import { argvSchema, commandFields, stepBase } from "../schema/fields.js";
 import { runBuiltinCheck } from "./run-builtin-check.js";
 import { runCommandStep } from "./run-command.js";
 import { defineStep } from "./step-kind.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { commandFields, stepBase } from "../../schema/fields.js";
+import { commandFields, stepBase } from "../schema/fields.js";
 import { runCommandStep } from "./run-command.js";
 import { defineStep } from "./step-kind.js";
 

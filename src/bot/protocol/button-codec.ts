@@ -1,4 +1,4 @@
-import type { ResponseType } from "../../rotation/model.js";
+import type { ResponseType } from "../../model/rotation.js";
 
 /**
  * Button actions: engine answers, plus `ask_again` (re-send the private token request) and

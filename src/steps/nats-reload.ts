@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { argvSchema, stepBase } from "../../schema/fields.js";
-import { sleep } from "../../time/sleep.js";
+import { argvSchema, stepBase } from "../schema/fields.js";
+import { sleep } from "../time/sleep.js";
 import { runCommandStep } from "./run-command.js";
 import { defineStep } from "./step-kind.js";
 

@@ -1,13 +1,13 @@
 import type { z } from "zod";
-import type { SelectsTasks } from "../../ansible/create-selection-cache.js";
-import type { CheckServices } from "../../checks/check-kind.js";
-import type { RunCommand } from "../../exec/create-command-runner.js";
-import type { FileReplacer } from "../../fs/replace-file.js";
-import type { Git } from "../../git/create-git.js";
-import type { Redactor } from "../../logging/redactor.js";
-import type { Vault } from "../../vault/create-vault.js";
-import type { SecretValues } from "../../vault/read-secret-values.js";
-import type { Interaction, Rotation, StepOutcome, StepRecord } from "../model.js";
+import type { SelectsTasks } from "../ansible/create-selection-cache.js";
+import type { CheckServices } from "../checks/check-kind.js";
+import type { RunCommand } from "../exec/create-command-runner.js";
+import type { FileReplacer } from "../fs/replace-file.js";
+import type { Git } from "../git/create-git.js";
+import type { Redactor } from "../logging/redactor.js";
+import type { Vault } from "../vault/create-vault.js";
+import type { SecretValues } from "../vault/read-secret-values.js";
+import type { Interaction, Rotation, StepOutcome, StepRecord } from "../model/rotation.js";
 
 /** Everything step executors may use; built once per engine. */
 export interface StepDeps {
