@@ -5,7 +5,7 @@ import type { CheckResult } from "../doctor/doctor-checks.js";
 import { expandPlaceholders } from "../steps/expand-placeholders.js";
 import { withLimit } from "../steps/run-command.js";
 import type { Environment, Procedure, Runbook } from "../runbook/runbook-schema.js";
-import { newKeyOf } from "../vault/create-vault.js";
+import { newKeyOf } from "../model/new-key.js";
 
 /** One ansible-playbook command a rotation would run in one environment, and whether `<key>_new` is in the vault then. */
 export interface RehearsedCommand {

@@ -7,7 +7,7 @@ import type { SecretLocks } from "../rotation/create-secret-locks.js";
 import type { Rotation } from "../model/rotation.js";
 import type { Procedure, Runbook } from "../runbook/runbook-schema.js";
 import type { Vault } from "../vault/create-vault.js";
-import { newKeyOf } from "../vault/create-vault.js";
+import { newKeyOf } from "../model/new-key.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
 import { rehearseConnections } from "./preflight-connections.js";
 import { rehearseDeployGuard } from "./preflight-deploy-guard.js";

@@ -1,5 +1,5 @@
 import type { Procedure, Runbook } from "../runbook/runbook-schema.js";
-import { newKeyOf } from "../vault/create-vault.js";
+import { newKeyOf } from "../model/new-key.js";
 import type { Rotation } from "../model/rotation.js";
 import { planSteps } from "./new-rotation.js";
 import { definitionOf } from "./step-definitions.js";

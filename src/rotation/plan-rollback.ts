@@ -1,6 +1,6 @@
 import type { Runbook } from "../runbook/runbook-schema.js";
 import { scopeOf } from "../runbook/runbook-schema.js";
-import { newKeyOf } from "../vault/create-vault.js";
+import { newKeyOf } from "../model/new-key.js";
 import { showPlaceholders, type PlanContext } from "./describe-plan.js";
 import type { RollbackStepRecord, Rotation, StepRecord } from "../model/rotation.js";
 import { definitionOf } from "./step-definitions.js";

@@ -1,4 +1,4 @@
-import { newKeyOf } from "../vault/create-vault.js";
+import { newKeyOf } from "../model/new-key.js";
 import type { ResponseType, RollbackStepRecord, Rotation, StepRecord } from "../model/rotation.js";
 import { RESPONSES } from "./responses.js";
 

@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { Runbook } from "../runbook/runbook-schema.js";
-import { newKeyOf } from "../vault/create-vault.js";
+import { newKeyOf } from "../model/new-key.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
 import type { RollbackReport, RollbackStepRecord, Rotation } from "../model/rotation.js";
 import { planRollback, rollbackStepsOf } from "./plan-rollback.js";

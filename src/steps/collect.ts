@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { formatSchema, stepBase, text } from "../schema/fields.js";
-import { newKeyOf } from "../vault/create-vault.js";
+import { newKeyOf } from "../model/new-key.js";
 import type { Actor, Rotation } from "../model/rotation.js";
 import { defineStep, type StepDeps } from "./step-kind.js";
 
