@@ -6,7 +6,6 @@ import { describeDue, plural, STATUS_ICON } from "../src/age/describe-age.js";
 import { todayUtc } from "../src/time/calendar-date.js";
 import { readManifest } from "../src/manifest/read-manifest.js";
 import type { Audit } from "../src/audit/create-audit.js";
-import { DIGEST_BUTTON } from "../src/reminders/format-digest.js";
 import type { RotationEngine } from "../src/rotation/create-rotation-engine.js";
 import { describePlan, type PlanContext, type PlanLine } from "../src/rotation/describe-plan.js";
 import { outageEstimate, stepLabel } from "../src/rotation/queries.js";
@@ -17,6 +16,13 @@ import { escapeHtml } from "../src/telegram/html.js";
 import { isMessageGone } from "../src/telegram/send-or-edit.js";
 import { telegramActor } from "../src/telegram/telegram-actor.js";
 import { clip, INCIDENT_REASON_MAX } from "../src/telegram/user-text.js";
+import {
+  decodeButton,
+  encodeButton,
+  pickPresses,
+  planPresses,
+  type PlanAction,
+} from "../src/bot/protocol/button-codec.js";
 
 /** The id under which the /rotate walkthrough is registered. */
 export const ROTATE_CONVERSATION = "rotate";
@@ -40,15 +46,6 @@ export interface OpenPlans {
   /** The plan was started, cancelled or refused: its card no longer waits for a press. */
   settled(nonce: string): void;
 }
-
-/** Callback data of the buttons that pick one of several secrets: `pick|<nonce>|<index>`. */
-export const PICK_BUTTON = /^pick\|([0-9a-f]{8})\|\d{1,3}$/;
-/** Callback data of a plan's buttons: `plan|<nonce>|<Telegram id of who may press>|<action>`. */
-export const PLAN_BUTTON = /^plan\|([0-9a-f]{8})\|(\d{1,20})\|(start|cancel)$/;
-/** Callback data of "Show commands": `cmd|<vault key>` (the commands are the same for whoever asks). */
-export const COMMANDS_BUTTON = /^cmd\|([A-Za-z0-9_]{1,60})$/;
-/** Callback data of "Preflight": `pre|<vault key>` (a rehearsal that changes nothing, for any operator). */
-export const PREFLIGHT_BUTTON = /^pre\|([A-Za-z0-9_]{1,60})$/;
 
 export interface RotateConversationDeps {
   engine: RotationEngine;
@@ -160,9 +157,10 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     if (target.kind === "choose") {
       const offered = target.close.length > 0 ? target.close : target.all.slice(0, CHOICES_LISTED);
       const keyboard = InlineKeyboard.from(
-        offered
-          .filter((c) => DIGEST_BUTTON.test(`due|${c.key}`))
-          .map((c) => [InlineKeyboard.text(c.label, `due|${c.key}`)]),
+        offered.flatMap((c) => {
+          const data = encodeButton({ kind: "due", key: c.key });
+          return data ? [[InlineKeyboard.text(c.label, data)]] : [];
+        }),
       );
       const more = target.all.length - offered.length;
       const unknown = `I have no procedure for “${clip(typed)}”`;
@@ -176,18 +174,18 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     if (target.kind === "ambiguous") {
       const keys = target.keys;
       const keyboard = new InlineKeyboard();
-      keys.forEach((key, i) => keyboard.text(key, `pick|${nonce}|${i}`).row());
+      keys.forEach((key, index) => keyboard.text(key, encodeButton({ kind: "pick", nonce, index })).row());
       await conversation.external(() =>
         plans.open(nonce, { ownerId: user.id, owner: telegramActor(user).name, key: undefined }),
       );
       await ctx.reply(`“${clip(typed)}” fits several secrets. Which one?`, { reply_markup: keyboard });
       // Only the indexes offered match: a forged `pick|<nonce>|99` passes on to the catch-all, which answers it.
-      const offered = keys.map((_, i) => i).join("|");
       const pick = await conversation
-        .waitForCallbackQuery(new RegExp(`^pick\\|${nonce}\\|(${offered})$`), waitOptions)
+        .waitForCallbackQuery(pickPresses(nonce, keys.length), waitOptions)
         .andFrom(user.id, onlyInitiator);
       await pick.answerCallbackQuery();
-      const key = keys[Number(pick.callbackQuery.data.split("|")[2])];
+      const picked = decodeButton(pick.callbackQuery.data);
+      const key = picked?.kind === "pick" ? keys[picked.index] : undefined;
       if (key === undefined) return;
       target = await conversation.external(() => resolveTarget(key));
       if (target.kind !== "found") return;
@@ -204,7 +202,7 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     const steps = describePlan(runbook, procedure, { key, paths })
       .map((l) => formatPlanStep(l, environments))
       .join("\n");
-    const commandsButton = COMMANDS_BUTTON.test(`cmd|${key}`);
+    const commandsButton = encodeButton({ kind: "commands", key });
     const lines = [
       `🔐 <b>Plan: rotate <code>${escapeHtml(key)}</code></b> (${escapeHtml(procedure.title)})`,
       `Last rotated: ${describeLastRotation(lastRotation, age)} · owner: ${escapeHtml(owner ?? "none in the manifest")}${incident ? ` · <b>incident</b>: ${escapeHtml(clip(incident, INCIDENT_REASON_MAX))}` : ""}`,
@@ -219,10 +217,11 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     ];
     const settledHtml = lines.join("\n");
     const text = `${settledHtml}\nOnly ${escapeHtml(telegramActor(user).name)} can start it; this plan expires in ${PLAN_MINUTES} minutes.`;
-    const button = (action: "start" | "cancel") => `plan|${nonce}|${user.id}|${action}`;
+    const button = (action: PlanAction) => encodeButton({ kind: "plan", nonce, ownerId: user.id, action });
     const keyboard = new InlineKeyboard().text("▶️ Start", button("start")).text("✖️ Cancel", button("cancel"));
-    if (commandsButton) keyboard.row().text("📜 Show commands", `cmd|${key}`);
-    if (preflight && PREFLIGHT_BUTTON.test(`pre|${key}`)) keyboard.text("🧪 Preflight", `pre|${key}`);
+    if (commandsButton) keyboard.row().text("📜 Show commands", commandsButton);
+    const preflightButton = preflight ? encodeButton({ kind: "preflight", key }) : undefined;
+    if (preflightButton) keyboard.text("🧪 Preflight", preflightButton);
     await conversation.external(() => plans.open(nonce, { ownerId: user.id, owner: telegramActor(user).name, key }));
     const planMessage = await ctx.reply(text, { parse_mode: "HTML", reply_markup: keyboard });
     const card = { chatId: planMessage.chat.id, messageId: planMessage.message_id, settledHtml };
@@ -237,7 +236,7 @@ export function createRotateConversation(deps: RotateConversationDeps) {
 
     for (;;) {
       const press = await conversation
-        .waitForCallbackQuery(new RegExp(`^plan\\|${nonce}\\|${user.id}\\|(start|cancel)$`), waitOptions)
+        .waitForCallbackQuery(planPresses(nonce, user.id), waitOptions)
         .andFrom(user.id, onlyInitiator);
       await press.answerCallbackQuery();
       if (press.callbackQuery.data.endsWith("|cancel")) {

@@ -1,5 +1,5 @@
 import { Composer, InlineKeyboard, type Context } from "grammy";
-import { COMMANDS_BUTTON, formatPlanStep } from "../../../conversations/rotate.js";
+import { formatPlanStep } from "../../../conversations/rotate.js";
 import { readManifest } from "../../manifest/read-manifest.js";
 import { describePlan, type PlanContext } from "../../rotation/describe-plan.js";
 import { findProcedure } from "../../runbook/find-procedure.js";
@@ -8,6 +8,7 @@ import { closestSecrets, rotatableSecrets } from "../../runbook/suggest-secrets.
 import { todayUtc } from "../../time/calendar-date.js";
 import { escapeHtml, packMessages } from "../../telegram/html.js";
 import { clip } from "../../telegram/user-text.js";
+import { BUTTON_PATTERNS, encodeButton } from "../protocol/button-codec.js";
 
 export interface PlanFeatureDeps {
   runbook: Runbook;
@@ -31,7 +32,10 @@ export function createPlanFeature({ runbook, manifestFile, paths, now }: PlanFea
   };
   const keyButtons = (keys: readonly string[]) =>
     InlineKeyboard.from(
-      keys.filter((key) => COMMANDS_BUTTON.test(`cmd|${key}`)).map((key) => [InlineKeyboard.text(key, `cmd|${key}`)]),
+      keys.flatMap((key) => {
+        const data = encodeButton({ kind: "commands", key });
+        return data ? [[InlineKeyboard.text(key, data)]] : [];
+      }),
     );
   const sendCommands = async (ctx: Context, procedure: Procedure, key: string) => {
     const environments = runbook.environments.map((e) => e.name);
@@ -60,7 +64,7 @@ export function createPlanFeature({ runbook, manifestFile, paths, now }: PlanFea
     const typed = ctx.match.trim();
     await (typed === "" ? ctx.reply(USAGE) : show(ctx, typed));
   });
-  composer.callbackQuery(COMMANDS_BUTTON, async (ctx) => {
+  composer.callbackQuery(BUTTON_PATTERNS.commands, async (ctx) => {
     await ctx.answerCallbackQuery();
     await show(ctx, ctx.match[1]!);
   });

@@ -228,7 +228,7 @@ export function createRotationPresenter({
     const keyboard = new InlineKeyboard();
     actions.forEach((action, i) => {
       const label = (action !== "ask_again" && action !== "revoked" && awaiting.labels?.[action]) || LABELS[action];
-      keyboard.text(label, encodeButton({ rotationId: rotation.id, nonce: awaiting.nonce, action }));
+      keyboard.text(label, encodeButton({ kind: "prompt", rotationId: rotation.id, nonce: awaiting.nonce, action }));
       if (i % 2 === 1) keyboard.row();
     });
     return keyboard;
@@ -382,7 +382,7 @@ export function createRotationPresenter({
       : {
           reply_markup: new InlineKeyboard().text(
             LABELS.revoked,
-            encodeButton({ rotationId: rotation.id, nonce: REVOKED_NONCE, action: "revoked" }),
+            encodeButton({ kind: "prompt", rotationId: rotation.id, nonce: REVOKED_NONCE, action: "revoked" }),
           ),
         };
   const revokeCardKey = (rotationId: string) => `revoked:${rotationId}`;
