@@ -4,14 +4,13 @@ import { InlineKeyboard, type Context } from "grammy";
 import { computeAgeReport, type AgeRow } from "../src/age/compute-age-report.js";
 import { describeDue, plural, STATUS_ICON } from "../src/age/describe-age.js";
 import { todayUtc } from "../src/time/calendar-date.js";
-import { readManifest } from "../src/manifest/read-manifest.js";
 import type { Audit } from "../src/audit/create-audit.js";
 import type { RotationEngine } from "../src/rotation/create-rotation-engine.js";
 import { describePlan, type PlanContext, type PlanLine } from "../src/rotation/describe-plan.js";
 import { outageEstimate, stepLabel } from "../src/rotation/queries.js";
-import { findProcedure } from "../src/runbook/find-procedure.js";
+import { resolveTarget, unreadableManifest } from "../src/runbook/resolve-target.js";
 import type { Runbook } from "../src/runbook/runbook-schema.js";
-import { closestSecrets, rotatableSecrets } from "../src/runbook/suggest-secrets.js";
+import { rotatableSecrets } from "../src/runbook/suggest-secrets.js";
 import { escapeHtml } from "../src/telegram/html.js";
 import { isMessageGone } from "../src/telegram/send-or-edit.js";
 import { telegramActor } from "../src/telegram/telegram-actor.js";
@@ -96,41 +95,31 @@ const CHOICES_LISTED = 12;
 export function createRotateConversation(deps: RotateConversationDeps) {
   const { engine, audit, runbook, manifestFile, paths, dueSoonDays, plans, now, preflight = false } = deps;
   const urgent = deps.urgent ?? ((task) => task());
-  const resolveTarget = async (typed: string): Promise<Target> => {
+  /** resolveTarget's answer as the dialog keeps it (plain data: conversation.external replays it). */
+  const targetOf = async (typed: string): Promise<Target> => {
     const asOf = todayUtc(now());
-    const manifest = await readManifest(manifestFile, { categories: new Set(Object.keys(runbook.policies)), asOf });
-    if (!manifest.ok)
-      return {
-        kind: "unreadable",
-        message: manifest.problems.map((p) => `${p.file}:${p.line}: ${p.message}`).join("; "),
-      };
-    const rows = computeAgeReport(runbook, manifest.entries, { asOf, dueSoonDays });
+    const resolved = await resolveTarget(runbook, manifestFile, typed, asOf);
+    if (resolved.kind === "unreadable")
+      return { kind: "unreadable", message: unreadableManifest(resolved, "send /rotate") };
+    const rows = computeAgeReport(runbook, resolved.entries, { asOf, dueSoonDays });
     const rowOf = (key: string) => rows.find((r) => r.key === key) ?? null;
-    const found = typed === "" ? undefined : findProcedure(runbook, manifest.entries, typed);
-    if (found?.kind === "ambiguous") return { kind: "ambiguous", keys: found.keys };
-    if (found?.kind === "found") {
-      const entry = manifest.entries.find((e) => e.key === found.key);
+    if (resolved.kind === "ambiguous") return { kind: "ambiguous", keys: resolved.keys };
+    if (resolved.kind === "found")
       return {
         kind: "found",
-        procedureId: found.procedure.id,
-        key: found.key,
-        owner: entry?.owner ?? null,
-        lastRotation: entry?.lastRotation ?? null,
-        age: rowOf(found.key),
+        procedureId: resolved.procedure.id,
+        key: resolved.key,
+        owner: resolved.entry?.owner ?? null,
+        lastRotation: resolved.entry?.lastRotation ?? null,
+        age: rowOf(resolved.key),
       };
-    }
-    const secrets = rotatableSecrets(runbook, manifest.entries);
     const choice = (key: string): Choice => {
       const row = rowOf(key);
       return { key, label: row ? `${STATUS_ICON[row.status]} ${key} · ${describeDue(row)}` : key };
     };
-    const rotatable = new Set(secrets.map((s) => s.key));
+    const rotatable = new Set(rotatableSecrets(runbook, resolved.entries).map((s) => s.key));
     const urgentFirst = [...rows.map((r) => r.key).filter((k) => rotatable.has(k)), ...rotatable];
-    return {
-      kind: "choose",
-      close: typed === "" ? [] : closestSecrets(typed, secrets).map(choice),
-      all: [...new Set(urgentFirst)].map(choice),
-    };
+    return { kind: "choose", close: resolved.close.map(choice), all: [...new Set(urgentFirst)].map(choice) };
   };
 
   return async function rotate(
@@ -147,11 +136,9 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     };
     const waitOptions = { next: true, maxMilliseconds: PLAN_MINUTES * 60_000 };
 
-    let target = await conversation.external(() => resolveTarget(typed));
+    let target = await conversation.external(() => targetOf(typed));
     if (target.kind === "unreadable") {
-      await ctx.reply(
-        `The manifest cannot be read: ${target.message}. Fix it (rotabot age shows every problem) and send /rotate again.`,
-      );
+      await ctx.reply(target.message);
       return;
     }
     if (target.kind === "choose") {
@@ -187,7 +174,7 @@ export function createRotateConversation(deps: RotateConversationDeps) {
       const picked = decodeButton(pick.callbackQuery.data);
       const key = picked?.kind === "pick" ? keys[picked.index] : undefined;
       if (key === undefined) return;
-      target = await conversation.external(() => resolveTarget(key));
+      target = await conversation.external(() => targetOf(key));
       if (target.kind !== "found") return;
     }
 
