@@ -22,6 +22,7 @@ export const natsReloadStep = defineStep(
     changesServices: true,
     interaction: "automatic",
     describe: (step) => `${step.config_test.join(" ")} && ${step.reload.join(" ")}`,
+    commands: (step) => [step.config_test, step.reload],
     async execute(step, run, deps) {
       const monitor =
         step.monitor_url ??

@@ -21,6 +21,7 @@ export const runStep = defineStep(
     changesServices: true,
     interaction: "automatic",
     describe: (step) => step.argv.join(" "),
+    commands: (step) => [step.argv],
     execute: (step, run, deps) => runCommandStep(step, run, deps),
   },
 );

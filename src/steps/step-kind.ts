@@ -84,6 +84,11 @@ export interface StepKind<S> {
   prompt?(step: S): string;
   /** The plan's detail line: the command it runs or what it does; never a value. */
   describe(step: S): string | undefined;
+  /**
+   * The argv of each command it runs, placeholders unexpanded: doctor looks for their programs
+   * and the tag check lists their playbooks. Left out by a kind that runs no command of the runbook.
+   */
+  commands?(step: S): readonly (readonly string[])[];
   /** Runs the step (for operator steps: after the operator answered). */
   execute(step: S, run: StepRun, deps: StepDeps): Promise<StepOutcome>;
 }

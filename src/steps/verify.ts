@@ -27,6 +27,7 @@ export const verifyStep = defineStep(
     interaction: "automatic",
     describe: (step) =>
       step.argv ? step.argv.join(" ") : step.check ? `built-in check: ${step.check.builtin}` : undefined,
+    commands: (step) => (step.argv ? [step.argv] : []),
     execute(step, run, deps) {
       if (step.check) return runBuiltinCheck(step.check, run, deps);
       if (step.argv) return runCommandStep({ ...step, argv: step.argv }, run, deps);
