@@ -1,4 +1,5 @@
 import { isPlaybookArgv } from "../ansible/playbook-argv.js";
+import { newKeyOf } from "../model/new-key.js";
 import { expandPlaceholders, type PlaceholderValues } from "../steps/expand-placeholders.js";
 import { stepCommands } from "../steps/registry.js";
 import { withLimit } from "../steps/run-command.js";
@@ -34,7 +35,7 @@ export function playbookCommandsOf(
           inventory: env.inventory,
           environment: env.name,
           secret_key: key,
-          new_key: `${key}_new`,
+          new_key: newKeyOf(key),
           rotation_id: "check",
         };
         const expanded = withLimit(

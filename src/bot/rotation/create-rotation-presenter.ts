@@ -3,6 +3,7 @@ import { readFailureCause } from "../../exec/find-failure-cause.js";
 import { readFileTail } from "../../fs/read-file-tail.js";
 import type { Logger } from "../../logging/create-logger.js";
 import type { EngineEvent, RotationEngine } from "../../rotation/create-rotation-engine.js";
+import { newKeyOf } from "../../model/new-key.js";
 import type { Awaiting, ResponseType, Rotation } from "../../model/rotation.js";
 import { describeOutage, isTerminal, unusedCredentials } from "../../rotation/queries.js";
 import { RESPONSES } from "../../rotation/responses.js";
@@ -244,7 +245,7 @@ export function createRotationPresenter({
     if (awaiting.kind === "collect" && userId !== undefined) {
       const request: OpenRequest = { rotationId: rotation.id, userId, nonce: awaiting.nonce, key: rotation.key };
       collecting.set(rotation.id, request);
-      const privateText = `🔑 <b>${escapeHtml(rotation.key)}</b> (rotation <code>${rotation.id}</code>)\n\n${escapeHtml(awaiting.prompt)}\n\nSend it here as a plain message. I store it in the vault as <code>${escapeHtml(rotation.key)}_new</code>, delete your message and show only its last 4 characters.`;
+      const privateText = `🔑 <b>${escapeHtml(rotation.key)}</b> (rotation <code>${rotation.id}</code>)\n\n${escapeHtml(awaiting.prompt)}\n\nSend it here as a plain message. I store it in the vault as <code>${escapeHtml(newKeyOf(rotation.key))}</code>, delete your message and show only its last 4 characters.`;
       try {
         const sent = await api.sendMessage(userId, privateText, {
           parse_mode: "HTML",
