@@ -4,19 +4,24 @@ import { InlineKeyboard, type Context } from "grammy";
 import { computeAgeReport, type AgeRow } from "../src/age/compute-age-report.js";
 import { describeDue, plural, STATUS_ICON } from "../src/age/describe-age.js";
 import { todayUtc } from "../src/time/calendar-date.js";
-import { readManifest } from "../src/manifest/read-manifest.js";
 import type { Audit } from "../src/audit/create-audit.js";
-import { DIGEST_BUTTON } from "../src/reminders/format-digest.js";
 import type { RotationEngine } from "../src/rotation/create-rotation-engine.js";
 import { describePlan, type PlanContext, type PlanLine } from "../src/rotation/describe-plan.js";
 import { outageEstimate, stepLabel } from "../src/rotation/queries.js";
-import { findProcedure } from "../src/runbook/find-procedure.js";
+import { resolveTarget, unreadableManifest } from "../src/runbook/resolve-target.js";
 import type { Runbook } from "../src/runbook/runbook-schema.js";
-import { closestSecrets, rotatableSecrets } from "../src/runbook/suggest-secrets.js";
+import { rotatableSecrets } from "../src/runbook/suggest-secrets.js";
 import { escapeHtml } from "../src/telegram/html.js";
 import { isMessageGone } from "../src/telegram/send-or-edit.js";
 import { telegramActor } from "../src/telegram/telegram-actor.js";
 import { clip, INCIDENT_REASON_MAX } from "../src/telegram/user-text.js";
+import {
+  decodeButton,
+  encodeButton,
+  pickPresses,
+  planPresses,
+  type PlanAction,
+} from "../src/bot/protocol/button-codec.js";
 
 /** The id under which the /rotate walkthrough is registered. */
 export const ROTATE_CONVERSATION = "rotate";
@@ -40,15 +45,6 @@ export interface OpenPlans {
   /** The plan was started, cancelled or refused: its card no longer waits for a press. */
   settled(nonce: string): void;
 }
-
-/** Callback data of the buttons that pick one of several secrets: `pick|<nonce>|<index>`. */
-export const PICK_BUTTON = /^pick\|([0-9a-f]{8})\|\d{1,3}$/;
-/** Callback data of a plan's buttons: `plan|<nonce>|<Telegram id of who may press>|<action>`. */
-export const PLAN_BUTTON = /^plan\|([0-9a-f]{8})\|(\d{1,20})\|(start|cancel)$/;
-/** Callback data of "Show commands": `cmd|<vault key>` (the commands are the same for whoever asks). */
-export const COMMANDS_BUTTON = /^cmd\|([A-Za-z0-9_]{1,60})$/;
-/** Callback data of "Preflight": `pre|<vault key>` (a rehearsal that changes nothing, for any operator). */
-export const PREFLIGHT_BUTTON = /^pre\|([A-Za-z0-9_]{1,60})$/;
 
 export interface RotateConversationDeps {
   engine: RotationEngine;
@@ -99,41 +95,31 @@ const CHOICES_LISTED = 12;
 export function createRotateConversation(deps: RotateConversationDeps) {
   const { engine, audit, runbook, manifestFile, paths, dueSoonDays, plans, now, preflight = false } = deps;
   const urgent = deps.urgent ?? ((task) => task());
-  const resolveTarget = async (typed: string): Promise<Target> => {
+  /** resolveTarget's answer as the dialog keeps it (plain data: conversation.external replays it). */
+  const targetOf = async (typed: string): Promise<Target> => {
     const asOf = todayUtc(now());
-    const manifest = await readManifest(manifestFile, { categories: new Set(Object.keys(runbook.policies)), asOf });
-    if (!manifest.ok)
-      return {
-        kind: "unreadable",
-        message: manifest.problems.map((p) => `${p.file}:${p.line}: ${p.message}`).join("; "),
-      };
-    const rows = computeAgeReport(runbook, manifest.entries, { asOf, dueSoonDays });
+    const resolved = await resolveTarget(runbook, manifestFile, typed, asOf);
+    if (resolved.kind === "unreadable")
+      return { kind: "unreadable", message: unreadableManifest(resolved, "send /rotate") };
+    const rows = computeAgeReport(runbook, resolved.entries, { asOf, dueSoonDays });
     const rowOf = (key: string) => rows.find((r) => r.key === key) ?? null;
-    const found = typed === "" ? undefined : findProcedure(runbook, manifest.entries, typed);
-    if (found?.kind === "ambiguous") return { kind: "ambiguous", keys: found.keys };
-    if (found?.kind === "found") {
-      const entry = manifest.entries.find((e) => e.key === found.key);
+    if (resolved.kind === "ambiguous") return { kind: "ambiguous", keys: resolved.keys };
+    if (resolved.kind === "found")
       return {
         kind: "found",
-        procedureId: found.procedure.id,
-        key: found.key,
-        owner: entry?.owner ?? null,
-        lastRotation: entry?.lastRotation ?? null,
-        age: rowOf(found.key),
+        procedureId: resolved.procedure.id,
+        key: resolved.key,
+        owner: resolved.entry?.owner ?? null,
+        lastRotation: resolved.entry?.lastRotation ?? null,
+        age: rowOf(resolved.key),
       };
-    }
-    const secrets = rotatableSecrets(runbook, manifest.entries);
     const choice = (key: string): Choice => {
       const row = rowOf(key);
       return { key, label: row ? `${STATUS_ICON[row.status]} ${key} · ${describeDue(row)}` : key };
     };
-    const rotatable = new Set(secrets.map((s) => s.key));
+    const rotatable = new Set(rotatableSecrets(runbook, resolved.entries).map((s) => s.key));
     const urgentFirst = [...rows.map((r) => r.key).filter((k) => rotatable.has(k)), ...rotatable];
-    return {
-      kind: "choose",
-      close: typed === "" ? [] : closestSecrets(typed, secrets).map(choice),
-      all: [...new Set(urgentFirst)].map(choice),
-    };
+    return { kind: "choose", close: resolved.close.map(choice), all: [...new Set(urgentFirst)].map(choice) };
   };
 
   return async function rotate(
@@ -150,19 +136,18 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     };
     const waitOptions = { next: true, maxMilliseconds: PLAN_MINUTES * 60_000 };
 
-    let target = await conversation.external(() => resolveTarget(typed));
+    let target = await conversation.external(() => targetOf(typed));
     if (target.kind === "unreadable") {
-      await ctx.reply(
-        `The manifest cannot be read: ${target.message}. Fix it (rotabot age shows every problem) and send /rotate again.`,
-      );
+      await ctx.reply(target.message);
       return;
     }
     if (target.kind === "choose") {
       const offered = target.close.length > 0 ? target.close : target.all.slice(0, CHOICES_LISTED);
       const keyboard = InlineKeyboard.from(
-        offered
-          .filter((c) => DIGEST_BUTTON.test(`due|${c.key}`))
-          .map((c) => [InlineKeyboard.text(c.label, `due|${c.key}`)]),
+        offered.flatMap((c) => {
+          const data = encodeButton({ kind: "due", key: c.key });
+          return data ? [[InlineKeyboard.text(c.label, data)]] : [];
+        }),
       );
       const more = target.all.length - offered.length;
       const unknown = `I have no procedure for “${clip(typed)}”`;
@@ -176,20 +161,20 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     if (target.kind === "ambiguous") {
       const keys = target.keys;
       const keyboard = new InlineKeyboard();
-      keys.forEach((key, i) => keyboard.text(key, `pick|${nonce}|${i}`).row());
+      keys.forEach((key, index) => keyboard.text(key, encodeButton({ kind: "pick", nonce, index })).row());
       await conversation.external(() =>
         plans.open(nonce, { ownerId: user.id, owner: telegramActor(user).name, key: undefined }),
       );
       await ctx.reply(`“${clip(typed)}” fits several secrets. Which one?`, { reply_markup: keyboard });
       // Only the indexes offered match: a forged `pick|<nonce>|99` passes on to the catch-all, which answers it.
-      const offered = keys.map((_, i) => i).join("|");
       const pick = await conversation
-        .waitForCallbackQuery(new RegExp(`^pick\\|${nonce}\\|(${offered})$`), waitOptions)
+        .waitForCallbackQuery(pickPresses(nonce, keys.length), waitOptions)
         .andFrom(user.id, onlyInitiator);
       await pick.answerCallbackQuery();
-      const key = keys[Number(pick.callbackQuery.data.split("|")[2])];
+      const picked = decodeButton(pick.callbackQuery.data);
+      const key = picked?.kind === "pick" ? keys[picked.index] : undefined;
       if (key === undefined) return;
-      target = await conversation.external(() => resolveTarget(key));
+      target = await conversation.external(() => targetOf(key));
       if (target.kind !== "found") return;
     }
 
@@ -204,7 +189,7 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     const steps = describePlan(runbook, procedure, { key, paths })
       .map((l) => formatPlanStep(l, environments))
       .join("\n");
-    const commandsButton = COMMANDS_BUTTON.test(`cmd|${key}`);
+    const commandsButton = encodeButton({ kind: "commands", key });
     const lines = [
       `🔐 <b>Plan: rotate <code>${escapeHtml(key)}</code></b> (${escapeHtml(procedure.title)})`,
       `Last rotated: ${describeLastRotation(lastRotation, age)} · owner: ${escapeHtml(owner ?? "none in the manifest")}${incident ? ` · <b>incident</b>: ${escapeHtml(clip(incident, INCIDENT_REASON_MAX))}` : ""}`,
@@ -219,10 +204,11 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     ];
     const settledHtml = lines.join("\n");
     const text = `${settledHtml}\nOnly ${escapeHtml(telegramActor(user).name)} can start it; this plan expires in ${PLAN_MINUTES} minutes.`;
-    const button = (action: "start" | "cancel") => `plan|${nonce}|${user.id}|${action}`;
+    const button = (action: PlanAction) => encodeButton({ kind: "plan", nonce, ownerId: user.id, action });
     const keyboard = new InlineKeyboard().text("▶️ Start", button("start")).text("✖️ Cancel", button("cancel"));
-    if (commandsButton) keyboard.row().text("📜 Show commands", `cmd|${key}`);
-    if (preflight && PREFLIGHT_BUTTON.test(`pre|${key}`)) keyboard.text("🧪 Preflight", `pre|${key}`);
+    if (commandsButton) keyboard.row().text("📜 Show commands", commandsButton);
+    const preflightButton = preflight ? encodeButton({ kind: "preflight", key }) : undefined;
+    if (preflightButton) keyboard.text("🧪 Preflight", preflightButton);
     await conversation.external(() => plans.open(nonce, { ownerId: user.id, owner: telegramActor(user).name, key }));
     const planMessage = await ctx.reply(text, { parse_mode: "HTML", reply_markup: keyboard });
     const card = { chatId: planMessage.chat.id, messageId: planMessage.message_id, settledHtml };
@@ -237,7 +223,7 @@ export function createRotateConversation(deps: RotateConversationDeps) {
 
     for (;;) {
       const press = await conversation
-        .waitForCallbackQuery(new RegExp(`^plan\\|${nonce}\\|${user.id}\\|(start|cancel)$`), waitOptions)
+        .waitForCallbackQuery(planPresses(nonce, user.id), waitOptions)
         .andFrom(user.id, onlyInitiator);
       await press.answerCallbackQuery();
       if (press.callbackQuery.data.endsWith("|cancel")) {

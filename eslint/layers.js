@@ -9,11 +9,11 @@ import path from "node:path";
 /** Each layer: paths under the project root (a folder ends in "/"). */
 export const LAYERS = [
   ["src/result.ts", "src/build-info.ts", "src/time/", "src/yaml/", "src/fs/"],
-  ["src/logging/", "src/rotation/model.ts"],
-  ["src/telegram/", "src/schema/", "src/config/"],
+  ["src/logging/", "src/model/"],
+  ["src/telegram/", "src/schema/", "src/config/", "src/bot/protocol/"],
   ["src/exec/", "src/vault/", "src/git/", "src/manifest/", "src/changelog/", "src/services/", "src/ansible/"],
   ["src/checks/"],
-  ["src/rotation/steps/"],
+  ["src/steps/"],
   ["src/runbook/"],
   ["src/age/", "src/rotation/"],
   ["src/audit/", "src/reminders/", "src/doctor/", "src/preflight/"],
@@ -24,7 +24,7 @@ export const LAYERS = [
   ["src/cli/", "src/main.ts"],
 ];
 
-/** The layer of a project file: its longest matching prefix decides (src/rotation/steps/ before src/rotation/). */
+/** The layer of a project file: its longest matching prefix decides (src/bot/protocol/ before src/bot/). */
 function layerOf(relative) {
   let best = { layer: -1, length: -1 };
   LAYERS.forEach((prefixes, layer) => {

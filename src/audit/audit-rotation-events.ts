@@ -1,5 +1,5 @@
 import type { RotationEngine } from "../rotation/create-rotation-engine.js";
-import type { Rotation } from "../rotation/model.js";
+import type { Rotation } from "../model/rotation.js";
 import { describeOutage, stepLabel } from "../rotation/queries.js";
 import { RESPONSES } from "../rotation/responses.js";
 import type { Audit } from "./create-audit.js";

@@ -1,5 +1,5 @@
 import type { Logger } from "../logging/create-logger.js";
-import type { Actor } from "../rotation/model.js";
+import type { Actor } from "../model/rotation.js";
 import { escapeHtml } from "../telegram/html.js";
 
 export interface ChatRef {

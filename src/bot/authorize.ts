@@ -2,9 +2,9 @@ import type { Context, MiddlewareFn } from "grammy";
 import type { Chat } from "grammy/types";
 import type { Audit, ChatRef } from "../audit/create-audit.js";
 import type { Logger } from "../logging/create-logger.js";
-import type { Actor } from "../rotation/model.js";
+import type { Actor } from "../model/rotation.js";
 import { clip } from "../telegram/user-text.js";
-import { isAddressedToMe, isForAnotherBot } from "./addressed.js";
+import { isAddressedToMe, isForAnotherBot } from "./protocol/addressed.js";
 
 /** How a refusal reaches whoever is refused: one attempt each, never retried. */
 export interface RefusalSender {

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { Rotation } from "../rotation/model.js";
+import type { Rotation } from "../model/rotation.js";
 import type { NatsChecks } from "../services/nats.js";
 import type { PostgresChecks } from "../services/postgres.js";
 import type { TelegramChecks } from "../services/telegram-bot.js";

@@ -3,7 +3,7 @@ import type { CheckKind, CheckResult, CheckServices, CheckValues } from "./check
 import { natsOldLoginRefused, natsOldUserIdle, natsStreamHealth } from "./nats.js";
 import { postgresLogin, postgresOldSessionsGone } from "./postgres.js";
 import { telegramOldTokenRevoked, telegramSameBot, telegramTestAlert } from "./telegram.js";
-import type { Rotation } from "../rotation/model.js";
+import type { Rotation } from "../model/rotation.js";
 
 /** Every built-in check's runbook schema. Adding a check: its file, then one line here and one in CHECKS. */
 export const builtinCheckSchema = z.discriminatedUnion("builtin", [

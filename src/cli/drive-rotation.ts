@@ -1,6 +1,6 @@
 import { readFailureCause } from "../exec/find-failure-cause.js";
 import type { EngineEvent, RotationEngine } from "../rotation/create-rotation-engine.js";
-import type { Actor, Awaiting, OperatorResponse } from "../rotation/model.js";
+import type { Actor, Awaiting, OperatorResponse } from "../model/rotation.js";
 import { describeOutage, isTerminal } from "../rotation/queries.js";
 import { RESPONSES, responseForShellAnswer } from "../rotation/responses.js";
 import { EXIT } from "./cli-io.js";

@@ -1,6 +1,6 @@
-import { findProcedure } from "../runbook/find-procedure.js";
+import { resolveTarget, unreadableManifest } from "../runbook/resolve-target.js";
 import { describePlan } from "../rotation/describe-plan.js";
-import type { Actor } from "../rotation/model.js";
+import type { Actor } from "../model/rotation.js";
 import { REFUSALS } from "../rotation/prompts.js";
 import {
   currentStep,
@@ -17,6 +17,7 @@ import { openEngine } from "./open-engine.js";
 import { shellActor } from "./shell-actor.js";
 import { checkIncidentReason } from "../telegram/user-text.js";
 import { readCommandLine } from "./usage.js";
+import { todayUtc } from "../time/calendar-date.js";
 
 /** Who acts (`--as`, SUDO_USER, the login user), or undefined after saying why the name is refused. */
 function actorOf(command: string, io: CliIo, as: string | undefined): Actor | undefined {
@@ -49,8 +50,12 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
     io.stderr(`rotabot rotate: ${opened.message}\n`);
     return EXIT.usage;
   }
-  const { engine, runbook, entries, paths } = opened;
-  const found = findProcedure(runbook, entries, name);
+  const { engine, runbook, paths } = opened;
+  const found = await resolveTarget(runbook, paths.manifestFile, name, todayUtc(io.now()));
+  if (found.kind === "unreadable") {
+    io.stderr(`rotabot rotate: ${unreadableManifest(found, "run rotabot rotate")}\n`);
+    return EXIT.usage;
+  }
   if (found.kind === "unknown") {
     io.stderr(
       `rotabot rotate: no procedure for ${JSON.stringify(name)}${found.lookalike ? `: ${found.lookalike}` : ""}. Known: ${found.known.join(", ")}\n`,
@@ -61,7 +66,7 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
     io.stderr(`rotabot rotate: "${name}" fits several secrets; name one: ${found.keys.join(", ")}\n`);
     return EXIT.usage;
   }
-  const entry = entries.find((e) => e.key === found.key);
+  const { entry } = found;
   io.stdout(
     `Plan: rotate ${found.key} with "${found.procedure.title}"${entry?.lastRotation ? `, last rotated ${entry.lastRotation}` : ", never rotated"}${entry?.owner ? `, owner ${entry.owner}` : ""}\n`,
   );

@@ -1,5 +1,5 @@
 import { userInfo } from "node:os";
-import type { Actor } from "../rotation/model.js";
+import type { Actor } from "../model/rotation.js";
 import { fail, type Result } from "../result.js";
 
 /**

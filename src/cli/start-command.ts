@@ -2,7 +2,7 @@ import path from "node:path";
 import { run } from "@grammyjs/runner";
 import { GrammyError } from "grammy";
 import { createApp } from "../app/create-app.js";
-import { COMMAND_MENU } from "../bot/command-menu.js";
+import { COMMAND_MENU } from "../bot/protocol/command-menu.js";
 import { createBot } from "../bot/create-bot.js";
 import { createPreflight } from "../app/create-preflight.js";
 import { waitForBotApi } from "../bot/wait-for-bot-api.js";

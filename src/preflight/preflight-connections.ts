@@ -1,6 +1,6 @@
 import type { CheckServices } from "../checks/check-kind.js";
 import type { CheckResult } from "../doctor/doctor-checks.js";
-import { envOf } from "../rotation/steps/run-command.js";
+import { envOf } from "../steps/run-command.js";
 import type { Environment, Procedure } from "../runbook/runbook-schema.js";
 import { monitorUrlOf, natsUserFor } from "../services/nats.js";
 import { callBotApi } from "../telegram/call-bot-api.js";

@@ -2,10 +2,10 @@ import { checkPlaybookSelectsTasks, type ListTasksDeps } from "../ansible/list-t
 import { parsePlayRecap, parseTaskResults } from "../ansible/play-recap.js";
 import { describePlaybookArgv, isPlaybookArgv, selectionOf } from "../ansible/playbook-argv.js";
 import type { CheckResult } from "../doctor/doctor-checks.js";
-import { expandPlaceholders } from "../rotation/steps/expand-placeholders.js";
-import { withLimit } from "../rotation/steps/run-command.js";
+import { expandPlaceholders } from "../steps/expand-placeholders.js";
+import { withLimit } from "../steps/run-command.js";
 import type { Environment, Procedure, Runbook } from "../runbook/runbook-schema.js";
-import { newKeyOf } from "../vault/create-vault.js";
+import { newKeyOf } from "../model/new-key.js";
 
 /** One ansible-playbook command a rotation would run in one environment, and whether `<key>_new` is in the vault then. */
 export interface RehearsedCommand {

@@ -4,12 +4,10 @@ import type { AgeRow, AgeStatus } from "../age/compute-age-report.js";
 import { formatAgeRow } from "../age/format-age-message.js";
 import { plural } from "../age/describe-age.js";
 import { escapeHtml } from "../telegram/html.js";
+import { encodeButton } from "../bot/protocol/button-codec.js";
 
 /** Statuses the daily digest reports: what needs action now or within the due-soon window. */
 export const DIGEST_STATUSES: ReadonlySet<AgeStatus> = new Set(["overdue", "never_rotated", "due_soon"]);
-
-/** Callback data of a digest's Rotate button: `due|<vault key>`. */
-export const DIGEST_BUTTON = /^due\|([A-Za-z0-9_]{1,60})$/;
 
 export interface Digest {
   html: string;
@@ -56,8 +54,10 @@ export function formatDigest(
  */
 export function rotateButtons(rows: readonly AgeRow[]): InlineKeyboard {
   const keyboard = new InlineKeyboard();
-  for (const row of rows.filter((r) => DIGEST_STATUSES.has(r.status)).slice(0, MAX_LISTED))
-    if (DIGEST_BUTTON.test(`due|${row.key}`)) keyboard.text(`Rotate ${row.key}`, `due|${row.key}`).row();
+  for (const row of rows.filter((r) => DIGEST_STATUSES.has(r.status)).slice(0, MAX_LISTED)) {
+    const data = encodeButton({ kind: "due", key: row.key });
+    if (data) keyboard.text(`Rotate ${row.key}`, data).row();
+  }
   return keyboard;
 }
 

@@ -1,5 +1,5 @@
 import { fail, type Failure } from "../result.js";
-import type { Actor, ResponseType, Rotation } from "./model.js";
+import type { Actor, ResponseType, Rotation } from "../model/rotation.js";
 import { REFUSALS } from "./prompts.js";
 import { isTerminal } from "./queries.js";
 import type { RefusalReason, TransitionContext } from "./transition-io.js";

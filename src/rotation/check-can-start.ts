@@ -13,11 +13,11 @@ import type { DeployMarker } from "./create-deploy-marker.js";
 import { connectionFindings, inventoryFindings, ownTokenFinding, servicesOf } from "./check-estate.js";
 import type { Journal } from "./create-journal.js";
 import type { LockHolder, SecretLocks } from "./create-secret-locks.js";
-import type { Rotation } from "./model.js";
+import type { Rotation } from "../model/rotation.js";
 import type { StartRequest } from "./new-rotation.js";
 import { REFUSALS } from "./prompts.js";
 import { currentStep, isTerminal } from "./queries.js";
-import { endingIn } from "./steps/collect.js";
+import { endingIn } from "../steps/collect.js";
 
 /** How long a lock may stand without its rotation's journal while its holder may still be writing it. */
 const JOURNAL_GRACE_MS = 60_000;

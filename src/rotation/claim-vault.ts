@@ -1,9 +1,9 @@
 import type { DeployMarker } from "./create-deploy-marker.js";
 import type { SecretLocks } from "./create-secret-locks.js";
-import type { Rotation } from "./model.js";
+import type { Rotation } from "../model/rotation.js";
 import { REFUSALS } from "./prompts.js";
 import { isTerminal } from "./queries.js";
-import type { StepDeps } from "./steps/step-kind.js";
+import type { StepDeps } from "../steps/step-kind.js";
 
 export interface VaultClaimDeps {
   locks: SecretLocks;

@@ -5,7 +5,7 @@ import path from "node:path";
 import { writePlainFile } from "../fs/plain-file.js";
 import { fsyncPath } from "../fs/replace-file.js";
 import { stateWriteError } from "../fs/state-write-error.js";
-import type { Rotation } from "./model.js";
+import type { Rotation } from "../model/rotation.js";
 
 /**
  * Rotations on disk under STATE_DIR/rotations, one JSON file each, rewritten after every

@@ -12,7 +12,7 @@ import { executeRecord, type ExecuteHooks } from "./execute-record.js";
 import type { DeployMarker } from "./create-deploy-marker.js";
 import type { Journal } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
-import type { Actor, OperatorResponse, RollbackReport, Rotation, StepRecord } from "./model.js";
+import type { Actor, OperatorResponse, ResponseType, RollbackReport, Rotation, StepRecord } from "../model/rotation.js";
 import { planRollback } from "./plan-rollback.js";
 import { newRotation, type StartRequest } from "./new-rotation.js";
 import { PROMPTS, REFUSALS } from "./prompts.js";
@@ -21,11 +21,11 @@ import { prepareAnswer } from "./prepare-answer.js";
 import { restoreDamaged } from "./rebuild-rotation.js";
 import { rollBack } from "./roll-back.js";
 import { transitionContext } from "./step-definitions.js";
-import type { StepDeps } from "./steps/step-kind.js";
+import type { StepDeps } from "../steps/step-kind.js";
 import { checkAnswer } from "./answer-rules.js";
 import type { Effect, Input } from "./transition-io.js";
 import { transition } from "./transitions.js";
-import { endingIn } from "./steps/collect.js";
+import { endingIn } from "../steps/collect.js";
 
 export type { EngineEvent } from "./engine-events.js";
 export type { StartRequest } from "./new-rotation.js";
@@ -340,6 +340,17 @@ export function createRotationEngine(engineDeps: EngineDeps) {
         oldEnding: checked.oldEnding,
         ...(ending !== undefined ? { leftoverNewEnding: ending } : {}),
       });
+    },
+
+    /**
+     * Whether `actor` may answer the current prompt with `response` now (the checks of
+     * answer-rules.ts: stale nonce, abort under way, who may answer, expiry, what it accepts),
+     * without answering it: for a front end's own use of a prompt, such as posting it again.
+     */
+    async mayAnswer(id: string, nonce: string, response: ResponseType, actor: Actor): Promise<EngineResult> {
+      const r = await load(id);
+      if (!r) return fail("not_found", REFUSALS.notFound(id));
+      return checkAnswer(r, nonce, response, actor, context(r)) ?? { ok: true, rotation: r };
     },
 
     /** An operator's answer to the current prompt; the nonce makes stale and repeated answers harmless. */

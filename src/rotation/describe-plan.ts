@@ -1,9 +1,9 @@
 import type { Procedure, Runbook } from "../runbook/runbook-schema.js";
-import { newKeyOf } from "../vault/create-vault.js";
-import type { Rotation } from "./model.js";
+import { newKeyOf } from "../model/new-key.js";
+import type { Rotation } from "../model/rotation.js";
 import { planSteps } from "./new-rotation.js";
 import { definitionOf } from "./step-definitions.js";
-import { kindOf } from "./steps/registry.js";
+import { kindOf } from "../steps/registry.js";
 
 export interface PlanLine {
   index: number;

@@ -1,4 +1,4 @@
-import type { Actor, Awaiting, ResponseType, RollbackStepRecord, Rotation, StepRecord } from "./model.js";
+import type { Actor, Awaiting, ResponseType, RollbackStepRecord, Rotation, StepRecord } from "../model/rotation.js";
 import type { Notice } from "./transition-io.js";
 
 /** What front ends (chat, shell, audit) hear: snapshots, never the engine's own object, never a secret value. */

@@ -3,10 +3,10 @@ import type { Runbook } from "../runbook/runbook-schema.js";
 import { sleep } from "../time/sleep.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
 import type { DeployMarker } from "./create-deploy-marker.js";
-import type { Rotation, StepOutcome, StepRecord } from "./model.js";
+import type { Rotation, StepOutcome, StepRecord } from "../model/rotation.js";
 import { definitionOf, environmentOf } from "./step-definitions.js";
-import { kindOf } from "./steps/registry.js";
-import type { StepDeps } from "./steps/step-kind.js";
+import { kindOf } from "../steps/registry.js";
+import type { StepDeps } from "../steps/step-kind.js";
 
 /** How long a step waits for its earlier run, orphaned by a crash, to end. */
 const ORPHAN_WAIT_MS = 30 * 60_000;

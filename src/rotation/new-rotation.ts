@@ -1,8 +1,8 @@
 import type { Environment, EpilogueStep, Procedure, Runbook, Step } from "../runbook/runbook-schema.js";
 import { scopeOf } from "../runbook/runbook-schema.js";
 import { newRotationId } from "./create-journal.js";
-import type { Actor, Rotation, StepRecord } from "./model.js";
-import { kindOf } from "./steps/registry.js";
+import type { Actor, Rotation, StepRecord } from "../model/rotation.js";
+import { kindOf } from "../steps/registry.js";
 
 /** What a front end asks for when it starts a rotation. */
 export interface StartRequest {

@@ -1,10 +1,10 @@
 import type { Runbook } from "../runbook/runbook-schema.js";
 import { scopeOf } from "../runbook/runbook-schema.js";
-import { newKeyOf } from "../vault/create-vault.js";
+import { newKeyOf } from "../model/new-key.js";
 import { showPlaceholders, type PlanContext } from "./describe-plan.js";
-import type { RollbackStepRecord, Rotation, StepRecord } from "./model.js";
+import type { RollbackStepRecord, Rotation, StepRecord } from "../model/rotation.js";
 import { definitionOf } from "./step-definitions.js";
-import { kindOf, type RollbackStep } from "./steps/registry.js";
+import { kindOf, type RollbackStep } from "../steps/registry.js";
 
 const RAN = new Set(["running", "done", "failed", "interrupted"]);
 

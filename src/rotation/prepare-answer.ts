@@ -1,10 +1,10 @@
 import { fail, type Failure } from "../result.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
-import type { Actor, OperatorResponse, Rotation } from "./model.js";
+import type { Actor, OperatorResponse, Rotation } from "../model/rotation.js";
 import { REFUSALS } from "./prompts.js";
 import { definitionOf } from "./step-definitions.js";
-import { takeCollectedValue } from "./steps/collect.js";
-import type { StepDeps } from "./steps/step-kind.js";
+import { takeCollectedValue } from "../steps/collect.js";
+import type { StepDeps } from "../steps/step-kind.js";
 import type { Input } from "./transition-io.js";
 
 /**

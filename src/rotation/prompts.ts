@@ -1,5 +1,5 @@
-import { newKeyOf } from "../vault/create-vault.js";
-import type { ResponseType, RollbackStepRecord, Rotation, StepRecord } from "./model.js";
+import { newKeyOf } from "../model/new-key.js";
+import type { ResponseType, RollbackStepRecord, Rotation, StepRecord } from "../model/rotation.js";
 import { RESPONSES } from "./responses.js";
 
 /** Every sentence the engine says to an operator, in one place. Never a secret value. */

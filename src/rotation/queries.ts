@@ -1,4 +1,4 @@
-import type { CreatedCredential, Rotation, RotationState, StepRecord } from "./model.js";
+import type { CreatedCredential, Rotation, RotationState, StepRecord } from "../model/rotation.js";
 
 /** States a rotation never leaves. */
 export const TERMINAL_STATES: ReadonlySet<RotationState> = new Set(["completed", "aborted"]);

@@ -7,7 +7,7 @@ import type { Vault } from "../vault/create-vault.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
 import type { Journal } from "./create-journal.js";
 import type { SecretLocks } from "./create-secret-locks.js";
-import type { Rotation } from "./model.js";
+import type { Rotation } from "../model/rotation.js";
 import { planSteps } from "./new-rotation.js";
 import { REFUSALS } from "./prompts.js";
 import { isTerminal } from "./queries.js";

@@ -1,4 +1,4 @@
-import type { ResponseType } from "./model.js";
+import type { ResponseType } from "../model/rotation.js";
 
 /** How one operator response reads everywhere: a chat button, a shell prompt, an audit line, a settled card. */
 export interface ResponseWords {

@@ -1,12 +1,12 @@
 import path from "node:path";
 import type { Runbook } from "../runbook/runbook-schema.js";
-import { newKeyOf } from "../vault/create-vault.js";
+import { newKeyOf } from "../model/new-key.js";
 import { readSecretValues } from "../vault/read-secret-values.js";
-import type { RollbackReport, RollbackStepRecord, Rotation } from "./model.js";
+import type { RollbackReport, RollbackStepRecord, Rotation } from "../model/rotation.js";
 import { planRollback, rollbackStepsOf } from "./plan-rollback.js";
 import { environmentOf } from "./step-definitions.js";
-import { kindOf, type RollbackStep } from "./steps/registry.js";
-import type { StepDeps } from "./steps/step-kind.js";
+import { kindOf, type RollbackStep } from "../steps/registry.js";
+import type { StepDeps } from "../steps/step-kind.js";
 
 /** A rollback step started, or ended: the engine journals it and the front ends show it. */
 export type RollbackStepUpdate = Pick<RollbackStepRecord, "id" | "state" | "message" | "logFile">;

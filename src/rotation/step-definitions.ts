@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Runbook } from "../runbook/runbook-schema.js";
-import type { Rotation, StepRecord } from "./model.js";
+import type { Rotation, StepRecord } from "../model/rotation.js";
 import { BEFORE_GATE } from "./new-rotation.js";
-import { kindOf, type AnyStep } from "./steps/registry.js";
-import type { EnvironmentTarget } from "./steps/step-kind.js";
+import { kindOf, type AnyStep } from "../steps/registry.js";
+import type { EnvironmentTarget } from "../steps/step-kind.js";
 import type { TransitionContext } from "./transition-io.js";
 
 /** The runbook step a record runs (a gate is made up from the rotation); undefined when the runbook lost it. */

@@ -8,7 +8,7 @@ import type {
   Rotation,
   StepOutcome,
   StepRecord,
-} from "./model.js";
+} from "../model/rotation.js";
 
 /*
  * What goes into the rotation state machine (transitions.ts) and what comes out of it: types only.

@@ -1,6 +1,6 @@
 import { fail, type Failure } from "../result.js";
 import { checkAnswer, needsSecondPerson } from "./answer-rules.js";
-import type { Actor, Awaiting, PromptKind, ResponseType, Rotation, StepRecord } from "./model.js";
+import type { Actor, Awaiting, PromptKind, ResponseType, Rotation, StepRecord } from "../model/rotation.js";
 import { credentialNoun, PROMPTS, REFUSALS } from "./prompts.js";
 import { currentStep, isTerminal } from "./queries.js";
 import type { Effect, Input, Notice, RefusalReason, Transition, TransitionContext } from "./transition-io.js";

@@ -1,6 +1,8 @@
 import { isPlaybookArgv } from "../ansible/playbook-argv.js";
-import { expandPlaceholders, type PlaceholderValues } from "../rotation/steps/expand-placeholders.js";
-import { withLimit } from "../rotation/steps/run-command.js";
+import { newKeyOf } from "../model/new-key.js";
+import { expandPlaceholders, type PlaceholderValues } from "../steps/expand-placeholders.js";
+import { stepCommands } from "../steps/registry.js";
+import { withLimit } from "../steps/run-command.js";
 import type { Procedure, Runbook } from "./runbook-schema.js";
 
 /** One ansible-playbook command of the runbook, placeholders expanded, and the steps that run it. */
@@ -33,7 +35,7 @@ export function playbookCommandsOf(
           inventory: env.inventory,
           environment: env.name,
           secret_key: key,
-          new_key: `${key}_new`,
+          new_key: newKeyOf(key),
           rotation_id: "check",
         };
         const expanded = withLimit(
@@ -51,15 +53,10 @@ export function playbookCommandsOf(
   };
   if (guard && runbook.deploy_guard) add("deploy_guard", runbook.deploy_guard.argv, ["vault_example"]);
   for (const { procedure: p, keys } of targets) {
-    for (const s of [...p.steps, ...p.rollback]) {
-      if ("argv" in s && s.argv) add(`${p.id}/${s.id}`, s.argv, keys);
-      if (s.kind === "nats_reload") {
-        add(`${p.id}/${s.id}`, s.config_test, keys);
-        add(`${p.id}/${s.id}`, s.reload, keys);
-      }
-    }
+    for (const s of [...p.steps, ...p.rollback]) for (const argv of stepCommands(s)) add(`${p.id}/${s.id}`, argv, keys);
   }
   const anyKey = targets.flatMap((t) => t.keys).slice(0, 1);
-  if (epilogue) for (const s of runbook.epilogue) if ("argv" in s) add(`epilogue/${s.id}`, s.argv, anyKey);
+  if (epilogue)
+    for (const s of runbook.epilogue) for (const argv of stepCommands(s)) add(`epilogue/${s.id}`, argv, anyKey);
   return [...steps.values()];
 }

@@ -10,7 +10,7 @@ import {
   type AnyStep,
   type EpilogueStep,
   type ProcedureStep,
-} from "../rotation/steps/registry.js";
+} from "../steps/registry.js";
 
 export { ARGV_PLACEHOLDERS, SECRET_PLACEHOLDERS } from "../schema/fields.js";
 export type { BuiltinCheck } from "../checks/registry.js";

@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { parseDocument } from "yaml";
 import { allowedEnv } from "../exec/allowed-env.js";
 import { natsUserFor } from "../services/nats.js";
-import { generateSecret } from "../rotation/steps/generate.js";
+import { generateSecret } from "../steps/generate.js";
 import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
 import { prepareBoxEnvironment, type BoxEnvironment } from "./start-box-environment.js";
 import { startPackageRepository } from "./stand-ins/package-repository.js";

@@ -1,5 +1,5 @@
 import type { User } from "grammy/types";
-import type { Actor } from "../rotation/model.js";
+import type { Actor } from "../model/rotation.js";
 
 /** The engine's view of a Telegram user: `tg:<id>` and a readable name. */
 export function telegramActor(user: User): Actor {

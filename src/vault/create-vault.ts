@@ -5,6 +5,7 @@ import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parseDocument } from "yaml";
 import { fsyncPath, type FileReplacer } from "../fs/replace-file.js";
+import { newKeyOf } from "../model/new-key.js";
 import { fail, type Failure, type Result } from "../result.js";
 import type { AnsibleVaultCli } from "./ansible-vault-cli.js";
 import { parseVaultDocument, type VaultDocument } from "./vault-document.js";
@@ -42,8 +43,6 @@ interface Decrypted {
   passwordHash: string;
   plaintext: string;
 }
-
-export const newKeyOf = (key: string) => `${key}_new`;
 
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 const sameData = (a: string, b: string) => isDeepStrictEqual(parseDocument(a).toJS(), parseDocument(b).toJS());

@@ -1,5 +1,6 @@
 import type { Redactor } from "../logging/redactor.js";
-import { newKeyOf, type Vault } from "./create-vault.js";
+import { newKeyOf } from "../model/new-key.js";
+import type { Vault } from "./create-vault.js";
 
 export interface SecretValues {
   /** The canonical value (the old one until promote, the new one after). */

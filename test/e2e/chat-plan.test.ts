@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { buttonsOf, textOf } from "../support/chat-driver.js";
@@ -211,5 +213,23 @@ describe("the plan card and /plan", { timeout: 90_000 }, () => {
       ),
     );
     await cancelPlan(plan);
+  });
+
+  it("names an unreadable manifest and its fix in /plan, as /rotate does, instead of an empty list", async () => {
+    const manifest = path.join(world().infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml");
+    const good = readFileSync(manifest, "utf8");
+    writeFileSync(manifest, "secrets_manifest: [\n");
+    try {
+      const fix = (again: string) =>
+        new RegExp(
+          `^The manifest cannot be read: ${manifest}:\\d+: YAML syntax error.*\\. Fix it \\(rotabot age shows every problem\\) and ${again} again\\.$`,
+        );
+      // telegram names its secret in the runbook: it is refused all the same, before anything runs.
+      expect(textOf(await ask("/plan telegram"))).toMatch(fix("send /plan"));
+      expect(textOf(await ask("/plan api-token"))).toMatch(fix("send /plan"));
+      expect(textOf(await ask("/rotate api-token"))).toMatch(fix("send /rotate"));
+    } finally {
+      writeFileSync(manifest, good);
+    }
   });
 });

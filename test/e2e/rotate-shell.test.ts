@@ -126,6 +126,17 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     process.kill(-running.child.pid!, "SIGKILL");
   });
 
+  it("names an unreadable manifest and its fix before anything runs, as the chat does", async () => {
+    const infra = makeRotationInfra();
+    writeFileSync(path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), "secrets_manifest: [\n");
+    const refused = await runRotabot(["rotate", "vault_billing_api_token", "--yes"], infra.env, infra.infraDir);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /^rotabot rotate: The manifest cannot be read: \S+_secrets_manifest\.yml:\d+: YAML syntax error.*\. Fix it \(rotabot age shows every problem\) and run rotabot rotate again\.\n$/,
+    );
+    expect(infra.vaultPlain()).not.toContain("vault_billing_api_token_new");
+  });
+
   it("refuses to start during a deploy unless an incident is declared, and records the reason", async () => {
     const infra = makeRotationInfra();
     infra.touch(".deploy-in-progress");

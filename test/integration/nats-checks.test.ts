@@ -8,9 +8,9 @@ import path from "node:path";
 import { allowedEnv } from "../../src/exec/allowed-env.js";
 import { createCommandRunner } from "../../src/exec/create-command-runner.js";
 import { createRedactor } from "../../src/logging/redactor.js";
-import type { Rotation } from "../../src/rotation/model.js";
-import { natsReloadStep } from "../../src/rotation/steps/nats-reload.js";
-import type { StepDeps, StepRun } from "../../src/rotation/steps/step-kind.js";
+import type { Rotation } from "../../src/model/rotation.js";
+import { natsReloadStep } from "../../src/steps/nats-reload.js";
+import type { StepDeps, StepRun } from "../../src/steps/step-kind.js";
 import { startNats } from "../support/start-nats.js";
 import { makePrivateCa, type PrivateCa } from "../support/private-ca.js";
 

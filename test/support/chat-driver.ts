@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { FakeBotApi, StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
+import {
+  ACTION_CODES,
+  decodeButton,
+  type Button,
+  type ButtonAction,
+  type PlanAction,
+} from "../../src/bot/protocol/button-codec.js";
 import { ALICE, BOT, OPS, type ChatWorld } from "./chat-world.js";
 
 export const textOf = (m: StoredMessage) => m.message.text ?? "";
@@ -8,6 +15,28 @@ export const buttonsOf = (m: StoredMessage) =>
   (m.message.reply_markup?.inline_keyboard ?? [])
     .flat()
     .flatMap((b) => ("callback_data" in b ? [b.callback_data] : []));
+
+/** A prompt's answer by its action, or by the action's one-letter code in the callback data ("g" for go). */
+export type PromptAnswer = ButtonAction | (typeof ACTION_CODES)[ButtonAction];
+
+/** The first button of `m` that decodes to a button `matches` accepts (through rotabot's own codec). */
+export const buttonOf = (m: StoredMessage, matches: (button: Button) => boolean) =>
+  buttonsOf(m).find((data) => {
+    const button = decodeButton(data);
+    return button !== undefined && matches(button);
+  });
+/** A plan card's Start (or Retry) or Cancel button. */
+export const planButton = (m: StoredMessage, action: PlanAction) =>
+  buttonOf(m, (b) => b.kind === "plan" && b.action === action);
+/** A button answering a prompt of `rotationId` (any prompt of it when `answer` is left out). */
+export const promptButton = (m: StoredMessage, rotationId: string | undefined, answer?: PromptAnswer) =>
+  buttonOf(
+    m,
+    (b) =>
+      b.kind === "prompt" &&
+      (rotationId === undefined || b.rotationId === rotationId) &&
+      (answer === undefined || b.action === answer || ACTION_CODES[b.action] === answer),
+  );
 
 export interface WalkOptions {
   tg: FakeBotApi;
@@ -50,7 +79,7 @@ export async function walkRotation(command: string, options: WalkOptions): Promi
     ...(options.topic === undefined ? {} : { topic: options.topic }),
   });
   const plan = await tg.waitForMessage(
-    (m) => m.botId === botId && !before.has(seen(m)) && buttonsOf(m).some((b) => b.endsWith("|start")),
+    (m) => m.botId === botId && !before.has(seen(m)) && planButton(m, "start") !== undefined,
     timeoutMs,
   );
   await options.beforeStart?.();
@@ -59,7 +88,7 @@ export async function walkRotation(command: string, options: WalkOptions): Promi
     from: operator,
     chat: opsChat,
     messageId: plan.message.message_id,
-    data: buttonsOf(plan).find((b) => b.endsWith("|start"))!,
+    data: planButton(plan, "start")!,
   });
   const started = await tg.waitForMessage(
     (m) =>
@@ -77,31 +106,30 @@ export async function walkRotation(command: string, options: WalkOptions): Promi
       if (m.botId !== botId || m.deleted || handled.has(seen(m))) return false;
       if (m.message.chat.id === opsChat && textOf(m).includes("Rotation complete") && !before.has(seen(m))) return true;
       return (
-        buttonsOf(m).some((b) => b.startsWith(`rt|${rotationId}|`)) &&
-        (m.message.chat.id === opsChat || m.message.chat.id === operator)
+        promptButton(m, rotationId) !== undefined && (m.message.chat.id === opsChat || m.message.chat.id === operator)
       );
     }, timeoutMs);
     handled.add(seen(next));
     if (textOf(next).includes("Rotation complete")) return { rotationId, prompts, startedAt, completedAt: Date.now() };
     prompts.push(textOf(next));
     if (options.onPrompt?.(next) === false) continue;
-    const buttons = buttonsOf(next);
-    const press = (suffix: string) =>
+    const offers = (answer: ButtonAction) => promptButton(next, rotationId, answer) !== undefined;
+    const press = (answer: ButtonAction) =>
       tg.pressButton({
         from: operator,
         chat: next.message.chat.id,
         messageId: next.message.message_id,
-        data: buttons.find((b) => b.endsWith(`|${suffix}`))!,
+        data: promptButton(next, rotationId, answer)!,
       });
-    if (buttons.some((b) => b.endsWith("|y"))) {
+    if (offers("added_myself")) {
       if (!options.token) throw new Error(`asked for a token: ${textOf(next)}`);
       if (textOf(next).includes("does not look like")) throw new Error(`the pasted value was refused: ${textOf(next)}`);
       tg.userSends({ from: operator, chat: "private", text: options.token() });
-    } else if (buttons.some((b) => b.endsWith("|g"))) {
-      press("g");
-    } else if (buttons.some((b) => b.endsWith("|d"))) {
+    } else if (offers("go")) {
+      press("go");
+    } else if (offers("done")) {
       options.beforeDone?.(textOf(next));
-      press("d");
+      press("done");
     } else {
       throw new Error(`unexpected prompt in rotation ${rotationId}: ${textOf(next)}`);
     }
@@ -114,13 +142,13 @@ export async function startRotation(w: Pick<ChatWorld, "tg">, command: string, f
   const before = tg.messages(OPS).length;
   tg.userSends({ from, chat: OPS, text: command });
   const plan = await tg.waitForMessage(
-    (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => b.endsWith("|start")),
+    (m) => m.botId === BOT && m.message.message_id > before && planButton(m, "start") !== undefined,
   );
   tg.pressButton({
     from,
     chat: OPS,
     messageId: plan.message.message_id,
-    data: buttonsOf(plan).find((b) => b.endsWith("|start"))!,
+    data: planButton(plan, "start")!,
   });
   const started = await tg.waitForMessage(
     (m) => m.message.message_id === plan.message.message_id && /Started as rotation/.test(textOf(m)),
@@ -131,18 +159,16 @@ export async function startRotation(w: Pick<ChatWorld, "tg">, command: string, f
 export const promptOf = (w: ChatWorld, id: string, pattern: RegExp, after = 0) =>
   w.tg.waitForMessage(
     (m) =>
-      m.botId === BOT &&
-      m.message.message_id > after &&
-      buttonsOf(m).some((b) => b.startsWith(`rt|${id}|`)) &&
-      pattern.test(textOf(m)),
+      m.botId === BOT && m.message.message_id > after && promptButton(m, id) !== undefined && pattern.test(textOf(m)),
     20_000,
   );
-export const press = (w: ChatWorld, prompt: StoredMessage, suffix: string, from = ALICE) =>
+/** Presses the button of `prompt` that gives `answer` (an action, or its code: "g" for go). */
+export const press = (w: ChatWorld, prompt: StoredMessage, answer: PromptAnswer, from = ALICE) =>
   w.tg.pressButton({
     from,
     chat: prompt.message.chat.id,
     messageId: prompt.message.message_id,
-    data: buttonsOf(prompt).find((b) => b.endsWith(`|${suffix}`))!,
+    data: promptButton(prompt, undefined, answer)!,
   });
 /** Presses `data` on `message` as a modified client could (the button need not be there); resolves with the bot's answer. */
 export function pressForged(w: ChatWorld, message: StoredMessage, data: string, from = ALICE) {

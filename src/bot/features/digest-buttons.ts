@@ -1,12 +1,12 @@
 import type { ConversationFlavor } from "@grammyjs/conversations";
 import { Composer, type Context } from "grammy";
 import { ROTATE_CONVERSATION } from "../../../conversations/rotate.js";
-import { DIGEST_BUTTON } from "../../reminders/format-digest.js";
+import { BUTTON_PATTERNS } from "../protocol/button-codec.js";
 
 /** The digest's Rotate buttons open the same plan dialog as `/rotate <key>`, for whoever presses. */
 export function createDigestButtons(opsChatId: number): Composer<ConversationFlavor<Context>> {
   const composer = new Composer<ConversationFlavor<Context>>();
-  composer.callbackQuery(DIGEST_BUTTON, async (ctx) => {
+  composer.callbackQuery(BUTTON_PATTERNS.due, async (ctx) => {
     if (ctx.chat?.id !== opsChatId) {
       await ctx.answerCallbackQuery({ text: "Start rotations in the ops chat.", show_alert: true });
       return;

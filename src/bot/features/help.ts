@@ -1,6 +1,6 @@
 import { Composer, type Context } from "grammy";
 import { escapeHtml } from "../../telegram/html.js";
-import { COMMAND_MENU } from "../command-menu.js";
+import { COMMAND_MENU } from "../protocol/command-menu.js";
 
 /** /start and /help: what rotabot does and the commands it takes. */
 export function createHelpFeature(): Composer<Context> {

@@ -1,5 +1,6 @@
 import { Composer, type Context } from "grammy";
-import { PICK_BUTTON, PLAN_BUTTON, type OpenPlans, type PlanCard } from "../../../conversations/rotate.js";
+import type { OpenPlans, PlanCard } from "../../../conversations/rotate.js";
+import { BUTTON_PATTERNS } from "../protocol/button-codec.js";
 import type { Audit } from "../../audit/create-audit.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
 
@@ -74,10 +75,10 @@ export function createPlanButtons({ plans, audit }: { plans: OpenPlanRegistry; a
     });
     audit.record({ type: "plan_press_refused", key, by: telegramActor(ctx.from!), owner, button: BUTTONS[button] });
   };
-  composer.callbackQuery(PLAN_BUTTON, (ctx) =>
+  composer.callbackQuery(BUTTON_PATTERNS.plan, (ctx) =>
     refuse(ctx, ctx.match[1]!, Number(ctx.match[2]), ctx.match[3] as "start" | "cancel"),
   );
-  composer.callbackQuery(PICK_BUTTON, async (ctx, next) => {
+  composer.callbackQuery(BUTTON_PATTERNS.pick, async (ctx, next) => {
     // The owner's own press reaches here only when it is stale or forged: the catch-all answers it.
     const plan = plans.get(ctx.match[1]!);
     if (!plan || plan.ownerId === ctx.from.id) return next();

@@ -1,13 +1,12 @@
 import { Composer, InlineKeyboard, type Context } from "grammy";
-import { COMMANDS_BUTTON, formatPlanStep } from "../../../conversations/rotate.js";
-import { readManifest } from "../../manifest/read-manifest.js";
+import { formatPlanStep } from "../../../conversations/rotate.js";
 import { describePlan, type PlanContext } from "../../rotation/describe-plan.js";
-import { findProcedure } from "../../runbook/find-procedure.js";
+import { resolveTarget, unreadableManifest } from "../../runbook/resolve-target.js";
 import type { Procedure, Runbook } from "../../runbook/runbook-schema.js";
-import { closestSecrets, rotatableSecrets } from "../../runbook/suggest-secrets.js";
 import { todayUtc } from "../../time/calendar-date.js";
 import { escapeHtml, packMessages } from "../../telegram/html.js";
 import { clip } from "../../telegram/user-text.js";
+import { BUTTON_PATTERNS, encodeButton } from "../protocol/button-codec.js";
 
 export interface PlanFeatureDeps {
   runbook: Runbook;
@@ -22,16 +21,12 @@ const USAGE =
 /** /plan <name> and a plan card's 📜 Show commands: every step with its command (paths filled in, never a value). */
 export function createPlanFeature({ runbook, manifestFile, paths, now }: PlanFeatureDeps): Composer<Context> {
   const composer = new Composer<Context>();
-  const entries = async () => {
-    const manifest = await readManifest(manifestFile, {
-      categories: new Set(Object.keys(runbook.policies)),
-      asOf: todayUtc(now()),
-    });
-    return manifest.ok ? manifest.entries : [];
-  };
   const keyButtons = (keys: readonly string[]) =>
     InlineKeyboard.from(
-      keys.filter((key) => COMMANDS_BUTTON.test(`cmd|${key}`)).map((key) => [InlineKeyboard.text(key, `cmd|${key}`)]),
+      keys.flatMap((key) => {
+        const data = encodeButton({ kind: "commands", key });
+        return data ? [[InlineKeyboard.text(key, data)]] : [];
+      }),
     );
   const sendCommands = async (ctx: Context, procedure: Procedure, key: string) => {
     const environments = runbook.environments.map((e) => e.name);
@@ -44,12 +39,12 @@ export function createPlanFeature({ runbook, manifestFile, paths, now }: PlanFea
     for (const html of packMessages(header, blocks)) await ctx.reply(html, { parse_mode: "HTML" });
   };
   const show = async (ctx: Context, typed: string) => {
-    const known = await entries();
-    const found = findProcedure(runbook, known, typed);
+    const found = await resolveTarget(runbook, manifestFile, typed, todayUtc(now()));
+    if (found.kind === "unreadable") return ctx.reply(unreadableManifest(found, "send /plan"));
     if (found.kind === "found") return sendCommands(ctx, found.procedure, found.key);
     if (found.kind === "ambiguous")
       return ctx.reply(`“${clip(typed)}” fits several secrets. Which one?`, { reply_markup: keyButtons(found.keys) });
-    const close = closestSecrets(typed, rotatableSecrets(runbook, known));
+    const close = found.close;
     return ctx.reply(
       `I have no procedure for “${clip(typed)}”.${close.length > 0 ? " Did you mean:" : ` ${USAGE}`}`,
       close.length > 0 ? { reply_markup: keyButtons(close) } : {},
@@ -60,7 +55,7 @@ export function createPlanFeature({ runbook, manifestFile, paths, now }: PlanFea
     const typed = ctx.match.trim();
     await (typed === "" ? ctx.reply(USAGE) : show(ctx, typed));
   });
-  composer.callbackQuery(COMMANDS_BUTTON, async (ctx) => {
+  composer.callbackQuery(BUTTON_PATTERNS.commands, async (ctx) => {
     await ctx.answerCallbackQuery();
     await show(ctx, ctx.match[1]!);
   });

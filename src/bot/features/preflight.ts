@@ -1,5 +1,4 @@
 import { Composer, type Context } from "grammy";
-import { PREFLIGHT_BUTTON } from "../../../conversations/rotate.js";
 import type { Preflight } from "../../app/create-preflight.js";
 import type { CheckResult } from "../../doctor/doctor-checks.js";
 import type { Logger } from "../../logging/create-logger.js";
@@ -8,6 +7,7 @@ import { findProcedure } from "../../runbook/find-procedure.js";
 import type { Runbook } from "../../runbook/runbook-schema.js";
 import { escapeHtml, packMessages } from "../../telegram/html.js";
 import { todayUtc } from "../../time/calendar-date.js";
+import { BUTTON_PATTERNS } from "../protocol/button-codec.js";
 
 const ICON = { ok: "✔", warn: "⚠", fail: "✘" } as const;
 
@@ -37,7 +37,7 @@ export function createPreflightFeature({
 }): Composer<Context> {
   const composer = new Composer<Context>();
   const running = new Set<string>();
-  composer.callbackQuery(PREFLIGHT_BUTTON, async (ctx) => {
+  composer.callbackQuery(BUTTON_PATTERNS.preflight, async (ctx) => {
     const manifest = await readManifest(manifestFile, {
       categories: new Set(Object.keys(runbook.policies)),
       asOf: todayUtc(now()),

@@ -1,6 +1,6 @@
 import { Composer, type Context } from "grammy";
 import { clip } from "../../telegram/user-text.js";
-import { isForAnotherBot } from "../addressed.js";
+import { isForAnotherBot } from "../protocol/addressed.js";
 
 /**
  * Last in line: an unknown command or stray private text gets pointed at /help; a button nobody

@@ -3,11 +3,18 @@ import type { ConversationFlavor } from "@grammyjs/conversations";
 import type { Audit } from "../../audit/create-audit.js";
 import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
 import { currentStep, rollbackByEnvironment, unusedCredentials } from "../../rotation/queries.js";
-import type { Rotation } from "../../rotation/model.js";
+import type { Rotation } from "../../model/rotation.js";
 import { escapeHtml } from "../../telegram/html.js";
 import { ROTATE_CONVERSATION } from "../../../conversations/rotate.js";
 import type { Logger } from "../../logging/create-logger.js";
-import { decodeButton, encodeButton, REVOKED_NONCE, ROTATION_ID, type ButtonAction } from "./callback-data.js";
+import {
+  decodeButton,
+  encodeButton,
+  PROMPT_PREFIX,
+  REVOKED_NONCE,
+  ROTATION_ID,
+  type ButtonAction,
+} from "../protocol/button-codec.js";
 import type { RotationPresenter } from "./create-rotation-presenter.js";
 import { REFUSALS } from "../../rotation/prompts.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
@@ -85,7 +92,7 @@ function leftOutsideReply(left: readonly Readonly<Rotation>[]) {
     keyboard
       .text(
         `✅ Revoked: ${r.key} [${r.id}]`,
-        encodeButton({ rotationId: r.id, nonce: REVOKED_NONCE, action: "revoked" }),
+        encodeButton({ kind: "prompt", rotationId: r.id, nonce: REVOKED_NONCE, action: "revoked" }),
       )
       .row();
     const todo = unusedCredentials(r).map((c) => escapeHtml(c.revoke));
@@ -209,8 +216,9 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
     );
   });
 
-  composer.callbackQuery(/^rt\|/, async (ctx) => {
-    const button = decodeButton(ctx.callbackQuery.data);
+  composer.callbackQuery(PROMPT_PREFIX, async (ctx) => {
+    const decoded = decodeButton(ctx.callbackQuery.data);
+    const button = decoded?.kind === "prompt" ? decoded : undefined;
     const rotation = button ? await engine.get(button.rotationId) : undefined;
     if (!button || !rotation) {
       await ctx.answerCallbackQuery({
@@ -237,12 +245,13 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       return;
     }
     if (button.action === "ask_again") {
-      // Only the token request it was sent with may be asked again; any other prompt is not its to repost.
-      if (rotation.awaiting?.nonce !== button.nonce || rotation.awaiting.kind !== "collect") {
-        await ctx.answerCallbackQuery({ text: REFUSALS.stale });
+      // Only the token request it was sent with may be asked again, by whoever may answer it.
+      const allowed = await engine.mayAnswer(rotation.id, button.nonce, "collect", actor);
+      if (!allowed.ok && allowed.reason === "not_allowed") return refuse(allowed.message);
+      if (!allowed.ok) {
+        await ctx.answerCallbackQuery({ text: clip(allowed.message, 190), show_alert: allowed.reason !== "stale" });
         return;
       }
-      if (actor.id !== rotation.initiator.id) return refuse(REFUSALS.onlyInitiator(rotation.initiator.name));
       await ctx.answerCallbackQuery();
       await presenter.repost(rotation.id);
       return;

@@ -3,13 +3,14 @@ import { readFailureCause } from "../../exec/find-failure-cause.js";
 import { readFileTail } from "../../fs/read-file-tail.js";
 import type { Logger } from "../../logging/create-logger.js";
 import type { EngineEvent, RotationEngine } from "../../rotation/create-rotation-engine.js";
-import type { Awaiting, ResponseType, Rotation } from "../../rotation/model.js";
+import { newKeyOf } from "../../model/new-key.js";
+import type { Awaiting, ResponseType, Rotation } from "../../model/rotation.js";
 import { describeOutage, isTerminal, unusedCredentials } from "../../rotation/queries.js";
 import { RESPONSES } from "../../rotation/responses.js";
 import { PROMPTS } from "../../rotation/prompts.js";
 import { escapeHtml } from "../../telegram/html.js";
 import { describeTelegramError, isMessageGone, sendOrEdit } from "../../telegram/send-or-edit.js";
-import { encodeButton, REVOKED_NONCE, type ButtonAction } from "./callback-data.js";
+import { encodeButton, REVOKED_NONCE, type ButtonAction } from "../protocol/button-codec.js";
 import { renderProgress } from "./render-progress.js";
 
 /** The signal grammY's methods take (typed by its abort-controller polyfill; a Node AbortSignal works). */
@@ -228,7 +229,7 @@ export function createRotationPresenter({
     const keyboard = new InlineKeyboard();
     actions.forEach((action, i) => {
       const label = (action !== "ask_again" && action !== "revoked" && awaiting.labels?.[action]) || LABELS[action];
-      keyboard.text(label, encodeButton({ rotationId: rotation.id, nonce: awaiting.nonce, action }));
+      keyboard.text(label, encodeButton({ kind: "prompt", rotationId: rotation.id, nonce: awaiting.nonce, action }));
       if (i % 2 === 1) keyboard.row();
     });
     return keyboard;
@@ -244,7 +245,7 @@ export function createRotationPresenter({
     if (awaiting.kind === "collect" && userId !== undefined) {
       const request: OpenRequest = { rotationId: rotation.id, userId, nonce: awaiting.nonce, key: rotation.key };
       collecting.set(rotation.id, request);
-      const privateText = `🔑 <b>${escapeHtml(rotation.key)}</b> (rotation <code>${rotation.id}</code>)\n\n${escapeHtml(awaiting.prompt)}\n\nSend it here as a plain message. I store it in the vault as <code>${escapeHtml(rotation.key)}_new</code>, delete your message and show only its last 4 characters.`;
+      const privateText = `🔑 <b>${escapeHtml(rotation.key)}</b> (rotation <code>${rotation.id}</code>)\n\n${escapeHtml(awaiting.prompt)}\n\nSend it here as a plain message. I store it in the vault as <code>${escapeHtml(newKeyOf(rotation.key))}</code>, delete your message and show only its last 4 characters.`;
       try {
         const sent = await api.sendMessage(userId, privateText, {
           parse_mode: "HTML",
@@ -382,7 +383,7 @@ export function createRotationPresenter({
       : {
           reply_markup: new InlineKeyboard().text(
             LABELS.revoked,
-            encodeButton({ rotationId: rotation.id, nonce: REVOKED_NONCE, action: "revoked" }),
+            encodeButton({ kind: "prompt", rotationId: rotation.id, nonce: REVOKED_NONCE, action: "revoked" }),
           ),
         };
   const revokeCardKey = (rotationId: string) => `revoked:${rotationId}`;

@@ -1,4 +1,4 @@
-import type { RollbackStepRecord, Rotation, StepRecord } from "../../rotation/model.js";
+import type { RollbackStepRecord, Rotation, StepRecord } from "../../model/rotation.js";
 import { currentStep, stepLabel } from "../../rotation/queries.js";
 import { escapeHtml } from "../../telegram/html.js";
 

@@ -10,7 +10,7 @@ import {
 import { createLogger } from "../../../src/logging/create-logger.js";
 import { createRedactor } from "../../../src/logging/redactor.js";
 import type { EngineEvent, RotationEngine } from "../../../src/rotation/create-rotation-engine.js";
-import type { Rotation } from "../../../src/rotation/model.js";
+import type { Rotation } from "../../../src/model/rotation.js";
 import { startFakeBotApi, type FakeBotApi } from "../../../src/sandbox/telegram/fake-bot-api.js";
 
 const BOT = 7001;

@@ -15,7 +15,7 @@ import { describe, expect, it } from "vitest";
 import { createVaultClaim } from "../../../src/rotation/claim-vault.js";
 import { createDeployMarker } from "../../../src/rotation/create-deploy-marker.js";
 import { createSecretLocks } from "../../../src/rotation/create-secret-locks.js";
-import type { Rotation } from "../../../src/rotation/model.js";
+import type { Rotation } from "../../../src/model/rotation.js";
 
 const ALICE = { id: "tg:1", name: "@alice" };
 const BOB = { id: "tg:2", name: "@bob" };

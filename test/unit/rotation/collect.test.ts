@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createRedactor } from "../../../src/logging/redactor.js";
-import { collectStep, credentialEnding, takeCollectedValue } from "../../../src/rotation/steps/collect.js";
-import type { StepDeps } from "../../../src/rotation/steps/step-kind.js";
+import { collectStep, credentialEnding, takeCollectedValue } from "../../../src/steps/collect.js";
+import type { StepDeps } from "../../../src/steps/step-kind.js";
 import type { Vault } from "../../../src/vault/create-vault.js";
 
 const KEY = "vault_signalwire_token";

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { CheckServices } from "../../../src/checks/check-kind.js";
-import type { Rotation } from "../../../src/rotation/model.js";
-import { natsReloadStep } from "../../../src/rotation/steps/nats-reload.js";
-import type { StepDeps, StepRun } from "../../../src/rotation/steps/step-kind.js";
-import { verifyStep } from "../../../src/rotation/steps/verify.js";
+import type { Rotation } from "../../../src/model/rotation.js";
+import { natsReloadStep } from "../../../src/steps/nats-reload.js";
+import type { StepDeps, StepRun } from "../../../src/steps/step-kind.js";
+import { verifyStep } from "../../../src/steps/verify.js";
 
 // The runbook's `environments[].env` says where each environment's services are: rotabot's own
 // checks and the reload's /varz must go there, not to the process's PGHOST/NATS_URL (staging).

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { RollbackStepRecord, Rotation } from "../../../src/rotation/model.js";
+import type { RollbackStepRecord, Rotation } from "../../../src/model/rotation.js";
 import { planRollback } from "../../../src/rotation/plan-rollback.js";
 import { rollBack, type RollbackStepUpdate } from "../../../src/rotation/roll-back.js";
-import type { StepDeps } from "../../../src/rotation/steps/step-kind.js";
+import type { StepDeps } from "../../../src/steps/step-kind.js";
 import type { Runbook } from "../../../src/runbook/runbook-schema.js";
 
 const pending = (id: string, title: string): RollbackStepRecord => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Actor, RollbackStepRecord, Rotation, StepRecord } from "../../../src/rotation/model.js";
+import type { Actor, RollbackStepRecord, Rotation, StepRecord } from "../../../src/model/rotation.js";
 import { refusalFor } from "../../../src/rotation/answer-rules.js";
 import type { Input, StepInfo, Transition, TransitionContext } from "../../../src/rotation/transition-io.js";
 import { transition } from "../../../src/rotation/transitions.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { stepBase, text } from "../../schema/fields.js";
+import { stepBase, text } from "../schema/fields.js";
 import { defineStep } from "./step-kind.js";
 
 /** A question the operator must answer before the rotation goes on (a maintenance window, a policy reason). */

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { stepBase } from "../../schema/fields.js";
-import { newKeyOf } from "../../vault/create-vault.js";
+import { stepBase } from "../schema/fields.js";
+import { newKeyOf } from "../model/new-key.js";
 import { defineStep } from "./step-kind.js";
 
 /**

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { postgresTarget } from "../../checks/postgres.js";
-import { stepBase } from "../../schema/fields.js";
-import { newKeyOf } from "../../vault/create-vault.js";
+import { postgresTarget } from "../checks/postgres.js";
+import { stepBase } from "../schema/fields.js";
+import { newKeyOf } from "../model/new-key.js";
 import { defineStep } from "./step-kind.js";
 
 /** `ALTER ROLE ... PASSWORD '<SCRAM-SHA-256 verifier>'`: the plaintext never reaches the server or its logs. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { addChangelogEntry, changelogLine } from "../../changelog/add-changelog-entry.js";
-import { stepBase } from "../../schema/fields.js";
+import { addChangelogEntry, changelogLine } from "../changelog/add-changelog-entry.js";
+import { stepBase } from "../schema/fields.js";
 import { defineStep } from "./step-kind.js";
 
 /** A CHANGELOG.md line under [Unreleased] / Security: key, rotation id, operator; never the value. */

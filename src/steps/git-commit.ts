@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { stepBase } from "../../schema/fields.js";
+import { stepBase } from "../schema/fields.js";
 import { defineStep } from "./step-kind.js";
 
 /** Commits the vault, manifest and CHANGELOG (and pushes when the runbook says so). */

@@ -1,9 +1,9 @@
 import path from "node:path";
-import { checkTasksRan } from "../../ansible/play-recap.js";
-import { describePlaybookArgv, isPlaybookArgv } from "../../ansible/playbook-argv.js";
-import { parseDuration } from "../../time/duration.js";
-import { newKeyOf } from "../../vault/create-vault.js";
-import type { StepOutcome } from "../model.js";
+import { checkTasksRan } from "../ansible/play-recap.js";
+import { describePlaybookArgv, isPlaybookArgv } from "../ansible/playbook-argv.js";
+import { parseDuration } from "../time/duration.js";
+import { newKeyOf } from "../model/new-key.js";
+import type { StepOutcome } from "../model/rotation.js";
 import { expandPlaceholders, needsSecret, type PlaceholderValues } from "./expand-placeholders.js";
 import type { EnvironmentTarget, StepDeps, StepRun } from "./step-kind.js";
 

@@ -83,3 +83,8 @@ const STEP_KINDS: { [K in StepKindName]: StepKind<Extract<AnyStep, { kind: K }>>
 export function kindOf<S extends AnyStep>(step: S): StepKind<S> {
   return STEP_KINDS[step.kind] as unknown as StepKind<S>;
 }
+
+/** The argv of each command a step runs, placeholders unexpanded; none for a kind that runs no command of the runbook. */
+export function stepCommands(step: AnyStep): readonly (readonly string[])[] {
+  return kindOf(step).commands?.(step) ?? [];
+}

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { commandFields, stepBase } from "../../schema/fields.js";
+import { commandFields, stepBase } from "../schema/fields.js";
 import { runCommandStep } from "./run-command.js";
 import { defineStep } from "./step-kind.js";
 
@@ -21,6 +21,7 @@ export const runStep = defineStep(
     changesServices: true,
     interaction: "automatic",
     describe: (step) => step.argv.join(" "),
+    commands: (step) => [step.argv],
     execute: (step, run, deps) => runCommandStep(step, run, deps),
   },
 );

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { setLastRotation } from "../../manifest/update-manifest.js";
-import { stepBase } from "../../schema/fields.js";
+import { setLastRotation } from "../manifest/update-manifest.js";
+import { stepBase } from "../schema/fields.js";
 import { defineStep } from "./step-kind.js";
 
 /** Sets the manifest's `last_rotation` to today (comments and other entries kept). */

@@ -1,6 +1,6 @@
-import type { BuiltinCheck } from "../../checks/registry.js";
-import { runCheck } from "../../checks/registry.js";
-import type { StepOutcome } from "../model.js";
+import type { BuiltinCheck } from "../checks/registry.js";
+import { runCheck } from "../checks/registry.js";
+import type { StepOutcome } from "../model/rotation.js";
 import { envOf } from "./run-command.js";
 import type { StepDeps, StepRun } from "./step-kind.js";
 

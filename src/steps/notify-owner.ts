@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { stepBase } from "../../schema/fields.js";
+import { stepBase } from "../schema/fields.js";
 import { defineStep } from "./step-kind.js";
 
 /** The seed's "Relevant service owner notified": the front ends name the manifest's owner. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { stepBase } from "../../schema/fields.js";
+import { stepBase } from "../schema/fields.js";
 import { defineStep } from "./step-kind.js";
 
 /** Removes the old value and renames `<key>_new` to `<key>` in one vault rewrite. */

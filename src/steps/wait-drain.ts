@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { builtinCheckSchema } from "../../checks/registry.js";
-import { duration, stepBase } from "../../schema/fields.js";
-import { parseDuration } from "../../time/duration.js";
-import { sleep } from "../../time/sleep.js";
+import { builtinCheckSchema } from "../checks/registry.js";
+import { duration, stepBase } from "../schema/fields.js";
+import { parseDuration } from "../time/duration.js";
+import { sleep } from "../time/sleep.js";
 import { runBuiltinCheck } from "./run-builtin-check.js";
 import { defineStep } from "./step-kind.js";
 

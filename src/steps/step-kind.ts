@@ -1,13 +1,13 @@
 import type { z } from "zod";
-import type { SelectsTasks } from "../../ansible/create-selection-cache.js";
-import type { CheckServices } from "../../checks/check-kind.js";
-import type { RunCommand } from "../../exec/create-command-runner.js";
-import type { FileReplacer } from "../../fs/replace-file.js";
-import type { Git } from "../../git/create-git.js";
-import type { Redactor } from "../../logging/redactor.js";
-import type { Vault } from "../../vault/create-vault.js";
-import type { SecretValues } from "../../vault/read-secret-values.js";
-import type { Interaction, Rotation, StepOutcome, StepRecord } from "../model.js";
+import type { SelectsTasks } from "../ansible/create-selection-cache.js";
+import type { CheckServices } from "../checks/check-kind.js";
+import type { RunCommand } from "../exec/create-command-runner.js";
+import type { FileReplacer } from "../fs/replace-file.js";
+import type { Git } from "../git/create-git.js";
+import type { Redactor } from "../logging/redactor.js";
+import type { Vault } from "../vault/create-vault.js";
+import type { SecretValues } from "../vault/read-secret-values.js";
+import type { Interaction, Rotation, StepOutcome, StepRecord } from "../model/rotation.js";
 
 /** Everything step executors may use; built once per engine. */
 export interface StepDeps {
@@ -84,6 +84,11 @@ export interface StepKind<S> {
   prompt?(step: S): string;
   /** The plan's detail line: the command it runs or what it does; never a value. */
   describe(step: S): string | undefined;
+  /**
+   * The argv of each command it runs, placeholders unexpanded: doctor looks for their programs
+   * and the tag check lists their playbooks. Left out by a kind that runs no command of the runbook.
+   */
+  commands?(step: S): readonly (readonly string[])[];
   /** Runs the step (for operator steps: after the operator answered). */
   execute(step: S, run: StepRun, deps: StepDeps): Promise<StepOutcome>;
 }

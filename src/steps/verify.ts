@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { builtinCheckSchema } from "../../checks/registry.js";
-import { argvSchema, commandFields, stepBase } from "../../schema/fields.js";
+import { builtinCheckSchema } from "../checks/registry.js";
+import { argvSchema, commandFields, stepBase } from "../schema/fields.js";
 import { runBuiltinCheck } from "./run-builtin-check.js";
 import { runCommandStep } from "./run-command.js";
 import { defineStep } from "./step-kind.js";
@@ -27,6 +27,7 @@ export const verifyStep = defineStep(
     interaction: "automatic",
     describe: (step) =>
       step.argv ? step.argv.join(" ") : step.check ? `built-in check: ${step.check.builtin}` : undefined,
+    commands: (step) => (step.argv ? [step.argv] : []),
     execute(step, run, deps) {
       if (step.check) return runBuiltinCheck(step.check, run, deps);
       if (step.argv) return runCommandStep({ ...step, argv: step.argv }, run, deps);

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { builtinCheckSchema } from "../../checks/registry.js";
-import { stepBase, text } from "../../schema/fields.js";
+import { builtinCheckSchema } from "../checks/registry.js";
+import { stepBase, text } from "../schema/fields.js";
 import { runBuiltinCheck } from "./run-builtin-check.js";
 import { defineStep } from "./step-kind.js";
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { formatSchema, stepBase, text } from "../../schema/fields.js";
-import { newKeyOf } from "../../vault/create-vault.js";
-import type { Actor, Rotation } from "../model.js";
+import { formatSchema, stepBase, text } from "../schema/fields.js";
+import { newKeyOf } from "../model/new-key.js";
+import type { Actor, Rotation } from "../model/rotation.js";
 import { defineStep, type StepDeps } from "./step-kind.js";
 
 /** The operator supplies a value issued elsewhere (BotFather, SignalWire, Sentry), in a private chat or without echo. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { argvSchema, stepBase } from "../../schema/fields.js";
-import { sleep } from "../../time/sleep.js";
+import { argvSchema, stepBase } from "../schema/fields.js";
+import { sleep } from "../time/sleep.js";
 import { runCommandStep } from "./run-command.js";
 import { defineStep } from "./step-kind.js";
 
@@ -22,6 +22,7 @@ export const natsReloadStep = defineStep(
     changesServices: true,
     interaction: "automatic",
     describe: (step) => `${step.config_test.join(" ")} && ${step.reload.join(" ")}`,
+    commands: (step) => [step.config_test, step.reload],
     async execute(step, run, deps) {
       const monitor =
         step.monitor_url ??

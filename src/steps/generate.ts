@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { z } from "zod";
-import { stepBase } from "../../schema/fields.js";
-import { newKeyOf } from "../../vault/create-vault.js";
+import { stepBase } from "../schema/fields.js";
+import { newKeyOf } from "../model/new-key.js";
 import { defineStep } from "./step-kind.js";
 
 const ALPHABETS = {
