@@ -32,7 +32,7 @@ const rotationIdOf = (output: string) =>
 const journalOf = (infra: RotationInfra, id: string) =>
   JSON.parse(readFileSync(path.join(infra.stateDir, "rotations", `${id}.json`), "utf8")) as Record<string, unknown> & {
     state: string;
-    steps: { id: string; state: string; attempts: number }[];
+    steps: { id: string; state: string; attempts: number; process?: { pgid: number } }[];
   };
 
 function expectConsistentVault(infra: RotationInfra, key: string, expectRotated: boolean) {
@@ -341,6 +341,10 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
     await expect.poll(() => infra.exists("paused-accept_both"), { timeout: 60_000 }).toBe(true);
     const id = rotationIdOf(shell.output());
+    // The journal names the command's process group just after the spawn: the crash comes after that.
+    await expect
+      .poll(() => journalOf(infra, id).steps.find((s) => s.id === "accept_both")?.process, { timeout: 30_000 })
+      .toBeDefined();
     // rotabot alone dies (as the OOM killer does); its command, in its own process group, lives on.
     shell.child.kill("SIGKILL");
     await shell.exited;
