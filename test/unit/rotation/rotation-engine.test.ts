@@ -281,6 +281,12 @@ function world() {
   };
 }
 
+/**
+ * Lets every callback already due run (promise reactions, then one turn of the event loop). No time
+ * passes on the test clock: this orders nothing, it only lets what is pending show.
+ */
+const drained = () => new Promise((resolve) => setImmediate(resolve));
+
 /** The first event of the given type that comes, for the given rotation. */
 function next(engine: ReturnType<typeof createRotationEngine>, type: EngineEvent["type"], id: string) {
   const heard = deferred<EngineEvent>();
@@ -382,9 +388,11 @@ describe("the rotation engine (driver)", () => {
       const { r } = await deploying(w);
       w.runner.hold("redeploy");
       await w.engine.abort(r.id, ALICE);
+      // Asked while the rollback waits on its command: no input is queued and no step runs.
+      const redeploy = await w.runner.started("redeploy");
       let settled: Readonly<Rotation> | undefined;
       const settling = w.engine.settled(r.id).then((s) => (settled = s));
-      const redeploy = await w.runner.started("redeploy");
+      await drained();
       expect(settled).toBeUndefined();
       redeploy.finish(true);
       await settling;
