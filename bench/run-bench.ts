@@ -26,6 +26,7 @@ const steps: [string, string, () => Promise<{ figures: Figure[]; notes: string[]
     "age",
     () =>
       measureAge([
+        { entries: 100, runs: 9 },
         { entries: 1_000, runs: 5 },
         { entries: 10_000, runs: 3 },
         { entries: 50_000, runs: 1 },

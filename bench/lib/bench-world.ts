@@ -105,16 +105,20 @@ export async function startBenchWorld({
 }
 export type BenchWorld = Awaited<ReturnType<typeof startBenchWorld>>;
 
-/** Plays the operator: reads the plan for READING_PLAN_MS, presses Start, then answers each prompt as soon as it shows. */
-export function driveRotation(tg: FakeBotApi, command: string): Promise<WalkedRotation> {
+/**
+ * Plays the operator: reads the plan for `readingMs` (READING_PLAN_MS unless told), presses
+ * Start, then answers each prompt as soon as it shows.
+ */
+export function driveRotation(tg: FakeBotApi, command: string, readingMs = READING_PLAN_MS): Promise<WalkedRotation> {
   // The operator reads the plan before pressing Start, as anyone would (the clock starts at the
-  // press); rotabot uses that time for its --list-tasks checks, which a person rotating by hand skips.
+  // press); rotabot uses that time for its --list-tasks checks, which a person rotating by hand
+  // skips. Figure (a) presses at once, so that it never counts on that time.
   return walkRotation(command, {
     tg,
     botId: BOT,
     opsChat: OPS,
     operator: ALICE,
     promptTimeoutMs: 120_000,
-    beforeStart: () => sleep(READING_PLAN_MS),
+    beforeStart: () => sleep(readingMs),
   });
 }
