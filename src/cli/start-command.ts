@@ -49,9 +49,12 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   const { bot, presenter, poster } = createBot({ app, now: io.now, preflight });
   // Teaches the redactor every vault value ahead of the first message, without holding up the start
   // (an ansible-vault run): the exposure guard reads the vault again before it checks any message.
-  void app.vault.listKeys().then((warmed) => {
-    if (!warmed.ok) logger.warn({ problem: warmed.message }, "cannot read the vault yet; rotabot doctor says why");
-  });
+  void app.vault.listKeys().then(
+    (warmed) => {
+      if (!warmed.ok) logger.warn({ problem: warmed.message }, "cannot read the vault yet; rotabot doctor says why");
+    },
+    (error: unknown) => logger.warn({ err: error }, "cannot read the vault yet; rotabot doctor says why"),
+  );
   const recovered = await engine.recover();
 
   const reached = await waitForBotApi(bot, { apiRoot: config.telegramApiRoot, logger, stop: io.stopSignal });
