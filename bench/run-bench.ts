@@ -5,13 +5,14 @@
  */
 import { measureAbort } from "./figures/abort.js";
 import { measureAge } from "./figures/age.js";
+import { measureBotCosts } from "./figures/bot-costs.js";
 import { measureChatTraffic } from "./figures/chat-traffic.js";
 import { measureIdleMemory } from "./figures/idle-memory.js";
 import { measureRotation } from "./figures/rotation.js";
 import { measureStartup } from "./figures/startup.js";
 import { describeMachine, formatFigures, type Figure } from "./lib/measure.js";
 
-const only = new Set((process.env.BENCH_ONLY ?? "a,b,c,d,e,f").split(",").map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? "a,b,c,d,e,f,g").split(",").map((s) => s.trim()));
 const figures: Figure[] = [];
 const notes: string[] = [];
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -25,6 +26,7 @@ const steps: [string, string, () => Promise<{ figures: Figure[]; notes: string[]
     "age",
     () =>
       measureAge([
+        { entries: 100, runs: 9 },
         { entries: 1_000, runs: 5 },
         { entries: 10_000, runs: 3 },
         { entries: 50_000, runs: 1 },
@@ -35,6 +37,7 @@ const steps: [string, string, () => Promise<{ figures: Figure[]; notes: string[]
   ["d", "idle memory", () => measureIdleMemory(30)],
   ["e", "chat traffic", () => measureChatTraffic()],
   ["f", "abort", () => measureAbort(3)],
+  ["g", "start-up, /age and memory of rotabot start", () => measureBotCosts({ starts: 5, replies: 100 })],
 ];
 for (const [key, title, measure] of steps) {
   if (!only.has(key)) continue;

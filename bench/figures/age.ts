@@ -54,13 +54,15 @@ export async function measureAge(
     }
     at[entries] = median(ours);
     const goal =
-      entries === 10_000
-        ? { text: "<= 1 s", met: at[entries] <= 1 }
-        : entries === 50_000
-          ? { text: "<= 5 s (linear)", met: at[entries] <= 5 }
-          : entries >= 1_000_000
-            ? { text: "completes", met: true }
-            : { text: "-", met: true };
+      entries === 100
+        ? { text: "<= 0.3 s", met: at[entries] <= 0.3 }
+        : entries === 10_000
+          ? { text: "<= 1 s", met: at[entries] <= 1 }
+          : entries === 50_000
+            ? { text: "<= 5 s (linear)", met: at[entries] <= 5 }
+            : entries >= 1_000_000
+              ? { text: "completes", met: true }
+              : { text: "-", met: true };
     figures.push({
       name: `(b) rotabot age --json, ${entries.toLocaleString("en")} entries`,
       value: at[entries],

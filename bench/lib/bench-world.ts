@@ -1,9 +1,9 @@
-import { cpSync } from "node:fs";
+import { cpSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import { startFakeBotApi, type FakeBotApi } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { textOf, walkRotation, type WalkedRotation } from "../../test/support/chat-driver.js";
-import { SHIPPED_RUNBOOK } from "../../test/support/paths.js";
+import { PROJECT_ROOT, SHIPPED_RUNBOOK } from "../../test/support/paths.js";
 import { makeRotationInfra, type RotationInfra } from "../../test/support/rotation-fixture.js";
 import { spawnBot, type BotProcess } from "../../test/support/run-rotabot.js";
 
@@ -23,14 +23,53 @@ const SANDBOX_INFRA = path.join(import.meta.dirname, "..", "..", "deploy", "sand
  */
 export function makeBenchInfra(): RotationInfra {
   const infra = makeRotationInfra();
-  for (const folder of ["playbooks", "tasks", "templates", "inventory"])
+  for (const folder of ["playbooks", "tasks", "group_vars", "inventory"])
     cpSync(path.join(SANDBOX_INFRA, "infra", folder), path.join(infra.infraDir, "infra", folder), { recursive: true });
   infra.git("-c", "user.name=bench", "-c", "user.email=bench@localhost", "add", "-A");
   infra.git("-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "playbooks");
   return infra;
 }
 
+const UNIT_TEMPLATE = path.join(
+  PROJECT_ROOT,
+  "deploy",
+  "ansible",
+  "roles",
+  "rotabot",
+  "templates",
+  "rotabot.service.j2",
+);
+
+/**
+ * The node flags the systemd unit starts `rotabot start` with (its ExecStart, read from the
+ * install role's template, so the bench measures what production runs): `--max-semi-space-size=1`.
+ */
+export function productionNodeArgs(): string[] {
+  const execStart = /^ExecStart=(.*)$/m.exec(readFileSync(UNIT_TEMPLATE, "utf8"))?.[1] ?? "";
+  return execStart.split(/\s+/).filter((arg) => arg.startsWith("--"));
+}
+
 export const benchPath = () => `${STAND_INS}:${process.env.PATH ?? "/usr/bin:/bin"}`;
+
+/** `rotabot start`'s environment in the bench: the infra checkout, the shipped runbook, production settings, no digest. */
+export function benchEnv(
+  tg: FakeBotApi,
+  infra: RotationInfra,
+  token: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...infra.env,
+    PATH: benchPath(),
+    RUNBOOK_FILE: SHIPPED_RUNBOOK,
+    BOT_TOKEN: token,
+    TELEGRAM_API_ROOT: tg.url,
+    OPS_CHAT_ID: String(OPS),
+    OPERATOR_IDS: String(ALICE),
+    REMINDER_TIME: "off",
+    ...extra,
+  };
+}
 
 /**
  * The local Bot API with the ops group (and, when `auditChat`, a separate audit channel), an
@@ -50,18 +89,7 @@ export async function startBenchWorld({
   tg.addGroup({ id: OPS, title: "Akira Ops", members: [ALICE], bots: [BOT], adminBots: [BOT] });
   if (auditChat) tg.addGroup({ id: AUDIT, title: "Akira Audit", type: "channel", members: [], bots: [BOT] });
   const infra = makeBenchInfra();
-  const env: Record<string, string> = {
-    ...infra.env,
-    PATH: benchPath(),
-    RUNBOOK_FILE: SHIPPED_RUNBOOK,
-    BOT_TOKEN: token,
-    TELEGRAM_API_ROOT: tg.url,
-    OPS_CHAT_ID: String(OPS),
-    OPERATOR_IDS: String(ALICE),
-    REMINDER_TIME: "off",
-    ...(auditChat ? { AUDIT_CHAT_ID: String(AUDIT) } : {}),
-    ...extraEnv,
-  };
+  const env = benchEnv(tg, infra, token, { ...(auditChat ? { AUDIT_CHAT_ID: String(AUDIT) } : {}), ...extraEnv });
   const bot: BotProcess = spawnBot(env, infra.infraDir);
   const auditTarget = auditChat ? AUDIT : OPS;
   await tg.waitForMessage((m) => m.message.chat.id === auditTarget && textOf(m).includes("started:"), 30_000);
@@ -77,16 +105,20 @@ export async function startBenchWorld({
 }
 export type BenchWorld = Awaited<ReturnType<typeof startBenchWorld>>;
 
-/** Plays the operator: reads the plan for READING_PLAN_MS, presses Start, then answers each prompt as soon as it shows. */
-export function driveRotation(tg: FakeBotApi, command: string): Promise<WalkedRotation> {
+/**
+ * Plays the operator: reads the plan for `readingMs` (READING_PLAN_MS unless told), presses
+ * Start, then answers each prompt as soon as it shows.
+ */
+export function driveRotation(tg: FakeBotApi, command: string, readingMs = READING_PLAN_MS): Promise<WalkedRotation> {
   // The operator reads the plan before pressing Start, as anyone would (the clock starts at the
-  // press); rotabot uses that time for its --list-tasks checks, which a person rotating by hand skips.
+  // press); rotabot uses that time for its --list-tasks checks, which a person rotating by hand
+  // skips. Figure (a) presses at once, so that it never counts on that time.
   return walkRotation(command, {
     tg,
     botId: BOT,
     opsChat: OPS,
     operator: ALICE,
     promptTimeoutMs: 120_000,
-    beforeStart: () => sleep(READING_PLAN_MS),
+    beforeStart: () => sleep(readingMs),
   });
 }

@@ -1,5 +1,5 @@
 import { readManifest, type ManifestProblem } from "../manifest/read-manifest.js";
-import type { Runbook } from "../runbook/runbook-schema.js";
+import type { Policies } from "../runbook/policy-schema.js";
 import { computeAgeReport, type AgeOptions, type AgeRow } from "./compute-age-report.js";
 
 export interface AgeReport {
@@ -10,7 +10,11 @@ export interface AgeReport {
 }
 
 /** Reads the manifest fresh from disk and computes the report; the one path for shell and chat. */
-export async function buildAgeReport(runbook: Runbook, manifestFile: string, options: AgeOptions): Promise<AgeReport> {
+export async function buildAgeReport(
+  runbook: { policies: Policies },
+  manifestFile: string,
+  options: AgeOptions,
+): Promise<AgeReport> {
   const manifest = await readManifest(manifestFile, {
     categories: new Set(Object.keys(runbook.policies)),
     asOf: options.asOf,

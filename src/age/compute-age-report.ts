@@ -1,5 +1,5 @@
 import type { ManifestEntry } from "../manifest/read-manifest.js";
-import type { Runbook } from "../runbook/runbook-schema.js";
+import type { Policies } from "../runbook/policy-schema.js";
 import { daysBetween, type CalendarDate } from "../time/calendar-date.js";
 import { addInterval, formatInterval, parseInterval, type Interval } from "../time/interval.js";
 
@@ -33,7 +33,7 @@ export interface AgeOptions {
  * `rotate_every` overrides its category's policy; without either the status is `no_policy`.
  */
 export function computeAgeReport(
-  runbook: Runbook,
+  runbook: { policies: Policies },
   entries: readonly ManifestEntry[],
   { asOf, dueSoonDays }: AgeOptions,
 ): AgeRow[] {
@@ -58,7 +58,7 @@ export function computeAgeReport(
   return sortByUrgency(rows);
 }
 
-function categoryInterval(runbook: Runbook, category: string): Interval | undefined {
+function categoryInterval(runbook: { policies: Policies }, category: string): Interval | undefined {
   const every = runbook.policies[category]?.every;
   return every ? parseInterval(every) : undefined;
 }

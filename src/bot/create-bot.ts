@@ -149,7 +149,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
       presenter,
       redactor,
       audit,
-      learnVaultValues: () => app.vault.listKeys(),
+      learnVaultValues: () => app.vault.learnValues(),
     }),
   );
   guarded.use(

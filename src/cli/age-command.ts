@@ -5,7 +5,7 @@ import { NEEDS_ACTION } from "../age/compute-age-report.js";
 import { writeAgeJson, writeAgeTable } from "../age/format-age-table.js";
 import { ConfigError, parseConfig } from "../config/parse-config.js";
 import { MANIFEST_PATH } from "../manifest/read-manifest.js";
-import { loadRunbook } from "../runbook/load-runbook.js";
+import { readPolicies } from "../runbook/read-policies.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { readCommandLine } from "./usage.js";
 
@@ -44,12 +44,15 @@ export async function runAgeCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT.usage;
   }
 
-  const loaded = await loadRunbook(config.runbookFile);
+  // Only the policies: the steps and checks are loaded (and validated) only when the policies cannot be read alone.
+  const loaded = await readPolicies(config.runbookFile, async (file) =>
+    (await import("../runbook/load-runbook.js")).loadRunbook(file),
+  );
   if (!loaded.ok) {
     io.stderr(`rotabot age: the runbook is not valid:\n  ${loaded.problems.join("\n  ")}\n`);
     return EXIT.usage;
   }
-  const report = await buildAgeReport(loaded.runbook, manifestFile, { asOf, dueSoonDays });
+  const report = await buildAgeReport(loaded, manifestFile, { asOf, dueSoonDays });
   (values.json ? writeAgeJson : writeAgeTable)(report.rows, io.stdout);
   if (report.problems.length > 0) {
     io.stderr(

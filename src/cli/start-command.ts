@@ -47,9 +47,14 @@ export async function runStartCommand(_args: string[], io: CliIo): Promise<numbe
   const { config, logger, runbook, engine, audit } = app;
   const preflight = createPreflight({ config, runbook, env: io.env, redactor: app.redactor, vault: app.vault });
   const { bot, presenter, poster } = createBot({ app, now: io.now, preflight });
-  // Every vault value is known to the redactor from the start, so a value typed in a chat is caught.
-  const warmed = await app.vault.listKeys();
-  if (!warmed.ok) logger.warn({ problem: warmed.message }, "cannot read the vault yet; rotabot doctor says why");
+  // Teaches the redactor every vault value ahead of the first message, without holding up the start
+  // (an ansible-vault run): the exposure guard reads the vault again before it checks any message.
+  void app.vault.listKeys().then(
+    (warmed) => {
+      if (!warmed.ok) logger.warn({ problem: warmed.message }, "cannot read the vault yet; rotabot doctor says why");
+    },
+    (error: unknown) => logger.warn({ err: error }, "cannot read the vault yet; rotabot doctor says why"),
+  );
   const recovered = await engine.recover();
 
   const reached = await waitForBotApi(bot, { apiRoot: config.telegramApiRoot, logger, stop: io.stopSignal });

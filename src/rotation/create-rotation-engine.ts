@@ -47,7 +47,21 @@ export interface EngineDeps extends Omit<StepDeps, "claimVault"> {
   isAlive: (pid: number) => boolean;
   /** rotabot's own BOT_TOKEN, when configured: a rotation whose secret holds it is refused. */
   ownToken?: string | undefined;
+  /**
+   * Arms a timer (a prompt's expiry, the shutdown grace) and returns what cancels it: the clock's
+   * other half beside `now`. Defaults to `setTimeout`; tests pass a clock they move.
+   */
+  setTimer?: SetTimer | undefined;
 }
+
+/** Arms a timer and returns what cancels it; `keepAlive: false` lets the process exit before it fires. */
+export type SetTimer = (run: () => void, ms: number, options: { keepAlive: boolean }) => () => void;
+
+const setNodeTimer: SetTimer = (run, ms, { keepAlive }) => {
+  const timer = setTimeout(run, ms);
+  if (!keepAlive) timer.unref();
+  return () => clearTimeout(timer);
+};
 
 /** How long a passed `--list-tasks` check holds: about as long as a plan card. */
 const PREPARED_MS = 10 * 60_000;
@@ -80,7 +94,9 @@ export function createRotationEngine(engineDeps: EngineDeps) {
   /** Rollbacks in progress (an abort), which a shutdown waits for like a running step. */
   const rollbacks = new Map<string, { controller: AbortController; done: Promise<void> }>();
   const followUps = new Map<string, Promise<unknown>>();
-  const timers = new Map<string, NodeJS.Timeout>();
+  /** Expiry timers of prompts, by nonce: each entry cancels its timer. */
+  const timers = new Map<string, () => void>();
+  const setTimer = engineDeps.setTimer ?? setNodeTimer;
   let stopping = false;
   /** Rotations whose journal could not be written, with the line that says why and what to do. */
   const writeFailures = new Map<string, string>();
@@ -201,11 +217,15 @@ export function createRotationEngine(engineDeps: EngineDeps) {
         return deps.deployMarker?.release(r.id);
       case "schedule_expiry": {
         const wait = Math.max(0, Date.parse(effect.at) - deps.now().getTime());
-        const timer = setTimeout(() => {
-          timers.delete(effect.nonce);
-          void dispatch(r.id, { type: "expire", nonce: effect.nonce });
-        }, wait).unref();
-        timers.set(effect.nonce, timer);
+        const cancel = setTimer(
+          () => {
+            timers.delete(effect.nonce);
+            void dispatch(r.id, { type: "expire", nonce: effect.nonce });
+          },
+          wait,
+          { keepAlive: false },
+        );
+        timers.set(effect.nonce, cancel);
       }
     }
   }
@@ -239,14 +259,18 @@ export function createRotationEngine(engineDeps: EngineDeps) {
   /** Runs a step in the background; its outcome comes back as an input. */
   function runStep(r: Readonly<Rotation>, record: StepRecord): void {
     const controller = new AbortController();
-    const started = Date.now();
+    const started = deps.now().getTime();
     const hooks: ExecuteHooks = {
       signal: controller.signal,
       logFile: record.logFile ?? path.join(deps.paths.stateDir, "logs", r.id, `${record.id}.log`),
       onLine: (line) => emit({ type: "output", rotation: r, step: record, line }),
       onProcess: (process) => void dispatch(r.id, { type: "command_started", recordId: record.id, process }),
     };
-    const finished = () => ({ recordId: record.id, cancelled: controller.signal.aborted, ms: Date.now() - started });
+    const finished = () => ({
+      recordId: record.id,
+      cancelled: controller.signal.aborted,
+      ms: deps.now().getTime() - started,
+    });
     const done: Promise<void> = executeRecord(r, record, hooks, deps)
       .then((outcome) => dispatch(r.id, { type: "step_finished", outcome, ...finished() }))
       .catch(async (error: unknown) => {
@@ -454,15 +478,19 @@ export function createRotationEngine(engineDeps: EngineDeps) {
      */
     async stopAll(graceMs = 0): Promise<void> {
       stopping = true;
-      for (const timer of timers.values()) clearTimeout(timer);
+      for (const cancel of timers.values()) cancel();
+      timers.clear();
       const inFlight = () => [...running.values(), ...rollbacks.values()];
       const allDone = () => Promise.all(inFlight().map((d) => d.done));
       if (graceMs > 0 && inFlight().length > 0) {
         const rotations = [...new Set([...running.keys(), ...rollbacks.keys()])];
         deps.logger.info({ rotations, graceMs }, "stopping: letting running steps and rollbacks finish");
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([allDone(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-        clearTimeout(timer);
+        let cancel: (() => void) | undefined;
+        await Promise.race([
+          allDone(),
+          new Promise((resolve) => (cancel = setTimer(() => resolve(undefined), graceMs, { keepAlive: true }))),
+        ]);
+        cancel?.();
       }
       for (const { controller } of inFlight()) controller.abort();
       await allDone();

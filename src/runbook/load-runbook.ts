@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { LineCounter, parseDocument } from "yaml";
+import { MAX_ALIAS_COUNT } from "../yaml/alias-limit.js";
 import { formatPath, lineOf } from "../yaml/yaml-location.js";
 import { runbookSchema, type Runbook } from "./runbook-schema.js";
 
@@ -21,11 +22,6 @@ export async function loadRunbook(file: string): Promise<LoadRunbookResult> {
   return parseRunbook(text, file);
 }
 
-/**
- * How far YAML aliases (`*name`) may expand: yaml's own default, made explicit. A runbook has
- * little use for aliases; a "billion laughs" bomb exceeds this at once instead of eating memory.
- */
-export const MAX_ALIAS_COUNT = 100;
 /** Problems listed at most; the rest are counted. */
 const MAX_PROBLEMS = 20;
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { parseInterval } from "../time/interval.js";
 import path from "node:path";
 import { commandFields, envRecord, slug, text, vaultKey } from "../schema/fields.js";
+import { policiesSchema } from "./policy-schema.js";
 import {
   epilogueStepSchema,
   kindOf,
@@ -17,21 +17,6 @@ export type { BuiltinCheck } from "../checks/registry.js";
 export type Step = ProcedureStep;
 export type { EpilogueStep };
 export type StepKind = Step["kind"];
-
-const policySchema = z
-  .object({
-    every: z
-      .string()
-      .nullable()
-      .refine(
-        (s) => s === null || parseInterval(s) !== undefined,
-        'write an interval such as "6 months", or null for no schedule',
-      ),
-    also_on: z.array(text).default([]),
-    only_when: text.optional(),
-    note: text.optional(),
-  })
-  .strict();
 
 const procedureSchema = z
   .object({
@@ -116,7 +101,7 @@ export const runbookSchema = z
       })
       .strict()
       .optional(),
-    policies: z.record(slug, policySchema),
+    policies: policiesSchema,
     procedures: z.array(procedureSchema).min(1),
     epilogue: z.array(epilogueStepSchema).default([]),
   })

@@ -11,8 +11,11 @@ const env = testEnv({});
 const RECORDER = path.join(PROJECT_ROOT, "test/support/fixtures/record-imports.mjs");
 const HEAVY = /node_modules\/(grammy|@grammyjs\/[^/]+|pg|pg-[^/]+|@nats-io\/[^/]+|busboy)\/|\/src\/sandbox\//;
 
-/** The packages and sandbox modules a `rotabot <args>` process loads, as module URLs. */
-async function heavyModulesLoadedBy(args: string[]): Promise<string[]> {
+/** What `rotabot age` needs of the runbook is its policies: neither the step kinds, the checks nor the whole schema. */
+const RUNBOOK_WHOLE = /\/src\/(rotation|checks)\/|\/src\/runbook\/(runbook-schema|load-runbook)\.js/;
+
+/** The packages and sandbox modules (or what `heavy` matches) a `rotabot <args>` process loads, as module URLs. */
+async function heavyModulesLoadedBy(args: string[], heavy = HEAVY): Promise<string[]> {
   const record = path.join(mkdtempSync(path.join(tmpdir(), "rotabot-imports-")), "imports.txt");
   writeFileSync(record, "");
   await new Promise((resolve, reject) => {
@@ -24,7 +27,7 @@ async function heavyModulesLoadedBy(args: string[]): Promise<string[]> {
     child.on("close", resolve);
   });
   const urls = readFileSync(record, "utf8").split("\n");
-  return [...new Set(urls.filter((url) => HEAVY.test(url)).map((url) => HEAVY.exec(url)![0]))];
+  return [...new Set(urls.filter((url) => heavy.test(url)).map((url) => heavy.exec(url)![0]))];
 }
 
 /** A manifest of `count` entries in the documented block format. */
@@ -47,6 +50,13 @@ describe("rotabot stays light and its output complete", () => {
     expect(await heavyModulesLoadedBy(["age", "--manifest", manifest, "--json"])).toEqual([]);
     // The recorder does see them where they are needed: `start` (refused here for want of settings) loads grammY.
     expect(await heavyModulesLoadedBy(["start"])).toContain("node_modules/grammy/");
+  });
+
+  it("age reads the runbook's policies alone: no step kind, check or runbook schema is loaded", async () => {
+    const manifest = bigManifest(3);
+    expect(await heavyModulesLoadedBy(["age", "--manifest", manifest, "--json"], RUNBOOK_WHOLE)).toEqual([]);
+    // The recorder sees them where the whole runbook is needed: `doctor` loads it.
+    expect(await heavyModulesLoadedBy(["doctor", "--infra", path.dirname(manifest)], RUNBOOK_WHOLE)).not.toEqual([]);
   });
 
   it("still prints every command's options in --help", async () => {

@@ -231,6 +231,26 @@ describe("vault against the real ansible-vault", () => {
     expect(await vault.read(key)).toMatchObject({ ok: true });
     expect(logged()).toHaveLength(7);
   });
+
+  it("learns the vault's values for the exposure guard, parsing the vault again only when a file changed", async () => {
+    const files = makeVaultFile(PLAIN);
+    const given: (readonly string[])[] = [];
+    const vault = vaultFor(files, process.env, (values) => given.push(values));
+    expect(await vault.learnValues()).toEqual({ ok: true });
+    expect(given).toHaveLength(1);
+    expect(given[0]).toContain("old-nats-password-0123456789");
+    // Unchanged files: nothing to learn, nothing parsed or given again.
+    expect(await vault.learnValues()).toEqual({ ok: true });
+    expect(given).toHaveLength(1);
+    // Edited by hand: the new value is learned before the next message is checked.
+    reencrypt(PLAIN.replace("other_setting:   42", "vault_added_by_hand: added-by-hand-0123456789"), files);
+    expect(await vault.learnValues()).toEqual({ ok: true });
+    expect(given).toHaveLength(2);
+    expect(given[1]).toContain("added-by-hand-0123456789");
+    // A wrong password is said, never answered from what was learned.
+    writeFileSync(files.passwordFile, "not-the-password\n");
+    expect(await vault.learnValues()).toMatchObject({ ok: false, reason: "wrong_password" });
+  });
 });
 
 /** Encrypts `plaintext` over the vault with the real binary, as `ansible-vault edit` would. */

@@ -50,11 +50,12 @@ export interface BotProcess {
 
 /**
  * `rotabot start` in its own process group, marked for the sweep (sweep-processes.ts) like
- * everything it starts; READY_FILE is set to a file of its own unless `env` names one.
+ * everything it starts; READY_FILE is set to a file of its own unless `env` names one. `nodeArgs`
+ * go to node before the script (the bench runs it with the systemd unit's flags).
  */
-export function spawnBot(env: Record<string, string>, cwd = tmpdir()): BotProcess {
+export function spawnBot(env: Record<string, string>, cwd = tmpdir(), nodeArgs: readonly string[] = []): BotProcess {
   const readyFile = env.READY_FILE ?? path.join(mkdtempSync(path.join(tmpdir(), "rotabot-ready-")), "ready");
-  const child = spawn(process.execPath, [MAIN_JS, "start"], {
+  const child = spawn(process.execPath, [...nodeArgs, MAIN_JS, "start"], {
     env: withRunMark({ ...env, READY_FILE: readyFile }),
     cwd,
     stdio: ["ignore", "pipe", "pipe"],

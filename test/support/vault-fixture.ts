@@ -34,9 +34,11 @@ export function decryptVault(vaultFile: string, passwordFile: string): string {
 export function vaultFor(
   files: { vaultFile: string; passwordFile: string; backupDir: string; stateDir?: string },
   env: Readonly<Record<string, string | undefined>> = process.env,
+  onValues?: (values: readonly string[]) => void,
 ) {
   const { vaultFile, passwordFile, backupDir } = files;
   return createVault({
+    ...(onValues ? { onValues } : {}),
     vaultFile,
     passwordFile,
     backupDir,
