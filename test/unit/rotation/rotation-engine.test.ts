@@ -15,7 +15,7 @@ import { createRedactor } from "../../../src/logging/redactor.js";
 import type { Journal } from "../../../src/rotation/create-journal.js";
 import { createRotationEngine, type EngineEvent, type SetTimer } from "../../../src/rotation/create-rotation-engine.js";
 import { createSecretLocks } from "../../../src/rotation/create-secret-locks.js";
-import type { Actor, Rotation } from "../../../src/rotation/model.js";
+import type { Actor, Rotation } from "../../../src/model/rotation.js";
 import { parseRunbook } from "../../../src/runbook/load-runbook.js";
 import type { Runbook } from "../../../src/runbook/runbook-schema.js";
 
