@@ -1,4 +1,5 @@
 import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -169,6 +170,9 @@ export async function startStagingBox({
     writeFileSync(path.join(varsDir, "nats.yml"), plainNatsUserFor(secrets.vault_nats_password));
     const passwordFile = path.join(root, "vault-pass.txt");
     writeFileSync(passwordFile, `${generateSecret(32, "alphanumeric")}\n`, { mode: 0o600 });
+    // The audit log's HMAC key, as the install role makes it (32 random bytes, hex, readable by rotabot alone).
+    const auditKeyFile = path.join(root, "audit_key");
+    writeFileSync(auditKeyFile, `${randomBytes(32).toString("hex")}\n`, { mode: 0o400 });
     const vaultText = `# Akira vault (rotabot sandbox), read by every inventory. Edit with ansible-vault edit.\n${Object.entries(
       secrets,
     )
@@ -232,6 +236,7 @@ export async function startStagingBox({
         OPERATOR_IDS: `${SANDBOX_IDS.alice},${SANDBOX_IDS.bob}`,
         INFRA_DIR: infraDir,
         VAULT_PASSWORD_FILE: passwordFile,
+        AUDIT_KEY_FILE: auditKeyFile,
         STATE_DIR: stateDir,
         ...staging.runbookEnv,
         ...(runbookFile ? { RUNBOOK_FILE: runbookFile } : {}),
