@@ -1,8 +1,7 @@
 import { mkdirSync } from "node:fs";
-import { readdir, readFile, rename } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { writePlainFile } from "../fs/plain-file.js";
-import { fsyncPath } from "../fs/replace-file.js";
+import { writeStateJson } from "../fs/write-state-json.js";
 import { stateWriteError } from "../fs/state-write-error.js";
 import { newRotationId } from "../rotation/create-journal.js";
 import type { Actor } from "../rotation/model.js";
@@ -58,11 +57,8 @@ export function createDayJournal(stateDir: string) {
     /** A write that fails throws a StateWriteError naming the file and the fix. */
     async save(day: Day): Promise<void> {
       const target = fileOf(day.id);
-      const temp = path.join(dir, `.${day.id}.json.tmp`);
       try {
-        await writePlainFile(temp, `${JSON.stringify(day, null, 2)}\n`, 0o600);
-        await rename(temp, target);
-        await fsyncPath(dir);
+        await writeStateJson(dir, day.id, day);
       } catch (error) {
         throw stateWriteError(`the journal of rotation day ${day.id}`, target, error, "rotabot rotate --due");
       }
