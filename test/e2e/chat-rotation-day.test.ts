@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Day } from "../../src/rotation-day/create-day-journal.js";
@@ -17,7 +17,46 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => world?.stop());
 
-describe("/rotate due: a rotation day in the ops chat", { timeout: 240_000 }, () => {
+/** Answers every card of the day as the operator would (a failure: Abort, which skips it) until the day's summary. */
+async function answerUntilSummary(pat = ""): Promise<string[]> {
+  const { tg } = world;
+  const handled = new Set<string>();
+  const seen = (m: StoredMessage) => `${m.message.chat.id}:${m.message.message_id}`;
+  const decisions: string[] = [];
+  for (;;) {
+    const next = await tg.waitForMessage((m) => {
+      if (m.botId !== BOT || m.deleted || handled.has(seen(m))) return false;
+      if (m.message.chat.id === OPS && textOf(m).startsWith("🏁 Rotation day")) return true;
+      return buttonsOf(m).some((b) => b.startsWith("rt|"));
+    }, 180_000);
+    handled.add(seen(next));
+    if (textOf(next).startsWith("🏁 Rotation day")) return decisions;
+    decisions.push(textOf(next).split("\n")[0]!);
+    const buttons = buttonsOf(next);
+    const press = (suffix: string) =>
+      tg.pressButton({
+        from: ALICE,
+        chat: next.message.chat.id,
+        messageId: next.message.message_id,
+        data: buttons.find((b) => b.endsWith(`|${suffix}`))!,
+      });
+    if (buttons.some((b) => b.endsWith("|y"))) tg.userSends({ from: ALICE, chat: "private", text: pat });
+    else if (buttons.some((b) => b.endsWith("|r")) && buttons.some((b) => b.endsWith("|a"))) press("a");
+    else if (buttons.some((b) => b.endsWith("|g"))) press("g");
+    else if (buttons.some((b) => b.endsWith("|d"))) press("d");
+    else throw new Error(`unexpected card: ${textOf(next)}`);
+  }
+}
+
+const dayFile = () => {
+  const dir = path.join(world.infra.stateDir, "days");
+  return readdirSync(dir)
+    .filter((n) => n.endsWith(".json"))
+    .map((n) => JSON.parse(readFileSync(path.join(dir, n), "utf8")) as Day)
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]!;
+};
+
+describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, () => {
   it("runs every due secret after one Start, with one progress message, cards only for decisions, and a failure stopping only that one", async () => {
     const { tg, infra } = world;
     writeFileSync(
@@ -39,6 +78,7 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 240_000 }, ()
     tg.userSends({ from: ALICE, chat: OPS, text: "/rotate due" });
     const plan = await tg.waitForMessage(
       (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => /^day\|.*\|start$/.test(b)),
+      180_000,
     );
     expect([...textOf(plan).matchAll(/^\d\. (\S+) /gm)].map((m) => m[1])).toEqual([
       "vault_signalwire_token",
@@ -53,35 +93,11 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 240_000 }, ()
     });
     await tg.waitForMessage(
       (m) => m.message.message_id === plan.message.message_id && /Started as rotation day day-\S+/.test(textOf(m)),
+      180_000,
     );
 
     const pat = "PTchatDayToken0123456789abcdefQRST";
-    const handled = new Set<string>();
-    const seen = (m: StoredMessage) => `${m.message.chat.id}:${m.message.message_id}`;
-    const decisions: string[] = [];
-    for (;;) {
-      const next = await tg.waitForMessage((m) => {
-        if (m.botId !== BOT || m.deleted || handled.has(seen(m))) return false;
-        if (m.message.chat.id === OPS && textOf(m).startsWith("🏁 Rotation day")) return true;
-        return buttonsOf(m).some((b) => b.startsWith("rt|"));
-      }, 60_000);
-      handled.add(seen(next));
-      if (textOf(next).startsWith("🏁 Rotation day")) break;
-      decisions.push(textOf(next).split("\n")[0]!);
-      const buttons = buttonsOf(next);
-      const press = (suffix: string) =>
-        tg.pressButton({
-          from: ALICE,
-          chat: next.message.chat.id,
-          messageId: next.message.message_id,
-          data: buttons.find((b) => b.endsWith(`|${suffix}`))!,
-        });
-      if (buttons.some((b) => b.endsWith("|y"))) tg.userSends({ from: ALICE, chat: "private", text: pat });
-      else if (buttons.some((b) => b.endsWith("|r")) && buttons.some((b) => b.endsWith("|a"))) press("a");
-      else if (buttons.some((b) => b.endsWith("|g"))) press("g");
-      else if (buttons.some((b) => b.endsWith("|d"))) press("d");
-      else throw new Error(`unexpected card: ${textOf(next)}`);
-    }
+    const decisions = await answerUntilSummary(pat);
     const summary = tg.messages(OPS).find((m) => m.botId === BOT && textOf(m).startsWith("🏁 Rotation day"))!;
     expect(textOf(summary)).toMatch(
       /^🏁 Rotation day day-\S+: 2 of 3 rotated; 1 still due[^\n]*\n✅ vault_signalwire_token: completed in \d+\.\d min \(rotation \S+\)\n⤼ vault_postgres_app_password: skipped in \d+\.\d min \(rotation \S+\): [^\n]+\n✅ vault_billing_api_token: completed in \d+\.\d min \(rotation \S+\)$/,
@@ -95,16 +111,7 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 240_000 }, ()
     // Cards only where a decision was needed: the plan, each prompt, the failure's log, the summary.
     expect(decisions.length).toBeGreaterThan(0);
 
-    const dir = path.join(infra.stateDir, "days");
-    const day = JSON.parse(
-      readFileSync(
-        path.join(
-          dir,
-          readdirSync(dir).find((n) => n.endsWith(".json"))!,
-        ),
-        "utf8",
-      ),
-    ) as Day;
+    const day = dayFile();
     expect(day.entries.map((e) => [e.key, e.outcome])).toEqual([
       ["vault_signalwire_token", "completed"],
       ["vault_postgres_app_password", "skipped"],
@@ -122,5 +129,63 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 240_000 }, ()
         ...world.secrets,
       ]),
     ).toEqual([]);
+  });
+  it("resumes a day a restart interrupted: /rotate due offers it, and its rotation in flight is resumed, not started again", async () => {
+    const { tg, infra } = world;
+    writeFileSync(
+      path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"),
+      `secrets_manifest:
+  vault_billing_api_token: {category: api_token, owner: "@billing-team", last_rotation: 2025-01-01}
+  vault_postgres_app_password: {category: database_password, owner: "@backend-team", last_rotation: 2025-01-01}
+`,
+    );
+    infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "two secrets due again");
+    rmSync(path.join(infra.infraDir, "fail-deploy_backend"), { force: true });
+    const before = tg.messages(OPS).length;
+    tg.userSends({ from: ALICE, chat: OPS, text: "/rotate due" });
+    const plan = await tg.waitForMessage(
+      (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => /^day\|.*\|start$/.test(b)),
+      180_000,
+    );
+    tg.pressButton({
+      from: ALICE,
+      chat: OPS,
+      messageId: plan.message.message_id,
+      data: buttonsOf(plan).find((b) => b.endsWith("|start"))!,
+    });
+    // The first card of the first rotation (PostgreSQL's maintenance window): the bot dies there.
+    await tg.waitForMessage(
+      (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => b.startsWith("rt|")),
+      180_000,
+    );
+    const interrupted = dayFile();
+    expect(interrupted.state).toBe("running");
+    const inFlight = interrupted.entries[0]!.rotationId!;
+    expect(inFlight).toMatch(/^\d{8}-\d{4}-[0-9a-f]{4}$/);
+    await world.killBot();
+    await world.startBot();
+
+    const after = tg.messages(OPS).length;
+    tg.userSends({ from: ALICE, chat: OPS, text: "/rotate due" });
+    const resume = await tg.waitForMessage(
+      (m) => m.botId === BOT && m.message.message_id > after && buttonsOf(m).some((b) => /^day\|.*\|start$/.test(b)),
+      180_000,
+    );
+    expect(textOf(resume)).toContain(`Rotation day ${interrupted.id} (started by @alice) did not finish`);
+    tg.pressButton({
+      from: ALICE,
+      chat: OPS,
+      messageId: resume.message.message_id,
+      data: buttonsOf(resume).find((b) => b.endsWith("|start"))!,
+    });
+    await answerUntilSummary();
+    const ended = dayFile();
+    expect(ended.id).toBe(interrupted.id);
+    expect(ended.entries.map((e) => [e.key, e.outcome])).toEqual([
+      ["vault_postgres_app_password", "completed"],
+      ["vault_billing_api_token", "completed"],
+    ]);
+    expect(ended.entries[0]!.rotationId).toBe(inFlight);
+    expect(infra.vaultPlain()).not.toMatch(/_new:/);
   });
 });

@@ -22,6 +22,8 @@ const dayOf = (infra: RotationInfra): Day => {
   expect(more).toEqual([]);
   return JSON.parse(readFileSync(path.join(dir, file!), "utf8")) as Day;
 };
+/** Real ansible-vault and git on a machine shared by several test runs: generous waits. */
+const LONG = 120_000;
 const today = () => new Date().toISOString().slice(0, 10);
 
 /** The shipped procedures (fixture commands): three of the six secrets due, the others rotated today. */
@@ -42,7 +44,7 @@ function makeDueInfra() {
   return infra;
 }
 
-describe("rotabot rotate --due: a rotation day on the shell", { timeout: 180_000 }, () => {
+describe("rotabot rotate --due: a rotation day on the shell", { timeout: 600_000 }, () => {
   it("takes every due secret through its rotation with one Start, and a failure stops only that one", async () => {
     const infra = makeDueInfra();
     const pat = "PTdayPastedToken0123456789abcdefWXYZ";
@@ -50,7 +52,7 @@ describe("rotabot rotate --due: a rotation day on the shell", { timeout: 180_000
     // One injected failure: Sentry's backend deploy fails; the operator skips it.
     writeFileSync(path.join(infra.infraDir, "fail-deploy_backend"), "fatal: [backend1]: UNREACHABLE!\n");
     const shell = startShell(["rotate", "--due"], infra.env);
-    await shell.waitFor(/Start the rotation day\? Type yes: /);
+    await shell.waitFor(/Start the rotation day\? Type yes: /, LONG);
     const plan = shell.output();
     expect(plan).toContain("Rotation day: 3 secrets due, run one after another in the runbook's order:");
     // The runbook's order (SignalWire, Sentry, API tokens), not the manifest's; nothing not due.
@@ -68,32 +70,38 @@ describe("rotabot rotate --due: a rotation day on the shell", { timeout: 180_000
     );
     shell.answer("yes");
     // Both credentials made by hand are asked before the first rotation starts.
-    await shell.waitFor(/vault_signalwire_token: Create a new Personal Access Token[^]*Paste the value \(not echoed\)/);
+    await shell.waitFor(
+      /vault_signalwire_token: Create a new Personal Access Token[^]*Paste the value \(not echoed\)/,
+      LONG,
+    );
     expect(shell.output()).not.toMatch(/Rotation \S+ started/);
     shell.answer("not a token");
-    await shell.waitFor(/That does not look like a SignalWire Personal Access Token[^]*Paste the value/);
+    await shell.waitFor(/That does not look like a SignalWire Personal Access Token[^]*Paste the value/, LONG);
     shell.answer(pat);
     await shell.waitFor(
       /Kept for vault_signalwire_token, ends in …WXYZ\.[^]*vault_sentry_dsn: Paste the new DSN[^]*Paste the value/,
+      LONG,
     );
     shell.answer(dsn);
-    await shell.waitFor(/Kept for vault_sentry_dsn, ends in …3210\./);
+    await shell.waitFor(/Kept for vault_sentry_dsn, ends in …3210\./, LONG);
     // Nothing was written before its rotation's turn: the vault holds no _new yet.
     expect(infra.vaultPlain()).not.toMatch(/_new:/);
 
     await shell.waitFor(
       /── 1\/3 vault_signalwire_token ──[^]*Answered with the value given at the start of the day\.[^]*Type done when it is done/,
+      LONG,
     );
     shell.answer("done");
-    await shell.waitFor(/Type yes to go on/);
+    await shell.waitFor(/Type yes to go on/, LONG);
     shell.answer("yes");
-    await shell.waitFor(/── 2\/3 vault_sentry_dsn ──[^]*Type yes to go on/);
+    await shell.waitFor(/── 2\/3 vault_sentry_dsn ──[^]*Type yes to go on/, LONG);
     shell.answer("yes");
     await shell.waitFor(
       /Answered with the value given at the start of the day\.[^]*✘ Re-deploy backend with the new DSN[^]*\[r\]etry, \[m\]ark done, \[s\]kip \(roll this one back, go on with the next secret\), \[a\]bort the day \(roll this one back, start no more\)\? /,
+      LONG,
     );
     shell.answer("s");
-    await shell.waitFor(/── 3\/3 vault_billing_api_token ──[^]*Type yes to go on/);
+    await shell.waitFor(/── 3\/3 vault_billing_api_token ──[^]*Type yes to go on/, LONG);
     shell.answer("yes");
     expect(await shell.exited).toBe(1);
 
@@ -142,7 +150,7 @@ describe("rotabot rotate --due: a rotation day on the shell", { timeout: 180_000
     const infra = makeRotationInfra();
     infra.touch("fail-cycle");
     const shell = startShell(["rotate", "--due", "--yes"], infra.env);
-    await shell.waitFor(/── 1\/2 vault_billing_api_token ──[^]*\[s\]kip[^]*\[a\]bort the day[^]*\? /);
+    await shell.waitFor(/── 1\/2 vault_billing_api_token ──[^]*\[s\]kip[^]*\[a\]bort the day[^]*\? /, LONG);
     shell.answer("a");
     expect(await shell.exited).toBe(1);
     expect(shell.output()).toMatch(
@@ -157,7 +165,7 @@ describe("rotabot rotate --due: a rotation day on the shell", { timeout: 180_000
   it("resumes an interrupted day where it stopped, the waiting rotation resumed rather than started again", async () => {
     const infra = makeRotationInfra();
     const first = startShell(["rotate", "--due", "--yes"], infra.env);
-    await first.waitFor(/── 1\/2 vault_billing_api_token ──[^]*Type yes to go on/);
+    await first.waitFor(/── 1\/2 vault_billing_api_token ──[^]*Type yes to go on/, LONG);
     process.kill(first.child.pid!, "SIGTERM");
     expect(await first.exited).toBe(1);
     expect(first.output()).toMatch(/The day is not over\. Continue it with: rotabot rotate --due/);
@@ -169,10 +177,11 @@ describe("rotabot rotate --due: a rotation day on the shell", { timeout: 180_000
     const again = startShell(["rotate", "--due"], infra.env);
     await again.waitFor(
       /Resuming rotation day \S+[^]*── 1\/2 vault_billing_api_token ──\nRotation (\S+) resumed\.[^]*Type yes to go on/,
+      LONG,
     );
     expect(again.output()).toContain(`Rotation ${billingRotation} resumed.`);
     again.answer("yes");
-    await again.waitFor(/── 2\/2 vault_reports_api_token ──[^]*Type yes to go on/);
+    await again.waitFor(/── 2\/2 vault_reports_api_token ──[^]*Type yes to go on/, LONG);
     again.answer("yes");
     expect(await again.exited).toBe(0);
     expect(again.output()).toMatch(/🏁 Rotation day \S+: 2 of 2 rotated\./);
