@@ -17,16 +17,18 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => world?.stop());
 
+/** Cards already answered, across the tests of this file (they share one chat). */
+const handled = new Set<string>();
+
 /** Answers every card of the day as the operator would (a failure: Abort, which skips it) until the day's summary. */
-async function answerUntilSummary(pat = ""): Promise<string[]> {
+async function answerUntilSummary(after: number, pat = ""): Promise<string[]> {
   const { tg } = world;
-  const handled = new Set<string>();
   const seen = (m: StoredMessage) => `${m.message.chat.id}:${m.message.message_id}`;
   const decisions: string[] = [];
   for (;;) {
     const next = await tg.waitForMessage((m) => {
       if (m.botId !== BOT || m.deleted || handled.has(seen(m))) return false;
-      if (m.message.chat.id === OPS && textOf(m).startsWith("🏁 Rotation day")) return true;
+      if (m.message.chat.id === OPS && textOf(m).startsWith("🏁 Rotation day")) return m.message.message_id > after;
       return buttonsOf(m).some((b) => b.startsWith("rt|"));
     }, 180_000);
     handled.add(seen(next));
@@ -97,7 +99,7 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
     );
 
     const pat = "PTchatDayToken0123456789abcdefQRST";
-    const decisions = await answerUntilSummary(pat);
+    const decisions = await answerUntilSummary(before, pat);
     const summary = tg.messages(OPS).find((m) => m.botId === BOT && textOf(m).startsWith("🏁 Rotation day"))!;
     expect(textOf(summary)).toMatch(
       /^🏁 Rotation day day-\S+: 2 of 3 rotated; 1 still due[^\n]*\n✅ vault_signalwire_token: completed in \d+\.\d min \(rotation \S+\)\n⤼ vault_postgres_app_password: skipped in \d+\.\d min \(rotation \S+\): [^\n]+\n✅ vault_billing_api_token: completed in \d+\.\d min \(rotation \S+\)$/,
@@ -178,7 +180,7 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
       messageId: resume.message.message_id,
       data: buttonsOf(resume).find((b) => b.endsWith("|start"))!,
     });
-    await answerUntilSummary();
+    await answerUntilSummary(after);
     const ended = dayFile();
     expect(ended.id).toBe(interrupted.id);
     expect(ended.entries.map((e) => [e.key, e.outcome])).toEqual([
