@@ -50,6 +50,26 @@ async function answerUntilSummary(after: number, pat = ""): Promise<string[]> {
   }
 }
 
+/** Sends /rotate due and waits for the day's plan card; `before` is the ops chat's last message id then. */
+async function askForDay(): Promise<{ card: StoredMessage; before: number }> {
+  const { tg } = world;
+  const before = tg.messages(OPS).length;
+  tg.userSends({ from: ALICE, chat: OPS, text: "/rotate due" });
+  const card = await tg.waitForMessage(
+    (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => /^day\|.*\|start$/.test(b)),
+    180_000,
+  );
+  return { card, before };
+}
+
+const pressStart = (card: StoredMessage) =>
+  world.tg.pressButton({
+    from: ALICE,
+    chat: OPS,
+    messageId: card.message.message_id,
+    data: buttonsOf(card).find((b) => b.endsWith("|start"))!,
+  });
+
 const dayFile = () => {
   const dir = path.join(world.infra.stateDir, "days");
   return readdirSync(dir)
@@ -76,23 +96,13 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
     // One injected failure: the PostgreSQL rotation's first service step fails; Alice aborts it (skip).
     const failing = "deploy_backend";
     writeFileSync(path.join(infra.infraDir, `fail-${failing}`), "FATAL: could not connect\n");
-    const before = tg.messages(OPS).length;
-    tg.userSends({ from: ALICE, chat: OPS, text: "/rotate due" });
-    const plan = await tg.waitForMessage(
-      (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => /^day\|.*\|start$/.test(b)),
-      180_000,
-    );
+    const { card: plan, before: before } = await askForDay();
     expect([...textOf(plan).matchAll(/^\d\. (\S+) /gm)].map((m) => m[1])).toEqual([
       "vault_signalwire_token",
       "vault_postgres_app_password",
       "vault_billing_api_token",
     ]);
-    tg.pressButton({
-      from: ALICE,
-      chat: OPS,
-      messageId: plan.message.message_id,
-      data: buttonsOf(plan).find((b) => b.endsWith("|start"))!,
-    });
+    pressStart(plan);
     await tg.waitForMessage(
       (m) => m.message.message_id === plan.message.message_id && /Started as rotation day day-\S+/.test(textOf(m)),
       180_000,
@@ -143,18 +153,8 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
     );
     infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "two secrets due again");
     rmSync(path.join(infra.infraDir, "fail-deploy_backend"), { force: true });
-    const before = tg.messages(OPS).length;
-    tg.userSends({ from: ALICE, chat: OPS, text: "/rotate due" });
-    const plan = await tg.waitForMessage(
-      (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => /^day\|.*\|start$/.test(b)),
-      180_000,
-    );
-    tg.pressButton({
-      from: ALICE,
-      chat: OPS,
-      messageId: plan.message.message_id,
-      data: buttonsOf(plan).find((b) => b.endsWith("|start"))!,
-    });
+    const { card: plan, before: before } = await askForDay();
+    pressStart(plan);
     // The first card of the first rotation (PostgreSQL's maintenance window): the bot dies there.
     await tg.waitForMessage(
       (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => b.startsWith("rt|")),
@@ -167,19 +167,9 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
     await world.killBot();
     await world.startBot();
 
-    const after = tg.messages(OPS).length;
-    tg.userSends({ from: ALICE, chat: OPS, text: "/rotate due" });
-    const resume = await tg.waitForMessage(
-      (m) => m.botId === BOT && m.message.message_id > after && buttonsOf(m).some((b) => /^day\|.*\|start$/.test(b)),
-      180_000,
-    );
+    const { card: resume, before: after } = await askForDay();
     expect(textOf(resume)).toContain(`Rotation day ${interrupted.id} (started by @alice) did not finish`);
-    tg.pressButton({
-      from: ALICE,
-      chat: OPS,
-      messageId: resume.message.message_id,
-      data: buttonsOf(resume).find((b) => b.endsWith("|start"))!,
-    });
+    pressStart(resume);
     await answerUntilSummary(after);
     const ended = dayFile();
     expect(ended.id).toBe(interrupted.id);
