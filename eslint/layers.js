@@ -15,7 +15,7 @@ export const LAYERS = [
   ["src/checks/"],
   ["src/steps/"],
   ["src/runbook/"],
-  ["src/age/", "src/rotation/"],
+  ["src/age/", "src/rotation/", "src/rotation-day/"],
   ["src/audit/", "src/reminders/", "src/doctor/", "src/preflight/"],
   ["src/app/"],
   ["conversations/"],

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RecordedCall } from "../../src/sandbox/telegram/fake-bot-api.js";
-import { AUDIT, BOT, driveRotation, OPS, startBenchWorld } from "../lib/bench-world.js";
+import { AUDIT, BOT, driveDay, driveRotation, OPS, startBenchWorld } from "../lib/bench-world.js";
 import type { Figure } from "../lib/measure.js";
 
 const WRITES = /^(send[A-Z]\w*|copyMessages?|forwardMessages?|editMessage\w+)$/;
@@ -40,23 +40,37 @@ function trafficOf(calls: readonly RecordedCall[], from: number): ChatTraffic[] 
   });
 }
 
-/** (e) Two rotations back to back against the local Bot API, with AUDIT_CHAT_ID unset and set. */
+/**
+ * (e) Two rotations back to back against the local Bot API, with AUDIT_CHAT_ID unset and set;
+ * then a rotation day (`/rotate due`) of the two API tokens due, AUDIT_CHAT_ID unset.
+ */
 export async function measureChatTraffic(): Promise<{ figures: Figure[]; notes: string[] }> {
   const figures: Figure[] = [];
   const notes: string[] = [];
-  for (const auditChat of [false, true]) {
+  for (const run of ["unset", "set", "day"] as const) {
+    const auditChat = run === "set";
     const world = await startBenchWorld({ auditChat });
     try {
       const from = Date.now();
-      const first = await driveRotation(world.tg, "/rotate vault_billing_api_token");
-      const second = await driveRotation(world.tg, "/rotate vault_billing_api_token");
+      const [first, second] =
+        run === "day"
+          ? [await driveDay(world.tg).then((d) => ({ startedAt: d.startedAt, completedAt: d.endedAt }))]
+          : [
+              await driveRotation(world.tg, "/rotate vault_billing_api_token"),
+              await driveRotation(world.tg, "/rotate vault_billing_api_token"),
+            ];
       // Let the last audit lines go out (the poster merges them for a few seconds).
       let calls = world.tg.calls.length;
       do {
         calls = world.tg.calls.length;
         await sleep(6_000);
       } while (world.tg.calls.length > calls);
-      const config = auditChat ? "AUDIT_CHAT_ID set" : "AUDIT_CHAT_ID unset";
+      const config =
+        run === "day"
+          ? "rotation day of 2, AUDIT_CHAT_ID unset"
+          : auditChat
+            ? "AUDIT_CHAT_ID set"
+            : "AUDIT_CHAT_ID unset";
       const names: Record<string, string> = { [String(OPS)]: "ops group", [String(AUDIT)]: "audit channel" };
       for (const t of trafficOf(world.tg.calls, from)) {
         const name = names[t.chat] ?? `chat ${t.chat}`;
@@ -74,7 +88,7 @@ export async function measureChatTraffic(): Promise<{ figures: Figure[]; notes: 
             goal: { text: "<= 1/s", met: t.perSecond <= 1 },
           });
         notes.push(
-          `(e) ${config}, ${name}: ${t.writes} writes (${t.edits} edits) during two rotations of ${((first.completedAt - first.startedAt) / 1000).toFixed(1)} s and ${((second.completedAt - second.startedAt) / 1000).toFixed(1)} s; shortest gap ${t.minGapMs} ms`,
+          `(e) ${config}, ${name}: ${t.writes} writes (${t.edits} edits) during ${second ? `two rotations of ${((first.completedAt - first.startedAt) / 1000).toFixed(1)} s and ${((second.completedAt - second.startedAt) / 1000).toFixed(1)} s` : `a rotation day of ${((first.completedAt - first.startedAt) / 1000).toFixed(1)} s`}; shortest gap ${t.minGapMs} ms`,
         );
       }
     } finally {

@@ -2,7 +2,7 @@ import { cpSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import { startFakeBotApi, type FakeBotApi } from "../../src/sandbox/telegram/fake-bot-api.js";
-import { textOf, walkRotation, type WalkedRotation } from "../../test/support/chat-driver.js";
+import { buttonsOf, textOf, walkRotation, type WalkedRotation } from "../../test/support/chat-driver.js";
 import { PROJECT_ROOT, SHIPPED_RUNBOOK } from "../../test/support/paths.js";
 import { makeRotationInfra, type RotationInfra } from "../../test/support/rotation-fixture.js";
 import { spawnBot, type BotProcess } from "../../test/support/run-rotabot.js";
@@ -121,4 +121,42 @@ export function driveRotation(tg: FakeBotApi, command: string, readingMs = READI
     promptTimeoutMs: 120_000,
     beforeStart: () => sleep(readingMs),
   });
+}
+
+/**
+ * Plays the operator of a rotation day: `/rotate due`, reads the plan for READING_PLAN_MS, presses
+ * Start, answers each card as soon as it shows (Confirm, Done), until the day's summary.
+ */
+export async function driveDay(tg: FakeBotApi): Promise<{ startedAt: number; endedAt: number }> {
+  const before = tg.messages(OPS).length;
+  tg.userSends({ from: ALICE, chat: OPS, text: "/rotate due" });
+  const plan = await tg.waitForMessage(
+    (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => /^day\|.*\|start$/.test(b)),
+    120_000,
+  );
+  await sleep(READING_PLAN_MS);
+  const startedAt = Date.now();
+  tg.pressButton({
+    from: ALICE,
+    chat: OPS,
+    messageId: plan.message.message_id,
+    data: buttonsOf(plan).find((b) => b.endsWith("|start"))!,
+  });
+  const handled = new Set<number>();
+  for (;;) {
+    const next = await tg.waitForMessage(
+      (m) =>
+        m.botId === BOT &&
+        m.message.chat.id === OPS &&
+        !m.deleted &&
+        !handled.has(m.message.message_id) &&
+        (textOf(m).startsWith("🏁 Rotation day") || buttonsOf(m).some((b) => b.startsWith("rt|"))),
+      300_000,
+    );
+    handled.add(next.message.message_id);
+    if (textOf(next).startsWith("🏁 Rotation day")) return { startedAt, endedAt: Date.now() };
+    const data = buttonsOf(next).find((b) => b.endsWith("|g") || b.endsWith("|d"));
+    if (!data) throw new Error(`unexpected card in the rotation day: ${textOf(next)}`);
+    tg.pressButton({ from: ALICE, chat: OPS, messageId: next.message.message_id, data });
+  }
 }

@@ -17,6 +17,7 @@ import { createHelpFeature } from "./features/help.js";
 import { createPlanButtons, createOpenPlans } from "./features/plan-buttons.js";
 import { createPlanFeature } from "./features/plan.js";
 import { createPreflightFeature } from "./features/preflight.js";
+import { createRotationDayFeature } from "./features/rotation-day.js";
 import type { Preflight } from "../app/create-preflight.js";
 import { createUnhandledFeature } from "./features/unhandled.js";
 import { forgiveLateAnswers } from "./forgive-late-answers.js";
@@ -98,6 +99,8 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
         : config.chatMaxPerMinute,
   });
   audit.attachChannel((html) => poster.post(html));
+  /** Secrets a rotation day is rotating now: one progress message for the whole day, not one each. */
+  const dayKeys = new Set<string>();
   const presenter = createRotationPresenter({
     api: bot.api,
     engine,
@@ -107,6 +110,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
     logger,
     urgent: budget.urgent,
     redact: (text) => redactor.redact(text),
+    quiet: (rotation) => dayKeys.has(rotation.key),
   });
 
   bot.use(opsTail.middleware);
@@ -202,6 +206,19 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
   guarded.use(createPlanButtons({ plans, audit }));
   if (preflight) guarded.use(createPreflightFeature({ preflight, runbook, manifestFile, logger, now }));
   guarded.use(createDigestButtons(config.opsChatId));
+  guarded.use(
+    createRotationDayFeature({
+      engine,
+      runbook,
+      manifestFile,
+      stateDir: config.stateDir,
+      opsChatId: config.opsChatId,
+      api: bot.api,
+      now,
+      logger,
+      dayKeys,
+    }),
+  );
   guarded.use(
     createRotationFeature({
       engine,

@@ -15,6 +15,16 @@ export interface DriveOptions {
   stop?: Promise<string>;
   /** How long a running step may finish after a stop signal (SHUTDOWN_GRACE). */
   graceMs?: number;
+  /** In a rotation day: a failure also offers Skip, and answers collected up front are used. */
+  day?: DayDriving;
+}
+
+/** What a rotation day adds to the drive of each of its rotations. */
+export interface DayDriving {
+  /** Hears the operator's choice at a failure: skip (roll back, go on) or abort (roll back, end the day). */
+  onChoice: (choice: "skip" | "abort") => void;
+  /** An answer given before the rotation started (a value collected up front), used once; undefined: ask. */
+  held?: (awaiting: Awaiting) => OperatorResponse | undefined;
 }
 
 /**
@@ -29,7 +39,7 @@ export async function driveRotation(
   prompter: Prompter,
   actor: Actor,
   print: (text: string) => void,
-  { stop, graceMs = 0, ...options }: DriveOptions = {},
+  { stop, graceMs = 0, day, ...options }: DriveOptions = {},
 ): Promise<number> {
   let id: string | undefined;
   const early: EngineEvent[] = [];
@@ -97,7 +107,11 @@ export async function driveRotation(
         );
         return EXIT.attention;
       }
-      const response = await ask(rotation.awaiting, prompter, print);
+      const held = day?.held?.(rotation.awaiting);
+      if (held) print(`\n${rotation.awaiting.prompt}\nAnswered with the value given at the start of the day.\n`);
+      const asked = held ? { response: held } : await ask(rotation.awaiting, prompter, print, day !== undefined);
+      const response = asked?.response;
+      if (asked?.choice) day?.onChoice(asked.choice);
       if (!response) {
         const signal = prompter.stoppedBy();
         print(
@@ -143,19 +157,33 @@ function questionFor(awaiting: Awaiting): string {
   }
 }
 
+/** In a rotation day, a failure that can still be rolled back offers Skip beside Abort (of the whole day). */
+const DAY_FAILURE_CHOICES = {
+  skip: { shell: ["s", "skip"], label: "[s]kip (roll this one back, go on with the next secret)" },
+  abort: { shell: ["a", "abort"], label: "[a]bort the day (roll this one back, start no more)" },
+} as const;
+
 async function ask(
   awaiting: Awaiting,
   prompter: Prompter,
   print: (text: string) => void,
-): Promise<OperatorResponse | undefined> {
+  inDay = false,
+): Promise<{ response: OperatorResponse; choice?: "skip" | "abort" } | undefined> {
   print(`\n${awaiting.kind === "destructive" ? "⚠️  " : ""}${awaiting.prompt}\n`);
+  const dayFailure = inDay && awaiting.kind === "failed" && awaiting.accepts.includes("abort");
   for (;;) {
-    const question = questionFor(awaiting);
+    const question = dayFailure
+      ? `${[...awaiting.accepts.filter((a) => a !== "abort").map((a) => RESPONSES[a].shellLabel), DAY_FAILURE_CHOICES.skip.label, DAY_FAILURE_CHOICES.abort.label].join(", ")}? `
+      : questionFor(awaiting);
     const answer = awaiting.kind === "collect" ? await prompter.askHidden(question) : await prompter.ask(question);
     if (answer === undefined) return undefined;
+    if (dayFailure)
+      for (const choice of ["skip", "abort"] as const)
+        if ((DAY_FAILURE_CHOICES[choice].shell as readonly string[]).includes(answer.trim().toLowerCase()))
+          return { response: { type: "abort" }, choice };
     const picked = responseForShellAnswer(answer, awaiting.accepts);
-    if (picked && picked !== "collect") return { type: picked };
-    if (awaiting.kind === "collect" && answer.trim() !== "") return { type: "collect", value: answer };
+    if (picked && picked !== "collect") return { response: { type: picked } };
+    if (awaiting.kind === "collect" && answer.trim() !== "") return { response: { type: "collect", value: answer } };
     print("Please answer one of the choices above.\n");
   }
 }

@@ -37,7 +37,6 @@ async function flushAudit(io: CliIo, flush: () => Promise<string | undefined>): 
 export async function runRotateCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = readCommandLine("rotate", args, io);
   if (!parsed.ok) return parsed.exitCode;
-  const name = parsed.positionals[0]!;
   const incident = parsed.values.incident === undefined ? undefined : checkIncidentReason(parsed.values.incident);
   if (incident !== undefined && !incident.ok) {
     io.stderr(`rotabot rotate: ${incident.message}\n`);
@@ -50,6 +49,24 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
     io.stderr(`rotabot rotate: ${opened.message}\n`);
     return EXIT.usage;
   }
+  if (parsed.values.due) {
+    const { runRotateDay } = await import("./rotate-day-command.js");
+    try {
+      return await runRotateDay(
+        opened,
+        {
+          actor,
+          yes: parsed.values.yes,
+          ...(incident ? { incident: { reason: incident.reason } } : {}),
+          ...breakGlassOf(parsed.values),
+        },
+        io,
+      );
+    } finally {
+      await flushAudit(io, opened.flush);
+    }
+  }
+  const name = parsed.positionals[0]!;
   const { engine, runbook, paths } = opened;
   const found = await resolveTarget(runbook, paths.manifestFile, name, todayUtc(io.now()));
   if (found.kind === "unreadable") {

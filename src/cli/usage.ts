@@ -21,8 +21,12 @@ Reports each secret's age, due date and status from the manifest, most urgent fi
 Exit code: 0 all fine, 1 something overdue or never rotated, 2 bad manifest, runbook or arguments.`;
 
 export const ROTATE_USAGE = `Usage: rotabot rotate <secret|alias> [--as NAME] [--incident REASON] [--yes] [--break-glass REASON] [--infra DIR]
+       rotabot rotate --due [--as NAME] [--incident REASON] [--yes] [--break-glass REASON] [--infra DIR]
 
 Rotates a secret on this terminal with the same engine as the chat (the fallback when Telegram is down).
+  --due                  a rotation day: every secret overdue or never rotated, one after another in the
+                         runbook's order, after one confirmation; a failure offers retry, skip or abort;
+                         run it again to resume a day that was interrupted
   --as NAME              who is at the keyboard, for the CHANGELOG, the commit and the audit (default: the
                          user who ran sudo, else the login user); the account rotabot runs as is named beside it
   --incident REASON      rotate during a deploy; the reason goes to the journal, the audit and the commit
@@ -81,6 +85,8 @@ Staging in a box with a web chat on http://127.0.0.1:N (default 8080); Ctrl-C st
 interface Positional {
   name: string;
   oneOf?: readonly string[];
+  /** A boolean option that takes this argument's place: with it the argument is refused, without it required. */
+  unless?: string;
 }
 
 interface CommandLineSpec {
@@ -115,8 +121,9 @@ export const COMMAND_LINES = {
       incident: { type: "string" },
       yes: { type: "boolean", default: false },
       "break-glass": { type: "string" },
+      due: { type: "boolean", default: false },
     },
-    positionals: [{ name: "<secret|alias>" }],
+    positionals: [{ name: "<secret|alias>", unless: "due" }],
   },
   status: { usage: STATUS_USAGE, options: infra, positionals: [] },
   resume: {
@@ -186,6 +193,10 @@ export function readCommandLine<N extends CommandName>(
   const { positionals } = parsed;
   for (const [index, expected] of spec.positionals.entries()) {
     const given = positionals[index];
+    if (expected.unless !== undefined && (parsed.values as Record<string, unknown>)[expected.unless] === true) {
+      if (given !== undefined) return refuse(`--${expected.unless} takes no ${expected.name}: give one or the other`);
+      return { ok: true, values: parsed.values as unknown as Parsed<N>["values"], positionals };
+    }
     if (given === undefined)
       return refuse(`missing ${expected.name}${expected.oneOf ? ` (${expected.oneOf.join(" or ")})` : ""}`);
     if (expected.oneOf && !expected.oneOf.includes(given))

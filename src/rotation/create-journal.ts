@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { readdir, readFile, rename } from "node:fs/promises";
 import path from "node:path";
-import { writePlainFile } from "../fs/plain-file.js";
-import { fsyncPath } from "../fs/replace-file.js";
+import { writeStateJson } from "../fs/write-state-json.js";
 import { stateWriteError } from "../fs/state-write-error.js";
 import type { Rotation } from "../model/rotation.js";
 
@@ -47,11 +46,8 @@ export function createJournal(stateDir: string) {
      */
     async save(rotation: Rotation): Promise<void> {
       const target = fileOf(rotation.id);
-      const temp = path.join(dir, `.${rotation.id}.json.tmp`);
       try {
-        await writePlainFile(temp, `${JSON.stringify(rotation, null, 2)}\n`, 0o600);
-        await rename(temp, target);
-        await fsyncPath(dir);
+        await writeStateJson(dir, rotation.id, rotation);
       } catch (error) {
         throw stateWriteError(
           `the journal of rotation ${rotation.id}`,

@@ -52,7 +52,12 @@ export type Button =
   /** `pre|<vault key>`: "Preflight", a rehearsal that changes nothing, for any operator. */
   | { kind: "preflight"; key: string }
   /** `due|<vault key>`: open the plan of a secret (the digest's Rotate buttons, the /rotate choices). */
-  | { kind: "due"; key: string };
+  | { kind: "due"; key: string }
+  /** `day|<nonce>|<action>`: a rotation day's plan card (Start, Cancel) and the running day's Stop. */
+  | { kind: "day"; nonce: string; action: DayAction };
+
+/** A rotation day's buttons: Start and Cancel on its plan, Stop on its progress message. */
+export type DayAction = "start" | "cancel" | "stop";
 
 /** A rotation id as the engine makes them: `YYYYMMDD-HHMM-xxxx`. */
 export const ROTATION_ID = /^\d{8}-\d{4}-[0-9a-f]{4}$/;
@@ -69,6 +74,7 @@ export const BUTTON_PATTERNS = {
   commands: /^cmd\|([A-Za-z0-9_]{1,60})$/,
   preflight: /^pre\|([A-Za-z0-9_]{1,60})$/,
   due: /^due\|([A-Za-z0-9_]{1,60})$/,
+  day: /^day\|([0-9a-f]{8})\|(start|cancel|stop)$/,
 } as const satisfies Record<Button["kind"], RegExp>;
 
 /** Every `rt|` press, well formed or not: the rotation feature answers the ones it cannot decode. */
@@ -81,6 +87,7 @@ const PREFIXES = {
   commands: "cmd",
   preflight: "pre",
   due: "due",
+  day: "day",
 } as const satisfies Record<Button["kind"], string>;
 
 function fieldsOf(button: Button): (string | number)[] {
@@ -91,6 +98,8 @@ function fieldsOf(button: Button): (string | number)[] {
       return [button.nonce, button.ownerId, button.action];
     case "pick":
       return [button.nonce, button.index];
+    case "day":
+      return [button.nonce, button.action];
     case "commands":
     case "preflight":
     case "due":
@@ -99,7 +108,7 @@ function fieldsOf(button: Button): (string | number)[] {
 }
 
 /** Buttons that carry only what rotabot made (ids, nonces, indexes): their data always fits. */
-type OwnButton = Extract<Button, { kind: "prompt" | "plan" | "pick" }>;
+type OwnButton = Extract<Button, { kind: "prompt" | "plan" | "pick" | "day" }>;
 /** Buttons that carry a vault key from the manifest, which may not fit. */
 type KeyButton = Exclude<Button, OwnButton>;
 
@@ -115,6 +124,7 @@ export function encodeButton(button: Button): string | undefined {
   return button.kind === "prompt" ||
     button.kind === "plan" ||
     button.kind === "pick" ||
+    button.kind === "day" ||
     BUTTON_PATTERNS[button.kind].test(data)
     ? data
     : undefined;
@@ -133,6 +143,7 @@ export function decodeButton(data: string): Button | undefined {
   if ((m = BUTTON_PATTERNS.commands.exec(data))) return { kind: "commands", key: m[1]! };
   if ((m = BUTTON_PATTERNS.preflight.exec(data))) return { kind: "preflight", key: m[1]! };
   if ((m = BUTTON_PATTERNS.due.exec(data))) return { kind: "due", key: m[1]! };
+  if ((m = BUTTON_PATTERNS.day.exec(data))) return { kind: "day", nonce: m[1]!, action: m[2] as DayAction };
   return undefined;
 }
 

@@ -1,6 +1,10 @@
 /** The commands rotabot offers, in menu order; `setMyCommands` and /help both read this list. */
 export const COMMAND_MENU = [
-  { command: "rotate", description: "Rotate a secret: /rotate telegram, or /rotate alone to pick one (plan first)" },
+  {
+    command: "rotate",
+    description:
+      "Rotate a secret: /rotate telegram, /rotate alone to pick one, /rotate due for every due secret (plan first)",
+  },
   { command: "plan", description: "A rotation's steps and exact commands, without starting it: /plan nats" },
   { command: "status", description: "Rotations in flight and what they wait for" },
   { command: "cancel", description: "Cancel your rotation (before its point of no return)" },

@@ -45,6 +45,11 @@ export interface PresenterDeps {
   redact?: (text: string) => string;
   /** Largest log document; the end of a longer log is sent, with a note that it was cut. */
   maxLogBytes?: number;
+  /**
+   * A rotation of a rotation day: its progress, abort notice and closing message stay out of the
+   * chat (the day's one progress message and summary say them); its cards (decisions) still go.
+   */
+  quiet?: (rotation: Readonly<Rotation>) => boolean;
 }
 
 interface Live {
@@ -93,6 +98,7 @@ export function createRotationPresenter({
   urgent = (task) => task(),
   redact = (text) => text,
   maxLogBytes = MAX_LOG_DOCUMENT_BYTES,
+  quiet = () => false,
 }: PresenterDeps) {
   const live = new Map<string, Live>();
   /** Nonce -> the message that asks it, and the rotation it belongs to. */
@@ -161,6 +167,10 @@ export function createRotationPresenter({
    * one (Telegram allows about 20 edits a minute in a group). `final` drops the state after it.
    */
   function refreshProgress(rotation: Readonly<Rotation>, final = false): void {
+    if (quiet(rotation)) {
+      if (final) live.delete(rotation.id);
+      return;
+    }
     const state = stateOf(rotation.id);
     state.final ||= final;
     // One edit at a time is scheduled; it renders the latest state when it runs.
@@ -197,6 +207,7 @@ export function createRotationPresenter({
    * scrolls away above the cards.
    */
   async function moveProgressDown(rotation: Readonly<Rotation>, signal?: ApiSignal): Promise<void> {
+    if (quiet(rotation)) return;
     const state = stateOf(rotation.id);
     // Still the newest message in the chat: the card will stand right below it as it is.
     if (state.progressMessageId !== undefined && state.progressMessageId >= latestOpsMessageId()) return;
@@ -405,7 +416,7 @@ export function createRotationPresenter({
     const text = event.retry
       ? `🔁 Retrying the rollback of rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code> (${escapeHtml(actor.name)}): ${what} to run; the progress message shows each one.`
       : `⏹ Aborting rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code> (${escapeHtml(actor.name)}): rolling back ${what}; the progress message shows each one.`;
-    void serial(rotation.id, () => sendToOps(rotation, text, { parse_mode: "HTML" }));
+    if (!quiet(rotation)) void serial(rotation.id, () => sendToOps(rotation, text, { parse_mode: "HTML" }));
     refreshProgress(rotation);
   }
 
@@ -474,6 +485,8 @@ export function createRotationPresenter({
           (Date.parse(rotation.endedAt ?? rotation.updatedAt) - Date.parse(rotation.createdAt)) /
           60_000
         ).toFixed(1);
+        // In a day, only a completion that leaves something to revoke needs a card of its own.
+        if (quiet(rotation) && unusedCredentials(rotation).length === 0) break;
         void serial(rotation.id, async () => {
           const text = `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}${rotation.outage ? ` ⏱ ${escapeHtml(describeOutage(rotation)!)}.` : ""}${escapeHtml(PROMPTS.leftOutside(rotation))}`;
           const sent = await sendToOps(rotation, text, { parse_mode: "HTML", ...revokedButton(rotation) });
@@ -498,6 +511,7 @@ export function createRotationPresenter({
         state.cards.abort();
         refreshProgress(rotation, true);
         settlePromptsOf(rotation.id, "rotation aborted");
+        if (quiet(rotation) && unusedCredentials(rotation).length === 0) break;
         void serial(rotation.id, async () => {
           const text = `⏹ ${escapeHtml(rotation.message ?? "aborted")}`;
           const sent = await sendToOps(rotation, text, revokedButton(rotation));

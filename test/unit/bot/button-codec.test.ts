@@ -22,6 +22,7 @@ const EVERY_KIND: Button[] = [
   { kind: "commands", key: "k".repeat(60) },
   { kind: "preflight", key: "k".repeat(60) },
   { kind: "due", key: "k".repeat(60) },
+  { kind: "day", nonce: "0123abcd", action: "stop" },
 ];
 const encode = (button: Button) => encodeButton(button as Extract<Button, { kind: "commands" }>);
 
@@ -102,7 +103,7 @@ describe("the button codec", () => {
   it("is the only place a callback format is written or matched", () => {
     const CODEC = path.join("src", "bot", "protocol", "button-codec.ts");
     // A format's prefix as code writes it: in a string or template, or at the start of a pattern.
-    const FORMAT = /["`]\^?(?:rt|plan|pick|cmd|pre|due)\\?\||\/\^(?:rt|plan|pick|cmd|pre|due)\\\|/;
+    const FORMAT = /["`]\^?(?:rt|plan|pick|cmd|pre|due|day)\\?\||\/\^(?:rt|plan|pick|cmd|pre|due|day)\\\|/;
     const writers = ["src", "conversations"]
       .flatMap((dir) =>
         readdirSync(path.join(PROJECT_ROOT, dir), { recursive: true, encoding: "utf8" })

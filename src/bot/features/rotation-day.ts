@@ -1,0 +1,252 @@
+import { randomBytes } from "node:crypto";
+import type { ConversationFlavor } from "@grammyjs/conversations";
+import { Composer, InlineKeyboard, type Api, type Context } from "grammy";
+import type { Logger } from "../../logging/create-logger.js";
+import { readManifest } from "../../manifest/read-manifest.js";
+import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
+import type { Actor } from "../../model/rotation.js";
+import { isTerminal } from "../../rotation/queries.js";
+import { createDayJournal, newDayId, type Day } from "../../rotation-day/create-day-journal.js";
+import { describeDayEnd, describeDayEntries, describeDayPlan } from "../../rotation-day/describe-day.js";
+import { planDay, type DayPlan } from "../../rotation-day/plan-day.js";
+import { runDay, type DriveOutcome } from "../../rotation-day/run-day.js";
+import type { Runbook } from "../../runbook/runbook-schema.js";
+import { escapeHtml } from "../../telegram/html.js";
+import { sendOrEdit } from "../../telegram/send-or-edit.js";
+import { telegramActor } from "../../telegram/telegram-actor.js";
+import { todayUtc } from "../../time/calendar-date.js";
+import { BUTTON_PATTERNS, encodeButton, type DayAction } from "../protocol/button-codec.js";
+
+export interface RotationDayDeps {
+  engine: RotationEngine;
+  runbook: Runbook;
+  manifestFile: string;
+  stateDir: string;
+  opsChatId: number;
+  api: Api;
+  now: () => Date;
+  logger: Logger;
+  /** Secrets a day is rotating now: the presenter keeps their progress out of the chat (the day's message says it). */
+  dayKeys: Set<string>;
+}
+
+const PLAN_MINUTES = 15;
+
+/**
+ * `/rotate due`: a rotation day in the ops chat. One plan card of every secret overdue or never
+ * rotated (Start, Cancel); on Start the rotations run one after another (runDay), each an
+ * ordinary rotation whose cards (decisions) the presenter posts as usual, with one progress
+ * message for the whole day instead of one each, and one summary at the end. A failure's Abort
+ * rolls that rotation back and the day goes on (Skip); "Stop the day" starts no more after the
+ * current one. An unfinished day (a restart) is offered again by `/rotate due`.
+ */
+export function createRotationDayFeature(deps: RotationDayDeps): Composer<ConversationFlavor<Context>> {
+  const { engine, runbook, manifestFile, opsChatId, api, now, logger, dayKeys } = deps;
+  const journal = createDayJournal(deps.stateDir);
+  const composer = new Composer<ConversationFlavor<Context>>();
+  const plans = new Map<string, { ownerId: number; owner: string; expiresAt: number; html: string }>();
+  const running = new Map<string, { stop: boolean; ownerId: number }>();
+
+  composer.command("rotate", async (ctx, next) => {
+    if (ctx.match.trim().toLowerCase() !== "due") return next();
+    if (ctx.chat.id !== opsChatId) {
+      await ctx.reply("Start a rotation day in the ops chat, so the team sees it.");
+      return;
+    }
+    const user = telegramActor(ctx.from!);
+    const unfinished = await journal.unfinished();
+    let html: string;
+    if (unfinished) {
+      if (running.size > 0) {
+        await ctx.reply("A rotation day is running: its progress message shows where it stands.");
+        return;
+      }
+      html = `🗓 <b>Rotation day ${unfinished.id}</b> (started by ${escapeHtml(unfinished.initiator.name)}) did not finish:\n${describeDayEntries(unfinished).map(escapeHtml).join("\n")}\n\nStart resumes it where it stopped.`;
+    } else {
+      const asOf = todayUtc(now());
+      const manifest = await readManifest(manifestFile, { categories: new Set(Object.keys(runbook.policies)), asOf });
+      if (!manifest.ok) {
+        await ctx.reply(
+          `The manifest cannot be read: ${manifest.problems.map((p) => `${p.file}:${p.line}: ${p.message}`).join("; ")}. Fix it (rotabot age shows every problem) and send /rotate due again.`,
+        );
+        return;
+      }
+      const plan = planDay(runbook, manifest.entries, asOf);
+      if (plan.items.length === 0) {
+        await ctx.reply("Nothing is overdue or never rotated: no rotation day needed. /age shows what is due soon.");
+        return;
+      }
+      for (const item of plan.items) engine.prepare({ procedure: item.procedure, key: item.key });
+      html = planHtml(plan);
+    }
+    const nonce = randomBytes(4).toString("hex");
+    plans.set(nonce, {
+      ownerId: ctx.from!.id,
+      owner: user.name,
+      expiresAt: now().getTime() + PLAN_MINUTES * 60_000,
+      html,
+    });
+    await ctx.reply(
+      `${html}\n\nOnly ${escapeHtml(user.name)} can start it; this plan expires in ${PLAN_MINUTES} minutes.`,
+      {
+        parse_mode: "HTML",
+        reply_markup: new InlineKeyboard()
+          .text("▶️ Start", encodeButton({ kind: "day", nonce, action: "start" }))
+          .text("✖️ Cancel", encodeButton({ kind: "day", nonce, action: "cancel" })),
+      },
+    );
+  });
+
+  composer.callbackQuery(BUTTON_PATTERNS.day, async (ctx) => {
+    const [, nonce, action] = ctx.match as RegExpMatchArray as [string, string, DayAction];
+    if (action === "stop") {
+      const day = running.get(nonce);
+      if (!day) return ctx.answerCallbackQuery({ text: "This day is over.", show_alert: true });
+      if (day.ownerId !== ctx.from.id)
+        return ctx.answerCallbackQuery({ text: "Only who started the day can stop it.", show_alert: true });
+      day.stop = true;
+      return ctx.answerCallbackQuery({
+        text: "The day stops after the rotation running now: no other one starts.",
+        show_alert: true,
+      });
+    }
+    const plan = plans.get(nonce);
+    if (!plan || plan.expiresAt < now().getTime())
+      return ctx.answerCallbackQuery({ text: "This plan expired: send /rotate due again.", show_alert: true });
+    if (plan.ownerId !== ctx.from.id)
+      return ctx.answerCallbackQuery({ text: `Only ${plan.owner} can start it.`, show_alert: true });
+    plans.delete(nonce);
+    await ctx.answerCallbackQuery();
+    const settle = (outcome: string) =>
+      ctx.editMessageText(`${plan.html}\n\n${outcome}`, { parse_mode: "HTML" }).catch(() => undefined);
+    if (action === "cancel") {
+      await settle(`✖️ Cancelled by ${escapeHtml(plan.owner)}; nothing was done.`);
+      return;
+    }
+    const actor = telegramActor(ctx.from);
+    const day = (await journal.unfinished()) ?? (await newDay(actor));
+    if (!day) {
+      await settle("Nothing is overdue or never rotated any more: no rotation day needed.");
+      return;
+    }
+    await journal.save(day);
+    await settle(`▶️ Started as rotation day <code>${day.id}</code>: progress follows below.`);
+    running.set(nonce, { stop: false, ownerId: ctx.from.id });
+    void runInChat(day, nonce, actor).catch((error: unknown) => {
+      logger.error({ err: error, day: day.id }, "the rotation day stopped on an error");
+      void api
+        .sendMessage(
+          opsChatId,
+          `🗓 Rotation day ${day.id} stopped on an error: ${error instanceof Error ? error.message : String(error)}. /status shows each rotation; /rotate due resumes the day.`,
+        )
+        .catch(() => undefined);
+    });
+  });
+
+  async function newDay(actor: Actor): Promise<Day | undefined> {
+    const asOf = todayUtc(now());
+    const manifest = await readManifest(manifestFile, { categories: new Set(Object.keys(runbook.policies)), asOf });
+    const plan = manifest.ok ? planDay(runbook, manifest.entries, asOf) : undefined;
+    if (!plan || plan.items.length === 0) return undefined;
+    return {
+      version: 1,
+      id: newDayId(now()),
+      initiator: actor,
+      createdAt: now().toISOString(),
+      state: "running",
+      entries: plan.items.map((item) => ({ key: item.key, procedureId: item.procedure.id, outcome: "pending" })),
+    };
+  }
+
+  async function runInChat(day: Day, nonce: string, actor: Actor): Promise<void> {
+    let progressId: number | undefined;
+    let shown = "";
+    let showing: Promise<unknown> = Promise.resolve();
+    const show = (current: Readonly<Day>) => {
+      const done = current.state === "ended";
+      const html = `🗓 <b>Rotation day <code>${current.id}</code></b> by ${escapeHtml(current.initiator.name)}\n\n${describeDayEntries(current).map(escapeHtml).join("\n")}`;
+      if (html === shown) return;
+      shown = html;
+      const markup = done
+        ? {}
+        : {
+            reply_markup: new InlineKeyboard().text(
+              "⏹ Stop the day after this one",
+              encodeButton({ kind: "day", nonce, action: "stop" }),
+            ),
+          };
+      showing = showing
+        .then(async () => {
+          progressId = await sendOrEdit(
+            {
+              edit: (id) => api.editMessageText(opsChatId, id, html, { parse_mode: "HTML", ...markup }),
+              send: () => api.sendMessage(opsChatId, html, { parse_mode: "HTML", ...markup }),
+            },
+            progressId,
+          );
+        })
+        .catch((error: unknown) => logger.warn({ err: error, day: current.id }, "could not update the day's progress"));
+    };
+    show(day);
+    const ended = await runDay(
+      {
+        engine,
+        journal,
+        runbook,
+        now,
+        request: () => ({ initiator: actor }),
+        onChange: show,
+        drive: async (entry, begin): Promise<DriveOutcome> => {
+          // Quiet from the start event on: the presenter hears it before begin returns.
+          dayKeys.add(entry.key);
+          try {
+            const begun = await begin();
+            if (!begun.ok) return { stopped: false };
+            const rotation = await untilEnded(begun.rotation.id);
+            const stop = running.get(nonce)?.stop === true;
+            return { stopped: false, skip: rotation?.state === "aborted", abortDay: stop };
+          } finally {
+            dayKeys.delete(entry.key);
+          }
+        },
+      },
+      day,
+    );
+    running.delete(nonce);
+    await showing;
+    if (ended.state === "ended")
+      await api.sendMessage(
+        opsChatId,
+        `${escapeHtml(describeDayEnd(ended))}\n${describeDayEntries(ended).map(escapeHtml).join("\n")}`,
+        { parse_mode: "HTML" },
+      );
+  }
+
+  /** Resolves when the rotation has ended (completed or aborted), however long its cards wait. */
+  function untilEnded(id: string) {
+    return new Promise<Awaited<ReturnType<RotationEngine["get"]>>>((resolve) => {
+      const off = engine.on((event) => {
+        if (event.rotation.id === id && isTerminal(event.rotation)) {
+          off();
+          resolve(event.rotation);
+        }
+      });
+      void engine.get(id).then((r) => {
+        if (r && isTerminal(r)) {
+          off();
+          resolve(r);
+        }
+      });
+    });
+  }
+
+  return composer;
+}
+
+function planHtml(plan: DayPlan): string {
+  return `🗓 <b>Rotation day</b>: ${plan.items.length} secret${plan.items.length === 1 ? "" : "s"} overdue or never rotated, one after another in the runbook's order; each asks here when it needs a decision, tokens in our private chat.\n\n${describeDayPlan(
+    plan,
+  )
+    .map(escapeHtml)
+    .join("\n")}`;
+}
