@@ -1,7 +1,7 @@
 import { isPlaybookArgv } from "../ansible/playbook-argv.js";
 import { expandPlaceholders, type PlaceholderValues } from "../rotation/steps/expand-placeholders.js";
 import { withLimit } from "../rotation/steps/run-command.js";
-import type { Procedure, Runbook } from "./runbook-schema.js";
+import { allSteps, type Procedure, type Runbook } from "./runbook-schema.js";
 
 /** One ansible-playbook command of the runbook, placeholders expanded, and the steps that run it. */
 export interface PlaybookStep {
@@ -51,7 +51,7 @@ export function playbookCommandsOf(
   };
   if (guard && runbook.deploy_guard) add("deploy_guard", runbook.deploy_guard.argv, ["vault_example"]);
   for (const { procedure: p, keys } of targets) {
-    for (const s of [...p.steps, ...p.rollback]) {
+    for (const s of [...allSteps(p), ...p.rollback]) {
       if ("argv" in s && s.argv) add(`${p.id}/${s.id}`, s.argv, keys);
       if (s.kind === "nats_reload") {
         add(`${p.id}/${s.id}`, s.config_test, keys);
