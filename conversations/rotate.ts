@@ -10,6 +10,7 @@ import { DIGEST_BUTTON } from "../src/reminders/format-digest.js";
 import type { RotationEngine } from "../src/rotation/create-rotation-engine.js";
 import { describePlan, type PlanContext, type PlanLine } from "../src/rotation/describe-plan.js";
 import { outageEstimate, stepLabel } from "../src/rotation/queries.js";
+import { compromiseChoice, noCompromiseOrder, type CompromiseChoice } from "../src/rotation/describe-compromise.js";
 import { findProcedure } from "../src/runbook/find-procedure.js";
 import type { Runbook } from "../src/runbook/runbook-schema.js";
 import { closestSecrets, rotatableSecrets } from "../src/runbook/suggest-secrets.js";
@@ -89,8 +90,14 @@ const PLAN_MINUTES = 15;
 /** Secrets offered as buttons when no name (or no close name) was typed; /age lists the rest. */
 const CHOICES_LISTED = 12;
 
+/** A suspected compromise as /rotate gives it to the dialog: the reason, and since when (ISO), if said. */
+export interface CompromiseArgument {
+  reason: string;
+  since?: string;
+}
+
 /**
- * /rotate <name> [incident <reason>]: resolves the secret (or offers the secrets as buttons, due
+ * /rotate <name> [incident <reason> | compromised <reason> [since <time>]]: resolves the secret (or offers the secrets as buttons, due
  * ones first, or the closest names to a typo), lets the operator pick among several API tokens,
  * shows the plan with Start and Cancel, and starts the engine. Everything after the start
  * (progress, confirmations, tokens) is the engine's and the presenter's: this dialog never waits
@@ -141,6 +148,7 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     ctx: Context,
     typed: string,
     incident: string,
+    compromised?: CompromiseArgument,
   ): Promise<void> {
     const user = ctx.from!;
     const nonce = await conversation.external(() => randomBytes(4).toString("hex"));
@@ -200,8 +208,15 @@ export function createRotateConversation(deps: RotateConversationDeps) {
       return found?.outage ? (outageEstimate(found, await engine.list()) ?? null) : null;
     });
     const procedure = runbook.procedures.find((p) => p.id === procedureId)!;
+    if (compromised && !procedure.compromise) {
+      await ctx.reply(`Not started: ${escapeHtml(noCompromiseOrder(procedure))}.`, { parse_mode: "HTML" });
+      return;
+    }
+    const choice = compromised
+      ? await conversation.external(async () => compromiseChoice(procedure, await engine.list()) ?? null)
+      : null;
     const environments = runbook.environments.map((e) => e.name);
-    const steps = describePlan(runbook, procedure, { key, paths })
+    const steps = describePlan(runbook, procedure, { key, paths }, compromised ? "compromise" : "routine")
       .map((l) => formatPlanStep(l, environments))
       .join("\n");
     const commandsButton = COMMANDS_BUTTON.test(`cmd|${key}`);
@@ -212,15 +227,23 @@ export function createRotateConversation(deps: RotateConversationDeps) {
       `${environments.length > 1 ? "Environments, in rollout order" : "Environment"}: ${escapeHtml(environments.join(" → "))}`,
       ...(procedure.summary ? [`<i>${escapeHtml(procedure.summary)}</i>`] : []),
       ...(outage ? [`⏱ ${escapeHtml(outage)}`] : []),
+      ...(compromised && choice ? compromiseLines(compromised, choice) : []),
       "",
+      ...(compromised ? ["<b>Steps in the compromise order</b> (the routine order: /plan, or Start routine):"] : []),
       steps,
       "",
       `The commands behind each step: ${commandsButton ? "📜 Show commands, or " : ""}/plan ${escapeHtml(key)}.`,
     ];
     const settledHtml = lines.join("\n");
     const text = `${settledHtml}\nOnly ${escapeHtml(telegramActor(user).name)} can start it; this plan expires in ${PLAN_MINUTES} minutes.`;
-    const button = (action: "start" | "cancel") => `plan|${nonce}|${user.id}|${action}`;
-    const keyboard = new InlineKeyboard().text("▶️ Start", button("start")).text("✖️ Cancel", button("cancel"));
+    const button = (action: "start" | "routine" | "cancel") => `plan|${nonce}|${user.id}|${action}`;
+    const keyboard = compromised
+      ? new InlineKeyboard()
+          .text("🚨 Start: compromise order", button("start"))
+          .row()
+          .text("▶️ Start: routine order", button("routine"))
+          .text("✖️ Cancel", button("cancel"))
+      : new InlineKeyboard().text("▶️ Start", button("start")).text("✖️ Cancel", button("cancel"));
     if (commandsButton) keyboard.row().text("📜 Show commands", `cmd|${key}`);
     if (preflight && PREFLIGHT_BUTTON.test(`pre|${key}`)) keyboard.text("🧪 Preflight", `pre|${key}`);
     await conversation.external(() => plans.open(nonce, { ownerId: user.id, owner: telegramActor(user).name, key }));
@@ -237,7 +260,7 @@ export function createRotateConversation(deps: RotateConversationDeps) {
 
     for (;;) {
       const press = await conversation
-        .waitForCallbackQuery(new RegExp(`^plan\\|${nonce}\\|${user.id}\\|(start|cancel)$`), waitOptions)
+        .waitForCallbackQuery(new RegExp(`^plan\\|${nonce}\\|${user.id}\\|(start|routine|cancel)$`), waitOptions)
         .andFrom(user.id, onlyInitiator);
       await press.answerCallbackQuery();
       if (press.callbackQuery.data.endsWith("|cancel")) {
@@ -245,12 +268,23 @@ export function createRotateConversation(deps: RotateConversationDeps) {
         await settleCard(ctx, asking, `✖️ Cancelled by ${escapeHtml(telegramActor(user).name)}; nothing was done.`);
         return;
       }
+      const order = press.callbackQuery.data.endsWith("|routine") ? ("routine" as const) : ("compromise" as const);
       const started = await conversation.external(async () => {
         const result = await engine.start({
           procedure,
           key,
           initiator: telegramActor(user),
           ...(incident ? { incident: { reason: incident } } : {}),
+          ...(compromised
+            ? {
+                incident: { reason: compromised.reason },
+                compromise: {
+                  reason: compromised.reason,
+                  since: compromised.since === undefined ? undefined : new Date(compromised.since),
+                  order,
+                },
+              }
+            : {}),
           owner: owner ?? undefined,
           topic,
         });
@@ -281,6 +315,18 @@ export function createRotateConversation(deps: RotateConversationDeps) {
       asking = { chatId: again.chat.id, messageId: again.message_id, settledHtml: refusal };
     }
   };
+}
+
+/** The plan card's incident lines: what leaked since when, and what each order costs and saves. */
+function compromiseLines(compromised: CompromiseArgument, choice: CompromiseChoice): string[] {
+  const last = (which: string | undefined) => (which ? ` Last measured here: ${escapeHtml(which)}.` : "");
+  return [
+    `🚨 <b>Incident: suspected compromise</b>: ${escapeHtml(clip(compromised.reason, INCIDENT_REASON_MAX))}. Exposed since ${escapeHtml(compromised.since ?? "the declaration (now)")}. The deploy guard is overridden; the owner is told at the start; the two-person rule still applies.`,
+    `🚨 <b>Compromise order</b>: the old value is refused as early as the service allows.${last(choice.lastExposure.compromise)}`,
+    `   Costs: ${escapeHtml(choice.outage)}`,
+    `   Saves: ${escapeHtml(choice.saves)}`,
+    `▶️ <b>Routine order</b>: the old value stays accepted until the rotation's last checks.${last(choice.lastExposure.routine)}`,
+  ];
 }
 
 /**

@@ -24,6 +24,10 @@ const COMMANDS = {
     load: async () => (await import("./rotate-commands.js")).runStatusCommand,
     summary: "list rotations in flight",
   },
+  history: {
+    load: async () => (await import("./history-command.js")).runHistoryCommand,
+    summary: "list the latest rotations, with the exposure window of compromise rotations",
+  },
   resume: {
     load: async () => (await import("./rotate-commands.js")).runResumeCommand,
     summary: "continue an interrupted or waiting rotation",

@@ -1,5 +1,4 @@
 import { newKeyOf } from "../vault/create-vault.js";
-import { describeSeconds } from "../time/duration.js";
 import type { ResponseType, RollbackStepRecord, Rotation, StepRecord } from "./model.js";
 import { RESPONSES } from "./responses.js";
 
@@ -105,9 +104,6 @@ export const PROMPTS = {
   },
   /** What ended an exposure window no check closed. */
   exposureUnproven: "the rotation's end (no check proved the old value refused)",
-  /** The exposure window as the completion report, the audit, the CHANGELOG and history say it. */
-  exposure: (e: NonNullable<Rotation["exposure"]>, sinceGiven: boolean) =>
-    `the old value stayed accepted for ${describeSeconds(e.seconds)} (from ${sinceGiven ? "the suspected leak" : "the declaration"} at ${e.from} to ${e.proven ? `“${e.by}” at ${e.to}` : `${e.by}, ${e.to}`})`,
   /** Between which steps a declared outage was measured. */
   outageMeasured: (from: string, to: string) => `from “${from}” to the end of “${to}”`,
   rollbackStopped: (message: string) =>

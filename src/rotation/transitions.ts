@@ -27,6 +27,8 @@ function apply(r: Rotation, input: Input, ctx: TransitionContext, out: Out): Fai
   switch (input.type) {
     case "begin":
       out.notices.push({ type: "started" });
+      // An incident is the owner's business from its start, not only at its end.
+      if (r.compromise) out.notices.push({ type: "owner_notified" });
       if (input.oldEnding !== undefined) r.endings = { old: input.oldEnding };
       // Reused (not replaced), the leftover `<key>_new` is the new value.
       if (input.leftoverNewEnding !== undefined) r.endings = { ...r.endings, new: input.leftoverNewEnding };
