@@ -1,3 +1,4 @@
+import { buildTimeline, readAuditOf, timelineMarkdown } from "../audit/build-timeline.js";
 import { describeExposure } from "../changelog/describe-exposure.js";
 import { describeOutage } from "../rotation/queries.js";
 import type { Rotation } from "../rotation/model.js";
@@ -34,5 +35,26 @@ export async function runHistoryCommand(args: string[], io: CliIo): Promise<numb
   const rotations = (await opened.engine.list()).slice(0, limit);
   if (rotations.length === 0) io.stdout("No rotations yet.\n");
   for (const r of rotations) io.stdout(`${historyLines(r).join("\n")}\n`);
+  return EXIT.ok;
+}
+
+/** `rotabot timeline <id> [--markdown]`: a rotation's timeline, from its journal and the audit log. */
+export async function runTimelineCommand(args: string[], io: CliIo): Promise<number> {
+  const parsed = readCommandLine("timeline", args, io);
+  if (!parsed.ok) return parsed.exitCode;
+  const id = parsed.positionals[0]!;
+  const opened = await openEngine(io, parsed.values.infra);
+  if (!opened.ok) {
+    io.stderr(`rotabot timeline: ${opened.message}\n`);
+    return EXIT.usage;
+  }
+  const rotation = await opened.engine.get(id);
+  if (!rotation) {
+    io.stderr(`rotabot timeline: no rotation ${id} in the journal: rotabot history lists them\n`);
+    return EXIT.usage;
+  }
+  const entries = buildTimeline(rotation, await readAuditOf(opened.paths.stateDir, id));
+  if (parsed.values.markdown) io.stdout(timelineMarkdown(rotation, entries));
+  else for (const e of entries) io.stdout(`${e.at}  ${e.what}${e.who ? `  (${e.who})` : ""}\n`);
   return EXIT.ok;
 }

@@ -49,6 +49,12 @@ Lists the latest rotations, newest first (default 20): when, which secret, how i
 its commit; for a suspected compromise, its reason and the measured exposure window (how long the
 old value stayed accepted), and any measured outage.`;
 
+export const TIMELINE_USAGE = `Usage: rotabot timeline <rotation-id> [--markdown] [--infra DIR]
+
+A rotation's timeline for a post-mortem, from its journal and the audit log (STATE_DIR/audit.jsonl):
+the declaration, every step's end, every decision and who made it, when the old value was proven
+refused, the end. --markdown prints a table to paste; rotabot audit verify checks the log's chain.`;
+
 export const RESUME_USAGE = `Usage: rotabot resume <rotation-id> [--as NAME] [--break-glass REASON] [--infra DIR]
 
 Continues an interrupted or waiting rotation (rotabot status lists them). --as NAME as for rotate:
@@ -133,6 +139,11 @@ export const COMMAND_LINES = {
     positionals: [{ name: "<secret|alias>" }],
   },
   status: { usage: STATUS_USAGE, options: infra, positionals: [] },
+  timeline: {
+    usage: TIMELINE_USAGE,
+    options: { ...infra, markdown: { type: "boolean", default: false } },
+    positionals: [{ name: "<rotation-id>" }],
+  },
   history: { usage: HISTORY_USAGE, options: { ...infra, limit: { type: "string", default: "20" } }, positionals: [] },
   resume: {
     usage: RESUME_USAGE,

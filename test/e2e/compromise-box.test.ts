@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Rotation } from "../../src/rotation/model.js";
@@ -14,7 +15,7 @@ import { decryptVault } from "../support/vault-fixture.js";
 // Issue 23, compromise mode: the box (real PostgreSQL, real playbooks, the Sentry stand-in) rotates
 // a leaked secret in its compromise order; the old value is proven refused before any re-deploy,
 // and the exposure window is measured from the suspected leak to that proof.
-const { rotabot: BOT, opsChat: OPS, auditChat: AUDIT, alice: ALICE } = SANDBOX_IDS;
+const { rotabot: BOT, notifyBot: NOTIFY_BOT, opsChat: OPS, auditChat: AUDIT, alice: ALICE } = SANDBOX_IDS;
 
 let box: StagingBox;
 let bot: BotProcess;
@@ -50,6 +51,19 @@ const vaultValue = (key: string) =>
   )?.[1];
 const opsTexts = () => box.telegram.messages(OPS, BOT).map(textOf);
 
+/** The old value was proven refused (the window closed there) before the first deploy started. */
+function expectRefusedBefore(r: Rotation, refusedId: string, deployId: string): void {
+  const refused = record(r, refusedId);
+  expect(refused.state).toBe("done");
+  expect(Date.parse(refused.endedAt!)).toBeLessThanOrEqual(Date.parse(record(r, deployId).startedAt!));
+  expect(r.exposure).toMatchObject({ proven: true, to: refused.endedAt, by: refused.title });
+}
+const repoStatus = (token: string) =>
+  fetch(`${box.repository.url}/dists/bookworm/Release`, {
+    headers: { Authorization: `Basic ${Buffer.from(`signalwire:${token}`).toString("base64")}` },
+  }).then((r) => r.status);
+const getMe = (token: string) => fetch(`${box.telegram.url}/bot${token}/getMe`).then((r) => ({ status: r.status }));
+
 /** What every compromise rotation reports: the exposure window in the chat, the audit, the CHANGELOG and history. */
 async function expectReported(r: Rotation, key: string, reason: string): Promise<void> {
   expect(r.state).toBe("completed");
@@ -72,6 +86,19 @@ async function expectReported(r: Rotation, key: string, reason: string): Promise
   expect(history.code).toBe(0);
   expect(history.stdout).toContain(`${r.id}  ${key}  completed  by @alice`);
   expect(history.stdout).toContain(`🚨 suspected compromise (${reason}), compromise order; exposure window`);
+  // The post-mortem's timeline: in time order, each decision with who made it, the refusal, the end.
+  const timeline = await runRotabot(["timeline", r.id, "--markdown"], box.rotabotEnv, box.infraDir);
+  expect(timeline.code).toBe(0);
+  const rows = timeline.stdout.split("\n").filter((l) => l.startsWith("| 20"));
+  const times = rows.map((l) => l.split(" | ")[0]);
+  expect(times).toEqual([...times].sort());
+  expect(rows.some((l) => l.includes(`started: suspected compromise (${reason}), compromise order | @alice |`))).toBe(
+    true,
+  );
+  expect(rows.some((l) => / \| @alice \|$/.test(l) && !l.includes("started"))).toBe(true);
+  const refusedAt = rows.findIndex((l) => l.includes("old value proven refused everywhere"));
+  expect(refusedAt).toBeGreaterThan(0);
+  expect(rows.at(-1)).toMatch(/rotation completed/);
 }
 
 describe("compromise mode in the box: the old value refused first, the window measured", { timeout: 900_000 }, () => {
@@ -103,16 +130,13 @@ describe("compromise mode in the box: the old value refused first, the window me
       "login_new",
     ]);
     expect(r.steps.some((s) => s.id === "drain")).toBe(false);
-    const refused = record(r, "old_password_refused");
-    expect(refused.state).toBe("done");
-    expect(Date.parse(refused.endedAt!)).toBeLessThanOrEqual(Date.parse(record(r, "deploy_backend").startedAt!));
+    expectRefusedBefore(r, "old_password_refused", "deploy_backend");
     expect(record(r, "alter_role_end_sessions").message).toMatch(
       /[1-9]\d* session\(s\) opened with the old password ended/,
     );
     await expect(intruder.query("select 1")).rejects.toThrow(/terminat|connection error/i);
     await intruder.end().catch(() => undefined);
     // Measured from the suspected leak (two hours back) to the refusal check's end.
-    expect(r.exposure).toMatchObject({ proven: true, to: refused.endedAt, by: refused.title });
     expect(Date.parse(r.exposure!.from)).toBeLessThan(Date.parse(r.createdAt) - 2 * 3_600_000 + 60_000);
     expect(r.exposure!.seconds).toBeGreaterThanOrEqual(7200);
     const newPassword = vaultValue("vault_postgres_app_password")!;
@@ -155,11 +179,89 @@ describe("compromise mode in the box: the old value refused first, the window me
     expect(prompts.some((p) => /Sentry project changed or organization policy/.test(p))).toBe(false);
     const r = journal(rotationId);
     expect(r.compromise).toMatchObject({ reason, sinceGiven: false, order: "compromise" });
-    const refused = record(r, "old_dsn_refused");
-    expect(Date.parse(refused.endedAt!)).toBeLessThanOrEqual(Date.parse(record(r, "deploy_backend").startedAt!));
-    expect(r.exposure).toMatchObject({ proven: true, from: r.compromise!.since, to: refused.endedAt });
+    expectRefusedBefore(r, "old_dsn_refused", "deploy_backend");
+    expect(r.exposure!.from).toBe(r.compromise!.since);
     expect(vaultValue("vault_sentry_dsn")).toBe(dsn);
     await expectReported(r, "vault_sentry_dsn", reason);
+    // The same timeline in the chat, as a Markdown file.
+    const documents = box.telegram.documents().length;
+    box.telegram.userSends({ from: ALICE, chat: OPS, text: `/timeline ${rotationId}` });
+    await expect.poll(() => box.telegram.documents().length, { timeout: 30_000 }).toBe(documents + 1);
+    const file = box.telegram.documents().at(-1)!;
+    expect(file.filename).toBe(`timeline-${rotationId}.md`);
+    expect(file.content.toString("utf8")).toContain(`## Timeline: rotation ${rotationId} of \`vault_sentry_dsn\``);
+  });
+
+  it("SignalWire: the old PAT revoked and refused before the signaling deploy", async () => {
+    const oldToken = box.secrets.vault_signalwire_token;
+    const pat = box.repository.createToken();
+    secrets.push(pat);
+    const reason = "PAT in a screenshot, INC-78";
+    const { rotationId } = await walk(`/rotate signalwire compromised ${reason}`, {
+      token: () => pat,
+      beforeDone: (prompt) => {
+        expect(prompt).toMatch(/revoke the old token/);
+        // FreeSWITCH still has the old token: the deploy comes after the refusal.
+        expect(readFileSync(path.join(box.servicesDir, "freeswitch/auth.conf"), "utf8")).not.toContain(pat);
+        box.repository.revokeToken(oldToken);
+      },
+    });
+    const r = journal(rotationId);
+    expectRefusedBefore(r, "old_token_refused", "deploy_signaling");
+    expect(await repoStatus(oldToken)).toBe(401);
+    expect(await repoStatus(pat)).toBe(200);
+    await expectReported(r, "vault_signalwire_token", reason);
+  });
+
+  it("NATS: the config lists the new user alone from the first reload; an intruder on the old password is cut off", async () => {
+    const oldPassword = box.secrets.vault_nats_password;
+    const intruder = await connect({ servers: box.nats.url, user: "akira", pass: oldPassword, reconnect: false });
+    const reason = "password in a CI log, INC-79";
+    const { rotationId, prompts } = await walk(`/rotate nats compromised ${reason}`);
+    expect(prompts.some((p) => p.includes("still logged in as the old user"))).toBe(false);
+    const r = journal(rotationId);
+    expect(r.steps.some((s) => s.id === "accept_both")).toBe(false);
+    expectRefusedBefore(r, "old_refused", "deploy_cdr_worker");
+    await intruder.closed();
+    const newPassword = vaultValue("vault_nats_password")!;
+    secrets.push(newPassword);
+    await expect(
+      connect({ servers: box.nats.url, user: "akira", pass: oldPassword, reconnect: false }),
+    ).rejects.toThrow(/Authorization Violation/i);
+    await expectReported(r, "vault_nats_password", reason);
+  });
+
+  it("Telegram: the routine revoke-first order, with the old token's 401 proven before the deploy", async () => {
+    const oldToken = box.secrets.vault_telegram_bot_token;
+    let newToken = "";
+    const reason = "token leaked in a bot framework issue";
+    const { rotationId } = await walk(`/rotate telegram compromised ${reason}`, {
+      beforeDone: () => {
+        newToken = box.telegram.issueNewToken(NOTIFY_BOT);
+        secrets.push(newToken);
+      },
+      token: () => newToken,
+    });
+    const r = journal(rotationId);
+    expectRefusedBefore(r, "old_token_dead", "deploy_notifications");
+    expect(r.outage?.what).toBe("the notification bot");
+    expect((await getMe(oldToken)).status).toBe(401);
+    await expectReported(r, "vault_telegram_bot_token", reason);
+  });
+
+  it("API token: the gateway drops the old token as soon as every client has the new one", async () => {
+    const old = box.secrets.vault_billing_api_token;
+    const reason = "token in a public gist";
+    const { rotationId } = await walk(`/rotate api-token compromised ${reason}`);
+    const r = journal(rotationId);
+    expect(r.steps.some((s) => s.id === "verify_new")).toBe(false);
+    expect(record(r, "drop_old").state).toBe("done");
+    expect(r.exposure).toMatchObject({ proven: true, to: record(r, "drop_old").endedAt });
+    const token = vaultValue("vault_billing_api_token")!;
+    secrets.push(token);
+    expect(await box.apiGateway.status("vault_billing_api_token", old)).toBe(401);
+    expect(await box.apiGateway.status("vault_billing_api_token", token)).toBe(200);
+    await expectReported(r, "vault_billing_api_token", reason);
   });
 
   it("leaves no secret value in the chat, the journal, the CHANGELOG or git", async () => {

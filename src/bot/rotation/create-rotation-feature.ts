@@ -1,4 +1,5 @@
-import { Composer, InlineKeyboard, type Context } from "grammy";
+import { Composer, InlineKeyboard, InputFile, type Context } from "grammy";
+import { buildTimeline, readAuditOf, timelineMarkdown } from "../../audit/build-timeline.js";
 import type { ConversationFlavor } from "@grammyjs/conversations";
 import type { Audit } from "../../audit/create-audit.js";
 import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
@@ -23,6 +24,8 @@ export interface RotationFeatureDeps {
   opsChatId: number;
   now: () => Date;
   logger: Logger;
+  /** Where the audit log is, for /timeline. */
+  stateDir: string;
 }
 
 const elapsed = (from: string, now: Date) => {
@@ -224,6 +227,29 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
     } finally {
       release();
     }
+  });
+
+  composer.command("timeline", async (ctx) => {
+    const argument = rotationIdArgument("timeline", ctx.match);
+    if ("problem" in argument || argument.id === undefined) {
+      await ctx.reply(
+        "problem" in argument ? argument.problem : "Usage: /timeline <rotation id> (/history lists them).",
+      );
+      return;
+    }
+    const rotation = await engine.get(argument.id);
+    if (!rotation) {
+      await ctx.reply(`No rotation ${argument.id} in the journal; /history lists them.`);
+      return;
+    }
+    const entries = buildTimeline(rotation, await readAuditOf(deps.stateDir, rotation.id));
+    // As a file: a timeline outgrows one message, and Markdown pastes as it is into a post-mortem.
+    await ctx.replyWithDocument(
+      new InputFile(Buffer.from(timelineMarkdown(rotation, entries)), `timeline-${rotation.id}.md`),
+      {
+        caption: `🧾 Timeline of rotation ${rotation.id} (${rotation.key}): ${entries.length} entries, from the journal and the audit log.`,
+      },
+    );
   });
 
   composer.command("history", async (ctx) => {
