@@ -6,12 +6,13 @@
 import { measureAbort } from "./figures/abort.js";
 import { measureAge } from "./figures/age.js";
 import { measureChatTraffic } from "./figures/chat-traffic.js";
+import { measureExposure } from "./figures/exposure.js";
 import { measureIdleMemory } from "./figures/idle-memory.js";
 import { measureRotation } from "./figures/rotation.js";
 import { measureStartup } from "./figures/startup.js";
 import { describeMachine, formatFigures, type Figure } from "./lib/measure.js";
 
-const only = new Set((process.env.BENCH_ONLY ?? "a,b,c,d,e,f").split(",").map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? "a,b,c,d,e,f,g").split(",").map((s) => s.trim()));
 const figures: Figure[] = [];
 const notes: string[] = [];
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -35,6 +36,7 @@ const steps: [string, string, () => Promise<{ figures: Figure[]; notes: string[]
   ["d", "idle memory", () => measureIdleMemory(30)],
   ["e", "chat traffic", () => measureChatTraffic()],
   ["f", "abort", () => measureAbort(3)],
+  ["g", "exposure window, compromise against routine", () => measureExposure()],
 ];
 for (const [key, title, measure] of steps) {
   if (!only.has(key)) continue;

@@ -514,7 +514,7 @@ export function createRotationPresenter({
         // At the end the completion message names the owner; an incident tells them at its start.
         if (rotation.compromise && rotation.state !== "completed")
           void serial(rotation.id, async () => {
-            await sendToOps(rotation, incidentOwnerNotice(rotation));
+            await sendToOps(rotation, incidentOwnerNotice(rotation), { parse_mode: "HTML" });
           });
         break;
     }
