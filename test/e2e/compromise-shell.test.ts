@@ -97,7 +97,7 @@ describe("rotabot rotate --compromised", () => {
     const timeline = await runRotabot(["timeline", id, "--markdown"], env, infra.infraDir);
     expect(timeline.stdout).toContain(`## Timeline: rotation ${id} of \`vault_billing_api_token\``);
     expect(timeline.stdout).toMatch(
-      /\| suspected leak of vault_billing_api_token \(as declared\): token in CI logs, INC-90 \| \|/,
+      /\| suspected leak of vault_billing_api_token \(as declared\): token in CI logs, INC-90 \| +\|/,
     );
     expect(timeline.stdout).toMatch(/\| Remove the old secret and rename _new: confirmed \| opsuser \|/);
     const newValue = /^vault_billing_api_token: "([^"]+)"$/m.exec(infra.vaultPlain())![1]!;
