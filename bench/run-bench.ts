@@ -7,6 +7,7 @@ import { measureAbort } from "./figures/abort.js";
 import { measureAge } from "./figures/age.js";
 import { measureBotCosts } from "./figures/bot-costs.js";
 import { measureChatTraffic } from "./figures/chat-traffic.js";
+import { measureExposure } from "./figures/exposure.js";
 import { measureIdleMemory } from "./figures/idle-memory.js";
 import { measureRotation } from "./figures/rotation.js";
 import { measureStartup } from "./figures/startup.js";
@@ -38,6 +39,7 @@ const steps: [string, string, () => Promise<{ figures: Figure[]; notes: string[]
   ["e", "chat traffic", () => measureChatTraffic()],
   ["f", "abort", () => measureAbort(3)],
   ["g", "start-up, /age and memory of rotabot start", () => measureBotCosts({ starts: 5, replies: 100 })],
+  ["j", "exposure window, compromise against routine", () => measureExposure()],
 ];
 for (const [key, title, measure] of steps) {
   if (!only.has(key)) continue;

@@ -9,6 +9,7 @@ import type { RotationEngine } from "../src/rotation/create-rotation-engine.js";
 import { describePlan, type PlanContext, type PlanLine } from "../src/rotation/describe-plan.js";
 import { outageEstimate, stepLabel } from "../src/rotation/queries.js";
 import { resolveTarget, unreadableManifest } from "../src/runbook/resolve-target.js";
+import { compromiseChoice, noCompromiseOrder, type CompromiseChoice } from "../src/rotation/describe-compromise.js";
 import type { Runbook } from "../src/runbook/runbook-schema.js";
 import { rotatableSecrets } from "../src/runbook/suggest-secrets.js";
 import { escapeHtml } from "../src/telegram/html.js";
@@ -85,8 +86,14 @@ const PLAN_MINUTES = 15;
 /** Secrets offered as buttons when no name (or no close name) was typed; /age lists the rest. */
 const CHOICES_LISTED = 12;
 
+/** A suspected compromise as /rotate gives it to the dialog: the reason, and since when (ISO), if said. */
+export interface CompromiseArgument {
+  reason: string;
+  since?: string;
+}
+
 /**
- * /rotate <name> [incident <reason>]: resolves the secret (or offers the secrets as buttons, due
+ * /rotate <name> [incident <reason> | compromised <reason> [since <time>]]: resolves the secret (or offers the secrets as buttons, due
  * ones first, or the closest names to a typo), lets the operator pick among several API tokens,
  * shows the plan with Start and Cancel, and starts the engine. Everything after the start
  * (progress, confirmations, tokens) is the engine's and the presenter's: this dialog never waits
@@ -127,6 +134,7 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     ctx: Context,
     typed: string,
     incident: string,
+    compromised?: CompromiseArgument,
   ): Promise<void> {
     const user = ctx.from!;
     const nonce = await conversation.external(() => randomBytes(4).toString("hex"));
@@ -185,8 +193,15 @@ export function createRotateConversation(deps: RotateConversationDeps) {
       return found?.outage ? (outageEstimate(found, await engine.list()) ?? null) : null;
     });
     const procedure = runbook.procedures.find((p) => p.id === procedureId)!;
+    if (compromised && !procedure.compromise) {
+      await ctx.reply(`Not started: ${escapeHtml(noCompromiseOrder(procedure))}.`, { parse_mode: "HTML" });
+      return;
+    }
+    const choice = compromised
+      ? await conversation.external(async () => compromiseChoice(procedure, await engine.list()) ?? null)
+      : null;
     const environments = runbook.environments.map((e) => e.name);
-    const steps = describePlan(runbook, procedure, { key, paths })
+    const steps = describePlan(runbook, procedure, { key, paths }, compromised ? "compromise" : "routine")
       .map((l) => formatPlanStep(l, environments))
       .join("\n");
     const commandsButton = encodeButton({ kind: "commands", key });
@@ -197,7 +212,9 @@ export function createRotateConversation(deps: RotateConversationDeps) {
       `${environments.length > 1 ? "Environments, in rollout order" : "Environment"}: ${escapeHtml(environments.join(" → "))}`,
       ...(procedure.summary ? [`<i>${escapeHtml(procedure.summary)}</i>`] : []),
       ...(outage ? [`⏱ ${escapeHtml(outage)}`] : []),
+      ...(compromised && choice ? compromiseLines(compromised, choice) : []),
       "",
+      ...(compromised ? ["<b>Steps in the compromise order</b> (the routine order: /plan, or Start routine):"] : []),
       steps,
       "",
       `The commands behind each step: ${commandsButton ? "📜 Show commands, or " : ""}/plan ${escapeHtml(key)}.`,
@@ -205,7 +222,13 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     const settledHtml = lines.join("\n");
     const text = `${settledHtml}\nOnly ${escapeHtml(telegramActor(user).name)} can start it; this plan expires in ${PLAN_MINUTES} minutes.`;
     const button = (action: PlanAction) => encodeButton({ kind: "plan", nonce, ownerId: user.id, action });
-    const keyboard = new InlineKeyboard().text("▶️ Start", button("start")).text("✖️ Cancel", button("cancel"));
+    const keyboard = compromised
+      ? new InlineKeyboard()
+          .text("🚨 Start: compromise order", button("start"))
+          .row()
+          .text("▶️ Start: routine order", button("routine"))
+          .text("✖️ Cancel", button("cancel"))
+      : new InlineKeyboard().text("▶️ Start", button("start")).text("✖️ Cancel", button("cancel"));
     if (commandsButton) keyboard.row().text("📜 Show commands", commandsButton);
     const preflightButton = preflight ? encodeButton({ kind: "preflight", key }) : undefined;
     if (preflightButton) keyboard.text("🧪 Preflight", preflightButton);
@@ -231,12 +254,23 @@ export function createRotateConversation(deps: RotateConversationDeps) {
         await settleCard(ctx, asking, `✖️ Cancelled by ${escapeHtml(telegramActor(user).name)}; nothing was done.`);
         return;
       }
+      const order = press.callbackQuery.data.endsWith("|routine") ? ("routine" as const) : ("compromise" as const);
       const started = await conversation.external(async () => {
         const result = await engine.start({
           procedure,
           key,
           initiator: telegramActor(user),
           ...(incident ? { incident: { reason: incident } } : {}),
+          ...(compromised
+            ? {
+                incident: { reason: compromised.reason },
+                compromise: {
+                  reason: compromised.reason,
+                  since: compromised.since === undefined ? undefined : new Date(compromised.since),
+                  order,
+                },
+              }
+            : {}),
           owner: owner ?? undefined,
           topic,
         });
@@ -267,6 +301,18 @@ export function createRotateConversation(deps: RotateConversationDeps) {
       asking = { chatId: again.chat.id, messageId: again.message_id, settledHtml: refusal };
     }
   };
+}
+
+/** The plan card's incident lines: what leaked since when, and what each order costs and saves. */
+function compromiseLines(compromised: CompromiseArgument, choice: CompromiseChoice): string[] {
+  const last = (which: string | undefined) => (which ? ` Last measured here: ${escapeHtml(which)}.` : "");
+  return [
+    `🚨 <b>Incident: suspected compromise</b>: ${escapeHtml(clip(compromised.reason, INCIDENT_REASON_MAX))}. Exposed since ${escapeHtml(compromised.since ?? "the declaration (now)")}. The deploy guard is overridden; the owner is told at the start; the two-person rule still applies.`,
+    `🚨 <b>Compromise order</b>: the old value is refused as early as the service allows.${last(choice.lastExposure.compromise)}`,
+    `   Costs: ${escapeHtml(choice.outage)}`,
+    `   Saves: ${escapeHtml(choice.saves)}`,
+    `▶️ <b>Routine order</b>: the old value stays accepted until the rotation's last checks.${last(choice.lastExposure.routine)}`,
+  ];
 }
 
 /**

@@ -1,3 +1,4 @@
+import { describeExposure } from "../changelog/describe-exposure.js";
 import type { RotationEngine } from "../rotation/create-rotation-engine.js";
 import type { Rotation } from "../model/rotation.js";
 import { describeOutage, stepLabel } from "../rotation/queries.js";
@@ -16,6 +17,11 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
           by: event.rotation.initiator.name,
           environment: event.rotation.environments.join(" → "),
           incident: event.rotation.incident?.reason,
+          compromise: event.rotation.compromise && {
+            since: event.rotation.compromise.since,
+            sinceGiven: event.rotation.compromise.sinceGiven,
+            order: event.rotation.compromise.order,
+          },
         });
         break;
       case "step_finished":
@@ -109,6 +115,11 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
           manifest: done("manifest_update"),
           changelog: done("changelog_update"),
           outage: describeOutage(event.rotation),
+          exposure: event.rotation.compromise && {
+            text: describeExposure(event.rotation)!,
+            seconds: event.rotation.exposure?.seconds,
+            proven: event.rotation.exposure?.proven ?? false,
+          },
           owner: { name: event.rotation.owner, notified: done("notify_owner") },
         });
         break;

@@ -26,7 +26,15 @@ export type AuditEvent =
   | { type: "unauthorized"; actor: Actor; chat: ChatRef | undefined; action: string }
   | { type: "membership"; actor: Actor; chat: ChatRef; status: string }
   | { type: "chat_unreachable"; chat: string; chatId: number; problem: string; fix: string }
-  | { type: "rotation_started"; rotation: RotationRef; by: string; environment: string; incident: string | undefined }
+  | {
+      type: "rotation_started";
+      rotation: RotationRef;
+      by: string;
+      environment: string;
+      incident: string | undefined;
+      /** A suspected compromise: since when, and which order the operator chose. */
+      compromise?: { since: string; sinceGiven: boolean; order: string } | undefined;
+    }
   | { type: "rotation_refused"; key: string; by: string; reason: string }
   | { type: "step_ok"; rotation: RotationRef; step: string; seconds: number; skipped: boolean }
   | { type: "step_failed"; rotation: RotationRef; step: string; seconds: number; message: string }
@@ -53,6 +61,8 @@ export type AuditEvent =
   | {
       type: "rotation_completed";
       outage?: string | undefined;
+      /** A compromise rotation's exposure window, in words, and in seconds for whoever reads the log. */
+      exposure?: { text: string; seconds: number | undefined; proven: boolean } | undefined;
       rotation: RotationRef;
       minutes: number;
       commit: string | undefined;
@@ -123,7 +133,7 @@ export function formatAuditLine(event: ChannelEvent): string {
     case "chat_unreachable":
       return `📵 ${escapeHtml(event.problem)}. Fix: ${escapeHtml(event.fix)}.`;
     case "rotation_started":
-      return `${rot(event.rotation)} ▶️ started by ${escapeHtml(event.by)} in ${escapeHtml(event.environment)}${event.incident ? `, <b>incident</b>: ${escapeHtml(event.incident)}` : ""}`;
+      return `${rot(event.rotation)} ▶️ started by ${escapeHtml(event.by)} in ${escapeHtml(event.environment)}${event.incident ? `, <b>incident</b>: ${escapeHtml(event.incident)}` : ""}${event.compromise ? `; 🚨 suspected compromise, exposed since ${escapeHtml(event.compromise.since)}${event.compromise.sinceGiven ? "" : " (the declaration)"}, ${escapeHtml(event.compromise.order)} order` : ""}`;
     case "rotation_refused":
       return `🚫 <code>${escapeHtml(event.key)}</code>: rotation by ${escapeHtml(event.by)} refused: ${escapeHtml(event.reason)}`;
     case "step_failed":
@@ -149,7 +159,7 @@ export function formatAuditLine(event: ChannelEvent): string {
     case "credentials_revoked":
       return `${rot(event.rotation)} ✅ revoked, says ${escapeHtml(event.by)}: ${escapeHtml(event.credentials.join("; "))}`;
     case "rotation_completed":
-      return `${rot(event.rotation)} 🏁 completed in ${event.minutes.toFixed(1)} min; manifest ${event.manifest ? "updated" : "NOT updated"}, CHANGELOG ${event.changelog ? "updated" : "NOT updated"}${event.commit ? `, commit <code>${escapeHtml(event.commit)}</code>` : ", no commit"}${event.outage ? `; ⏱ ${escapeHtml(event.outage)}` : ""}${event.owner?.notified ? `; ${ownerNotice(event.owner.name, event.rotation.key)}` : ""}`;
+      return `${rot(event.rotation)} 🏁 completed in ${event.minutes.toFixed(1)} min; manifest ${event.manifest ? "updated" : "NOT updated"}, CHANGELOG ${event.changelog ? "updated" : "NOT updated"}${event.commit ? `, commit <code>${escapeHtml(event.commit)}</code>` : ", no commit"}${event.outage ? `; ⏱ ${escapeHtml(event.outage)}` : ""}${event.exposure ? `; 🚨 ${escapeHtml(event.exposure.text)}` : ""}${event.owner?.notified ? `; ${ownerNotice(event.owner.name, event.rotation.key)}` : ""}`;
     case "rotation_interrupted":
       return `${rot(event.rotation)} ⚠️ interrupted${event.step ? ` during “${escapeHtml(event.step)}”` : ""} (rotabot stopped); resume with /resume ${escapeHtml(event.rotation.id)}`;
   }

@@ -227,6 +227,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
       opsChatId: config.opsChatId,
       now,
       logger,
+      stateDir: paths.stateDir,
     }),
   );
   guarded.use(createUnhandledFeature());

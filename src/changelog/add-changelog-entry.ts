@@ -3,9 +3,18 @@ import path from "node:path";
 import type { FileReplacer } from "../fs/replace-file.js";
 import { fail, type Result } from "../result.js";
 
-/** One CHANGELOG line per rotation: the key, the rotation id and the operator, never a value. */
-export function changelogLine(key: string, rotationId: string, operator: string, date: string): string {
-  return `- ${date}: rotated \`${key}\` (rotation ${rotationId}, by ${operator})`;
+/**
+ * One CHANGELOG line per rotation: the key, the rotation id and the operator, never a value; a
+ * compromise rotation adds its reason and its exposure window (`incident`).
+ */
+export function changelogLine(
+  key: string,
+  rotationId: string,
+  operator: string,
+  date: string,
+  incident?: string,
+): string {
+  return `- ${date}: rotated \`${key}\` (rotation ${rotationId}, by ${operator})${incident ? `; ${incident}` : ""}`;
 }
 
 type ChangelogResult<T> = Result<T, "invalid_changelog">;

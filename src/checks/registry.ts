@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { CheckKind, CheckResult, CheckServices, CheckValues } from "./check-kind.js";
 import { natsOldLoginRefused, natsOldUserIdle, natsStreamHealth } from "./nats.js";
-import { postgresLogin, postgresOldSessionsGone } from "./postgres.js";
+import { postgresLogin, postgresOldPasswordRefused, postgresOldSessionsGone } from "./postgres.js";
 import { telegramOldTokenRevoked, telegramSameBot, telegramTestAlert } from "./telegram.js";
 import type { Rotation } from "../model/rotation.js";
 
@@ -9,6 +9,7 @@ import type { Rotation } from "../model/rotation.js";
 export const builtinCheckSchema = z.discriminatedUnion("builtin", [
   postgresLogin.schema,
   postgresOldSessionsGone.schema,
+  postgresOldPasswordRefused.schema,
   telegramSameBot.schema,
   telegramTestAlert.schema,
   telegramOldTokenRevoked.schema,
@@ -22,6 +23,7 @@ export type BuiltinCheck = z.output<typeof builtinCheckSchema>;
 const CHECKS: { [K in BuiltinCheck["builtin"]]: CheckKind<Extract<BuiltinCheck, { builtin: K }>> } = {
   postgres_login: postgresLogin,
   postgres_old_sessions_gone: postgresOldSessionsGone,
+  postgres_old_password_refused: postgresOldPasswordRefused,
   telegram_same_bot: telegramSameBot,
   telegram_test_alert: telegramTestAlert,
   telegram_old_token_revoked: telegramOldTokenRevoked,

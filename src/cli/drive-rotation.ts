@@ -1,3 +1,4 @@
+import { describeExposure } from "../changelog/describe-exposure.js";
 import { readFailureCause } from "../exec/find-failure-cause.js";
 import type { EngineEvent, RotationEngine } from "../rotation/create-rotation-engine.js";
 import type { Actor, Awaiting, OperatorResponse } from "../model/rotation.js";
@@ -95,6 +96,7 @@ export async function driveRotation(
       if (rotation.state === "completed") {
         print(`✅ ${rotation.message ?? "completed"} (rotation ${rotation.id})\n`);
         if (rotation.outage) print(`⏱ ${describeOutage(rotation)}\n`);
+        if (rotation.compromise) print(`🚨 ${describeExposure(rotation)}\n`);
         return EXIT.ok;
       }
       if (isTerminal(rotation)) {

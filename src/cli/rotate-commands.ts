@@ -15,9 +15,13 @@ import { driveRotation } from "./drive-rotation.js";
 import { showRollback } from "./show-rollback.js";
 import { openEngine } from "./open-engine.js";
 import { shellActor } from "./shell-actor.js";
-import { checkIncidentReason } from "../telegram/user-text.js";
+import { checkCompromiseReason, checkIncidentReason } from "../telegram/user-text.js";
 import { readCommandLine } from "./usage.js";
 import { todayUtc } from "../time/calendar-date.js";
+import { fail, type Result } from "../result.js";
+import { compromiseChoice, describeChoice, noCompromiseOrder } from "../rotation/describe-compromise.js";
+import type { StartRequest } from "../rotation/new-rotation.js";
+import { parseSince } from "../time/parse-since.js";
 
 /** Who acts (`--as`, SUDO_USER, the login user), or undefined after saying why the name is refused. */
 function actorOf(command: string, io: CliIo, as: string | undefined): Actor | undefined {
@@ -42,6 +46,12 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
     io.stderr(`rotabot rotate: ${incident.message}\n`);
     return EXIT.usage;
   }
+  const compromised = compromiseOf(parsed.values, new Date());
+  if (!compromised.ok) {
+    io.stderr(`rotabot rotate: ${compromised.message}\n`);
+    return EXIT.usage;
+  }
+  const compromise = compromised.compromise;
   const actor = actorOf("rotate", io, parsed.values.as);
   if (!actor) return EXIT.usage;
   const opened = await openEngine(io, parsed.values.infra);
@@ -83,11 +93,25 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
     io.stderr(`rotabot rotate: "${name}" fits several secrets; name one: ${found.keys.join(", ")}\n`);
     return EXIT.usage;
   }
+  if (compromise && !found.procedure.compromise) {
+    io.stderr(`rotabot rotate: ${noCompromiseOrder(found.procedure)}\n`);
+    return EXIT.usage;
+  }
   const { entry } = found;
   io.stdout(
     `Plan: rotate ${found.key} with "${found.procedure.title}"${entry?.lastRotation ? `, last rotated ${entry.lastRotation}` : ", never rotated"}${entry?.owner ? `, owner ${entry.owner}` : ""}\n`,
   );
   if (found.procedure.summary) io.stdout(`${found.procedure.summary}\n`);
+  if (compromise) {
+    io.stdout(
+      `🚨 Incident: ${found.key} suspected compromised (${compromise.reason}), exposed since ${compromise.since ? compromise.since.toISOString() : "now (no --since)"}.\n`,
+    );
+    const choice = compromiseChoice(found.procedure, await engine.list())!;
+    for (const line of describeChoice(choice)) io.stdout(`${line}\n`);
+    io.stdout(
+      `Chosen: the ${compromise.order} order${compromise.order === "compromise" ? " (--order routine for the other)" : ""}.\n`,
+    );
+  }
   engine.prepare({ procedure: found.procedure, key: found.key }); // the --list-tasks checks, while the plan is read
   const outage = outageEstimate(found.procedure, await engine.list());
   if (outage) io.stdout(`${outage}\n`);
@@ -95,7 +119,8 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
   io.stdout(
     `${environments.length > 1 ? "Environments, in rollout order" : "Environment"}: ${environments.join(" → ")}\n`,
   );
-  for (const line of describePlan(runbook, found.procedure, { key: found.key, paths })) {
+  const order = compromise?.order ?? "routine";
+  for (const line of describePlan(runbook, found.procedure, { key: found.key, paths }, order)) {
     io.stdout(
       `  ${String(line.index).padStart(2)}. ${line.destructive ? "⚠ " : ""}${stepLabel(line, environments)}${line.destructive ? " (cannot be undone)" : ""}\n${line.detail ? `        ${line.detail}\n` : ""}${line.seed ? `        the seed runbook says: ${line.seed}\n` : ""}${line.note ? `        why: ${line.note}\n` : ""}`,
     );
@@ -116,6 +141,7 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
         key: found.key,
         initiator: actor,
         ...(incident ? { incident: { reason: incident.reason } } : {}),
+        ...(compromise ? { incident: { reason: compromise.reason }, compromise } : {}),
         owner: entry?.owner ?? undefined,
       });
       if (started.ok) io.stdout(`Rotation ${started.rotation.id} started.\n`);
@@ -131,6 +157,34 @@ export async function runRotateCommand(args: string[], io: CliIo): Promise<numbe
     prompter.close();
     await flushAudit(io, opened.flush);
   }
+}
+
+/** `--compromised REASON [--since TIME] [--order compromise|routine]`, checked; each refusal names the fix. */
+function compromiseOf(
+  values: {
+    compromised?: string | undefined;
+    since?: string | undefined;
+    order?: string | undefined;
+    incident?: string | undefined;
+  },
+  now: Date,
+): Result<{ compromise: StartRequest["compromise"] }, "usage"> {
+  if (values.compromised === undefined) {
+    const stray = values.since !== undefined ? "--since" : values.order !== undefined ? "--order" : undefined;
+    return stray
+      ? fail("usage", `${stray} belongs to a compromised secret: add --compromised "<reason>"`)
+      : { ok: true, compromise: undefined };
+  }
+  if (values.incident !== undefined)
+    return fail("usage", "--compromised is already an incident: give its reason once, with --compromised alone");
+  const reason = checkCompromiseReason(values.compromised, '--compromised "token pasted in a public channel, INC-51"');
+  if (!reason.ok) return fail("usage", reason.message);
+  const since = values.since === undefined ? undefined : parseSince(values.since, now);
+  if (since && !since.ok) return fail("usage", `--since: ${since.message}`);
+  const order = values.order ?? "compromise";
+  if (order !== "compromise" && order !== "routine")
+    return fail("usage", `--order is compromise or routine, not "${order.slice(0, 20)}"`);
+  return { ok: true, compromise: { reason: reason.reason, since: since?.since, order } };
 }
 
 export async function runStatusCommand(args: string[], io: CliIo): Promise<number> {

@@ -24,6 +24,14 @@ const COMMANDS = {
     load: async () => (await import("./rotate-commands.js")).runStatusCommand,
     summary: "list rotations in flight",
   },
+  history: {
+    load: async () => (await import("./history-command.js")).runHistoryCommand,
+    summary: "list the latest rotations, with the exposure window of compromise rotations",
+  },
+  timeline: {
+    load: async () => (await import("./history-command.js")).runTimelineCommand,
+    summary: "a rotation's timeline for a post-mortem (--markdown), from its journal and the audit log",
+  },
   resume: {
     load: async () => (await import("./rotate-commands.js")).runResumeCommand,
     summary: "continue an interrupted or waiting rotation",

@@ -20,7 +20,7 @@ Reports each secret's age, due date and status from the manifest, most urgent fi
   --exit-zero          exit 0 even when something is overdue (still 2 on bad input)
 Exit code: 0 all fine, 1 something overdue or never rotated, 2 bad manifest, runbook or arguments.`;
 
-export const ROTATE_USAGE = `Usage: rotabot rotate <secret|alias> [--as NAME] [--incident REASON] [--yes] [--break-glass REASON] [--infra DIR]
+export const ROTATE_USAGE = `Usage: rotabot rotate <secret|alias> [--as NAME] [--incident REASON] [--compromised REASON [--since TIME] [--order compromise|routine]] [--yes] [--break-glass REASON] [--infra DIR]
        rotabot rotate --due [--as NAME] [--incident REASON] [--yes] [--break-glass REASON] [--infra DIR]
 
 Rotates a secret on this terminal with the same engine as the chat (the fallback when Telegram is down).
@@ -30,6 +30,11 @@ Rotates a secret on this terminal with the same engine as the chat (the fallback
   --as NAME              who is at the keyboard, for the CHANGELOG, the commit and the audit (default: the
                          user who ran sudo, else the login user); the account rotabot runs as is named beside it
   --incident REASON      rotate during a deploy; the reason goes to the journal, the audit and the commit
+  --compromised REASON   the value may have leaked: an incident, rotated in the procedure's compromise
+                         order (the old value refused as early as the service allows), with the exposure
+                         window measured and reported; the owner is told at the start
+  --since TIME           when it may have leaked (2026-12-07T09:30Z, or 3h ago); default: now
+  --order ORDER          compromise (default with --compromised) or routine: the plan shows what each costs
   --yes                  start without asking (every later decision is still asked)
   --break-glass REASON   approve the two-person steps alone (audited with the reason); for when nobody
                          else can be reached
@@ -41,6 +46,18 @@ export const STATUS_USAGE = `Usage: rotabot status [--infra DIR]
 Lists the rotations in flight: state, step, what they wait for; a failed rollback with each
 environment's state and the way out; and credentials created for ended rotations that are still
 to be revoked.`;
+
+export const HISTORY_USAGE = `Usage: rotabot history [--limit N] [--infra DIR]
+
+Lists the latest rotations, newest first (default 20): when, which secret, how it ended, by whom,
+its commit; for a suspected compromise, its reason and the measured exposure window (how long the
+old value stayed accepted), and any measured outage.`;
+
+export const TIMELINE_USAGE = `Usage: rotabot timeline <rotation-id> [--markdown] [--infra DIR]
+
+A rotation's timeline for a post-mortem, from its journal and the audit log (STATE_DIR/audit.jsonl):
+the declaration, every step's end, every decision and who made it, when the old value was proven
+refused, the end. --markdown prints a table to paste; rotabot audit verify checks the log's chain.`;
 
 export const RESUME_USAGE = `Usage: rotabot resume <rotation-id> [--as NAME] [--break-glass REASON] [--infra DIR]
 
@@ -119,6 +136,9 @@ export const COMMAND_LINES = {
       ...infra,
       ...as,
       incident: { type: "string" },
+      compromised: { type: "string" },
+      since: { type: "string" },
+      order: { type: "string" },
       yes: { type: "boolean", default: false },
       "break-glass": { type: "string" },
       due: { type: "boolean", default: false },
@@ -126,6 +146,12 @@ export const COMMAND_LINES = {
     positionals: [{ name: "<secret|alias>", unless: "due" }],
   },
   status: { usage: STATUS_USAGE, options: infra, positionals: [] },
+  timeline: {
+    usage: TIMELINE_USAGE,
+    options: { ...infra, markdown: { type: "boolean", default: false } },
+    positionals: [{ name: "<rotation-id>" }],
+  },
+  history: { usage: HISTORY_USAGE, options: { ...infra, limit: { type: "string", default: "20" } }, positionals: [] },
   resume: {
     usage: RESUME_USAGE,
     options: { ...infra, ...as, "break-glass": { type: "string" } },

@@ -4,7 +4,7 @@ import path from "node:path";
 import { prepareStateDir } from "../fs/prepare-state-dir.js";
 import { todayUtc } from "../time/calendar-date.js";
 import { readManifest } from "../manifest/read-manifest.js";
-import type { Runbook } from "../runbook/runbook-schema.js";
+import { allSteps, type Runbook } from "../runbook/runbook-schema.js";
 import { stepCommands } from "../steps/registry.js";
 import type { Vault } from "../vault/create-vault.js";
 import {
@@ -61,7 +61,7 @@ function commandsOf(runbook: Runbook): { where: string; argv: readonly string[] 
   const out: { where: string; argv: readonly string[] }[] = [];
   if (runbook.deploy_guard) out.push({ where: "deploy_guard", argv: runbook.deploy_guard.argv });
   for (const p of runbook.procedures) {
-    for (const s of [...p.steps, ...p.rollback])
+    for (const s of [...allSteps(p), ...p.rollback])
       for (const argv of stepCommands(s)) out.push({ where: `${p.id}/${s.id}`, argv });
   }
   for (const s of runbook.epilogue) for (const argv of stepCommands(s)) out.push({ where: `epilogue/${s.id}`, argv });

@@ -52,6 +52,8 @@ export interface StepRecord {
   message?: string;
   logFile?: string;
   confirmedBy?: Actor;
+  /** Who said a failed step was done by hand (Mark done): it ran, but proved nothing. */
+  markedDoneBy?: Actor;
   /** The process group of the command it runs (or last ran), to find a run a crash left behind. */
   process?: { pgid: number; host: string; start?: string };
 }
@@ -156,6 +158,17 @@ export interface Rotation {
   /** The environments it rolls out to, in order (the runbook's, when it started). */
   environments: string[];
   incident?: { reason: string };
+  /**
+   * A suspected compromise (`/rotate <secret> compromised <reason>`): also an incident. `since` is
+   * when the value may have leaked (the operator's `--since`, else the declaration); `order` is the
+   * order the operator chose: the procedure's compromise order, or its routine one.
+   */
+  compromise?: { reason: string; since: string; sinceGiven: boolean; order: "compromise" | "routine" };
+  /**
+   * The exposure window: from `compromise.since` (or the start) to the end of the check that proved
+   * the old value refused by every consumer (`proven`), or to the rotation's end when none did.
+   */
+  exposure?: { from: string; to: string; seconds: number; proven: boolean; by: string };
   state: RotationState;
   steps: StepRecord[];
   awaiting?: Awaiting;

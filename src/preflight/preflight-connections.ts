@@ -1,7 +1,7 @@
 import type { CheckServices } from "../checks/check-kind.js";
 import type { CheckResult } from "../doctor/doctor-checks.js";
 import { envOf } from "../steps/run-command.js";
-import type { Environment, Procedure } from "../runbook/runbook-schema.js";
+import { allSteps, type Environment, type Procedure } from "../runbook/runbook-schema.js";
 import { monitorUrlOf, natsUserFor } from "../services/nats.js";
 import { callBotApi } from "../telegram/call-bot-api.js";
 
@@ -33,7 +33,7 @@ export async function rehearseConnections({
   telegramApiRoot: string;
 }): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  const steps = [...procedure.steps, ...procedure.rollback];
+  const steps = [...allSteps(procedure), ...procedure.rollback];
   const postgres = new Map<string, { role: string; database: string; host?: string; port?: number }>();
   for (const step of steps) {
     const check = checkOf(step);

@@ -3,7 +3,7 @@ import { constants } from "node:fs";
 import { access, readdir, realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import { inventoryKey, type Procedure, type Runbook } from "../runbook/runbook-schema.js";
+import { allSteps, inventoryKey, type Procedure, type Runbook } from "../runbook/runbook-schema.js";
 
 /**
  * Something about the estate that would hurt a rotation, found before its first write: what,
@@ -134,7 +134,7 @@ export async function inventoryFindings(runbook: Runbook, infraDir: string): Pro
 export function servicesOf(procedures: readonly Procedure[]): Set<"postgres" | "nats"> {
   const services = new Set<"postgres" | "nats">();
   for (const procedure of procedures)
-    for (const step of [...procedure.steps, ...procedure.rollback]) {
+    for (const step of [...allSteps(procedure), ...procedure.rollback]) {
       const builtin = "check" in step && step.check ? step.check.builtin : "";
       if (step.kind === "postgres_set_password" || builtin.startsWith("postgres_")) services.add("postgres");
       if (step.kind === "nats_reload" || builtin.startsWith("nats_")) services.add("nats");

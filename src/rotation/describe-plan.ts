@@ -32,10 +32,15 @@ export interface PlanContext {
  * cannot be undone. Placeholders that name a path or a key are filled in; values stay
  * placeholders (`<new value>`), for they exist only in the vault.
  */
-export function describePlan(runbook: Runbook, procedure: Procedure, context: PlanContext): PlanLine[] {
-  const steps = planSteps(runbook, procedure);
+export function describePlan(
+  runbook: Runbook,
+  procedure: Procedure,
+  context: PlanContext,
+  order: "routine" | "compromise" = "routine",
+): PlanLine[] {
+  const steps = planSteps(runbook, procedure, order);
   const environments = runbook.environments.map((e) => e.name);
-  const draft = { procedureId: procedure.id, environments, steps } as Pick<
+  const draft = { procedureId: procedure.id, environments, steps, compromise: { order } } as Pick<
     Rotation,
     "procedureId" | "environments" | "steps"
   > as Rotation;

@@ -1,5 +1,5 @@
 import type { Environment, EpilogueStep, Procedure, Runbook, Step } from "../runbook/runbook-schema.js";
-import { scopeOf } from "../runbook/runbook-schema.js";
+import { scopeOf, stepsInOrder } from "../runbook/runbook-schema.js";
 import { newRotationId } from "./create-journal.js";
 import type { Actor, Rotation, StepRecord } from "../model/rotation.js";
 import { kindOf } from "../steps/registry.js";
@@ -10,6 +10,8 @@ export interface StartRequest {
   key: string;
   initiator: Actor;
   incident?: { reason: string };
+  /** A suspected compromise: the reason, when the value may have leaked (else now), and the order chosen. */
+  compromise?: { reason: string; since?: Date | undefined; order: "compromise" | "routine" };
   owner?: string | undefined;
   /** The ops chat's forum topic it was asked for in, if any. */
   topic?: number | undefined;
@@ -25,8 +27,15 @@ export const BEFORE_GATE = "-before-gate";
  * first such run in an environment comes the smoke test (the epilogue's `before_each_gate` check)
  * and a gate into the next environment, so revokes and the vault rename happen only when every
  * environment is on the new value. The epilogue follows, its per-environment steps in each.
+ * The compromise order runs the procedure's `compromise.order` instead, without gates unless it asks for them.
  */
-export function planSteps(runbook: Runbook, procedure: Procedure): StepRecord[] {
+export function planSteps(
+  runbook: Runbook,
+  procedure: Procedure,
+  order: "routine" | "compromise" = "routine",
+): StepRecord[] {
+  const steps = stepsInOrder(procedure, order);
+  const gated = order === "compromise" && procedure.compromise ? procedure.compromise.gates : procedure.rollout.gate;
   const envs = runbook.environments;
   const several = envs.length > 1;
   const idFor = (stepId: string, env: Environment | undefined) => (env && several ? `${stepId}@${env.name}` : stepId);
@@ -50,23 +59,23 @@ export function planSteps(runbook: Runbook, procedure: Procedure): StepRecord[] 
   const gateCheck = runbook.epilogue.find((s) => s.kind === "run" && s.before_each_gate);
   const records: StepRecord[] = [];
   let rolledOut = false;
-  for (let i = 0; i < procedure.steps.length;) {
-    const first = procedure.steps[i]!;
+  for (let i = 0; i < steps.length;) {
+    const first = steps[i]!;
     if (scopeOf(first) === "once") {
       records.push(record(first, "procedure", undefined));
       i++;
       continue;
     }
     let end = i;
-    while (end < procedure.steps.length && scopeOf(procedure.steps[end]!) === "environment") end++;
-    const block = procedure.steps.slice(i, end);
+    while (end < steps.length && scopeOf(steps[end]!) === "environment") end++;
+    const block = steps.slice(i, end);
     // The rollout is the first block that changes services; checks before it (a service that
     // works before the token changes) are not gated.
     const rollout: boolean = !rolledOut && block.some((step) => kindOf(step).changesServices);
     envs.forEach((env, k) => {
       for (const step of block) records.push(record(step, "procedure", env));
       const next = envs[k + 1];
-      if (!rollout || !next || !procedure.rollout.gate) return;
+      if (!rollout || !next || !gated) return;
       if (gateCheck) {
         const check = record(gateCheck, "epilogue", env, idFor(`${gateCheck.id}${BEFORE_GATE}`, env));
         records.push({ ...check, title: `${gateCheck.title} (before the rollout to ${next.name})` });
@@ -109,12 +118,24 @@ export function newRotation(
     category: request.procedure.category,
     initiator: request.initiator,
     environments: runbook.environments.map((e) => e.name),
-    ...(request.incident ? { incident: request.incident } : {}),
+    ...(request.incident || request.compromise
+      ? { incident: request.incident ?? { reason: request.compromise!.reason } }
+      : {}),
+    ...(request.compromise
+      ? {
+          compromise: {
+            reason: request.compromise.reason,
+            since: (request.compromise.since ?? now).toISOString(),
+            sinceGiven: request.compromise.since !== undefined,
+            order: request.compromise.order,
+          },
+        }
+      : {}),
     ...(request.owner ? { owner: request.owner } : {}),
     ...(request.topic !== undefined ? { topic: request.topic } : {}),
     state: "running",
     process: self,
-    steps: planSteps(runbook, request.procedure),
+    steps: planSteps(runbook, request.procedure, request.compromise?.order),
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };

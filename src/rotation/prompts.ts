@@ -102,6 +102,8 @@ export const PROMPTS = {
       ? ""
       : `\n\n⚠️ Created for this rotation and still valid: ${open.map((c) => c.revoke).join("; ")}. /status (rotabot status) lists ${open.length === 1 ? "it" : "them"} until someone says revoked.`;
   },
+  /** What ended an exposure window no check closed. */
+  exposureUnproven: "the rotation's end (no check proved the old value refused)",
   /** Between which steps a declared outage was measured. */
   outageMeasured: (from: string, to: string) => `from “${from}” to the end of “${to}”`,
   rollbackStopped: (message: string) =>

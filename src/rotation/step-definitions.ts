@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import type { Runbook } from "../runbook/runbook-schema.js";
+import { allSteps, stepsInOrder, type Runbook } from "../runbook/runbook-schema.js";
 import type { Rotation, StepRecord } from "../model/rotation.js";
 import { BEFORE_GATE } from "./new-rotation.js";
 import { kindOf, type AnyStep } from "../steps/registry.js";
@@ -24,7 +24,8 @@ export function definitionOf(runbook: Runbook, r: Readonly<Rotation>, record: St
     };
   }
   if (record.phase === "epilogue") return runbook.epilogue.find((s) => s.id === record.stepId);
-  return runbook.procedures.find((p) => p.id === r.procedureId)?.steps.find((s) => s.id === record.stepId);
+  const procedure = runbook.procedures.find((p) => p.id === r.procedureId);
+  return procedure && allSteps(procedure).find((s) => s.id === record.stepId);
 }
 
 /** Where a per-environment step runs, as the runbook describes that environment. */
@@ -39,7 +40,8 @@ export function environmentOf(runbook: Runbook, name: string | undefined): Envir
  */
 function revokeGuardedBy(runbook: Runbook, r: Readonly<Rotation>, step: AnyStep): string | undefined {
   if (step.kind !== "verify") return undefined;
-  const steps = runbook.procedures.find((p) => p.id === r.procedureId)?.steps ?? [];
+  const procedure = runbook.procedures.find((p) => p.id === r.procedureId);
+  const steps = procedure ? stepsInOrder(procedure, r.compromise?.order ?? "routine") : [];
   const before = steps.slice(0, steps.indexOf(step)).reverse();
   // Telegram: the revoke is the operator's "I revoked it" (a destructive manual step), or, in a runbook without it, the new token.
   if (step.check?.builtin === "telegram_old_token_revoked")
@@ -86,5 +88,6 @@ export function transitionContext(
     },
     logFile: (rotationId, recordId) => path.join(deps.paths.stateDir, "logs", rotationId, `${recordId}.log`),
     outage: deps.runbook.procedures.find((p) => p.id === r.procedureId)?.outage,
+    refusedBy: deps.runbook.procedures.find((p) => p.id === r.procedureId)?.compromise?.refused_by,
   };
 }

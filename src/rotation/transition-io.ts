@@ -45,6 +45,8 @@ export interface TransitionContext {
   logFile(rotationId: string, recordId: string): string;
   /** The procedure's declared outage, if any: measured between two of its steps. */
   outage?: { what: string; from: string; to: string } | undefined;
+  /** The step whose success proves the old value refused everywhere (the procedure's `compromise.refused_by`). */
+  refusedBy?: string | undefined;
   /** What an abort of the rotation would undo now: its rollback steps in order, and whether services changed. */
   rollbackPlan(r: Readonly<Rotation>): { steps: RollbackStepRecord[]; touched: boolean };
 }

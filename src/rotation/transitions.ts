@@ -27,6 +27,8 @@ function apply(r: Rotation, input: Input, ctx: TransitionContext, out: Out): Fai
   switch (input.type) {
     case "begin":
       out.notices.push({ type: "started" });
+      // An incident is the owner's business from its start, not only at its end.
+      if (r.compromise) out.notices.push({ type: "owner_notified" });
       if (input.oldEnding !== undefined) r.endings = { old: input.oldEnding };
       // Reused (not replaced), the leftover `<key>_new` is the new value.
       if (input.leftoverNewEnding !== undefined) r.endings = { ...r.endings, new: input.leftoverNewEnding };
@@ -175,7 +177,25 @@ function measureOutage(r: Rotation, record: StepRecord, ctx: TransitionContext):
   };
 }
 
+/**
+ * The exposure window closes when the check that proves the old value refused has passed in every
+ * environment it runs in. A check marked done by hand proves nothing: the window then runs to the end.
+ */
+function measureExposure(r: Rotation, record: StepRecord, ctx: TransitionContext): void {
+  if (r.exposure || !ctx.refusedBy || record.stepId !== ctx.refusedBy || record.state !== "done") return;
+  const all = r.steps.filter((s) => s.stepId === ctx.refusedBy);
+  if (all.some((s) => s.state !== "done" || s.markedDoneBy || !s.endedAt)) return;
+  r.exposure = exposureTo(r, ctx.now, true, record.title);
+}
+
+function exposureTo(r: Rotation, to: string, proven: boolean, by: string): NonNullable<Rotation["exposure"]> {
+  const from = r.compromise?.since ?? r.createdAt;
+  return { from, to, seconds: Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000), proven, by };
+}
+
 function complete(r: Rotation, ctx: TransitionContext, out: Out): void {
+  // No check proved the old value refused: it counts as accepted until the rotation ends.
+  if (r.compromise && !r.exposure) r.exposure = exposureTo(r, ctx.now, false, PROMPTS.exposureUnproven);
   // The credential the rotation completed with is in use; any other one created for it stays listed to revoke.
   const inUse = r.created?.findLast((c) => c.ending === r.endings?.new && c.state === "unused");
   if (inUse) inUse.state = "in_use";
@@ -280,6 +300,7 @@ function stepFinished(
   if (outcome.note) record.message = outcome.note;
   if (outcome.commit) r.commit = outcome.commit;
   measureOutage(r, record, ctx);
+  measureExposure(r, record, ctx);
   out.notices.push({ type: "step_finished", recordId: record.id, ms: input.ms });
   if (record.kind === "notify_owner") out.notices.push({ type: "owner_notified" });
   // A step that ends while an abort waits for it: the rotation stays "aborting", and nothing else starts.
@@ -357,6 +378,7 @@ function answer(
     case "mark_done":
       record.state = "done";
       record.message = PROMPTS.markedDoneBy(actor.name);
+      record.markedDoneBy = actor;
       if (record.destructive) r.pointOfNoReturn ??= { stepId: record.id, at: ctx.now };
       break;
     case "reuse_new":

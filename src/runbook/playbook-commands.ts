@@ -3,7 +3,7 @@ import { newKeyOf } from "../model/new-key.js";
 import { expandPlaceholders, type PlaceholderValues } from "../steps/expand-placeholders.js";
 import { stepCommands } from "../steps/registry.js";
 import { withLimit } from "../steps/run-command.js";
-import type { Procedure, Runbook } from "./runbook-schema.js";
+import { allSteps, type Procedure, type Runbook } from "./runbook-schema.js";
 
 /** One ansible-playbook command of the runbook, placeholders expanded, and the steps that run it. */
 export interface PlaybookStep {
@@ -53,7 +53,8 @@ export function playbookCommandsOf(
   };
   if (guard && runbook.deploy_guard) add("deploy_guard", runbook.deploy_guard.argv, ["vault_example"]);
   for (const { procedure: p, keys } of targets) {
-    for (const s of [...p.steps, ...p.rollback]) for (const argv of stepCommands(s)) add(`${p.id}/${s.id}`, argv, keys);
+    for (const s of [...allSteps(p), ...p.rollback])
+      for (const argv of stepCommands(s)) add(`${p.id}/${s.id}`, argv, keys);
   }
   const anyKey = targets.flatMap((t) => t.keys).slice(0, 1);
   if (epilogue)

@@ -18,6 +18,30 @@ export type Step = ProcedureStep;
 export type { EpilogueStep };
 export type StepKind = Step["kind"];
 
+/**
+ * How a procedure rotates a value suspected leaked: the order that ends the exposure window
+ * soonest (the time the old value stays accepted anywhere), what that costs and what it saves.
+ */
+const compromiseSchema = z
+  .object({
+    /** Step ids, of `steps` above or of the `steps` here, in the order they run on a compromise. */
+    order: z.array(slug).min(1),
+    /** Steps only the compromise order runs (a login check that the old password is refused, ...). */
+    steps: z.array(procedureStepSchema).default([]),
+    /** The step whose success proves the old value refused by every consumer: it ends the exposure window. */
+    refused_by: slug,
+    /** Ask before rolling out to each next environment; off by default, for every wait keeps the leaked value valid. */
+    gates: z.boolean().default(false),
+    /** What the compromise order costs (who is down, for how long), as the plan says it. */
+    outage: text,
+    /** What it saves: which steps no longer run while the old value is accepted. */
+    saves: text,
+    seed: text.optional(),
+    note: text.optional(),
+  })
+  .strict();
+export type Compromise = z.infer<typeof compromiseSchema>;
+
 const procedureSchema = z
   .object({
     id: slug,
@@ -50,6 +74,7 @@ const procedureSchema = z
       })
       .strict()
       .default({ gate: true }),
+    compromise: compromiseSchema.optional(),
   })
   .strict()
   .refine((p) => (p.secret === undefined) !== (p.applies_to_category === undefined), {
@@ -142,6 +167,11 @@ export const runbookSchema = z
     };
     runbook.procedures.forEach((p, i) => {
       p.steps.forEach((step, j) => checkScope(step, ["procedures", i, "steps", j]));
+      p.compromise?.steps.forEach((step, j) => checkScope(step, ["procedures", i, "compromise", "steps", j]));
+      if (p.compromise)
+        checkCompromise(p, (path, message) =>
+          ctx.addIssue({ code: "custom", path: ["procedures", i, "compromise", ...path], message }),
+        );
       p.rollback.forEach((step, j) => checkScope(step, ["procedures", i, "rollback", j]));
     });
     runbook.epilogue.forEach((step, j) => checkScope(step, ["epilogue", j]));
@@ -221,6 +251,71 @@ export const runbookSchema = z
       }
     });
   });
+
+/** The steps a rotation of the procedure may run: its own, then those only its compromise order runs. */
+export function allSteps(procedure: Procedure): Step[] {
+  return [...procedure.steps, ...(procedure.compromise?.steps ?? [])];
+}
+
+/** The procedure's steps in the order a rotation runs them: its compromise order, or the routine one. */
+export function stepsInOrder(procedure: Procedure, order: "routine" | "compromise"): Step[] {
+  const compromise = procedure.compromise;
+  if (order === "routine" || !compromise) return procedure.steps;
+  const all = allSteps(procedure);
+  return compromise.order.flatMap((id) => all.filter((s) => s.id === id));
+}
+
+/**
+ * A compromise section that names only steps it has, each once, keeps every step that makes,
+ * stores or renames the new value, uses every step of its own, and ends its window at a step it runs.
+ */
+function checkCompromise(
+  procedure: z.output<typeof procedureSchema>,
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  const compromise = procedure.compromise!;
+  const own = new Set(procedure.steps.map((s) => s.id));
+  compromise.steps.forEach((step, j) => {
+    if (own.has(step.id))
+      issue(["steps", j, "id"], `"${step.id}" is already a step of the procedure: give the compromise step its own id`);
+  });
+  const known = new Set(allSteps(procedure).map((s) => s.id));
+  const seen = new Set<string>();
+  compromise.order.forEach((id, j) => {
+    if (!known.has(id))
+      issue(
+        ["order", j],
+        `"${id}" is no step of the procedure nor of compromise.steps: write one of ${[...known].join(", ")}`,
+      );
+    if (seen.has(id)) issue(["order", j], `"${id}" is listed twice: a step runs once in the compromise order`);
+    seen.add(id);
+  });
+  const essential = procedure.steps.filter((s) =>
+    ["generate", "collect", "vault_add_new", "vault_promote"].includes(s.kind),
+  );
+  for (const step of essential)
+    if (!seen.has(step.id))
+      issue(
+        ["order"],
+        `the compromise order leaves out "${step.id}" (${step.kind}), without which no new value is made, stored or renamed: add it`,
+      );
+  compromise.steps.forEach((step, j) => {
+    if (!seen.has(step.id)) issue(["steps", j], `"${step.id}" is not in compromise.order: add it there or remove it`);
+  });
+  if (!seen.has(compromise.refused_by))
+    issue(
+      ["refused_by"],
+      `"${compromise.refused_by}" is not in compromise.order: name the check there that proves the old value refused`,
+    );
+  else {
+    const step = allSteps(procedure).find((s) => s.id === compromise.refused_by);
+    if (step && step.kind !== "verify" && step.kind !== "run")
+      issue(
+        ["refused_by"],
+        `"${step.id}" is a ${step.kind} step, which proves nothing: name a verify or run step that fails while the old value is accepted`,
+      );
+  }
+}
 
 /** An inventory path as ansible would open it, relative to INFRA_DIR, for comparing two. */
 export function inventoryKey(inventory: string): string {

@@ -66,6 +66,15 @@ const describe = (error: unknown) => (error instanceof Error ? error.message : S
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** Ends every other session of the role (a role may end its own sessions); how many there were. */
+async function endSessions(client: pg.Client, role: string): Promise<number> {
+  const result = await client.query<{ n: string }>(
+    "select count(*) filter (where pg_terminate_backend(pid)) as n from pg_stat_activity where usename = $1 and pid <> pg_backend_pid() and backend_start < statement_timestamp()",
+    [role],
+  );
+  return Number(result.rows[0]?.n ?? 0);
+}
+
 /**
  * PostgreSQL as rotabot reaches it from the ops host: host and port from the runbook's target, else
  * the environment's PGHOST/PGPORT (the rotation's environment first, then the process's), else
@@ -74,21 +83,37 @@ type Env = Readonly<Record<string, string | undefined>>;
 export function createPostgresChecks(baseEnv: Env) {
   const envOf = (overlay: Env | undefined): Env => ({ ...baseEnv, ...overlay });
   return {
-    /** Sets the role's password from a SCRAM verifier, logged in as the role itself with the current password. */
-    async setPassword(target: PostgresTarget, current: string, next: string, overlay?: Env): Promise<Outcome> {
+    /**
+     * Sets the role's password from a SCRAM verifier, logged in as the role itself with the current
+     * password. `endOldSessions`: then ends every other session of the role, all opened before the
+     * change, so nobody keeps what the old password gave (PostgreSQL checks a password at login only).
+     */
+    async setPassword(
+      target: PostgresTarget,
+      current: string,
+      next: string,
+      overlay?: Env,
+      endOldSessions = false,
+    ): Promise<Outcome> {
       const env = envOf(overlay);
       const attempt = async (password: string) =>
         withClient(target, password, env, async (client) => {
           await client.query(`ALTER ROLE "${target.role}" PASSWORD '${scramSha256Verifier(next)}'`);
+          return endOldSessions ? { ended: await endSessions(client, target.role) } : {};
         });
       try {
-        await attempt(current);
-        return { ok: true, note: `${target.role} now accepts only the new password (sent as a SCRAM verifier)` };
+        const { ended } = await attempt(current);
+        const sessions = ended === undefined ? "" : `; ${ended} session(s) opened with the old password ended`;
+        return {
+          ok: true,
+          note: `${target.role} now accepts only the new password (sent as a SCRAM verifier)${sessions}`,
+        };
       } catch (first) {
         try {
           // A resumed rotation may find the password already changed: then the new one logs in.
           await withClient(target, next, env, async (client) => {
-            await client.query("select 1");
+            if (endOldSessions) await endSessions(client, target.role);
+            else await client.query("select 1");
             return {};
           });
           return { ok: true, note: `${target.role} already accepts the new password` };
@@ -112,6 +137,43 @@ export function createPostgresChecks(baseEnv: Env) {
       } catch (error) {
         return { ok: false, message: `cannot log in as ${target.role} on ${target.database}: ${describe(error)}` };
       }
+    },
+
+    /**
+     * A login with the old password is refused (SQLSTATE 28P01, "password authentication failed"),
+     * and, logged in with the new one, no session of the role opened before the change is left.
+     */
+    async oldPasswordRefused(
+      target: PostgresTarget,
+      old: string,
+      next: string,
+      changedAt: string,
+      overlay?: Env,
+    ): Promise<Outcome> {
+      const env = envOf(overlay);
+      try {
+        await withClient(target, old, env, async (client) => client.query("select 1"));
+        return {
+          ok: false,
+          message: `${target.role} still logs in with the old password: set the new one (ALTER ROLE), then Retry`,
+        };
+      } catch (error) {
+        if ((error as { code?: string }).code !== "28P01")
+          return {
+            ok: false,
+            message: `cannot tell whether ${target.role} refuses the old password: ${describe(error)}. Check that the database is reachable, then Retry`,
+          };
+      }
+      const sessions = await this.oldSessionsGone(target, next, changedAt, overlay);
+      return sessions.ok
+        ? {
+            ok: true,
+            note: `PostgreSQL refuses the old password of ${target.role} (28P01) and no session from before the change is left`,
+          }
+        : {
+            ok: false,
+            message: `PostgreSQL refuses the old password, but ${sessions.message}: they keep what the old password gave. End them (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${target.role}'), then Retry`,
+          };
     },
 
     /** Counts sessions of the role that started before the password change. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { addChangelogEntry, changelogLine } from "../changelog/add-changelog-entry.js";
 import { stepBase } from "../schema/fields.js";
+import { describeExposure } from "../changelog/describe-exposure.js";
 import { defineStep } from "./step-kind.js";
 
 /** A CHANGELOG.md line under [Unreleased] / Security: key, rotation id, operator; never the value. */
@@ -12,8 +13,10 @@ export const changelogUpdateStep = defineStep(z.object({ ...stepBase, kind: z.li
   interaction: "automatic",
   describe: () => undefined,
   async execute(_step, run, deps) {
-    const { key, id, initiator } = run.rotation;
-    const line = changelogLine(key, id, initiator.name, deps.now().toISOString().slice(0, 10));
+    const { key, id, initiator, compromise } = run.rotation;
+    const exposure = describeExposure(run.rotation);
+    const incident = compromise && `suspected compromise (${compromise.reason}), ${exposure}`;
+    const line = changelogLine(key, id, initiator.name, deps.now().toISOString().slice(0, 10), incident);
     const added = await addChangelogEntry(deps.paths.changelogFile, line, deps.files);
     if (!added.ok) return { status: "failed", message: added.message };
     return added.added

@@ -13,6 +13,8 @@ export const postgresSetPasswordStep = defineStep(
       ...postgresTarget,
       /** `new` rolls the role out to `<key>_new`; `current` puts it back on the canonical value (a rollback). */
       password: z.enum(["new", "current"]).default("new"),
+      /** Then end the role's other sessions, all opened with the old password (the compromise order). */
+      end_old_sessions: z.boolean().default(false),
     })
     .strict(),
   {
@@ -22,7 +24,7 @@ export const postgresSetPasswordStep = defineStep(
     changesServices: true,
     interaction: "automatic",
     describe: (step) =>
-      `ALTER ROLE ${step.role} PASSWORD '<SCRAM-SHA-256 verifier of the ${step.password === "new" ? "new" : "canonical"} password>'`,
+      `ALTER ROLE ${step.role} PASSWORD '<SCRAM-SHA-256 verifier of the ${step.password === "new" ? "new" : "canonical"} password>'${step.end_old_sessions ? `, then end every other ${step.role} session (pg_terminate_backend)` : ""}`,
     async execute(step, run, deps) {
       const read = await run.values();
       if (!read.ok) return { status: "failed", message: read.message };
@@ -39,7 +41,13 @@ export const postgresSetPasswordStep = defineStep(
         };
       }
       const [from, to] = step.password === "new" ? [current, next] : [next, current];
-      const outcome = await deps.services.postgres.setPassword(step, from, to, run.environment?.env);
+      const outcome = await deps.services.postgres.setPassword(
+        step,
+        from,
+        to,
+        run.environment?.env,
+        step.end_old_sessions && step.password === "new",
+      );
       run.onLine(outcome.ok ? outcome.note : outcome.message);
       return outcome.ok ? { status: "done", note: outcome.note } : { status: "failed", message: outcome.message };
     },

@@ -33,6 +33,16 @@ export function checkIncidentReason(text: string): Result<{ reason: string }, "e
   return { ok: true, reason };
 }
 
+/** A compromised secret's reason, as checkIncidentReason, with the front end's own example when it is missing. */
+export function checkCompromiseReason(text: string, example: string): Result<{ reason: string }, "invalid"> {
+  const checked = checkIncidentReason(text);
+  if (checked.ok) return checked;
+  return fail(
+    "invalid",
+    checked.reason === "empty" ? `a compromised secret needs a reason, for example: ${example}` : checked.message,
+  );
+}
+
 function oneLine(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, " ").trim();

@@ -15,6 +15,20 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => cluster?.stop());
 
+/** A session of akira_app, as an app (or someone holding the password) keeps one open. */
+async function openSession(password: string): Promise<pg.Client> {
+  const client = new pg.Client({
+    host: "127.0.0.1",
+    port: cluster.port,
+    user: "akira_app",
+    password,
+    database: "akira",
+  });
+  client.on("error", () => undefined);
+  await client.connect();
+  return client;
+}
+
 describe("PostgreSQL built-ins against a real server", () => {
   it("changes the role password with a SCRAM verifier: new logs in, old is refused, no plaintext in the server log", async () => {
     const checks = createPostgresChecks({ PGHOST: "127.0.0.1", PGPORT: String(cluster.port) });
@@ -53,6 +67,48 @@ describe("PostgreSQL built-ins against a real server", () => {
     const log = cluster.serverLog();
     expect(log).toContain('ALTER ROLE "akira_app" PASSWORD \'SCRAM-SHA-256$4096:');
     expect(log).not.toContain(NEW);
+  });
+
+  it("compromise order: ends the sessions opened with the old password, then proves the old password refused and none left", async () => {
+    const checks = createPostgresChecks({ PGHOST: "127.0.0.1", PGPORT: String(cluster.port) });
+    const target = { role: "akira_app", database: "akira" };
+    const A = "LeakedAppPassword0123456789";
+    const B = "FreshAppPassword0123456789x";
+    await cluster.admin(`ALTER ROLE akira_app PASSWORD '${A}'`);
+    const intruder = await openSession(A);
+    // A password change alone leaves the intruder's session working: PostgreSQL checks passwords at login only.
+    expect(await checks.setPassword(target, A, B)).toMatchObject({ ok: true });
+    await expect(intruder.query("select 1")).resolves.toBeDefined();
+    const changedAt = new Date().toISOString();
+    const refused = await checks.oldPasswordRefused(target, A, B, changedAt);
+    expect(refused).toMatchObject({ ok: false });
+    expect(!refused.ok && refused.message).toMatch(
+      /^PostgreSQL refuses the old password, but 1 session\(s\) opened with the old password are still connected: .*pg_terminate_backend.*then Retry$/,
+    );
+    // Run again with endOldSessions (a resumed rotation finds the password changed): the session is ended.
+    expect(await checks.setPassword(target, A, B, undefined, true)).toMatchObject({ ok: true });
+    await expect(intruder.query("select 1")).rejects.toThrow(/terminat|connection error/i);
+    await intruder.end().catch(() => undefined);
+    await expect
+      .poll(async () => (await checks.oldPasswordRefused(target, A, B, changedAt)).ok, { timeout: 5_000 })
+      .toBe(true);
+    expect(await checks.oldPasswordRefused(target, A, B, changedAt)).toEqual({
+      ok: true,
+      note: "PostgreSQL refuses the old password of akira_app (28P01) and no session from before the change is left",
+    });
+    // The first run of the step: the change and the end of the old sessions in one go, counted.
+    const again = await openSession(B);
+    expect(await checks.setPassword(target, B, A, undefined, true)).toEqual({
+      ok: true,
+      note: "akira_app now accepts only the new password (sent as a SCRAM verifier); 1 session(s) opened with the old password ended",
+    });
+    await again.end().catch(() => undefined);
+    // While the old password still logs in, the check says so and what to do.
+    expect(await checks.oldPasswordRefused(target, A, B, new Date().toISOString())).toEqual({
+      ok: false,
+      message: "akira_app still logs in with the old password: set the new one (ALTER ROLE), then Retry",
+    });
+    await cluster.admin(`ALTER ROLE akira_app PASSWORD '${NEW}'`);
   });
 
   it("says what to do when the current password is wrong and the new one does not work either", async () => {

@@ -55,6 +55,8 @@ export interface WalkOptions {
   beforeStart?: () => Promise<void>;
   /** The forum topic of the ops chat the command is sent in. */
   topic?: number;
+  /** The plan's button to press: Start (a compromised secret's compromise order), or its routine order. */
+  startWith?: "start" | "routine";
 }
 
 /** A walked rotation: its id, the prompts answered, and when Start was pressed and "Rotation complete" showed (ms since the epoch). */
@@ -88,7 +90,7 @@ export async function walkRotation(command: string, options: WalkOptions): Promi
     from: operator,
     chat: opsChat,
     messageId: plan.message.message_id,
-    data: planButton(plan, "start")!,
+    data: planButton(plan, options.startWith ?? "start")!,
   });
   const started = await tg.waitForMessage(
     (m) =>

@@ -36,8 +36,8 @@ const ACTIONS = Object.fromEntries(Object.entries(ACTION_CODES).map(([action, co
   ButtonAction
 >;
 
-/** A plan card's buttons: Start (or Retry after a refusal) and Cancel. */
-export type PlanAction = "start" | "cancel";
+/** A plan card's buttons: Start (or Retry after a refusal), Start in the routine order (a compromise's plan), and Cancel. */
+export type PlanAction = "start" | "routine" | "cancel";
 
 /** What a button carries, by kind. */
 export type Button =
@@ -69,7 +69,7 @@ export const ROTATION_ID = /^\d{8}-\d{4}-[0-9a-f]{4}$/;
  */
 export const BUTTON_PATTERNS = {
   prompt: /^rt\|(\d{8}-\d{4}-[0-9a-f]{4})\|([0-9a-f]{8})\|([a-z])$/,
-  plan: /^plan\|([0-9a-f]{8})\|(\d{1,20})\|(start|cancel)$/,
+  plan: /^plan\|([0-9a-f]{8})\|(\d{1,20})\|(start|routine|cancel)$/,
   pick: /^pick\|([0-9a-f]{8})\|(\d{1,3})$/,
   commands: /^cmd\|([A-Za-z0-9_]{1,60})$/,
   preflight: /^pre\|([A-Za-z0-9_]{1,60})$/,
@@ -149,9 +149,9 @@ export function decodeButton(data: string): Button | undefined {
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** The presses one plan card waits for: its own nonce and owner, Start or Cancel. */
+/** The presses one plan card waits for: its own nonce and owner, Start (either order) or Cancel. */
 export function planPresses(nonce: string, ownerId: number): RegExp {
-  return new RegExp(`^plan\\|${escapeRegExp(nonce)}\\|${ownerId}\\|(start|cancel)$`);
+  return new RegExp(`^plan\\|${escapeRegExp(nonce)}\\|${ownerId}\\|(start|routine|cancel)$`);
 }
 
 /** The presses a pick waits for: only the indexes offered, so a forged `pick|<nonce>|99` passes on to the catch-all. */

@@ -10,6 +10,7 @@ export const COMMAND_MENU = [
   { command: "cancel", description: "Cancel your rotation (before its point of no return)" },
   { command: "resume", description: "Continue an interrupted rotation" },
   { command: "history", description: "Recent rotations" },
+  { command: "timeline", description: "A rotation's timeline for a post-mortem: /timeline <rotation id>" },
   { command: "age", description: "Secret ages: what is due or overdue (/age overdue)" },
   { command: "help", description: "What rotabot does and how to use it" },
 ] as const satisfies readonly { command: string; description: string }[];

@@ -1,4 +1,5 @@
-import { Composer, InlineKeyboard, type Context } from "grammy";
+import { Composer, InlineKeyboard, InputFile, type Context } from "grammy";
+import { buildTimeline, readAuditOf, timelineMarkdown } from "../../audit/build-timeline.js";
 import type { ConversationFlavor } from "@grammyjs/conversations";
 import type { Audit } from "../../audit/create-audit.js";
 import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
@@ -18,7 +19,10 @@ import {
 import type { RotationPresenter } from "./create-rotation-presenter.js";
 import { REFUSALS } from "../../rotation/prompts.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
-import { checkIncidentReason, clip } from "../../telegram/user-text.js";
+import { checkCompromiseReason, checkIncidentReason, clip } from "../../telegram/user-text.js";
+import type { Result } from "../../result.js";
+import { describeExposure } from "../../changelog/describe-exposure.js";
+import { parseSince } from "../../time/parse-since.js";
 
 export interface RotationFeatureDeps {
   engine: RotationEngine;
@@ -27,6 +31,8 @@ export interface RotationFeatureDeps {
   opsChatId: number;
   now: () => Date;
   logger: Logger;
+  /** Where the audit log is, for /timeline. */
+  stateDir: string;
 }
 
 const elapsed = (from: string, now: Date) => {
@@ -35,7 +41,24 @@ const elapsed = (from: string, now: Date) => {
 };
 
 const ROTATE_USAGE =
-  "Usage: /rotate <secret>, or /rotate <secret> incident <reason> to rotate during a deploy (the reason is recorded).";
+  "Usage: /rotate <secret>, or /rotate <secret> incident <reason> to rotate during a deploy (the reason is recorded), or /rotate <secret> compromised <reason> [since <time>] when the value may have leaked.";
+
+/**
+ * The words after `compromised`: the reason, and when the value may have leaked if the words end
+ * in `since <time>` that reads as one (`since 3h ago`, `since 2026-12-07T09:30Z`); a `since` that
+ * does not read as a time stays part of the reason.
+ */
+function compromiseWords(words: string[], now: Date): Result<{ reason: string; since: string | undefined }, "invalid"> {
+  const at = words.map((w) => w.toLowerCase()).lastIndexOf("since");
+  const since = at > 0 ? parseSince(words.slice(at + 1).join(" "), now) : undefined;
+  const reasonWords = since?.ok ? words.slice(0, at) : words;
+  const checked = checkCompromiseReason(
+    reasonWords.join(" "),
+    "/rotate signalwire compromised PAT pasted in #general, INC-51",
+  );
+  if (!checked.ok) return checked;
+  return { ok: true, reason: checked.reason, since: since?.ok ? since.since.toISOString() : undefined };
+}
 
 /** The one argument of /cancel and /resume: a rotation id, or why the words typed are not one. */
 function rotationIdArgument(command: string, match: string): { id: string | undefined } | { problem: string } {
@@ -113,8 +136,22 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
     }
     const [name, ...rest] = ctx.match.trim().split(/\s+/).filter(Boolean);
     // No name: the dialog offers the secrets as buttons, due ones first.
-    if (rest.length > 0 && rest[0]!.toLowerCase() !== "incident") {
+    const mode = rest[0]?.toLowerCase();
+    if (rest.length > 0 && mode !== "incident" && mode !== "compromised") {
       await ctx.reply(`I did not understand “${clip(rest.join(" "))}” after the secret name.\n${ROTATE_USAGE}`);
+      return;
+    }
+    if (mode === "compromised") {
+      const words = compromiseWords(rest.slice(1), now());
+      if (!words.ok) {
+        await ctx.reply(`Not started: ${words.message}.\n${ROTATE_USAGE}`);
+        return;
+      }
+      await ctx.conversation.exitAll();
+      await ctx.conversation.enter(ROTATE_CONVERSATION, name ?? "", "", {
+        reason: words.reason,
+        ...(words.since ? { since: words.since } : {}),
+      });
       return;
     }
     let incident = "";
@@ -199,6 +236,29 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
     }
   });
 
+  composer.command("timeline", async (ctx) => {
+    const argument = rotationIdArgument("timeline", ctx.match);
+    if ("problem" in argument || argument.id === undefined) {
+      await ctx.reply(
+        "problem" in argument ? argument.problem : "Usage: /timeline <rotation id> (/history lists them).",
+      );
+      return;
+    }
+    const rotation = await engine.get(argument.id);
+    if (!rotation) {
+      await ctx.reply(`No rotation ${argument.id} in the journal; /history lists them.`);
+      return;
+    }
+    const entries = buildTimeline(rotation, await readAuditOf(deps.stateDir, rotation.id));
+    // As a file: a timeline outgrows one message, and Markdown pastes as it is into a post-mortem.
+    await ctx.replyWithDocument(
+      new InputFile(Buffer.from(timelineMarkdown(rotation, entries)), `timeline-${rotation.id}.md`),
+      {
+        caption: `🧾 Timeline of rotation ${rotation.id} (${rotation.key}): ${entries.length} entries, from the journal and the audit log.`,
+      },
+    );
+  });
+
   composer.command("history", async (ctx) => {
     const recent = (await engine.list()).slice(0, 10);
     if (recent.length === 0) {
@@ -209,7 +269,7 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       recent
         .map(
           (r) =>
-            `${r.createdAt.slice(0, 16).replace("T", " ")} <code>${escapeHtml(r.key)}</code> ${r.state} by ${escapeHtml(r.initiator.name)}${r.commit ? ` (${escapeHtml(r.commit)})` : ""}`,
+            `${r.createdAt.slice(0, 16).replace("T", " ")} <code>${escapeHtml(r.key)}</code> ${r.state} by ${escapeHtml(r.initiator.name)}${r.commit ? ` (${escapeHtml(r.commit)})` : ""}${r.compromise ? `\n   🚨 ${escapeHtml(r.compromise.reason)}; ${escapeHtml(describeExposure(r)!)}` : ""}`,
         )
         .join("\n"),
       { parse_mode: "HTML" },

@@ -1,3 +1,4 @@
+import { describeExposure } from "../../changelog/describe-exposure.js";
 import { GrammyError, InlineKeyboard, InputFile, type Api } from "grammy";
 import { readFailureCause } from "../../exec/find-failure-cause.js";
 import { readFileTail } from "../../fs/read-file-tail.js";
@@ -488,7 +489,7 @@ export function createRotationPresenter({
         // In a day, only a completion that leaves something to revoke needs a card of its own.
         if (quiet(rotation) && unusedCredentials(rotation).length === 0) break;
         void serial(rotation.id, async () => {
-          const text = `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}${rotation.outage ? ` ⏱ ${escapeHtml(describeOutage(rotation)!)}.` : ""}${escapeHtml(PROMPTS.leftOutside(rotation))}`;
+          const text = `🏁 <b>Rotation complete</b>: <code>${escapeHtml(rotation.key)}</code> in ${minutes} min. Vault, manifest and CHANGELOG updated${rotation.commit ? `, commit <code>${escapeHtml(rotation.commit)}</code>` : ""}.${rotation.owner ? ` Owner ${escapeHtml(rotation.owner)} notified.` : ""}${rotation.outage ? ` ⏱ ${escapeHtml(describeOutage(rotation)!)}.` : ""}${rotation.compromise ? `\n🚨 ${escapeHtml(describeExposure(rotation)!)}.` : ""}${escapeHtml(PROMPTS.leftOutside(rotation))}`;
           const sent = await sendToOps(rotation, text, { parse_mode: "HTML", ...revokedButton(rotation) });
           if (unusedCredentials(rotation).length > 0) rememberRevokeCard(rotation.id, sent.message_id, text);
         });
@@ -525,6 +526,11 @@ export function createRotationPresenter({
         void expire(rotation);
         break;
       case "owner_notified":
+        // At the end the completion message names the owner; an incident tells them at its start.
+        if (rotation.compromise && rotation.state !== "completed")
+          void serial(rotation.id, async () => {
+            await sendToOps(rotation, incidentOwnerNotice(rotation), { parse_mode: "HTML" });
+          });
         break;
     }
   }
@@ -563,4 +569,11 @@ function formatCause(lines: readonly string[]): string {
 
 function megabytes(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** The owner's word at the start of a compromise rotation: what leaked, since when, and which order runs. */
+function incidentOwnerNotice(rotation: Readonly<Rotation>): string {
+  const c = rotation.compromise!;
+  const owner = rotation.owner ? escapeHtml(rotation.owner) : "No owner in the manifest";
+  return `🚨 ${owner}: <code>${escapeHtml(rotation.key)}</code> is suspected compromised (${escapeHtml(c.reason)}), exposed since ${escapeHtml(c.since)}${c.sinceGiven ? "" : " (the declaration)"}. Rotation <code>${escapeHtml(rotation.id)}</code> by ${escapeHtml(rotation.initiator.name)} started in the ${c.order} order; its completion message says how long the old value stayed accepted.`;
 }

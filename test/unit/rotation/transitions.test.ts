@@ -1112,3 +1112,59 @@ describe("what the cards say during a rotation (issue 15)", () => {
     );
   });
 });
+
+describe("compromise mode: the exposure window (issue 23)", () => {
+  const SINCE = "2026-11-27T09:00:00.000Z";
+  const compromise = { reason: "token in a public gist", since: SINCE, sinceGiven: true, order: "compromise" as const };
+  const specs: Spec[] = [
+    { id: "refused@staging", stepId: "refused", environment: "staging" },
+    { id: "refused@production", stepId: "refused", environment: "production" },
+    { id: "deploy" },
+  ];
+  const at = (infos: Map<string, StepInfo>, iso: string) => ctxFor(infos, { now: iso, refusedBy: "refused" });
+  const step1 = (current: Rotation, input: Input, infos: Map<string, StepInfo>, iso: string) =>
+    deepFreeze(ok(transition(current, input, at(infos, iso))).rotation);
+
+  it("closes when the refusal check has passed in every environment, measured from the suspected leak", () => {
+    const { r, infos } = setup(specs, { compromise, incident: { reason: compromise.reason } });
+    let current = step1(r, { type: "begin" }, infos, NOW);
+    current = step1(current, done("refused@staging"), infos, "2026-11-27T10:00:05.000Z");
+    expect(current.exposure).toBeUndefined();
+    current = step1(current, done("refused@production"), infos, "2026-11-27T10:00:09.000Z");
+    expect(current.exposure).toEqual({
+      from: SINCE,
+      to: "2026-11-27T10:00:09.000Z",
+      seconds: 3609,
+      proven: true,
+      by: "Step refused@production",
+    });
+    // The deploy after it does not move the window.
+    current = step1(current, done("deploy"), infos, "2026-11-27T10:05:00.000Z");
+    expect(current.state).toBe("completed");
+    expect(current.exposure!.to).toBe("2026-11-27T10:00:09.000Z");
+  });
+
+  it("a refusal check marked done by hand proves nothing: the window runs to the rotation's end", () => {
+    const { r, infos } = setup(specs, { compromise });
+    let current = step1(r, { type: "begin" }, infos, NOW);
+    current = step1(current, failed("refused@staging", "Sentry still accepts the old DSN"), infos, NOW);
+    current = step1(current, answer("mark_done")(current), infos, NOW);
+    expect(step(current, "refused@staging").markedDoneBy).toEqual(ALICE);
+    current = step1(current, done("refused@production"), infos, "2026-11-27T10:00:09.000Z");
+    expect(current.exposure).toBeUndefined();
+    current = step1(current, done("deploy"), infos, "2026-11-27T10:30:00.000Z");
+    expect(current.exposure).toMatchObject({ to: "2026-11-27T10:30:00.000Z", seconds: 5400, proven: false });
+  });
+
+  it("a routine rotation measures its window too (from its start), but only when a check proves the refusal", () => {
+    const { r, infos } = setup(specs);
+    let current = step1(r, { type: "begin" }, infos, NOW);
+    current = step1(current, done("refused@staging"), infos, NOW);
+    current = step1(current, done("refused@production"), infos, "2026-11-27T10:01:00.000Z");
+    expect(current.exposure).toMatchObject({ from: NOW, seconds: 60, proven: true });
+    const { r: plain, infos: plainInfos } = setup([{ id: "deploy" }]);
+    const ended = run(plain, plainInfos, { type: "begin" }, done("deploy")).r;
+    expect(ended.state).toBe("completed");
+    expect(ended.exposure).toBeUndefined();
+  });
+});
