@@ -16,7 +16,7 @@
 #                                   pipes, files, the CLI, timers and retries (the tests start
 #                                   rotabot with process.execPath, so all of that runs on 24). Not:
 #     the chat dialog tests (chat-cards, chat-plan, chat-strangers, chat-walkthrough,
-#       chat-audit-channel, chat-secrets-typed): their subject is what the bot says and offers,
+#       chat-audit-channel, chat-secrets-typed, chat-rotation-day): their subject is what the bot says and offers,
 #       grammY's and rotabot's own logic, which the runtime does not change; the same process
 #       paths run on 24 in bot-process, chat-operate, chat-resilience, chat-restart,
 #       chat-shutdown and staging-box;
@@ -26,7 +26,9 @@
 #       chromium), on the Node.js the Quick start runs on;
 #     test/e2e/staging-production-box.test.ts: two environments of real services and the engine
 #       in-process; nothing in it depends on the Node.js version that staging-box.test.ts does not
-#       already run on 24.
+#       already run on 24;
+#     test/e2e/compromise-box.test.ts: the six procedures' compromise orders on the box's real
+#       services; the same bot process paths run on 24 in staging-box.test.ts.
 #   Node.js 24 only: test/e2e/staging-box.test.ts, the shipped runbook against real PostgreSQL and
 #                    NATS through the bot, as in production (the same box runs on the machine's
 #                    Node in sandbox-browser.test.ts).
@@ -38,8 +40,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-dialogs=(chat-cards chat-plan chat-strangers chat-walkthrough chat-audit-channel chat-secrets-typed)
-only_machine=(test/e2e/install-playbook.test.ts test/e2e/sandbox-browser.test.ts test/e2e/staging-production-box.test.ts)
+dialogs=(chat-cards chat-plan chat-strangers chat-walkthrough chat-audit-channel chat-secrets-typed chat-rotation-day)
+only_machine=(test/e2e/install-playbook.test.ts test/e2e/sandbox-browser.test.ts test/e2e/staging-production-box.test.ts test/e2e/compromise-box.test.ts)
 for name in "${dialogs[@]}"; do only_machine+=("test/e2e/$name.test.ts"); done
 only_node24=(test/e2e/staging-box.test.ts)
 
