@@ -28,7 +28,11 @@
 #       in-process; nothing in it depends on the Node.js version that staging-box.test.ts does not
 #       already run on 24;
 #     test/e2e/compromise-box.test.ts: the six procedures' compromise orders on the box's real
-#       services; the same bot process paths run on 24 in staging-box.test.ts.
+#       services; the same bot process paths run on 24 in staging-box.test.ts;
+#     test/e2e/sandbox-shell.test.ts: the sandbox's banner and a shell rotation in it, on the
+#       Node.js the Quick start runs on, like sandbox-browser.test.ts;
+#     test/e2e/preflight.test.ts: ansible-playbook --check --diff on the box; its subject is the
+#       playbooks and the estate, and preflight-command.test.ts runs the command itself on 24.
 #   Node.js 24 only: test/e2e/staging-box.test.ts, the shipped runbook against real PostgreSQL and
 #                    NATS through the bot, as in production (the same box runs on the machine's
 #                    Node in sandbox-browser.test.ts).
@@ -41,7 +45,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dialogs=(chat-cards chat-plan chat-strangers chat-walkthrough chat-audit-channel chat-secrets-typed chat-rotation-day)
-only_machine=(test/e2e/install-playbook.test.ts test/e2e/sandbox-browser.test.ts test/e2e/staging-production-box.test.ts test/e2e/compromise-box.test.ts)
+only_machine=(test/e2e/install-playbook.test.ts test/e2e/sandbox-browser.test.ts test/e2e/sandbox-shell.test.ts
+  test/e2e/staging-production-box.test.ts test/e2e/compromise-box.test.ts test/e2e/preflight.test.ts)
 for name in "${dialogs[@]}"; do only_machine+=("test/e2e/$name.test.ts"); done
 only_node24=(test/e2e/staging-box.test.ts)
 

@@ -125,7 +125,7 @@ describe("rotabot age", () => {
     const { code, stderr } = await runRotabot(["rotat"], env);
     expect([code, stderr]).toEqual([
       2,
-      'rotabot: unknown command "rotat". Commands: start, age, rotate, status, resume, abort, audit, doctor, preflight, sandbox. Run rotabot --help.\n',
+      'rotabot: unknown command "rotat". Commands: start, age, rotate, status, history, timeline, resume, abort, audit, doctor, preflight, sandbox. Run rotabot --help.\n',
     ]);
   });
 });

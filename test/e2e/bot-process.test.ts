@@ -77,6 +77,7 @@ describe("rotabot start against a Bot API server", () => {
       "cancel",
       "resume",
       "history",
+      "timeline",
       "age",
       "help",
     ]);

@@ -331,8 +331,10 @@ describe("the cards of a rotation say what happens and what to press", { timeout
   it("routes a value by the request it replies to: a reply to a closed request is refused and deleted, never stored for another rotation", async () => {
     const signalwire = await startRotation(world, "/rotate signalwire");
     const closed = await privateRequest(signalwire);
+    // Earlier tests aborted rotations of these secrets too: wait for this abort's own end.
+    const beforeCancel = newest(OPS);
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${signalwire}` });
-    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("signalwire"));
+    await waitForText((t) => t.startsWith("⏹ aborted by @alice"), OPS, beforeCancel);
     const sentry = await startRotation(world, "/rotate sentry");
     press(world, await promptOf(world, sentry, /Sentry DSNs are project-specific/), "g");
     const open = await privateRequest(sentry, closed.message.message_id);
@@ -358,8 +360,9 @@ describe("the cards of a rotation say what happens and what to press", { timeout
 
     world.tg.userSends({ from: ALICE, chat: "private", text: dsn, replyTo: open.message.message_id });
     await waitForText((t) => t.startsWith("🔐 Stored in the vault as vault_sentry_dsn_new"), ALICE);
+    const beforeSentryCancel = newest(OPS);
     world.tg.userSends({ from: ALICE, chat: OPS, text: `/cancel ${sentry}` });
-    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("sentry"));
+    await waitForText((t) => t.startsWith("⏹ aborted by @alice") && t.includes("sentry"), OPS, beforeSentryCancel);
   });
 
   it("SignalWire: refuses the token in use now as the new one, before storing it, and asks for a new one", async () => {

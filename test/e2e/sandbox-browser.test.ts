@@ -39,7 +39,7 @@ afterAll(async () => {
   }
 }, 60_000);
 
-describe("rotabot sandbox in a browser", { timeout: 240_000 }, () => {
+describe("rotabot sandbox in a browser", { timeout: 480_000 }, () => {
   it("rotates the NATS password and the Telegram token (BotFather panel, private chat) by clicking, then Ctrl-C removes everything", async () => {
     sandbox = spawn(process.execPath, [MAIN_JS, "sandbox", "--port", "0"], {
       env: withRunMark({ PATH: process.env.PATH!, HOME: mkdtempSync(path.join(tmpdir(), "sandbox-home-")) }),
