@@ -53,7 +53,8 @@ async function answerUntilSummary(after: number, pat = ""): Promise<string[]> {
 /** Sends /rotate due and waits for the day's plan card; `before` is the ops chat's last message id then. */
 async function askForDay(): Promise<{ card: StoredMessage; before: number }> {
   const { tg } = world;
-  const before = tg.messages(OPS).length;
+  // The newest message id, not a count: messages are deleted (a progress message moved down).
+  const before = Math.max(0, ...tg.messages(OPS).map((m) => m.message.message_id));
   tg.userSends({ from: ALICE, chat: OPS, text: "/rotate due" });
   const card = await tg.waitForMessage(
     (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => /^day\|.*\|start$/.test(b)),
