@@ -201,8 +201,11 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
           dayKeys.add(entry.key);
           try {
             const begun = await begin();
-            if (!begun.ok) return { stopped: false };
-            const rotation = await untilEnded(begun.rotation.id);
+            // A rotation the day adopted after a restart may be going on already (its card was
+            // answered before the day asked to resume it: "busy"); the day waits for its end too.
+            const id = begun.ok ? begun.rotation.id : entry.outcome === "running" ? entry.rotationId : undefined;
+            if (id === undefined) return { stopped: false };
+            const rotation = await untilEnded(id);
             const stop = running.get(nonce)?.stop === true;
             return { stopped: false, skip: rotation?.state === "aborted", abortDay: stop };
           } finally {
