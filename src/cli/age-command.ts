@@ -3,9 +3,10 @@ import { buildAgeReport, formatProblem } from "../age/build-age-report.js";
 import { parseCalendarDate, todayUtc } from "../time/calendar-date.js";
 import { NEEDS_ACTION } from "../age/compute-age-report.js";
 import { writeAgeJson, writeAgeTable } from "../age/format-age-table.js";
-import { ConfigError, parseConfig } from "../config/parse-config.js";
+
 import { MANIFEST_PATH } from "../manifest/read-manifest.js";
 import { readPolicies } from "../runbook/read-policies.js";
+import { readCliConfig } from "./read-cli-config.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { readCommandLine } from "./usage.js";
 
@@ -21,16 +22,9 @@ export async function runAgeCommand(args: string[], io: CliIo): Promise<number> 
   const dueSoonDays = Number(values["due-soon-days"]);
   if (!/^\d{1,5}$/.test(values["due-soon-days"]))
     problems.push(`--due-soon-days "${values["due-soon-days"]}" must be a whole number of days, 0 to 99999`);
-  let config;
-  try {
-    config = parseConfig(values.infra ? { ...io.env, INFRA_DIR: values.infra } : io.env, {
-      purpose: "cli",
-      packageRoot: io.packageRoot,
-    });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    problems.push(...error.problems);
-  }
+  const read = readCliConfig(io, values.infra);
+  const config = read.ok ? read.config : undefined;
+  if (!read.ok) problems.push(...read.error.problems);
   const manifestFile =
     values.manifest !== undefined
       ? path.resolve(values.manifest)

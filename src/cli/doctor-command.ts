@@ -1,6 +1,6 @@
 import path from "node:path";
 import { loadAuditKey } from "../audit/audit-key.js";
-import { ConfigError, parseConfig } from "../config/parse-config.js";
+
 import { todayUtc } from "../time/calendar-date.js";
 import { runLocalChecks, type CheckResult } from "../doctor/doctor-checks.js";
 import { playbookStepsOf, runHostChecks, runPlaybookChecks } from "../doctor/playbook-checks.js";
@@ -13,6 +13,7 @@ import { loadRunbook } from "../runbook/load-runbook.js";
 import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
 import { createVault } from "../vault/create-vault.js";
 import { createFileReplacer } from "../fs/replace-file.js";
+import { readCliConfig } from "./read-cli-config.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { readCommandLine } from "./usage.js";
 
@@ -23,17 +24,12 @@ export async function runDoctorCommand(args: string[], io: CliIo): Promise<numbe
   const line = readCommandLine("doctor", args, io);
   if (!line.ok) return line.exitCode;
   const { values } = line;
-  let config;
-  try {
-    config = parseConfig(values.infra ? { ...io.env, INFRA_DIR: values.infra } : io.env, {
-      purpose: "cli",
-      packageRoot: io.packageRoot,
-    });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    io.stderr(`rotabot doctor: ${error.message}\n`);
+  const read = readCliConfig(io, values.infra);
+  if (!read.ok) {
+    io.stderr(`rotabot doctor: ${read.error.message}\n`);
     return EXIT.usage;
   }
+  const { config } = read;
   const results: CheckResult[] = [];
   const loaded = await loadRunbook(config.runbookFile);
   if (!loaded.ok)

@@ -1,6 +1,5 @@
 import path from "node:path";
 import { createPreflight } from "../app/create-preflight.js";
-import { ConfigError, parseConfig } from "../config/parse-config.js";
 import type { CheckResult } from "../doctor/doctor-checks.js";
 import { allowedEnv } from "../exec/allowed-env.js";
 import { createFileReplacer } from "../fs/replace-file.js";
@@ -11,6 +10,7 @@ import { loadRunbook } from "../runbook/load-runbook.js";
 import { todayUtc } from "../time/calendar-date.js";
 import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
 import { createVault } from "../vault/create-vault.js";
+import { readCliConfig } from "./read-cli-config.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { readCommandLine } from "./usage.js";
 
@@ -25,16 +25,9 @@ export async function runPreflightCommand(args: string[], io: CliIo): Promise<nu
     io.stderr(`rotabot preflight: ${message}\n`);
     return EXIT.usage;
   };
-  let config;
-  try {
-    config = parseConfig(values.infra ? { ...io.env, INFRA_DIR: values.infra } : io.env, {
-      purpose: "cli",
-      packageRoot: io.packageRoot,
-    });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return refuse(error.message);
-  }
+  const read = readCliConfig(io, values.infra);
+  if (!read.ok) return refuse(read.error.message);
+  const { config } = read;
   const { infraDir } = config;
   if (infraDir === undefined)
     return refuse("INFRA_DIR is not set: set it (or pass --infra DIR) to the Akira infra checkout");
