@@ -69,7 +69,7 @@ export const ABORT_USAGE = `Usage: rotabot abort <rotation-id> [--retry-rollback
 Aborts a rotation before its point of no return: drops <key>_new and rolls back, showing each
 rollback step; waits for the end and exits 1 when the rollback failed (the rotation then stays
 in flight, and rotabot status says what failed in each environment).
-  --retry-rollback       runs a failed rollback again, from the step that failed`;
+  --retry-rollback       runs a failed rollback again, every step from the first`;
 
 export const AUDIT_USAGE = `Usage: rotabot audit verify [--state-dir DIR]
        rotabot audit reseal [--state-dir DIR]

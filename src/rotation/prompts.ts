@@ -83,14 +83,14 @@ export const PROMPTS = {
   },
   /** The rollback did not undo everything: the rotation stays in flight; what failed, where, and how to do it by hand. */
   rollbackFailed: (r: Readonly<Rotation>, by: string) =>
-    `aborted by ${by}, but the rollback failed, so rotation ${r.id} stays in flight (rollback failed): ${rollbackProblems(r).join("; ")}. Run the failed steps again with rotabot abort ${r.id} --retry-rollback (or 🔁 Retry on the chat card); once they are done by hand, ☑️ Mark done (rotabot resume ${r.id}) ends it as aborted${PROMPTS.leftOutside(r)}`,
+    `aborted by ${by}, but the rollback failed, so rotation ${r.id} stays in flight (rollback failed): ${rollbackProblems(r).join("; ")}. Run the rollback again, every step from the first, with rotabot abort ${r.id} --retry-rollback (or 🔁 Retry on the chat card); once they are done by hand, ☑️ Mark done (rotabot resume ${r.id}) ends it as aborted${PROMPTS.leftOutside(r)}`,
   rollbackFailedCard: (r: Readonly<Rotation>, accepts: readonly ResponseType[]) =>
     `⚠️ The rollback of rotation ${r.id} failed: it stays in flight (its lock, the vault claim and the deploy marker are held) until it is rolled back.\n\n${rollbackProblems(
       r,
     )
       .map((p) => `✘ ${p}`)
       .join("\n")}\n\n${buttonLines(accepts, {
-      retry: `runs the rollback again from the first step that failed (on the shell: rotabot abort ${r.id} --retry-rollback).`,
+      retry: `runs the whole rollback again, from its first step, so what was rendered before your repair is rendered again (on the shell: rotabot abort ${r.id} --retry-rollback).`,
       mark_done: "ends the rotation as aborted: press it only once you did the failed steps by hand.",
     })}`,
   rollbackDoneByHand: (r: Readonly<Rotation>, by: string) =>
@@ -158,7 +158,7 @@ export const REFUSALS = {
   busy: "a step is running; wait for it to finish",
   aborting: "the rotation is being aborted; wait for the rollback to finish (its progress message shows each step)",
   rollbackFailed: (rotation: Rotation) =>
-    `the rollback of rotation ${rotation.id} failed and it stays in flight: rotabot abort ${rotation.id} --retry-rollback runs the failed steps again (or 🔁 Retry on its card in the chat); once you did them by hand, ☑️ Mark done on that card (or rotabot resume ${rotation.id}) ends it as aborted`,
+    `the rollback of rotation ${rotation.id} failed and it stays in flight: rotabot abort ${rotation.id} --retry-rollback runs the whole rollback again (or 🔁 Retry on its card in the chat); once you did them by hand, ☑️ Mark done on that card (or rotabot resume ${rotation.id}) ends it as aborted`,
   nothingToRevoke: (id: string) => `rotation ${id} has no credential left to revoke`,
   revokeAfterEnd: (id: string) =>
     `rotation ${id} is still in flight: the credentials it leaves unused are listed once it ends`,

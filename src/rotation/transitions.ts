@@ -433,14 +433,19 @@ function beginAbort(
   return undefined;
 }
 
-/** Runs a failed rollback again, from its first step not done (each step is idempotent: it re-renders the old value). */
+/**
+ * Runs a failed rollback again, every step from the first but a removal of `<key>_new` already done
+ * (each is idempotent: it renders what the vault holds, the old value). Not only the failed ones: a reload that failed on a broken
+ * config would otherwise meet the file its render made before the repair (staging-box's NATS test).
+ */
 function retryRollback(r: Rotation, actor: Actor, ctx: TransitionContext, out: Out): undefined {
   if (!r.rollback) {
     const plan = ctx.rollbackPlan(r);
     r.rollback = { by: actor, at: ctx.now, steps: plan.steps, touched: plan.touched };
   }
   for (const step of r.rollback.steps) {
-    if (step.state === "done" || step.state === "skipped") continue;
+    // The removal of <key>_new, once done, is done: it renders nothing.
+    if (step.kind === "vault_drop_new" && step.state === "done") continue;
     step.state = "pending";
     delete step.message;
   }

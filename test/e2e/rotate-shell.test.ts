@@ -238,7 +238,7 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     // A plain abort does not rerun it by surprise; a retry that fails again exits 1 again.
     const plain = await runRotabot(["abort", id], infra.env, infra.infraDir);
     expect(plain.code).toBe(1);
-    expect(plain.stderr).toContain(`rotabot abort ${id} --retry-rollback runs the failed steps again`);
+    expect(plain.stderr).toContain(`rotabot abort ${id} --retry-rollback runs the whole rollback again`);
     const failedAgain = await runRotabot(["abort", id, "--retry-rollback"], infra.env, infra.infraDir);
     expect(failedAgain.code).toBe(1);
     expect(failedAgain.stdout).toContain(

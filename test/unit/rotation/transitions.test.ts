@@ -667,7 +667,7 @@ describe("abort", () => {
     expect(effects(t)).toEqual([]);
     expect(types(t)).toEqual(["rollback_failed", "awaiting"]);
     expect(stuck.message).toBe(
-      `aborted by @alice, but the rollback failed, so rotation ${r.id} stays in flight (rollback failed): Re-deploy in staging failed: ansible-playbook exited with code 2; by hand: ansible-playbook -i staging.yml deploy.yml (it renders vault_x, the old value, once vault_x_new is gone). Run the failed steps again with rotabot abort ${r.id} --retry-rollback (or 🔁 Retry on the chat card); once they are done by hand, ☑️ Mark done (rotabot resume ${r.id}) ends it as aborted`,
+      `aborted by @alice, but the rollback failed, so rotation ${r.id} stays in flight (rollback failed): Re-deploy in staging failed: ansible-playbook exited with code 2; by hand: ansible-playbook -i staging.yml deploy.yml (it renders vault_x, the old value, once vault_x_new is gone). Run the rollback again, every step from the first, with rotabot abort ${r.id} --retry-rollback (or 🔁 Retry on the chat card); once they are done by hand, ☑️ Mark done (rotabot resume ${r.id}) ends it as aborted`,
     );
     expect(stuck.awaiting).toMatchObject({ kind: "rollback_failed", accepts: ["retry", "mark_done"] });
     expect(stuck.awaiting!.expiresAt).toBeUndefined();
@@ -679,7 +679,7 @@ describe("abort", () => {
     expect(transition(stuck, { type: "abort", actor: ALICE }, ctxFor(infos))).toMatchObject({
       ok: false,
       reason: "refused",
-      message: expect.stringContaining(`rotabot abort ${r.id} --retry-rollback runs the failed steps again`) as string,
+      message: expect.stringContaining(`rotabot abort ${r.id} --retry-rollback runs the whole rollback again`) as string,
     });
     // Resume asks again (a fresh nonce), so the shell can answer it too.
     const reasked = run(stuck, infos, { type: "resume" }).r;
@@ -687,7 +687,7 @@ describe("abort", () => {
     expect(reasked.awaiting!.nonce).not.toBe(stuck.awaiting!.nonce);
   });
 
-  it("a retried rollback runs again from the step that failed and ends aborted; the retry flag of abort does the same", () => {
+  it("a retried rollback runs every step again from the first (but the removal of _new done) and ends aborted; the retry flag of abort does the same", () => {
     const { infos, stuck } = stuckRollback();
     for (const retry of [answer("retry"), { type: "abort" as const, actor: BOB, retryRollback: true }]) {
       const again = run(stuck, infos, retry);
@@ -709,6 +709,28 @@ describe("abort", () => {
       );
       expect(effects(ended.t)).toEqual(["release_lock"]);
     }
+  });
+
+  it("a retried rollback runs again the steps that succeeded before the repair, not only the failed ones", () => {
+    // NATS: the render succeeded on a broken config and the reload after it failed; once repaired,
+    // the reload alone would meet the file rendered before the repair.
+    const { r, infos } = setup([{ id: "a" }]);
+    const stuck = run(
+      r,
+      infos,
+      { type: "begin" },
+      { type: "abort", actor: ALICE },
+      failed("a", "cancelled", true),
+      rollbackStep("vault_drop_new", "done"),
+      rollbackStep("redeploy@staging", "done"),
+      rolledBack(["the reload after it failed"]),
+    ).r;
+    expect(stuck.state).toBe("rollback_failed");
+    const again = run(stuck, infos, answer("retry")).r;
+    expect(again.rollback!.steps.map((s) => [s.id, s.state])).toEqual([
+      ["vault_drop_new", "done"],
+      ["redeploy@staging", "pending"],
+    ]);
   });
 
   it("Mark done on a failed rollback ends it aborted, saying who did the rest by hand", () => {
