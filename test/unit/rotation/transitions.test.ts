@@ -679,7 +679,9 @@ describe("abort", () => {
     expect(transition(stuck, { type: "abort", actor: ALICE }, ctxFor(infos))).toMatchObject({
       ok: false,
       reason: "refused",
-      message: expect.stringContaining(`rotabot abort ${r.id} --retry-rollback runs the whole rollback again`) as string,
+      message: expect.stringContaining(
+        `rotabot abort ${r.id} --retry-rollback runs the whole rollback again`,
+      ) as string,
     });
     // Resume asks again (a fresh nonce), so the shell can answer it too.
     const reasked = run(stuck, infos, { type: "resume" }).r;
