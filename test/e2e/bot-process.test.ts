@@ -1,11 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { startFakeBotApi, type FakeBotApi, type StoredMessage } from "../../src/sandbox/telegram/fake-bot-api.js";
 import { daysAgo, makeInfraDir } from "../support/infra-fixture.js";
-import { SHIPPED_RUNBOOK } from "../support/paths.js";
+import { rotabotNode, SHIPPED_RUNBOOK } from "../support/paths.js";
 import { spawnBot, testEnv, type BotProcess } from "../support/run-rotabot.js";
 
 const BOT_ID = 7001;
@@ -69,6 +70,12 @@ afterAll(async () => {
 });
 
 describe("rotabot start against a Bot API server", () => {
+  it("runs on the Node.js its test project names (Node.js 24 in e2e@node24)", () => {
+    expect(realpathSync(`/proc/${bot.child.pid}/exe`)).toBe(realpathSync(rotabotNode()));
+    if (process.env.ROTABOT_NODE !== undefined)
+      expect(execFileSync(rotabotNode(), ["--version"], { encoding: "utf8" })).toMatch(/^v24\./);
+  });
+
   it("registers its command menu", () => {
     expect(tg.commandsOf(BOT_ID)?.map((c) => c.command)).toEqual([
       "rotate",

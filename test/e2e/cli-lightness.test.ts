@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { MAIN_JS, PROJECT_ROOT } from "../support/paths.js";
+import { MAIN_JS, PROJECT_ROOT, rotabotNode } from "../support/paths.js";
 import { runRotabot, testEnv } from "../support/run-rotabot.js";
 
 const env = testEnv({});
@@ -19,7 +19,7 @@ async function heavyModulesLoadedBy(args: string[], heavy = HEAVY): Promise<stri
   const record = path.join(mkdtempSync(path.join(tmpdir(), "rotabot-imports-")), "imports.txt");
   writeFileSync(record, "");
   await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", RECORDER, MAIN_JS, ...args], {
+    const child = spawn(rotabotNode(), ["--import", RECORDER, MAIN_JS, ...args], {
       env: { ...env, RECORD_IMPORTS_FILE: record },
       stdio: "ignore",
     });
@@ -79,13 +79,13 @@ describe("rotabot stays light and its output complete", () => {
     const referenceFile = path.join(path.dirname(manifest), "reference.json");
     const fd = openSync(referenceFile, "w");
     await new Promise((resolve) =>
-      spawn(process.execPath, args, { env, stdio: ["ignore", fd, "ignore"] }).on("close", resolve),
+      spawn(rotabotNode(), args, { env, stdio: ["ignore", fd, "ignore"] }).on("close", resolve),
     );
     closeSync(fd);
     const reference = readFileSync(referenceFile);
     expect(reference.length).toBeGreaterThan(1_000_000);
 
-    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "ignore"] });
+    const child = spawn(rotabotNode(), args, { env, stdio: ["ignore", "pipe", "ignore"] });
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
     child.stdout.pause();
     // The reader is busy: its buffer fills up, then the pipe, and rotabot has to wait to write the rest.

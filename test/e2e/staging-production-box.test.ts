@@ -20,7 +20,7 @@ import { decryptVault } from "../support/vault-fixture.js";
 const OPERATOR = { id: "shell:alice", name: "alice" };
 const NATS_USER = "akira-{password_sha256_8}";
 /**
- * What CI runs keeps its two passes well under 15 minutes: one scenario per procedure (the NATS
+ * What CI runs keeps it well under 15 minutes: one scenario per procedure (the NATS
  * rotation through the gate; the PostgreSQL abort mid-production, where both environments roll
  * back; and the NATS abort before any change, the only one that may say "nothing else changed").
  * `ROTABOT_BOX_TESTS=full` runs every scenario for both procedures and aborts at every abortable

@@ -3,8 +3,8 @@ import path from "node:path";
 
 /**
  * Global setup of the e2e project: process-level tests run the compiled bot, exactly as
- * production does, so dist/ is built first. Incrementally (dist/.tsbuildinfo): a second pass of
- * the suite, or a rerun of one file with the sources unchanged, checks and writes only what changed.
+ * production does, so dist/ is built first. Incrementally (dist/.tsbuildinfo): the second e2e project
+ * of the run, or a rerun of one file with the sources unchanged, checks and writes only what changed.
  */
 export default function setup(): void {
   const root = path.resolve(import.meta.dirname, "../..");

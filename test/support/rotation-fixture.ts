@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, unlinkSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { findLeaks } from "./leak-forms.js";
-import { MAIN_JS, PROJECT_ROOT } from "./paths.js";
+import { MAIN_JS, PROJECT_ROOT, rotabotNode } from "./paths.js";
 import { withRunMark } from "./sweep-processes.js";
 import { decryptVault, makeVaultFile } from "./vault-fixture.js";
 
@@ -100,7 +100,7 @@ export type RotationInfra = ReturnType<typeof makeRotationInfra>;
 
 /** A rotabot shell process whose prompts a test answers. */
 export function startShell(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN_JS, ...args], {
+  const child = spawn(rotabotNode(), [MAIN_JS, ...args], {
     env: withRunMark(env),
     cwd: env.INFRA_DIR,
     stdio: ["pipe", "pipe", "pipe"],

@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { waitForReady } from "../../src/cli/signal-ready.js";
-import { MAIN_JS } from "./paths.js";
+import { MAIN_JS, rotabotNode } from "./paths.js";
 import { withRunMark } from "./sweep-processes.js";
 
 /** The environment a rotabot process gets in tests: nothing inherited but PATH, and a temp HOME. */
@@ -19,7 +19,7 @@ export function runRotabot(
   cwd = tmpdir(),
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN_JS, ...args], {
+    const child = spawn(rotabotNode(), [MAIN_JS, ...args], {
       env: withRunMark(env),
       cwd,
       stdio: ["ignore", "pipe", "pipe"],
@@ -55,7 +55,7 @@ export interface BotProcess {
  */
 export function spawnBot(env: Record<string, string>, cwd = tmpdir(), nodeArgs: readonly string[] = []): BotProcess {
   const readyFile = env.READY_FILE ?? path.join(mkdtempSync(path.join(tmpdir(), "rotabot-ready-")), "ready");
-  const child = spawn(process.execPath, [...nodeArgs, MAIN_JS, "start"], {
+  const child = spawn(rotabotNode(), [...nodeArgs, MAIN_JS, "start"], {
     env: withRunMark({ ...env, READY_FILE: readyFile }),
     cwd,
     stdio: ["ignore", "pipe", "pipe"],
