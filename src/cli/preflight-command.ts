@@ -4,9 +4,8 @@ import type { CheckResult } from "../doctor/doctor-checks.js";
 import { allowedEnv } from "../exec/allowed-env.js";
 import { createFileReplacer } from "../fs/replace-file.js";
 import { createRedactor } from "../logging/redactor.js";
-import { readManifest } from "../manifest/read-manifest.js";
-import { findProcedure } from "../runbook/find-procedure.js";
 import { loadRunbook } from "../runbook/load-runbook.js";
+import { resolveTarget, unreadableManifest } from "../runbook/resolve-target.js";
 import { todayUtc } from "../time/calendar-date.js";
 import { createAnsibleVaultCli } from "../vault/ansible-vault-cli.js";
 import { createVault } from "../vault/create-vault.js";
@@ -37,12 +36,17 @@ export async function runPreflightCommand(args: string[], io: CliIo): Promise<nu
   const names = runbook.environments.map((e) => e.name);
   if (values.environment !== undefined && !names.includes(values.environment))
     return refuse(`no environment "${values.environment}" in the runbook; it has ${names.join(", ")}`);
-  const manifest = await readManifest(path.join(infraDir, runbook.files.manifest), {
-    categories: new Set(Object.keys(runbook.policies)),
-    asOf: todayUtc(io.now()),
-  });
-  const found = findProcedure(runbook, manifest.ok ? manifest.entries : [], positionals[0]!);
-  if (found.kind === "unknown") return refuse(`no procedure for "${positionals[0]}". Known: ${found.known.join(", ")}`);
+  const found = await resolveTarget(
+    runbook,
+    path.join(infraDir, runbook.files.manifest),
+    positionals[0]!,
+    todayUtc(io.now()),
+  );
+  if (found.kind === "unreadable") return refuse(unreadableManifest(found, "run rotabot preflight"));
+  if (found.kind === "unknown")
+    return refuse(
+      `no procedure for ${JSON.stringify(positionals[0])}${found.lookalike ? `: ${found.lookalike}` : ""}. Known: ${found.known.join(", ")}`,
+    );
   if (found.kind === "ambiguous")
     return refuse(`"${positionals[0]}" fits several secrets; name one: ${found.keys.join(", ")}`);
 

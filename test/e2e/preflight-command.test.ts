@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeRotationInfra } from "../support/rotation-fixture.js";
 import { runRotabot } from "../support/run-rotabot.js";
@@ -46,5 +47,15 @@ describe("rotabot preflight on the command line", { timeout: 60_000 }, () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^rotabot preflight: no procedure for "nosuch"\. Known: /);
     expect(readdirSync(infra.stateDir)).toEqual([]);
+  });
+
+  it("names an unreadable manifest and its fix, not an unknown secret, as rotate does", async () => {
+    const infra = makeRotationInfra();
+    writeFileSync(path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), "secrets_manifest: [\n");
+    const refused = await runRotabot(["preflight", "vault_billing_api_token"], infra.env, infra.infraDir);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /^rotabot preflight: The manifest cannot be read: \S+_secrets_manifest\.yml:\d+: YAML syntax error.*\. Fix it \(rotabot age shows every problem\) and run rotabot preflight again\.\n$/,
+    );
   });
 });

@@ -2,8 +2,7 @@ import { Composer, type Context } from "grammy";
 import type { Preflight } from "../../app/create-preflight.js";
 import type { CheckResult } from "../../doctor/doctor-checks.js";
 import type { Logger } from "../../logging/create-logger.js";
-import { readManifest } from "../../manifest/read-manifest.js";
-import { findProcedure } from "../../runbook/find-procedure.js";
+import { resolveTarget, unreadableManifest } from "../../runbook/resolve-target.js";
 import type { Runbook } from "../../runbook/runbook-schema.js";
 import { escapeHtml, packMessages } from "../../telegram/html.js";
 import { todayUtc } from "../../time/calendar-date.js";
@@ -38,11 +37,13 @@ export function createPreflightFeature({
   const composer = new Composer<Context>();
   const running = new Set<string>();
   composer.callbackQuery(BUTTON_PATTERNS.preflight, async (ctx) => {
-    const manifest = await readManifest(manifestFile, {
-      categories: new Set(Object.keys(runbook.policies)),
-      asOf: todayUtc(now()),
-    });
-    const found = findProcedure(runbook, manifest.ok ? manifest.entries : [], ctx.match[1]!);
+    const found = await resolveTarget(runbook, manifestFile, ctx.match[1]!, todayUtc(now()));
+    if (found.kind === "unreadable") {
+      // An alert holds 200 characters: the problems go to the chat in full.
+      await ctx.answerCallbackQuery({ text: "The manifest cannot be read: the problems follow in the chat." });
+      await ctx.reply(unreadableManifest(found, "press 🧪 Preflight"));
+      return;
+    }
     if (found.kind !== "found") {
       await ctx.answerCallbackQuery({
         text: "That secret is not in the runbook any more: send /rotate again.",
