@@ -20,6 +20,12 @@ export const collectStep = defineStep(
       revoke_if_unused: text
         .refine((t) => t.includes("{ending}"), "name the credential by {ending} (its last 4 characters)")
         .optional(),
+      /**
+       * What to do with a value that was exposed before rotabot took it (pasted in the group, not
+       * in the private chat): it was not stored, but it is live where it was made. `{ending}`
+       * stands for its last 4 characters. Without it the operator is told to get another value.
+       */
+      if_exposed: text.optional(),
     })
     .strict(),
   {

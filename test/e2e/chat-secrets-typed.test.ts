@@ -72,7 +72,7 @@ describe("a secret typed, pasted or printed in the wrong place is stopped", { ti
   it("item 2: an incident reason holding a vault value or the bot token is deleted, called exposed, and nothing starts", async () => {
     for (const value of [OLD_VALUES.vault_nats_password, world.token]) {
       expect(await warningFor(`/rotate vault_billing_api_token incident old token ${value} leaked`)).toBe(
-        "⚠️ Your message held a secret rotabot knows (a vault value or a bot token). I deleted it. Treat it as compromised: rotate it (/age shows the secrets; /rotate <name> incident <reason>).",
+        "⚠️ Your message held a secret rotabot knows (a vault value or a bot token). I deleted it. Treat it as compromised: rotate it in compromise mode, which refuses the old value first (/rotate <name> compromised <reason>; /age lists the names).",
       );
     }
     await auditSays(
@@ -90,7 +90,7 @@ describe("a secret typed, pasted or printed in the wrong place is stopped", { ti
     const exposed = "PTpastedInTheOpsGroup0123456789abcdef";
     secrets.push(exposed);
     expect(await warningFor(exposed, waiting.message.message_id)).toBe(
-      "⚠️ Your message held the new value of vault_signalwire_token. I deleted it. It was not stored: it is exposed to everyone in this chat, so do not use it. Get another value (for a bot token: /revoke in @BotFather again), and send it to me in our private chat, where I take it in and delete it.",
+      "⚠️ Your message held the new value of vault_signalwire_token. I deleted it. It was not stored: it is exposed to everyone in this chat, so do not use it: revoke PAT …cdef in the SignalWire space now (dashboard, Personal Access Tokens), then create another. Send the new one to me in our private chat, where I take it in and delete it.",
     );
     await auditSays(
       "⚠️ @alice sent the new value of vault_signalwire_token in supergroup Akira Ops; the message was deleted. It counts as exposed.",

@@ -5,6 +5,7 @@ import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
 import type { Runbook } from "../../runbook/runbook-schema.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
 import type { RotationPresenter } from "./create-rotation-presenter.js";
+import { credentialEnding } from "../../steps/collect.js";
 import { credentialIn } from "./looks-like-credential.js";
 
 export interface ExposureGuardDeps {
@@ -36,13 +37,20 @@ export function createExposureGuard({
   audit,
   learnVaultValues,
 }: ExposureGuardDeps): MiddlewareFn<Context> {
-  /** The key of the user's open token request whose format one of `words` has, if any. */
+  /** The user's open token request whose format one of `words` has, if any: its key, and what to do now the value is exposed. */
   const pendingFormatIn = async (userId: number, words: string[]) => {
     for (const pending of presenter.openRequests(userId)) {
       const rotation = await engine.get(pending.rotationId);
       const procedure = rotation && runbook.procedures.find((p) => p.id === rotation.procedureId);
       const step = procedure?.steps.find((s) => s.kind === "collect" && s.id === rotation?.awaiting?.stepId);
-      if (step?.kind === "collect" && words.some((w) => new RegExp(step.format.pattern).test(w))) return pending.key;
+      if (step?.kind !== "collect") continue;
+      const value = words.find((w) => new RegExp(step.format.pattern).test(w));
+      if (value === undefined) continue;
+      const ending = credentialEnding(value, step.format.pattern);
+      return {
+        key: pending.key,
+        todo: step.if_exposed?.replaceAll("{ending}", `…${ending}`) ?? "get another value",
+      };
     }
     return undefined;
   };
@@ -59,13 +67,13 @@ export function createExposureGuard({
     await learnVaultValues().catch(() => undefined);
     if (redactor.redact(text) !== text) {
       what = "a secret rotabot knows (a vault value or a bot token)";
-      advice = "Treat it as compromised: rotate it (/age shows the secrets; /rotate <name> incident <reason>).";
+      advice =
+        "Treat it as compromised: rotate it in compromise mode, which refuses the old value first (/rotate <name> compromised <reason>; /age lists the names).";
     } else {
       const pending = inPrivate ? undefined : await pendingFormatIn(user.id, words);
       if (pending) {
-        what = `the new value of ${pending}`;
-        advice =
-          "It was not stored: it is exposed to everyone in this chat, so do not use it. Get another value (for a bot token: /revoke in @BotFather again), and send it to me in our private chat, where I take it in and delete it.";
+        what = `the new value of ${pending.key}`;
+        advice = `It was not stored: it is exposed to everyone in this chat, so do not use it: ${pending.todo}. Send the new one to me in our private chat, where I take it in and delete it.`;
       } else if (credential) {
         what = credential;
         advice =
