@@ -92,7 +92,9 @@ export async function startBenchWorld({
   const env = benchEnv(tg, infra, token, { ...(auditChat ? { AUDIT_CHAT_ID: String(AUDIT) } : {}), ...extraEnv });
   const bot: BotProcess = spawnBot(env, infra.infraDir);
   const auditTarget = auditChat ? AUDIT : OPS;
-  await tg.waitForMessage((m) => m.message.chat.id === auditTarget && textOf(m).includes("started:"), 30_000);
+  await bot.ready(30_000);
+  // Ready is READY_FILE; the audit line of the start follows it, and must not count in the traffic measured next.
+  await tg.waitForMessage((m) => m.message.chat.id === auditTarget && textOf(m).startsWith("🤖 rotabot"), 30_000);
   return {
     tg,
     infra,
