@@ -1,3 +1,4 @@
+import { markedProcesses, stepMark } from "../exec/marked-processes.js";
 import { processGroupAlive, processStartOf } from "../exec/process-group.js";
 import type { Runbook } from "../runbook/runbook-schema.js";
 import { sleep } from "../time/sleep.js";
@@ -46,7 +47,7 @@ export async function executeRecord(
   // Read once per step run; a step that writes the vault reads it itself.
   const known = { ok: true as const, values: { ...read.values, promoted } };
   const kind = kindOf(step);
-  const orphan = await waitForEarlierRun(record, hooks);
+  const orphan = await waitForEarlierRun(r, record, hooks);
   if (orphan) return orphan;
   const marker = kind.changesServices ? deps.deployMarker : undefined;
   const held = await marker?.hold(r.id, record.title, r.incident !== undefined);
@@ -76,12 +77,19 @@ export async function executeRecord(
 /**
  * A command of this step that a crash left running (its process group still alive) is waited
  * for, never run a second time alongside; after ORPHAN_WAIT_MS the step fails with how to stop it.
+ * When the crash came before the process group was journaled, the step's mark finds the command.
  */
-async function waitForEarlierRun(record: StepRecord, hooks: ExecuteHooks): Promise<StepOutcome | undefined> {
+async function waitForEarlierRun(
+  r: Readonly<Rotation>,
+  record: StepRecord,
+  hooks: ExecuteHooks,
+): Promise<StepOutcome | undefined> {
   const earlier = record.process;
-  if (!earlier || !processGroupAlive(earlier.pgid)) return undefined;
-  const start = processStartOf(earlier.pgid);
-  if (earlier.start !== undefined && start !== undefined && start !== earlier.start) return undefined;
+  const journaled =
+    earlier !== undefined &&
+    processGroupAlive(earlier.pgid) &&
+    (earlier.start === undefined || [undefined, earlier.start].includes(processStartOf(earlier.pgid)));
+  if (!journaled) return waitForMarked(stepMark(r.id, record.id), hooks);
   hooks.onLine(
     `an earlier run of this step (process group ${earlier.pgid}) is still running: waiting for it to end before running the step again`,
   );
@@ -95,5 +103,26 @@ async function waitForEarlierRun(record: StepRecord, hooks: ExecuteHooks): Promi
     }
   }
   hooks.onLine(`the earlier run (process group ${earlier.pgid}) has ended`);
+  return undefined;
+}
+
+/** The commands of a step found by its mark (STEP_MARK): waited for like a journaled process group. */
+async function waitForMarked(mark: string, hooks: ExecuteHooks): Promise<StepOutcome | undefined> {
+  let pids = markedProcesses(mark);
+  if (pids.length === 0) return undefined;
+  hooks.onLine(
+    `an earlier run of this step (processes ${pids.join(", ")}, started before rotabot could note them) is still running: waiting for it to end before running the step again`,
+  );
+  const deadline = Date.now() + ORPHAN_WAIT_MS;
+  while (pids.length > 0) {
+    if (Date.now() > deadline || (await sleep(1_000, hooks.signal))) {
+      return {
+        status: "failed",
+        message: `an earlier run of this step is still running as processes ${pids.join(", ")}: wait for them, or stop them (kill -TERM ${pids.join(" ")}), then Retry`,
+      };
+    }
+    pids = markedProcesses(mark);
+  }
+  hooks.onLine("the earlier run has ended");
   return undefined;
 }

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { checkTasksRan } from "../ansible/play-recap.js";
 import { describePlaybookArgv, isPlaybookArgv } from "../ansible/playbook-argv.js";
+import { STEP_MARK, stepMark } from "../exec/marked-processes.js";
 import { parseDuration } from "../time/duration.js";
 import { newKeyOf } from "../model/new-key.js";
 import type { StepOutcome } from "../model/rotation.js";
@@ -23,7 +24,7 @@ export interface CommandStep {
 /** Runs a `run`, argv `verify` or rollback command: placeholders expanded, secrets only by env and stdin. */
 export async function runCommandStep(
   step: CommandStep,
-  run: Pick<StepRun, "rotation" | "signal" | "onLine" | "logFile" | "values" | "environment" | "onProcess">,
+  run: Pick<StepRun, "rotation" | "record" | "signal" | "onLine" | "logFile" | "values" | "environment" | "onProcess">,
   deps: StepDeps,
 ): Promise<StepOutcome> {
   const texts = [...Object.values(step.env ?? {}), step.stdin];
@@ -52,6 +53,8 @@ export async function runCommandStep(
     env = {
       ...envOf(run.environment),
       ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expandPlaceholders(v, values)])),
+      // Found by a resume even if rotabot died before it journaled the command's process group.
+      [STEP_MARK]: stepMark(run.rotation.id, run.record.id),
     };
     stdin = step.stdin === undefined ? undefined : expandPlaceholders(step.stdin, values);
   } catch (error) {

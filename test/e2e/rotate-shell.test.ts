@@ -362,6 +362,34 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     expect(infra.calls()).toEqual(["accept_both", "accept_both", "cycle", "verify", "smoke"]);
   });
 
+  it("finds a playbook a crash left running before its process group was journaled, by the step's mark", async () => {
+    const infra = makeRotationInfra();
+    infra.touch("pause-accept_both");
+    const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
+    await expect.poll(() => infra.exists("paused-accept_both"), { timeout: 60_000 }).toBe(true);
+    const id = rotationIdOf(shell.output());
+    shell.child.kill("SIGKILL");
+    await shell.exited;
+    // The crash came between the spawn and the journal's write: the journal names no process group.
+    const file = path.join(infra.stateDir, "rotations", `${id}.json`);
+    const journal = journalOf(infra, id);
+    for (const step of journal.steps) delete step.process;
+    writeFileSync(file, JSON.stringify(journal));
+    const orphan = Number(infra.read("paused-accept_both").trim());
+    const resumed = startShell(["resume", id], infra.env);
+    await resumed.waitFor(
+      /an earlier run of this step \(processes [\d, ]+, started before rotabot could note them\) is still running/,
+    );
+    expect(infra.calls()).toEqual(["accept_both"]);
+    expect(() => process.kill(orphan, 0)).not.toThrow();
+    infra.releasePaused("accept_both");
+    await resumed.waitFor(/the earlier run has ended/);
+    await resumed.waitFor(/Type yes to go on/);
+    resumed.answer("yes");
+    expect(await resumed.exited).toBe(0);
+    expect(infra.calls()).toEqual(["accept_both", "accept_both", "cycle", "verify", "smoke"]);
+  });
+
   it("offers to reuse or replace a _new left by an earlier attempt", async () => {
     const infra = makeRotationInfra();
     const leftover = "LeftoverFromAnEarlierAttempt_0123456abcd";
