@@ -314,6 +314,14 @@ function checkCompromise(
         ["refused_by"],
         `"${step.id}" is a ${step.kind} step, which proves nothing: name a verify or run step that fails while the old value is accepted`,
       );
+    // An abort rolls back to the old value: once it is refused, that is the leaked value put back.
+    const ordered = compromise.order.map((id) => allSteps(procedure).find((s) => s.id === id));
+    const refusedAt = compromise.order.indexOf(compromise.refused_by);
+    if (!ordered.slice(0, refusedAt + 1).some((s) => s?.destructive))
+      issue(
+        ["refused_by"],
+        `no step up to "${compromise.refused_by}" is destructive, so the rotation could still be aborted after the old value is refused, and the rollback would put the suspected value back in service: mark the step that stops accepting the old value (or a confirm step right before it) destructive: true`,
+      );
   }
 }
 

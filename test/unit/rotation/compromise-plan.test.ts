@@ -121,6 +121,22 @@ describe("the compromise section's validation", () => {
     );
   });
 
+  it("refuses an order that could still be aborted once the old value is refused: the rollback would put the leaked value back", () => {
+    const cutoff =
+      "          # A leaked password is never accepted again: an abort after this would do just that.\n          destructive: true\n";
+    expect(broken(cutoff, "")).toMatch(
+      /procedures\[2\]\.compromise\.refused_by: no step up to "old_refused" is destructive, so the rotation could still be aborted after the old value is refused.*: mark the step that stops accepting the old value \(or a confirm step right before it\) destructive: true/,
+    );
+    const outage =
+      "          # A leaked password is never set back: an abort after this would do just that.\n          destructive: true\n";
+    expect(broken(outage, "")).toMatch(
+      /procedures\[1\]\.compromise\.refused_by: no step up to "old_password_refused" is destructive/,
+    );
+    expect(broken(cutoff, "")).not.toMatch(
+      /procedures\[\d\]\.compromise\.refused_by: no step up to "old_(token|dsn)_refused"/,
+    );
+  });
+
   it("refuses a compromise step that reuses a procedure step's id, or that the order leaves out", () => {
     expect(broken("        - id: old_password_refused\n", "        - id: login_new\n")).toMatch(
       /compromise\.steps\[2\]\.id: "login_new" is already a step of the procedure/,
