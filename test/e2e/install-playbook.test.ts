@@ -60,6 +60,9 @@ const playbook = (...extra: string[]) =>
       path.join(PROJECT_ROOT, "deploy/ansible/install.yml"),
       "-e",
       "rotabot_hosts=localhost",
+      // The host is this Debian machine: its python3, without the interpreter discovery of each run.
+      "-e",
+      "ansible_python_interpreter=/usr/bin/python3",
       "-e",
       `@${varsFile}`,
       ...extra,
