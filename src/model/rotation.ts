@@ -202,6 +202,19 @@ export interface Rotation {
    * step's; `measured` says between which steps, in words.
    */
   outage?: { what: string; seconds: number; measured?: string };
+  /**
+   * A compromise order's outage, measured in each environment (the runbook's `outage_steps`): from
+   * the end of the step that broke the old credential there to the end of the last re-deploy there.
+   */
+  environmentOutages?: EnvironmentOutage[];
+}
+
+/** How long one environment's services were cut off by a compromise order (times, never a value). */
+export interface EnvironmentOutage {
+  environment: string;
+  from: string;
+  to: string;
+  seconds: number;
 }
 
 /** What a step's executor reports; `commit` is the git commit a commit step made. */

@@ -3,6 +3,7 @@ import { checkAnswer, needsSecondPerson } from "./answer-rules.js";
 import type { Actor, Awaiting, PromptKind, ResponseType, Rotation, StepRecord } from "../model/rotation.js";
 import { credentialNoun, PROMPTS, REFUSALS } from "./prompts.js";
 import { currentStep, isTerminal } from "./queries.js";
+import { measureEnvironmentOutages } from "./measure-environment-outages.js";
 import type { Effect, Input, Notice, RefusalReason, Transition, TransitionContext } from "./transition-io.js";
 
 /** Prompt kinds whose answer expires after CONFIRM_TIMEOUT. */
@@ -196,6 +197,8 @@ function exposureTo(r: Rotation, to: string, proven: boolean, by: string): NonNu
 function complete(r: Rotation, ctx: TransitionContext, out: Out): void {
   // No check proved the old value refused: it counts as accepted until the rotation ends.
   if (r.compromise && !r.exposure) r.exposure = exposureTo(r, ctx.now, false, PROMPTS.exposureUnproven);
+  // Again here: a re-deploy marked done by hand ended the outage too.
+  if (ctx.outageSteps) r.environmentOutages = measureEnvironmentOutages(r, ctx.outageSteps);
   // The credential the rotation completed with is in use; any other one created for it stays listed to revoke.
   const inUse = r.created?.findLast((c) => c.ending === r.endings?.new && c.state === "unused");
   if (inUse) inUse.state = "in_use";
@@ -301,6 +304,7 @@ function stepFinished(
   if (outcome.commit) r.commit = outcome.commit;
   measureOutage(r, record, ctx);
   measureExposure(r, record, ctx);
+  if (ctx.outageSteps) r.environmentOutages = measureEnvironmentOutages(r, ctx.outageSteps);
   out.notices.push({ type: "step_finished", recordId: record.id, ms: input.ms });
   if (record.kind === "notify_owner") out.notices.push({ type: "owner_notified" });
   // A step that ends while an abort waits for it: the rotation stays "aborting", and nothing else starts.

@@ -1,3 +1,4 @@
+import { describeExposure } from "../../../src/changelog/describe-exposure.js";
 import { describe, expect, it } from "vitest";
 import type { Actor, RollbackStepRecord, Rotation, StepRecord } from "../../../src/model/rotation.js";
 import { refusalFor } from "../../../src/rotation/answer-rules.js";
@@ -1178,6 +1179,38 @@ describe("compromise mode: the exposure window (issue 23)", () => {
     expect(current.exposure).toBeUndefined();
     current = step1(current, done("deploy"), infos, "2026-11-27T10:30:00.000Z");
     expect(current.exposure).toMatchObject({ to: "2026-11-27T10:30:00.000Z", seconds: 5400, proven: false });
+  });
+
+  it("measures the outage in each environment from its break to the end of its re-deploy, journaled as it goes", () => {
+    const perEnvironment: Spec[] = ["staging", "production"].flatMap((environment) => [
+      { id: `break@${environment}`, stepId: "break", environment },
+      { id: `deploy@${environment}`, stepId: "deploy", environment },
+    ]);
+    const { r, infos } = setup(perEnvironment, { compromise, environments: ["staging", "production"] });
+    const measuring = (current: Rotation, input: Input, iso: string) =>
+      deepFreeze(
+        ok(transition(current, input, ctxFor(infos, { now: iso, outageSteps: { from: "break", to: "deploy" } })))
+          .rotation,
+      );
+    let current = measuring(r, { type: "begin" }, NOW);
+    current = measuring(current, done("break@staging"), "2026-11-27T10:00:10.000Z");
+    expect(current.environmentOutages).toEqual([]);
+    current = measuring(current, done("deploy@staging"), "2026-11-27T10:00:52.500Z");
+    expect(current.environmentOutages).toEqual([
+      { environment: "staging", from: "2026-11-27T10:00:10.000Z", to: "2026-11-27T10:00:52.500Z", seconds: 42.5 },
+    ]);
+    current = measuring(current, done("break@production"), "2026-11-27T10:01:00.000Z");
+    current = measuring(current, done("deploy@production"), "2026-11-27T10:01:30.000Z");
+    expect(current.state).toBe("completed");
+    expect(current.environmentOutages!.map((o) => [o.environment, o.seconds])).toEqual([
+      ["staging", 42.5],
+      ["production", 30],
+    ]);
+    expect(describeExposure(current)).toMatch(/: staging 42\.5 s, production 30\.0 s$/);
+    // Without outage_steps (a routine order, or a procedure that declares none) nothing is measured.
+    expect(
+      run(r, infos, { type: "begin" }, ...perEnvironment.map((s) => done(s.id))).r.environmentOutages,
+    ).toBeUndefined();
   });
 
   it("a routine rotation measures its window too (from its start), but only when a check proves the refusal", () => {
