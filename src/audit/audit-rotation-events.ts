@@ -22,6 +22,7 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
             sinceGiven: event.rotation.compromise.sinceGiven,
             order: event.rotation.compromise.order,
           },
+          approver: event.rotation.approver?.name,
         });
         break;
       case "step_finished":

@@ -34,6 +34,8 @@ export type AuditEvent =
       incident: string | undefined;
       /** A suspected compromise: since when, and which order the operator chose. */
       compromise?: { since: string; sinceGiven: boolean; order: string } | undefined;
+      /** The approver asked by name (`approver @bob`), if any. */
+      approver?: string | undefined;
     }
   | { type: "rotation_refused"; key: string; by: string; reason: string }
   | { type: "step_ok"; rotation: RotationRef; step: string; seconds: number; skipped: boolean }
@@ -133,7 +135,7 @@ export function formatAuditLine(event: ChannelEvent): string {
     case "chat_unreachable":
       return `📵 ${escapeHtml(event.problem)}. Fix: ${escapeHtml(event.fix)}.`;
     case "rotation_started":
-      return `${rot(event.rotation)} ▶️ started by ${escapeHtml(event.by)} in ${escapeHtml(event.environment)}${event.incident ? `, <b>incident</b>: ${escapeHtml(event.incident)}` : ""}${event.compromise ? `; 🚨 suspected compromise, exposed since ${escapeHtml(event.compromise.since)}${event.compromise.sinceGiven ? "" : " (the declaration)"}, ${escapeHtml(event.compromise.order)} order` : ""}`;
+      return `${rot(event.rotation)} ▶️ started by ${escapeHtml(event.by)} in ${escapeHtml(event.environment)}${event.incident ? `, <b>incident</b>: ${escapeHtml(event.incident)}` : ""}${event.compromise ? `; 🚨 suspected compromise, exposed since ${escapeHtml(event.compromise.since)}${event.compromise.sinceGiven ? "" : " (the declaration)"}, ${escapeHtml(event.compromise.order)} order` : ""}${event.approver ? `; 👥 approver asked: ${escapeHtml(event.approver)}` : ""}`;
     case "rotation_refused":
       return `🚫 <code>${escapeHtml(event.key)}</code>: rotation by ${escapeHtml(event.by)} refused: ${escapeHtml(event.reason)}`;
     case "step_failed":

@@ -159,6 +159,11 @@ export interface Rotation {
   environments: string[];
   incident?: { reason: string };
   /**
+   * The approver asked by name (`/rotate … approver @bob`): with the two-person rule, only they may
+   * approve, until a prompt waiting for them expires (`lapsed`, when): then any approver may.
+   */
+  approver?: Actor & { lapsed?: string };
+  /**
    * A suspected compromise (`/rotate <secret> compromised <reason>`): also an incident. `since` is
    * when the value may have leaked (the operator's `--since`, else the declaration); `order` is the
    * order the operator chose: the procedure's compromise order, or its routine one.

@@ -14,7 +14,8 @@ import type { RefusalReason, TransitionContext } from "./transition-io.js";
  * that with the two-person rule every destructive decision (confirming a destructive step or a
  * gate, Done on a destructive manual step, Mark done on a failed or interrupted step) needs an
  * approver who is not the initiator, unless the initiator breaks the glass (the shell's
- * `--break-glass "<reason>"`, audited).
+ * `--break-glass "<reason>"`, audited). An approver asked by name is the only one who may, until
+ * a prompt waiting for them expires (see `lapseNamedApprover`).
  */
 export function refusalFor(
   r: Readonly<Rotation>,
@@ -24,11 +25,19 @@ export function refusalFor(
   breakGlass?: string,
 ): string | undefined {
   if (needsSecondPerson(r, response, approval)) {
-    if (actor.id === r.initiator.id) return breakGlass ? undefined : REFUSALS.secondPersonNeeded(response);
+    if (actor.id === r.initiator.id)
+      return breakGlass ? undefined : REFUSALS.secondPersonNeeded(response, namedApprover(r));
     if (!approval.approverIds.includes(actor.id)) return REFUSALS.onlyApprover;
+    const named = namedApprover(r);
+    if (named && actor.id !== r.approver!.id) return REFUSALS.onlyNamedApprover(named);
     return undefined;
   }
   return actor.id === r.initiator.id ? undefined : REFUSALS.onlyInitiator(r.initiator.name);
+}
+
+/** The approver asked by name, while the name holds. */
+function namedApprover(r: Readonly<Rotation>): string | undefined {
+  return r.approver && !r.approver.lapsed ? r.approver.name : undefined;
 }
 
 export function needsSecondPerson(
@@ -41,6 +50,17 @@ export function needsSecondPerson(
   if (response === "go") return kind === "destructive" || kind === "gate";
   if (response === "done") return kind === "manual" && r.steps.some((s) => s.id === stepId && s.destructive);
   return response === "mark_done";
+}
+
+/**
+ * A prompt that needed the named approver expired unanswered: from now on any approver may approve
+ * (the name holds for one CONFIRM_TIMEOUT, so an approver who cannot be reached never blocks a rotation).
+ */
+export function lapseNamedApprover(r: Rotation, approval: TransitionContext["approval"], now: string): boolean {
+  if (!r.approver || r.approver.lapsed || !r.awaiting) return false;
+  if (!r.awaiting.accepts.some((response) => needsSecondPerson(r, response, approval))) return false;
+  r.approver.lapsed = now;
+  return true;
 }
 
 /** Checks an answer before anything is done with it (the driver calls this before storing a pasted value). */

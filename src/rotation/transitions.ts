@@ -1,5 +1,5 @@
 import { fail, type Failure } from "../result.js";
-import { checkAnswer, needsSecondPerson } from "./answer-rules.js";
+import { checkAnswer, lapseNamedApprover, needsSecondPerson } from "./answer-rules.js";
 import type { Actor, Awaiting, PromptKind, ResponseType, Rotation, StepRecord } from "../model/rotation.js";
 import { credentialNoun, PROMPTS, REFUSALS } from "./prompts.js";
 import { currentStep, isTerminal } from "./queries.js";
@@ -86,6 +86,7 @@ function apply(r: Rotation, input: Input, ctx: TransitionContext, out: Out): Fai
       return resume(r, ctx, out);
     case "expire":
       if (r.awaiting?.nonce === input.nonce && !r.awaiting.expired) {
+        lapseNamedApprover(r, ctx.approval, ctx.now);
         r.awaiting.expired = true;
         out.notices.push({ type: "prompt_expired", recordId: r.awaiting.stepId });
       }
@@ -540,6 +541,7 @@ function recover(r: Rotation, ctx: TransitionContext, out: Out): void {
   }
   const awaiting = r.awaiting;
   if (awaiting?.expiresAt !== undefined && awaiting.expiresAt <= ctx.now && !awaiting.expired) {
+    lapseNamedApprover(r, ctx.approval, ctx.now);
     awaiting.expired = true;
     out.notices.push({ type: "prompt_expired", recordId: awaiting.stepId });
   }

@@ -445,6 +445,51 @@ describe("answers", () => {
     expect(refusalFor(asked, ALICE, "cancel", approval)).toBeUndefined();
   });
 
+  it("two-person rule with an approver asked by name: only they approve until a prompt for them expires", () => {
+    const { r, infos } = setup([{ id: "promote", destructive: true }], { approver: { id: "tg:3", name: "@carol" } });
+    const approval = { requireSecondApprover: true, approverIds: ["tg:2", "tg:3"] };
+    const ctx = (over: Partial<TransitionContext> = {}) => ctxFor(infos, { approval, ...over });
+    const asked = ok(transition(r, { type: "begin" }, ctx())).rotation;
+    expect(transition(asked, answer("go", ALICE)(asked), ctx())).toMatchObject({
+      ok: false,
+      message: "A second person must approve this step: ask @carol to press Confirm.",
+    });
+    // Bob is an approver, but Carol was asked.
+    expect(transition(asked, answer("go", BOB)(asked), ctx())).toMatchObject({
+      ok: false,
+      reason: "not_allowed",
+      message:
+        "@carol was asked to approve this rotation, so only they can: if they cannot, let this prompt expire (CONFIRM_TIMEOUT), then /resume, and any approver can.",
+    });
+    expect(step(ok(transition(asked, answer("go", CAROL)(asked), ctx())).rotation, "promote").confirmedBy).toEqual(
+      CAROL,
+    );
+    // Carol does not answer: the prompt expires, the name lapses, and after /resume Bob may approve.
+    const expired = ok(
+      transition(asked, { type: "expire", nonce: asked.awaiting!.nonce }, ctx({ now: LATER })),
+    ).rotation;
+    expect(expired.approver).toEqual({ id: "tg:3", name: "@carol", lapsed: LATER });
+    const resumed = ok(transition(expired, { type: "resume" }, ctx({ now: LATER }))).rotation;
+    expect(refusalFor(resumed, ALICE, "go", approval)).toBe(
+      "A second person must approve this step: ask someone in APPROVER_IDS to press Confirm.",
+    );
+    expect(
+      step(ok(transition(resumed, answer("go", BOB)(resumed), ctx({ now: LATER }))).rotation, "promote"),
+    ).toMatchObject({
+      confirmedBy: BOB,
+    });
+  });
+
+  it("an approver asked by name does not lapse when a prompt that needs no second person expires", () => {
+    const { r, infos } = setup([{ id: "ok", interaction: "confirm" }], { approver: { id: "tg:3", name: "@carol" } });
+    const approval = { requireSecondApprover: true, approverIds: ["tg:3"] };
+    const asked = ok(transition(r, { type: "begin" }, ctxFor(infos, { approval }))).rotation;
+    const expired = ok(
+      transition(asked, { type: "expire", nonce: asked.awaiting!.nonce }, ctxFor(infos, { approval })),
+    );
+    expect(expired.rotation.approver?.lapsed).toBeUndefined();
+  });
+
   it("two-person rule: Done on a destructive manual step, Mark done on a failure and a gate need an approver too", () => {
     const approval = { requireSecondApprover: true, approverIds: ["tg:2"] };
     const manual = setup([{ id: "m", interaction: "manual", prompt: "Revoke", destructive: true }]);
