@@ -69,13 +69,18 @@ export function checkAnswer(
   nonce: string,
   response: ResponseType,
   actor: Actor,
-  ctx: Pick<TransitionContext, "now" | "approval">,
+  ctx: Pick<TransitionContext, "now" | "approval" | "confirmTimeoutMs">,
   breakGlass?: string,
 ): Failure<RefusalReason> | undefined {
   const awaiting = r.awaiting;
   if (!awaiting || awaiting.nonce !== nonce || isTerminal(r)) return fail("stale", REFUSALS.stale);
   if (r.aborting) return fail("busy", REFUSALS.aborting);
-  const refusal = refusalFor(r, actor, response, ctx.approval, breakGlass);
+  // A card that does not expire (a failed step's Mark done) that waited CONFIRM_TIMEOUT for the
+  // named approver is open to any approver, as an expired card is after /resume.
+  const waited = Date.parse(awaiting.since) + ctx.confirmTimeoutMs <= Date.parse(ctx.now);
+  const asSeen =
+    r.approver && !r.approver.lapsed && waited ? { ...r, approver: { ...r.approver, lapsed: ctx.now } } : r;
+  const refusal = refusalFor(asSeen, actor, response, ctx.approval, breakGlass);
   if (refusal) return fail("not_allowed", refusal);
   if (awaiting.expired || (awaiting.expiresAt !== undefined && awaiting.expiresAt <= ctx.now)) {
     return fail("expired", REFUSALS.expired(r.id));

@@ -480,6 +480,20 @@ describe("answers", () => {
     });
   });
 
+  it("a failed step's card, which never expires, is open to any approver once it waited CONFIRM_TIMEOUT for the named one", () => {
+    const { r, infos } = setup([{ id: "deploy" }], { approver: { id: "tg:3", name: "@carol" } });
+    const approval = { requireSecondApprover: true, approverIds: ["tg:2", "tg:3"] };
+    const broken = ok(transition(r, { type: "begin" }, ctxFor(infos, { approval }))).rotation;
+    const asked = ok(transition(broken, failed("deploy"), ctxFor(infos, { approval }))).rotation;
+    expect(asked.awaiting).toMatchObject({ kind: "failed", since: NOW });
+    expect(transition(asked, answer("mark_done", BOB)(asked), ctxFor(infos, { approval }))).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^@carol was asked to approve this rotation/) as string,
+    });
+    const later = ok(transition(asked, answer("mark_done", BOB)(asked), ctxFor(infos, { approval, now: LATER })));
+    expect(step(later.rotation, "deploy").markedDoneBy).toEqual(BOB);
+  });
+
   it("an approver asked by name does not lapse when a prompt that needs no second person expires", () => {
     const { r, infos } = setup([{ id: "ok", interaction: "confirm" }], { approver: { id: "tg:3", name: "@carol" } });
     const approval = { requireSecondApprover: true, approverIds: ["tg:3"] };
