@@ -46,7 +46,13 @@ export type AuditEvent =
   | { type: "plan_press_refused"; key: string | undefined; by: Actor; owner: string; button: string }
   | { type: "secret_exposed"; by: string; chat: string; what: string; deleted: boolean }
   | { type: "break_glass"; rotation: RotationRef; step: string; answer: string; by: string; reason: string }
-  | { type: "prompt_expired"; rotation: RotationRef; step: string }
+  | {
+      type: "prompt_expired";
+      rotation: RotationRef;
+      step: string;
+      /** The approver asked by name whose name lapsed with it: any approver may approve from then on. */
+      approverLapsed?: string | undefined;
+    }
   | { type: "rotation_aborting"; rotation: RotationRef; by: string; steps: number; retry: boolean }
   | {
       type: "rollback_step";
@@ -153,7 +159,7 @@ export function formatAuditLine(event: ChannelEvent): string {
     case "break_glass":
       return `${rot(event.rotation)} 🚨 <b>break-glass</b>: ${escapeHtml(event.by)} alone ${escapeHtml(event.answer)} “${escapeHtml(event.step)}”, where the two-person rule asks for an approver. Reason: ${escapeHtml(event.reason)}`;
     case "prompt_expired":
-      return `${rot(event.rotation)} ⌛ confirmation of “${escapeHtml(event.step)}” expired unanswered`;
+      return `${rot(event.rotation)} ⌛ confirmation of “${escapeHtml(event.step)}” expired unanswered${event.approverLapsed ? `; ${escapeHtml(event.approverLapsed)}, the approver asked by name, did not answer: any approver may approve from now on (/resume)` : ""}`;
     case "rotation_aborted":
       return `${rot(event.rotation)} ⏹ ${escapeHtml(abortedLine(event.by, event.message))}`;
     case "rollback_failed":
