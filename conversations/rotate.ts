@@ -12,7 +12,8 @@ import { resolveTarget, unreadableManifest } from "../src/runbook/resolve-target
 import { compromiseChoice, noCompromiseOrder, type CompromiseChoice } from "../src/rotation/describe-compromise.js";
 import type { Runbook } from "../src/runbook/runbook-schema.js";
 import { rotatableSecrets } from "../src/runbook/suggest-secrets.js";
-import { escapeHtml } from "../src/telegram/html.js";
+import { escapeHtml, mentionHtml } from "../src/telegram/html.js";
+import type { Actor } from "../src/model/rotation.js";
 import { isMessageGone } from "../src/telegram/send-or-edit.js";
 import { telegramActor } from "../src/telegram/telegram-actor.js";
 import { clip, INCIDENT_REASON_MAX } from "../src/telegram/user-text.js";
@@ -86,6 +87,10 @@ const PLAN_MINUTES = 15;
 /** Secrets offered as buttons when no name (or no close name) was typed; /age lists the rest. */
 const CHOICES_LISTED = 12;
 
+/** The plan card's line for an approver asked by name: a mention, so Telegram notifies them. */
+const PLAN_APPROVER = (approver: Actor) =>
+  `👥 Approver asked: ${mentionHtml(approver)}. Only they can approve its two-person steps, until a prompt waiting for them expires unanswered; then any approver can.`;
+
 /** A suspected compromise as /rotate gives it to the dialog: the reason, and since when (ISO), if said. */
 export interface CompromiseArgument {
   reason: string;
@@ -134,7 +139,8 @@ export function createRotateConversation(deps: RotateConversationDeps) {
     ctx: Context,
     typed: string,
     incident: string,
-    compromised?: CompromiseArgument,
+    compromised?: CompromiseArgument | null,
+    approver?: Actor | null,
   ): Promise<void> {
     const user = ctx.from!;
     const nonce = await conversation.external(() => randomBytes(4).toString("hex"));
@@ -213,6 +219,7 @@ export function createRotateConversation(deps: RotateConversationDeps) {
       ...(procedure.summary ? [`<i>${escapeHtml(procedure.summary)}</i>`] : []),
       ...(outage ? [`⏱ ${escapeHtml(outage)}`] : []),
       ...(compromised && choice ? compromiseLines(compromised, choice) : []),
+      ...(approver ? [PLAN_APPROVER(approver)] : []),
       "",
       ...(compromised ? ["<b>Steps in the compromise order</b> (the routine order: /plan, or Start routine):"] : []),
       steps,
@@ -273,6 +280,7 @@ export function createRotateConversation(deps: RotateConversationDeps) {
             : {}),
           owner: owner ?? undefined,
           topic,
+          ...(approver ? { approver } : {}),
         });
         if (!result.ok)
           audit.record({ type: "rotation_refused", key, by: telegramActor(user).name, reason: result.message });

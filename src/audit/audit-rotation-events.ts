@@ -22,6 +22,7 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
             sinceGiven: event.rotation.compromise.sinceGiven,
             order: event.rotation.compromise.order,
           },
+          approver: event.rotation.approver?.name,
         });
         break;
       case "step_finished":
@@ -135,7 +136,12 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
         });
         break;
       case "prompt_expired":
-        audit.record({ type: "prompt_expired", rotation: ref, step: event.step.title });
+        audit.record({
+          type: "prompt_expired",
+          rotation: ref,
+          step: event.step.title,
+          approverLapsed: lapsedNow(event.rotation),
+        });
         break;
       case "owner_notified":
         audit.record({ type: "owner_notified", rotation: ref, owner: event.owner });
@@ -156,4 +162,13 @@ export function auditRotationEvents(engine: RotationEngine, audit: Audit): () =>
 function interruptedStepLabel(rotation: Readonly<Rotation>): string | undefined {
   const step = rotation.steps.find((s) => s.state === "interrupted");
   return step && stepLabel(step, rotation.environments);
+}
+
+/**
+ * The approver asked by name, when their name lapsed with the prompt that just expired (a name
+ * lapses only when a prompt expires, so at or after that prompt's start).
+ */
+export function lapsedNow(r: Readonly<Rotation>): string | undefined {
+  const { approver, awaiting } = r;
+  return approver?.lapsed && awaiting && approver.lapsed >= awaiting.since ? approver.name : undefined;
 }

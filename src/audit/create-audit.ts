@@ -34,6 +34,8 @@ export type AuditEvent =
       incident: string | undefined;
       /** A suspected compromise: since when, and which order the operator chose. */
       compromise?: { since: string; sinceGiven: boolean; order: string } | undefined;
+      /** The approver asked by name (`approver @bob`), if any. */
+      approver?: string | undefined;
     }
   | { type: "rotation_refused"; key: string; by: string; reason: string }
   | { type: "step_ok"; rotation: RotationRef; step: string; seconds: number; skipped: boolean }
@@ -44,7 +46,13 @@ export type AuditEvent =
   | { type: "plan_press_refused"; key: string | undefined; by: Actor; owner: string; button: string }
   | { type: "secret_exposed"; by: string; chat: string; what: string; deleted: boolean }
   | { type: "break_glass"; rotation: RotationRef; step: string; answer: string; by: string; reason: string }
-  | { type: "prompt_expired"; rotation: RotationRef; step: string }
+  | {
+      type: "prompt_expired";
+      rotation: RotationRef;
+      step: string;
+      /** The approver asked by name whose name lapsed with it: any approver may approve from then on. */
+      approverLapsed?: string | undefined;
+    }
   | { type: "rotation_aborting"; rotation: RotationRef; by: string; steps: number; retry: boolean }
   | {
       type: "rollback_step";
@@ -133,7 +141,7 @@ export function formatAuditLine(event: ChannelEvent): string {
     case "chat_unreachable":
       return `📵 ${escapeHtml(event.problem)}. Fix: ${escapeHtml(event.fix)}.`;
     case "rotation_started":
-      return `${rot(event.rotation)} ▶️ started by ${escapeHtml(event.by)} in ${escapeHtml(event.environment)}${event.incident ? `, <b>incident</b>: ${escapeHtml(event.incident)}` : ""}${event.compromise ? `; 🚨 suspected compromise, exposed since ${escapeHtml(event.compromise.since)}${event.compromise.sinceGiven ? "" : " (the declaration)"}, ${escapeHtml(event.compromise.order)} order` : ""}`;
+      return `${rot(event.rotation)} ▶️ started by ${escapeHtml(event.by)} in ${escapeHtml(event.environment)}${event.incident ? `, <b>incident</b>: ${escapeHtml(event.incident)}` : ""}${event.compromise ? `; 🚨 suspected compromise, exposed since ${escapeHtml(event.compromise.since)}${event.compromise.sinceGiven ? "" : " (the declaration)"}, ${escapeHtml(event.compromise.order)} order` : ""}${event.approver ? `; 👥 approver asked: ${escapeHtml(event.approver)}` : ""}`;
     case "rotation_refused":
       return `🚫 <code>${escapeHtml(event.key)}</code>: rotation by ${escapeHtml(event.by)} refused: ${escapeHtml(event.reason)}`;
     case "step_failed":
@@ -151,7 +159,7 @@ export function formatAuditLine(event: ChannelEvent): string {
     case "break_glass":
       return `${rot(event.rotation)} 🚨 <b>break-glass</b>: ${escapeHtml(event.by)} alone ${escapeHtml(event.answer)} “${escapeHtml(event.step)}”, where the two-person rule asks for an approver. Reason: ${escapeHtml(event.reason)}`;
     case "prompt_expired":
-      return `${rot(event.rotation)} ⌛ confirmation of “${escapeHtml(event.step)}” expired unanswered`;
+      return `${rot(event.rotation)} ⌛ confirmation of “${escapeHtml(event.step)}” expired unanswered${event.approverLapsed ? `; ${escapeHtml(event.approverLapsed)}, the approver asked by name, did not answer: any approver may approve from now on (/resume)` : ""}`;
     case "rotation_aborted":
       return `${rot(event.rotation)} ⏹ ${escapeHtml(abortedLine(event.by, event.message))}`;
     case "rollback_failed":

@@ -23,6 +23,7 @@ import { createUnhandledFeature } from "./features/unhandled.js";
 import { forgiveLateAnswers } from "./forgive-late-answers.js";
 import { logApiCalls } from "./log-api-calls.js";
 import { createRotationFeature } from "./rotation/create-rotation-feature.js";
+import { createApproverResolver } from "./rotation/resolve-approver.js";
 import { createRotationPresenter } from "./rotation/create-rotation-presenter.js";
 import { createExposureGuard } from "./rotation/create-exposure-guard.js";
 import { createSecretIntake } from "./rotation/create-secret-intake.js";
@@ -228,6 +229,11 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
       now,
       logger,
       stateDir: paths.stateDir,
+      resolveApprover: createApproverResolver({
+        approverIds: config.approverIds,
+        requireSecondApprover: config.requireSecondApprover,
+        member: async (userId) => (await bot.api.getChatMember(config.opsChatId, userId)).user,
+      }),
     }),
   );
   guarded.use(createUnhandledFeature());

@@ -159,6 +159,11 @@ export interface Rotation {
   environments: string[];
   incident?: { reason: string };
   /**
+   * The approver asked by name (`/rotate … approver @bob`): with the two-person rule, only they may
+   * approve, until a prompt waiting for them expires (`lapsed`, when): then any approver may.
+   */
+  approver?: Actor & { lapsed?: string };
+  /**
    * A suspected compromise (`/rotate <secret> compromised <reason>`): also an incident. `since` is
    * when the value may have leaked (the operator's `--since`, else the declaration); `order` is the
    * order the operator chose: the procedure's compromise order, or its routine one.
@@ -202,6 +207,19 @@ export interface Rotation {
    * step's; `measured` says between which steps, in words.
    */
   outage?: { what: string; seconds: number; measured?: string };
+  /**
+   * A compromise order's outage, measured in each environment (the runbook's `outage_steps`): from
+   * the end of the step that broke the old credential there to the end of the last re-deploy there.
+   */
+  environmentOutages?: EnvironmentOutage[];
+}
+
+/** How long one environment's services were cut off by a compromise order (times, never a value). */
+export interface EnvironmentOutage {
+  environment: string;
+  from: string;
+  to: string;
+  seconds: number;
 }
 
 /** What a step's executor reports; `commit` is the git commit a commit step made. */

@@ -10,6 +10,8 @@ export interface StartRequest {
   key: string;
   initiator: Actor;
   incident?: { reason: string };
+  /** The approver asked by name, if any (the front end checked they are one). */
+  approver?: Actor | undefined;
   /** A suspected compromise: the reason, when the value may have leaked (else now), and the order chosen. */
   compromise?: { reason: string; since?: Date | undefined; order: "compromise" | "routine" };
   owner?: string | undefined;
@@ -131,6 +133,7 @@ export function newRotation(
           },
         }
       : {}),
+    ...(request.approver ? { approver: request.approver } : {}),
     ...(request.owner ? { owner: request.owner } : {}),
     ...(request.topic !== undefined ? { topic: request.topic } : {}),
     state: "running",

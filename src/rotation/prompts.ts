@@ -195,7 +195,9 @@ export const REFUSALS = {
   damaged: (id: string, problem: string) =>
     `⚠ rotation ${id}: its journal is damaged (${problem}). rotabot resume ${id} rebuilds it from the vault and git and goes on; rotabot abort ${id} drops the new value and rolls back, where that is still safe`,
   onlyInitiator: (name: string) => `Only ${name}, who started this rotation, can answer.`,
-  secondPersonNeeded: (response: string) =>
-    `A second person must approve this step: ask someone in APPROVER_IDS to press ${{ go: "Confirm", done: "Done", mark_done: "Mark done" }[response] ?? "it"}.`,
+  secondPersonNeeded: (response: string, named?: string) =>
+    `A second person must approve this step: ask ${named ?? "someone in APPROVER_IDS"} to press ${{ go: "Confirm", done: "Done", mark_done: "Mark done" }[response] ?? "it"}.`,
   onlyApprover: "Only an approver (APPROVER_IDS) can approve this step.",
+  onlyNamedApprover: (name: string) =>
+    `${name} was asked to approve this rotation, so only they can: if they cannot, let this prompt expire (CONFIRM_TIMEOUT), then /resume, and any approver can.`,
 } as const;

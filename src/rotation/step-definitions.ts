@@ -89,5 +89,9 @@ export function transitionContext(
     logFile: (rotationId, recordId) => path.join(deps.paths.stateDir, "logs", rotationId, `${recordId}.log`),
     outage: deps.runbook.procedures.find((p) => p.id === r.procedureId)?.outage,
     refusedBy: deps.runbook.procedures.find((p) => p.id === r.procedureId)?.compromise?.refused_by,
+    outageSteps:
+      r.compromise?.order === "compromise"
+        ? deps.runbook.procedures.find((p) => p.id === r.procedureId)?.compromise?.outage_steps
+        : undefined,
   };
 }

@@ -47,6 +47,8 @@ export interface TransitionContext {
   outage?: { what: string; from: string; to: string } | undefined;
   /** The step whose success proves the old value refused everywhere (the procedure's `compromise.refused_by`). */
   refusedBy?: string | undefined;
+  /** Where a compromise order's outage is measured in each environment (the procedure's `compromise.outage_steps`). */
+  outageSteps?: { from: string; to: string } | undefined;
   /** What an abort of the rotation would undo now: its rollback steps in order, and whether services changed. */
   rollbackPlan(r: Readonly<Rotation>): { steps: RollbackStepRecord[]; touched: boolean };
 }

@@ -1,8 +1,9 @@
 import { fail, type Failure } from "../result.js";
-import { checkAnswer, needsSecondPerson } from "./answer-rules.js";
+import { checkAnswer, lapseNamedApprover, needsSecondPerson } from "./answer-rules.js";
 import type { Actor, Awaiting, PromptKind, ResponseType, Rotation, StepRecord } from "../model/rotation.js";
 import { credentialNoun, PROMPTS, REFUSALS } from "./prompts.js";
 import { currentStep, isTerminal } from "./queries.js";
+import { measureEnvironmentOutages } from "./measure-environment-outages.js";
 import type { Effect, Input, Notice, RefusalReason, Transition, TransitionContext } from "./transition-io.js";
 
 /** Prompt kinds whose answer expires after CONFIRM_TIMEOUT. */
@@ -85,6 +86,7 @@ function apply(r: Rotation, input: Input, ctx: TransitionContext, out: Out): Fai
       return resume(r, ctx, out);
     case "expire":
       if (r.awaiting?.nonce === input.nonce && !r.awaiting.expired) {
+        lapseNamedApprover(r, ctx.approval, ctx.now);
         r.awaiting.expired = true;
         out.notices.push({ type: "prompt_expired", recordId: r.awaiting.stepId });
       }
@@ -196,6 +198,8 @@ function exposureTo(r: Rotation, to: string, proven: boolean, by: string): NonNu
 function complete(r: Rotation, ctx: TransitionContext, out: Out): void {
   // No check proved the old value refused: it counts as accepted until the rotation ends.
   if (r.compromise && !r.exposure) r.exposure = exposureTo(r, ctx.now, false, PROMPTS.exposureUnproven);
+  // Again here: a re-deploy marked done by hand ended the outage too.
+  if (ctx.outageSteps) r.environmentOutages = measureEnvironmentOutages(r, ctx.outageSteps);
   // The credential the rotation completed with is in use; any other one created for it stays listed to revoke.
   const inUse = r.created?.findLast((c) => c.ending === r.endings?.new && c.state === "unused");
   if (inUse) inUse.state = "in_use";
@@ -301,6 +305,7 @@ function stepFinished(
   if (outcome.commit) r.commit = outcome.commit;
   measureOutage(r, record, ctx);
   measureExposure(r, record, ctx);
+  if (ctx.outageSteps) r.environmentOutages = measureEnvironmentOutages(r, ctx.outageSteps);
   out.notices.push({ type: "step_finished", recordId: record.id, ms: input.ms });
   if (record.kind === "notify_owner") out.notices.push({ type: "owner_notified" });
   // A step that ends while an abort waits for it: the rotation stays "aborting", and nothing else starts.
@@ -536,6 +541,7 @@ function recover(r: Rotation, ctx: TransitionContext, out: Out): void {
   }
   const awaiting = r.awaiting;
   if (awaiting?.expiresAt !== undefined && awaiting.expiresAt <= ctx.now && !awaiting.expired) {
+    lapseNamedApprover(r, ctx.approval, ctx.now);
     awaiting.expired = true;
     out.notices.push({ type: "prompt_expired", recordId: awaiting.stepId });
   }

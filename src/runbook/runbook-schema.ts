@@ -36,6 +36,11 @@ const compromiseSchema = z
     outage: text,
     /** What it saves: which steps no longer run while the old value is accepted. */
     saves: text,
+    /**
+     * Where the outage is measured, in each environment: from the end of the step that breaks the
+     * old credential there (`from`) to the end of the last re-deploy there (`to`). Both in `order`.
+     */
+    outage_steps: z.object({ from: slug, to: slug }).strict().optional(),
     seed: text.optional(),
     note: text.optional(),
   })
@@ -323,6 +328,26 @@ function checkCompromise(
         `no step up to "${compromise.refused_by}" is destructive, so the rotation could still be aborted after the old value is refused, and the rollback would put the suspected value back in service: mark the step that stops accepting the old value (or a confirm step right before it) destructive: true`,
       );
   }
+  checkOutageSteps(compromise, issue);
+}
+
+/** The outage is measured between two steps of the compromise order, the breaking one first. */
+function checkOutageSteps(compromise: Compromise, issue: (path: (string | number)[], message: string) => void): void {
+  const steps = compromise.outage_steps;
+  if (!steps) return;
+  const from = compromise.order.indexOf(steps.from);
+  const to = compromise.order.indexOf(steps.to);
+  if (from < 0)
+    issue(
+      ["outage_steps", "from"],
+      `"${steps.from}" is not in compromise.order: name the step there that breaks the old credential`,
+    );
+  if (to < 0) issue(["outage_steps", "to"], `"${steps.to}" is not in compromise.order: name the last re-deploy there`);
+  if (from >= 0 && to >= 0 && to < from)
+    issue(
+      ["outage_steps", "to"],
+      `"${steps.to}" runs before "${steps.from}" in compromise.order: the outage ends at the last re-deploy after the break; swap them or name later steps`,
+    );
 }
 
 /** An inventory path as ansible would open it, relative to INFRA_DIR, for comparing two. */

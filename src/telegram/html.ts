@@ -3,6 +3,17 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+/**
+ * A mention that notifies the person (HTML parse mode): `@username` where they have one (a
+ * "mention" entity), else an inline link to `tg://user?id=<id>` (a "text_mention" entity), as
+ * the Bot API's formatting options describe both.
+ */
+export function mentionHtml(actor: { id: string; name: string; username?: string | undefined }): string {
+  if (actor.username) return `@${escapeHtml(actor.username)}`;
+  const id = /^tg:(\d+)$/.exec(actor.id)?.[1];
+  return id ? `<a href="tg://user?id=${id}">${escapeHtml(actor.name)}</a>` : escapeHtml(actor.name);
+}
+
 /** Telegram's limit for one message's text after entity parsing. */
 export const MESSAGE_LIMIT = 4096;
 

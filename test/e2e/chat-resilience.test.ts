@@ -165,6 +165,40 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     );
   });
 
+  it("asks an approver by name in an incident: a stranger's name is refused at once, the named one is mentioned and approves", async () => {
+    world = await startChatWorld({ APPROVER_IDS: String(BOB), REQUIRE_SECOND_APPROVER: "true" });
+    await world.startBot();
+    const before = world.tg.messages(OPS).length;
+    world.tg.userSends({ from: ALICE, chat: OPS, text: "/rotate api-token approver @mallory" });
+    await world.tg.waitForMessage(
+      (m) =>
+        m.botId === BOT &&
+        textOf(m) ===
+          "Not started: @mallory is not an approver: name one of @bob (APPROVER_IDS), or ask an admin to add their user id to APPROVER_IDS and OPERATOR_IDS.",
+    );
+    const id = await startRotation(world, "/rotate api-token compromised token in a CI log approver @bob");
+    const plan = world.tg
+      .messages(OPS)
+      .slice(before)
+      .find((m) => textOf(m).includes("Plan: rotate vault_billing_api_token"))!;
+    expect(textOf(plan)).toContain("🚨 Incident: suspected compromise: token in a CI log.");
+    expect(textOf(plan)).toContain("👥 Approver asked: @bob. Only they can approve its two-person steps");
+    const prompt = await promptOf(world, id, /This cannot be undone/);
+    expect(textOf(prompt)).toContain(
+      "👥 @bob, your approval is asked for an incident rotation: only you can approve this step.",
+    );
+    const own = press(world, prompt, "g", ALICE);
+    const answer = await world.tg.waitForCall(
+      (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === own,
+    );
+    expect(answer.params.text).toBe("A second person must approve this step: ask @bob to press Confirm.");
+    press(world, prompt, "g", BOB);
+    await completed(world, "vault_billing_api_token");
+    expect(world.auditText()).toMatch(
+      new RegExp(`\\[${id}\\] ▶️ started by @alice .*suspected compromise.*; 👥 approver asked: @bob`),
+    );
+  });
+
   it("asks which API token when the name fits several, and cancels from the plan without changing anything", async () => {
     world = await startChatWorld();
     const manifest = path.join(world.infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml");

@@ -82,7 +82,7 @@ describe("strangers and hostile input in the chat", { timeout: 90_000 }, () => {
 
     const extra = await ask(ALICE, OPS, "/rotate billing now please", /did not understand/);
     expect(textOf(extra)).toBe(
-      "I did not understand “now please” after the secret name.\nUsage: /rotate <secret>, or /rotate <secret> incident <reason> to rotate during a deploy (the reason is recorded), or /rotate <secret> compromised <reason> [since <time>] when the value may have leaked.",
+      "I did not understand “now please” after the secret name.\nUsage: /rotate <secret>, or /rotate <secret> incident <reason> to rotate during a deploy (the reason is recorded), or /rotate <secret> compromised <reason> [since <time>] when the value may have leaked; end with approver @name to ask that approver by name (two-person rule).",
     );
     const noReason = await ask(ALICE, OPS, "/rotate billing incident", /^Not started/);
     expect(textOf(noReason)).toMatch(/^Not started: an incident needs a reason/);

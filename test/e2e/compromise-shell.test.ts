@@ -26,6 +26,38 @@ function withCompromise(infra: ReturnType<typeof makeRotationInfra>): Record<str
   return { ...infra.env, RUNBOOK_FILE: file };
 }
 
+/**
+ * Two environments and a compromise order that breaks the old token (drop_old) before the clients
+ * switch (cycle): the outage is measured in each environment between the two (outage_steps).
+ */
+function withMeasuredOutage(infra: ReturnType<typeof makeRotationInfra>): Record<string, string> {
+  const text = readFileSync(FIXTURE, "utf8")
+    .replace(
+      "policies:\n",
+      `environments:
+  - {name: staging, inventory: infra/inventory/staging.yml}
+  - {name: production, inventory: infra/inventory/production.yml}
+policies:
+`,
+    )
+    .replace(
+      "    rollback:\n",
+      `    compromise:
+      steps:
+        - {id: drop_old, kind: run, title: Drop the old token from the gateway, argv: [bin/fixture-step.sh, drop_old]}
+      order: [generate, add_new, drop_old, cycle, verify, promote]
+      refused_by: verify
+      outage_steps: {from: drop_old, to: cycle}
+      outage: the clients fail from the drop until they switch
+      saves: the dual acceptance no longer runs while the old token is accepted
+    rollback:
+`,
+    );
+  const file = path.join(infra.stateDir, "..", `${path.basename(infra.stateDir)}-outage-runbook.yml`);
+  writeFileSync(file, text);
+  return { ...infra.env, RUNBOOK_FILE: file };
+}
+
 describe("rotabot rotate --compromised", () => {
   it("refuses what it cannot read before it opens anything, each with the fix", async () => {
     const infra = makeRotationInfra();
@@ -104,5 +136,30 @@ describe("rotabot rotate --compromised", () => {
     expect(
       leaks(everythingWritten(infra, [shell.output(), history.stdout, timeline.stdout]), [OLD_BILLING, newValue]),
     ).toEqual([]);
+  });
+
+  it("measures the compromise order's outage in each environment and reports it next to the window", async () => {
+    const infra = makeRotationInfra();
+    const env = withMeasuredOutage(infra);
+    const shell = startShell(["rotate", "vault_billing_api_token", "--yes", "--compromised", "leak, INC-91"], env);
+    await shell.waitFor(/Type yes to go on/, 60_000);
+    shell.answer("yes");
+    expect(await shell.exited, shell.output()).toBe(0);
+    const id = /Rotation (\d{8}-\d{4}-[0-9a-f]{4}) started/.exec(shell.output())![1]!;
+    const r = JSON.parse(readFileSync(path.join(infra.stateDir, "rotations", `${id}.json`), "utf8")) as Rotation;
+    const end = (recordId: string) => r.steps.find((s) => s.id === recordId)!.endedAt;
+    expect(r.environmentOutages).toEqual(
+      ["staging", "production"].map((environment) => ({
+        environment,
+        from: end(`drop_old@${environment}`),
+        to: end(`cycle@${environment}`),
+        seconds: expect.any(Number) as number,
+      })),
+    );
+    const said =
+      /outage per environment \(from the break of the old credential to the end of the last re-deploy there\): staging \d+\.\d s, production \d+\.\d s/;
+    expect(shell.output()).toMatch(said);
+    expect(readFileSync(path.join(infra.infraDir, "CHANGELOG.md"), "utf8")).toMatch(said);
+    expect((await runRotabot(["history"], env, infra.infraDir)).stdout).toMatch(said);
   });
 });

@@ -23,6 +23,8 @@ import { checkCompromiseReason, checkIncidentReason, clip } from "../../telegram
 import type { Result } from "../../result.js";
 import { describeExposure } from "../../changelog/describe-exposure.js";
 import { parseSince } from "../../time/parse-since.js";
+import { splitApprover, type ApproverResolver } from "./resolve-approver.js";
+import type { Actor } from "../../model/rotation.js";
 
 export interface RotationFeatureDeps {
   engine: RotationEngine;
@@ -33,6 +35,8 @@ export interface RotationFeatureDeps {
   logger: Logger;
   /** Where the audit log is, for /timeline. */
   stateDir: string;
+  /** Who `/rotate … approver <who>` names (one of APPROVER_IDS), or why nobody. */
+  resolveApprover: ApproverResolver;
 }
 
 const elapsed = (from: string, now: Date) => {
@@ -41,7 +45,7 @@ const elapsed = (from: string, now: Date) => {
 };
 
 const ROTATE_USAGE =
-  "Usage: /rotate <secret>, or /rotate <secret> incident <reason> to rotate during a deploy (the reason is recorded), or /rotate <secret> compromised <reason> [since <time>] when the value may have leaked.";
+  "Usage: /rotate <secret>, or /rotate <secret> incident <reason> to rotate during a deploy (the reason is recorded), or /rotate <secret> compromised <reason> [since <time>] when the value may have leaked; end with approver @name to ask that approver by name (two-person rule).";
 
 /**
  * The words after `compromised`: the reason, and when the value may have leaked if the words end
@@ -134,7 +138,22 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       await ctx.reply("Start rotations in the ops chat, so the team sees them. I will ask for tokens here, privately.");
       return;
     }
-    const [name, ...rest] = ctx.match.trim().split(/\s+/).filter(Boolean);
+    const [name, ...words] = ctx.match.trim().split(/\s+/).filter(Boolean);
+    const split = splitApprover(words);
+    if (!split.ok) {
+      await ctx.reply(`Not started: ${split.message}.\n${ROTATE_USAGE}`);
+      return;
+    }
+    const rest = split.words;
+    let approver: Actor | undefined;
+    if (split.who !== undefined) {
+      const resolved = await deps.resolveApprover(split.who, ctx.from!.id);
+      if (!resolved.ok) {
+        await ctx.reply(`Not started: ${resolved.message}.`);
+        return;
+      }
+      approver = resolved.approver;
+    }
     // No name: the dialog offers the secrets as buttons, due ones first.
     const mode = rest[0]?.toLowerCase();
     if (rest.length > 0 && mode !== "incident" && mode !== "compromised") {
@@ -142,16 +161,19 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       return;
     }
     if (mode === "compromised") {
-      const words = compromiseWords(rest.slice(1), now());
-      if (!words.ok) {
-        await ctx.reply(`Not started: ${words.message}.\n${ROTATE_USAGE}`);
+      const compromise = compromiseWords(rest.slice(1), now());
+      if (!compromise.ok) {
+        await ctx.reply(`Not started: ${compromise.message}.\n${ROTATE_USAGE}`);
         return;
       }
       await ctx.conversation.exitAll();
-      await ctx.conversation.enter(ROTATE_CONVERSATION, name ?? "", "", {
-        reason: words.reason,
-        ...(words.since ? { since: words.since } : {}),
-      });
+      await ctx.conversation.enter(
+        ROTATE_CONVERSATION,
+        name ?? "",
+        "",
+        { reason: compromise.reason, ...(compromise.since ? { since: compromise.since } : {}) },
+        approver ?? null,
+      );
       return;
     }
     let incident = "";
@@ -164,7 +186,7 @@ export function createRotationFeature(deps: RotationFeatureDeps): Composer<Conve
       incident = checked.reason;
     }
     await ctx.conversation.exitAll();
-    await ctx.conversation.enter(ROTATE_CONVERSATION, name ?? "", incident);
+    await ctx.conversation.enter(ROTATE_CONVERSATION, name ?? "", incident, null, approver ?? null);
   });
 
   composer.command("status", async (ctx) => {

@@ -9,7 +9,8 @@ import type { Awaiting, ResponseType, Rotation } from "../../model/rotation.js";
 import { describeOutage, isTerminal, unusedCredentials } from "../../rotation/queries.js";
 import { RESPONSES } from "../../rotation/responses.js";
 import { PROMPTS } from "../../rotation/prompts.js";
-import { escapeHtml } from "../../telegram/html.js";
+import { escapeHtml, mentionHtml } from "../../telegram/html.js";
+import { needsSecondPerson } from "../../rotation/answer-rules.js";
 import { describeTelegramError, isMessageGone, sendOrEdit } from "../../telegram/send-or-edit.js";
 import { encodeButton, REVOKED_NONCE, type ButtonAction } from "../protocol/button-codec.js";
 import { renderProgress } from "./render-progress.js";
@@ -64,6 +65,19 @@ interface Live {
   chain: Promise<unknown>;
   /** Aborted when the rotation ends: cards still waiting for the chat's send budget are dropped. */
   cards: AbortController;
+}
+
+/**
+ * The line of a two-person prompt that asks the approver named at the start, by a mention that
+ * notifies them; undefined for other prompts, or once the name lapsed (any approver then).
+ */
+function approverAsked(rotation: Readonly<Rotation>, awaiting: Awaiting): string | undefined {
+  const approver = rotation.approver;
+  if (!approver || approver.lapsed) return undefined;
+  // The name is only ever set with the two-person rule on.
+  const rule = { requireSecondApprover: true, approverIds: [] };
+  if (!awaiting.accepts.some((response) => needsSecondPerson(rotation, response, rule))) return undefined;
+  return `👥 ${mentionHtml(approver)}, your approval is asked${rotation.incident ? " for an <b>incident</b> rotation" : ""}: only you can approve this step.`;
 }
 
 /** The buttons of a prompt: what it accepts, except a pasted value (that is a private message). */
@@ -312,7 +326,8 @@ export function createRotationPresenter({
     const cause = awaiting.kind === "failed" ? await causeOf(rotation, awaiting) : [];
     const prompt = [first, ...(cause.length > 0 ? [formatCause(cause)] : []), ...rest].join("\n\n");
     const who = rotation.initiator.name;
-    const text = `${undoable ? "" : "⚠️ "}${prompt}\n\n<i>Rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code>; only ${escapeHtml(who)} can answer.</i>`;
+    const asked = approverAsked(rotation, awaiting);
+    const text = `${undoable ? "" : "⚠️ "}${prompt}\n\n<i>Rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code>; only ${escapeHtml(who)} can answer.</i>${asked ? `\n${asked}` : ""}`;
     const sent = await urgent(async () => {
       await moveProgressDown(rotation, signal);
       return sendToOps(

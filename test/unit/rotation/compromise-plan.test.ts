@@ -137,6 +137,22 @@ describe("the compromise section's validation", () => {
     );
   });
 
+  it("measures the outage between two steps of the order, the break first, and says which one is wrong", () => {
+    const sentrySteps = "outage_steps: { from: disable_old, to: deploy_workers }";
+    expect(broken(sentrySteps, sentrySteps.replace("disable_old", "revoke_old"))).toMatch(
+      /compromise\.outage_steps\.from: "revoke_old" is not in compromise\.order: name the step there that breaks the old credential/,
+    );
+    expect(broken(sentrySteps, sentrySteps.replace("deploy_workers", "deploy_tools"))).toMatch(
+      /compromise\.outage_steps\.to: "deploy_tools" is not in compromise\.order: name the last re-deploy there/,
+    );
+    expect(broken(sentrySteps, "outage_steps: { from: deploy_workers, to: disable_old }")).toMatch(
+      /compromise\.outage_steps\.to: "disable_old" runs before "deploy_workers" in compromise\.order/,
+    );
+    // Every procedure whose compromise order cuts a service off says where to measure it.
+    for (const p of shipped().procedures)
+      expect(p.compromise!.outage_steps !== undefined, p.id).toBe(!p.compromise!.outage.startsWith("none expected"));
+  });
+
   it("refuses a compromise step that reuses a procedure step's id, or that the order leaves out", () => {
     expect(broken("        - id: old_password_refused\n", "        - id: login_new\n")).toMatch(
       /compromise\.steps\[2\]\.id: "login_new" is already a step of the procedure/,

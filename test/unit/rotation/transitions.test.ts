@@ -1,3 +1,4 @@
+import { describeExposure } from "../../../src/changelog/describe-exposure.js";
 import { describe, expect, it } from "vitest";
 import type { Actor, RollbackStepRecord, Rotation, StepRecord } from "../../../src/model/rotation.js";
 import { refusalFor } from "../../../src/rotation/answer-rules.js";
@@ -442,6 +443,65 @@ describe("answers", () => {
     const approved = ok(transition(asked, answer("go", BOB)(asked), ctx));
     expect(step(approved.rotation, "promote")).toMatchObject({ state: "running", confirmedBy: BOB });
     expect(refusalFor(asked, ALICE, "cancel", approval)).toBeUndefined();
+  });
+
+  it("two-person rule with an approver asked by name: only they approve until a prompt for them expires", () => {
+    const { r, infos } = setup([{ id: "promote", destructive: true }], { approver: { id: "tg:3", name: "@carol" } });
+    const approval = { requireSecondApprover: true, approverIds: ["tg:2", "tg:3"] };
+    const ctx = (over: Partial<TransitionContext> = {}) => ctxFor(infos, { approval, ...over });
+    const asked = ok(transition(r, { type: "begin" }, ctx())).rotation;
+    expect(transition(asked, answer("go", ALICE)(asked), ctx())).toMatchObject({
+      ok: false,
+      message: "A second person must approve this step: ask @carol to press Confirm.",
+    });
+    // Bob is an approver, but Carol was asked.
+    expect(transition(asked, answer("go", BOB)(asked), ctx())).toMatchObject({
+      ok: false,
+      reason: "not_allowed",
+      message:
+        "@carol was asked to approve this rotation, so only they can: if they cannot, let this prompt expire (CONFIRM_TIMEOUT), then /resume, and any approver can.",
+    });
+    expect(step(ok(transition(asked, answer("go", CAROL)(asked), ctx())).rotation, "promote").confirmedBy).toEqual(
+      CAROL,
+    );
+    // Carol does not answer: the prompt expires, the name lapses, and after /resume Bob may approve.
+    const expired = ok(
+      transition(asked, { type: "expire", nonce: asked.awaiting!.nonce }, ctx({ now: LATER })),
+    ).rotation;
+    expect(expired.approver).toEqual({ id: "tg:3", name: "@carol", lapsed: LATER });
+    const resumed = ok(transition(expired, { type: "resume" }, ctx({ now: LATER }))).rotation;
+    expect(refusalFor(resumed, ALICE, "go", approval)).toBe(
+      "A second person must approve this step: ask someone in APPROVER_IDS to press Confirm.",
+    );
+    expect(
+      step(ok(transition(resumed, answer("go", BOB)(resumed), ctx({ now: LATER }))).rotation, "promote"),
+    ).toMatchObject({
+      confirmedBy: BOB,
+    });
+  });
+
+  it("a failed step's card, which never expires, is open to any approver once it waited CONFIRM_TIMEOUT for the named one", () => {
+    const { r, infos } = setup([{ id: "deploy" }], { approver: { id: "tg:3", name: "@carol" } });
+    const approval = { requireSecondApprover: true, approverIds: ["tg:2", "tg:3"] };
+    const broken = ok(transition(r, { type: "begin" }, ctxFor(infos, { approval }))).rotation;
+    const asked = ok(transition(broken, failed("deploy"), ctxFor(infos, { approval }))).rotation;
+    expect(asked.awaiting).toMatchObject({ kind: "failed", since: NOW });
+    expect(transition(asked, answer("mark_done", BOB)(asked), ctxFor(infos, { approval }))).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^@carol was asked to approve this rotation/) as string,
+    });
+    const later = ok(transition(asked, answer("mark_done", BOB)(asked), ctxFor(infos, { approval, now: LATER })));
+    expect(step(later.rotation, "deploy").markedDoneBy).toEqual(BOB);
+  });
+
+  it("an approver asked by name does not lapse when a prompt that needs no second person expires", () => {
+    const { r, infos } = setup([{ id: "ok", interaction: "confirm" }], { approver: { id: "tg:3", name: "@carol" } });
+    const approval = { requireSecondApprover: true, approverIds: ["tg:3"] };
+    const asked = ok(transition(r, { type: "begin" }, ctxFor(infos, { approval }))).rotation;
+    const expired = ok(
+      transition(asked, { type: "expire", nonce: asked.awaiting!.nonce }, ctxFor(infos, { approval })),
+    );
+    expect(expired.rotation.approver?.lapsed).toBeUndefined();
   });
 
   it("two-person rule: Done on a destructive manual step, Mark done on a failure and a gate need an approver too", () => {
@@ -1178,6 +1238,38 @@ describe("compromise mode: the exposure window (issue 23)", () => {
     expect(current.exposure).toBeUndefined();
     current = step1(current, done("deploy"), infos, "2026-11-27T10:30:00.000Z");
     expect(current.exposure).toMatchObject({ to: "2026-11-27T10:30:00.000Z", seconds: 5400, proven: false });
+  });
+
+  it("measures the outage in each environment from its break to the end of its re-deploy, journaled as it goes", () => {
+    const perEnvironment: Spec[] = ["staging", "production"].flatMap((environment) => [
+      { id: `break@${environment}`, stepId: "break", environment },
+      { id: `deploy@${environment}`, stepId: "deploy", environment },
+    ]);
+    const { r, infos } = setup(perEnvironment, { compromise, environments: ["staging", "production"] });
+    const measuring = (current: Rotation, input: Input, iso: string) =>
+      deepFreeze(
+        ok(transition(current, input, ctxFor(infos, { now: iso, outageSteps: { from: "break", to: "deploy" } })))
+          .rotation,
+      );
+    let current = measuring(r, { type: "begin" }, NOW);
+    current = measuring(current, done("break@staging"), "2026-11-27T10:00:10.000Z");
+    expect(current.environmentOutages).toEqual([]);
+    current = measuring(current, done("deploy@staging"), "2026-11-27T10:00:52.500Z");
+    expect(current.environmentOutages).toEqual([
+      { environment: "staging", from: "2026-11-27T10:00:10.000Z", to: "2026-11-27T10:00:52.500Z", seconds: 42.5 },
+    ]);
+    current = measuring(current, done("break@production"), "2026-11-27T10:01:00.000Z");
+    current = measuring(current, done("deploy@production"), "2026-11-27T10:01:30.000Z");
+    expect(current.state).toBe("completed");
+    expect(current.environmentOutages!.map((o) => [o.environment, o.seconds])).toEqual([
+      ["staging", 42.5],
+      ["production", 30],
+    ]);
+    expect(describeExposure(current)).toMatch(/: staging 42\.5 s, production 30\.0 s$/);
+    // Without outage_steps (a routine order, or a procedure that declares none) nothing is measured.
+    expect(
+      run(r, infos, { type: "begin" }, ...perEnvironment.map((s) => done(s.id))).r.environmentOutages,
+    ).toBeUndefined();
   });
 
   it("a routine rotation measures its window too (from its start), but only when a check proves the refusal", () => {
