@@ -70,6 +70,12 @@ async function expectReported(r: Rotation, key: string, reason: string): Promise
   expect(r.incident).toEqual({ reason });
   const completion = opsTexts().find((t) => t.startsWith("🏁 Rotation complete") && t.includes(key))!;
   expect(completion).toContain(`🚨 exposure window `);
+  // The outage measured in the box's one environment, where the order cuts a service off (not the API token's).
+  if (key === "vault_billing_api_token") expect(completion).not.toContain("outage per environment");
+  else
+    expect(completion).toMatch(
+      /outage per environment \(from the break of the old credential to the end of the last re-deploy there\): staging \d/,
+    );
   expect(completion).toContain(`until “${r.exposure!.by}” proved it refused at ${r.exposure!.to}`);
   await box.telegram.waitForMessage(
     (m) => m.message.chat.id === AUDIT && textOf(m).includes(`[${r.id}] 🏁 completed`),
