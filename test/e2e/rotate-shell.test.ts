@@ -335,59 +335,63 @@ describe("rotabot rotate on the shell (general rolling procedure, fixture comman
     expectConsistentVault(infra, "vault_billing_api_token", true);
   });
 
-  it("waits for a playbook a crash left running, and never runs it twice at once", async () => {
+  /**
+   * rotabot alone dies (as the OOM killer does) while accept_both's command runs, in its own
+   * process group; it lives on. `journaled: false` is a crash before the journal named the group.
+   */
+  async function crashDuringAcceptBoth(journaled: boolean) {
     const infra = makeRotationInfra();
     infra.touch("pause-accept_both");
     const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
     await expect.poll(() => infra.exists("paused-accept_both"), { timeout: 60_000 }).toBe(true);
     const id = rotationIdOf(shell.output());
-    // The journal names the command's process group just after the spawn: the crash comes after that.
+    // The journal names the command's process group just after the spawn.
     await expect
       .poll(() => journalOf(infra, id).steps.find((s) => s.id === "accept_both")?.process, { timeout: 30_000 })
       .toBeDefined();
-    // rotabot alone dies (as the OOM killer does); its command, in its own process group, lives on.
     shell.child.kill("SIGKILL");
     await shell.exited;
-    const orphan = Number(infra.read("paused-accept_both").trim());
     expect(journalOf(infra, id).steps.find((s) => s.id === "accept_both")).toMatchObject({ state: "running" });
+    if (!journaled) {
+      const journal = journalOf(infra, id);
+      for (const step of journal.steps) delete step.process;
+      writeFileSync(path.join(infra.stateDir, "rotations", `${id}.json`), JSON.stringify(journal));
+    }
+    return { infra, id, orphan: Number(infra.read("paused-accept_both").trim()) };
+  }
+
+  /** The resume waits (`waiting`), the orphan ends, then the step runs once more and the rotation ends. */
+  async function resumeAfterOrphan(
+    { infra, id, orphan }: Awaited<ReturnType<typeof crashDuringAcceptBoth>>,
+    waiting: RegExp,
+    ended: RegExp,
+  ) {
     const resumed = startShell(["resume", id], infra.env);
-    await resumed.waitFor(/an earlier run of this step \(process group \d+\) is still running: waiting for it to end/);
+    await resumed.waitFor(waiting);
     expect(infra.calls()).toEqual(["accept_both"]);
     expect(() => process.kill(orphan, 0)).not.toThrow();
     infra.releasePaused("accept_both");
-    await resumed.waitFor(/the earlier run \(process group \d+\) has ended/);
+    await resumed.waitFor(ended);
     await resumed.waitFor(/Type yes to go on/);
     resumed.answer("yes");
     expect(await resumed.exited).toBe(0);
     expect(infra.calls()).toEqual(["accept_both", "accept_both", "cycle", "verify", "smoke"]);
+  }
+
+  it("waits for a playbook a crash left running, and never runs it twice at once", async () => {
+    await resumeAfterOrphan(
+      await crashDuringAcceptBoth(true),
+      /an earlier run of this step \(process group \d+\) is still running: waiting for it to end/,
+      /the earlier run \(process group \d+\) has ended/,
+    );
   });
 
   it("finds a playbook a crash left running before its process group was journaled, by the step's mark", async () => {
-    const infra = makeRotationInfra();
-    infra.touch("pause-accept_both");
-    const shell = startShell(["rotate", "vault_billing_api_token", "--yes"], infra.env);
-    await expect.poll(() => infra.exists("paused-accept_both"), { timeout: 60_000 }).toBe(true);
-    const id = rotationIdOf(shell.output());
-    shell.child.kill("SIGKILL");
-    await shell.exited;
-    // The crash came between the spawn and the journal's write: the journal names no process group.
-    const file = path.join(infra.stateDir, "rotations", `${id}.json`);
-    const journal = journalOf(infra, id);
-    for (const step of journal.steps) delete step.process;
-    writeFileSync(file, JSON.stringify(journal));
-    const orphan = Number(infra.read("paused-accept_both").trim());
-    const resumed = startShell(["resume", id], infra.env);
-    await resumed.waitFor(
+    await resumeAfterOrphan(
+      await crashDuringAcceptBoth(false),
       /an earlier run of this step \(processes [\d, ]+, started before rotabot could note them\) is still running/,
+      /the earlier run has ended/,
     );
-    expect(infra.calls()).toEqual(["accept_both"]);
-    expect(() => process.kill(orphan, 0)).not.toThrow();
-    infra.releasePaused("accept_both");
-    await resumed.waitFor(/the earlier run has ended/);
-    await resumed.waitFor(/Type yes to go on/);
-    resumed.answer("yes");
-    expect(await resumed.exited).toBe(0);
-    expect(infra.calls()).toEqual(["accept_both", "accept_both", "cycle", "verify", "smoke"]);
   });
 
   it("offers to reuse or replace a _new left by an earlier attempt", async () => {
