@@ -14,7 +14,10 @@ function withCompromise(infra: ReturnType<typeof makeRotationInfra>): Record<str
   const text = readFileSync(FIXTURE, "utf8").replace(
     "    rollback:\n",
     `    compromise:
-      order: [generate, add_new, cycle, verify, promote]
+      # The point of no return before the old token stops working (the schema requires one).
+      steps:
+        - {id: cutoff, kind: confirm, title: Confirm the cut-off, message: The clients fail until they switch., destructive: true}
+      order: [generate, add_new, cutoff, cycle, verify, promote]
       refused_by: verify
       outage: the clients fail until they switch
       saves: the dual acceptance no longer runs while the old token is accepted
@@ -44,7 +47,7 @@ policies:
       "    rollback:\n",
       `    compromise:
       steps:
-        - {id: drop_old, kind: run, title: Drop the old token from the gateway, argv: [bin/fixture-step.sh, drop_old]}
+        - {id: drop_old, kind: run, title: Drop the old token from the gateway, argv: [bin/fixture-step.sh, drop_old], destructive: true}
       order: [generate, add_new, drop_old, cycle, verify, promote]
       refused_by: verify
       outage_steps: {from: drop_old, to: cycle}
@@ -99,7 +102,8 @@ describe("rotabot rotate --compromised", () => {
       ["rotate", "vault_billing_api_token", "--yes", "--compromised", reason, "--since", "3h ago"],
       env,
     );
-    await shell.waitFor(/Type yes to go on/, 60_000);
+    // The cut-off, the compromise order's point of no return, is the first destructive decision.
+    await shell.waitFor(/Confirm the cut-off[^]*can no longer be aborted[^]*Type yes to go on/, 60_000);
     const plan = shell.output();
     expect(plan).toContain(`🚨 Incident: vault_billing_api_token suspected compromised (${reason}), exposed since`);
     expect(plan).toContain("  costs: the clients fail until they switch");
@@ -108,12 +112,21 @@ describe("rotabot rotate --compromised", () => {
     expect(plan).not.toContain("Update affected services so both old and new values are accepted");
     expect(plan).toContain("✉ Owner to notify");
     shell.answer("yes");
+    await shell.waitFor(/Remove the old secret and rename _new\. This cannot be undone[^]*Type yes to go on/);
+    shell.answer("yes");
     expect(await shell.exited).toBe(0);
     const id = /Rotation (\d{8}-\d{4}-[0-9a-f]{4}) started/.exec(shell.output())![1]!;
     const r = JSON.parse(readFileSync(path.join(infra.stateDir, "rotations", `${id}.json`), "utf8")) as Rotation;
     expect(r.incident).toEqual({ reason });
     expect(r.compromise).toMatchObject({ reason, sinceGiven: true, order: "compromise" });
-    expect(r.steps.map((s) => s.id).slice(0, 5)).toEqual(["generate", "add_new", "cycle", "verify", "promote"]);
+    expect(r.steps.map((s) => s.id).slice(0, 6)).toEqual([
+      "generate",
+      "add_new",
+      "cutoff",
+      "cycle",
+      "verify",
+      "promote",
+    ]);
     const verify = r.steps.find((s) => s.id === "verify")!;
     expect(r.exposure).toMatchObject({ proven: true, to: verify.endedAt, by: verify.title });
     expect(r.exposure!.seconds).toBeGreaterThanOrEqual(3 * 3600);
@@ -142,7 +155,12 @@ describe("rotabot rotate --compromised", () => {
     const infra = makeRotationInfra();
     const env = withMeasuredOutage(infra);
     const shell = startShell(["rotate", "vault_billing_api_token", "--yes", "--compromised", "leak, INC-91"], env);
-    await shell.waitFor(/Type yes to go on/, 60_000);
+    // Dropping the old token is the point of no return; each environment's drop and the rename ask.
+    for (let environments = 2; environments > 0; environments--) {
+      await shell.waitFor(/Drop the old token from the gateway[^]*Type yes to go on/, 60_000);
+      shell.answer("yes");
+    }
+    await shell.waitFor(/Remove the old secret and rename _new\. This cannot be undone[^]*Type yes to go on/);
     shell.answer("yes");
     expect(await shell.exited, shell.output()).toBe(0);
     const id = /Rotation (\d{8}-\d{4}-[0-9a-f]{4}) started/.exec(shell.output())![1]!;
