@@ -8,6 +8,7 @@ import { todayUtc } from "../time/calendar-date.js";
 import { createChannelPoster } from "../audit/create-channel-poster.js";
 import type { App } from "../app/create-app.js";
 import type { BotConfig } from "../config/parse-config.js";
+import { createDayIntake } from "./features/rotation-day-intake.js";
 import { createSendBudget } from "../telegram/create-send-budget.js";
 import { createAuthorization } from "./authorize.js";
 import { createFileStorage } from "./create-file-storage.js";
@@ -102,6 +103,16 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
   audit.attachChannel((html) => poster.post(html));
   /** Secrets a rotation day is rotating now: one progress message for the whole day, not one each. */
   const dayKeys = new Set<string>();
+  // A rotation day's credentials given up front: asked in the private chat before its first
+  // rotation, held in memory, given to each rotation's collect step when it asks.
+  const dayIntake = createDayIntake({
+    api: bot.api,
+    engine,
+    redactor,
+    logger,
+    openRequests: (userId) => presenter.openRequests(userId),
+    repost: (rotationId) => presenter.repost(rotationId),
+  });
   const presenter = createRotationPresenter({
     api: bot.api,
     engine,
@@ -112,6 +123,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
     urgent: budget.urgent,
     redact: (text) => redactor.redact(text),
     quiet: (rotation) => dayKeys.has(rotation.key),
+    answeredElsewhere: (awaiting) => dayIntake.answers(awaiting.nonce),
   });
 
   bot.use(opsTail.middleware);
@@ -146,6 +158,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
       },
     }),
   );
+  guarded.use(dayIntake.middleware);
   guarded.use(createSecretIntake({ engine, presenter }));
   guarded.use(
     createExposureGuard({
@@ -218,6 +231,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
       now,
       logger,
       dayKeys,
+      intake: dayIntake,
     }),
   );
   guarded.use(

@@ -5,9 +5,9 @@ import { unreadableManifest } from "../runbook/resolve-target.js";
 import { isTerminal } from "../rotation/queries.js";
 import { createDayJournal, newDayId, type Day, type DayEntry } from "../rotation-day/create-day-journal.js";
 import { describeDayEnd, describeDayEntries, describeDayPlan } from "../rotation-day/describe-day.js";
+import { heldFor, holdValue, unusedHeldWarnings, upFrontAsks, type HeldValue } from "../rotation-day/held-values.js";
 import { planDay, type DayItem } from "../rotation-day/plan-day.js";
 import { runDay, type DriveOutcome } from "../rotation-day/run-day.js";
-import { credentialEnding } from "../steps/collect.js";
 import { todayUtc } from "../time/calendar-date.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { createPrompter, type Prompter } from "./create-prompter.js";
@@ -21,16 +21,6 @@ export interface DayCommandOptions {
   yes: boolean;
   incident?: { reason: string };
   breakGlass?: string;
-}
-
-/** A value collected up front: held in this process's memory only, until its rotation's collect step asks. */
-interface HeldValue {
-  key: string;
-  stepId: string;
-  value: string;
-  /** What to do with it when its rotation never takes it (the runbook's revoke_if_unused, {ending} filled in). */
-  revokeIfUnused?: string;
-  used: boolean;
 }
 
 /**
@@ -115,9 +105,7 @@ export async function runRotateDay(opened: Opened, options: DayCommandOptions, i
     );
     io.stdout(`\nRotation day ${ended.id}:\n`);
     for (const line of describeDayEntries(ended)) io.stdout(`  ${line}\n`);
-    for (const value of held)
-      if (!value.used && value.revokeIfUnused)
-        io.stdout(`⚠ The value you gave for ${value.key} was not used: ${value.revokeIfUnused}\n`);
+    for (const warning of unusedHeldWarnings(held, "you")) io.stdout(`${warning}\n`);
     if (ended.state === "running") {
       io.stdout(`The day is not over. Continue it with: rotabot rotate --due\n`);
       return EXIT.attention;
@@ -164,7 +152,7 @@ async function driveEntry(
     day: {
       onChoice: (picked) => (choice = picked),
       held: (awaiting: Awaiting): OperatorResponse | undefined => {
-        const value = held.find((h) => h.key === entry.key && h.stepId === awaiting.stepId && !h.used);
+        const value = heldFor(held, entry.key, awaiting.stepId);
         if (awaiting.kind !== "collect" || !value) return undefined;
         value.used = true;
         return { type: "collect", value: value.value };
@@ -190,34 +178,25 @@ async function collectUpFront(
   io: CliIo,
 ): Promise<HeldValue[] | undefined> {
   const held: HeldValue[] = [];
-  const upFront = items.flatMap((item) => item.hands.filter((h) => h.upFront).map((hand) => ({ item, hand })));
-  if (upFront.length > 0)
+  const asks = upFrontAsks(items);
+  if (asks.length > 0)
     io.stdout(
       `\nCredentials made by hand, asked now so the rest runs back to back (held in memory until each rotation's turn; an empty answer asks at its turn):\n`,
     );
-  for (const { item, hand } of upFront) {
-    const step = item.procedure.steps.find((s) => s.id === hand.stepId);
-    if (step?.kind !== "collect") continue;
+  for (const ask of asks) {
     for (;;) {
-      io.stdout(`\n${item.key}: ${step.prompt}\n`);
+      io.stdout(`\n${ask.item.key}: ${ask.step.prompt}\n`);
       const answer = await prompter.askHidden(`Paste the value (not echoed), or press Enter to be asked at its turn: `);
       if (answer === undefined) return undefined;
-      const value = answer.trim();
-      if (value === "") break;
-      if (!new RegExp(step.format.pattern).test(value)) {
-        io.stdout(`That does not look like ${step.format.hint}. Nothing was kept.\n`);
+      if (answer.trim() === "") break;
+      const checked = holdValue(ask, answer);
+      if ("refused" in checked) {
+        io.stdout(`That does not look like ${checked.refused}. Nothing was kept.\n`);
         continue;
       }
-      if (value.length >= 6) opened.redactor.add(value);
-      const ending = credentialEnding(value, step.format.pattern);
-      held.push({
-        key: item.key,
-        stepId: step.id,
-        value,
-        used: false,
-        ...(step.revoke_if_unused ? { revokeIfUnused: step.revoke_if_unused.replaceAll("{ending}", ending) } : {}),
-      });
-      io.stdout(`Kept for ${item.key}, ends in …${ending}.\n`);
+      if (checked.held.value.length >= 6) opened.redactor.add(checked.held.value);
+      held.push(checked.held);
+      io.stdout(`Kept for ${ask.item.key}, ends in …${checked.held.ending}.\n`);
       break;
     }
   }

@@ -20,8 +20,12 @@ afterAll(() => world?.stop());
 /** Cards already answered, across the tests of this file (they share one chat). */
 const handled = new Set<string>();
 
-/** Answers every card of the day as the operator would (a failure: Abort, which skips it) until the day's summary. */
-async function answerUntilSummary(after: number, pat = ""): Promise<string[]> {
+/**
+ * Answers every card of the day as the operator would (a failure: Abort, which skips it) until the
+ * day's summary. A request for a value at its turn is answered with `pat`; without one it fails
+ * the test (the value was given up front).
+ */
+async function answerUntilSummary(after: number, pat?: string): Promise<string[]> {
   const { tg } = world;
   const seen = (m: StoredMessage) => `${m.message.chat.id}:${m.message.message_id}`;
   const decisions: string[] = [];
@@ -42,8 +46,10 @@ async function answerUntilSummary(after: number, pat = ""): Promise<string[]> {
         messageId: next.message.message_id,
         data: buttons.find((b) => b.endsWith(`|${suffix}`))!,
       });
-    if (buttons.some((b) => b.endsWith("|y"))) tg.userSends({ from: ALICE, chat: "private", text: pat });
-    else if (buttons.some((b) => b.endsWith("|r")) && buttons.some((b) => b.endsWith("|a"))) press("a");
+    if (buttons.some((b) => b.endsWith("|y"))) {
+      if (pat === undefined) throw new Error(`asked at its turn for a value given up front: ${textOf(next)}`);
+      tg.userSends({ from: ALICE, chat: "private", text: pat });
+    } else if (buttons.some((b) => b.endsWith("|r")) && buttons.some((b) => b.endsWith("|a"))) press("a");
     else if (buttons.some((b) => b.endsWith("|g"))) press("g");
     else if (buttons.some((b) => b.endsWith("|d"))) press("d");
     else throw new Error(`unexpected card: ${textOf(next)}`);
@@ -71,6 +77,36 @@ const pressStart = (card: StoredMessage) =>
     data: buttonsOf(card).find((b) => b.endsWith("|start"))!,
   });
 
+/** The day's up-front question for `key` in Alice's private chat, newer than `after` (a message id there). */
+const upFrontQuestion = (key: string, after = 0) =>
+  world.tg.waitForMessage(
+    (m) =>
+      m.botId === BOT &&
+      m.message.chat.id === ALICE &&
+      m.message.message_id > after &&
+      textOf(m).includes(`: ${key}\n`) &&
+      buttonsOf(m).some((b) => /^day\|.*\|later$/.test(b)),
+    180_000,
+  );
+/** Writes the manifest (which secrets are due) and commits it, as a team member would. */
+function commitManifest(manifest: string, message: string): void {
+  writeFileSync(path.join(world.infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), manifest);
+  world.infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", message);
+}
+
+/** A message (new or edited) in the ops chat that starts with `start`. */
+const opsLine = (start: string) =>
+  world.tg.waitForMessage((m) => m.message.chat.id === OPS && textOf(m).startsWith(start), 60_000);
+const privateReply = (after: number, pattern: RegExp) =>
+  world.tg.waitForMessage(
+    (m) => m.botId === BOT && m.message.chat.id === ALICE && m.message.message_id > after && pattern.test(textOf(m)),
+    60_000,
+  );
+
+/** What the bot wrote in the ops chat and in Alice's private chat (not her own messages). */
+const botTexts = () =>
+  [...world.tg.messages(OPS), ...world.tg.messages(ALICE, BOT)].filter((m) => m.message.from?.id === BOT).map(textOf);
+
 const dayFile = () => {
   const dir = path.join(world.infra.stateDir, "days");
   return readdirSync(dir)
@@ -82,8 +118,7 @@ const dayFile = () => {
 describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, () => {
   it("runs every due secret after one Start, with one progress message, cards only for decisions, and a failure stopping only that one", async () => {
     const { tg, infra } = world;
-    writeFileSync(
-      path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"),
+    commitManifest(
       `secrets_manifest:
   vault_billing_api_token: {category: api_token, owner: "@billing-team", last_rotation: 2025-01-01}
   vault_telegram_bot_token: {category: telegram_bot_token, owner: "@alerts-oncall", last_rotation: ${today}}
@@ -92,8 +127,8 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
   vault_nats_password: {category: nats_password, owner: "@platform-team"}
   vault_sentry_dsn: {category: sentry_dsn, owner: "@backend-team"}
 `,
+      "three secrets due",
     );
-    infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "three secrets due");
     // One injected failure: the PostgreSQL rotation's first service step fails; Alice aborts it (skip).
     const failing = "deploy_backend";
     writeFileSync(path.join(infra.infraDir, `fail-${failing}`), "FATAL: could not connect\n");
@@ -109,8 +144,29 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
       180_000,
     );
 
+    // Before the first rotation, the PAT made by hand is asked in the private chat (the ops chat
+    // says so); a value of the wrong shape is refused and nothing kept; the right one is held.
+    await opsLine(
+      "🔑 Before the first rotation: waiting for @alice to send 1 credential made by hand (vault_signalwire_token)",
+    );
+    const question = await upFrontQuestion("vault_signalwire_token");
+    expect(textOf(question)).toContain("credential 1 of 1");
+    tg.userSends({ from: ALICE, chat: "private", text: "not-a-pat" });
+    await privateReply(question.message.message_id, /^Nothing was kept: that does not look like/);
     const pat = "PTchatDayToken0123456789abcdefQRST";
-    const decisions = await answerUntilSummary(before, pat);
+    tg.userSends({ from: ALICE, chat: "private", text: pat });
+    await privateReply(question.message.message_id, /^🔐 Kept for vault_signalwire_token, ends in …QRST/);
+    await opsLine(
+      "🔑 @alice gave 1 of 1 credential made by hand up front (vault_signalwire_token …QRST). The rotations start.",
+    );
+    // The PAT's rotation takes the held value: nobody is asked for it at its turn.
+    const decisions = await answerUntilSummary(before);
+    expect(
+      tg
+        .messages(OPS)
+        .map(textOf)
+        .filter((t) => t.includes("Waiting for @alice to send the new value")),
+    ).toEqual([]);
     const summary = tg.messages(OPS).find((m) => m.botId === BOT && textOf(m).startsWith("🏁 Rotation day"))!;
     expect(textOf(summary)).toMatch(
       /^🏁 Rotation day day-\S+: 2 of 3 rotated; 1 still due[^\n]*\n✅ vault_signalwire_token: completed in \d+\.\d min \(rotation \S+\)\n⤼ vault_postgres_app_password: skipped in \d+\.\d min \(rotation \S+\): [^\n]+\n✅ vault_billing_api_token: completed in \d+\.\d min \(rotation \S+\)$/,
@@ -136,23 +192,18 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
     expect(billing).not.toBe(OLD_BILLING);
     expect(infra.vaultPlain()).not.toMatch(/_new:/);
     expect(
-      leaks(everythingWritten(infra, [world.auditText(), ...tg.messages(OPS).map(textOf)]), [
-        pat,
-        billing,
-        ...world.secrets,
-      ]),
+      leaks(everythingWritten(infra, [world.auditText(), ...botTexts()]), [pat, billing, ...world.secrets]),
     ).toEqual([]);
   });
   it("resumes a day a restart interrupted: /rotate due offers it, and its rotation in flight is resumed, not started again", async () => {
     const { tg, infra } = world;
-    writeFileSync(
-      path.join(infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"),
+    commitManifest(
       `secrets_manifest:
   vault_billing_api_token: {category: api_token, owner: "@billing-team", last_rotation: 2025-01-01}
   vault_postgres_app_password: {category: database_password, owner: "@backend-team", last_rotation: 2025-01-01}
 `,
+      "two secrets due again",
     );
-    infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "two secrets due again");
     rmSync(path.join(infra.infraDir, "fail-deploy_backend"), { force: true });
     const { card: plan, before: before } = await askForDay();
     pressStart(plan);
@@ -180,5 +231,37 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
     ]);
     expect(ended.entries[0]!.rotationId).toBe(inFlight);
     expect(infra.vaultPlain()).not.toMatch(/_new:/);
+  });
+
+  it("names a value given up front that no rotation took, with what to revoke, and keeps it out of every file", async () => {
+    const { tg, infra } = world;
+    commitManifest(
+      `secrets_manifest:
+  vault_signalwire_token: {category: signalwire_pat, owner: "@voice-team", last_rotation: 2025-01-01}
+`,
+      "the PAT due",
+    );
+    const { card: plan, before } = await askForDay();
+    const privateBefore = Math.max(0, ...tg.messages(ALICE, BOT).map((m) => m.message.message_id));
+    pressStart(plan);
+    const question = await upFrontQuestion("vault_signalwire_token", privateBefore);
+    // A deploy starts while Alice makes the PAT: the deploy guard refuses the rotation at its turn.
+    const marker = path.join(infra.infraDir, ".deploy-in-progress");
+    writeFileSync(marker, "deploy of the backend\n");
+    const pat = "PTunusedDayToken0123456789abcdWXYZ";
+    tg.userSends({ from: ALICE, chat: "private", text: pat });
+    await privateReply(question.message.message_id, /^🔐 Kept for vault_signalwire_token, ends in …WXYZ/);
+    await answerUntilSummary(before);
+    rmSync(marker, { force: true });
+    const summary = tg
+      .messages(OPS)
+      .filter((m) => m.botId === BOT && textOf(m).startsWith("🏁 Rotation day"))
+      .at(-1)!;
+    expect(textOf(summary)).toContain(
+      "⚠ The value @alice gave for vault_signalwire_token (…WXYZ) was not used: revoke PAT …WXYZ in the SignalWire space",
+    );
+    expect(dayFile().entries.map((e) => [e.key, e.outcome])).toEqual([["vault_signalwire_token", "not_started"]]);
+    expect(infra.vaultPlain()).not.toContain(pat);
+    expect(leaks(everythingWritten(infra, [world.auditText(), ...botTexts()]), [pat, ...world.secrets])).toEqual([]);
   });
 });

@@ -154,7 +154,19 @@ describe("compromise mode in the box: the old value refused first, the window me
     const notice = texts.findIndex((t) =>
       t.startsWith("🚨 @backend-team: vault_postgres_app_password is suspected compromised"),
     );
-    expect(notice).toBeGreaterThanOrEqual(0);
+    // Failing, it says what became of the notice: its calls to Telegram, and what the bot logged about the chat.
+    expect(
+      notice,
+      JSON.stringify({
+        calls: box.telegram.calls
+          .filter((c) => String(c.params.text ?? "").includes("suspected compromised"))
+          .map(({ method, status, description, at }) => ({ method, status, description, at })),
+        log: bot
+          .output()
+          .split("\n")
+          .filter((l) => /could not update the chat|listener failed|"level":(4|5)0/.test(l)),
+      }),
+    ).toBeGreaterThanOrEqual(0);
     await expectReported(r, "vault_postgres_app_password", reason);
   });
 

@@ -8,6 +8,7 @@ import type { Actor } from "../../model/rotation.js";
 import { isTerminal } from "../../rotation/queries.js";
 import { createDayJournal, newDayId, type Day } from "../../rotation-day/create-day-journal.js";
 import { describeDayEnd, describeDayEntries, describeDayPlan } from "../../rotation-day/describe-day.js";
+import { upFrontAsks, type UpFrontAsk } from "../../rotation-day/held-values.js";
 import { planDay, type DayPlan } from "../../rotation-day/plan-day.js";
 import { runDay, type DriveOutcome } from "../../rotation-day/run-day.js";
 import type { Runbook } from "../../runbook/runbook-schema.js";
@@ -16,6 +17,7 @@ import { sendOrEdit } from "../../telegram/send-or-edit.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
 import { todayUtc } from "../../time/calendar-date.js";
 import { BUTTON_PATTERNS, encodeButton, type DayAction } from "../protocol/button-codec.js";
+import type { DayIntake } from "./rotation-day-intake.js";
 
 export interface RotationDayDeps {
   engine: RotationEngine;
@@ -28,6 +30,8 @@ export interface RotationDayDeps {
   logger: Logger;
   /** Secrets a day is rotating now: the presenter keeps their progress out of the chat (the day's message says it). */
   dayKeys: Set<string>;
+  /** Asks for the day's credentials made by hand up front, and answers their rotations with them. */
+  intake: DayIntake;
 }
 
 const PLAN_MINUTES = 15;
@@ -41,7 +45,7 @@ const PLAN_MINUTES = 15;
  * current one. An unfinished day (a restart) is offered again by `/rotate due`.
  */
 export function createRotationDayFeature(deps: RotationDayDeps): Composer<ConversationFlavor<Context>> {
-  const { engine, runbook, manifestFile, opsChatId, api, now, logger, dayKeys } = deps;
+  const { engine, runbook, manifestFile, opsChatId, api, now, logger, dayKeys, intake } = deps;
   const journal = createDayJournal(deps.stateDir);
   const composer = new Composer<ConversationFlavor<Context>>();
   const plans = new Map<string, { ownerId: number; owner: string; expiresAt: number; html: string }>();
@@ -99,6 +103,10 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
 
   composer.callbackQuery(BUTTON_PATTERNS.day, async (ctx) => {
     const [, nonce, action] = ctx.match as RegExpMatchArray as [string, string, DayAction];
+    if (action === "later") {
+      const taken = await intake.later(nonce, ctx.from.id, ctx.callbackQuery.message?.message_id);
+      return ctx.answerCallbackQuery(taken ? {} : { text: "This question is closed.", show_alert: true });
+    }
     if (action === "stop") {
       const day = running.get(nonce);
       if (!day) return ctx.answerCallbackQuery({ text: "This day is over.", show_alert: true });
@@ -124,7 +132,9 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
       return;
     }
     const actor = telegramActor(ctx.from);
-    const day = (await journal.unfinished()) ?? (await newDay(actor));
+    const unfinished = await journal.unfinished();
+    const fresh = unfinished ? undefined : await newDay(actor);
+    const day = unfinished ?? fresh?.day;
     if (!day) {
       await settle("Nothing is overdue or never rotated any more: no rotation day needed.");
       return;
@@ -132,8 +142,14 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
     await journal.save(day);
     await settle(`▶️ Started as rotation day <code>${day.id}</code>: progress follows below.`);
     running.set(nonce, { stop: false, ownerId: ctx.from.id });
-    void runInChat(day, nonce, actor).catch((error: unknown) => {
+    const userId = ctx.from.id;
+    void (async () => {
+      // A resumed day asks nothing up front: held values did not survive the restart, each is asked at its turn.
+      await askUpFront(day, nonce, userId, actor, fresh ? upFrontAsks(fresh.items) : []);
+      await runInChat(day, nonce, actor);
+    })().catch((error: unknown) => {
       logger.error({ err: error, day: day.id }, "the rotation day stopped on an error");
+      intake.release(actor.name);
       void api
         .sendMessage(
           opsChatId,
@@ -143,12 +159,35 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
     });
   });
 
-  async function newDay(actor: Actor): Promise<Day | undefined> {
+  /**
+   * Before the first rotation: the credentials made by hand that the procedures allow are asked in
+   * the initiator's private chat (DayIntake), so the unattended parts run back to back; the ops
+   * chat sees one line that says what is awaited, then what was given (endings only).
+   */
+  async function askUpFront(day: Day, nonce: string, userId: number, actor: Actor, asks: UpFrontAsk[]): Promise<void> {
+    if (asks.length === 0) return;
+    const who = escapeHtml(actor.name);
+    const keys = asks.map((a) => `<code>${escapeHtml(a.item.key)}</code>`).join(", ");
+    const n = asks.length;
+    const credentials = `credential${n === 1 ? "" : "s"} made by hand`;
+    const line = await api.sendMessage(
+      opsChatId,
+      `🔑 Before the first rotation: waiting for ${who} to send ${n} ${credentials} (${keys}) in a private chat with me. Each is held in memory until its rotation's turn, so the rest runs back to back.`,
+      { parse_mode: "HTML" },
+    );
+    const { kept, unreachable } = await intake.collect(day.id, nonce, userId, asks);
+    const outcome = unreachable
+      ? `🔑 ${who}, I cannot write to you privately yet, so each ${credentials.replace("credentials", "credential")} is asked at its rotation's turn: open a chat with me and press Start before then.`
+      : `🔑 ${who} gave ${kept.length} of ${n} ${credentials} up front${kept.length > 0 ? ` (${kept.map((h) => `<code>${escapeHtml(h.key)}</code> …${escapeHtml(h.ending)}`).join(", ")})` : ""}${kept.length < n ? "; the rest is asked at its turn" : ""}. The rotations start.`;
+    await api.editMessageText(opsChatId, line.message_id, outcome, { parse_mode: "HTML" }).catch(() => undefined);
+  }
+
+  async function newDay(actor: Actor): Promise<{ day: Day; items: DayPlan["items"] } | undefined> {
     const asOf = todayUtc(now());
     const manifest = await readManifest(manifestFile, { categories: new Set(Object.keys(runbook.policies)), asOf });
     const plan = manifest.ok ? planDay(runbook, manifest.entries, asOf) : undefined;
     if (!plan || plan.items.length === 0) return undefined;
-    return {
+    const day: Day = {
       version: 1,
       id: newDayId(now()),
       initiator: actor,
@@ -156,6 +195,7 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
       state: "running",
       entries: plan.items.map((item) => ({ key: item.key, procedureId: item.procedure.id, outcome: "pending" })),
     };
+    return { day, items: plan.items };
   }
 
   async function runInChat(day: Day, nonce: string, actor: Actor): Promise<void> {
@@ -199,6 +239,7 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
         drive: async (entry, begin): Promise<DriveOutcome> => {
           // Quiet from the start event on: the presenter hears it before begin returns.
           dayKeys.add(entry.key);
+          const stopAnswering = intake.answerFor(entry.key, actor);
           try {
             const begun = await begin();
             // A rotation the day adopted after a restart may be going on already (its card was
@@ -209,6 +250,7 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
             const stop = running.get(nonce)?.stop === true;
             return { stopped: false, skip: rotation?.state === "aborted", abortDay: stop };
           } finally {
+            stopAnswering();
             dayKeys.delete(entry.key);
           }
         },
@@ -217,12 +259,15 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
     );
     running.delete(nonce);
     await showing;
+    // A value given up front that no rotation took is a live credential outside: the team is told what to revoke.
+    const unused = intake.release(actor.name);
     if (ended.state === "ended")
       await api.sendMessage(
         opsChatId,
-        `${escapeHtml(describeDayEnd(ended))}\n${describeDayEntries(ended).map(escapeHtml).join("\n")}`,
+        [describeDayEnd(ended), ...describeDayEntries(ended), ...unused].map(escapeHtml).join("\n"),
         { parse_mode: "HTML" },
       );
+    else if (unused.length > 0) await api.sendMessage(opsChatId, unused.join("\n"));
   }
 
   /** Resolves when the rotation has ended (completed or aborted), however long its cards wait. */
@@ -247,7 +292,7 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
 }
 
 function planHtml(plan: DayPlan): string {
-  return `🗓 <b>Rotation day</b>: ${plan.items.length} secret${plan.items.length === 1 ? "" : "s"} overdue or never rotated, one after another in the runbook's order; each asks here when it needs a decision, tokens in our private chat.\n\n${describeDayPlan(
+  return `🗓 <b>Rotation day</b>: ${plan.items.length} secret${plan.items.length === 1 ? "" : "s"} overdue or never rotated, one after another in the runbook's order; each asks here when it needs a decision. Credentials made by hand are asked first, in our private chat, where the procedure allows (the rest at their turn), so the unattended parts run back to back.\n\n${describeDayPlan(
     plan,
   )
     .map(escapeHtml)

@@ -56,8 +56,8 @@ export type Button =
   /** `day|<nonce>|<action>`: a rotation day's plan card (Start, Cancel) and the running day's Stop. */
   | { kind: "day"; nonce: string; action: DayAction };
 
-/** A rotation day's buttons: Start and Cancel on its plan, Stop on its progress message. */
-export type DayAction = "start" | "cancel" | "stop";
+/** A rotation day's buttons: Start and Cancel on its plan, Stop on its progress message, "ask at its turn" on an up-front credential request. */
+export type DayAction = "start" | "cancel" | "stop" | "later";
 
 /** A rotation id as the engine makes them: `YYYYMMDD-HHMM-xxxx`. */
 export const ROTATION_ID = /^\d{8}-\d{4}-[0-9a-f]{4}$/;
@@ -74,7 +74,7 @@ export const BUTTON_PATTERNS = {
   commands: /^cmd\|([A-Za-z0-9_]{1,60})$/,
   preflight: /^pre\|([A-Za-z0-9_]{1,60})$/,
   due: /^due\|([A-Za-z0-9_]{1,60})$/,
-  day: /^day\|([0-9a-f]{8})\|(start|cancel|stop)$/,
+  day: /^day\|([0-9a-f]{8})\|(start|cancel|stop|later)$/,
 } as const satisfies Record<Button["kind"], RegExp>;
 
 /** Every `rt|` press, well formed or not: the rotation feature answers the ones it cannot decode. */

@@ -52,6 +52,11 @@ export interface PresenterDeps {
    * chat (the day's one progress message and summary say them); its cards (decisions) still go.
    */
   quiet?: (rotation: Readonly<Rotation>) => boolean;
+  /**
+   * A value request the front end answers itself (a rotation day's credential given up front,
+   * held in memory): no private request or waiting line is posted for it.
+   */
+  answeredElsewhere?: (awaiting: Readonly<Awaiting>) => boolean;
 }
 
 interface Live {
@@ -114,6 +119,7 @@ export function createRotationPresenter({
   redact = (text) => text,
   maxLogBytes = MAX_LOG_DOCUMENT_BYTES,
   quiet = () => false,
+  answeredElsewhere = () => false,
 }: PresenterDeps) {
   const live = new Map<string, Live>();
   /** Nonce -> the message that asks it, and the rotation it belongs to. */
@@ -264,6 +270,7 @@ export function createRotationPresenter({
   async function postPrompt(rotation: Rotation, awaiting: Awaiting): Promise<void> {
     // A card of a rotation that ended (or moved on) while it waited its turn is never posted.
     if (!(await stillAsked(rotation, awaiting))) return;
+    if (awaiting.kind === "collect" && answeredElsewhere(awaiting)) return;
     // Asked again (Ask me again, a restart): the earlier message of this prompt loses its buttons.
     if (prompts.has(awaiting.nonce)) void settlePrompt(rotation.id, awaiting.nonce, "Asked again in a newer message.");
     const signal = stateOf(rotation.id).cards.signal as unknown as ApiSignal;

@@ -23,6 +23,7 @@ const EVERY_KIND: Button[] = [
   { kind: "preflight", key: "k".repeat(60) },
   { kind: "due", key: "k".repeat(60) },
   { kind: "day", nonce: "0123abcd", action: "stop" },
+  { kind: "day", nonce: "0123abcd", action: "later" },
 ];
 const encode = (button: Button) => encodeButton(button as Extract<Button, { kind: "commands" }>);
 
