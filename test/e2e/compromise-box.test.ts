@@ -159,7 +159,7 @@ describe("compromise mode in the box: the old value refused first, the window me
       notice,
       JSON.stringify({
         calls: box.telegram.calls
-          .filter((c) => String(c.params.text ?? "").includes("suspected compromised"))
+          .filter((c) => JSON.stringify(c.params.text ?? "").includes("suspected compromised"))
           .map(({ method, status, description, at }) => ({ method, status, description, at })),
         log: bot
           .output()
