@@ -9,6 +9,7 @@ import { createChannelPoster } from "../audit/create-channel-poster.js";
 import type { App } from "../app/create-app.js";
 import type { BotConfig } from "../config/parse-config.js";
 import { createDayIntake } from "./features/rotation-day-intake.js";
+import { createBotApiAgent } from "../telegram/bot-api-agent.js";
 import { createSendBudget } from "../telegram/create-send-budget.js";
 import { createAuthorization } from "./authorize.js";
 import { createFileStorage } from "./create-file-storage.js";
@@ -55,9 +56,12 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
   const { config, logger, runbook, engine, redactor, audit } = app;
   const manifestFile = app.paths.manifestFile;
   const budget = createSendBudget({ perMinute: config.chatMaxPerMinute });
-  const bot = new Bot<BotContext>(config.botToken, {
-    client: { apiRoot: config.telegramApiRoot, fetch: budget.fetch },
-  });
+  // One agent for every Api object here (the bot's, the audit's, the refusals'), idle connections dropped early.
+  const apiClient = {
+    apiRoot: config.telegramApiRoot,
+    baseFetchConfig: { agent: createBotApiAgent(config.telegramApiRoot), compress: true },
+  };
+  const bot = new Bot<BotContext>(config.botToken, { client: { ...apiClient, fetch: budget.fetch } });
   // Trouble with the ops or audit chat (upgraded, bot removed or muted) is said once, with its fix.
   const chatAccess = watchChatAccess({
     logger,
@@ -79,7 +83,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
   // Audit lines go through an API of their own (same budget, same retries) that the ops chat's
   // tracker does not see: a one-line audit message under the progress message does not make the
   // presenter move the progress down (a send and a second of the chat's budget per card).
-  const auditApi = new Api(config.botToken, { apiRoot: config.telegramApiRoot });
+  const auditApi = new Api(config.botToken, apiClient);
   auditApi.config.use(logApiCalls(logger));
   auditApi.config.use(chatAccess.transformer);
   auditApi.config.use(budget.transformer);
@@ -142,7 +146,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
   });
   // Refusals go out once, without auto-retry: a stranger's flood must never wait out a 429 that
   // the operators' replies in the same chat would then queue behind.
-  const once = new Api(config.botToken, { apiRoot: config.telegramApiRoot });
+  const once = new Api(config.botToken, apiClient);
   once.config.use(logApiCalls(logger));
   once.config.use(forgiveLateAnswers(logger));
   guarded.use(

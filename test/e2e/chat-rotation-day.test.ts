@@ -91,7 +91,7 @@ const upFrontQuestion = (key: string, after = 0) =>
 /** Writes the manifest (which secrets are due) and commits it, as a team member would. */
 function commitManifest(manifest: string, message: string): void {
   writeFileSync(path.join(world.infra.infraDir, "infra/group_vars/all/_secrets_manifest.yml"), manifest);
-  world.infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", message);
+  world.infra.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "--allow-empty", "-qam", message);
 }
 
 /** A message (new or edited) in the ops chat that starts with `start`. */
@@ -263,5 +263,31 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
     expect(dayFile().entries.map((e) => [e.key, e.outcome])).toEqual([["vault_signalwire_token", "not_started"]]);
     expect(infra.vaultPlain()).not.toContain(pat);
     expect(leaks(everythingWritten(infra, [world.auditText(), ...botTexts()]), [pat, ...world.secrets])).toEqual([]);
+  });
+  it("leaves a credential to its turn on ⏭: the rotation then asks for it in the private chat as usual", async () => {
+    const { tg } = world;
+    commitManifest(
+      `secrets_manifest:
+  vault_signalwire_token: {category: signalwire_pat, owner: "@voice-team", last_rotation: 2025-01-01}
+`,
+      "the PAT due again",
+    );
+    const { card: plan, before } = await askForDay();
+    const privateBefore = Math.max(0, ...tg.messages(ALICE, BOT).map((m) => m.message.message_id));
+    pressStart(plan);
+    const question = await upFrontQuestion("vault_signalwire_token", privateBefore);
+    tg.pressButton({
+      from: ALICE,
+      chat: ALICE,
+      messageId: question.message.message_id,
+      data: buttonsOf(question).find((b) => b.endsWith("|later"))!,
+    });
+    await opsLine(
+      "🔑 @alice gave 0 of 1 credential made by hand up front; the rest is asked at its turn. The rotations start.",
+    );
+    const pat = "PTlaterDayToken0123456789abcdLMNO";
+    const decisions = await answerUntilSummary(before, pat);
+    expect(decisions.some((d) => d.startsWith("🔑 vault_signalwire_token"))).toBe(true);
+    expect(world.valueOf("vault_signalwire_token")).toBe(pat);
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { allowedEnv } from "../../src/exec/allowed-env.js";
@@ -23,11 +23,28 @@ export function makeVaultFile(plaintext: string, dir = mkdtempSync(path.join(tmp
   return { dir, passwordFile, vaultFile, backupDir, stateDir: mkdtempSync(path.join(tmpdir(), "rotabot-state-")) };
 }
 
-/** Decrypts with the real binary, independently of rotabot's code. */
+/** Plaintexts this test process has decrypted, keyed by the encrypted bytes and the password. */
+const decrypted = new Map<string, string>();
+
+/**
+ * Decrypts with the real binary, independently of rotabot's code. Each distinct encrypted content
+ * (with its password) is decrypted once per test process: the same bytes give the same plaintext,
+ * and every ansible-vault run costs about half a CPU second and blocks this process (and the fake
+ * Telegram server it hosts) meanwhile. A failure is never remembered.
+ */
 export function decryptVault(vaultFile: string, passwordFile: string): string {
-  return execFileSync("ansible-vault", ["view", "--vault-password-file", passwordFile, vaultFile], {
+  const key = createHash("sha256")
+    .update(readFileSync(vaultFile))
+    .update("\0")
+    .update(readFileSync(passwordFile))
+    .digest("hex");
+  const known = decrypted.get(key);
+  if (known !== undefined) return known;
+  const plaintext = execFileSync("ansible-vault", ["view", "--vault-password-file", passwordFile, vaultFile], {
     env: { PATH: process.env.PATH, PAGER: "cat" },
   }).toString();
+  decrypted.set(key, plaintext);
+  return plaintext;
 }
 
 /** rotabot's vault over these files; `env` is what ansible-vault runs with (a test may put a wrapper first on PATH). */
