@@ -1,11 +1,11 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Rotation } from "../../src/model/rotation.js";
 import { SANDBOX_IDS, startStagingBox, type StagingBox } from "../../src/sandbox/start-staging-box.js";
-import { textOf, walkRotation, type WalkOptions } from "../support/chat-driver.js";
+import { buttonsOf, textOf, walkRotation, type WalkOptions } from "../support/chat-driver.js";
 import { PROJECT_ROOT } from "../support/paths.js";
 import { pgLogin as pgLoginAt } from "../support/postgres-login.js";
 import { leaks } from "../support/rotation-fixture.js";
@@ -14,7 +14,8 @@ import { decryptVault } from "../support/vault-fixture.js";
 
 // Issue 23, compromise mode: the box (real PostgreSQL, real playbooks, the Sentry stand-in) rotates
 // a leaked secret in its compromise order; the old value is proven refused before any re-deploy,
-// and the exposure window is measured from the suspected leak to that proof.
+// and the exposure window is measured from the suspected leak to that proof. Its last rotation
+// test is a rotation day on the same box (issue 23's other half).
 const { rotabot: BOT, notifyBot: NOTIFY_BOT, opsChat: OPS, auditChat: AUDIT, alice: ALICE } = SANDBOX_IDS;
 
 let box: StagingBox;
@@ -45,10 +46,8 @@ const walk = (command: string, extra: Partial<WalkOptions> = {}) =>
 const journal = (id: string) =>
   JSON.parse(readFileSync(path.join(box.rotabotEnv.STATE_DIR!, "rotations", `${id}.json`), "utf8")) as Rotation;
 const record = (r: Rotation, id: string) => r.steps.find((s) => s.id === id)!;
-const vaultValue = (key: string) =>
-  new RegExp(`^${key}: "([^"]+)"$`, "m").exec(
-    decryptVault(path.join(box.infraDir, "infra/group_vars/all/vault.yml"), box.passwordFile),
-  )?.[1];
+const vaultPlain = () => decryptVault(path.join(box.infraDir, "infra/group_vars/all/vault.yml"), box.passwordFile);
+const vaultValue = (key: string) => new RegExp(`^${key}: "([^"]+)"$`, "m").exec(vaultPlain())?.[1];
 const opsTexts = () => box.telegram.messages(OPS, BOT).map(textOf);
 
 /** The old value was proven refused (the window closed there) before the first deploy started. */
@@ -280,6 +279,92 @@ describe("compromise mode in the box: the old value refused first, the window me
     expect(await box.apiGateway.status("vault_billing_api_token", old)).toBe(401);
     expect(await box.apiGateway.status("vault_billing_api_token", token)).toBe(200);
     await expectReported(r, "vault_billing_api_token", reason);
+  });
+
+  // Issue 23's rotation day, on the same box (its start is the costly part): two secrets made due
+  // again, the PAT given up front in the private chat, one injected failure (the repository
+  // refuses that PAT) that stops the SignalWire rotation alone, while the API token completes.
+  it("a rotation day takes the due secrets through with one Start: a failure stops that one, the rest complete", async () => {
+    const manifestFile = path.join(box.infraDir, "infra/group_vars/all/_secrets_manifest.yml");
+    let manifest = readFileSync(manifestFile, "utf8");
+    for (const key of ["vault_signalwire_token", "vault_billing_api_token"])
+      manifest = manifest.replace(
+        new RegExp(`(  ${key}:\\n(?:    .*\\n)*?    last_rotation: )\\d{4}-\\d{2}-\\d{2}\\n`),
+        (_, head: string) => `${head}2025-01-01\n`,
+      );
+    writeFileSync(manifestFile, manifest);
+    await box.git("-c", "user.name=f", "-c", "user.email=f@x", "commit", "-qam", "two secrets due again");
+    // A PAT of the right shape that the repository does not accept (created, then revoked at once).
+    const pat = box.repository.createToken();
+    box.repository.revokeToken(pat);
+    secrets.push(pat);
+    const billingBefore = vaultValue("vault_billing_api_token")!;
+    const before = Math.max(0, ...box.telegram.messages(OPS).map((m) => m.message.message_id));
+    box.telegram.userSends({ from: ALICE, chat: OPS, text: "/rotate due" });
+    const plan = await box.telegram.waitForMessage(
+      (m) => m.botId === BOT && m.message.message_id > before && buttonsOf(m).some((b) => /^day\|.*\|start$/.test(b)),
+      60_000,
+    );
+    expect([...textOf(plan).matchAll(/^\d\. (\S+) /gm)].map((m) => m[1])).toEqual([
+      "vault_signalwire_token",
+      "vault_billing_api_token",
+    ]);
+    const privateBefore = Math.max(0, ...box.telegram.messages(ALICE, BOT).map((m) => m.message.message_id));
+    box.telegram.pressButton({
+      from: ALICE,
+      chat: OPS,
+      messageId: plan.message.message_id,
+      data: buttonsOf(plan).find((b) => b.endsWith("|start"))!,
+    });
+    await box.telegram.waitForMessage(
+      (m) =>
+        m.botId === BOT &&
+        m.message.chat.id === ALICE &&
+        m.message.message_id > privateBefore &&
+        textOf(m).includes(": vault_signalwire_token\n"),
+      60_000,
+    );
+    box.telegram.userSends({ from: ALICE, chat: "private", text: pat });
+    // Each card as the operator answers it: the failure is aborted (the day skips it), the PAT left unused is revoked.
+    const handled = new Set<number>();
+    for (;;) {
+      const next = await box.telegram.waitForMessage((m) => {
+        if (m.botId !== BOT || m.deleted || handled.has(m.message.message_id) || m.message.message_id <= before)
+          return false;
+        if (m.message.chat.id === OPS && textOf(m).startsWith("🏁 Rotation day")) return true;
+        return m.message.chat.id === OPS && buttonsOf(m).some((b) => b.startsWith("rt|"));
+      }, 300_000);
+      handled.add(next.message.message_id);
+      if (textOf(next).startsWith("🏁 Rotation day")) break;
+      const buttons = buttonsOf(next);
+      const press = (action: string) =>
+        box.telegram.pressButton({
+          from: ALICE,
+          chat: OPS,
+          messageId: next.message.message_id,
+          data: buttons.find((b) => b.endsWith(`|${action}`))!,
+        });
+      if (buttons.some((b) => b.endsWith("|a"))) press("a");
+      else if (buttons.some((b) => b.endsWith("|x"))) press("x");
+      else if (buttons.some((b) => b.endsWith("|g"))) press("g");
+      else if (buttons.some((b) => b.endsWith("|d"))) press("d");
+      else throw new Error(`unexpected card: ${textOf(next)}`);
+    }
+    const summary = box.telegram
+      .messages(OPS, BOT)
+      .filter((m) => textOf(m).startsWith("🏁 Rotation day"))
+      .at(-1)!;
+    expect(textOf(summary)).toMatch(
+      /^🏁 Rotation day day-\S+: 1 of 2 rotated; 1 still due[^\n]*\n⤼ vault_signalwire_token: skipped in \d+\.\d min \(rotation \S+\): [^\n]+\n✅ vault_billing_api_token: completed in \d+\.\d min \(rotation \S+\)$/,
+    );
+    // The failed one is rolled back on the real estate; the completed one is live there.
+    expect(vaultPlain()).not.toMatch(/_new:/);
+    expect(vaultValue("vault_signalwire_token")).not.toBe(pat);
+    const billing = vaultValue("vault_billing_api_token")!;
+    secrets.push(billing);
+    expect(billing).not.toBe(billingBefore);
+    expect(await box.apiGateway.status("vault_billing_api_token", billingBefore)).toBe(401);
+    expect(await box.apiGateway.status("vault_billing_api_token", billing)).toBe(200);
   });
 
   it("leaves no secret value in the chat, the journal, the CHANGELOG or git", async () => {
