@@ -149,11 +149,16 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
       await runInChat(day, nonce, actor);
     })().catch((error: unknown) => {
       logger.error({ err: error, day: day.id }, "the rotation day stopped on an error");
-      intake.release(actor.name);
+      // Stopped, not running: /rotate due offers to resume it instead of saying it runs.
+      running.delete(nonce);
+      const unused = intake.release(actor.name);
       void api
         .sendMessage(
           opsChatId,
-          `🗓 Rotation day ${day.id} stopped on an error: ${error instanceof Error ? error.message : String(error)}. /status shows each rotation; /rotate due resumes the day.`,
+          [
+            `🗓 Rotation day ${day.id} stopped on an error: ${error instanceof Error ? error.message : String(error)}. /status shows each rotation; /rotate due resumes the day.`,
+            ...unused,
+          ].join("\n"),
         )
         .catch(() => undefined);
     });
