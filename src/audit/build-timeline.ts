@@ -58,9 +58,14 @@ export function buildTimeline(
     entries.push({ at: r.compromise.since, what: `suspected leak of ${r.key} (as declared): ${r.compromise.reason}` });
   entries.push({
     at: r.createdAt,
-    what: `rotation ${r.id} of ${r.key} started${r.compromise ? `: suspected compromise (${r.compromise.reason}), ${r.compromise.order} order` : r.incident ? `: incident (${r.incident.reason})` : ""}`,
+    what: `rotation ${r.id} of ${r.key} started${r.compromise ? `: suspected compromise (${r.compromise.reason}), ${r.compromise.order} order` : r.incident ? `: incident (${r.incident.reason})` : ""}${r.approver ? `; approver asked: ${r.approver.name}` : ""}`,
     who: r.initiator.name,
   });
+  if (r.approver?.lapsed)
+    entries.push({
+      at: r.approver.lapsed,
+      what: `${r.approver.name}, the approver asked, did not answer in time: any approver may approve`,
+    });
   for (const s of r.steps) {
     if (!s.endedAt || (s.state !== "done" && s.state !== "failed" && s.state !== "skipped")) continue;
     const state = s.markedDoneBy ? "marked done" : s.state;

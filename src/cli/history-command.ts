@@ -15,7 +15,12 @@ export function historyLines(r: Readonly<Rotation>): string[] {
       ? [`  incident: ${r.incident.reason}`]
       : [];
   const outage = r.outage ? [`  ⏱ ${describeOutage(r)}`] : [];
-  return [head, ...compromise, ...outage];
+  const approver = r.approver
+    ? [
+        `  👥 approver asked: ${r.approver.name}${r.approver.lapsed ? ` (did not answer in time, ${r.approver.lapsed}: any approver could approve)` : ""}`,
+      ]
+    : [];
+  return [head, ...compromise, ...approver, ...outage];
 }
 
 /** `rotabot history`: the latest rotations from the journal, newest first. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildTimeline, timelineMarkdown } from "../../../src/audit/build-timeline.js";
+import { historyLines } from "../../../src/cli/history-command.js";
 import type { Rotation, StepRecord } from "../../../src/model/rotation.js";
 
 const ALICE = { id: "tg:1", name: "@alice" };
@@ -121,5 +122,18 @@ describe("an incident timeline (issue 23)", () => {
     expect(markdown).toContain("Suspected compromise: DSN in a public repo. exposure window 2 h 03 min");
     expect(markdown).toContain("| time (UTC) | what | who |\n|---|---|---|\n| 2026-12-07 08:00:00Z | suspected leak");
     expect(markdown).toContain("| 2026-12-07 10:02:59Z | Disable the old client key in Sentry: Done | @alice |");
+  });
+
+  it("names the approver asked, and when they lapsed (any approver could approve from then)", () => {
+    const asked = { ...rotation, approver: { ...BOB, lapsed: "2026-12-07T10:02:00.000Z" } };
+    const lines = buildTimeline(asked, audit).map((e) => `${e.at.slice(11, 19)} ${e.what}`);
+    expect(lines[1]).toBe(
+      "10:00:00 rotation 20261207-1000-abcd of vault_sentry_dsn started: suspected compromise (DSN in a public repo), compromise order; approver asked: @bob",
+    );
+    expect(lines).toContain("10:02:00 @bob, the approver asked, did not answer in time: any approver may approve");
+    expect(historyLines(asked)).toContain(
+      "  👥 approver asked: @bob (did not answer in time, 2026-12-07T10:02:00.000Z: any approver could approve)",
+    );
+    expect(historyLines(rotation).some((l) => l.includes("approver"))).toBe(false);
   });
 });
