@@ -194,6 +194,11 @@ function wire(
     changelogFile: infra(runbook.files.changelog),
     commitFiles: [runbook.files.vault, runbook.files.manifest, runbook.files.changelog],
   };
+  // The two-person rule as the engine applies it (actor ids), and the chat's cards describe it.
+  const approval = {
+    requireSecondApprover: config.requireSecondApprover,
+    approverIds: config.approverIds.map((id) => `tg:${id}`),
+  };
   const engine = createRotationEngine({
     runbook,
     vault,
@@ -213,10 +218,7 @@ function wire(
     locks: createSecretLocks(config.stateDir),
     logger,
     confirmTimeoutMs: config.confirmTimeoutMs,
-    approval: {
-      requireSecondApprover: config.requireSecondApprover,
-      approverIds: config.approverIds.map((id) => `tg:${id}`),
-    },
+    approval,
     self: { pid: process.pid, host: hostname() },
     isAlive,
     ownToken: config.botToken,
@@ -237,7 +239,7 @@ function wire(
     await shellChannel?.flushed();
     return shellChannel?.notTold();
   };
-  return { config, runbook, logger, redactor, vault, files, engine, audit, auditLog, auditKey, paths, flush };
+  return { config, runbook, logger, redactor, vault, files, engine, approval, audit, auditLog, auditKey, paths, flush };
 }
 
 export type App<C extends Config = Config & { infraDir: string }> = Omit<ReturnType<typeof wire>, "config"> & {

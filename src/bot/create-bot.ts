@@ -128,6 +128,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
     redact: (text) => redactor.redact(text),
     quiet: (rotation) => dayKeys.has(rotation.key),
     answeredElsewhere: (awaiting) => dayIntake.answers(awaiting.nonce),
+    approval: app.approval,
   });
 
   bot.use(opsTail.middleware);
@@ -172,6 +173,7 @@ export function createBot({ app, now = () => new Date(), preflight }: CreateBotD
       redactor,
       audit,
       learnVaultValues: () => app.vault.learnValues(),
+      dayWaitingFor: (userId) => dayIntake.waitingFor(userId),
     }),
   );
   guarded.use(

@@ -189,12 +189,11 @@ async function collectUpFront(
       const answer = await prompter.askHidden(`Paste the value (not echoed), or press Enter to be asked at its turn: `);
       if (answer === undefined) return undefined;
       if (answer.trim() === "") break;
-      const checked = holdValue(ask, answer);
+      const checked = holdValue(ask, answer, opened.redactor);
       if ("refused" in checked) {
         io.stdout(`That does not look like ${checked.refused}. Nothing was kept.\n`);
         continue;
       }
-      if (checked.held.value.length >= 6) opened.redactor.add(checked.held.value);
       held.push(checked.held);
       io.stdout(`Kept for ${ask.item.key}, ends in …${checked.held.ending}.\n`);
       break;

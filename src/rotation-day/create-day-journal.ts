@@ -21,6 +21,11 @@ export interface DayEntry {
   /** How it ended, in one line (the rotation's own summary, or why it did not start). */
   message?: string;
   commit?: string;
+  /**
+   * A credential the operator gave up front for it (never the value: its ending and what to revoke
+   * if unused). Journaled when kept, so that a restart, which forgets the value, still names it.
+   */
+  heldUpFront?: { ending: string; revokeIfUnused?: string; given?: boolean };
 }
 
 /** A rotation day: the plan the operator started with one confirmation, and where it stands. */

@@ -39,12 +39,18 @@ export function upFrontAsks(items: readonly DayItem[]): UpFrontAsk[] {
 }
 
 /**
- * Checks a value against its step's format: held (not yet used) when it looks right, otherwise
- * the hint of what it should look like. The caller teaches the redactor a held value at once.
+ * Checks a value against its step's format: held (not yet used) and taught to the redactor when
+ * it looks right, otherwise the hint of what it should look like.
  */
-export function holdValue(ask: UpFrontAsk, raw: string): { held: HeldValue } | { refused: string } {
+export function holdValue(
+  ask: UpFrontAsk,
+  raw: string,
+  redactor: { add(value: string): void },
+): { held: HeldValue } | { refused: string } {
   const value = raw.trim();
   if (!new RegExp(ask.step.format.pattern).test(value)) return { refused: ask.step.format.hint };
+  // Taught at once: from here on no log, card or error text can print it.
+  if (value.length >= 6) redactor.add(value);
   const ending = credentialEnding(value, ask.step.format.pattern);
   return {
     held: {
@@ -66,8 +72,8 @@ export function heldFor(held: readonly HeldValue[], key: string, stepId: string)
 }
 
 /** What to say of the held values no rotation took: each is a live credential someone must revoke. */
-export function unusedHeldWarnings(held: readonly HeldValue[], by: string): string[] {
+export function unusedHeldWarnings(held: readonly Omit<HeldValue, "value">[], by: string, why = "was not used"): string[] {
   return held
     .filter((h) => !h.used && h.revokeIfUnused)
-    .map((h) => `⚠ The value ${by} gave for ${h.key} (…${h.ending}) was not used: ${h.revokeIfUnused}`);
+    .map((h) => `⚠ The value ${by} gave for ${h.key} (…${h.ending}) ${why}: ${h.revokeIfUnused}`);
 }

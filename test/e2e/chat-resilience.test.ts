@@ -151,6 +151,10 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     await world.startBot();
     const id = await startRotation(world, "/rotate api-token");
     const prompt = await promptOf(world, id, /This cannot be undone/);
+    // The card says who may press what: not "only @alice", who may not confirm it.
+    expect(textOf(prompt)).toContain(
+      `Rotation ${id} of vault_billing_api_token; ✅ Confirm: only an approver other than @alice (the two-person rule); the other buttons are @alice's.`,
+    );
     const own = press(world, prompt, "g", ALICE);
     const answer = await world.tg.waitForCall(
       (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === own,
@@ -187,6 +191,7 @@ describe("chat walkthroughs survive timeouts, rate limits and mistakes", { timeo
     expect(textOf(prompt)).toContain(
       "👥 @bob, your approval is asked for an incident rotation: only you can approve this step.",
     );
+    expect(textOf(prompt)).toContain("✅ Confirm: only @bob (the two-person rule); the other buttons are @alice's.");
     const own = press(world, prompt, "g", ALICE);
     const answer = await world.tg.waitForCall(
       (c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === own,

@@ -25,7 +25,7 @@ const handled = new Set<string>();
  * day's summary. A request for a value at its turn is answered with `pat`; without one it fails
  * the test (the value was given up front).
  */
-async function answerUntilSummary(after: number, pat?: string): Promise<string[]> {
+async function answerUntilSummary(after: number, pat?: string | ((card: string) => string)): Promise<string[]> {
   const { tg } = world;
   const seen = (m: StoredMessage) => `${m.message.chat.id}:${m.message.message_id}`;
   const decisions: string[] = [];
@@ -48,7 +48,7 @@ async function answerUntilSummary(after: number, pat?: string): Promise<string[]
       });
     if (buttons.some((b) => b.endsWith("|y"))) {
       if (pat === undefined) throw new Error(`asked at its turn for a value given up front: ${textOf(next)}`);
-      tg.userSends({ from: ALICE, chat: "private", text: pat });
+      tg.userSends({ from: ALICE, chat: "private", text: typeof pat === "string" ? pat : pat(textOf(next)) });
     } else if (buttons.some((b) => b.endsWith("|r")) && buttons.some((b) => b.endsWith("|a"))) press("a");
     else if (buttons.some((b) => b.endsWith("|g"))) press("g");
     else if (buttons.some((b) => b.endsWith("|d"))) press("d");
@@ -151,10 +151,17 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
     );
     const question = await upFrontQuestion("vault_signalwire_token");
     expect(textOf(question)).toContain("credential 1 of 1");
+    // Pasted in the group by mistake: deleted there, and the advice is the runbook's for this secret.
+    const exposed = "PTexposedDayToken0123456789abcdZZYX";
+    tg.userSends({ from: ALICE, chat: OPS, text: exposed });
+    await opsLine(
+      "⚠️ Your message held the new value of vault_signalwire_token. I deleted it. It was not stored: it is exposed to everyone in this chat, so do not use it: revoke PAT …ZZYX in the SignalWire space now",
+    );
     tg.userSends({ from: ALICE, chat: "private", text: "not-a-pat" });
-    await privateReply(question.message.message_id, /^Nothing was kept: that does not look like/);
+    const refusal = await privateReply(question.message.message_id, /^Nothing was kept: that does not look like/);
+    // The value sent as a reply to that refusal is the day's, not passed on to anything else.
     const pat = "PTchatDayToken0123456789abcdefQRST";
-    tg.userSends({ from: ALICE, chat: "private", text: pat });
+    tg.userSends({ from: ALICE, chat: "private", text: pat, replyTo: refusal.message.message_id });
     await privateReply(question.message.message_id, /^🔐 Kept for vault_signalwire_token, ends in …QRST/);
     await opsLine(
       "🔑 @alice gave 1 of 1 credential made by hand up front (vault_signalwire_token …QRST). The rotations start.",
@@ -289,5 +296,49 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
     const decisions = await answerUntilSummary(before, pat);
     expect(decisions.some((d) => d.startsWith("🔑 vault_signalwire_token"))).toBe(true);
     expect(world.valueOf("vault_signalwire_token")).toBe(pat);
+  });
+  it("names a value given up front that a restart lost, with what to revoke, and asks for it again at its turn", async () => {
+    const { tg } = world;
+    commitManifest(
+      `secrets_manifest:
+  vault_signalwire_token: {category: signalwire_pat, owner: "@voice-team", last_rotation: 2025-01-01}
+  vault_sentry_dsn: {category: sentry_dsn, owner: "@backend-team", rotate_every: 12 months, last_rotation: 2025-01-01}
+`,
+      "the PAT and the DSN due",
+    );
+    const { card: plan } = await askForDay();
+    const privateBefore = Math.max(0, ...tg.messages(ALICE, BOT).map((m) => m.message.message_id));
+    pressStart(plan);
+    const first = await upFrontQuestion("vault_signalwire_token", privateBefore);
+    expect(textOf(first)).toContain("credential 1 of 2");
+    const lostPat = "PTlostDayToken0123456789abcdeLOST";
+    tg.userSends({ from: ALICE, chat: "private", text: lostPat });
+    await upFrontQuestion("vault_sentry_dsn", first.message.message_id);
+    // The journal holds the kept value's ending (never the value); the bot dies before the second answer.
+    const journaled = dayFile();
+    expect(journaled.entries[0]!.heldUpFront).toMatchObject({ ending: "LOST" });
+    expect(JSON.stringify(journaled)).not.toContain(lostPat);
+    await world.killBot();
+    await world.startBot();
+    const { card: resume, before } = await askForDay();
+    pressStart(resume);
+    await tg.waitForMessage(
+      (m) =>
+        m.message.message_id === resume.message.message_id &&
+        textOf(m).includes(
+          "⚠ The value @alice gave for vault_signalwire_token (…LOST) was lost in a restart of rotabot (it is asked again at its turn): revoke PAT …LOST in the SignalWire space",
+        ),
+      60_000,
+    );
+    // Each value is asked at its turn now: a new PAT, and the DSN.
+    const pat = "PTagainDayToken0123456789abcdAGIN";
+    const dsn = "https://00112233445566778899aabbccddeeff@o1.ingest.sentry.io/4242";
+    await answerUntilSummary(before, (card) => (card.includes("vault_sentry_dsn") ? dsn : pat));
+    expect(dayFile().entries.map((e) => [e.key, e.outcome])).toEqual([
+      ["vault_signalwire_token", "completed"],
+      ["vault_sentry_dsn", "completed"],
+    ]);
+    expect(world.valueOf("vault_signalwire_token")).toBe(pat);
+    expect(leaks(everythingWritten(world.infra, [world.auditText(), ...botTexts()]), [lostPat, pat, dsn])).toEqual([]);
   });
 });

@@ -24,12 +24,18 @@ export interface DayIntakeDeps {
   openRequests: (userId: number) => readonly OpenRequest[];
   /** Posts a rotation's current prompt again (the presenter's repost), when a held value could not be given. */
   repost: (rotationId: string) => Promise<void>;
-  /** How long the day waits for one credential before it asks the rest at their turn. */
+  /** How long the day waits for one credential before it asks that one at its turn. */
   waitMs?: number;
 }
 
-/** The day waits this long for each credential asked up front, then leaves it and the rest to their turn. */
-const WAIT_MS = 15 * 60_000;
+/** The day waits this long for each credential asked up front, then leaves it to its turn. */
+const WAIT_MINUTES = 15;
+
+/** What the day is told of the values as they are kept and given (its journal keeps their endings, never a value). */
+export interface HeldListener {
+  kept: (held: Readonly<HeldValue>) => Promise<void>;
+  given: (key: string) => Promise<void>;
+}
 
 interface Asking {
   dayId: string;
@@ -38,9 +44,10 @@ interface Asking {
   asks: readonly UpFrontAsk[];
   index: number;
   questionId?: number;
-  /** Every question of this day asked so far: a reply to an answered one is refused, never passed on. */
+  /** Every question of this day asked so far: a reply to a closed one is refused, never passed on. */
   asked: number[];
   timer?: NodeJS.Timeout;
+  listener: HeldListener;
   finish: () => void;
 }
 
@@ -50,8 +57,9 @@ interface Asking {
  * at once (the message deleted, the text replaced), format-checked, taught to the redactor and held
  * in this process's memory only, never in a file, the journal or the conversation storage. When
  * its rotation's collect step asks, the day answers it with the held value (no request is posted:
- * `answers`), after that rotation claimed the vault. A restart forgets held values: each is then
- * asked at its turn, as a value left by ⏭ is.
+ * `answers`), after that rotation claimed the vault, and forgets it. A restart forgets held values:
+ * the day's journal keeps their endings, so the resumed day names them to revoke, and each is
+ * asked at its turn, as one left by ⏭ is.
  */
 export function createDayIntake({
   api,
@@ -60,7 +68,7 @@ export function createDayIntake({
   logger,
   openRequests,
   repost,
-  waitMs = WAIT_MS,
+  waitMs = WAIT_MINUTES * 60_000,
 }: DayIntakeDeps) {
   let asking: Asking | undefined;
   let held: HeldValue[] = [];
@@ -69,8 +77,7 @@ export function createDayIntake({
 
   async function ask(a: Asking): Promise<void> {
     const { item, step } = a.asks[a.index]!;
-    const key = escapeHtml(item.key);
-    const text = `🗓 Rotation day <code>${escapeHtml(a.dayId)}</code>, credential ${a.index + 1} of ${a.asks.length}: <b>${key}</b>\n\n${escapeHtml(step.prompt)}\n\nSend it here as a plain message: I delete your message and keep the value in memory only, until its rotation's turn stores it in the vault as <code>${escapeHtml(newKeyOf(item.key))}</code>. ⏭ leaves it to be asked at its turn.`;
+    const text = `🗓 Rotation day <code>${escapeHtml(a.dayId)}</code>, credential ${a.index + 1} of ${a.asks.length}: <b>${escapeHtml(item.key)}</b>\n\n${escapeHtml(step.title)}, then send it here as a plain message (${escapeHtml(step.format.hint)}). I delete your message and keep the value in memory only: when its rotation's turn comes, it goes into the vault as <code>${escapeHtml(newKeyOf(item.key))}</code>.\n\n⏭ leaves it to be asked at its turn, as happens after ${WAIT_MINUTES} minutes without an answer.`;
     const sent = await api.sendMessage(a.userId, text, {
       parse_mode: "HTML",
       reply_markup: new InlineKeyboard().text(
@@ -81,7 +88,7 @@ export function createDayIntake({
     a.questionId = sent.message_id;
     a.asked.push(sent.message_id);
     clearTimeout(a.timer);
-    a.timer = setTimeout(() => void advance(a, "⌛ No answer in time: asked at its turn."), waitMs);
+    a.timer = setTimeout(() => void advance(a, `⌛ No answer in time: ${item.key} is asked at its turn.`), waitMs);
   }
 
   /** Closes the current question (its button goes, a line says what became of it) and asks the next, or ends. */
@@ -90,10 +97,10 @@ export function createDayIntake({
     clearTimeout(a.timer);
     const closed = a.questionId;
     a.questionId = undefined;
+    a.index++;
     if (closed !== undefined)
       await api.editMessageReplyMarkup(a.userId, closed, { reply_markup: undefined }).catch(() => undefined);
     await api.sendMessage(a.userId, outcome).catch(() => undefined);
-    a.index++;
     if (a.index < a.asks.length) {
       try {
         return await ask(a);
@@ -111,43 +118,57 @@ export function createDayIntake({
     if (!a || ctx.chat?.type !== "private" || ctx.from?.id !== a.userId) return next();
     if (text === undefined || text.startsWith("/")) return next();
     const repliedTo = ctx.message?.reply_to_message?.message_id;
-    // A reply to another request is that request's business (the rotation's own intake).
-    if (repliedTo !== undefined && !a.asked.includes(repliedTo)) return next();
+    // A reply to a rotation's own open request is that request's; everything else is the day's.
+    if (repliedTo !== undefined && openRequests(a.userId).some((r) => r.messageId === repliedTo)) return next();
+    // Read before any await: the question may close meanwhile (⏭, its time), and the value must not go to the next one.
+    const question = a.questionId;
+    const index = a.index;
     ctx.message!.text = "[secret taken by rotabot]";
     await ctx.deleteMessage().catch(() => undefined);
-    if (a.questionId === undefined) {
-      await ctx.reply("Nothing was kept: wait for my next question, then send the value as a plain message.");
-      return;
-    }
-    if (repliedTo !== undefined && repliedTo !== a.questionId) {
+    if (question === undefined || asking !== a || a.index !== index) {
       await ctx.reply(
-        `Nothing was kept: you replied to a question I asked before, which was answered. Your message was deleted. If the value is a live credential, revoke it where it was issued; the open question is the last one I sent.`,
+        "Nothing was kept: that question had just closed. Your message was deleted; if the value is a live credential, send it when its rotation asks for it.",
       );
       return;
     }
-    const { item } = a.asks[a.index]!;
+    const current = a.asks[index]!;
     const others = openRequests(a.userId);
     if (repliedTo === undefined && others.length > 0) {
       await ctx.reply(
-        `Nothing was kept: I wait for ${item.key} for the rotation day and for ${others.map((r) => `${r.key} for rotation ${r.rotationId}`).join(", ")}, and cannot tell which one this is. Send it again as a reply to my request for that secret.`,
+        `Nothing was kept: I wait for ${current.item.key} for the rotation day and for ${others.map((r) => `${r.key} for rotation ${r.rotationId}`).join(", ")}, and cannot tell which one this is. Send it again as a reply to my request for that secret.`,
       );
       return;
     }
-    const checked = holdValue(a.asks[a.index]!, text);
+    if (repliedTo !== undefined && repliedTo !== question && a.asked.includes(repliedTo)) {
+      await ctx.reply(
+        `Nothing was kept: you replied to a question of mine that is closed (kept, left for its turn, or out of time). Your message was deleted. The open question is for ${current.item.key}; if the value was for another secret, send it when its rotation asks for it.`,
+      );
+      return;
+    }
+    const checked = holdValue(current, text, redactor);
     if ("refused" in checked) {
       await ctx.reply(
-        `Nothing was kept: that does not look like ${checked.refused}. Send the value for ${item.key} again, or press ⏭ to be asked at its turn.`,
+        `Nothing was kept: that does not look like ${checked.refused}. Send the value for ${current.item.key} again, or press ⏭ to be asked at its turn.`,
       );
       return;
     }
-    if (checked.held.value.length >= 6) redactor.add(checked.held.value);
-    held = [...held.filter((h) => !(h.key === checked.held.key && h.stepId === checked.held.stepId)), checked.held];
-    await advance(a, `🔐 Kept for ${item.key}, ends in …${checked.held.ending}: in memory until its rotation's turn.`);
+    held.push(checked.held);
+    await a.listener.kept(checked.held);
+    await advance(
+      a,
+      `🔐 Kept for ${current.item.key}, ends in …${checked.held.ending}: in memory until its rotation's turn.`,
+    );
   };
 
   return {
     /** Installed before the rotations' own secret intake, so the day's values never reach it. */
     middleware,
+
+    /** The credential the day waits for from this user now, if any (the exposure guard checks a group message against it). */
+    waitingFor(userId: number): UpFrontAsk | undefined {
+      const a = asking;
+      return a && a.userId === userId && a.questionId !== undefined ? a.asks[a.index] : undefined;
+    },
 
     /**
      * Asks the day's initiator, one after another, for each credential of `asks`; resolves once
@@ -155,16 +176,23 @@ export function createDayIntake({
      * not write to the user yet (they never started it): every value is then asked at its turn.
      */
     async collect(
-      dayId: string,
-      nonce: string,
-      userId: number,
+      day: { id: string; nonce: string; userId: number },
       asks: readonly UpFrontAsk[],
+      listener: HeldListener,
     ): Promise<{ kept: HeldValue[]; unreachable: boolean }> {
-      held = [];
       if (asks.length === 0) return { kept: [], unreachable: false };
       let finish!: () => void;
       const done = new Promise<void>((resolve) => (finish = resolve));
-      const a: Asking = { dayId, nonce, userId, asks, index: 0, asked: [], finish };
+      const a: Asking = {
+        dayId: day.id,
+        nonce: day.nonce,
+        userId: day.userId,
+        asks,
+        index: 0,
+        asked: [],
+        listener,
+        finish,
+      };
       asking = a;
       try {
         await ask(a);
@@ -189,28 +217,44 @@ export function createDayIntake({
     answers: (nonce: string) => answering.has(nonce),
 
     /**
-     * While `key`'s rotation runs: answers its collect prompt with the held value as `actor` (who
-     * gave it). Returns the unsubscribe.
+     * While `key`'s rotation (started by `actor`, who gave the value) runs: answers its collect
+     * prompt with the held value once the engine is idle (a step before it may still be running),
+     * then forgets the value. A value not taken goes back to the held ones (named at the end if no
+     * rotation takes it), the operator is told, and the rotation's own request is posted. Returns
+     * the unsubscribe.
      */
-    answerFor(key: string, actor: Actor): () => void {
+    answerFor(key: string, actor: Actor, listener: HeldListener): () => void {
       return engine.on((event) => {
-        if (event.type !== "awaiting" || event.rotation.key !== key || event.awaiting.kind !== "collect") return;
+        if (event.type !== "awaiting" || event.awaiting.kind !== "collect") return;
+        if (event.rotation.key !== key || event.rotation.initiator.id !== actor.id) return;
         const value = heldFor(held, key, event.awaiting.stepId);
         if (!value) return;
         value.used = true;
         const { nonce } = event.awaiting;
         answering.add(nonce);
         const rotationId = event.rotation.id;
-        void engine
-          .respond(rotationId, nonce, { type: "collect", value: value.value }, actor)
-          .then(async (result) => {
-            if (result.ok) return;
-            // Not taken (the prompt moved on, the rotation was busy): the operator is asked as usual.
-            logger.warn({ rotationId, key, reason: result.message }, "a rotation day's held value was not taken");
-            answering.delete(nonce);
-            await repost(rotationId);
-          })
-          .catch((error: unknown) => logger.error({ err: error, rotationId }, "a rotation day's held value failed"));
+        const giveBack = async (reason: string) => {
+          logger.warn({ rotationId, key, reason }, "a rotation day's held value was not taken");
+          value.used = false;
+          answering.delete(nonce);
+          const userId = Number(actor.id.replace(/^tg:/, ""));
+          await api
+            .sendMessage(
+              userId,
+              `The value you gave up front for ${key} (…${value.ending}) was not taken (${reason}). Answer the rotation's own request below; if you send another value, revoke this one: ${value.revokeIfUnused ?? "it is unused"}.`,
+            )
+            .catch(() => undefined);
+          await repost(rotationId);
+        };
+        void (async () => {
+          // Answered once the step before the collect has let go of the rotation (else "busy").
+          const current = await engine.settled(rotationId);
+          if (current?.awaiting?.nonce !== nonce) return giveBack("the rotation no longer asked for it");
+          const result = await engine.respond(rotationId, nonce, { type: "collect", value: value.value }, actor);
+          if (!result.ok) return giveBack(result.message);
+          held = held.filter((h) => h !== value);
+          await listener.given(key);
+        })().catch((error: unknown) => giveBack(error instanceof Error ? error.message : String(error)));
       });
     },
 

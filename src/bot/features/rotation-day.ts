@@ -8,7 +8,7 @@ import type { Actor } from "../../model/rotation.js";
 import { isTerminal } from "../../rotation/queries.js";
 import { createDayJournal, newDayId, type Day } from "../../rotation-day/create-day-journal.js";
 import { describeDayEnd, describeDayEntries, describeDayPlan } from "../../rotation-day/describe-day.js";
-import { upFrontAsks, type UpFrontAsk } from "../../rotation-day/held-values.js";
+import { unusedHeldWarnings, upFrontAsks, type HeldValue, type UpFrontAsk } from "../../rotation-day/held-values.js";
 import { planDay, type DayPlan } from "../../rotation-day/plan-day.js";
 import { runDay, type DriveOutcome } from "../../rotation-day/run-day.js";
 import type { Runbook } from "../../runbook/runbook-schema.js";
@@ -123,6 +123,12 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
       return ctx.answerCallbackQuery({ text: "This plan expired: send /rotate due again.", show_alert: true });
     if (plan.ownerId !== ctx.from.id)
       return ctx.answerCallbackQuery({ text: `Only ${plan.owner} can start it.`, show_alert: true });
+    // One day at a time: a second plan card's Start would run the same journaled day beside it.
+    if (running.size > 0)
+      return ctx.answerCallbackQuery({
+        text: "A rotation day is running: its progress message shows where it stands.",
+        show_alert: true,
+      });
     plans.delete(nonce);
     await ctx.answerCallbackQuery();
     const settle = (outcome: string) =>
@@ -139,8 +145,21 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
       await settle("Nothing is overdue or never rotated any more: no rotation day needed.");
       return;
     }
+    // Values given up front before a restart are gone from memory: named to revoke, then asked at their turn.
+    const lost = unusedHeldWarnings(
+      day.entries.flatMap((e) =>
+        e.heldUpFront && !e.heldUpFront.given ? [{ key: e.key, stepId: "", used: false, ...e.heldUpFront }] : [],
+      ),
+      day.initiator.name,
+      "was lost in a restart of rotabot (it is asked again at its turn)",
+    );
+    for (const entry of day.entries) if (entry.heldUpFront && !entry.heldUpFront.given) delete entry.heldUpFront;
     await journal.save(day);
-    await settle(`▶️ Started as rotation day <code>${day.id}</code>: progress follows below.`);
+    await settle(
+      [`▶️ Started as rotation day <code>${day.id}</code>: progress follows below.`, ...lost.map(escapeHtml)].join(
+        "\n",
+      ),
+    );
     running.set(nonce, { stop: false, ownerId: ctx.from.id });
     const userId = ctx.from.id;
     void (async () => {
@@ -174,17 +193,38 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
     const who = escapeHtml(actor.name);
     const keys = asks.map((a) => `<code>${escapeHtml(a.item.key)}</code>`).join(", ");
     const n = asks.length;
-    const credentials = `credential${n === 1 ? "" : "s"} made by hand`;
+    const credential = "credential made by hand";
+    const credentials = n === 1 ? credential : "credentials made by hand";
     const line = await api.sendMessage(
       opsChatId,
       `🔑 Before the first rotation: waiting for ${who} to send ${n} ${credentials} (${keys}) in a private chat with me. Each is held in memory until its rotation's turn, so the rest runs back to back.`,
       { parse_mode: "HTML" },
     );
-    const { kept, unreachable } = await intake.collect(day.id, nonce, userId, asks);
+    const { kept, unreachable } = await intake.collect({ id: day.id, nonce, userId }, asks, heldListener(day));
     const outcome = unreachable
-      ? `🔑 ${who}, I cannot write to you privately yet, so each ${credentials.replace("credentials", "credential")} is asked at its rotation's turn: open a chat with me and press Start before then.`
+      ? `🔑 ${who}, I cannot write to you privately yet, so each ${credential} is asked at its rotation's turn: open a chat with me and press Start before then.`
       : `🔑 ${who} gave ${kept.length} of ${n} ${credentials} up front${kept.length > 0 ? ` (${kept.map((h) => `<code>${escapeHtml(h.key)}</code> …${escapeHtml(h.ending)}`).join(", ")})` : ""}${kept.length < n ? "; the rest is asked at its turn" : ""}. The rotations start.`;
     await api.editMessageText(opsChatId, line.message_id, outcome, { parse_mode: "HTML" }).catch(() => undefined);
+  }
+
+  /** The day's journal keeps each value's ending as it is kept, and that it was given: a restart still names the lost ones. */
+  function heldListener(day: Day) {
+    const entryOf = (key: string) =>
+      day.entries.find((e) => e.key === key && e.outcome === "pending") ?? day.entries.find((e) => e.key === key);
+    return {
+      kept: async (h: Readonly<HeldValue>) => {
+        const entry = entryOf(h.key);
+        if (!entry) return;
+        entry.heldUpFront = { ending: h.ending, ...(h.revokeIfUnused ? { revokeIfUnused: h.revokeIfUnused } : {}) };
+        await journal.save(day);
+      },
+      given: async (key: string) => {
+        const entry = entryOf(key);
+        if (!entry?.heldUpFront) return;
+        entry.heldUpFront.given = true;
+        await journal.save(day);
+      },
+    };
   }
 
   async function newDay(actor: Actor): Promise<{ day: Day; items: DayPlan["items"] } | undefined> {
@@ -244,7 +284,7 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
         drive: async (entry, begin): Promise<DriveOutcome> => {
           // Quiet from the start event on: the presenter hears it before begin returns.
           dayKeys.add(entry.key);
-          const stopAnswering = intake.answerFor(entry.key, actor);
+          const stopAnswering = intake.answerFor(entry.key, actor, heldListener(day));
           try {
             const begun = await begin();
             // A rotation the day adopted after a restart may be going on already (its card was

@@ -2,6 +2,7 @@ import type { Context, MiddlewareFn } from "grammy";
 import type { Audit } from "../../audit/create-audit.js";
 import type { Redactor } from "../../logging/redactor.js";
 import type { RotationEngine } from "../../rotation/create-rotation-engine.js";
+import type { UpFrontAsk } from "../../rotation-day/held-values.js";
 import type { Runbook } from "../../runbook/runbook-schema.js";
 import { telegramActor } from "../../telegram/telegram-actor.js";
 import type { RotationPresenter } from "./create-rotation-presenter.js";
@@ -19,6 +20,8 @@ export interface ExposureGuardDeps {
    * changed): a value added while rotabot runs is known before a message is checked against it.
    */
   learnVaultValues: () => Promise<unknown>;
+  /** The credential a rotation day asks this user for now, if any (DayIntake.waitingFor). */
+  dayWaitingFor?: (userId: number) => UpFrontAsk | undefined;
 }
 
 /**
@@ -36,9 +39,20 @@ export function createExposureGuard({
   redactor,
   audit,
   learnVaultValues,
+  dayWaitingFor,
 }: ExposureGuardDeps): MiddlewareFn<Context> {
   /** The user's open token request whose format one of `words` has, if any: its key, and what to do now the value is exposed. */
   const pendingFormatIn = async (userId: number, words: string[]) => {
+    // A rotation day's question for a credential made by hand counts as a request too.
+    const day = dayWaitingFor?.(userId);
+    const dayValue = day && words.find((w) => new RegExp(day.step.format.pattern).test(w));
+    if (day && dayValue !== undefined) {
+      const ending = credentialEnding(dayValue, day.step.format.pattern);
+      return {
+        key: day.item.key,
+        todo: day.step.if_exposed?.replaceAll("{ending}", `…${ending}`) ?? "get another value",
+      };
+    }
     for (const pending of presenter.openRequests(userId)) {
       const rotation = await engine.get(pending.rotationId);
       const procedure = rotation && runbook.procedures.find((p) => p.id === rotation.procedureId);

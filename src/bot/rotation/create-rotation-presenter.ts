@@ -11,6 +11,7 @@ import { RESPONSES } from "../../rotation/responses.js";
 import { PROMPTS } from "../../rotation/prompts.js";
 import { escapeHtml, mentionHtml } from "../../telegram/html.js";
 import { needsSecondPerson } from "../../rotation/answer-rules.js";
+import type { TransitionContext } from "../../rotation/transition-io.js";
 import { describeTelegramError, isMessageGone, sendOrEdit } from "../../telegram/send-or-edit.js";
 import { encodeButton, REVOKED_NONCE, type ButtonAction } from "../protocol/button-codec.js";
 import { renderProgress } from "./render-progress.js";
@@ -57,6 +58,8 @@ export interface PresenterDeps {
    * held in memory): no private request or waiting line is posted for it.
    */
   answeredElsewhere?: (awaiting: Readonly<Awaiting>) => boolean;
+  /** The two-person rule as the engine applies it: a card says which of its answers need a second person. */
+  approval?: TransitionContext["approval"];
 }
 
 interface Live {
@@ -83,6 +86,27 @@ function approverAsked(rotation: Readonly<Rotation>, awaiting: Awaiting): string
   const rule = { requireSecondApprover: true, approverIds: [] };
   if (!awaiting.accepts.some((response) => needsSecondPerson(rotation, response, rule))) return undefined;
   return `👥 ${mentionHtml(approver)}, your approval is asked${rotation.incident ? " for an <b>incident</b> rotation" : ""}: only you can approve this step.`;
+}
+
+/**
+ * Who may press a card's buttons: the initiator, and with the two-person rule an approver other
+ * than them for the answers that need a second person (those buttons named), the one asked by
+ * name while the name holds.
+ */
+function whoAnswers(rotation: Readonly<Rotation>, awaiting: Awaiting, approval: TransitionContext["approval"]): string {
+  const initiator = escapeHtml(rotation.initiator.name);
+  const second = awaiting.accepts.filter(
+    (response): response is Exclude<ResponseType, "collect"> =>
+      response !== "collect" && needsSecondPerson(rotation, response, approval),
+  );
+  if (second.length === 0) return `only ${initiator} can answer`;
+  const approver =
+    rotation.approver && !rotation.approver.lapsed
+      ? escapeHtml(rotation.approver.name)
+      : `an approver other than ${initiator}`;
+  const others = buttonsOf(awaiting).length > second.length ? `; the other buttons are ${initiator}'s` : "";
+  const labels = second.map((response) => escapeHtml(awaiting.labels?.[response] ?? LABELS[response]));
+  return `${labels.join(", ")}: only ${approver} (the two-person rule)${others}`;
 }
 
 /** The buttons of a prompt: what it accepts, except a pasted value (that is a private message). */
@@ -120,6 +144,7 @@ export function createRotationPresenter({
   maxLogBytes = MAX_LOG_DOCUMENT_BYTES,
   quiet = () => false,
   answeredElsewhere = () => false,
+  approval = { requireSecondApprover: false, approverIds: [] },
 }: PresenterDeps) {
   const live = new Map<string, Live>();
   /** Nonce -> the message that asks it, and the rotation it belongs to. */
@@ -332,9 +357,8 @@ export function createRotationPresenter({
     // A failed step's card quotes the lines of its log that say why, under its title.
     const cause = awaiting.kind === "failed" ? await causeOf(rotation, awaiting) : [];
     const prompt = [first, ...(cause.length > 0 ? [formatCause(cause)] : []), ...rest].join("\n\n");
-    const who = rotation.initiator.name;
     const asked = approverAsked(rotation, awaiting);
-    const text = `${undoable ? "" : "⚠️ "}${prompt}\n\n<i>Rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code>; only ${escapeHtml(who)} can answer.</i>${asked ? `\n${asked}` : ""}`;
+    const text = `${undoable ? "" : "⚠️ "}${prompt}\n\n<i>Rotation <code>${rotation.id}</code> of <code>${escapeHtml(rotation.key)}</code>; ${whoAnswers(rotation, awaiting, approval)}.</i>${asked ? `\n${asked}` : ""}`;
     const sent = await urgent(async () => {
       await moveProgressDown(rotation, signal);
       return sendToOps(

@@ -23,6 +23,8 @@ const manifest = parseManifest(
 if (!manifest.ok) throw new Error(JSON.stringify(manifest.problems));
 const asks = upFrontAsks(planDay(runbook, manifest.entries, asOf).items);
 const DSN = "https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/4321";
+const learned: string[] = [];
+const taught = { add: (value: string) => learned.push(value) };
 
 describe("a rotation day's credentials asked up front", () => {
   it("are the collect steps no manual step precedes: the PAT and the DSN, not Telegram's token (BotFather's /revoke comes first)", () => {
@@ -34,9 +36,12 @@ describe("a rotation day's credentials asked up front", () => {
 
   it("holds a value of the step's format with its ending and what to revoke if unused, and refuses another with the hint", () => {
     const sentry = asks[1]!;
-    expect(holdValue(sentry, "PT0123456789abcdef")).toEqual({ refused: sentry.step.format.hint });
-    const checked = holdValue(sentry, `  ${DSN}\n`);
+    expect(holdValue(sentry, "PT0123456789abcdef", taught)).toEqual({ refused: sentry.step.format.hint });
+    expect(learned).toEqual([]);
+    const checked = holdValue(sentry, `  ${DSN}\n`, taught);
     if (!("held" in checked)) throw new Error("refused");
+    // Taught to the redactor as soon as it is held, trimmed as it is held.
+    expect(learned).toEqual([DSN]);
     // The ending is the key's (the credential group), not the project id the DSN ends with.
     expect(checked.held).toEqual({
       key: "vault_sentry_dsn",
@@ -50,7 +55,7 @@ describe("a rotation day's credentials asked up front", () => {
 
   it("gives each held value to its own secret's step once, and names the ones no rotation took", () => {
     const held = [asks[0]!, asks[1]!].map((ask, i) => {
-      const checked = holdValue(ask, i === 0 ? "PTdayToken0123456789abcdWXYZ" : DSN);
+      const checked = holdValue(ask, i === 0 ? "PTdayToken0123456789abcdWXYZ" : DSN, taught);
       if (!("held" in checked)) throw new Error("refused");
       return checked.held;
     });
