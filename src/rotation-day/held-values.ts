@@ -72,7 +72,11 @@ export function heldFor(held: readonly HeldValue[], key: string, stepId: string)
 }
 
 /** What to say of the held values no rotation took: each is a live credential someone must revoke. */
-export function unusedHeldWarnings(held: readonly Omit<HeldValue, "value">[], by: string, why = "was not used"): string[] {
+export function unusedHeldWarnings(
+  held: readonly Omit<HeldValue, "value">[],
+  by: string,
+  why = "was not used",
+): string[] {
   return held
     .filter((h) => !h.used && h.revokeIfUnused)
     .map((h) => `⚠ The value ${by} gave for ${h.key} (…${h.ending}) ${why}: ${h.revokeIfUnused}`);

@@ -24,6 +24,8 @@ import sys
 import urllib.error
 import urllib.request
 
+# A health check changes nothing on the host: no __pycache__ beside it (the infra checkout stays clean).
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nats_probe  # noqa: E402  (beside this script)
 
