@@ -1,5 +1,6 @@
 import type { Step } from "../runbook/runbook-schema.js";
 import { credentialEnding } from "../steps/collect.js";
+import type { Day } from "./create-day-journal.js";
 import type { DayItem } from "./plan-day.js";
 
 type CollectStep = Extract<Step, { kind: "collect" }>;
@@ -73,11 +74,29 @@ export function heldFor(held: readonly HeldValue[], key: string, stepId: string)
 
 /** What to say of the held values no rotation took: each is a live credential someone must revoke. */
 export function unusedHeldWarnings(
-  held: readonly Omit<HeldValue, "value">[],
+  held: readonly Pick<HeldValue, "key" | "ending" | "revokeIfUnused" | "used">[],
   by: string,
   why = "was not used",
 ): string[] {
   return held
     .filter((h) => !h.used && h.revokeIfUnused)
     .map((h) => `⚠ The value ${by} gave for ${h.key} (…${h.ending}) ${why}: ${h.revokeIfUnused}`);
+}
+
+/**
+ * The values a day's journal says were kept up front and never given: a restart forgot them.
+ * Returns what to say of each (to revoke; each is asked again at its turn) and takes them off the day.
+ */
+export function takeLostUpFront(day: Day): string[] {
+  const lost = day.entries.flatMap((entry) => {
+    const held = entry.heldUpFront;
+    if (!held || held.given) return [];
+    delete entry.heldUpFront;
+    return [{ key: entry.key, used: false, ...held }];
+  });
+  return unusedHeldWarnings(
+    lost,
+    day.initiator.name,
+    "was lost in a restart of rotabot (it is asked again at its turn)",
+  );
 }

@@ -97,6 +97,13 @@ function commitManifest(manifest: string, message: string): void {
 /** A message (new or edited) in the ops chat that starts with `start`. */
 const opsLine = (start: string) =>
   world.tg.waitForMessage((m) => m.message.chat.id === OPS && textOf(m).startsWith(start), 60_000);
+/** /rotate due, Start, and the day's first up-front question (for `key`) in Alice's private chat. */
+async function startDay(key: string): Promise<{ before: number; question: StoredMessage }> {
+  const { card, before } = await askForDay();
+  const privateBefore = Math.max(0, ...world.tg.messages(ALICE, BOT).map((m) => m.message.message_id));
+  pressStart(card);
+  return { before, question: await upFrontQuestion(key, privateBefore) };
+}
 const privateReply = (after: number, pattern: RegExp) =>
   world.tg.waitForMessage(
     (m) => m.botId === BOT && m.message.chat.id === ALICE && m.message.message_id > after && pattern.test(textOf(m)),
@@ -199,7 +206,11 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
     expect(billing).not.toBe(OLD_BILLING);
     expect(infra.vaultPlain()).not.toMatch(/_new:/);
     expect(
-      leaks(everythingWritten(infra, [world.auditText(), ...botTexts()]), [pat, billing, ...world.secrets]),
+      leaks(everythingWritten(infra, [world.auditText(), world.output(), ...botTexts()]), [
+        pat,
+        billing,
+        ...world.secrets,
+      ]),
     ).toEqual([]);
   });
   it("resumes a day a restart interrupted: /rotate due offers it, and its rotation in flight is resumed, not started again", async () => {
@@ -248,10 +259,7 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
 `,
       "the PAT due",
     );
-    const { card: plan, before } = await askForDay();
-    const privateBefore = Math.max(0, ...tg.messages(ALICE, BOT).map((m) => m.message.message_id));
-    pressStart(plan);
-    const question = await upFrontQuestion("vault_signalwire_token", privateBefore);
+    const { before, question: question } = await startDay("vault_signalwire_token");
     // A deploy starts while Alice makes the PAT: the deploy guard refuses the rotation at its turn.
     const marker = path.join(infra.infraDir, ".deploy-in-progress");
     writeFileSync(marker, "deploy of the backend\n");
@@ -269,7 +277,9 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
     );
     expect(dayFile().entries.map((e) => [e.key, e.outcome])).toEqual([["vault_signalwire_token", "not_started"]]);
     expect(infra.vaultPlain()).not.toContain(pat);
-    expect(leaks(everythingWritten(infra, [world.auditText(), ...botTexts()]), [pat, ...world.secrets])).toEqual([]);
+    expect(
+      leaks(everythingWritten(infra, [world.auditText(), world.output(), ...botTexts()]), [pat, ...world.secrets]),
+    ).toEqual([]);
   });
   it("leaves a credential to its turn on ⏭: the rotation then asks for it in the private chat as usual", async () => {
     const { tg } = world;
@@ -279,10 +289,7 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
 `,
       "the PAT due again",
     );
-    const { card: plan, before } = await askForDay();
-    const privateBefore = Math.max(0, ...tg.messages(ALICE, BOT).map((m) => m.message.message_id));
-    pressStart(plan);
-    const question = await upFrontQuestion("vault_signalwire_token", privateBefore);
+    const { before, question: question } = await startDay("vault_signalwire_token");
     tg.pressButton({
       from: ALICE,
       chat: ALICE,
@@ -306,10 +313,7 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
 `,
       "the PAT and the DSN due",
     );
-    const { card: plan } = await askForDay();
-    const privateBefore = Math.max(0, ...tg.messages(ALICE, BOT).map((m) => m.message.message_id));
-    pressStart(plan);
-    const first = await upFrontQuestion("vault_signalwire_token", privateBefore);
+    const { question: first } = await startDay("vault_signalwire_token");
     expect(textOf(first)).toContain("credential 1 of 2");
     const lostPat = "PTlostDayToken0123456789abcdeLOST";
     tg.userSends({ from: ALICE, chat: "private", text: lostPat });
@@ -339,6 +343,8 @@ describe("/rotate due: a rotation day in the ops chat", { timeout: 600_000 }, ()
       ["vault_sentry_dsn", "completed"],
     ]);
     expect(world.valueOf("vault_signalwire_token")).toBe(pat);
-    expect(leaks(everythingWritten(world.infra, [world.auditText(), ...botTexts()]), [lostPat, pat, dsn])).toEqual([]);
+    expect(
+      leaks(everythingWritten(world.infra, [world.auditText(), world.output(), ...botTexts()]), [lostPat, pat, dsn]),
+    ).toEqual([]);
   });
 });

@@ -205,11 +205,14 @@ export function createDayIntake({
       return { kept: [...held], unreachable: false };
     },
 
-    /** ⏭ on a question: that credential is asked at its rotation's turn. False when the button is not the open question's. */
-    async later(nonce: string, userId: number, messageId: number | undefined): Promise<boolean> {
+    /**
+     * ⏭ on a question: that credential is asked at its rotation's turn. Says at once whether the
+     * button is the open question's (the press is answered before the next question is sent).
+     */
+    later(nonce: string, userId: number, messageId: number | undefined): boolean {
       const a = asking;
       if (!a || a.nonce !== nonce || a.userId !== userId || a.questionId !== messageId) return false;
-      await advance(a, `⏭ ${a.asks[a.index]!.item.key}: asked at its turn.`);
+      void advance(a, `⏭ ${a.asks[a.index]!.item.key}: asked at its turn.`);
       return true;
     },
 

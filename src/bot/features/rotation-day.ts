@@ -8,7 +8,7 @@ import type { Actor } from "../../model/rotation.js";
 import { isTerminal } from "../../rotation/queries.js";
 import { createDayJournal, newDayId, type Day } from "../../rotation-day/create-day-journal.js";
 import { describeDayEnd, describeDayEntries, describeDayPlan } from "../../rotation-day/describe-day.js";
-import { unusedHeldWarnings, upFrontAsks, type HeldValue, type UpFrontAsk } from "../../rotation-day/held-values.js";
+import { takeLostUpFront, upFrontAsks, type HeldValue, type UpFrontAsk } from "../../rotation-day/held-values.js";
 import { planDay, type DayPlan } from "../../rotation-day/plan-day.js";
 import { runDay, type DriveOutcome } from "../../rotation-day/run-day.js";
 import type { Runbook } from "../../runbook/runbook-schema.js";
@@ -104,7 +104,7 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
   composer.callbackQuery(BUTTON_PATTERNS.day, async (ctx) => {
     const [, nonce, action] = ctx.match as RegExpMatchArray as [string, string, DayAction];
     if (action === "later") {
-      const taken = await intake.later(nonce, ctx.from.id, ctx.callbackQuery.message?.message_id);
+      const taken = intake.later(nonce, ctx.from.id, ctx.callbackQuery.message?.message_id);
       return ctx.answerCallbackQuery(taken ? {} : { text: "This question is closed.", show_alert: true });
     }
     if (action === "stop") {
@@ -146,14 +146,7 @@ export function createRotationDayFeature(deps: RotationDayDeps): Composer<Conver
       return;
     }
     // Values given up front before a restart are gone from memory: named to revoke, then asked at their turn.
-    const lost = unusedHeldWarnings(
-      day.entries.flatMap((e) =>
-        e.heldUpFront && !e.heldUpFront.given ? [{ key: e.key, stepId: "", used: false, ...e.heldUpFront }] : [],
-      ),
-      day.initiator.name,
-      "was lost in a restart of rotabot (it is asked again at its turn)",
-    );
-    for (const entry of day.entries) if (entry.heldUpFront && !entry.heldUpFront.given) delete entry.heldUpFront;
+    const lost = takeLostUpFront(day);
     await journal.save(day);
     await settle(
       [`▶️ Started as rotation day <code>${day.id}</code>: progress follows below.`, ...lost.map(escapeHtml)].join(

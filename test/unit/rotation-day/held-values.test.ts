@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { parseCalendarDate } from "../../../src/time/calendar-date.js";
 import { parseManifest } from "../../../src/manifest/read-manifest.js";
 import { loadRunbook } from "../../../src/runbook/load-runbook.js";
-import { heldFor, holdValue, unusedHeldWarnings, upFrontAsks } from "../../../src/rotation-day/held-values.js";
+import {
+  heldFor,
+  holdValue,
+  takeLostUpFront,
+  unusedHeldWarnings,
+  upFrontAsks,
+} from "../../../src/rotation-day/held-values.js";
+import type { Day } from "../../../src/rotation-day/create-day-journal.js";
 import { planDay } from "../../../src/rotation-day/plan-day.js";
 import { SHIPPED_RUNBOOK } from "../../support/paths.js";
 
@@ -68,5 +75,34 @@ describe("a rotation day's credentials asked up front", () => {
       "⚠ The value @alice gave for vault_sentry_dsn (…cdef) was not used: disable or delete client key …cdef in Sentry (Project Settings, Client Keys)",
     ]);
     expect(warnings.join()).not.toContain(DSN);
+  });
+
+  it("names the values a restart lost (kept, never given) from the day's journal, and takes them off it", () => {
+    const day: Day = {
+      version: 1,
+      id: "day-20261207-1000-abcd",
+      initiator: { id: "tg:1", name: "@alice" },
+      createdAt: "2026-12-07T10:00:00.000Z",
+      state: "running",
+      entries: [
+        {
+          key: "vault_signalwire_token",
+          procedureId: "signalwire",
+          outcome: "pending",
+          heldUpFront: { ending: "LOST", revokeIfUnused: "revoke PAT …LOST in the SignalWire space" },
+        },
+        {
+          key: "vault_sentry_dsn",
+          procedureId: "sentry",
+          outcome: "completed",
+          heldUpFront: { ending: "cdef", revokeIfUnused: "disable key …cdef", given: true },
+        },
+      ],
+    };
+    expect(takeLostUpFront(day)).toEqual([
+      "⚠ The value @alice gave for vault_signalwire_token (…LOST) was lost in a restart of rotabot (it is asked again at its turn): revoke PAT …LOST in the SignalWire space",
+    ]);
+    expect(day.entries.map((e) => e.heldUpFront?.ending)).toEqual([undefined, "cdef"]);
+    expect(takeLostUpFront(day)).toEqual([]);
   });
 });
